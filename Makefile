@@ -1,0 +1,39 @@
+# Two set-up commands: `make demo` and `make test`. Both create .venv and install what they need.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# Two cores: keep OpenMP/BLAS from oversubscribing them.
+export OMP_NUM_THREADS ?= 2
+export OPENBLAS_NUM_THREADS ?= 2
+export MKL_NUM_THREADS ?= 2
+
+.PHONY: install demo test check lint typecheck bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/lookalike demo -o demo-output --force
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+
+typecheck: install
+	$(BIN)/mypy
+
+test: install lint typecheck
+	$(BIN)/python -m pytest --doctest-modules src tests
+
+bench: install
+	bash benchmarks/setup.sh
+	.venv-bench/bin/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .venv-bench demo-output .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,581 @@
+"""Column encoders between values and integer tokens.
+
+Each column kind goes through the same four steps:
+
+1. ``analyze_column(spec, series)`` on each partition gives partial statistics (plain JSON);
+2. ``reduce_statistics(spec, partials, ...)`` merges them and applies privacy protection: rare
+   categories are withheld, rare numeric values snap to frequent ones, extremes are clipped;
+3. ``make_encoder(spec, statistics).encode(series)`` turns values into tokens ``0..n_tokens-1``;
+4. ``.decode(tokens, rng)`` turns tokens back into values; a numeric bin token becomes a value drawn
+   from that bin's learned within-bin quantiles, so numbers come back continuous.
+
+Token order follows value order for numbers, so a tree split on a token is a split on the value.
+Missing values, when the column has any, are the last token.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lookalike.errors import ConditionError, SchemaError
+from lookalike.schema import ColumnKind, ColumnSpec
+from lookalike.schema._infer import parse_datetimes
+
+#: What a withheld rare category is emitted as, in text columns.
+RARE_VALUE = "_RARE_"
+#: Name of the token that stands for a missing value (for display only).
+MISSING_TOKEN_NAME = "<missing>"
+
+#: Partial numeric statistics keep at most this many distinct values (then quantile summaries).
+_MAX_HISTOGRAM_ATOMS = 20_000
+#: A value holding at least this share of a continuous column becomes a token of its own.
+_SPIKE_SHARE = 0.01
+_DATETIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+
+Statistics = dict[str, Any]
+
+
+# ---------------------------------------------------------------------------------------------
+# Values: what each kind looks like as numbers or labels
+# ---------------------------------------------------------------------------------------------
+
+
+def _numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+    """Numbers as float64 with NaN for missing; datetimes as seconds since the epoch (UTC)."""
+    if spec.kind is ColumnKind.DATETIME:
+        parsed = parse_datetimes(series, spec.datetime_format)
+        if parsed.dt.tz is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        nanos = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
+        nanos[parsed.isna().to_numpy()] = np.nan
+        return nanos / 1e9
+    values = pd.to_numeric(series, errors="coerce")
+    return values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _labels(series: pd.Series) -> pd.Series:
+    """Labels as exact strings, with missing kept missing."""
+    missing = series.isna()
+    out = series.astype(object).where(~missing, None)
+    return out.map(lambda v: v if v is None else str(v))
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 1 and 2: analyse a partition, reduce partitions
+# ---------------------------------------------------------------------------------------------
+
+
+def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
+    """Partial statistics of one partition of a column (plain JSON)."""
+    n = len(series)
+    if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
+        labels = _labels(series)
+        counts = labels.dropna().value_counts()
+        return {
+            "n": n,
+            "n_missing": int(labels.isna().sum()),
+            "counts": {str(k): int(v) for k, v in counts.items()},
+        }
+    if spec.kind is ColumnKind.IDENTIFIER:
+        present = series.dropna()
+        numeric = pd.api.types.is_numeric_dtype(series)
+        text = present.astype(str)
+        return {
+            "n": n,
+            "n_missing": int(n - len(present)),
+            "numeric": bool(numeric),
+            "prefix": _common_prefix(text.min(), text.max()) if len(text) and not numeric else "",
+            "width": int(text.str.len().max()) if len(text) else 1,
+        }
+    values = _numeric_values(spec, series)
+    finite = values[np.isfinite(values)]
+    uniques, counts = np.unique(finite, return_counts=True)
+    uniques, counts = _compress_histogram(uniques, counts)
+    partial: Statistics = {
+        "n": n,
+        "n_missing": int(np.isnan(values).sum()),
+        "n_posinf": int(np.isposinf(values).sum()),
+        "n_neginf": int(np.isneginf(values).sum()),
+        "values": uniques.tolist(),
+        "counts": counts.tolist(),
+    }
+    if spec.kind is ColumnKind.DATETIME:
+        partial["step_ns"] = _datetime_step_ns(finite)
+    return partial
+
+
+def reduce_statistics(
+    spec: ColumnSpec,
+    partials: Sequence[Mapping[str, Any]],
+    *,
+    rare_threshold: int,
+    n_bins: int,
+    n_within: int = 20,
+) -> Statistics:
+    """Merge partial statistics and apply privacy protection. The result drives the encoder."""
+    if not partials:
+        raise SchemaError(f"Column {spec.name!r}: no statistics to reduce.")
+    n = sum(int(p["n"]) for p in partials)
+    n_missing = sum(int(p["n_missing"]) for p in partials)
+    base: Statistics = {"n": n, "n_missing": n_missing, "has_missing": n_missing > 0}
+    if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
+        merged: dict[str, int] = {}
+        for p in partials:
+            for key, count in p["counts"].items():
+                merged[key] = merged.get(key, 0) + int(count)
+        # Most frequent first; ties broken by the label so the order is reproducible.
+        ordered = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
+        kept = [k for k, c in ordered if c >= rare_threshold]
+        return {**base, "categories": kept, "has_rare": len(kept) < len(ordered)}
+    if spec.kind is ColumnKind.IDENTIFIER:
+        prefixes = [str(p["prefix"]) for p in partials if int(p["n"]) > int(p["n_missing"])]
+        prefix = prefixes[0] if prefixes else ""
+        for other in prefixes[1:]:
+            prefix = _common_prefix(prefix, other)
+        return {
+            **base,
+            "numeric": all(bool(p["numeric"]) for p in partials),
+            "prefix": prefix,
+            "width": max(int(p["width"]) for p in partials),
+        }
+
+    values = np.concatenate([np.asarray(p["values"], dtype=float) for p in partials])
+    counts = np.concatenate([np.asarray(p["counts"], dtype=np.int64) for p in partials])
+    values, counts = _merge_histogram(values, counts)
+    stats: Statistics = {
+        **base,
+        "has_posinf": sum(int(p["n_posinf"]) for p in partials) >= rare_threshold,
+        "has_neginf": sum(int(p["n_neginf"]) for p in partials) >= rare_threshold,
+    }
+    if spec.kind is ColumnKind.DATETIME:
+        stats["step_ns"] = min(int(p["step_ns"]) for p in partials)
+    discrete = spec.kind is ColumnKind.DISCRETE or (
+        spec.kind is ColumnKind.DATETIME and len(values) <= 100
+    )
+    if discrete:
+        kept = values[counts >= rare_threshold]
+        if len(kept) == 0 and len(values):
+            # Every value is rare: release only the (weighted) median, so no single value leaks.
+            kept = np.asarray([_weighted_quantiles(values, counts, [0.5])[0]])
+        stats.update(mode="discrete", values=kept.tolist())
+        return stats
+    stats.update(
+        mode="continuous", **_continuous_bins(values, counts, rare_threshold, n_bins, n_within)
+    )
+    return stats
+
+
+def _continuous_bins(
+    values: np.ndarray, counts: np.ndarray, rare_threshold: int, n_bins: int, n_within: int
+) -> Statistics:
+    total = int(counts.sum())
+    is_spike = counts >= max(rare_threshold, _SPIKE_SHARE * total)
+    spikes = values[is_spike]
+    rest_values, rest_counts = values[~is_spike], counts[~is_spike]
+    if rest_counts.sum() == 0:
+        return {"spikes": spikes.tolist(), "edges": [], "within": []}
+    # Protect extremes: nothing below the k-th smallest or above the k-th largest value is released.
+    k = min(rare_threshold, int(rest_counts.sum()))
+    low, high = _weighted_quantiles(rest_values, rest_counts, [0.0, 1.0], rank_offset=k - 1)
+    rest_values = np.clip(rest_values, low, high)
+    rest_values, rest_counts = _merge_histogram(rest_values, rest_counts)
+    # No more bins than the data can fill with rare_threshold rows each.
+    n_bins = max(1, min(n_bins, int(rest_counts.sum()) // max(rare_threshold, 1)))
+    edges = np.unique(_weighted_quantiles(rest_values, rest_counts, np.linspace(0, 1, n_bins + 1)))
+    if len(edges) == 1:
+        edges = np.array([edges[0], edges[0]])
+    bins = _bin_index(rest_values, edges)
+    within = []
+    grid = np.linspace(0, 1, n_within + 1)
+    for b in range(len(edges) - 1):
+        mask = bins == b
+        if mask.any():
+            within.append(_weighted_quantiles(rest_values[mask], rest_counts[mask], grid).tolist())
+        else:
+            within.append(np.linspace(edges[b], edges[b + 1], n_within + 1).tolist())
+    return {"spikes": spikes.tolist(), "edges": edges.tolist(), "within": within}
+
+
+# ---------------------------------------------------------------------------------------------
+# Step 3 and 4: encoders
+# ---------------------------------------------------------------------------------------------
+
+
+class ColumnEncoder(ABC):
+    """Turns one column into tokens ``0..n_tokens-1`` and back."""
+
+    def __init__(self, spec: ColumnSpec, statistics: Mapping[str, Any]) -> None:
+        self.spec = spec
+        self.statistics = dict(statistics)
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def is_modelled(self) -> bool:
+        """Whether the column is learned by a model (identifiers are generated, not learned)."""
+        return True
+
+    @property
+    @abstractmethod
+    def n_tokens(self) -> int: ...
+
+    @abstractmethod
+    def encode(self, series: pd.Series) -> np.ndarray: ...
+
+    @abstractmethod
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series: ...
+
+    @abstractmethod
+    def token_for(self, value: Any) -> int:
+        """The token of one condition value; ConditionError if the column cannot take it."""
+
+    @property
+    def missing_token(self) -> int | None:
+        return self.n_tokens - 1 if self.statistics.get("has_missing") else None
+
+
+class CategoricalEncoder(ColumnEncoder):
+    """Categories (most frequent first), then the rare token, then the missing token."""
+
+    def __init__(self, spec: ColumnSpec, statistics: Mapping[str, Any]) -> None:
+        super().__init__(spec, statistics)
+        self.categories: list[str] = list(statistics["categories"])
+        self._index = {c: i for i, c in enumerate(self.categories)}
+        self.rare_token = len(self.categories) if statistics["has_rare"] else None
+
+    @property
+    def n_tokens(self) -> int:
+        return (
+            len(self.categories)
+            + (self.rare_token is not None)
+            + bool(self.statistics["has_missing"])
+        )
+
+    def encode(self, series: pd.Series) -> np.ndarray:
+        labels = _labels(series)
+        missing = labels.isna().to_numpy()
+        fallback = self.rare_token if self.rare_token is not None else -1
+        tokens = np.array([self._index.get(v, fallback) for v in labels], dtype=np.int64)
+        if self.missing_token is not None:
+            tokens[missing] = self.missing_token
+        # Values unseen in training, or missing where training had none: the most common token.
+        tokens[tokens < 0] = 0
+        return tokens.astype(np.int32)
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        lookup = np.empty(self.n_tokens, dtype=object)
+        lookup[: len(self.categories)] = self.categories
+        if self.rare_token is not None:
+            lookup[self.rare_token] = RARE_VALUE if _is_textual(self.spec) else None
+        if self.missing_token is not None:
+            lookup[self.missing_token] = None
+        return pd.Series(lookup[tokens], name=self.name, dtype=object)
+
+    def token_for(self, value: Any) -> int:
+        if _is_missing(value):
+            if self.missing_token is None:
+                raise ConditionError(
+                    f"Column {self.name!r} has no missing values; cannot condition on missing."
+                )
+            return self.missing_token
+        label = str(value)
+        if label not in self._index:
+            shown = self.categories[:10] + (["..."] if len(self.categories) > 10 else [])
+            raise ConditionError(
+                f"Column {self.name!r} cannot take the value {label!r}; it takes one of {shown}."
+            )
+        return self._index[label]
+
+
+class NumericEncoder(ColumnEncoder):
+    """Numbers and datetimes: kept values (discrete) or spikes plus quantile bins (continuous).
+
+    Token layout: value atoms in increasing order, then -inf, +inf and missing when present.
+    """
+
+    def __init__(self, spec: ColumnSpec, statistics: Mapping[str, Any]) -> None:
+        super().__init__(spec, statistics)
+        self.mode: str = statistics["mode"]
+        if self.mode == "discrete":
+            self.values = np.asarray(statistics["values"], dtype=float)
+            self.spikes = self.values
+            self.edges = np.empty(0)
+            self.within = np.empty((0, 0))
+        else:
+            self.spikes = np.asarray(statistics["spikes"], dtype=float)
+            self.edges = np.asarray(statistics["edges"], dtype=float)
+            self.within = np.asarray(statistics["within"], dtype=float).reshape(
+                max(len(self.edges) - 1, 0), -1
+            )
+        n_bins = max(len(self.edges) - 1, 0)
+        # Atoms sorted by position: spikes at their value, bins at their lower edge.
+        keys = np.concatenate([self.spikes, self.edges[:n_bins]])
+        is_bin = np.concatenate([np.zeros(len(self.spikes), bool), np.ones(n_bins, bool)])
+        order = np.lexsort((is_bin, keys))
+        self._atom_is_bin = is_bin[order]
+        self._atom_ref = np.concatenate([np.arange(len(self.spikes)), np.arange(n_bins)])[order]
+        self._spike_token = np.empty(len(self.spikes), dtype=np.int64)
+        self._spike_token[self._atom_ref[~self._atom_is_bin]] = np.flatnonzero(~self._atom_is_bin)
+        self._bin_token = np.empty(n_bins, dtype=np.int64)
+        self._bin_token[self._atom_ref[self._atom_is_bin]] = np.flatnonzero(self._atom_is_bin)
+        n_atoms = len(keys)
+        self.neginf_token = n_atoms if statistics.get("has_neginf") else None
+        self.posinf_token = (
+            n_atoms + (self.neginf_token is not None) if statistics.get("has_posinf") else None
+        )
+        self._n_tokens = n_atoms + (self.neginf_token is not None) + (self.posinf_token is not None)
+        self._n_tokens += bool(statistics["has_missing"])
+
+    @property
+    def n_tokens(self) -> int:
+        return max(self._n_tokens, 1)
+
+    def _encode_values(self, values: np.ndarray) -> np.ndarray:
+        tokens = np.zeros(len(values), dtype=np.int64)
+        finite = np.isfinite(values)
+        v = values[finite]
+        if self.mode == "discrete" or len(self.edges) == 0:
+            if len(self.spikes):
+                tokens[finite] = self._spike_token[_nearest(self.spikes, v)]
+        else:
+            out = self._bin_token[_bin_index(v, self.edges)]
+            if len(self.spikes):
+                nearest = _nearest(self.spikes, v)
+                exact = self.spikes[nearest] == v
+                out[exact] = self._spike_token[nearest[exact]]
+            tokens[finite] = out
+        extremes = {np.inf: self.posinf_token, -np.inf: self.neginf_token}
+        for value, token in extremes.items():
+            hit = values == value
+            if hit.any():
+                # No learned token for infinities (too rare): they become the nearest finite atom.
+                tokens[hit] = (
+                    token
+                    if token is not None
+                    else (len(self.spikes) + len(self.edges[:-1]) - 1 if value > 0 else 0)
+                )
+        if self.missing_token is not None:
+            tokens[np.isnan(values)] = self.missing_token
+        return np.clip(tokens, 0, self.n_tokens - 1)
+
+    def encode(self, series: pd.Series) -> np.ndarray:
+        return self._encode_values(_numeric_values(self.spec, series)).astype(np.int32)
+
+    def decode_numbers(self, tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        out = np.full(len(tokens), np.nan)
+        n_atoms = len(self._atom_is_bin)
+        is_atom = tokens < n_atoms
+        atom = tokens[is_atom]
+        ref = self._atom_ref[atom]
+        from_bin = self._atom_is_bin[atom]
+        values = np.empty(len(atom))
+        values[~from_bin] = self.spikes[ref[~from_bin]]
+        if from_bin.any():
+            rows = self.within[ref[from_bin]]
+            n_grid = self.within.shape[1] - 1
+            position = rng.random(len(rows)) * n_grid
+            lower = np.minimum(position.astype(np.int64), n_grid - 1)
+            frac = position - lower
+            picked_low = np.take_along_axis(rows, lower[:, None], axis=1)[:, 0]
+            picked_high = np.take_along_axis(rows, lower[:, None] + 1, axis=1)[:, 0]
+            values[from_bin] = picked_low + frac * (picked_high - picked_low)
+        out[is_atom] = values
+        if self.neginf_token is not None:
+            out[tokens == self.neginf_token] = -np.inf
+        if self.posinf_token is not None:
+            out[tokens == self.posinf_token] = np.inf
+        return self._round(out)
+
+    def _round(self, values: np.ndarray) -> np.ndarray:
+        if self.spec.kind is ColumnKind.DATETIME:
+            step = int(self.statistics.get("step_ns", 1)) / 1e9
+            finite = np.isfinite(values)
+            values[finite] = np.round(values[finite] / step) * step
+            return values
+        decimals = self.spec.decimals
+        if decimals is not None and decimals < 6:
+            values = np.round(values, decimals)
+        return values
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        numbers = self.decode_numbers(tokens, rng)
+        if self.spec.kind is ColumnKind.DATETIME:
+            return _seconds_to_datetimes(numbers, self.spec, self.name)
+        return pd.Series(numbers, name=self.name)
+
+    def token_for(self, value: Any) -> int:
+        if _is_missing(value):
+            if self.missing_token is None:
+                raise ConditionError(
+                    f"Column {self.name!r} has no missing values; cannot condition on missing."
+                )
+            return self.missing_token
+        try:
+            number = _numeric_values(self.spec, pd.Series([value]))[0]
+        except (TypeError, ValueError):
+            number = np.nan
+        if np.isnan(number):
+            expected = "a date or time" if self.spec.kind is ColumnKind.DATETIME else "a number"
+            raise ConditionError(f"Column {self.name!r} takes {expected}. Got {value!r} instead.")
+        return int(self._encode_values(np.array([number]))[0])
+
+
+class IdentifierEncoder(ColumnEncoder):
+    """Unique keys: never learned; fresh keys ``1..n`` (with the real keys' text prefix) are made."""
+
+    @property
+    def is_modelled(self) -> bool:
+        return False
+
+    @property
+    def n_tokens(self) -> int:
+        return 1
+
+    def encode(self, series: pd.Series) -> np.ndarray:
+        return np.zeros(len(series), dtype=np.int32)
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        n = len(tokens)
+        keys = np.arange(1, n + 1)
+        if self.statistics["numeric"]:
+            out = pd.Series(keys, name=self.name, dtype=object)
+        else:
+            prefix = self.statistics["prefix"]
+            width = max(int(self.statistics["width"]) - len(prefix), len(str(n)))
+            out = pd.Series([f"{prefix}{k:0{width}d}" for k in keys], name=self.name, dtype=object)
+        share = self.statistics["n_missing"] / max(self.statistics["n"], 1)
+        if share > 0:
+            out[rng.random(n) < share] = None
+        return out
+
+    def token_for(self, value: Any) -> int:
+        return 0
+
+
+def make_encoder(spec: ColumnSpec, statistics: Mapping[str, Any]) -> ColumnEncoder:
+    """The encoder for a column kind, from reduced statistics."""
+    if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
+        return CategoricalEncoder(spec, statistics)
+    if spec.kind is ColumnKind.IDENTIFIER:
+        return IdentifierEncoder(spec, statistics)
+    return NumericEncoder(spec, statistics)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+
+
+def _is_textual(spec: ColumnSpec) -> bool:
+    return spec.kind is not ColumnKind.BOOLEAN and (
+        spec.dtype in {"str", "string", "object", "category"} or spec.dtype.startswith("string")
+    )
+
+
+def _is_missing(value: Any) -> bool:
+    return (
+        value is None
+        or (isinstance(value, float) and np.isnan(value))
+        or value is pd.NA
+        or value is pd.NaT
+    )
+
+
+def _common_prefix(a: str, b: str) -> str:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return a[:n]
+
+
+def _nearest(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of the nearest entry of ``sorted_values`` for each value."""
+    right = np.clip(np.searchsorted(sorted_values, values), 0, len(sorted_values) - 1)
+    left = np.clip(right - 1, 0, len(sorted_values) - 1)
+    use_left = np.abs(values - sorted_values[left]) <= np.abs(sorted_values[right] - values)
+    return np.where(use_left, left, right)
+
+
+def _bin_index(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    return np.clip(np.searchsorted(edges, values, side="right") - 1, 0, len(edges) - 2)
+
+
+def _merge_histogram(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniques, inverse = np.unique(values, return_inverse=True)
+    merged = np.bincount(inverse, weights=counts, minlength=len(uniques)).astype(np.int64)
+    return _compress_histogram(uniques, merged)
+
+
+def _compress_histogram(values: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Keep at most _MAX_HISTOGRAM_ATOMS atoms: frequent values exactly, the rest as quantiles."""
+    if len(values) <= _MAX_HISTOGRAM_ATOMS:
+        return values, counts
+    total = int(counts.sum())
+    frequent = counts >= total / _MAX_HISTOGRAM_ATOMS
+    rest_v, rest_c = values[~frequent], counts[~frequent]
+    n_points = _MAX_HISTOGRAM_ATOMS - int(frequent.sum())
+    cumulative = np.cumsum(rest_c)
+    # Each representative carries the mass of the ranks it stands for.
+    boundaries = np.linspace(0, cumulative[-1], n_points + 1)
+    idx = np.clip(
+        np.searchsorted(cumulative, boundaries[1:] - 0.5 * (boundaries[1] - boundaries[0])),
+        0,
+        len(rest_v) - 1,
+    )
+    reps = rest_v[idx]
+    mass = np.diff(np.round(boundaries)).astype(np.int64)
+    all_v = np.concatenate([values[frequent], reps])
+    all_c = np.concatenate([counts[frequent], mass])
+    uniques, inverse = np.unique(all_v, return_inverse=True)
+    return uniques, np.bincount(inverse, weights=all_c, minlength=len(uniques)).astype(np.int64)
+
+
+def _weighted_quantiles(
+    values: np.ndarray, counts: np.ndarray, q: Sequence[float] | np.ndarray, rank_offset: int = 0
+) -> np.ndarray:
+    """Quantiles of sorted ``values`` repeated ``counts`` times (lower interpolation).
+
+    ``rank_offset`` k makes q=0 the (k+1)-th smallest and q=1 the (k+1)-th largest value.
+    """
+    cumulative = np.cumsum(counts)
+    total = int(cumulative[-1])
+    first, last = rank_offset, max(total - 1 - rank_offset, rank_offset)
+    ranks = first + np.asarray(q, dtype=float) * (last - first)
+    idx = np.searchsorted(cumulative, np.floor(ranks) + 1, side="left")
+    return np.asarray(values[np.clip(idx, 0, len(values) - 1)], dtype=float)
+
+
+def _datetime_step_ns(seconds: np.ndarray) -> int:
+    if len(seconds) == 0:
+        return 1
+    nanos = np.round(seconds * 1e9).astype(np.int64)
+    for step in _DATETIME_STEPS_NS:
+        if np.all(nanos % step == 0):
+            return step
+    return 1
+
+
+def _seconds_to_datetimes(seconds: np.ndarray, spec: ColumnSpec, name: str) -> pd.Series:
+    nanos = np.where(np.isfinite(seconds), np.round(np.nan_to_num(seconds) * 1e9), 0).astype(
+        np.int64
+    )
+    stamps = pd.Series(pd.to_datetime(nanos, unit="ns"), name=name)
+    stamps[~np.isfinite(seconds)] = pd.NaT
+    if spec.datetime_format:
+        tz = "UTC" if "%z" in spec.datetime_format or "%Z" in spec.datetime_format else None
+        if tz:
+            stamps = stamps.dt.tz_localize("UTC")
+        text = stamps.dt.strftime(spec.datetime_format)
+        return text.astype(object).where(stamps.notna(), None)
+    dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype != "str" else None
+    tz = getattr(dtype, "tz", None)
+    if tz is not None:
+        stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)
+    return stamps.astype(spec.dtype) if dtype is not None else stamps

@@ -1,0 +1,139 @@
+"""Encode a whole table: one encoder per column, JSON statistics, dtype restoration on decode."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lookalike.encode._encoders import (
+    ColumnEncoder,
+    analyze_column,
+    make_encoder,
+    reduce_statistics,
+)
+from lookalike.errors import DataError
+from lookalike.schema import ColumnKind, ColumnSpec, Schema
+
+
+class TableEncoder:
+    """The encoders of every column of a schema.
+
+    >>> df = pd.DataFrame({"x": [1, 2, 2, 3] * 5, "c": ["a", "b"] * 10})
+    >>> from lookalike.schema import infer_schema
+    >>> enc = TableEncoder.fit(infer_schema(df), df, rare_threshold=2, n_bins=4)
+    >>> enc.encode(df).shape
+    (20, 2)
+    """
+
+    def __init__(self, schema: Schema, statistics: Mapping[str, Mapping[str, Any]]) -> None:
+        self.schema = schema
+        self.statistics = {name: dict(statistics[name]) for name in schema.names}
+        self.encoders: dict[str, ColumnEncoder] = {
+            spec.name: make_encoder(spec, self.statistics[spec.name]) for spec in schema
+        }
+
+    @classmethod
+    def fit(
+        cls,
+        schema: Schema,
+        data: pd.DataFrame,
+        *,
+        rare_threshold: int,
+        n_bins: int,
+        on_column: Callable[[str], None] | None = None,
+    ) -> TableEncoder:
+        """Analyse ``data`` (one partition) and reduce the statistics into encoders."""
+        missing = [name for name in schema.names if name not in data.columns]
+        if missing:
+            raise DataError(f"The table lacks column(s) {missing} named in the schema.")
+        statistics = {}
+        for spec in schema:
+            partial = analyze_column(spec, data[spec.name])
+            statistics[spec.name] = reduce_statistics(
+                spec, [partial], rare_threshold=rare_threshold, n_bins=n_bins
+            )
+            if on_column is not None:
+                on_column(spec.name)
+        return cls(schema, statistics)
+
+    @property
+    def modelled(self) -> list[str]:
+        """Names of the columns a model learns (all but identifiers), in schema order."""
+        return [name for name, enc in self.encoders.items() if enc.is_modelled]
+
+    @property
+    def n_tokens(self) -> np.ndarray:
+        return np.array([self.encoders[name].n_tokens for name in self.modelled], dtype=np.int64)
+
+    def encode(self, data: pd.DataFrame) -> np.ndarray:
+        """Tokens of the modelled columns, shape (rows, columns), int32."""
+        columns = [self.encoders[name].encode(data[name]) for name in self.modelled]
+        if not columns:
+            return np.zeros((len(data), 0), dtype=np.int32)
+        return np.column_stack(columns).astype(np.int32)
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
+        """Rows of values, in schema order and dtypes, from tokens of the modelled columns."""
+        n = len(tokens)
+        position = {name: j for j, name in enumerate(self.modelled)}
+        # One child stream per column: decoding one column never shifts another's draws.
+        streams = dict(zip(self.schema.names, rng.spawn(len(self.schema)), strict=True))
+        columns = {}
+        for spec in self.schema:
+            encoder = self.encoders[spec.name]
+            column_tokens = (
+                tokens[:, position[spec.name]] if spec.name in position else np.zeros(n, np.int64)
+            )
+            decoded = encoder.decode(column_tokens, streams[spec.name])
+            columns[spec.name] = restore_dtype(decoded.reset_index(drop=True), spec)
+        return pd.DataFrame(columns)
+
+
+def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
+    """Cast decoded values back to the column's storage dtype (nullable where values are missing)."""
+    dtype = spec.dtype
+    has_missing = bool(values.isna().any())
+    if spec.kind is ColumnKind.DATETIME:
+        if spec.datetime_format:
+            return (
+                values.astype(dtype)
+                if dtype in {"str", "string", "object"}
+                else values.astype(object)
+            )
+        return values.astype(dtype)
+    if dtype in {"str", "string", "object"} or dtype.startswith("string"):
+        return values.astype(dtype)
+    if dtype == "category":
+        return values.astype("category")
+    if dtype in {"bool", "boolean"}:
+        mapped = values.map(lambda v: None if v is None or v != v else str(v).lower() == "true")
+        return mapped.astype("boolean" if has_missing or dtype == "boolean" else "bool")
+    numbers = pd.to_numeric(values, errors="coerce")
+    kind = np.dtype(dtype.lower()).kind if dtype.lower() in _NUMPY_NUMERIC else None
+    if kind in {"i", "u"}:
+        if dtype[0].isupper() or has_missing:
+            return numbers.round().astype(
+                dtype[0].upper() + dtype[1:] if dtype[0].islower() else dtype
+            )
+        return numbers.round().astype(dtype)
+    if dtype.startswith("Float"):
+        return numbers.astype(dtype)
+    return numbers.astype("float64") if kind is None else numbers.astype(dtype.lower())
+
+
+_NUMPY_NUMERIC = {
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float16",
+    "float32",
+    "float64",
+}

@@ -1,0 +1,13 @@
+"""Read tables from files and in-memory frames; write them to CSV or Parquet, atomically."""
+
+from lookalike.io._files import check_output_path, write_text
+from lookalike.io._table import TABLE_SUFFIXES, check_table_output, read_table, write_table
+
+__all__ = [
+    "TABLE_SUFFIXES",
+    "check_output_path",
+    "check_table_output",
+    "read_table",
+    "write_table",
+    "write_text",
+]

@@ -1,0 +1,100 @@
+"""Output paths: refuse to overwrite, and publish files atomically (temp file + rename)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable
+from pathlib import Path
+
+from lookalike.errors import OutputExistsError
+
+__all__ = ["check_output_path", "write_atomically", "write_text"]
+
+
+def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Check that ``path`` can be written: its folder exists and, unless ``force``, it does not.
+
+    Raises :class:`~lookalike.errors.OutputExistsError` if the file exists and ``force`` is false
+    (or if ``path`` is a folder), and :class:`FileNotFoundError` if its folder does not exist.
+    Nothing is created.
+
+    >>> check_output_path("new-file.csv").name
+    'new-file.csv'
+    """
+    path = Path(path)
+    shown = str(path)
+    if path.is_dir():
+        raise OutputExistsError(f"Output path {shown!r} is an existing folder; give a file name.")
+    if path.exists() and not force:
+        raise OutputExistsError(
+            f"Output file {shown!r} already exists; pass force=True (--force) to overwrite it."
+        )
+    parent = path.parent
+    if not parent.exists():
+        raise FileNotFoundError(f"Cannot write {shown!r}: folder {str(parent)!r} does not exist.")
+    if not parent.is_dir():
+        raise NotADirectoryError(f"Cannot write {shown!r}: {str(parent)!r} is not a folder.")
+    return path
+
+
+def write_atomically(
+    path: str | os.PathLike[str], write: Callable[[Path], None], *, force: bool = False
+) -> Path:
+    """Call ``write(tmp)`` on a temporary file beside ``path``, then move it to ``path``.
+
+    Readers never see a half-written file, and a failure leaves no temporary file behind. Without
+    ``force`` an existing file is never replaced, even one created while ``write`` was running.
+    """
+    path = check_output_path(path, force=force)
+    tmp = _reserve_temporary(path)
+    try:
+        write(tmp)
+        _publish(tmp, path, force=force)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(text: str, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Write ``text`` as UTF-8 to ``path`` atomically; see :func:`write_atomically`."""
+    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
+
+
+def _reserve_temporary(path: Path) -> Path:
+    # Created by us with O_EXCL, so we never write into someone else's file; mode 0o666 lets the
+    # umask decide the final permissions, as for any other file the user creates.
+    for _ in range(100):
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except FileExistsError:
+            continue
+        except OSError as exc:
+            raise type(exc)(f"Cannot write {str(path)!r}: {exc.strerror}.") from None
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"Cannot write {str(path)!r}: no free temporary file name beside it.")
+
+
+def _publish(tmp: Path, path: Path, *, force: bool) -> None:
+    if force:
+        os.replace(tmp, path)
+        return
+    # A hard link fails if the target exists, so "do not overwrite" holds even if another process
+    # created the file after our first check. Some file systems have no hard links: fall back.
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise OutputExistsError(
+            f"Output file {str(path)!r} already exists; pass force=True (--force) to overwrite it."
+        ) from None
+    except OSError:
+        if path.exists():
+            raise OutputExistsError(
+                f"Output file {str(path)!r} already exists; pass force=True (--force) to overwrite it."
+            ) from None
+        os.replace(tmp, path)
+        return
+    tmp.unlink()

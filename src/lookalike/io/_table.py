@@ -1,0 +1,403 @@
+"""Read a table from a file or an in-memory frame; write one to CSV or Parquet.
+
+How CSV text becomes typed columns (every rule here is a decision, tested in ``tests/test_io.py``):
+
+- Only an **empty cell** is missing. ``NA``, ``None``, ``null``, ``NaN``, ``?`` are kept as text,
+  because in real tables they are sometimes values (a person called "Null", the country code "NA").
+  When a column is all numbers except such tokens, a :class:`DataWarning` says so.
+- A column whose every value is a whole number becomes ``int64`` (``Int64``, nullable, when some cells
+  are empty); decimal numbers become ``float64``; ``true``/``false`` in any case becomes ``bool``
+  (``boolean`` when some cells are empty). Spaces around a number or a boolean are ignored.
+- Numbers written with a leading zero (``007``, zip codes) and whole numbers beyond the int64 range
+  stay **text**, so no digit is lost. Text is never stripped or otherwise changed.
+- Dates stay text; the schema layer recognises their format.
+- A header cell that is blank is named ``unnamed_<n>`` (``n`` counts columns from 1), with a warning.
+- The file is read as UTF-8 (a byte-order mark is dropped; UTF-16 with a byte-order mark is read
+  too). Text that is not valid UTF-8 is read as Windows-1252, or Latin-1 if that fails, with a
+  :class:`DataWarning`.
+- In CSV an empty string cannot be told from a missing value: both come back missing. Parquet keeps
+  every type and value exactly.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import re
+import warnings
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from lookalike.errors import DataError, DataWarning
+from lookalike.io._files import check_output_path, write_atomically
+
+__all__ = ["TABLE_SUFFIXES", "check_table_output", "read_table", "write_table"]
+
+
+@dataclass(frozen=True)
+class _Format:
+    kind: str  # "csv" or "parquet"
+    separator: str = ","
+    gzipped: bool = False
+
+
+_FORMATS: dict[str, _Format] = {
+    ".csv": _Format("csv"),
+    ".csv.gz": _Format("csv", gzipped=True),
+    ".tsv": _Format("csv", separator="\t"),
+    ".tsv.gz": _Format("csv", separator="\t", gzipped=True),
+    ".parquet": _Format("parquet"),
+    ".pq": _Format("parquet"),
+}
+#: File name endings that :func:`read_table` and :func:`write_table` understand.
+TABLE_SUFFIXES: tuple[str, ...] = tuple(_FORMATS)
+
+_INTEGER = re.compile(r"[+-]?(?:0|[1-9][0-9]*)")
+_FLOAT = re.compile(
+    r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)"
+)
+_BOOLEAN = {"true", "false"}
+# Tokens other tools write for "missing". We keep them as text but tell the user when they are the
+# only thing standing between a column and a numeric type.
+_MISSING_TOKENS = {"", "na", "n/a", "nan", "null", "none", "nil", "-", "--", "?", ".", "#n/a"}
+# Share of control characters (other than tab, newline, carriage return, form feed) above which
+# decoded "text" is taken to be binary data.
+_MAX_CONTROL_SHARE = 0.01
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def read_table(source: Any) -> pd.DataFrame:
+    """Read a table from a file or an in-memory table, checking that it is usable.
+
+    ``source`` is a path (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``, ``.parquet``, ``.pq``), a
+    pandas DataFrame (a copy is returned; the caller's frame is never changed), a pyarrow Table or a
+    polars DataFrame. See the module docstring for how CSV text becomes typed columns.
+
+    Raises :class:`~lookalike.errors.DataError`, with a one-line message naming the file and the
+    problem, when the source is missing, empty, has a header but no rows, has duplicate column
+    names, is binary, has only empty columns, or is not a table at all.
+
+    >>> df = read_table(pd.DataFrame({"zip": ["007", "010"], "n": [1, None]}))
+    >>> df["zip"].tolist(), str(df["n"].dtype)
+    (['007', '010'], 'float64')
+    """
+    if isinstance(source, str | os.PathLike):
+        path = Path(source)
+        return _check_table(_read_file(path), f"Input file {str(path)!r}")
+    if isinstance(source, pd.DataFrame):
+        what = "The input DataFrame"
+        if isinstance(source.columns, pd.MultiIndex):
+            raise DataError(f"{what} has multi-level column names; flatten them first.")
+        frame = source.copy(deep=True)
+        frame.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+        return _check_table(frame.reset_index(drop=True), what)
+    if isinstance(source, pa.Table):
+        return _check_table(_arrow_to_pandas(source), "The input Arrow table")
+    if _is_polars(source, "DataFrame"):
+        return _check_table(_arrow_to_pandas(source.to_arrow()), "The input polars DataFrame")
+    if _is_polars(source, "LazyFrame"):
+        raise DataError("read_table got a polars LazyFrame; call .collect() on it first.")
+    raise DataError(
+        "read_table expects a file path, a pandas or polars DataFrame or a pyarrow Table. "
+        f"Got {type(source).__name__} instead."
+    )
+
+
+def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Write ``df`` to ``path`` as CSV (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``) or Parquet.
+
+    The file appears whole or not at all: it is written to a temporary file in the same folder and
+    then renamed. An existing file is replaced only if ``force`` is true; otherwise
+    :class:`~lookalike.errors.OutputExistsError` is raised. The folder must exist. The index is not
+    written. Gzip output is byte-for-byte reproducible (no time stamp in the header).
+
+    Parquet keeps every dtype. CSV keeps whole numbers, booleans, decimal numbers and text as read
+    back by :func:`read_table`, except that empty strings come back missing and datetimes as text.
+    """
+    if not isinstance(df, pd.DataFrame):
+        raise DataError(f"write_table expects a pandas DataFrame. Got {type(df).__name__} instead.")
+    fmt = _format_of(Path(path), "Output file")
+    names = [str(c) for c in df.columns]
+    _check_unique_names(names, "The table to write")
+    frame = df.set_axis(pd.Index(names, dtype=object), axis=1)
+
+    def write(tmp: Path) -> None:
+        if fmt.kind == "parquet":
+            try:
+                frame.to_parquet(tmp, index=False, engine="pyarrow")
+            except (pa.ArrowException, TypeError, ValueError) as exc:
+                raise DataError(
+                    f"Cannot write {str(path)!r} as Parquet: {_one_line(str(exc))}"
+                ) from None
+        elif fmt.gzipped:
+            # GzipFile with an empty name and mtime 0 keeps the temporary name and the clock out of
+            # the header, so the same table always gives the same bytes.
+            with (
+                open(tmp, "wb") as raw,
+                gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as packed,
+                io.TextIOWrapper(packed, encoding="utf-8", newline="") as text,
+            ):
+                frame.to_csv(text, index=False, sep=fmt.separator, lineterminator="\n")
+        else:
+            with open(tmp, "w", encoding="utf-8", newline="") as text:
+                frame.to_csv(text, index=False, sep=fmt.separator, lineterminator="\n")
+
+    return write_atomically(path, write, force=force)
+
+
+def check_table_output(path: str | os.PathLike[str], *, force: bool = False) -> Path:
+    """Check, before any long work, that :func:`write_table` could write ``path``."""
+    path = Path(path)
+    _format_of(path, "Output file")
+    return check_output_path(path, force=force)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _format_of(path: Path, role: str) -> _Format:
+    name = path.name.lower()
+    for suffix in sorted(_FORMATS, key=len, reverse=True):
+        if name.endswith(suffix) and len(name) > len(suffix):
+            return _FORMATS[suffix]
+    known = ", ".join(TABLE_SUFFIXES)
+    got = "".join(path.suffixes[-2:]) or "no extension"
+    raise DataError(f"{role} {str(path)!r} has an unsupported type ({got}); expected one of {known}.")
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    shown = repr(str(path))
+    if not path.exists():
+        raise DataError(f"Input file {shown} does not exist.")
+    if path.is_dir():
+        raise DataError(f"Input file {shown} is a folder, not a file.")
+    fmt = _format_of(path, "Input file")
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise DataError(f"Input file {shown} cannot be read: {exc.strerror}.") from None
+    if size == 0:
+        raise DataError(f"Input file {shown} is empty (0 bytes).")
+    if fmt.kind == "parquet":
+        return _read_parquet(path)
+    return _read_csv(path, fmt)
+
+
+def _read_parquet(path: Path) -> pd.DataFrame:
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataError(
+            f"Input file {str(path)!r} is not a readable Parquet file: {_one_line(str(exc))}"
+        ) from None
+    return _arrow_to_pandas(table)
+
+
+def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
+    shown = repr(str(path))
+    try:
+        data = path.read_bytes()
+        if fmt.gzipped:
+            data = gzip.decompress(data)
+    except (gzip.BadGzipFile, EOFError, zlib.error):
+        raise DataError(f"Input file {shown} is not a valid gzip file (corrupt or truncated).") from None
+    except OSError as exc:
+        raise DataError(f"Input file {shown} cannot be read: {exc.strerror}.") from None
+    text = _decode(data, shown)
+    if not text.strip():
+        raise DataError(f"Input file {shown} has no header and no rows (only blank lines).")
+    try:
+        raw = pd.read_csv(
+            io.StringIO(text),
+            sep=fmt.separator,
+            header=None,  # we name the columns ourselves, so duplicates are seen, not renamed
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            skip_blank_lines=True,
+        )
+    except pd.errors.EmptyDataError:
+        raise DataError(f"Input file {shown} has no header and no rows.") from None
+    except pd.errors.ParserError as exc:
+        message = _one_line(str(exc)).replace("Error tokenizing data. C error: ", "")
+        raise DataError(f"Input file {shown} is not a well-formed table: {message}") from None
+    if len(raw) <= 1:
+        raise DataError(f"Input file {shown} has a header but no rows.")
+    names = _header_names(raw.iloc[0].tolist(), shown)
+    _check_unique_names(names, f"Input file {shown}")
+    frame = raw.iloc[1:].reset_index(drop=True)
+    frame.columns = pd.Index(names, dtype=object)
+    for name in names:
+        frame[name] = _typed_column(frame[name], name, shown)
+    return frame
+
+
+def _decode(data: bytes, shown: str) -> str:
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise DataError(f"Input file {shown} is not valid UTF-16 text.") from None
+    if b"\x00" in data:
+        raise DataError(f"Input file {shown} is not a text table: it contains NUL bytes (binary data).")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        try:
+            text, encoding = data.decode("cp1252"), "Windows-1252"
+        except UnicodeDecodeError:
+            text, encoding = data.decode("latin-1"), "Latin-1"
+        if len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
+            raise DataError(f"Input file {shown} is not a text table: it looks like binary data.") from None
+        warnings.warn(
+            f"Input file {shown} is not valid UTF-8 (byte {exc.start}); read it as {encoding}.",
+            DataWarning,
+            stacklevel=5,
+        )
+        return text
+    if len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
+        raise DataError(f"Input file {shown} is not a text table: it looks like binary data.")
+    return text
+
+
+def _header_names(cells: list[Any], shown: str) -> list[str]:
+    names = []
+    for position, cell in enumerate(cells, start=1):
+        if isinstance(cell, str) and cell.strip():
+            names.append(cell)
+            continue
+        name = f"unnamed_{position}"
+        warnings.warn(
+            f"Input file {shown}: column {position} has no name in the header; calling it {name!r}.",
+            DataWarning,
+            stacklevel=6,
+        )
+        names.append(name)
+    return names
+
+
+def _typed_column(column: pd.Series, name: str, shown: str) -> pd.Series:
+    """Turn a column of CSV text (missing = empty cell) into numbers or booleans when it is one."""
+    present = column.dropna()
+    if present.empty:
+        return pd.Series(float("nan"), index=column.index, dtype="float64")
+    stripped = present.str.strip()
+    missing = bool(column.isna().any())
+
+    if stripped.str.fullmatch(_INTEGER).all():
+        try:
+            numbers = stripped.astype("int64")
+        except (OverflowError, ValueError, pa.ArrowException):
+            return column  # beyond int64: kept as exact text rather than rounded through float
+        if not missing:
+            return numbers.reindex(column.index)
+        return numbers.astype("Int64").reindex(column.index)
+    is_float = stripped.str.fullmatch(_FLOAT)
+    if is_float.all():
+        return stripped.astype("float64").reindex(column.index)
+    lowered = stripped.str.lower()
+    if lowered.isin(_BOOLEAN).all():
+        flags = (lowered == "true").reindex(column.index)
+        return flags.astype("bool") if not missing else flags.astype("boolean")
+
+    # Not typed: say so if only "missing"-looking tokens kept it from being numeric.
+    others = present[~is_float]
+    if is_float.any() and others.str.strip().str.lower().isin(_MISSING_TOKENS).all():
+        tokens = sorted(set(others.tolist()))[:3]
+        warnings.warn(
+            f"Input file {shown}: column {name!r} holds numbers but also {len(others)} cell(s) like "
+            f"{tokens}; only empty cells count as missing, so the column is read as text.",
+            DataWarning,
+            stacklevel=6,
+        )
+    return column
+
+
+# --- in-memory tables ---------------------------------------------------------------------------
+
+
+def _is_polars(source: Any, class_name: str) -> bool:
+    kind = type(source)
+    return kind.__module__.split(".")[0] == "polars" and kind.__name__ == class_name
+
+
+def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+    if table.schema.pandas_metadata is not None:
+        # Written from pandas: the metadata restores the exact dtypes (Int64, category, tz...).
+        frame = table.to_pandas()
+    else:
+        # Otherwise arrow's default turns integers with nulls into floats; keep them integers.
+        frame = table.to_pandas(types_mapper=_nullable_dtype)
+        for name in frame.columns:
+            dtype = frame[name].dtype
+            if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype in _NUMPY_OF:
+                if not frame[name].isna().any():
+                    frame[name] = frame[name].astype(_NUMPY_OF[dtype])
+    frame.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+    return frame.reset_index(drop=True)
+
+
+_NULLABLE_OF: dict[pa.DataType, Any] = {
+    pa.int8(): pd.Int8Dtype(),
+    pa.int16(): pd.Int16Dtype(),
+    pa.int32(): pd.Int32Dtype(),
+    pa.int64(): pd.Int64Dtype(),
+    pa.uint8(): pd.UInt8Dtype(),
+    pa.uint16(): pd.UInt16Dtype(),
+    pa.uint32(): pd.UInt32Dtype(),
+    pa.uint64(): pd.UInt64Dtype(),
+    pa.bool_(): pd.BooleanDtype(),
+}
+_NUMPY_OF: dict[Any, str] = {
+    pd.Int8Dtype(): "int8",
+    pd.Int16Dtype(): "int16",
+    pd.Int32Dtype(): "int32",
+    pd.Int64Dtype(): "int64",
+    pd.UInt8Dtype(): "uint8",
+    pd.UInt16Dtype(): "uint16",
+    pd.UInt32Dtype(): "uint32",
+    pd.UInt64Dtype(): "uint64",
+    pd.BooleanDtype(): "bool",
+}
+
+
+def _nullable_dtype(arrow_type: pa.DataType) -> Any:
+    return _NULLABLE_OF.get(arrow_type)
+
+
+# --- checks -------------------------------------------------------------------------------------
+
+
+def _check_unique_names(names: list[str], what: str) -> None:
+    positions: dict[str, list[int]] = {}
+    for position, name in enumerate(names, start=1):
+        positions.setdefault(name, []).append(position)
+    repeated = {name: where for name, where in positions.items() if len(where) > 1}
+    if repeated:
+        listed = ", ".join(
+            f"{name!r} (columns {', '.join(map(str, where))})" for name, where in repeated.items()
+        )
+        raise DataError(f"{what} has duplicate column names: {listed}.")
+
+
+def _check_table(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    names = [str(c) for c in frame.columns]
+    _check_unique_names(names, what)
+    if not names:
+        raise DataError(f"{what} has no columns.")
+    if len(frame) == 0:
+        raise DataError(f"{what} has no rows.")
+    if not frame.notna().to_numpy().any():
+        raise DataError(f"{what} has only empty columns (every cell is missing).")
+    return frame
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split())

@@ -1,0 +1,455 @@
+"""The default synthesizer: any-order conditional trees over the one discrete representation."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from lookalike.encode import TableEncoder
+from lookalike.encode._table import restore_dtype
+from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
+from lookalike.io import read_table
+from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
+from lookalike.persist import Artifact, read_artifact, write_artifact
+from lookalike.schema import ColumnKind, Schema, infer_schema
+
+RandomState = int | np.random.Generator | np.random.SeedSequence | None
+Conditions = Mapping[str, Any] | pd.DataFrame | None
+
+_SAMPLE_STREAM = 1
+_FIT_STREAM = 0
+
+
+class Synthesizer:
+    """Learns a table and draws new rows with the same statistics.
+
+    Parameters
+    ----------
+    random_state:
+        Seed (int), ``np.random.Generator`` or ``None`` (fresh OS entropy). The same seed gives the
+        same model and the same rows.
+    rare_threshold:
+        Categories and numeric values seen fewer times than this are never emitted as themselves
+        (categories become ``"_RARE_"``, numbers snap to a frequent value), and numeric extremes
+        are clipped to the ``rare_threshold``-th smallest and largest values.
+    n_bins:
+        Quantile bins for continuous columns (plus a learned within-bin position).
+    min_samples_leaf:
+        Each learned conditional distribution aggregates at least this many training rows.
+    max_rows_random_order:
+        Cap on the rows used for the random-order copy of the training data (None: all rows).
+
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
+    >>> model = Synthesizer(random_state=7).fit(df)
+    >>> model.sample(5).shape
+    (5, 2)
+    >>> bool((model.sample(5, conditions={"c": "a"})["c"] == "a").all())
+    True
+    """
+
+    def __init__(
+        self,
+        *,
+        random_state: RandomState = None,
+        rare_threshold: int = 5,
+        n_bins: int = 20,
+        min_samples_leaf: int = 5,
+        min_samples_leaf_any_order: int = 10,
+        n_random_orders: int = 2,
+        max_rows_random_order: int | None = 500_000,
+    ) -> None:
+        self.random_state = random_state
+        self.rare_threshold = rare_threshold
+        self.n_bins = n_bins
+        self.min_samples_leaf = min_samples_leaf
+        self.min_samples_leaf_any_order = min_samples_leaf_any_order
+        self.n_random_orders = n_random_orders
+        self.max_rows_random_order = max_rows_random_order
+
+    # -- parameters ---------------------------------------------------------------------------
+
+    def get_params(self) -> dict[str, Any]:
+        """The constructor's parameters (the random state as given, if JSON-representable)."""
+        seed = (
+            self.random_state
+            if isinstance(self.random_state, int | None)
+            else repr(self.random_state)
+        )
+        return {
+            "random_state": seed,
+            "rare_threshold": self.rare_threshold,
+            "n_bins": self.n_bins,
+            "min_samples_leaf": self.min_samples_leaf,
+            "min_samples_leaf_any_order": self.min_samples_leaf_any_order,
+            "n_random_orders": self.n_random_orders,
+            "max_rows_random_order": self.max_rows_random_order,
+        }
+
+    def _validate_params(self) -> None:
+        for name in (
+            "rare_threshold",
+            "n_bins",
+            "min_samples_leaf",
+            "min_samples_leaf_any_order",
+            "n_random_orders",
+        ):
+            value = getattr(self, name)
+            if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
+                raise ValueError(
+                    f"The {name!r} parameter of Synthesizer must be an int >= 1. Got {value!r} instead."
+                )
+        cap = self.max_rows_random_order
+        if cap is not None and (not isinstance(cap, int | np.integer) or cap < 1):
+            raise ValueError(
+                "The 'max_rows_random_order' parameter of Synthesizer must be None or an int >= 1. "
+                f"Got {cap!r} instead."
+            )
+
+    # -- fit ----------------------------------------------------------------------------------
+
+    def fit(
+        self,
+        data: Any,
+        schema: Schema | Mapping[str, Any] | None = None,
+        *,
+        progress: bool = False,
+    ) -> Self:
+        """Learn ``data`` (DataFrame, pyarrow/polars table, or a CSV/Parquet path).
+
+        ``schema`` is a full :class:`Schema`, or overrides for some columns
+        (``{"zip": "categorical"}``); everything else is inferred.
+        """
+        self._validate_params()
+        frame = read_table(data)
+        _check_trainable(frame, self.rare_threshold)
+        if isinstance(schema, Schema):
+            missing = [n for n in schema.names if n not in frame.columns]
+            if missing:
+                raise SchemaError(f"The schema names column(s) {missing} that the table lacks.")
+            extra = [c for c in frame.columns if c not in schema]
+            if extra:
+                raise SchemaError(f"The table has column(s) {extra} that the schema lacks.")
+            frame_schema = schema
+        else:
+            frame_schema = infer_schema(frame, schema)
+        seed = _seed_sequence(self.random_state)
+        fit_rng = np.random.default_rng(
+            np.random.SeedSequence(seed.entropy, spawn_key=(_FIT_STREAM,))
+        )
+
+        with _progress(progress) as bar:
+            task = bar.add_task("Analysing columns", total=len(frame_schema))
+            encoder = TableEncoder.fit(
+                frame_schema,
+                frame,
+                rare_threshold=self.rare_threshold,
+                n_bins=self.n_bins,
+                on_column=lambda _: bar.advance(task),
+            )
+            tokens = encoder.encode(frame)
+            task = bar.add_task("Learning columns", total=tokens.shape[1])
+            trees = fit_column_models(
+                tokens,
+                encoder.n_tokens,
+                min_samples_leaf=self.min_samples_leaf,
+                min_samples_leaf_any_order=self.min_samples_leaf_any_order,
+                n_random_orders=self.n_random_orders,
+                rng=fit_rng,
+                max_rows=self.max_rows_random_order,
+                on_column=lambda _: bar.advance(task),
+            )
+        self.schema_ = frame_schema
+        self.encoder_ = encoder
+        self.trees_ = trees
+        self.n_rows_ = len(frame)
+        self.seed_entropy_ = int(seed.entropy) if isinstance(seed.entropy, int) else 0
+        return self
+
+    # -- sample -------------------------------------------------------------------------------
+
+    def sample(
+        self,
+        n: int | None = None,
+        *,
+        conditions: Conditions = None,
+        random_state: RandomState = None,
+        progress: bool = False,
+    ) -> pd.DataFrame:
+        """Draw ``n`` synthetic rows.
+
+        ``conditions`` fixes columns: a dict ``{column: value}`` applies to every row; a DataFrame
+        of seed rows gives one synthetic row per seed row, its non-missing cells fixed. The other
+        columns are drawn from the model's conditional distribution given the fixed ones.
+        ``random_state`` overrides the model's stream; by default the same model gives the same rows.
+        """
+        self._check_fitted()
+        seed_rows = conditions if isinstance(conditions, pd.DataFrame) else None
+        if seed_rows is not None:
+            if n is not None and n != len(seed_rows):
+                raise ConditionError(
+                    f"n ({n}) must match the number of seed rows ({len(seed_rows)}), or be omitted."
+                )
+            n = len(seed_rows)
+        if n is None or isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+            raise ValueError(
+                f"The number of rows to sample must be an int >= 1. Got {n!r} instead."
+            )
+        n = int(n)
+        rng = np.random.default_rng(
+            _seed_sequence(random_state)
+            if random_state is not None
+            else np.random.SeedSequence(self.seed_entropy_, spawn_key=(_SAMPLE_STREAM,))
+        )
+        fixed_values = self._condition_table(conditions, n)
+        fixed_tokens, fixed_mask = self._condition_tokens(fixed_values, n)
+        token_rng, decode_rng = rng.spawn(2)
+        with _progress(progress) as bar:
+            task = bar.add_task("Sampling rows", total=n)
+            tokens = sample_tokens(
+                self.trees_,
+                n,
+                token_rng,
+                fixed=fixed_tokens,
+                fixed_mask=fixed_mask,
+                on_batch=lambda k: bar.advance(task, k),
+            )
+        out = self.encoder_.decode(tokens, decode_rng)
+        return self._apply_exact_conditions(out, fixed_values)
+
+    def _condition_table(self, conditions: Conditions, n: int) -> pd.DataFrame | None:
+        if conditions is None:
+            return None
+        if isinstance(conditions, pd.DataFrame):
+            table = conditions.reset_index(drop=True)
+        elif isinstance(conditions, Mapping):
+            if not conditions:
+                return None
+            table = pd.DataFrame({k: [v] * n for k, v in conditions.items()})
+            # In a dict, None asks for missing values; in a seed table a missing cell means "draw".
+            table.attrs["from_dict"] = True
+        else:
+            raise ConditionError(
+                f"conditions must be a dict of column -> value or a DataFrame of seed rows. "
+                f"Got {type(conditions).__name__} instead."
+            )
+        unknown = [str(c) for c in table.columns if c not in self.schema_]
+        if unknown:
+            raise ConditionError(
+                f"Condition on unknown column(s) {unknown}; the model has {self.schema_.names}."
+            )
+        return table
+
+    def _condition_tokens(
+        self, table: pd.DataFrame | None, n: int
+    ) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if table is None:
+            return None, None
+        modelled = self.encoder_.modelled
+        fixed = np.zeros((n, len(modelled)), dtype=np.int32)
+        mask = np.zeros((n, len(modelled)), dtype=bool)
+        from_dict = bool(table.attrs.get("from_dict", False))
+        for column in table.columns:
+            if column not in modelled:
+                continue
+            j = modelled.index(column)
+            encoder = self.encoder_.encoders[column]
+            values = table[column]
+            present = values.notna().to_numpy()
+            if from_dict and not present.any():
+                fixed[:, j], mask[:, j] = encoder.token_for(None), True
+                continue
+            # One token look-up per distinct value: conditions repeat few values.
+            codes, uniques = pd.factorize(values[present])
+            fixed[present, j] = np.array([encoder.token_for(v) for v in uniques], dtype=np.int32)[
+                codes
+            ]
+            mask[present, j] = True
+        return fixed, mask
+
+    def _apply_exact_conditions(
+        self, out: pd.DataFrame, table: pd.DataFrame | None
+    ) -> pd.DataFrame:
+        if table is None:
+            return out
+        for column in table.columns:
+            spec = self.schema_[column]
+            values = table[column]
+            present = values.notna().to_numpy()
+            if not present.any():
+                continue
+            # Numbers, dates and keys come out exactly as asked (a token only names their bin).
+            if spec.kind in (
+                ColumnKind.CONTINUOUS,
+                ColumnKind.DISCRETE,
+                ColumnKind.DATETIME,
+                ColumnKind.IDENTIFIER,
+            ):
+                merged = out[column].astype(object).to_numpy(copy=True)
+                merged[present] = values.to_numpy(dtype=object)[present]
+                out[column] = restore_dtype(pd.Series(merged, name=column), spec)
+        return out
+
+    # -- persistence --------------------------------------------------------------------------
+
+    def save(self, path: str | Path, *, force: bool = False) -> Path:
+        """Write the fitted model to ``path`` (a zip of JSON and arrays; never pickle)."""
+        self._check_fitted()
+        return write_artifact(path, self._to_artifact(), force=force)
+
+    def _to_artifact(self) -> Artifact:
+        from lookalike import __version__
+
+        arrays: dict[str, np.ndarray] = {}
+        for j, column_model in enumerate(self.trees_):
+            arrays.update(column_model.ordered.to_arrays(f"ordered{j}"))
+            arrays.update(column_model.any_order.to_arrays(f"any_order{j}"))
+        manifest = {
+            "class": type(self).__name__,
+            "library_version": __version__,
+            "params": self.get_params(),
+            "seed_entropy": str(self.seed_entropy_),
+            "n_rows": self.n_rows_,
+            "schema": self.schema_.to_dict(),
+            "statistics": self.encoder_.statistics,
+            "modelled_columns": self.encoder_.modelled,
+        }
+        return Artifact(manifest=manifest, arrays=arrays)
+
+    @classmethod
+    def _from_artifact(cls, artifact: Artifact, where: str) -> Synthesizer:
+        manifest, arrays = artifact.manifest, artifact.arrays
+        try:
+            params = dict(manifest["params"])
+            random_state = params.pop("random_state", None)
+            model = cls(
+                random_state=random_state if isinstance(random_state, int) else None, **params
+            )
+            model._validate_params()
+            schema = Schema.from_dict(manifest["schema"])
+            encoder = TableEncoder(schema, manifest["statistics"])
+            if encoder.modelled != list(manifest["modelled_columns"]):
+                raise ModelFileError(
+                    f"{where} is inconsistent: modelled columns do not match the schema."
+                )
+            n_tokens = encoder.n_tokens
+            trees = [
+                ColumnModel(
+                    ordered=TokenTree.from_arrays(arrays, f"ordered{j}"),
+                    any_order=TokenTree.from_arrays(arrays, f"any_order{j}"),
+                )
+                for j in range(len(encoder.modelled))
+            ]
+            model.seed_entropy_ = int(manifest["seed_entropy"])
+            model.n_rows_ = int(manifest["n_rows"])
+        except ModelFileError:
+            raise
+        except (KeyError, TypeError, ValueError, IndexError) as exc:
+            raise ModelFileError(
+                f"{where} is corrupt or tampered with: {type(exc).__name__}: {exc}"
+            ) from None
+        for j, column_model in enumerate(trees):
+            for tree in (column_model.ordered, column_model.any_order):
+                problem = tree.validate(len(trees), int(n_tokens[j]))
+                if problem:
+                    raise ModelFileError(
+                        f"{where} is corrupt or tampered with: tree {j}: {problem}."
+                    )
+        model.schema_, model.encoder_, model.trees_ = schema, encoder, trees
+        return model
+
+    def describe(self) -> dict[str, Any]:
+        """A JSON-ready summary: class, parameters, seed, schema and model size."""
+        self._check_fitted()
+        from lookalike import __version__
+
+        return {
+            "class": type(self).__name__,
+            "library_version": __version__,
+            "params": self.get_params(),
+            "seed_entropy": str(self.seed_entropy_),
+            "n_rows_trained": self.n_rows_,
+            "schema": self.schema_.to_dict(),
+            "n_leaves": int(
+                sum(len(m.ordered.leaf_counts) + len(m.any_order.leaf_counts) for m in self.trees_)
+            ),
+            "privacy": {
+                "differential_privacy": None,
+                "rare_threshold": self.rare_threshold,
+                "min_samples_leaf": self.min_samples_leaf,
+            },
+        }
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "trees_"):
+            raise NotFittedError("This Synthesizer is not fitted yet; call fit(data) first.")
+
+
+MODEL_REGISTRY: dict[str, type[Synthesizer]] = {"Synthesizer": Synthesizer}
+
+
+def load(path: str | Path) -> Synthesizer:
+    """Load a model saved with ``save``. The file is data: loading never runs code from it."""
+    artifact = read_artifact(path)
+    name = artifact.manifest.get("class")
+    if not isinstance(name, str) or name not in MODEL_REGISTRY:
+        raise ModelFileError(f"{str(path)!r} holds an unknown model class {name!r}.")
+    return MODEL_REGISTRY[name]._from_artifact(artifact, repr(str(path)))
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_trainable(frame: pd.DataFrame, rare_threshold: int) -> None:
+    if frame.shape[1] == 0:
+        raise DataError("The table has no columns.")
+    names = [str(c) for c in frame.columns]
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise DataError(f"The table has duplicate column names: {duplicated}.")
+    if len(frame) < rare_threshold:
+        raise DataError(
+            f"The table has {len(frame)} row(s); lookalike needs at least rare_threshold="
+            f"{rare_threshold}, because values seen fewer times are never released."
+        )
+    if frame.isna().all().all():
+        raise DataError("Every column of the table is empty.")
+
+
+def _seed_sequence(random_state: RandomState) -> np.random.SeedSequence:
+    if random_state is None:
+        return np.random.SeedSequence()
+    if isinstance(random_state, np.random.SeedSequence):
+        return random_state
+    if isinstance(random_state, np.random.Generator):
+        return np.random.SeedSequence(int(random_state.integers(2**63 - 1)))
+    if (
+        isinstance(random_state, int | np.integer)
+        and not isinstance(random_state, bool)
+        and random_state >= 0
+    ):
+        return np.random.SeedSequence(int(random_state))
+    raise ValueError(
+        "random_state must be None, a non-negative int or a numpy Generator. "
+        f"Got {random_state!r} instead."
+    )
+
+
+@contextlib.contextmanager
+def _progress(enabled: bool) -> Iterator[Progress]:
+    bar = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
+        disable=not enabled,
+    )
+    with bar:
+        yield bar

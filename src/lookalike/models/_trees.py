@@ -1,0 +1,305 @@
+"""Any-order conditional trees over tokens.
+
+For each column j a classification tree predicts token j from the other columns' tokens, where
+columns not yet known are masked (-1). It is trained on two copies of the data: one with the
+default column order's mask (columns before j visible), which makes unconditional sampling as
+good as a fixed-order sequential model, and one with the mask of a random column order per row,
+which teaches every tree to predict from any subset of columns. Sampling any subset of columns
+given any other subset is then a sequence of exact draws from the trees' leaf distributions.
+
+Each leaf holds at least ``min_samples_leaf`` training rows, so every released distribution is
+an aggregate of several records. Trees are stored as plain arrays (no pickle) and traversed in
+numpy, so loading a model never runs code from the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.tree import DecisionTreeClassifier
+
+MASKED = -1
+_BATCH_ROWS = 65_536
+
+
+@dataclass(frozen=True)
+class TokenTree:
+    """One column's tree as arrays. Leaves carry token counts; inner nodes carry a split."""
+
+    left: np.ndarray  # int32, -1 at leaves
+    right: np.ndarray  # int32
+    feature: np.ndarray  # int32, column index of the split
+    threshold: np.ndarray  # float32: go left when token <= threshold
+    leaf_of_node: np.ndarray  # int32, row of leaf_counts for leaves, -1 inside
+    leaf_counts: np.ndarray  # uint32 (n_leaves, n_tokens)
+
+    @property
+    def depth(self) -> int:
+        depth = np.zeros(len(self.left), dtype=np.int64)
+        for node in range(len(self.left)):
+            if self.left[node] >= 0:
+                depth[self.left[node]] = depth[node] + 1
+                depth[self.right[node]] = depth[node] + 1
+        return int(depth.max()) if len(depth) else 0
+
+    def leaves(self, features: np.ndarray) -> np.ndarray:
+        """Leaf row of each input row (vectorised traversal, one step per tree level)."""
+        node = np.zeros(len(features), dtype=np.int64)
+        flat = features.ravel()
+        width = features.shape[1]
+        active = np.flatnonzero(self.left[node] >= 0)
+        while len(active):
+            current = node[active]
+            go_left = flat[active * width + self.feature[current]] <= self.threshold[current]
+            node[active] = np.where(go_left, self.left[current], self.right[current])
+            active = active[self.left[node[active]] >= 0]
+        return self.leaf_of_node[node]
+
+    def to_arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        return {
+            f"{prefix}.left": self.left,
+            f"{prefix}.right": self.right,
+            f"{prefix}.feature": self.feature,
+            f"{prefix}.threshold": self.threshold,
+            f"{prefix}.leaf_of_node": self.leaf_of_node,
+            f"{prefix}.leaf_counts": self.leaf_counts,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray], prefix: str) -> TokenTree:
+        return cls(
+            left=arrays[f"{prefix}.left"].astype(np.int32),
+            right=arrays[f"{prefix}.right"].astype(np.int32),
+            feature=arrays[f"{prefix}.feature"].astype(np.int32),
+            threshold=arrays[f"{prefix}.threshold"].astype(np.float32),
+            leaf_of_node=arrays[f"{prefix}.leaf_of_node"].astype(np.int32),
+            leaf_counts=arrays[f"{prefix}.leaf_counts"].astype(np.uint32),
+        )
+
+    def validate(self, n_columns: int, n_tokens: int) -> str | None:
+        """A description of the first inconsistency, or None; guards against tampered files."""
+        n_nodes = len(self.left)
+        if n_nodes == 0:
+            return "empty tree"
+        if not (
+            len(self.right)
+            == len(self.feature)
+            == len(self.threshold)
+            == len(self.leaf_of_node)
+            == n_nodes
+        ):
+            return "node arrays differ in length"
+        inner = self.left >= 0
+        children = np.concatenate([self.left[inner], self.right[inner]])
+        if children.size and (children.min() <= 0 or children.max() >= n_nodes):
+            return "child index out of range"
+        # Children always come after their parent in sklearn's layout; this rules out cycles.
+        if np.any(self.left[inner] <= np.flatnonzero(inner)) or np.any(
+            self.right[inner] <= np.flatnonzero(inner)
+        ):
+            return "child before parent"
+        if inner.any() and (
+            self.feature[inner].min() < 0 or self.feature[inner].max() >= n_columns
+        ):
+            return "split feature out of range"
+        leaves = self.leaf_of_node[~inner]
+        if leaves.min() < 0 or leaves.max() >= len(self.leaf_counts):
+            return "leaf index out of range"
+        if self.leaf_counts.ndim != 2 or self.leaf_counts.shape[1] != n_tokens:
+            return "leaf counts have the wrong shape"
+        if np.any(self.leaf_counts.sum(axis=1) == 0):
+            return "a leaf has no counts"
+        return None
+
+
+def _from_sklearn(tree: DecisionTreeClassifier, n_tokens: int) -> TokenTree:
+    t = tree.tree_
+    is_leaf = t.children_left < 0
+    leaf_of_node = np.full(t.node_count, -1, dtype=np.int32)
+    leaf_of_node[is_leaf] = np.arange(int(is_leaf.sum()), dtype=np.int32)
+    # sklearn stores class fractions; times the node's sample count they are the counts.
+    fractions = t.value[is_leaf, 0, :]
+    counts = np.rint(fractions * t.n_node_samples[is_leaf, None]).astype(np.uint32)
+    full = np.zeros((int(is_leaf.sum()), n_tokens), dtype=np.uint32)
+    full[:, tree.classes_.astype(np.int64)] = counts
+    feature = np.where(is_leaf, 0, t.feature).astype(np.int32)
+    return TokenTree(
+        left=t.children_left.astype(np.int32),
+        right=t.children_right.astype(np.int32),
+        feature=feature,
+        threshold=t.threshold.astype(np.float32),
+        leaf_of_node=leaf_of_node,
+        leaf_counts=full,
+    )
+
+
+def _constant_tree(tokens: np.ndarray, n_tokens: int) -> TokenTree:
+    counts = np.bincount(tokens, minlength=n_tokens).astype(np.uint32)[None, :]
+    return TokenTree(
+        left=np.array([-1], np.int32),
+        right=np.array([-1], np.int32),
+        feature=np.array([0], np.int32),
+        threshold=np.array([0.0], np.float32),
+        leaf_of_node=np.array([0], np.int32),
+        leaf_counts=counts,
+    )
+
+
+@dataclass(frozen=True)
+class ColumnModel:
+    """The two trees of one column.
+
+    ``ordered`` sees exactly the columns before this one in the default order; it draws every
+    unconditional row, and conditioned rows whose fixed columns all come earlier. ``any_order``
+    sees the earlier columns plus a random subset of the later ones, the patterns that conditions
+    on later columns produce, and draws the column given them.
+    """
+
+    ordered: TokenTree
+    any_order: TokenTree
+
+
+def fit_column_models(
+    tokens: np.ndarray,
+    n_tokens: np.ndarray,
+    *,
+    min_samples_leaf: int,
+    min_samples_leaf_any_order: int,
+    n_random_orders: int,
+    rng: np.random.Generator,
+    max_rows: int | None = None,
+    on_column: Callable[[int], None] | None = None,
+) -> list[ColumnModel]:
+    """Fit both trees of every column of ``tokens`` (rows, columns)."""
+    n, d = tokens.shape
+    rows = (
+        np.arange(n)
+        if max_rows is None or n <= max_rows
+        else np.sort(rng.choice(n, max_rows, replace=False))
+    )
+    # Sampling always knows every earlier column (drawn or fixed) plus any fixed later ones, so the
+    # second tree learns exactly those patterns.
+    visible_later = [
+        _later_mask(len(rows), d, rng, few=(c % 2 == 0)) for c in range(n_random_orders)
+    ]
+    position = np.arange(d)[None, :]
+    models = []
+    for j in range(d):
+        ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
+        ordered = _fit_tree(ordered_view, tokens[:, j], int(n_tokens[j]), min_samples_leaf, rng)
+        views = [
+            np.where((position < j) | ((position > j) & later), tokens[rows], MASKED)
+            for later in visible_later
+        ]
+        any_order = _fit_tree(
+            np.vstack(views),
+            np.tile(tokens[rows, j], n_random_orders),
+            int(n_tokens[j]),
+            min_samples_leaf_any_order,
+            rng,
+        )
+        models.append(ColumnModel(ordered=ordered, any_order=any_order))
+        if on_column is not None:
+            on_column(j)
+    return models
+
+
+def _later_mask(n: int, d: int, rng: np.random.Generator, *, few: bool) -> np.ndarray:
+    """Which columns count as fixed, per row.
+
+    ``few``: one to three columns, as in typical conditions (each such pattern then has many
+    rows, so the leaves it reaches are well estimated). Otherwise each column with a probability
+    drawn per row, which spreads the count evenly, as in seed tables that fix many columns.
+    """
+    if not few:
+        return rng.random((n, d)) < rng.random((n, 1))
+    count = rng.integers(1, 4, size=(n, 1))
+    # The `count` columns with the smallest random keys are the fixed ones.
+    keys = rng.random((n, d))
+    kth = np.sort(keys, axis=1)[np.arange(n), np.minimum(count[:, 0], d) - 1]
+    return keys <= kth[:, None]
+
+
+def _fit_tree(
+    view: np.ndarray,
+    target: np.ndarray,
+    n_tokens: int,
+    min_samples_leaf: int,
+    rng: np.random.Generator,
+) -> TokenTree:
+    features = view.astype(np.float32)
+    if (features == MASKED).all() or len(target) < 2 * min_samples_leaf:
+        return _constant_tree(target, n_tokens)
+    tree = DecisionTreeClassifier(
+        min_samples_leaf=min_samples_leaf, random_state=int(rng.integers(2**31 - 1))
+    )
+    tree.fit(features, target)
+    return _from_sklearn(tree, n_tokens)
+
+
+def sample_tokens(
+    models: list[ColumnModel],
+    n_rows: int,
+    rng: np.random.Generator,
+    *,
+    fixed: np.ndarray | None = None,
+    fixed_mask: np.ndarray | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Draw token rows; where ``fixed_mask`` is set the token is taken from ``fixed``.
+
+    Free columns are drawn in the default order, each given every fixed column and every column
+    drawn before it: an exact draw from the model's conditional distribution, never rejection.
+    """
+    d = len(models)
+    samplers = [
+        (LeafSampler(m.ordered.leaf_counts), LeafSampler(m.any_order.leaf_counts)) for m in models
+    ]
+    out = np.empty((n_rows, d), dtype=np.int32)
+    for start in range(0, n_rows, _BATCH_ROWS):
+        stop = min(start + _BATCH_ROWS, n_rows)
+        features = np.full((stop - start, d), MASKED, dtype=np.float32)
+        mask = None
+        if fixed is not None and fixed_mask is not None:
+            mask = fixed_mask[start:stop]
+            features[mask] = fixed[start:stop][mask]
+        for j, model in enumerate(models):
+            if mask is None:
+                leaf = model.ordered.leaves(features)
+                features[:, j] = samplers[j][0].draw(leaf, rng)
+                continue
+            free = ~mask[:, j]
+            # Rows with no fixed column after j see exactly the default prefix.
+            prefix = free & ~mask[:, j + 1 :].any(axis=1)
+            for rows, tree, sampler in (
+                (np.flatnonzero(prefix), model.ordered, samplers[j][0]),
+                (np.flatnonzero(free & ~prefix), model.any_order, samplers[j][1]),
+            ):
+                if len(rows):
+                    features[rows, j] = sampler.draw(tree.leaves(features[rows]), rng)
+        out[start:stop] = features.astype(np.int32)
+        if on_batch is not None:
+            on_batch(stop - start)
+    return out
+
+
+class LeafSampler:
+    """Draws one token per row from its leaf's counts with a single binary search.
+
+    The counts of all leaves are laid end to end; a row in leaf L draws an integer rank below L's
+    total, offset by the counts of the leaves before L, and the token is found by ``searchsorted``.
+    """
+
+    def __init__(self, leaf_counts: np.ndarray) -> None:
+        self.n_tokens = leaf_counts.shape[1]
+        self.cumulative = np.cumsum(leaf_counts.ravel(), dtype=np.int64)
+        ends = self.cumulative[self.n_tokens - 1 :: self.n_tokens]
+        self.starts = np.concatenate([[0], ends[:-1]])
+        self.totals = ends - self.starts
+
+    def draw(self, leaf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        rank = self.starts[leaf] + (rng.random(len(leaf)) * self.totals[leaf]).astype(np.int64)
+        position = np.searchsorted(self.cumulative, rank, side="right")
+        return position - leaf.astype(np.int64) * self.n_tokens

@@ -1,0 +1,100 @@
+"""Reading and writing the model container."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lookalike.errors import ModelFileError
+from lookalike.io._files import write_atomically
+
+FORMAT_VERSION = 1
+_MANIFEST = "manifest.json"
+_ARRAYS = "arrays.npz"
+_MAGIC = "lookalike-model"
+
+
+@dataclass(frozen=True)
+class Artifact:
+    """What a model file holds: a JSON manifest and named numpy arrays."""
+
+    manifest: dict[str, Any]
+    arrays: dict[str, np.ndarray]
+
+
+def write_artifact(path: str | Path, artifact: Artifact, *, force: bool = False) -> Path:
+    """Write ``artifact`` to ``path`` atomically (temporary file in the same folder, then rename)."""
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **artifact.arrays)
+    payload = buffer.getvalue()
+    manifest = {
+        **artifact.manifest,
+        "format": _MAGIC,
+        "format_version": FORMAT_VERSION,
+        "arrays_sha256": hashlib.sha256(payload).hexdigest(),
+    }
+
+    def write(tmp: Path) -> None:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
+            archive.writestr(_MANIFEST, json.dumps(manifest, indent=2, allow_nan=False))
+            archive.writestr(_ARRAYS, payload)
+
+    return write_atomically(path, write, force=force)
+
+
+def read_artifact(path: str | Path) -> Artifact:
+    """Read and verify a model file; ModelFileError names what is wrong."""
+    path = Path(path)
+    where = repr(str(path))
+    if not path.exists():
+        raise ModelFileError(f"Model file {where} does not exist.")
+    if not path.is_file():
+        raise ModelFileError(f"Model file {where} is not a file.")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if _MANIFEST not in names or _ARRAYS not in names:
+                raise ModelFileError(
+                    f"{where} is not a lookalike model: it lacks {_MANIFEST} or {_ARRAYS}."
+                )
+            manifest_bytes = archive.read(_MANIFEST)
+            payload = archive.read(_ARRAYS)
+    except zipfile.BadZipFile:
+        raise ModelFileError(
+            f"{where} is not a lookalike model file (not a zip archive, or truncated)."
+        ) from None
+    except (zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
+        if isinstance(exc, ModelFileError):
+            raise
+        raise ModelFileError(f"{where} is corrupt or truncated: {exc}") from None
+    try:
+        manifest = json.loads(manifest_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ModelFileError(f"{where} has a corrupt manifest (not valid JSON).") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != _MAGIC:
+        raise ModelFileError(f"{where} is not a lookalike model file (unknown manifest).")
+    version = manifest.get("format_version")
+    if not isinstance(version, int):
+        raise ModelFileError(f"{where} has no valid format_version.")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{where} uses model format {version}, newer than this lookalike reads ({FORMAT_VERSION}); "
+            "upgrade lookalike."
+        )
+    if hashlib.sha256(payload).hexdigest() != manifest.get("arrays_sha256"):
+        raise ModelFileError(
+            f"{where} is corrupt or was modified: its arrays do not match the manifest checksum."
+        )
+    try:
+        with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (ValueError, OSError, zipfile.BadZipFile) as exc:
+        raise ModelFileError(f"{where} has unreadable arrays: {exc}") from None
+    return Artifact(manifest=manifest, arrays=arrays)

@@ -1,0 +1,208 @@
+"""Infer a :class:`Schema` from a table, and apply a user's overrides."""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+from pandas.tseries.api import guess_datetime_format
+
+from lookalike.errors import DataError, SchemaError
+from lookalike.schema._schema import ColumnKind, ColumnSpec, Schema
+
+#: Numbers with at most this many distinct values are discrete: each value is its own token.
+MAX_DISCRETE_VALUES = 100
+#: Text columns whose values average more characters than this, with spaces, are free text.
+MIN_TEXT_LENGTH = 40
+_ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid|guid)$|^id[_\W]|Id$|ID$", re.IGNORECASE)
+_MAX_DECIMALS = 6
+
+
+def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None) -> Schema:
+    """Infer each column's kind and storage type; ``overrides`` fixes some of them.
+
+    ``overrides`` maps column names to a kind (``{"zip": "categorical"}``) or to a dict of
+    :class:`ColumnSpec` fields (``{"when": {"kind": "datetime", "datetime_format": "%d/%m/%Y"}}``).
+    A ``{"columns": {...}}`` wrapper, as in an override file, is accepted too.
+
+    >>> df = pd.DataFrame({"id": [1, 2, 3], "city": ["Oslo", "Rome", "Oslo"], "t": [1.5, 2.25, 3.0]})
+    >>> [c.kind.value for c in infer_schema(df)]
+    ['identifier', 'categorical', 'discrete']
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise DataError(
+            f"infer_schema expects a pandas DataFrame. Got {type(data).__name__} instead."
+        )
+    overrides = _normalise_overrides(overrides, list(map(str, data.columns)))
+    columns = []
+    for name in data.columns:
+        inferred = _infer_column(str(name), data[name])
+        if str(name) in overrides:
+            inferred = _apply_override(inferred, overrides[str(name)], data[name])
+        columns.append(inferred)
+    return Schema(tuple(columns))
+
+
+def load_schema_overrides(path: str | Path) -> dict[str, Any]:
+    """Read a schema override file (JSON, or YAML for ``.yaml``/``.yml``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise SchemaError(f"Schema file {str(path)!r} does not exist.")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
+    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SchemaError(f"Schema file {str(path)!r} cannot be parsed: {first}") from None
+    if not isinstance(data, dict):
+        raise SchemaError(
+            f"Schema file {str(path)!r} must hold a mapping of column names to kinds."
+        )
+    return data
+
+
+def _normalise_overrides(overrides: Mapping[str, Any] | None, names: list[str]) -> dict[str, Any]:
+    if not overrides:
+        return {}
+    if set(overrides) <= {"columns", "version"} and isinstance(overrides.get("columns"), Mapping):
+        overrides = overrides["columns"]
+    elif set(overrides) <= {"columns", "version"} and isinstance(overrides.get("columns"), list):
+        overrides = {c.get("name"): c for c in overrides["columns"] if isinstance(c, Mapping)}
+    unknown = sorted(str(k) for k in overrides if k not in names)
+    if unknown:
+        raise SchemaError(
+            f"Schema overrides name unknown column(s) {unknown}; the table has {names}."
+        )
+    return dict(overrides)
+
+
+def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> ColumnSpec:
+    if isinstance(override, str):
+        override = {"kind": override}
+    if not isinstance(override, Mapping):
+        raise SchemaError(
+            f"Column {inferred.name!r}: an override must be a kind name or a mapping. Got {override!r}."
+        )
+    spec = inferred.to_dict()
+    spec.update({k: v for k, v in override.items() if k != "name"})
+    result = ColumnSpec.from_dict(spec)
+    if result.kind is ColumnKind.DATETIME and inferred.kind is not ColumnKind.DATETIME:
+        if result.datetime_format is None and not pd.api.types.is_datetime64_any_dtype(series):
+            fmt = _guess_format(series.dropna().astype(str))
+            result = ColumnSpec.from_dict({**result.to_dict(), "datetime_format": fmt})
+        _check_datetime_parses(result, series)
+    if result.kind in (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE) and not _is_numeric(series):
+        raise SchemaError(
+            f"Column {inferred.name!r} cannot be {result.kind.value}: its values are not numbers."
+        )
+    if result.kind in (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE) and result.decimals is None:
+        result = ColumnSpec.from_dict({**result.to_dict(), "decimals": _decimals(series)})
+    return result
+
+
+def _check_datetime_parses(spec: ColumnSpec, series: pd.Series) -> None:
+    values = series.dropna()
+    parsed = parse_datetimes(values, spec.datetime_format)
+    bad = values[parsed.isna()]
+    if len(bad):
+        raise SchemaError(
+            f"Column {spec.name!r} cannot be a datetime with format {spec.datetime_format!r}: "
+            f"{len(bad)} value(s) do not parse, e.g. {str(bad.iloc[0])!r}."
+        )
+
+
+def _is_numeric(series: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
+
+
+def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
+    dtype = str(series.dtype)
+    nullable = bool(series.isna().any())
+    values = series.dropna()
+    n_unique = int(values.nunique())
+    all_unique = len(values) > 1 and n_unique == len(values) and not nullable
+
+    if pd.api.types.is_bool_dtype(series):
+        return ColumnSpec(name, ColumnKind.BOOLEAN, dtype, nullable)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return ColumnSpec(name, ColumnKind.DATETIME, dtype, nullable)
+    if _is_numeric(series):
+        finite = pd.to_numeric(values).to_numpy(dtype=float)
+        integral = bool(np.all(np.mod(finite[np.isfinite(finite)], 1) == 0))
+        if integral and all_unique and len(values) >= 10 and _ID_NAME.search(name):
+            return ColumnSpec(name, ColumnKind.IDENTIFIER, dtype, nullable)
+        kind = ColumnKind.DISCRETE if n_unique <= MAX_DISCRETE_VALUES else ColumnKind.CONTINUOUS
+        return ColumnSpec(name, kind, dtype, nullable, decimals=_decimals(series))
+    # Text (str / object / category dtypes).
+    text = values.astype(str)
+    if len(text) and set(text.str.lower().unique()) <= {"true", "false"}:
+        return ColumnSpec(name, ColumnKind.BOOLEAN, dtype, nullable)
+    fmt = _guess_format(text)
+    if fmt is not None:
+        return ColumnSpec(name, ColumnKind.DATETIME, dtype, nullable, datetime_format=fmt)
+    if all_unique and len(values) >= 10:
+        long_text = text.str.len().mean() > MIN_TEXT_LENGTH and text.str.contains(" ").mean() > 0.5
+        return ColumnSpec(
+            name, ColumnKind.TEXT if long_text else ColumnKind.IDENTIFIER, dtype, nullable
+        )
+    if len(text) and text.str.len().mean() > MIN_TEXT_LENGTH and n_unique > 0.5 * len(text):
+        return ColumnSpec(name, ColumnKind.TEXT, dtype, nullable)
+    return ColumnSpec(name, ColumnKind.CATEGORICAL, dtype, nullable)
+
+
+def _decimals(series: pd.Series) -> int:
+    """The fewest decimals (up to 6) that represent every value; 6 means 'continuous float'."""
+    values = pd.to_numeric(series.dropna()).to_numpy(dtype=float)
+    values = values[np.isfinite(values)]
+    for decimals in range(_MAX_DECIMALS + 1):
+        scaled = values * 10.0**decimals
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1.0, np.abs(scaled))):
+            return decimals
+    return _MAX_DECIMALS
+
+
+def _guess_format(text: pd.Series) -> str | None:
+    """The strftime format of a text column whose every value is a date, else None."""
+    if not len(text):
+        return None
+    head = text.iloc[: min(len(text), 50)]
+    if (
+        not head.str.contains(r"\d", regex=True).all()
+        or head.str.fullmatch(r"[+-]?\d+(\.\d*)?").any()
+    ):
+        return None
+    formats = [f for f in (guess_datetime_format(v) for v in head) if f is not None]
+    if len(formats) < len(head):
+        return None
+    fmt = max(set(formats), key=formats.count)
+    if fmt.endswith("%z") and head.str.endswith("Z").all():
+        # ISO 8601 "Z" (UTC) suffix: keep it as a literal so it is written back the same way.
+        fmt = fmt[:-2] + "Z"
+    if parse_datetimes(text, fmt).isna().any():
+        return None
+    return fmt
+
+
+def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
+    """Parse text to datetimes with ``fmt``, falling back to per-value format inference.
+
+    Values that cannot be parsed become NaT; callers decide whether that is an error.
+    """
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    text = values.astype(str)
+    with warnings.catch_warnings():
+        # pandas warns when it infers formats per value; that is exactly what we ask for here.
+        warnings.simplefilter("ignore", UserWarning)
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else None
+        if parsed is None or parsed.isna().any():
+            mixed = pd.to_datetime(text, format="mixed", errors="coerce")
+            parsed = mixed if parsed is None else parsed.fillna(mixed)
+    return parsed

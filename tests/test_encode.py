@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from lookalike.encode import RARE_VALUE, TableEncoder, analyze_column, make_encoder, reduce_statistics
+from lookalike.schema import ColumnKind, ColumnSpec, infer_schema
+
+
+def _encoder(spec: ColumnSpec, series: pd.Series, **kw: int):
+    stats = reduce_statistics(spec, [analyze_column(spec, series)], rare_threshold=kw.get("k", 3), n_bins=kw.get("bins", 4))
+    return make_encoder(spec, stats), stats
+
+
+def test_categorical_statistics_are_exact_and_rare_is_withheld() -> None:
+    spec = ColumnSpec("c", ColumnKind.CATEGORICAL, "str", nullable=True)
+    series = pd.Series(["a"] * 5 + ["b"] * 3 + ["z"] * 2 + [None] * 4, dtype="str")
+    enc, stats = _encoder(spec, series)
+    assert stats["categories"] == ["a", "b"]
+    assert stats["has_rare"] and stats["has_missing"]
+    tokens = enc.encode(series)
+    assert tokens.tolist() == [0] * 5 + [1] * 3 + [2] * 2 + [3] * 4
+    decoded = enc.decode(tokens, np.random.default_rng(0))
+    assert decoded.tolist()[:10] == ["a"] * 5 + ["b"] * 3 + [RARE_VALUE] * 2
+    assert decoded.iloc[10:].isna().all()
+
+
+def test_partials_merge_like_one_pass() -> None:
+    spec = ColumnSpec("c", ColumnKind.CATEGORICAL, "str")
+    whole = pd.Series(list("aaabbbbcd") * 3)
+    one = reduce_statistics(spec, [analyze_column(spec, whole)], rare_threshold=3, n_bins=4)
+    parts = [analyze_column(spec, whole.iloc[:10]), analyze_column(spec, whole.iloc[10:])]
+    assert reduce_statistics(spec, parts, rare_threshold=3, n_bins=4) == one
+
+
+def test_discrete_rare_values_snap_to_frequent() -> None:
+    spec = ColumnSpec("x", ColumnKind.DISCRETE, "int64", nullable=False, decimals=0)
+    series = pd.Series([1] * 4 + [2] * 4 + [9])
+    enc, stats = _encoder(spec, series)
+    assert stats["values"] == [1.0, 2.0]
+    assert enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == [1.0] * 4 + [2.0] * 5
+
+
+def test_continuous_extremes_are_clipped_and_values_stay_in_bins() -> None:
+    rng = np.random.default_rng(1)
+    values = np.concatenate([rng.normal(0, 1, 1000), [1e6]])
+    spec = ColumnSpec("x", ColumnKind.CONTINUOUS, "float64", nullable=False, decimals=6)
+    enc, stats = _encoder(spec, pd.Series(values), k=5, bins=10)
+    decoded = enc.decode(enc.encode(pd.Series(values)), np.random.default_rng(0)).to_numpy()
+    assert decoded.max() < 10  # the outlier is never released
+    assert decoded.max() <= np.sort(values)[-5]
+    # Every decoded value lies in the bin its token names.
+    edges = np.asarray(stats["edges"])
+    assert decoded.min() >= edges[0] and decoded.max() <= edges[-1]
+
+
+def test_zero_inflated_column_keeps_its_spike() -> None:
+    values = pd.Series([0] * 900 + list(range(1000, 1100)))
+    spec = ColumnSpec("gain", ColumnKind.CONTINUOUS, "int64", nullable=False, decimals=0)
+    enc, stats = _encoder(spec, values, k=5, bins=10)
+    assert 0.0 in stats["spikes"]
+    decoded = enc.decode(enc.encode(values), np.random.default_rng(0))
+    assert (decoded == 0).sum() == 900
+
+
+def test_datetime_round_trip_keeps_format_and_timezone() -> None:
+    text = pd.Series([f"2013-01-{d:02d}T06:00:00Z" for d in range(1, 29)] * 3, dtype="str")
+    aware = pd.Series(pd.date_range("2024-03-01", periods=84, freq="h", tz="America/New_York"))
+    df = pd.DataFrame({"text": text, "aware": aware})
+    schema = infer_schema(df)
+    enc = TableEncoder.fit(schema, df, rare_threshold=2, n_bins=8)
+    out = enc.decode(enc.encode(df), np.random.default_rng(0))
+    assert out["text"].str.fullmatch(r"2013-01-\d\dT06:00:00Z").all()
+    assert str(out["aware"].dtype) == str(aware.dtype)
+    assert out["aware"].min() >= aware.min() and out["aware"].max() <= aware.max()
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.sampled_from(["x", "y", "zz", "", "007", " sp "]), min_size=1, max_size=60))
+def test_categorical_decode_encode_is_identity_for_kept_values(values: list[str]) -> None:
+    spec = ColumnSpec("c", ColumnKind.CATEGORICAL, "str")
+    series = pd.Series(values, dtype="str")
+    enc, stats = _encoder(spec, series, k=1)
+    assert enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == values
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.integers(-50, 50), min_size=5, max_size=80))
+def test_discrete_decode_encode_is_identity_without_rare_values(values: list[int]) -> None:
+    spec = ColumnSpec("x", ColumnKind.DISCRETE, "int64", nullable=False, decimals=0)
+    series = pd.Series(values)
+    enc, _ = _encoder(spec, series, k=1)
+    assert enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == [float(v) for v in values]
+
+
+def test_token_for_rejects_impossible_values() -> None:
+    spec = ColumnSpec("c", ColumnKind.CATEGORICAL, "str")
+    enc, _ = _encoder(spec, pd.Series(["a"] * 5))
+    from lookalike.errors import ConditionError
+
+    with pytest.raises(ConditionError, match="cannot take the value 'b'"):
+        enc.token_for("b")
+    num, _ = _encoder(ColumnSpec("x", ColumnKind.DISCRETE, "int64", decimals=0), pd.Series([1] * 5))
+    with pytest.raises(ConditionError, match="takes a number"):
+        num.token_for("abc")

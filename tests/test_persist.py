@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import lookalike as la
+
+
+def test_round_trip_gives_the_same_rows(fitted: la.Synthesizer, tmp_path: Path) -> None:
+    path = fitted.save(tmp_path / "m.lookalike")
+    loaded = la.load(path)
+    pd.testing.assert_frame_equal(loaded.sample(700), fitted.sample(700))
+    pd.testing.assert_frame_equal(
+        loaded.sample(50, conditions={"sex": "Female"}), fitted.sample(50, conditions={"sex": "Female"})
+    )
+    assert loaded.schema_ == fitted.schema_
+    assert loaded.describe()["params"] == fitted.describe()["params"]
+
+
+def test_file_is_json_and_plain_arrays(fitted: la.Synthesizer, tmp_path: Path) -> None:
+    path = fitted.save(tmp_path / "m.lookalike")
+    with zipfile.ZipFile(path) as archive:
+        assert sorted(archive.namelist()) == ["arrays.npz", "manifest.json"]
+        manifest = json.loads(archive.read("manifest.json"))
+        arrays = zipfile.ZipFile(io.BytesIO(archive.read("arrays.npz")))
+        # Every array is a plain .npy (object arrays would need pickle to load).
+        for name in arrays.namelist():
+            header = arrays.read(name)[:128]
+            assert b"'descr': '|O'" not in header
+    assert manifest["class"] == "Synthesizer"
+    assert manifest["format_version"] == 1
+    assert manifest["schema"]["columns"][0]["name"] == "age"
+
+
+def test_refuses_to_overwrite(fitted: la.Synthesizer, tmp_path: Path) -> None:
+    path = tmp_path / "m.lookalike"
+    path.write_text("precious")
+    with pytest.raises(la.OutputExistsError):
+        fitted.save(path)
+    assert path.read_text() == "precious"
+    fitted.save(path, force=True)
+    assert la.load(path).n_rows_ == fitted.n_rows_
+
+
+def _rewrite(path: Path, manifest_edit=None, arrays: bytes | None = None) -> None:
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        payload = archive.read("arrays.npz")
+    if manifest_edit:
+        manifest_edit(manifest)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("arrays.npz", arrays if arrays is not None else payload)
+
+
+@pytest.mark.parametrize(
+    ("damage", "match"),
+    [
+        (lambda p: p.write_bytes(b"\x00\x01garbage" * 10), "not a lookalike model file"),
+        (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "not a lookalike model file|corrupt"),
+        (lambda p: _rewrite(p, lambda m: m.update(format_version=99)), "newer"),
+        (lambda p: _rewrite(p, arrays=b"PK\x03\x04tampered"), "checksum"),
+        (lambda p: _rewrite(p, lambda m: m.update({"class": "os.system"})), "unknown model class"),
+        (lambda p: _rewrite(p, lambda m: m["statistics"].pop("age")), "corrupt or tampered"),
+    ],
+)
+def test_damaged_files_give_clear_errors(fitted: la.Synthesizer, tmp_path: Path, damage, match: str) -> None:
+    path = fitted.save(tmp_path / "m.lookalike")
+    damage(path)
+    with pytest.raises(la.ModelFileError, match=match):
+        la.load(path)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(la.ModelFileError, match="does not exist"):
+        la.load(tmp_path / "nope.lookalike")

@@ -1,0 +1,88 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import lookalike as la
+from lookalike.schema import ColumnKind, ColumnSpec, Schema
+
+
+def test_adult_kinds(adult: pd.DataFrame) -> None:
+    kinds = {c.name: c.kind for c in la.infer_schema(adult)}
+    assert kinds["age"] is ColumnKind.DISCRETE
+    assert kinds["fnlwgt"] is ColumnKind.CONTINUOUS
+    assert kinds["income"] is ColumnKind.CATEGORICAL
+    assert kinds["workclass"] is ColumnKind.CATEGORICAL
+    assert la.infer_schema(adult)["workclass"].nullable
+
+
+def test_identifier_boolean_datetime_text() -> None:
+    n = 50
+    df = pd.DataFrame(
+        {
+            "customer_id": np.arange(1000, 1000 + n),
+            "flag": [True, False] * (n // 2),
+            "when": pd.date_range("2024-01-01", periods=n, freq="D", tz="Europe/Oslo"),
+            "stamp": [f"2024-02-{(i % 28) + 1:02d} 10:00:00" for i in range(n)],
+            "note": [f"customer number {i} asked about the delivery of parcel {i * 7}" for i in range(n)],
+            "code": [f"C{i:05d}" for i in range(n)],
+        }
+    )
+    schema = la.infer_schema(df)
+    assert schema["customer_id"].kind is ColumnKind.IDENTIFIER
+    assert schema["flag"].kind is ColumnKind.BOOLEAN
+    assert schema["when"].kind is ColumnKind.DATETIME
+    assert schema["when"].dtype.endswith("Europe/Oslo]")
+    assert schema["stamp"].kind is ColumnKind.DATETIME
+    assert schema["stamp"].datetime_format == "%Y-%m-%d %H:%M:%S"
+    assert schema["note"].kind is ColumnKind.TEXT
+    assert schema["code"].kind is ColumnKind.IDENTIFIER
+
+
+def test_overrides_and_errors(adult_small: pd.DataFrame) -> None:
+    schema = la.infer_schema(adult_small, {"age": "continuous", "sex": {"kind": "categorical"}})
+    assert schema["age"].kind is ColumnKind.CONTINUOUS
+    with pytest.raises(la.SchemaError, match="unknown column"):
+        la.infer_schema(adult_small, {"nope": "categorical"})
+    with pytest.raises(la.SchemaError, match="kind must be one of"):
+        la.infer_schema(adult_small, {"age": "weird"})
+    with pytest.raises(la.SchemaError, match="not numbers"):
+        la.infer_schema(adult_small, {"sex": "continuous"})
+
+
+def test_override_file_yaml_and_json(tmp_path, adult_small: pd.DataFrame) -> None:
+    (tmp_path / "s.yaml").write_text("columns:\n  age: continuous\n")
+    (tmp_path / "s.json").write_text(json.dumps({"education_num": "categorical"}))
+    (tmp_path / "bad.json").write_text("{nope")
+    assert la.infer_schema(adult_small, la.load_schema_overrides(tmp_path / "s.yaml"))["age"].kind == "continuous"
+    over = la.load_schema_overrides(tmp_path / "s.json")
+    assert la.infer_schema(adult_small, over)["education_num"].kind is ColumnKind.CATEGORICAL
+    with pytest.raises(la.SchemaError, match="cannot be parsed"):
+        la.load_schema_overrides(tmp_path / "bad.json")
+
+
+def test_newer_schema_version_is_refused() -> None:
+    with pytest.raises(la.SchemaError, match="newer"):
+        Schema.from_dict({"version": 99, "columns": []})
+
+
+_specs = st.builds(
+    ColumnSpec,
+    name=st.text(min_size=1, max_size=12),
+    kind=st.sampled_from(list(ColumnKind)),
+    dtype=st.sampled_from(["int64", "Int64", "float64", "str", "bool", "datetime64[ns, UTC]"]),
+    nullable=st.booleans(),
+    datetime_format=st.one_of(st.none(), st.just("%Y-%m-%d")),
+    decimals=st.one_of(st.none(), st.integers(0, 6)),
+)
+
+
+@given(st.lists(_specs, max_size=6, unique_by=lambda c: c.name))
+def test_schema_survives_json(columns: list[ColumnSpec]) -> None:
+    schema = Schema(tuple(columns))
+    assert Schema.from_json(schema.to_json()) == schema

@@ -1,0 +1,159 @@
+"""The contract every synthesizer passes, run on the default Synthesizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lookalike as la
+from lookalike.encode import RARE_VALUE
+
+
+def test_sample_keeps_columns_and_dtypes(fitted: la.Synthesizer, adult_small: pd.DataFrame) -> None:
+    out = fitted.sample(2000)
+    assert list(out.columns) == list(adult_small.columns)
+    assert (out.dtypes == adult_small.dtypes).all()
+    assert len(out) == 2000
+    # Missing values are reproduced at about the real rate.
+    real_share = adult_small["occupation"].isna().mean()
+    assert abs(out["occupation"].isna().mean() - real_share) < 0.03
+
+
+def test_same_seed_same_model_same_rows(adult_small: pd.DataFrame) -> None:
+    a = la.Synthesizer(random_state=11).fit(adult_small)
+    b = la.Synthesizer(random_state=11).fit(adult_small)
+    pd.testing.assert_frame_equal(a.sample(500), b.sample(500))
+    pd.testing.assert_frame_equal(a.sample(500, random_state=4), b.sample(500, random_state=4))
+    assert not a.sample(500).equals(a.sample(500, random_state=5))
+    c = la.Synthesizer(random_state=12).fit(adult_small)
+    assert not a.sample(500).equals(c.sample(500))
+
+
+def test_marginals_and_pairs_are_close(fitted: la.Synthesizer, adult_small: pd.DataFrame) -> None:
+    out = fitted.sample(len(adult_small))
+    for column in ["sex", "income", "race", "relationship"]:
+        real = adult_small[column].value_counts(normalize=True)
+        synth = out[column].value_counts(normalize=True)
+        assert 0.5 * real.sub(synth, fill_value=0).abs().sum() < 0.05, column
+    # A strong dependency survives: husbands are male.
+    husbands = out[out["relationship"] == "Husband"]
+    assert (husbands["sex"] == "Male").mean() > 0.97
+    assert abs(out["age"].mean() - adult_small["age"].mean()) < 1.5
+
+
+def test_rare_categories_are_never_emitted(adult_small: pd.DataFrame) -> None:
+    counts = adult_small["native_country"].value_counts()
+    rare = set(counts[counts < 5].index)
+    assert rare, "the fixture should contain rare countries"
+    out = la.Synthesizer(random_state=1).fit(adult_small).sample(20_000)
+    assert not rare & set(out["native_country"].dropna())
+    assert (out["native_country"] == RARE_VALUE).any()
+
+
+def test_numeric_extremes_are_protected(adult_small: pd.DataFrame) -> None:
+    out = la.Synthesizer(random_state=1).fit(adult_small).sample(20_000)
+    top = np.sort(adult_small["fnlwgt"].to_numpy())
+    assert out["fnlwgt"].max() <= top[-5]
+    assert adult_small["age"].max() not in set(out["age"]) or (adult_small["age"] == adult_small["age"].max()).sum() >= 5
+
+
+def test_no_more_copies_than_a_real_holdout(adult: pd.DataFrame) -> None:
+    train, holdout = adult.iloc[:8000], adult.iloc[8000:16000]
+    out = la.Synthesizer(random_state=2).fit(train).sample(len(holdout))
+    seen = set(map(tuple, train.astype(str).to_numpy()))
+
+    def copy_share(frame: pd.DataFrame) -> float:
+        return float(np.mean([tuple(r) in seen for r in frame.astype(str).to_numpy()]))
+
+    assert copy_share(out) <= copy_share(holdout) + 0.002
+
+
+def test_dict_conditions_are_exact(fitted: la.Synthesizer, adult_small: pd.DataFrame) -> None:
+    out = fitted.sample(3000, conditions={"sex": "Female", "age": 41, "fnlwgt": 123456})
+    assert (out["sex"] == "Female").all()
+    assert (out["age"] == 41).all()
+    assert (out["fnlwgt"] == 123456).all()
+    assert (out["relationship"] != "Husband").mean() > 0.97
+    real = adult_small[adult_small["sex"] == "Female"]["income"].eq(">50K").mean()
+    assert abs(out["income"].eq(">50K").mean() - real) < 0.08
+
+
+def test_seed_rows_give_one_row_each(fitted: la.Synthesizer) -> None:
+    seeds = pd.DataFrame({"sex": ["Male", "Female", None], "income": [">50K", "<=50K", ">50K"]})
+    out = fitted.sample(conditions=seeds)
+    assert len(out) == 3
+    assert out["sex"].iloc[:2].tolist() == ["Male", "Female"]
+    assert out["income"].tolist() == [">50K", "<=50K", ">50K"]
+    assert out["sex"].iloc[2] in {"Male", "Female"}
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"n": 0}, ValueError, "int >= 1"),
+        ({"n": -3}, ValueError, "int >= 1"),
+        ({"n": "ten"}, ValueError, "int >= 1"),
+        ({"n": 5, "conditions": {"nope": 1}}, la.ConditionError, "unknown column"),
+        ({"n": 5, "conditions": {"sex": "Robot"}}, la.ConditionError, "cannot take the value 'Robot'"),
+        ({"n": 5, "conditions": {"age": "old"}}, la.ConditionError, "takes a number"),
+        ({"n": 5, "conditions": {"income": None}}, la.ConditionError, "no missing values"),
+    ],
+)
+def test_bad_sampling_requests(fitted: la.Synthesizer, kwargs: dict, error: type, match: str) -> None:
+    with pytest.raises(error, match=match):
+        fitted.sample(**kwargs)
+
+
+def test_not_fitted_and_bad_params() -> None:
+    with pytest.raises(la.NotFittedError):
+        la.Synthesizer().sample(3)
+    with pytest.raises(ValueError, match="'rare_threshold' parameter"):
+        la.Synthesizer(rare_threshold=0).fit(pd.DataFrame({"a": [1, 2, 3] * 5}))
+    with pytest.raises(ValueError, match="random_state"):
+        la.Synthesizer(random_state=-1).fit(pd.DataFrame({"a": [1, 2, 3] * 5}))
+
+
+def test_awkward_tables_are_handled() -> None:
+    rng = np.random.default_rng(0)
+    n = 400
+    df = pd.DataFrame(
+        {
+            "constant": ["same"] * n,
+            "empty": pd.Series([None] * n, dtype="str"),
+            "mixed": pd.Series(["1", "two", "3.5", "x"] * (n // 4), dtype="str"),
+            "with_inf": np.where(rng.random(n) < 0.05, np.inf, rng.normal(size=n)),
+            "with_nan": np.where(rng.random(n) < 0.2, np.nan, rng.normal(size=n)),
+            "dates": ["2020-01-05", "05/01/2020", "2020-02-07", "2020-03-09"] * (n // 4),
+            "ok": rng.integers(0, 3, n),
+        }
+    )
+    model = la.Synthesizer(random_state=0).fit(df)
+    out = model.sample(1000)
+    assert (out["constant"] == "same").all()
+    assert out["empty"].isna().all()
+    assert set(out["mixed"]) <= {"1", "two", "3.5", "x"}
+    assert np.isinf(out["with_inf"]).mean() == pytest.approx(0.05, abs=0.03)
+    assert out["with_nan"].isna().mean() == pytest.approx(0.2, abs=0.05)
+    assert model.schema_["dates"].kind is la.ColumnKind.DATETIME
+    assert out["dates"].str.fullmatch(r"\d{4}-\d\d-\d\d").all()
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (pd.DataFrame({"a": [1]}), "needs at least"),
+        (pd.DataFrame({"a": pd.Series([None] * 10, dtype="str")}), "only empty columns|Every column"),
+        (pd.DataFrame(index=range(10)), "no columns"),
+    ],
+)
+def test_untrainable_tables(frame: pd.DataFrame, match: str) -> None:
+    with pytest.raises(la.DataError, match=match):
+        la.Synthesizer().fit(frame)
+
+
+def test_identifiers_are_regenerated_not_learned() -> None:
+    df = pd.DataFrame({"user_id": np.arange(500, 1000), "x": np.tile([1, 2], 250)})
+    out = la.Synthesizer(random_state=0).fit(df).sample(300)
+    assert out["user_id"].is_unique
+    assert str(out["user_id"].dtype) == "int64"
