@@ -6,12 +6,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lookalike.encode import RARE_VALUE, TableEncoder, analyze_column, make_encoder, reduce_statistics
+from lookalike.encode import (
+    RARE_VALUE,
+    TableEncoder,
+    analyze_column,
+    make_encoder,
+    reduce_statistics,
+)
 from lookalike.schema import ColumnKind, ColumnSpec, infer_schema
 
 
 def _encoder(spec: ColumnSpec, series: pd.Series, **kw: int):
-    stats = reduce_statistics(spec, [analyze_column(spec, series)], rare_threshold=kw.get("k", 3), n_bins=kw.get("bins", 4))
+    stats = reduce_statistics(
+        spec,
+        [analyze_column(spec, series)],
+        rare_threshold=kw.get("k", 3),
+        n_bins=kw.get("bins", 4),
+    )
     return make_encoder(spec, stats), stats
 
 
@@ -41,7 +52,9 @@ def test_discrete_rare_values_snap_to_frequent() -> None:
     series = pd.Series([1] * 4 + [2] * 4 + [9])
     enc, stats = _encoder(spec, series)
     assert stats["values"] == [1.0, 2.0]
-    assert enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == [1.0] * 4 + [2.0] * 5
+    assert (
+        enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == [1.0] * 4 + [2.0] * 5
+    )
 
 
 def test_continuous_extremes_are_clipped_and_values_stay_in_bins() -> None:
@@ -83,7 +96,7 @@ def test_datetime_round_trip_keeps_format_and_timezone() -> None:
 def test_categorical_decode_encode_is_identity_for_kept_values(values: list[str]) -> None:
     spec = ColumnSpec("c", ColumnKind.CATEGORICAL, "str")
     series = pd.Series(values, dtype="str")
-    enc, stats = _encoder(spec, series, k=1)
+    enc, _ = _encoder(spec, series, k=1)
     assert enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == values
 
 
@@ -93,7 +106,9 @@ def test_discrete_decode_encode_is_identity_without_rare_values(values: list[int
     spec = ColumnSpec("x", ColumnKind.DISCRETE, "int64", nullable=False, decimals=0)
     series = pd.Series(values)
     enc, _ = _encoder(spec, series, k=1)
-    assert enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == [float(v) for v in values]
+    assert enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == [
+        float(v) for v in values
+    ]
 
 
 def test_token_for_rejects_impossible_values() -> None:

@@ -55,7 +55,10 @@ def test_numeric_extremes_are_protected(adult_small: pd.DataFrame) -> None:
     out = la.Synthesizer(random_state=1).fit(adult_small).sample(20_000)
     top = np.sort(adult_small["fnlwgt"].to_numpy())
     assert out["fnlwgt"].max() <= top[-5]
-    assert adult_small["age"].max() not in set(out["age"]) or (adult_small["age"] == adult_small["age"].max()).sum() >= 5
+    assert (
+        adult_small["age"].max() not in set(out["age"])
+        or (adult_small["age"] == adult_small["age"].max()).sum() >= 5
+    )
 
 
 def test_no_more_copies_than_a_real_holdout(adult: pd.DataFrame) -> None:
@@ -95,12 +98,18 @@ def test_seed_rows_give_one_row_each(fitted: la.Synthesizer) -> None:
         ({"n": -3}, ValueError, "int >= 1"),
         ({"n": "ten"}, ValueError, "int >= 1"),
         ({"n": 5, "conditions": {"nope": 1}}, la.ConditionError, "unknown column"),
-        ({"n": 5, "conditions": {"sex": "Robot"}}, la.ConditionError, "cannot take the value 'Robot'"),
+        (
+            {"n": 5, "conditions": {"sex": "Robot"}},
+            la.ConditionError,
+            "cannot take the value 'Robot'",
+        ),
         ({"n": 5, "conditions": {"age": "old"}}, la.ConditionError, "takes a number"),
         ({"n": 5, "conditions": {"income": None}}, la.ConditionError, "no missing values"),
     ],
 )
-def test_bad_sampling_requests(fitted: la.Synthesizer, kwargs: dict, error: type, match: str) -> None:
+def test_bad_sampling_requests(
+    fitted: la.Synthesizer, kwargs: dict, error: type, match: str
+) -> None:
     with pytest.raises(error, match=match):
         fitted.sample(**kwargs)
 
@@ -143,7 +152,10 @@ def test_awkward_tables_are_handled() -> None:
     ("frame", "match"),
     [
         (pd.DataFrame({"a": [1]}), "needs at least"),
-        (pd.DataFrame({"a": pd.Series([None] * 10, dtype="str")}), "only empty columns|Every column"),
+        (
+            pd.DataFrame({"a": pd.Series([None] * 10, dtype="str")}),
+            "only empty columns|Every column",
+        ),
         (pd.DataFrame(index=range(10)), "no columns"),
     ],
 )
@@ -157,3 +169,13 @@ def test_identifiers_are_regenerated_not_learned() -> None:
     out = la.Synthesizer(random_state=0).fit(df).sample(300)
     assert out["user_id"].is_unique
     assert str(out["user_id"].dtype) == "int64"
+
+
+def test_compiled_and_numpy_traversals_agree(fitted: la.Synthesizer) -> None:
+    rng = np.random.default_rng(0)
+    n_tokens = fitted.encoder_.n_tokens
+    features = np.column_stack([rng.integers(-1, k, 2000) for k in n_tokens]).astype(np.float32)
+    for model in fitted.trees_:
+        for tree in (model.ordered, model.any_order):
+            assert tree._compiled is not None
+            np.testing.assert_array_equal(tree.leaves(features), tree.leaves_numpy(features))

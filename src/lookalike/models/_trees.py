@@ -14,8 +14,10 @@ numpy, so loading a model never runs code from the file.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier
@@ -45,6 +47,17 @@ class TokenTree:
         return int(depth.max()) if len(depth) else 0
 
     def leaves(self, features: np.ndarray) -> np.ndarray:
+        """Leaf row of each input row."""
+        compiled = self._compiled
+        if compiled is not None and features.dtype == np.float32 and features.flags.c_contiguous:
+            return self.leaf_of_node[compiled.apply(features)]
+        return self.leaves_numpy(features)
+
+    @functools.cached_property
+    def _compiled(self) -> Any:
+        return _compile_for_sklearn(self)
+
+    def leaves_numpy(self, features: np.ndarray) -> np.ndarray:
         """Leaf row of each input row (vectorised traversal, one step per tree level)."""
         node = np.zeros(len(features), dtype=np.int64)
         flat = features.ravel()
@@ -111,6 +124,37 @@ class TokenTree:
             return "leaf counts have the wrong shape"
         if np.any(self.leaf_counts.sum(axis=1) == 0):
             return "a leaf has no counts"
+        return None
+
+
+def _compile_for_sklearn(tree: TokenTree) -> Any:
+    """The same tree as a scikit-learn ``Tree``, whose compiled traversal is ~4x faster.
+
+    Built from our arrays (never from a file's bytes); returns None when this scikit-learn's
+    node layout is not the one expected, and the numpy traversal is used instead.
+    """
+    try:
+        from sklearn.tree._tree import Tree
+
+        probe = DecisionTreeClassifier().fit(np.array([[0.0], [1.0]]), [0, 1]).tree_.__getstate__()
+        nodes = np.zeros(len(tree.left), dtype=probe["nodes"].dtype)
+        inner = tree.left >= 0
+        nodes["left_child"] = tree.left
+        nodes["right_child"] = tree.right
+        nodes["feature"] = np.where(inner, tree.feature, -2)
+        nodes["threshold"] = np.where(inner, tree.threshold.astype(np.float64), -2.0)
+        n_features = int(tree.feature[inner].max()) + 1 if inner.any() else 1
+        compiled = Tree(max(n_features, 1), np.array([1], dtype=np.intp), 1)
+        compiled.__setstate__(
+            {
+                "max_depth": tree.depth,
+                "node_count": len(tree.left),
+                "nodes": nodes,
+                "values": np.zeros((len(tree.left), 1, 1)),
+            }
+        )
+        return compiled
+    except (ImportError, KeyError, TypeError, ValueError, AttributeError):
         return None
 
 
