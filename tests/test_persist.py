@@ -16,7 +16,8 @@ def test_round_trip_gives_the_same_rows(fitted: la.Synthesizer, tmp_path: Path) 
     loaded = la.load(path)
     pd.testing.assert_frame_equal(loaded.sample(700), fitted.sample(700))
     pd.testing.assert_frame_equal(
-        loaded.sample(50, conditions={"sex": "Female"}), fitted.sample(50, conditions={"sex": "Female"})
+        loaded.sample(50, conditions={"sex": "Female"}),
+        fitted.sample(50, conditions={"sex": "Female"}),
     )
     assert loaded.schema_ == fitted.schema_
     assert loaded.describe()["params"] == fitted.describe()["params"]
@@ -62,14 +63,19 @@ def _rewrite(path: Path, manifest_edit=None, arrays: bytes | None = None) -> Non
     ("damage", "match"),
     [
         (lambda p: p.write_bytes(b"\x00\x01garbage" * 10), "not a lookalike model file"),
-        (lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]), "not a lookalike model file|corrupt"),
+        (
+            lambda p: p.write_bytes(p.read_bytes()[: len(p.read_bytes()) // 2]),
+            "not a lookalike model file|corrupt",
+        ),
         (lambda p: _rewrite(p, lambda m: m.update(format_version=99)), "newer"),
         (lambda p: _rewrite(p, arrays=b"PK\x03\x04tampered"), "checksum"),
         (lambda p: _rewrite(p, lambda m: m.update({"class": "os.system"})), "unknown model class"),
         (lambda p: _rewrite(p, lambda m: m["statistics"].pop("age")), "corrupt or tampered"),
     ],
 )
-def test_damaged_files_give_clear_errors(fitted: la.Synthesizer, tmp_path: Path, damage, match: str) -> None:
+def test_damaged_files_give_clear_errors(
+    fitted: la.Synthesizer, tmp_path: Path, damage, match: str
+) -> None:
     path = fitted.save(tmp_path / "m.lookalike")
     damage(path)
     with pytest.raises(la.ModelFileError, match=match):

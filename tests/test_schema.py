@@ -29,7 +29,9 @@ def test_identifier_boolean_datetime_text() -> None:
             "flag": [True, False] * (n // 2),
             "when": pd.date_range("2024-01-01", periods=n, freq="D", tz="Europe/Oslo"),
             "stamp": [f"2024-02-{(i % 28) + 1:02d} 10:00:00" for i in range(n)],
-            "note": [f"customer number {i} asked about the delivery of parcel {i * 7}" for i in range(n)],
+            "note": [
+                f"customer number {i} asked about the delivery of parcel {i * 7}" for i in range(n)
+            ],
             "code": [f"C{i:05d}" for i in range(n)],
         }
     )
@@ -59,7 +61,10 @@ def test_override_file_yaml_and_json(tmp_path, adult_small: pd.DataFrame) -> Non
     (tmp_path / "s.yaml").write_text("columns:\n  age: continuous\n")
     (tmp_path / "s.json").write_text(json.dumps({"education_num": "categorical"}))
     (tmp_path / "bad.json").write_text("{nope")
-    assert la.infer_schema(adult_small, la.load_schema_overrides(tmp_path / "s.yaml"))["age"].kind == "continuous"
+    assert (
+        la.infer_schema(adult_small, la.load_schema_overrides(tmp_path / "s.yaml"))["age"].kind
+        == "continuous"
+    )
     over = la.load_schema_overrides(tmp_path / "s.json")
     assert la.infer_schema(adult_small, over)["education_num"].kind is ColumnKind.CATEGORICAL
     with pytest.raises(la.SchemaError, match="cannot be parsed"):
