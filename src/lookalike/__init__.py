@@ -17,12 +17,14 @@ from lookalike.errors import (
     BudgetExceededError,
     ConditionError,
     DataError,
+    DataWarning,
     LookalikeError,
     ModelFileError,
     NotFittedError,
     OutputExistsError,
     SchemaError,
 )
+from lookalike.evaluate import EvaluationResult, evaluate
 from lookalike.io import read_table, write_table
 from lookalike.models import Synthesizer, load
 from lookalike.schema import ColumnKind, ColumnSpec, Schema, infer_schema, load_schema_overrides
@@ -33,6 +35,8 @@ __all__ = [
     "ColumnSpec",
     "ConditionError",
     "DataError",
+    "DataWarning",
+    "EvaluationResult",
     "LookalikeError",
     "ModelFileError",
     "NotFittedError",
@@ -42,6 +46,7 @@ __all__ = [
     "Synthesizer",
     "__version__",
     "datasets",
+    "evaluate",
     "infer_schema",
     "load",
     "load_schema_overrides",

@@ -75,11 +75,11 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
     n = len(series)
     if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
         labels = _labels(series)
-        counts = labels.dropna().value_counts()
+        label_counts = labels.dropna().value_counts()
         return {
             "n": n,
             "n_missing": int(labels.isna().sum()),
-            "counts": {str(k): int(v) for k, v in counts.items()},
+            "counts": {str(k): int(v) for k, v in label_counts.items()},
         }
     if spec.kind is ColumnKind.IDENTIFIER:
         present = series.dropna()
@@ -94,8 +94,8 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
         }
     values = _numeric_values(spec, series)
     finite = values[np.isfinite(values)]
-    uniques, counts = np.unique(finite, return_counts=True)
-    uniques, counts = _compress_histogram(uniques, counts)
+    distinct, distinct_counts = np.unique(finite, return_counts=True)
+    uniques, counts = _compress_histogram(distinct, np.asarray(distinct_counts, dtype=np.int64))
     partial: Statistics = {
         "n": n,
         "n_missing": int(np.isnan(values).sum()),
@@ -158,11 +158,11 @@ def reduce_statistics(
         spec.kind is ColumnKind.DATETIME and len(values) <= 100
     )
     if discrete:
-        kept = values[counts >= rare_threshold]
-        if len(kept) == 0 and len(values):
+        frequent = values[counts >= rare_threshold]
+        if len(frequent) == 0 and len(values):
             # Every value is rare: release only the (weighted) median, so no single value leaks.
-            kept = np.asarray([_weighted_quantiles(values, counts, [0.5])[0]])
-        stats.update(mode="discrete", values=kept.tolist())
+            frequent = np.asarray([_weighted_quantiles(values, counts, [0.5])[0]])
+        stats.update(mode="discrete", values=frequent.tolist())
         return stats
     stats.update(
         mode="continuous", **_continuous_bins(values, counts, rare_threshold, n_bins, n_within)
@@ -567,7 +567,7 @@ def _seconds_to_datetimes(seconds: np.ndarray, spec: ColumnSpec, name: str) -> p
         np.int64
     )
     stamps = pd.Series(pd.to_datetime(nanos, unit="ns"), name=name)
-    stamps[~np.isfinite(seconds)] = pd.NaT
+    stamps = stamps.where(np.isfinite(seconds))
     if spec.datetime_format:
         tz = "UTC" if "%z" in spec.datetime_format or "%Z" in spec.datetime_format else None
         if tz:
@@ -578,4 +578,4 @@ def _seconds_to_datetimes(seconds: np.ndarray, spec: ColumnSpec, name: str) -> p
     tz = getattr(dtype, "tz", None)
     if tz is not None:
         stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)
-    return stamps.astype(spec.dtype) if dtype is not None else stamps
+    return stamps.astype(dtype) if dtype is not None else stamps

@@ -98,42 +98,30 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     has_missing = bool(values.isna().any())
     if spec.kind is ColumnKind.DATETIME:
         if spec.datetime_format:
-            return (
-                values.astype(dtype)
-                if dtype in {"str", "string", "object"}
-                else values.astype(object)
-            )
-        return values.astype(dtype)
-    if dtype in {"str", "string", "object"} or dtype.startswith("string"):
-        return values.astype(dtype)
-    if dtype == "category":
-        return values.astype("category")
+            return _cast(values, dtype if dtype in _TEXT_DTYPES else "object")
+        return _cast(values, dtype)
+    if dtype in _TEXT_DTYPES or dtype.startswith("string") or dtype == "category":
+        return _cast(values, dtype)
     if dtype in {"bool", "boolean"}:
         mapped = values.map(lambda v: None if v is None or v != v else str(v).lower() == "true")
-        return mapped.astype("boolean" if has_missing or dtype == "boolean" else "bool")
+        return _cast(mapped, "boolean" if has_missing or dtype == "boolean" else "bool")
     numbers = pd.to_numeric(values, errors="coerce")
-    kind = np.dtype(dtype.lower()).kind if dtype.lower() in _NUMPY_NUMERIC else None
-    if kind in {"i", "u"}:
-        if dtype[0].isupper() or has_missing:
-            return numbers.round().astype(
-                dtype[0].upper() + dtype[1:] if dtype[0].islower() else dtype
-            )
-        return numbers.round().astype(dtype)
-    if dtype.startswith("Float"):
-        return numbers.astype(dtype)
-    return numbers.astype("float64") if kind is None else numbers.astype(dtype.lower())
+    if dtype in _NUMPY_INTEGERS or dtype in _NULLABLE_INTEGERS:
+        nullable = (
+            dtype if dtype in _NULLABLE_INTEGERS else dtype.capitalize().replace("Uint", "UInt")
+        )
+        return _cast(numbers.round(), nullable if has_missing else dtype)
+    if dtype in _NUMPY_FLOATS or dtype in {"Float32", "Float64"}:
+        return _cast(numbers, dtype)
+    return _cast(numbers, "float64")
 
 
-_NUMPY_NUMERIC = {
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "float16",
-    "float32",
-    "float64",
-}
+def _cast(values: pd.Series, dtype: str) -> pd.Series:
+    result: pd.Series = values.astype(pd.api.types.pandas_dtype(dtype))
+    return result
+
+
+_TEXT_DTYPES = {"str", "string", "object"}
+_NUMPY_INTEGERS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"}
+_NULLABLE_INTEGERS = {"Int8", "Int16", "Int32", "Int64", "UInt8", "UInt16", "UInt32", "UInt64"}
+_NUMPY_FLOATS = {"float16", "float32", "float64"}

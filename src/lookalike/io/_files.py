@@ -59,7 +59,11 @@ def write_atomically(
 
 def write_text(text: str, path: str | os.PathLike[str], *, force: bool = False) -> Path:
     """Write ``text`` as UTF-8 to ``path`` atomically; see :func:`write_atomically`."""
-    return write_atomically(path, lambda tmp: tmp.write_text(text, encoding="utf-8"), force=force)
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    return write_atomically(path, write, force=force)
 
 
 def _reserve_temporary(path: Path) -> Path:

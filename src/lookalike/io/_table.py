@@ -64,13 +64,14 @@ _FLOAT = re.compile(
     r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)"
 )
 _BOOLEAN = {"true", "false"}
+_HEAD = 200
 # Tokens other tools write for "missing". We keep them as text but tell the user when they are the
 # only thing standing between a column and a numeric type.
 _MISSING_TOKENS = {"", "na", "n/a", "nan", "null", "none", "nil", "-", "--", "?", ".", "#n/a"}
 # Share of control characters (other than tab, newline, carriage return, form feed) above which
 # decoded "text" is taken to be binary data.
 _MAX_CONTROL_SHARE = 0.01
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), 0x0B, *range(0x0E, 0x20), 0x7F])
 
 
 def read_table(source: Any) -> pd.DataFrame:
@@ -96,7 +97,7 @@ def read_table(source: Any) -> pd.DataFrame:
         if isinstance(source.columns, pd.MultiIndex):
             raise DataError(f"{what} has multi-level column names; flatten them first.")
         frame = source.copy(deep=True)
-        frame.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+        frame.columns = pd.Index([str(c) for c in frame.columns])
         return _check_table(frame.reset_index(drop=True), what)
     if isinstance(source, pa.Table):
         return _check_table(_arrow_to_pandas(source), "The input Arrow table")
@@ -126,7 +127,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool =
     fmt = _format_of(Path(path), "Output file")
     names = [str(c) for c in df.columns]
     _check_unique_names(names, "The table to write")
-    frame = df.set_axis(pd.Index(names, dtype=object), axis=1)
+    frame = df.set_axis(pd.Index(names), axis=1)
 
     def write(tmp: Path) -> None:
         if fmt.kind == "parquet":
@@ -169,7 +170,9 @@ def _format_of(path: Path, role: str) -> _Format:
             return _FORMATS[suffix]
     known = ", ".join(TABLE_SUFFIXES)
     got = "".join(path.suffixes[-2:]) or "no extension"
-    raise DataError(f"{role} {str(path)!r} has an unsupported type ({got}); expected one of {known}.")
+    raise DataError(
+        f"{role} {str(path)!r} has an unsupported type ({got}); expected one of {known}."
+    )
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -207,15 +210,18 @@ def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
         if fmt.gzipped:
             data = gzip.decompress(data)
     except (gzip.BadGzipFile, EOFError, zlib.error):
-        raise DataError(f"Input file {shown} is not a valid gzip file (corrupt or truncated).") from None
+        raise DataError(
+            f"Input file {shown} is not a valid gzip file (corrupt or truncated)."
+        ) from None
     except OSError as exc:
         raise DataError(f"Input file {shown} cannot be read: {exc.strerror}.") from None
-    text = _decode(data, shown)
-    if not text.strip():
+    data = _decode(data, shown)
+    if not data.strip():
         raise DataError(f"Input file {shown} has no header and no rows (only blank lines).")
     try:
         raw = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(data),
+            encoding="utf-8",
             sep=fmt.separator,
             header=None,  # we name the columns ourselves, so duplicates are seen, not renamed
             dtype=str,
@@ -233,38 +239,41 @@ def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
     names = _header_names(raw.iloc[0].tolist(), shown)
     _check_unique_names(names, f"Input file {shown}")
     frame = raw.iloc[1:].reset_index(drop=True)
-    frame.columns = pd.Index(names, dtype=object)
+    frame.columns = pd.Index(names)
     for name in names:
         frame[name] = _typed_column(frame[name], name, shown)
     return frame
 
 
-def _decode(data: bytes, shown: str) -> str:
+def _decode(data: bytes, shown: str) -> bytes:
+    """Check that ``data`` is text and return it as UTF-8 (what the CSV parser is given)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         try:
-            return data.decode("utf-16")
+            data = data.decode("utf-16").encode("utf-8")
         except UnicodeDecodeError:
             raise DataError(f"Input file {shown} is not valid UTF-16 text.") from None
     if b"\x00" in data:
-        raise DataError(f"Input file {shown} is not a text table: it contains NUL bytes (binary data).")
+        raise DataError(
+            f"Input file {shown} is not a text table: it contains NUL bytes (binary data)."
+        )
+    # Control bytes are ASCII, so they can be counted before decoding, whatever the encoding.
+    n_control = len(data) - len(data.translate(None, _CONTROL_BYTES))
+    if n_control > _MAX_CONTROL_SHARE * len(data):
+        raise DataError(f"Input file {shown} is not a text table: it looks like binary data.")
     try:
-        text = data.decode("utf-8-sig")
+        data.decode("utf-8")
     except UnicodeDecodeError as exc:
         try:
             text, encoding = data.decode("cp1252"), "Windows-1252"
         except UnicodeDecodeError:
             text, encoding = data.decode("latin-1"), "Latin-1"
-        if len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
-            raise DataError(f"Input file {shown} is not a text table: it looks like binary data.") from None
         warnings.warn(
             f"Input file {shown} is not valid UTF-8 (byte {exc.start}); read it as {encoding}.",
             DataWarning,
             stacklevel=5,
         )
-        return text
-    if len(_CONTROL.findall(text)) > _MAX_CONTROL_SHARE * len(text):
-        raise DataError(f"Input file {shown} is not a text table: it looks like binary data.")
-    return text
+        return text.encode("utf-8")
+    return data.removeprefix(b"\xef\xbb\xbf")
 
 
 def _header_names(cells: list[Any], shown: str) -> list[str]:
@@ -288,6 +297,16 @@ def _typed_column(column: pd.Series, name: str, shown: str) -> pd.Series:
     present = column.dropna()
     if present.empty:
         return pd.Series(float("nan"), index=column.index, dtype="float64")
+    # Most text columns show it in their first values: skip the full scans for them.
+    head = present.iloc[:_HEAD].str.strip()
+    head_is_float = head.str.fullmatch(_FLOAT)
+    maybe_typed = (
+        head_is_float.all()
+        or head.str.lower().isin(_BOOLEAN).all()
+        or (head_is_float.any() and head[~head_is_float].str.lower().isin(_MISSING_TOKENS).all())
+    )
+    if not maybe_typed:
+        return column
     stripped = present.str.strip()
     missing = bool(column.isna().any())
 
@@ -331,16 +350,15 @@ def _is_polars(source: Any, class_name: str) -> bool:
 def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     if table.schema.pandas_metadata is not None:
         # Written from pandas: the metadata restores the exact dtypes (Int64, category, tz...).
-        frame = table.to_pandas()
+        frame: pd.DataFrame = table.to_pandas()
     else:
         # Otherwise arrow's default turns integers with nulls into floats; keep them integers.
         frame = table.to_pandas(types_mapper=_nullable_dtype)
         for name in frame.columns:
             dtype = frame[name].dtype
-            if isinstance(dtype, pd.api.extensions.ExtensionDtype) and dtype in _NUMPY_OF:
-                if not frame[name].isna().any():
-                    frame[name] = frame[name].astype(_NUMPY_OF[dtype])
-    frame.columns = pd.Index([str(c) for c in frame.columns], dtype=object)
+            if dtype in _NUMPY_OF and not frame[name].isna().any():
+                frame[name] = frame[name].astype(_NUMPY_OF[dtype])
+    frame.columns = pd.Index([str(c) for c in frame.columns])
     return frame.reset_index(drop=True)
 
 
@@ -355,7 +373,7 @@ _NULLABLE_OF: dict[pa.DataType, Any] = {
     pa.uint64(): pd.UInt64Dtype(),
     pa.bool_(): pd.BooleanDtype(),
 }
-_NUMPY_OF: dict[Any, str] = {
+_NUMPY_OF: dict[Any, Any] = {
     pd.Int8Dtype(): "int8",
     pd.Int16Dtype(): "int16",
     pd.Int32Dtype(): "int32",

@@ -63,6 +63,8 @@ class Synthesizer:
         min_samples_leaf: int = 5,
         min_samples_leaf_any_order: int = 10,
         n_random_orders: int = 2,
+        smoothing: float = 0.0,
+        min_impurity_decrease: float = 0.0,
         max_rows_random_order: int | None = 500_000,
     ) -> None:
         self.random_state = random_state
@@ -71,6 +73,8 @@ class Synthesizer:
         self.min_samples_leaf = min_samples_leaf
         self.min_samples_leaf_any_order = min_samples_leaf_any_order
         self.n_random_orders = n_random_orders
+        self.smoothing = smoothing
+        self.min_impurity_decrease = min_impurity_decrease
         self.max_rows_random_order = max_rows_random_order
 
     # -- parameters ---------------------------------------------------------------------------
@@ -89,6 +93,8 @@ class Synthesizer:
             "min_samples_leaf": self.min_samples_leaf,
             "min_samples_leaf_any_order": self.min_samples_leaf_any_order,
             "n_random_orders": self.n_random_orders,
+            "smoothing": self.smoothing,
+            "min_impurity_decrease": self.min_impurity_decrease,
             "max_rows_random_order": self.max_rows_random_order,
         }
 
@@ -161,6 +167,8 @@ class Synthesizer:
                 min_samples_leaf=self.min_samples_leaf,
                 min_samples_leaf_any_order=self.min_samples_leaf_any_order,
                 n_random_orders=self.n_random_orders,
+                smoothing=float(self.smoothing),
+                min_impurity_decrease=float(self.min_impurity_decrease),
                 rng=fit_rng,
                 max_rows=self.max_rows_random_order,
                 on_column=lambda _: bar.advance(task),

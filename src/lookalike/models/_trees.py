@@ -35,7 +35,7 @@ class TokenTree:
     feature: np.ndarray  # int32, column index of the split
     threshold: np.ndarray  # float32: go left when token <= threshold
     leaf_of_node: np.ndarray  # int32, row of leaf_counts for leaves, -1 inside
-    leaf_counts: np.ndarray  # uint32 (n_leaves, n_tokens)
+    leaf_counts: np.ndarray  # float32 (n_leaves, n_tokens): row counts, smoothed toward the parent
 
     @property
     def depth(self) -> int:
@@ -50,7 +50,8 @@ class TokenTree:
         """Leaf row of each input row."""
         compiled = self._compiled
         if compiled is not None and features.dtype == np.float32 and features.flags.c_contiguous:
-            return self.leaf_of_node[compiled.apply(features)]
+            leaves: np.ndarray = self.leaf_of_node[compiled.apply(features)]
+            return leaves
         return self.leaves_numpy(features)
 
     @functools.cached_property
@@ -88,7 +89,7 @@ class TokenTree:
             feature=arrays[f"{prefix}.feature"].astype(np.int32),
             threshold=arrays[f"{prefix}.threshold"].astype(np.float32),
             leaf_of_node=arrays[f"{prefix}.leaf_of_node"].astype(np.int32),
-            leaf_counts=arrays[f"{prefix}.leaf_counts"].astype(np.uint32),
+            leaf_counts=arrays[f"{prefix}.leaf_counts"].astype(np.float32),
         )
 
     def validate(self, n_columns: int, n_tokens: int) -> str | None:
@@ -122,7 +123,9 @@ class TokenTree:
             return "leaf index out of range"
         if self.leaf_counts.ndim != 2 or self.leaf_counts.shape[1] != n_tokens:
             return "leaf counts have the wrong shape"
-        if np.any(self.leaf_counts.sum(axis=1) == 0):
+        if not np.all(np.isfinite(self.leaf_counts)) or np.any(self.leaf_counts < 0):
+            return "leaf counts are negative or not finite"
+        if np.any(self.leaf_counts.sum(axis=1) <= 0):
             return "a leaf has no counts"
         return None
 
@@ -158,16 +161,24 @@ def _compile_for_sklearn(tree: TokenTree) -> Any:
         return None
 
 
-def _from_sklearn(tree: DecisionTreeClassifier, n_tokens: int) -> TokenTree:
+def _from_sklearn(tree: DecisionTreeClassifier, n_tokens: int, smoothing: float) -> TokenTree:
     t = tree.tree_
     is_leaf = t.children_left < 0
     leaf_of_node = np.full(t.node_count, -1, dtype=np.int32)
     leaf_of_node[is_leaf] = np.arange(int(is_leaf.sum()), dtype=np.int32)
     # sklearn stores class fractions; times the node's sample count they are the counts.
-    fractions = t.value[is_leaf, 0, :]
-    counts = np.rint(fractions * t.n_node_samples[is_leaf, None]).astype(np.uint32)
-    full = np.zeros((int(is_leaf.sum()), n_tokens), dtype=np.uint32)
-    full[:, tree.classes_.astype(np.int64)] = counts
+    fractions = t.value[:, 0, :]
+    weights = fractions[is_leaf] * t.n_node_samples[is_leaf, None]
+    if smoothing > 0:
+        # Shrink each leaf toward its parent's distribution: a leaf of a few rows then does not
+        # replay exactly those rows' combinations.
+        parent = np.zeros(t.node_count, dtype=np.int64)
+        inner = np.flatnonzero(~is_leaf)
+        parent[t.children_left[inner]] = inner
+        parent[t.children_right[inner]] = inner
+        weights = weights + smoothing * fractions[parent[is_leaf]]
+    full = np.zeros((int(is_leaf.sum()), n_tokens), dtype=np.float32)
+    full[:, tree.classes_.astype(np.int64)] = weights
     feature = np.where(is_leaf, 0, t.feature).astype(np.int32)
     return TokenTree(
         left=t.children_left.astype(np.int32),
@@ -180,14 +191,14 @@ def _from_sklearn(tree: DecisionTreeClassifier, n_tokens: int) -> TokenTree:
 
 
 def _constant_tree(tokens: np.ndarray, n_tokens: int) -> TokenTree:
-    counts = np.bincount(tokens, minlength=n_tokens).astype(np.uint32)[None, :]
+    counts = np.bincount(tokens, minlength=n_tokens).astype(np.float32)[None, :]
     return TokenTree(
         left=np.array([-1], np.int32),
         right=np.array([-1], np.int32),
         feature=np.array([0], np.int32),
         threshold=np.array([0.0], np.float32),
         leaf_of_node=np.array([0], np.int32),
-        leaf_counts=counts,
+        leaf_counts=counts.astype(np.float32),
     )
 
 
@@ -213,6 +224,8 @@ def fit_column_models(
     min_samples_leaf_any_order: int,
     n_random_orders: int,
     rng: np.random.Generator,
+    smoothing: float = 0.0,
+    min_impurity_decrease: float = 0.0,
     max_rows: int | None = None,
     on_column: Callable[[int], None] | None = None,
 ) -> list[ColumnModel]:
@@ -232,7 +245,15 @@ def fit_column_models(
     models = []
     for j in range(d):
         ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
-        ordered = _fit_tree(ordered_view, tokens[:, j], int(n_tokens[j]), min_samples_leaf, rng)
+        ordered = _fit_tree(
+            ordered_view,
+            tokens[:, j],
+            int(n_tokens[j]),
+            min_samples_leaf,
+            smoothing,
+            min_impurity_decrease,
+            rng,
+        )
         views = [
             np.where((position < j) | ((position > j) & later), tokens[rows], MASKED)
             for later in visible_later
@@ -242,6 +263,8 @@ def fit_column_models(
             np.tile(tokens[rows, j], n_random_orders),
             int(n_tokens[j]),
             min_samples_leaf_any_order,
+            smoothing,
+            min_impurity_decrease,
             rng,
         )
         models.append(ColumnModel(ordered=ordered, any_order=any_order))
@@ -263,7 +286,8 @@ def _later_mask(n: int, d: int, rng: np.random.Generator, *, few: bool) -> np.nd
     # The `count` columns with the smallest random keys are the fixed ones.
     keys = rng.random((n, d))
     kth = np.sort(keys, axis=1)[np.arange(n), np.minimum(count[:, 0], d) - 1]
-    return keys <= kth[:, None]
+    mask: np.ndarray = keys <= kth[:, None]
+    return mask
 
 
 def _fit_tree(
@@ -271,16 +295,20 @@ def _fit_tree(
     target: np.ndarray,
     n_tokens: int,
     min_samples_leaf: int,
+    smoothing: float,
+    min_impurity_decrease: float,
     rng: np.random.Generator,
 ) -> TokenTree:
     features = view.astype(np.float32)
     if (features == MASKED).all() or len(target) < 2 * min_samples_leaf:
         return _constant_tree(target, n_tokens)
     tree = DecisionTreeClassifier(
-        min_samples_leaf=min_samples_leaf, random_state=int(rng.integers(2**31 - 1))
+        min_samples_leaf=min_samples_leaf,
+        min_impurity_decrease=min_impurity_decrease,
+        random_state=int(rng.integers(2**31 - 1)),
     )
     tree.fit(features, target)
-    return _from_sklearn(tree, n_tokens)
+    return _from_sklearn(tree, n_tokens, smoothing)
 
 
 def sample_tokens(
@@ -332,18 +360,22 @@ def sample_tokens(
 class LeafSampler:
     """Draws one token per row from its leaf's counts with a single binary search.
 
-    The counts of all leaves are laid end to end; a row in leaf L draws an integer rank below L's
-    total, offset by the counts of the leaves before L, and the token is found by ``searchsorted``.
+    The weights of all leaves are laid end to end; a row in leaf L draws a rank below L's total,
+    offset by the weights of the leaves before L, and the token is found by ``searchsorted``.
     """
 
     def __init__(self, leaf_counts: np.ndarray) -> None:
         self.n_tokens = leaf_counts.shape[1]
-        self.cumulative = np.cumsum(leaf_counts.ravel(), dtype=np.int64)
+        self.cumulative = np.cumsum(leaf_counts.ravel(), dtype=np.float64)
         ends = self.cumulative[self.n_tokens - 1 :: self.n_tokens]
         self.starts = np.concatenate([[0], ends[:-1]])
         self.totals = ends - self.starts
 
     def draw(self, leaf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        rank = self.starts[leaf] + (rng.random(len(leaf)) * self.totals[leaf]).astype(np.int64)
+        rank = self.starts[leaf] + rng.random(len(leaf)) * self.totals[leaf]
         position = np.searchsorted(self.cumulative, rank, side="right")
-        return position - leaf.astype(np.int64) * self.n_tokens
+        # Guard the float edge where a rank equals a leaf's end exactly.
+        tokens: np.ndarray = np.minimum(
+            position - leaf.astype(np.int64) * self.n_tokens, self.n_tokens - 1
+        )
+        return tokens

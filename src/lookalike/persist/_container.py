@@ -32,7 +32,7 @@ class Artifact:
 def write_artifact(path: str | Path, artifact: Artifact, *, force: bool = False) -> Path:
     """Write ``artifact`` to ``path`` atomically (temporary file in the same folder, then rename)."""
     buffer = io.BytesIO()
-    np.savez_compressed(buffer, **artifact.arrays)
+    np.savez_compressed(buffer, allow_pickle=False, **artifact.arrays)
     payload = buffer.getvalue()
     manifest = {
         **artifact.manifest,

@@ -32,7 +32,7 @@ def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None)
     :class:`ColumnSpec` fields (``{"when": {"kind": "datetime", "datetime_format": "%d/%m/%Y"}}``).
     A ``{"columns": {...}}`` wrapper, as in an override file, is accepted too.
 
-    >>> df = pd.DataFrame({"id": [1, 2, 3], "city": ["Oslo", "Rome", "Oslo"], "t": [1.5, 2.25, 3.0]})
+    >>> df = pd.DataFrame({"id": range(12), "city": ["Oslo", "Rome"] * 6, "t": [1.5, 2.25] * 6})
     >>> [c.kind.value for c in infer_schema(df)]
     ['identifier', 'categorical', 'discrete']
     """
@@ -74,7 +74,7 @@ def _normalise_overrides(overrides: Mapping[str, Any] | None, names: list[str]) 
     if set(overrides) <= {"columns", "version"} and isinstance(overrides.get("columns"), Mapping):
         overrides = overrides["columns"]
     elif set(overrides) <= {"columns", "version"} and isinstance(overrides.get("columns"), list):
-        overrides = {c.get("name"): c for c in overrides["columns"] if isinstance(c, Mapping)}
+        overrides = {str(c.get("name")): c for c in overrides["columns"] if isinstance(c, Mapping)}
     unknown = sorted(str(k) for k in overrides if k not in names)
     if unknown:
         raise SchemaError(

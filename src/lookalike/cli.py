@@ -1,0 +1,539 @@
+"""The ``lookalike`` command: parse arguments, call the library, report errors in one line.
+
+This is the only module that turns exceptions into exit codes: a lookalike error, a bad value or an
+operating-system error (permission denied, disk full) prints ``error: <what went wrong>`` on stderr
+and exits with 1; a bad command line exits with 2. No traceback is ever shown. Every output is
+checked before the long work starts, and no existing file is replaced without ``--force``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import warnings
+import zipfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from lookalike import __version__
+from lookalike.errors import ConditionError, DataWarning, LookalikeError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lookalike.models import Synthesizer
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="lookalike",
+    help="Synthetic tables with the statistics of real ones, and measured fidelity and privacy.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+# Resolved at print time, so redirected streams (tests, pipes) are honoured.
+_out = Console(highlight=False)
+_err = Console(stderr=True, highlight=False)
+
+_MODEL_SUFFIX = ".lookalike"
+_DEMO_FILES = ("adult_synthetic.csv", "adult.lookalike", "report.html", "report.json")
+
+
+class _UsageProblem(Exception):
+    """A command-line value that parses but makes no sense (``-n 0``); exits with code 2."""
+
+
+# --- commands -----------------------------------------------------------------------------------
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        _out.print(f"lookalike {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the version and exit.", callback=_show_version, is_eager=True
+        ),
+    ] = False,
+) -> None:
+    """Learn from a real table, sample synthetic rows, and measure how good and how private they are."""
+
+
+@app.command()
+def fit(
+    data: Annotated[Path, typer.Argument(help="Table to learn: .csv, .csv.gz, .tsv, .parquet.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write.")],
+    seed: Annotated[
+        str | None, typer.Option("--seed", help="Whole number >= 0; same seed, same model.")
+    ] = None,
+    schema: Annotated[
+        Path | None, typer.Option("--schema", help="JSON/YAML file fixing some column kinds.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the model file.")] = False,
+) -> None:
+    """Learn a table and save the model."""
+    with _reported_errors():
+        random_state = _parse_seed(seed)
+        from lookalike.io import check_output_path, read_table
+
+        check_output_path(output, force=force)
+        import lookalike as la
+
+        overrides = la.load_schema_overrides(schema) if schema is not None else None
+        frame = read_table(data)
+        started = time.perf_counter()
+        model = la.Synthesizer(random_state=random_state).fit(
+            frame, schema=overrides, progress=True
+        )
+        model.save(output, force=force)
+        _out.print(
+            f"Learned {len(frame):,} rows x {frame.shape[1]} columns in "
+            f"{time.perf_counter() - started:.1f} s; model saved to {output}",
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def sample(
+    model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file from 'fit'.")],
+    rows: Annotated[str, typer.Option("-n", "--rows", help="Number of rows to draw (>= 1).")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Table to write: .csv, .csv.gz, .parquet.")
+    ],
+    seed: Annotated[
+        str | None, typer.Option("--seed", help="Whole number >= 0 (default: the model's).")
+    ] = None,
+    condition: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--condition",
+            "-c",
+            help="Fix a column, e.g. --condition age=40 (repeatable; 'col=' asks for missing).",
+        ),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the output table.")] = False,
+) -> None:
+    """Draw synthetic rows from a saved model."""
+    with _reported_errors():
+        n = _parse_count(rows, "-n")
+        random_state = _parse_seed(seed)
+        raw_conditions = _parse_conditions(condition or [])
+        from lookalike.io import check_table_output, write_table
+
+        check_table_output(output, force=force)
+        model = _load_model(model_path)
+        conditions = _typed_conditions(model, raw_conditions)
+        started = time.perf_counter()
+        table = model.sample(
+            n, conditions=conditions or None, random_state=random_state, progress=True
+        )
+        write_table(table, output, force=force)
+        _out.print(
+            f"Sampled {len(table):,} rows in {time.perf_counter() - started:.1f} s; "
+            f"written to {output}",
+            soft_wrap=True,
+        )
+
+
+@app.command()
+def report(
+    real: Annotated[Path, typer.Argument(help="The real (training) table.")],
+    synthetic: Annotated[Path, typer.Argument(metavar="SYNTH", help="The synthetic table.")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="HTML report to write.")],
+    holdout: Annotated[
+        Path | None,
+        typer.Option(
+            "--holdout", help="Real rows not used for training (for privacy and utility)."
+        ),
+    ] = None,
+    target: Annotated[
+        str | None, typer.Option("--target", help="Column a downstream model would predict.")
+    ] = None,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", help="Also write the numbers as JSON.")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the report files.")] = False,
+) -> None:
+    """Measure fidelity, utility and privacy of a synthetic table against the real one."""
+    with _reported_errors():
+        from lookalike.io import check_output_path, read_table, write_text
+
+        outputs = [output] if json_path is None else [output, json_path]
+        _check_outputs(outputs, force=force)
+        real_frame = read_table(real)
+        synthetic_frame = read_table(synthetic)
+        holdout_frame = read_table(holdout) if holdout is not None else None
+        import lookalike as la
+
+        started = time.perf_counter()
+        with _out.status("Evaluating fidelity, utility and privacy..."):
+            result = la.evaluate(real_frame, synthetic_frame, holdout=holdout_frame, target=target)
+        # Checked again: the files may have appeared while we evaluated.
+        for path in outputs:
+            check_output_path(path, force=force)
+        write_text(result.to_html(), output, force=force)
+        if json_path is not None:
+            write_text(result.to_json(), json_path, force=force)
+        _out.print(
+            f"Evaluated in {time.perf_counter() - started:.1f} s; report written to "
+            + " and ".join(map(str, outputs)),
+            soft_wrap=True,
+        )
+        _print_verdicts(result.to_dict())
+
+
+@app.command()
+def inspect(
+    path: Annotated[
+        Path, typer.Argument(metavar="DATA_OR_MODEL", help="A table or a .lookalike model file.")
+    ],
+) -> None:
+    """Show the inferred schema of a table, or the schema, parameters and seed of a model."""
+    with _reported_errors():
+        if not path.exists():
+            raise LookalikeError(f"{str(path)!r} does not exist.")
+        if _looks_like_model(path):
+            _print_model(_load_model(path).describe())
+            return
+        from lookalike.io import read_table
+
+        frame = read_table(path)
+        import lookalike as la
+
+        _print_table_schema(frame, la.infer_schema(frame).to_dict(), path)
+
+
+@app.command()
+def demo(
+    directory: Annotated[
+        Path, typer.Option("-o", "--output", help="Folder for the demo's files.")
+    ] = Path("lookalike-demo"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite earlier demo files.")] = False,
+    rows: Annotated[
+        str | None,
+        typer.Option("--rows", help="Train on this many adult rows (default: all 32,561)."),
+    ] = None,
+) -> None:
+    """Learn the bundled Adult census data, sample it, and write the model, rows and report."""
+    with _reported_errors():
+        n_rows = _parse_count(rows, "--rows") if rows is not None else None
+        if directory.exists() and not directory.is_dir():
+            raise LookalikeError(f"Output folder {str(directory)!r} exists and is not a folder.")
+        outputs = [directory / name for name in _DEMO_FILES]
+        if directory.exists():
+            _check_outputs(outputs, force=force)
+        import numpy as np
+
+        import lookalike as la
+        from lookalike.datasets import load_adult
+        from lookalike.io import write_table, write_text
+
+        train, holdout = load_adult("train"), load_adult("test")
+        if n_rows is not None:
+            if n_rows > len(train):
+                raise _UsageProblem(f"--rows must be at most {len(train):,}; got {n_rows:,}.")
+            # One seeded stream picks both subsets, so the demo is the same on every run.
+            rng = np.random.default_rng(0)
+            train = train.iloc[np.sort(rng.choice(len(train), n_rows, replace=False))]
+            keep = min(n_rows, len(holdout))
+            holdout = holdout.iloc[np.sort(rng.choice(len(holdout), keep, replace=False))]
+            train, holdout = train.reset_index(drop=True), holdout.reset_index(drop=True)
+
+        _out.print(f"Learning {len(train):,} rows of the Adult census data (bundled, CC BY 4.0)...")
+        started = time.perf_counter()
+        model = la.Synthesizer(random_state=0).fit(train, progress=True)
+        fit_seconds = time.perf_counter() - started
+        synthetic = model.sample(len(train), progress=True)
+        sample_seconds = time.perf_counter() - started - fit_seconds
+        with _out.status("Evaluating fidelity, utility and privacy..."):
+            result = la.evaluate(train, synthetic, holdout=holdout, target="income")
+
+        directory.mkdir(parents=True, exist_ok=True)
+        synthetic_path, model_path, html_path, json_path = outputs
+        write_table(synthetic, synthetic_path, force=force)
+        model.save(model_path, force=force)
+        write_text(result.to_html(), html_path, force=force)
+        write_text(result.to_json(), json_path, force=force)
+        _out.print(
+            f"Fit {fit_seconds:.1f} s, sampled {len(synthetic):,} rows in {sample_seconds:.1f} s, "
+            f"total {time.perf_counter() - started:.1f} s.",
+            soft_wrap=True,
+        )
+        for label, path in zip(
+            ("synthetic rows", "model", "report", "numbers"), outputs, strict=True
+        ):
+            _out.print(f"  {label:<15} {path}", soft_wrap=True)
+        _print_verdicts(result.to_dict())
+
+
+def main() -> None:
+    """Entry point of the ``lookalike`` console script."""
+    app()
+
+
+# --- errors and warnings ------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _reported_errors() -> Iterator[None]:
+    """Print warnings and errors as one ``warning:``/``error:`` line each; map errors to exit codes."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", DataWarning)
+
+        def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
+            # Library warnings (pandas, scikit-learn) get their class name; ours speak for themselves.
+            prefix = "" if issubclass(category, DataWarning) else f"{category.__name__}: "
+            _print_problem("warning", f"{prefix}{message}", "yellow")
+
+        warnings.showwarning = show
+        try:
+            yield
+        except typer.Exit:
+            raise
+        except _UsageProblem as exc:
+            _fail(str(exc), code=2)
+        except (LookalikeError, ValueError, TypeError) as exc:
+            _fail(str(exc) or type(exc).__name__)
+        except OSError as exc:
+            _fail(_describe_os_error(exc))
+        except KeyboardInterrupt:
+            _fail("interrupted; no output was written unless reported above.", code=130)
+        except Exception as exc:  # the CLI promises one line, never a traceback
+            _fail(
+                f"unexpected {type(exc).__name__}: {exc} (this is a bug in lookalike; please report it)"
+            )
+
+
+def _fail(message: str, *, code: int = 1) -> NoReturn:
+    _print_problem("error", message, "bold red")
+    raise typer.Exit(code)
+
+
+def _print_problem(label: str, message: str, style: str) -> None:
+    one_line = " ".join(message.split())
+    _err.print(Text(f"{label}: ", style=style) + Text(one_line), soft_wrap=True)
+
+
+def _describe_os_error(exc: OSError) -> str:
+    if exc.strerror and exc.filename:
+        return f"{exc.strerror}: {str(exc.filename)!r}"
+    return str(exc) or type(exc).__name__
+
+
+# --- argument parsing ---------------------------------------------------------------------------
+
+
+def _parse_count(text: str, option: str) -> int:
+    try:
+        value = int(text.strip().replace("_", ""))
+    except ValueError:
+        raise _UsageProblem(f"{option} must be a whole number >= 1; got {text!r}.") from None
+    if value < 1:
+        raise _UsageProblem(f"{option} must be a whole number >= 1; got {value}.")
+    return value
+
+
+def _parse_seed(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise _UsageProblem(f"--seed must be a whole number >= 0; got {text!r}.") from None
+    if value < 0:
+        raise _UsageProblem(f"--seed must be a whole number >= 0; got {value}.")
+    return value
+
+
+def _parse_conditions(items: list[str]) -> dict[str, str]:
+    conditions: dict[str, str] = {}
+    for item in items:
+        column, sep, value = item.partition("=")
+        if not sep or not column:
+            raise _UsageProblem(f"--condition must look like column=value; got {item!r}.")
+        if column in conditions:
+            raise _UsageProblem(f"--condition names column {column!r} twice.")
+        conditions[column] = value
+    return conditions
+
+
+def _typed_conditions(model: Synthesizer, conditions: Mapping[str, str]) -> dict[str, Any]:
+    """Turn ``--condition`` text into values of each column's type; unknown columns pass through.
+
+    An empty value asks for a missing value. The model itself reports unknown columns and values
+    that the column cannot take.
+    """
+    import pandas as pd
+
+    typed: dict[str, Any] = {}
+    for column, text in conditions.items():
+        if text == "":
+            typed[column] = None
+            continue
+        if column not in model.schema_:
+            typed[column] = text
+            continue
+        dtype = model.schema_[column].dtype
+        try:
+            typed[column] = _coerce(text, dtype, pd)
+        except (ValueError, TypeError):
+            raise ConditionError(
+                f"--condition {column}={text}: column {column!r} holds {_describe_dtype(dtype)}; "
+                f"{text!r} is not one."
+            ) from None
+    return typed
+
+
+def _coerce(text: str, dtype: str, pd: Any) -> Any:
+    lowered = dtype.lower()
+    if lowered in {"bool", "boolean"}:
+        flag = text.strip().lower()
+        if flag not in {"true", "false"}:
+            raise ValueError(text)
+        return flag == "true"
+    if lowered.startswith(("int", "uint")):
+        number = float(text)
+        if not number.is_integer():
+            raise ValueError(text)
+        return int(number)
+    if lowered.startswith("float"):
+        return float(text)
+    if lowered.startswith("datetime64"):
+        stamp = pd.Timestamp(text)
+        tz = getattr(pd.api.types.pandas_dtype(dtype), "tz", None)
+        if tz is not None and stamp.tzinfo is None:
+            stamp = stamp.tz_localize(tz)
+        return stamp
+    return text
+
+
+def _describe_dtype(dtype: str) -> str:
+    lowered = dtype.lower()
+    if lowered in {"bool", "boolean"}:
+        return "true/false values"
+    if lowered.startswith(("int", "uint")):
+        return "whole numbers"
+    if lowered.startswith("float"):
+        return "numbers"
+    if lowered.startswith("datetime64"):
+        return "dates"
+    return f"values of type {dtype}"
+
+
+def _check_outputs(paths: list[Path], *, force: bool) -> None:
+    from lookalike.io import check_output_path
+
+    resolved = [p.resolve() for p in paths]
+    if len(set(resolved)) < len(resolved):
+        raise _UsageProblem("Two outputs name the same file: " + ", ".join(map(str, paths)) + ".")
+    for path in paths:
+        check_output_path(path, force=force)
+
+
+# --- models and printing ------------------------------------------------------------------------
+
+
+def _looks_like_model(path: Path) -> bool:
+    return path.suffix.lower() == _MODEL_SUFFIX or (path.is_file() and zipfile.is_zipfile(path))
+
+
+def _load_model(path: Path) -> Synthesizer:
+    from lookalike.models import load
+
+    return load(path)
+
+
+def _print_model(description: Mapping[str, Any]) -> None:
+    _out.print(
+        f"[bold]{description.get('class', 'model')}[/bold] "
+        f"(lookalike {description.get('library_version', '?')}), trained on "
+        f"{description.get('n_rows_trained', '?')} rows, seed entropy "
+        f"{description.get('seed_entropy', '?')}",
+        soft_wrap=True,
+    )
+    params = description.get("params", {})
+    if isinstance(params, Mapping) and params:
+        _out.print(
+            "Parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items()), soft_wrap=True
+        )
+    for key, value in description.items():
+        if key not in {
+            "class",
+            "library_version",
+            "n_rows_trained",
+            "seed_entropy",
+            "params",
+            "schema",
+        }:
+            _out.print(f"{key}: {value}", soft_wrap=True)
+    schema = description.get("schema", {})
+    columns = schema.get("columns", []) if isinstance(schema, Mapping) else []
+    table = Table(title="Schema")
+    fields = _schema_fields(columns)
+    for field in [*fields, "nullable"]:
+        table.add_column(field, overflow="fold")
+    for column in columns:
+        table.add_row(*(_cell(column.get(f)) for f in [*fields, "nullable"]))
+    _out.print(table)
+
+
+def _print_table_schema(frame: pd.DataFrame, schema: Mapping[str, Any], path: Path) -> None:
+    columns = schema.get("columns", [])
+    fields = _schema_fields(columns)
+    table = Table(title=f"{path}: {len(frame):,} rows x {frame.shape[1]} columns")
+    for field in [*fields, "missing", "distinct", "example"]:
+        table.add_column(field, overflow="fold")
+    for column in columns:
+        values = frame[column["name"]]
+        present = values.dropna()
+        table.add_row(
+            *(_cell(column.get(f)) for f in fields),
+            f"{values.isna().mean():.1%}",
+            f"{present.nunique():,}",
+            _cell(present.iloc[0] if len(present) else None),
+        )
+    _out.print(table)
+
+
+def _schema_fields(columns: list[Mapping[str, Any]]) -> list[str]:
+    """The schema fields worth a table column: name, kind, dtype, and a date format if any."""
+    shown = ["name", "kind", "dtype"]
+    if any(column.get("datetime_format") for column in columns):
+        shown.append("datetime_format")
+    return shown
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _print_verdicts(result: Mapping[str, Any]) -> None:
+    """Print every ``verdict`` the evaluation gives, one line each, under its section name."""
+    lines = list(_find_verdicts(result, ()))
+    if not lines:
+        return
+    _out.print("[bold]Verdicts[/bold]")
+    for where, verdict in lines:
+        _out.print(f"  {' / '.join(where) or 'overall'}: {verdict}", soft_wrap=True)
+
+
+def _find_verdicts(node: Any, where: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
+    if isinstance(node, Mapping):
+        for key, value in node.items():
+            if key == "verdict" and isinstance(value, str):
+                yield where, value
+            elif isinstance(value, Mapping):
+                yield from _find_verdicts(value, (*where, str(key)))

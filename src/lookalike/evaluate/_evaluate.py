@@ -1,0 +1,378 @@
+"""``evaluate``: fidelity, associations, detection, utility and privacy of a synthetic table."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import lookalike
+from lookalike.errors import DataError
+from lookalike.evaluate import _verdicts
+from lookalike.evaluate._detection import detection_auc
+from lookalike.evaluate._fidelity import (
+    BinnedTables,
+    choose_pairs,
+    choose_triples,
+    cramers_v,
+    subset_accuracy,
+)
+from lookalike.evaluate._prepare import (
+    ColumnBins,
+    FloatArray,
+    PreparedTables,
+    bin_table,
+    load_table,
+    prepare_tables,
+)
+from lookalike.evaluate._privacy import N_DISTANCE_BINS, measure_privacy
+from lookalike.evaluate._result import (
+    AssociationResult,
+    ColumnFidelity,
+    DetectionResult,
+    DistanceHistogram,
+    EvaluationResult,
+    FidelityResult,
+    Histogram,
+    PairFidelity,
+    PrivacyResult,
+    UtilityResult,
+)
+from lookalike.evaluate._utility import utility_scores
+
+#: Default cap on the rows per table used for fidelity and utility.
+DEFAULT_MAX_ROWS = 50_000
+#: Association matrices cover at most this many columns (the first ones), to stay readable.
+MAX_MATRIX_COLUMNS = 40
+#: Numeric histograms in the report have this many equal-width bins.
+N_HISTOGRAM_BINS = 30
+
+
+def evaluate(
+    real: pd.DataFrame | Any,
+    synthetic: pd.DataFrame | Any,
+    holdout: pd.DataFrame | Any | None = None,
+    target: str | None = None,
+    *,
+    random_state: int | np.random.Generator | None = 0,
+    max_rows: int = DEFAULT_MAX_ROWS,
+) -> EvaluationResult:
+    """Measure how faithful, useful and private ``synthetic`` is with respect to ``real``.
+
+    ``real`` is the table the synthetic data was generated from (the training data), ``holdout``
+    real rows of the same population that the generator never saw; it gives every metric a
+    reference ("what does a fresh real sample score?") and is needed for the distance-based
+    privacy test. ``target`` names a column to predict for the utility test. Tables are pandas
+    DataFrames or paths to files :func:`lookalike.read_table` can read.
+
+    >>> import pandas as pd
+    >>> real = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0] * 5, "b": list("xyxy") * 5})
+    >>> result = evaluate(real, real.copy())
+    >>> result.fidelity.univariate, result.privacy.exact_copy_share
+    (1.0, 1.0)
+    """
+    started = time.perf_counter()
+    if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 10:
+        raise DataError(f"The 'max_rows' parameter must be an int >= 10. Got {max_rows!r} instead.")
+    seed = _seed_sequence(random_state)
+    real_frame = load_table(real, "real")
+    synthetic_frame = load_table(synthetic, "synthetic")
+    holdout_frame = None if holdout is None else load_table(holdout, "holdout")
+    tables = prepare_tables(real_frame, synthetic_frame, holdout_frame)
+    if target is not None and target not in tables.names:
+        raise DataError(
+            f"The 'target' parameter must name a column of the tables {list(tables.names)}. "
+            f"Got {target!r} instead."
+        )
+    # One child stream per section, so adding a section never changes another's numbers.
+    streams = [np.random.default_rng(child) for child in seed.spawn(5)]
+    timings: dict[str, float] = {}
+
+    clock = time.perf_counter()
+    fidelity, associations = _measure_fidelity(tables, streams[0], max_rows)
+    timings["fidelity"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    auc, n_detection, n_folds = detection_auc(
+        tables.real, tables.synthetic, tables.names, tables.kinds, streams[1], max_rows
+    )
+    detection = DetectionResult(auc, n_detection, n_folds, _verdicts.detection_verdict(auc))
+    timings["detection"] = time.perf_counter() - clock
+
+    utility = None
+    if target is not None:
+        clock = time.perf_counter()
+        utility = _measure_utility(tables, target, streams[2], max_rows)
+        timings["utility"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    privacy = _measure_privacy(tables, streams[3])
+    timings["privacy"] = time.perf_counter() - clock
+
+    sections = [fidelity.verdict, detection.verdict, privacy.verdict]
+    if utility is not None:
+        sections.append(utility.verdict)
+    timings["total"] = time.perf_counter() - started
+    settings: dict[str, Any] = {
+        "lookalike_version": lookalike.__version__,
+        "n_real_rows": int(real_frame.shape[0]),
+        "n_synthetic_rows": int(synthetic_frame.shape[0]),
+        "n_holdout_rows": None if holdout_frame is None else int(holdout_frame.shape[0]),
+        "n_columns": len(tables.names),
+        "column_kinds": dict(zip(tables.names, tables.kinds, strict=True)),
+        "target": target,
+        "random_state": random_state if isinstance(random_state, int) else None,
+        "max_rows": max_rows,
+        "seconds": {key: round(value, 3) for key, value in timings.items()},
+    }
+    return EvaluationResult(
+        summary=_verdicts.overall_verdict(
+            fidelity.verdict, detection.verdict, utility, privacy.verdict
+        ),
+        fidelity=fidelity,
+        associations=associations,
+        detection=detection,
+        utility=utility,
+        privacy=privacy,
+        settings=tuple(settings.items()),
+    )
+
+
+def _seed_sequence(random_state: int | np.random.Generator | None) -> np.random.SeedSequence:
+    if isinstance(random_state, np.random.Generator):
+        return np.random.SeedSequence(int(random_state.integers(2**63)))
+    if random_state is None or (
+        isinstance(random_state, int) and not isinstance(random_state, bool)
+    ):
+        return np.random.SeedSequence(random_state)
+    raise DataError(
+        "The 'random_state' parameter must be an int, a numpy Generator or None. "
+        f"Got {type(random_state).__name__} instead."
+    )
+
+
+def _subsample(table: pd.DataFrame, n: int, rng: np.random.Generator) -> pd.DataFrame:
+    if table.shape[0] <= n:
+        return table
+    return table.iloc[np.sort(rng.choice(table.shape[0], size=n, replace=False))]
+
+
+def _measure_fidelity(
+    tables: PreparedTables, rng: np.random.Generator, max_rows: int
+) -> tuple[FidelityResult, AssociationResult]:
+    # Synthetic and holdout are compared with the real table at the same size (see _fidelity).
+    n_compared = min(max_rows, tables.synthetic.shape[0])
+    if tables.holdout is not None:
+        n_compared = min(n_compared, tables.holdout.shape[0])
+    real = _subsample(tables.real, max_rows, rng)
+    synthetic = _subsample(tables.synthetic, n_compared, rng)
+    holdout = None if tables.holdout is None else _subsample(tables.holdout, n_compared, rng)
+    binned = BinnedTables(
+        real=bin_table(real, tables.bins),
+        synthetic=bin_table(synthetic, tables.bins),
+        holdout=None if holdout is None else bin_table(holdout, tables.bins),
+        bins=tables.bins,
+    )
+    columns = []
+    for j, column_bins in enumerate(tables.bins):
+        accuracy, holdout_accuracy, p_real, p_synth, p_hold = subset_accuracy(binned, [j])
+        histogram = None
+        if column_bins.kind != "categorical":
+            histogram = _histogram(
+                real[column_bins.name].to_numpy(np.float64),
+                synthetic[column_bins.name].to_numpy(np.float64),
+            )
+        columns.append(
+            ColumnFidelity(
+                name=column_bins.name,
+                kind=column_bins.kind,
+                accuracy=accuracy,
+                holdout_accuracy=holdout_accuracy,
+                labels=column_bins.labels,
+                real_shares=_rounded(p_real),
+                synthetic_shares=_rounded(p_synth),
+                holdout_shares=None if p_hold is None else _rounded(p_hold),
+                histogram=histogram,
+            )
+        )
+    n_columns = len(tables.names)
+    pairs = []
+    for a, b in choose_pairs(n_columns, rng):
+        accuracy, holdout_accuracy, *_ = subset_accuracy(binned, [a, b])
+        pairs.append(PairFidelity((tables.names[a], tables.names[b]), accuracy, holdout_accuracy))
+    triples = [subset_accuracy(binned, list(t))[:2] for t in choose_triples(n_columns, rng)]
+
+    def mean(values: list[float | None]) -> float | None:
+        present = [v for v in values if v is not None]
+        return float(np.mean(present)) if present else None
+
+    univariate = float(np.mean([c.accuracy for c in columns]))
+    bivariate = mean([p.accuracy for p in pairs])
+    trivariate = mean([t[0] for t in triples])
+    holdout_univariate = mean([c.holdout_accuracy for c in columns])
+    holdout_bivariate = mean([p.holdout_accuracy for p in pairs])
+    holdout_trivariate = mean([t[1] for t in triples])
+    fidelity = FidelityResult(
+        univariate=univariate,
+        bivariate=bivariate,
+        trivariate=trivariate,
+        holdout_univariate=holdout_univariate,
+        holdout_bivariate=holdout_bivariate,
+        holdout_trivariate=holdout_trivariate,
+        n_real_rows=int(real.shape[0]),
+        n_rows_compared=int(n_compared),
+        n_pairs=len(pairs),
+        n_triples=len(triples),
+        columns=tuple(columns),
+        pairs=tuple(pairs),
+        verdict=_verdicts.fidelity_verdict(
+            univariate,
+            bivariate,
+            trivariate,
+            holdout_univariate,
+            holdout_bivariate,
+            holdout_trivariate,
+        ),
+    )
+    return fidelity, _associations(binned, tables.bins)
+
+
+def _associations(binned: BinnedTables, bins: tuple[ColumnBins, ...]) -> AssociationResult:
+    n = min(len(bins), MAX_MATRIX_COLUMNS)
+    matrices: dict[str, list[list[float | None]]] = {}
+    sources = {"real": binned.real, "synthetic": binned.synthetic}
+    if binned.holdout is not None:
+        sources["holdout"] = binned.holdout
+    for role, codes in sources.items():
+        matrix: list[list[float | None]] = [[None] * n for _ in range(n)]
+        for a in range(n):
+            matrix[a][a] = 1.0 if len(np.unique(codes[:, a])) > 1 else None
+            for b in range(a + 1, n):
+                value = cramers_v(codes[:, a], codes[:, b], bins[a].n_bins, bins[b].n_bins)
+                matrix[a][b] = matrix[b][a] = None if value is None else round(value, 4)
+        matrices[role] = matrix
+
+    def mean_difference(other: list[list[float | None]]) -> float | None:
+        differences = [
+            abs(x - y)
+            for a in range(n)
+            for b in range(a + 1, n)
+            if (x := matrices["real"][a][b]) is not None and (y := other[a][b]) is not None
+        ]
+        return float(np.mean(differences)) if differences else None
+
+    return AssociationResult(
+        measure="bias-corrected Cramér's V between binned columns",
+        columns=tuple(b.name for b in bins[:n]),
+        real=tuple(tuple(row) for row in matrices["real"]),
+        synthetic=tuple(tuple(row) for row in matrices["synthetic"]),
+        mean_absolute_difference=mean_difference(matrices["synthetic"]),
+        holdout_mean_absolute_difference=(
+            mean_difference(matrices["holdout"]) if "holdout" in matrices else None
+        ),
+    )
+
+
+def _histogram(real: FloatArray, synthetic: FloatArray) -> Histogram | None:
+    """Equal-width bins between the real 0.5th and 99.5th percentiles; tails go to the end bins."""
+    finite = real[np.isfinite(real)]
+    if finite.size == 0:
+        return None
+    low, high = (float(v) for v in np.quantile(finite, [0.005, 0.995]))
+    if high <= low:
+        low, high = float(finite.min()), float(finite.max())
+    if high <= low:
+        low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, N_HISTOGRAM_BINS + 1)
+
+    def binned_shares(values: FloatArray) -> tuple[float, ...]:
+        values = np.clip(values[np.isfinite(values)], low, high)
+        counts = np.histogram(values, bins=edges)[0]
+        return _rounded(counts / max(values.size, 1))
+
+    return Histogram(tuple(float(e) for e in edges), binned_shares(real), binned_shares(synthetic))
+
+
+def _rounded(values: np.ndarray) -> tuple[float, ...]:
+    return tuple(round(float(v), 6) for v in values)
+
+
+def _measure_utility(
+    tables: PreparedTables, target: str, rng: np.random.Generator, max_rows: int
+) -> UtilityResult:
+    scores = utility_scores(
+        tables.real,
+        tables.synthetic,
+        tables.holdout,
+        target,
+        tables.names,
+        tables.kinds,
+        rng,
+        max_rows,
+    )
+    ratio = None
+    if (
+        scores.real_score is not None
+        and scores.synthetic_score is not None
+        and scores.real_score > 0
+    ):
+        ratio = scores.synthetic_score / scores.real_score
+    return UtilityResult(
+        target=target,
+        task=scores.task,
+        metric=scores.metric,
+        real_score=scores.real_score,
+        synthetic_score=scores.synthetic_score,
+        ratio=ratio,
+        test_set=scores.test_set,
+        n_train_rows=scores.n_train_rows,
+        n_synthetic_rows=scores.n_synthetic_rows,
+        n_test_rows=scores.n_test_rows,
+        verdict=_verdicts.utility_verdict(scores.metric, ratio),
+    )
+
+
+def _measure_privacy(tables: PreparedTables, rng: np.random.Generator) -> PrivacyResult:
+    numbers = measure_privacy(tables.real, tables.synthetic, tables.holdout, tables.kinds, rng)
+    distances = numbers.synthetic_dcr
+    if numbers.holdout_dcr is not None:
+        distances = np.concatenate([distances, numbers.holdout_dcr])
+    high = float(np.quantile(distances, 0.99)) if distances.size else 1.0
+    edges = np.linspace(0.0, high if high > 0 else 1.0, N_DISTANCE_BINS + 1)
+
+    def histogram_shares(values: FloatArray) -> tuple[float, ...]:
+        counts = np.histogram(np.clip(values, 0.0, edges[-1]), bins=edges)[0]
+        return _rounded(counts / max(values.size, 1))
+
+    def quantile(values: FloatArray, q: float) -> float:
+        return round(float(np.quantile(values, q)), 6)
+
+    def holdout_quantile(values: FloatArray | None, q: float) -> float | None:
+        return None if values is None else quantile(values, q)
+
+    return PrivacyResult(
+        exact_copy_share=numbers.exact_copy_share,
+        holdout_exact_copy_share=numbers.holdout_exact_copy_share,
+        training_duplicate_share=numbers.training_duplicate_share,
+        dcr_share=numbers.dcr_share,
+        synthetic_dcr_median=quantile(numbers.synthetic_dcr, 0.5),
+        holdout_dcr_median=holdout_quantile(numbers.holdout_dcr, 0.5),
+        synthetic_dcr_5th_percentile=quantile(numbers.synthetic_dcr, 0.05),
+        holdout_dcr_5th_percentile=holdout_quantile(numbers.holdout_dcr, 0.05),
+        synthetic_nndr_median=quantile(numbers.synthetic_nndr, 0.5),
+        holdout_nndr_median=holdout_quantile(numbers.holdout_nndr, 0.5),
+        n_rows_compared=numbers.n_rows_compared,
+        dcr_histogram=DistanceHistogram(
+            edges=tuple(float(e) for e in edges),
+            synthetic=histogram_shares(numbers.synthetic_dcr),
+            holdout=None if numbers.holdout_dcr is None else histogram_shares(numbers.holdout_dcr),
+        ),
+        verdict=_verdicts.privacy_verdict(
+            numbers.exact_copy_share,
+            numbers.holdout_exact_copy_share,
+            numbers.training_duplicate_share,
+            numbers.dcr_share,
+        ),
+    )

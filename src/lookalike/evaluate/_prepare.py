@@ -1,0 +1,299 @@
+"""Check the input tables, align them on the real table's columns, and bin every column.
+
+Every metric in this package works on one of two views of the tables:
+
+* a *canonical* view: numbers (and datetimes, as seconds since 1970) as ``float64`` with NaN for
+  missing, categories as Python strings with ``None`` for missing; this is what exact-copy checks,
+  classifiers and distances use;
+* a *binned* view: every column cut into at most a dozen bins defined on the **real** table
+  (10 quantile bins for numbers and datetimes, the 10 most frequent categories plus "other", and
+  missing as a bin of its own); this is what the fidelity and association metrics use.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from lookalike.errors import DataError
+
+ColumnKind = Literal["numeric", "datetime", "categorical"]
+
+#: Numbers and datetimes are cut into this many quantile bins of the real data.
+N_NUMERIC_BINS = 10
+#: Categorical columns keep their most frequent categories (in the real data); the rest are "other".
+N_TOP_CATEGORIES = 10
+MISSING_LABEL = "(missing)"
+OTHER_LABEL = "(other)"
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+ObjectArray = npt.NDArray[np.object_]
+
+
+@dataclass(frozen=True)
+class ColumnBins:
+    """How one column is cut into bins, learned on the real data."""
+
+    name: str
+    kind: ColumnKind
+    labels: tuple[str, ...]
+    """One label per bin; the last bin is always the missing bin."""
+    cuts: tuple[float, ...] = ()
+    """Numbers: a value ``x`` falls in bin ``searchsorted(cuts, x, side='right')``."""
+    categories: tuple[str, ...] = ()
+    """Categories: the kept categories, in bin order; bin ``len(categories)`` is "other"."""
+
+    @property
+    def n_bins(self) -> int:
+        return len(self.labels)
+
+    def transform(self, values: npt.NDArray[Any]) -> IntArray:
+        """Bin canonical values (floats for numbers, strings or None for categories)."""
+        missing_code = self.n_bins - 1
+        if self.kind == "categorical":
+            codes = category_codes(values, self.categories)
+            is_missing = pd.isna(values)
+            codes[(codes < 0) & ~is_missing] = len(self.categories)
+            codes[is_missing] = missing_code
+            return codes
+        floats = values.astype(np.float64)
+        codes = np.searchsorted(np.asarray(self.cuts, dtype=np.float64), floats, side="right")
+        codes = codes.astype(np.int64)
+        codes[np.isnan(floats)] = missing_code
+        return codes
+
+
+@dataclass(frozen=True)
+class PreparedTables:
+    """The tables aligned on the real table's columns, in canonical form, with their bins."""
+
+    names: tuple[str, ...]
+    kinds: tuple[ColumnKind, ...]
+    real: pd.DataFrame
+    synthetic: pd.DataFrame
+    holdout: pd.DataFrame | None
+    bins: tuple[ColumnBins, ...]
+
+
+def category_codes(values: npt.NDArray[Any], categories: Sequence[str]) -> IntArray:
+    """Position of each value in ``categories``; -1 for missing values and other categories."""
+    index = pd.Index(list(categories), dtype=object)
+    return np.asarray(index.get_indexer(pd.Index(values, dtype=object)), dtype=np.int64)
+
+
+def load_table(data: Any, role: str) -> pd.DataFrame:
+    """Return ``data`` as a DataFrame; paths are read with :func:`lookalike.io.read_table`."""
+    if isinstance(data, pd.DataFrame):
+        frame = data
+    elif isinstance(data, str | Path):
+        try:
+            io_module = importlib.import_module("lookalike.io")
+        except ImportError:
+            raise DataError(
+                f"The {role!r} table must be a pandas DataFrame. Got the path {str(data)!r} instead."
+            ) from None
+        frame = io_module.read_table(data)
+    else:
+        raise DataError(
+            f"The {role!r} table must be a pandas DataFrame or a path. "
+            f"Got {type(data).__name__} instead."
+        )
+    if frame.shape[0] == 0 or frame.shape[1] == 0:
+        raise DataError(
+            f"The {role!r} table must have at least one row and one column. "
+            f"Got shape {frame.shape} instead."
+        )
+    duplicated = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+    if duplicated:
+        raise DataError(f"The {role!r} table has duplicated column names: {duplicated}.")
+    return frame
+
+
+def prepare_tables(
+    real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None
+) -> PreparedTables:
+    """Check that the tables have the same columns and convert them to the real table's kinds."""
+    names = tuple(str(c) for c in real.columns)
+    real = real.set_axis(list(names), axis=1)
+    others = (
+        {"synthetic": synthetic}
+        if holdout is None
+        else {"synthetic": synthetic, "holdout": holdout}
+    )
+    aligned: dict[str, pd.DataFrame] = {}
+    for role, frame in others.items():
+        frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
+        missing = [n for n in names if n not in frame.columns]
+        extra = [str(c) for c in frame.columns if c not in names]
+        if missing or extra:
+            raise DataError(
+                f"The {role} table must have the same columns as the real table; "
+                f"missing from it: {missing}, not in the real table: {extra}."
+            )
+        aligned[role] = frame[list(names)]
+    kinds = tuple(_column_kind(real[name]) for name in names)
+    canonical_real = _canonical(real, names, kinds, "real")
+    canonical = {role: _canonical(frame, names, kinds, role) for role, frame in aligned.items()}
+    bins = tuple(
+        _fit_bins(name, kind, canonical_real[name].to_numpy())
+        for name, kind in zip(names, kinds, strict=True)
+    )
+    return PreparedTables(
+        names=names,
+        kinds=kinds,
+        real=canonical_real,
+        synthetic=canonical["synthetic"],
+        holdout=canonical.get("holdout"),
+        bins=bins,
+    )
+
+
+def bin_table(table: pd.DataFrame, bins: Sequence[ColumnBins]) -> IntArray:
+    """Return the ``(n_rows, n_columns)`` matrix of bin codes of a canonical table."""
+    codes = np.empty((table.shape[0], len(bins)), dtype=np.int64)
+    for j, column_bins in enumerate(bins):
+        codes[:, j] = column_bins.transform(table[column_bins.name].to_numpy())
+    return codes
+
+
+def _column_kind(series: pd.Series) -> ColumnKind:
+    if pd.api.types.is_bool_dtype(series.dtype):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(series.dtype):
+        return "numeric"
+    return "categorical"
+
+
+def _canonical(
+    frame: pd.DataFrame, names: Sequence[str], kinds: Sequence[ColumnKind], role: str
+) -> pd.DataFrame:
+    columns: dict[str, npt.NDArray[Any]] = {}
+    for name, kind in zip(names, kinds, strict=True):
+        series = frame[name]
+        if kind == "numeric":
+            columns[name] = _as_numbers(series, name, role)
+        elif kind == "datetime":
+            columns[name] = _as_seconds(series, name, role)
+        else:
+            columns[name] = _as_strings(series)
+    return pd.DataFrame(columns, index=pd.RangeIndex(frame.shape[0]))
+
+
+def _as_numbers(series: pd.Series, name: str, role: str) -> FloatArray:
+    if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
+        converted = pd.to_numeric(series.astype("object"), errors="coerce")
+        _check_conversion(series, converted, name, role, "numeric")
+        series = converted
+    return np.asarray(series.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)
+
+
+def _as_seconds(series: pd.Series, name: str, role: str) -> FloatArray:
+    if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+        converted = pd.to_datetime(
+            series.astype("object"), errors="coerce", format="mixed", utc=True
+        )
+        _check_conversion(series, converted, name, role, "datetime")
+        series = converted
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_convert("UTC").dt.tz_localize(None)
+    seconds = (series - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
+    return np.asarray(seconds.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)
+
+
+def _check_conversion(
+    original: pd.Series, converted: pd.Series, name: str, role: str, kind: str
+) -> None:
+    bad = converted.isna().to_numpy() & ~original.isna().to_numpy()
+    if bad.any():
+        example = original[bad].iloc[0]
+        raise DataError(
+            f"Column {name!r} is {kind} in the real table, but the {role} table holds "
+            f"{int(bad.sum())} value(s) that are not, such as {example!r}."
+        )
+
+
+def _as_strings(series: pd.Series) -> ObjectArray:
+    """Categories as strings, so that 1, 1.0 and "1" in different tables are the same category."""
+    out = np.full(series.shape[0], None, dtype=object)
+    present = ~series.isna().to_numpy()
+    values = series[present]
+    if pd.api.types.is_bool_dtype(values.dtype):
+        strings = values.map(str)
+    elif pd.api.types.is_numeric_dtype(values.dtype):
+        floats = values.astype("float64").to_numpy()
+        if np.all(np.isfinite(floats)) and np.all(floats == np.round(floats)):
+            strings = pd.Series([str(int(v)) for v in floats], dtype=object)
+        else:
+            strings = pd.Series([repr(float(v)) for v in floats], dtype=object)
+    else:
+        strings = values.astype(str)
+    out[present] = np.asarray(strings, dtype=object)
+    return out
+
+
+def _fit_bins(name: str, kind: ColumnKind, values: npt.NDArray[Any]) -> ColumnBins:
+    if kind == "categorical":
+        present = pd.Series(values[~pd.isna(values)], dtype=object)
+        counts = present.value_counts(sort=False)
+        # Most frequent first; ties by name so the bins do not depend on row order.
+        ordered = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))
+        top = tuple(str(value) for value, _ in ordered[:N_TOP_CATEGORIES])
+        return ColumnBins(name, kind, (*top, OTHER_LABEL, MISSING_LABEL), categories=top)
+    floats = values.astype(np.float64)
+    finite = np.sort(floats[np.isfinite(floats)])
+    if finite.size == 0:
+        return ColumnBins(name, kind, (MISSING_LABEL,))
+    distinct, value_counts = np.unique(finite, return_counts=True)
+    if distinct.size <= N_NUMERIC_BINS:
+        # Few distinct values: each is a bin, with cuts half way between neighbours.
+        cuts = (distinct[:-1] + distinct[1:]) / 2
+        labels = tuple(_format_value(v, kind) for v in distinct)
+        return ColumnBins(name, kind, (*labels, MISSING_LABEL), cuts=tuple(map(float, cuts)))
+    # A value held by at least one row in N_NUMERIC_BINS (e.g. the zeros of a zero-inflated
+    # column) gets a bin of its own; the other values share quantile bins, so that a point mass
+    # does not swallow the rest of the column into one bin.
+    masses = distinct[value_counts * N_NUMERIC_BINS >= finite.size]
+    rest = finite[~np.isin(finite, masses)]
+    candidates = [masses, np.nextafter(masses, np.inf)]
+    if rest.size:
+        n_rest_bins = max(2, N_NUMERIC_BINS - masses.size)
+        candidates.append(np.quantile(rest, np.linspace(0, 1, n_rest_bins + 1)[1:-1]))
+    cuts = np.unique(np.concatenate(candidates))
+    cuts = cuts[(cuts > finite[0]) & (cuts <= finite[-1])]
+    # Drop cuts that leave a bin without real values: merge it with its neighbour.
+    codes = np.searchsorted(cuts, finite, side="right")
+    occupied = np.bincount(codes, minlength=cuts.size + 1) > 0
+    keep = np.ones(cuts.size, dtype=bool)
+    for k in np.flatnonzero(~occupied):
+        keep[k if k < cuts.size else k - 1] = False
+    cuts = cuts[keep]
+    codes = np.searchsorted(cuts, finite, side="right")
+    # Label each bin by the smallest and largest real value in it.
+    starts = np.searchsorted(codes, np.arange(cuts.size + 1), side="left")
+    ends = np.searchsorted(codes, np.arange(cuts.size + 1), side="right") - 1
+    labels = tuple(
+        _format_value(finite[a], kind)
+        if finite[a] == finite[b]
+        else f"{_format_value(finite[a], kind)} – {_format_value(finite[b], kind)}"
+        for a, b in zip(starts, ends, strict=True)
+    )
+    return ColumnBins(name, kind, (*labels, MISSING_LABEL), cuts=tuple(map(float, cuts)))
+
+
+def _format_value(value: float, kind: ColumnKind) -> str:
+    if kind == "datetime":
+        stamp = pd.Timestamp(value, unit="s")
+        return stamp.strftime("%Y-%m-%d" if stamp == stamp.normalize() else "%Y-%m-%d %H:%M")
+    if value == int(value) and 1000 <= abs(value) < 1e12:
+        return f"{value:,.0f}"
+    return f"{value:.4g}"

@@ -1,0 +1,284 @@
+"""The frozen values :func:`lookalike.evaluate` returns, and their JSON form."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+import types
+import typing
+from dataclasses import dataclass, fields, is_dataclass
+from pathlib import Path
+from typing import Any
+
+from lookalike.errors import DataError
+
+#: Version of the JSON layout of :class:`EvaluationResult`.
+RESULT_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A rating ("good", "fair", "poor" or "not measured") and one plain sentence saying why."""
+
+    rating: str
+    explanation: str
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """Shares of rows per bin (``len(edges) - 1`` bins) of a column in each table."""
+
+    edges: tuple[float, ...]
+    real: tuple[float, ...]
+    synthetic: tuple[float, ...]
+
+
+@dataclass(frozen=True)
+class ColumnFidelity:
+    """How well one column's binned distribution is reproduced."""
+
+    name: str
+    kind: str
+    accuracy: float
+    holdout_accuracy: float | None
+    labels: tuple[str, ...]
+    real_shares: tuple[float, ...]
+    synthetic_shares: tuple[float, ...]
+    holdout_shares: tuple[float, ...] | None
+    histogram: Histogram | None
+
+
+@dataclass(frozen=True)
+class PairFidelity:
+    """How well the joint binned distribution of two columns is reproduced."""
+
+    columns: tuple[str, str]
+    accuracy: float
+    holdout_accuracy: float | None
+
+
+@dataclass(frozen=True)
+class FidelityResult:
+    """Mean accuracies (``1 - TVD``) of one, two and three columns at a time."""
+
+    univariate: float
+    bivariate: float | None
+    trivariate: float | None
+    holdout_univariate: float | None
+    holdout_bivariate: float | None
+    holdout_trivariate: float | None
+    n_real_rows: int
+    n_rows_compared: int
+    n_pairs: int
+    n_triples: int
+    columns: tuple[ColumnFidelity, ...]
+    pairs: tuple[PairFidelity, ...]
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class AssociationResult:
+    """Pairwise association matrices (None where a column is constant)."""
+
+    measure: str
+    columns: tuple[str, ...]
+    real: tuple[tuple[float | None, ...], ...]
+    synthetic: tuple[tuple[float | None, ...], ...]
+    mean_absolute_difference: float | None
+    holdout_mean_absolute_difference: float | None
+
+
+@dataclass(frozen=True)
+class DetectionResult:
+    """ROC AUC of a classifier separating real from synthetic rows (0.5 = indistinguishable)."""
+
+    auc: float | None
+    n_rows_per_table: int
+    n_folds: int
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class UtilityResult:
+    """Scores on the same test rows of a model trained on real and one trained on synthetic."""
+
+    target: str
+    task: str
+    metric: str
+    real_score: float | None
+    synthetic_score: float | None
+    ratio: float | None
+    test_set: str
+    n_train_rows: int
+    n_synthetic_rows: int
+    n_test_rows: int
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class DistanceHistogram:
+    """Shares of synthetic and holdout rows per distance bin."""
+
+    edges: tuple[float, ...]
+    synthetic: tuple[float, ...]
+    holdout: tuple[float, ...] | None
+
+
+@dataclass(frozen=True)
+class PrivacyResult:
+    """Exact copies, distances to closest training record and their ratios, vs the holdout."""
+
+    exact_copy_share: float
+    holdout_exact_copy_share: float | None
+    training_duplicate_share: float
+    dcr_share: float | None
+    synthetic_dcr_median: float
+    holdout_dcr_median: float | None
+    synthetic_dcr_5th_percentile: float
+    holdout_dcr_5th_percentile: float | None
+    synthetic_nndr_median: float
+    holdout_nndr_median: float | None
+    n_rows_compared: int
+    dcr_histogram: DistanceHistogram
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Everything :func:`lookalike.evaluate` measured; read it, save it as JSON, or render HTML.
+
+    ``summary`` is the overall verdict; every section carries its own. ``settings`` records the
+    table sizes, column kinds, seed and library version the numbers were measured with.
+    """
+
+    summary: Verdict
+    fidelity: FidelityResult
+    associations: AssociationResult
+    detection: DetectionResult
+    utility: UtilityResult | None
+    privacy: PrivacyResult
+    settings: tuple[tuple[str, Any], ...]
+    format_version: int = RESULT_FORMAT_VERSION
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-compatible dict (lists, not tuples; no NaN); ``from_dict`` reverses it."""
+        out = _to_jsonable(self)
+        out["settings"] = {key: _to_jsonable(value) for key, value in self.settings}
+        return dict(out)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EvaluationResult:
+        """Rebuild a result from :meth:`to_dict` output (e.g. a JSON file written earlier)."""
+        if not isinstance(data, dict):
+            raise DataError(
+                f"An evaluation result must be a dict. Got {type(data).__name__} instead."
+            )
+        version = data.get("format_version")
+        if version != RESULT_FORMAT_VERSION:
+            raise DataError(
+                f"Evaluation result format_version must be {RESULT_FORMAT_VERSION}. Got {version!r}."
+            )
+        data = dict(data)
+        settings = data.get("settings", {})
+        data["settings"] = [[key, value] for key, value in settings.items()]
+        built = _from_jsonable(cls, data, "result")
+        if not isinstance(built, cls):  # pragma: no cover - _from_jsonable returns the class
+            raise DataError("Evaluation result could not be rebuilt.")
+        return built
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The result as JSON text; also written (atomically) to ``path`` if given."""
+        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
+        if path is not None:
+            write_text_atomically(path, text)
+        return text
+
+    def to_html(self, path: str | Path | None = None) -> str:
+        """A self-contained HTML report; also written (atomically) to ``path`` if given."""
+        # Imported here: report renders results, so it comes after evaluate in the data flow.
+        from lookalike.report import render_html
+
+        if path is not None:
+            _check_directory(path)
+        html = render_html(self)
+        if path is not None:
+            write_text_atomically(path, html)
+        return html
+
+    def __repr__(self) -> str:
+        parts = [f"overall={self.summary.rating}", f"fidelity={self.fidelity.verdict.rating}"]
+        parts.append(f"detection={self.detection.verdict.rating}")
+        if self.utility is not None:
+            parts.append(f"utility={self.utility.verdict.rating}")
+        parts.append(f"privacy={self.privacy.verdict.rating}")
+        return f"EvaluationResult({', '.join(parts)})"
+
+
+def _check_directory(path: str | Path) -> Path:
+    target = Path(path)
+    if not target.parent.is_dir():
+        raise DataError(
+            f"Cannot write {str(target)!r}: directory {str(target.parent)!r} does not exist."
+        )
+    return target
+
+
+def write_text_atomically(path: str | Path, text: str) -> Path:
+    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
+    target = _check_directory(path)
+    handle, temporary = tempfile.mkstemp(
+        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
+    )
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _to_jsonable(value: Any) -> Any:
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _to_jsonable(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, tuple | list):
+        return [_to_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _from_jsonable(annotation: Any, value: Any, where: str) -> Any:
+    origin = typing.get_origin(annotation)
+    if origin in (types.UnionType, typing.Union):
+        options = typing.get_args(annotation)
+        if value is None and type(None) in options:
+            return None
+        return _from_jsonable(next(a for a in options if a is not type(None)), value, where)
+    if is_dataclass(annotation) and isinstance(annotation, type):
+        if not isinstance(value, dict):
+            raise DataError(f"Evaluation result field {where!r} must be an object. Got {value!r}.")
+        hints = typing.get_type_hints(annotation)
+        kwargs = {}
+        for f in fields(annotation):
+            if f.name in value:
+                kwargs[f.name] = _from_jsonable(hints[f.name], value[f.name], f"{where}.{f.name}")
+        try:
+            return annotation(**kwargs)
+        except TypeError as exc:
+            raise DataError(f"Evaluation result field {where!r} is incomplete: {exc}.") from None
+    if origin is tuple:
+        args = typing.get_args(annotation)
+        if not isinstance(value, list):
+            raise DataError(f"Evaluation result field {where!r} must be a list. Got {value!r}.")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_from_jsonable(args[0], v, f"{where}[]") for v in value)
+        return tuple(_from_jsonable(a, v, f"{where}[]") for a, v in zip(args, value, strict=False))
+    if annotation is float and isinstance(value, int | float):
+        return float(value)
+    return value

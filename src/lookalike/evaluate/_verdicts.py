@@ -1,0 +1,160 @@
+"""Plain-language verdicts, and the thresholds behind them.
+
+Each section is rated "good", "fair" or "poor" (or "not measured"). The thresholds are rules of
+thumb from running the metrics on real data against real data (a fresh sample scores "good"
+everywhere) and on deliberately broken synthetic data; they are not statistical tests.
+"""
+
+from __future__ import annotations
+
+from lookalike.evaluate._result import UtilityResult, Verdict
+
+GOOD, FAIR, POOR, NOT_MEASURED = "good", "fair", "poor", "not measured"
+_ORDER = {GOOD: 0, FAIR: 1, POOR: 2}
+
+#: Fidelity is judged on two scores: single columns (mean 1-TVD of columns) and dependence (the
+#: mean of the pair and triple scores). With a holdout, each is compared with what the holdout
+#: scores (the ceiling): the shortfall must be at most the first number for "good", the second for
+#: "fair". Without a holdout, the score itself must reach the absolute thresholds.
+#: (On adult, a fresh real sample scores 0.99 / 0.98; the same rows with every column shuffled
+#: independently score 0.99 / 0.88: perfect columns, broken relationships. On 1,000-row slices
+#: sampling noise lowers both: 0.97 / 0.88 for a fresh sample, 0.97 / 0.82 shuffled.)
+FIDELITY_SHORTFALL = {"columns": (0.02, 0.05), "dependence": (0.025, 0.05)}
+FIDELITY_ABSOLUTE = {"columns": (0.95, 0.90), "dependence": (0.93, 0.88)}
+#: Detection ROC AUC at or below which the tables count as hard / fairly hard to tell apart.
+DETECTION_GOOD = 0.60
+DETECTION_FAIR = 0.80
+#: Utility: synthetic score / real score needed for "good" / "fair".
+UTILITY_GOOD = 0.95
+UTILITY_FAIR = 0.85
+#: Privacy: DCR share above which synthetic rows sit suspiciously close to training rows.
+DCR_SHARE_FAIR = 0.55
+DCR_SHARE_POOR = 0.60
+#: Privacy: exact-copy share above the holdout's (the chance level) that is "fair" / "poor".
+EXCESS_COPIES_FAIR = 0.001
+EXCESS_COPIES_POOR = 0.01
+
+
+def _pct(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def dependence_score(bivariate: float | None, trivariate: float | None) -> float | None:
+    """Mean of the pair and triple accuracies that exist."""
+    present = [v for v in (bivariate, trivariate) if v is not None]
+    return sum(present) / len(present) if present else None
+
+
+def fidelity_verdict(
+    univariate: float,
+    bivariate: float | None,
+    trivariate: float | None,
+    holdout_univariate: float | None,
+    holdout_bivariate: float | None,
+    holdout_trivariate: float | None,
+) -> Verdict:
+    scores = {"columns": univariate, "dependence": dependence_score(bivariate, trivariate)}
+    ceilings = {
+        "columns": holdout_univariate,
+        "dependence": dependence_score(holdout_bivariate, holdout_trivariate),
+    }
+    ratings = []
+    for aspect, score in scores.items():
+        if score is None:
+            continue
+        ceiling = ceilings[aspect]
+        if ceiling is not None:
+            good, fair = FIDELITY_SHORTFALL[aspect]
+            shortfall = ceiling - score
+            ratings.append(GOOD if shortfall <= good else FAIR if shortfall <= fair else POOR)
+        else:
+            good, fair = FIDELITY_ABSOLUTE[aspect]
+            ratings.append(GOOD if score >= good else FAIR if score >= fair else POOR)
+    rating = max(ratings, key=_ORDER.__getitem__)
+    text = f"Single columns match the real data to {_pct(univariate)}"
+    if bivariate is not None:
+        text += f", pairs of columns to {_pct(bivariate)}"
+    if trivariate is not None:
+        text += f", triples to {_pct(trivariate)}"
+    if holdout_univariate is not None:
+        ceiling_values = [holdout_univariate, holdout_bivariate, holdout_trivariate]
+        text += "; a fresh real sample scores " + " / ".join(
+            _pct(v) for v in ceiling_values if v is not None
+        )
+    return Verdict(rating, text + ".")
+
+
+def detection_verdict(auc: float | None) -> Verdict:
+    if auc is None:
+        return Verdict(NOT_MEASURED, "Too few rows to train a classifier.")
+    if auc <= DETECTION_GOOD:
+        rating, how = GOOD, "can hardly tell"
+    elif auc <= DETECTION_FAIR:
+        rating, how = FAIR, "can partly tell"
+    else:
+        rating, how = POOR, "can easily tell"
+    return Verdict(
+        rating,
+        f"A classifier {how} synthetic rows from real ones (ROC AUC {auc:.2f}; 0.50 means "
+        "indistinguishable, 1.00 means always told apart).",
+    )
+
+
+def utility_verdict(metric: str, ratio: float | None) -> Verdict:
+    if ratio is None:
+        return Verdict(NOT_MEASURED, "The prediction scores could not be compared.")
+    rating = GOOD if ratio >= UTILITY_GOOD else FAIR if ratio >= UTILITY_FAIR else POOR
+    name = "R²" if metric == "r2" else "ROC AUC"
+    return Verdict(
+        rating,
+        f"A model trained on synthetic data reaches {_pct(ratio)} of the {name} of the same model "
+        "trained on real data.",
+    )
+
+
+def privacy_verdict(
+    exact: float, holdout_exact: float | None, training_duplicates: float, dcr_share: float | None
+) -> Verdict:
+    # The chance level of copies: the holdout's share, or without a holdout the share of training
+    # rows that have an identical twin among the other training rows.
+    baseline = holdout_exact if holdout_exact is not None else training_duplicates
+    excess = exact - baseline
+    copies = f"{_pct(exact)} of synthetic rows are exact copies of training rows"
+    if holdout_exact is not None:
+        copies += f" (a fresh real sample: {_pct(holdout_exact)})"
+    else:
+        copies += (
+            f" (training rows duplicated within the training data: {_pct(training_duplicates)})"
+        )
+    rating = POOR if excess > EXCESS_COPIES_POOR else FAIR if excess > EXCESS_COPIES_FAIR else GOOD
+    if dcr_share is None:
+        return Verdict(
+            rating,
+            copies + "; give a holdout table to test whether synthetic rows sit closer to "
+            "training rows than fresh real rows do.",
+        )
+    dcr_rating = (
+        POOR if dcr_share > DCR_SHARE_POOR else FAIR if dcr_share > DCR_SHARE_FAIR else GOOD
+    )
+    rating = max(rating, dcr_rating, key=_ORDER.__getitem__)
+    return Verdict(
+        rating,
+        copies + f"; {_pct(dcr_share)} of synthetic rows are closer to a training row than to a "
+        "holdout row (about 50% is ideal).",
+    )
+
+
+def overall_verdict(
+    fidelity: Verdict, detection: Verdict, utility: UtilityResult | None, privacy: Verdict
+) -> Verdict:
+    named = {"fidelity": fidelity, "detection": detection, "privacy": privacy}
+    if utility is not None:
+        named["utility"] = utility.verdict
+    rated = {k: v.rating for k, v in named.items() if v.rating in _ORDER}
+    if not rated:
+        return Verdict(NOT_MEASURED, "Nothing could be measured.")
+    worst = max(rated.values(), key=_ORDER.__getitem__)
+    if worst == GOOD:
+        return Verdict(GOOD, "Every measured aspect looks good.")
+    weak = ", ".join(k for k, r in rated.items() if r == worst)
+    return Verdict(worst, f"The weakest aspect sets the overall rating: {weak} is {worst}.")

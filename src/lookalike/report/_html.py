@@ -1,0 +1,83 @@
+"""Render an :class:`~lookalike.evaluate.EvaluationResult` as one self-contained HTML page."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from importlib import resources
+from typing import Any
+
+import jinja2
+
+from lookalike.errors import DataError
+from lookalike.evaluate._result import EvaluationResult
+from lookalike.report import _plots
+
+#: Per-column figures are drawn for at most this many columns (the least faithful ones first
+#: when there are more); every column stays in the tables.
+MAX_COLUMN_PLOTS = 40
+#: The pair table lists this many of the least faithful column pairs.
+N_WORST_PAIRS = 15
+TEMPLATE_NAME = "report.html.j2"
+
+
+def render_html(result: EvaluationResult | Mapping[str, Any]) -> str:
+    """Return the report as HTML text: images embedded, no external resources, works offline.
+
+    ``result`` is an :class:`EvaluationResult` or its :meth:`~EvaluationResult.to_dict` form
+    (e.g. loaded back from the JSON file).
+    """
+    if isinstance(result, Mapping):
+        result = EvaluationResult.from_dict(dict(result))
+    if not isinstance(result, EvaluationResult):
+        raise DataError(
+            f"render_html expects an EvaluationResult or its dict. Got {type(result).__name__}."
+        )
+    columns = list(result.fidelity.columns)
+    plotted = columns
+    if len(columns) > MAX_COLUMN_PLOTS:
+        worst = sorted(columns, key=lambda c: c.accuracy)[:MAX_COLUMN_PLOTS]
+        plotted = [c for c in columns if c in worst]
+    column_images = {c.name: _plots.column_figure(c) for c in plotted}
+    association_image = (
+        _plots.association_figure(result.associations)
+        if len(result.associations.columns) > 1
+        else None
+    )
+    worst_pairs = sorted(result.fidelity.pairs, key=lambda p: p.accuracy)[:N_WORST_PAIRS]
+    settings = dict(result.settings)
+    template = _environment().get_template(TEMPLATE_NAME)
+    return template.render(
+        result=result,
+        settings=settings,
+        columns=columns,
+        column_images=column_images,
+        n_plotted=len(plotted),
+        association_image=association_image,
+        distance_image=_plots.distance_figure(result.privacy.dcr_histogram),
+        worst_pairs=worst_pairs,
+        json_text=json.dumps(result.to_dict(), indent=1, ensure_ascii=False),
+    )
+
+
+def _environment() -> jinja2.Environment:
+    templates = resources.files("lookalike.report") / "templates"
+    source = {TEMPLATE_NAME: (templates / TEMPLATE_NAME).read_text(encoding="utf-8")}
+    environment = jinja2.Environment(
+        loader=jinja2.DictLoader(source),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters["pct"] = _percent
+    environment.filters["num"] = _number
+    return environment
+
+
+def _percent(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{100 * value:.{digits}f}%"
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"

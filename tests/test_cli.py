@@ -1,0 +1,336 @@
+"""The ``lookalike`` command line: happy paths, and one-line errors for every bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner, Result
+
+from lookalike import __version__
+from lookalike.cli import app
+from lookalike.datasets import load_adult
+from lookalike.io import read_table
+
+runner = CliRunner()
+
+
+def _run(*args: str | Path) -> Result:
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def _assert_one_line_error(result: Result, *fragments: str, code: int = 1) -> str:
+    """The command failed with ``code``, printing exactly one ``error:`` line and no traceback."""
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    assert len(errors) == 1, result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+# --- fixtures ------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("cli")
+
+
+@pytest.fixture(scope="module")
+def adult_csv(work: Path) -> Path:
+    path = work / "adult500.csv"
+    load_adult().head(500).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def model_file(work: Path, adult_csv: Path) -> Path:
+    path = work / "adult500.lookalike"
+    result = _run("fit", adult_csv, "-o", path, "--seed", "3")
+    assert result.exit_code == 0, result.output
+    return path
+
+
+# --- bad tables ------------------------------------------------------------------------------------
+
+BAD_TABLES = {
+    "empty.csv": (b"", "is empty (0 bytes)"),
+    "header_only.csv": (b"age,income\n", "has a header but no rows"),
+    "duplicates.csv": (b"age,income,age\n1,2,3\n", "duplicate column names: 'age'"),
+    "garbage.csv": (bytes(range(256)) * 8, "not a text table"),
+    "all_empty.csv": (b"a,b\n,\n,\n", "only empty columns"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TABLES))
+def test_fit_rejects_bad_tables_in_one_line(tmp_path: Path, name: str) -> None:
+    content, problem = BAD_TABLES[name]
+    data = tmp_path / name
+    data.write_bytes(content)
+    result = _run("fit", data, "-o", tmp_path / "m.lookalike")
+    _assert_one_line_error(result, name, problem)
+    assert not (tmp_path / "m.lookalike").exists()
+
+
+@pytest.mark.parametrize("name", sorted(BAD_TABLES))
+def test_inspect_and_report_reject_bad_tables(tmp_path: Path, adult_csv: Path, name: str) -> None:
+    content, problem = BAD_TABLES[name]
+    data = tmp_path / name
+    data.write_bytes(content)
+    _assert_one_line_error(_run("inspect", data), name, problem)
+    report = tmp_path / "report.html"
+    _assert_one_line_error(_run("report", adult_csv, data, "-o", report), name, problem)
+    assert not report.exists()
+
+
+def test_missing_input_file(tmp_path: Path) -> None:
+    result = _run("fit", tmp_path / "nope.csv", "-o", tmp_path / "m.lookalike")
+    _assert_one_line_error(result, "nope.csv", "does not exist")
+    _assert_one_line_error(_run("inspect", tmp_path / "nope.csv"), "nope.csv", "does not exist")
+
+
+def test_output_folder_missing_is_reported_before_reading(tmp_path: Path, adult_csv: Path) -> None:
+    result = _run("fit", adult_csv, "-o", tmp_path / "no" / "m.lookalike")
+    _assert_one_line_error(result, "does not exist")
+
+
+# --- bad models and arguments ------------------------------------------------------------------------
+
+
+def _truncated_zip(path: Path, source: Path) -> None:
+    path.write_bytes(source.read_bytes()[: source.stat().st_size // 2])
+
+
+def _random_bytes(path: Path, source: Path) -> None:
+    path.write_bytes(np.random.default_rng(0).bytes(2048))
+
+
+def _zip_of_other_things(path: Path, source: Path) -> None:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "not a model")
+
+
+@pytest.mark.parametrize("corrupt", [_truncated_zip, _random_bytes, _zip_of_other_things])
+def test_corrupt_model_files(
+    tmp_path: Path, model_file: Path, corrupt: Callable[[Path, Path], None]
+) -> None:
+    bad = tmp_path / "bad.lookalike"
+    corrupt(bad, model_file)
+    out = tmp_path / "out.csv"
+    _assert_one_line_error(_run("sample", bad, "-n", "10", "-o", out), "bad.lookalike")
+    assert not out.exists()
+    _assert_one_line_error(_run("inspect", bad), "bad.lookalike")
+
+
+@pytest.mark.parametrize("rows", ["0", "-5", "abc", "1.5", ""])
+def test_sample_rejects_bad_row_counts(tmp_path: Path, model_file: Path, rows: str) -> None:
+    out = tmp_path / "out.csv"
+    result = _run("sample", model_file, "-n", rows, "-o", out)
+    _assert_one_line_error(result, "-n must be a whole number >= 1", code=2)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("condition", "problem", "code"),
+    [
+        ("nosuchcolumn=1", "unknown column(s) ['nosuchcolumn']", 1),
+        ("age=abc", "column 'age' holds whole numbers; 'abc' is not one", 1),
+        ("age", "--condition must look like column=value", 2),
+        ("=40", "--condition must look like column=value", 2),
+    ],
+)
+def test_sample_rejects_bad_conditions(
+    tmp_path: Path, model_file: Path, condition: str, problem: str, code: int
+) -> None:
+    out = tmp_path / "out.csv"
+    result = _run("sample", model_file, "-n", "10", "-o", out, "--condition", condition)
+    _assert_one_line_error(result, problem, code=code)
+    assert not out.exists()
+
+
+def test_schema_file_problems(tmp_path: Path, adult_csv: Path) -> None:
+    model = tmp_path / "m.lookalike"
+    result = _run("fit", adult_csv, "-o", model, "--schema", tmp_path / "nope.json")
+    _assert_one_line_error(result, "nope.json", "does not exist")
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text('{"nosuchcolumn": "categorical"}')
+    _assert_one_line_error(
+        _run("fit", adult_csv, "-o", model, "--schema", overrides), "nosuchcolumn"
+    )
+    assert not model.exists()
+
+
+def test_schema_file_overrides_a_column_kind(tmp_path: Path, adult_csv: Path) -> None:
+    overrides = tmp_path / "overrides.json"
+    overrides.write_text('{"education_num": "categorical"}')
+    model = tmp_path / "m.lookalike"
+    assert _run("fit", adult_csv, "-o", model, "--schema", overrides).exit_code == 0
+    shown = _run("inspect", model).stdout
+    line = next(row for row in shown.splitlines() if "education_num" in row)
+    assert "categorical" in line
+
+
+def test_bad_seed(tmp_path: Path, adult_csv: Path) -> None:
+    result = _run("fit", adult_csv, "-o", tmp_path / "m.lookalike", "--seed", "-1")
+    _assert_one_line_error(result, "--seed must be a whole number >= 0", code=2)
+
+
+def test_unsupported_output_type_is_reported_before_sampling(
+    tmp_path: Path, model_file: Path
+) -> None:
+    result = _run("sample", model_file, "-n", "10", "-o", tmp_path / "out.xlsx")
+    _assert_one_line_error(result, "unsupported type (.xlsx)")
+
+
+# --- never overwrite without --force -------------------------------------------------------------------
+
+
+def test_existing_outputs_are_untouched_without_force(
+    tmp_path: Path, adult_csv: Path, model_file: Path
+) -> None:
+    existing = tmp_path / "existing"
+    existing.write_bytes(b"keep me")
+    commands = [
+        ["fit", adult_csv, "-o", existing],
+        ["sample", model_file, "-n", "5", "-o", tmp_path / "existing.csv"],
+        ["report", adult_csv, adult_csv, "-o", tmp_path / "existing.html"],
+        ["report", adult_csv, adult_csv, "-o", tmp_path / "new.html", "--json", existing],
+    ]
+    (tmp_path / "existing.csv").write_bytes(b"keep me")
+    (tmp_path / "existing.html").write_bytes(b"keep me")
+    for command in commands:
+        _assert_one_line_error(_run(*command), "already exists", "--force")
+    for name in ("existing", "existing.csv", "existing.html"):
+        assert (tmp_path / name).read_bytes() == b"keep me"
+    assert not (tmp_path / "new.html").exists()
+
+
+def test_demo_refuses_to_overwrite_before_doing_any_work(tmp_path: Path) -> None:
+    (tmp_path / "report.json").write_text("{}")
+    result = _run("demo", "-o", tmp_path)
+    _assert_one_line_error(result, "report.json", "already exists")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.json"]
+    assert (tmp_path / "report.json").read_text() == "{}"
+
+
+def test_demo_rejects_bad_row_counts(tmp_path: Path) -> None:
+    _assert_one_line_error(_run("demo", "-o", tmp_path / "d", "--rows", "0"), "--rows", code=2)
+    _assert_one_line_error(
+        _run("demo", "-o", tmp_path / "d", "--rows", "99999999"), "--rows", code=2
+    )
+    assert not (tmp_path / "d").exists()
+
+
+# --- happy paths -----------------------------------------------------------------------------------
+
+
+def test_version() -> None:
+    result = _run("--version")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == f"lookalike {__version__}"
+
+
+def test_fit_sample_inspect(tmp_path: Path, adult_csv: Path, model_file: Path) -> None:
+    out = tmp_path / "synthetic.csv"
+    result = _run("sample", model_file, "-n", "200", "-o", out, "--seed", "1")
+    assert result.exit_code == 0, result.output
+    synthetic = read_table(out)
+    assert len(synthetic) == 200
+    assert list(synthetic.columns) == list(read_table(adult_csv).columns)
+
+    # Same seed, same rows; --force replaces the file.
+    again = _run("sample", model_file, "-n", "200", "-o", out, "--seed", "1", "--force")
+    assert again.exit_code == 0, again.output
+    pd.testing.assert_frame_equal(read_table(out), synthetic)
+
+    shown = _run("inspect", model_file)
+    assert shown.exit_code == 0, shown.output
+    assert "hours_per_week" in shown.stdout
+    assert "random_state=3" in shown.stdout
+
+    table = _run("inspect", adult_csv)
+    assert table.exit_code == 0, table.output
+    assert "500 rows x 15 columns" in table.stdout
+    assert "categorical" in table.stdout
+
+
+def test_sample_with_conditions_fixes_the_columns(tmp_path: Path, model_file: Path) -> None:
+    out = tmp_path / "conditioned.parquet"
+    result = _run(
+        "sample", model_file, "-n", "50", "-o", out, "--condition", "age=40", "-c", "sex=Female"
+    )
+    assert result.exit_code == 0, result.output
+    synthetic = read_table(out)
+    assert synthetic["age"].tolist() == [40] * 50
+    assert set(synthetic["sex"]) == {"Female"}
+
+
+def test_data_warnings_are_shown_as_one_line(tmp_path: Path) -> None:
+    data = tmp_path / "latin.csv"
+    data.write_bytes("city,n\nMünchen,1\nKöln,2\n".encode("cp1252"))
+    result = _run("inspect", data)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert len(warnings) == 1
+    assert "not valid UTF-8" in warnings[0]
+
+
+def test_report_writes_html_and_json(tmp_path: Path, adult_csv: Path, model_file: Path) -> None:
+    synthetic = tmp_path / "synthetic.csv"
+    assert _run("sample", model_file, "-n", "500", "-o", synthetic).exit_code == 0
+    holdout = tmp_path / "holdout.csv"
+    load_adult("test").head(300).to_csv(holdout, index=False)
+    html, numbers = tmp_path / "report.html", tmp_path / "report.json"
+    result = _run(
+        "report", adult_csv, synthetic, "--holdout", holdout, "--target", "income",
+        "-o", html, "--json", numbers,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert html.read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")
+    assert isinstance(json.load(io.StringIO(numbers.read_text(encoding="utf-8"))), dict)
+
+
+@pytest.mark.slow
+def test_demo_on_a_slice(tmp_path: Path) -> None:
+    folder = tmp_path / "demo"
+    result = _run("demo", "-o", folder, "--rows", "1000")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        ["adult_synthetic.csv", "adult.lookalike", "report.html", "report.json"]
+    )
+    assert len(read_table(folder / "adult_synthetic.csv")) == 1000
+    for name in ("adult_synthetic.csv", "report.json"):
+        assert str(folder / name) in result.stdout
+
+
+# --- exceptions become one line, never a traceback ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (PermissionError(13, "Permission denied", "locked.csv"), "Permission denied: 'locked.csv'"),
+        (RuntimeError("boom"), "unexpected RuntimeError: boom"),
+        (ValueError("first line\nsecond line"), "first line second line"),
+    ],
+)
+def test_any_exception_is_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, error: Exception, expected: str
+) -> None:
+    def fail(source: object) -> None:
+        raise error
+
+    monkeypatch.setattr("lookalike.io.read_table", fail)
+    result = _run("fit", tmp_path / "locked.csv", "-o", tmp_path / "m.lookalike")
+    _assert_one_line_error(result, expected)
+    assert not (tmp_path / "m.lookalike").exists()

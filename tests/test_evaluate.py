@@ -1,0 +1,263 @@
+"""Tests of lookalike.evaluate on small slices of the adult data and on hand-made tables."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lookalike.errors import DataError
+from lookalike.evaluate import EvaluationResult, evaluate
+
+ADULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "adult" / "adult.csv"
+
+
+@pytest.fixture(scope="module")
+def adult() -> pd.DataFrame:
+    if not ADULT.is_file():
+        pytest.skip(f"adult dataset not found at {ADULT}")
+    return pd.read_csv(ADULT, nrows=3000)
+
+
+@pytest.fixture(scope="module")
+def thirds(adult: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Three disjoint random slices of 1000 rows: training, 'synthetic' and holdout."""
+    shuffled = adult.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    return shuffled.iloc[:1000], shuffled.iloc[1000:2000], shuffled.iloc[2000:3000]
+
+
+def shuffle_columns(table: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
+    """Each column permuted on its own: marginals kept, relationships destroyed."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({c: rng.permutation(table[c].to_numpy()) for c in table.columns})
+
+
+@pytest.fixture(scope="module")
+def fresh_result(thirds: tuple[pd.DataFrame, ...]) -> EvaluationResult:
+    train, other, holdout = thirds
+    return evaluate(train, other, holdout=holdout, target="income", random_state=1)
+
+
+def test_identical_tables_score_perfect_fidelity_and_all_copies(adult: pd.DataFrame) -> None:
+    real = adult.iloc[:800]
+    result = evaluate(real, real.copy(), random_state=0)
+    assert result.fidelity.univariate == pytest.approx(1.0)
+    assert result.fidelity.bivariate == pytest.approx(1.0)
+    assert result.fidelity.trivariate == pytest.approx(1.0)
+    assert result.privacy.exact_copy_share == pytest.approx(1.0)
+    assert result.privacy.synthetic_dcr_median == pytest.approx(0.0)
+    assert result.privacy.verdict.rating == "poor"
+    assert result.summary.rating == "poor"
+
+
+def test_fresh_real_sample_is_rated_good(fresh_result: EvaluationResult) -> None:
+    assert fresh_result.fidelity.verdict.rating == "good"
+    assert fresh_result.detection.auc is not None
+    assert 0.35 < fresh_result.detection.auc < 0.62
+    assert fresh_result.privacy.dcr_share is not None
+    assert 0.4 < fresh_result.privacy.dcr_share < 0.6
+    assert fresh_result.utility is not None
+    assert fresh_result.utility.ratio is not None
+    assert fresh_result.utility.ratio > 0.9
+
+
+def test_holdout_ceiling_is_reported_only_with_a_holdout(
+    thirds: tuple[pd.DataFrame, ...], fresh_result: EvaluationResult
+) -> None:
+    assert fresh_result.fidelity.holdout_bivariate is not None
+    assert 0.8 < fresh_result.fidelity.holdout_bivariate <= 1.0
+    assert all(c.holdout_accuracy is not None for c in fresh_result.fidelity.columns)
+    without = evaluate(thirds[0], thirds[1], random_state=1)
+    assert without.fidelity.holdout_univariate is None
+    assert without.privacy.dcr_share is None
+    assert without.privacy.holdout_dcr_median is None
+
+
+def test_shuffled_columns_keep_marginals_but_lose_pairs(
+    thirds: tuple[pd.DataFrame, ...], fresh_result: EvaluationResult
+) -> None:
+    train, other, holdout = thirds
+    bad = evaluate(train, shuffle_columns(other), holdout=holdout, target="income", random_state=1)
+    assert bad.fidelity.univariate == pytest.approx(fresh_result.fidelity.univariate, abs=1e-9)
+    assert fresh_result.fidelity.bivariate is not None and bad.fidelity.bivariate is not None
+    assert bad.fidelity.bivariate < fresh_result.fidelity.bivariate - 0.04
+    assert bad.fidelity.verdict.rating != "good"
+    assert bad.associations.mean_absolute_difference is not None
+    assert fresh_result.associations.mean_absolute_difference is not None
+    assert (
+        bad.associations.mean_absolute_difference
+        > 3 * fresh_result.associations.mean_absolute_difference
+    )
+    assert bad.detection.auc is not None and bad.detection.auc > 0.8
+    assert bad.utility is not None and bad.utility.ratio is not None and bad.utility.ratio < 0.8
+    # Education and its numeric code are tied 1:1 in real data; shuffling breaks exactly that.
+    pair = next(p for p in bad.fidelity.pairs if set(p.columns) == {"education", "education_num"})
+    assert pair.accuracy < 0.6
+
+
+def test_detection_finds_an_obviously_different_table(thirds: tuple[pd.DataFrame, ...]) -> None:
+    train, other, _ = thirds
+    different = other.assign(age=other["age"] + 30, hours_per_week=other["hours_per_week"] * 3)
+    result = evaluate(train, different, random_state=0)
+    assert result.detection.auc is not None and result.detection.auc > 0.95
+    assert result.detection.verdict.rating == "poor"
+
+
+def test_copies_of_training_rows_sit_closer_than_the_holdout(
+    thirds: tuple[pd.DataFrame, ...],
+) -> None:
+    train, _, holdout = thirds
+    copies = train.sample(n=1000, replace=True, random_state=5)
+    result = evaluate(train, copies, holdout=holdout, random_state=0)
+    assert result.privacy.exact_copy_share == pytest.approx(1.0)
+    assert result.privacy.holdout_exact_copy_share is not None
+    assert result.privacy.holdout_exact_copy_share < 0.01
+    assert result.privacy.dcr_share is not None and result.privacy.dcr_share > 0.9
+    assert result.privacy.synthetic_nndr_median < 0.1
+    assert result.privacy.verdict.rating == "poor"
+
+
+def test_zero_inflated_number_keeps_its_point_mass_in_a_bin_of_its_own(
+    fresh_result: EvaluationResult,
+) -> None:
+    column = next(c for c in fresh_result.fidelity.columns if c.name == "capital_gain")
+    assert column.labels[0] == "0"
+    assert column.real_shares[0] > 0.8
+    assert len(column.labels) > 3
+
+
+def test_utility_tasks_follow_the_target(thirds: tuple[pd.DataFrame, ...]) -> None:
+    train, other, holdout = thirds
+    regression = evaluate(train, other, holdout=holdout, target="age", max_rows=500)
+    assert regression.utility is not None
+    assert (regression.utility.task, regression.utility.metric) == ("regression", "r2")
+    assert regression.utility.real_score is not None and regression.utility.real_score > 0.2
+    multiclass = evaluate(train.iloc[:500], other, target="race", max_rows=500)
+    assert multiclass.utility is not None
+    assert multiclass.utility.task == "multiclass"
+    assert multiclass.utility.metric == "roc_auc_ovr_macro"
+    assert "no holdout" in multiclass.utility.test_set
+    assert multiclass.utility.n_test_rows == 100
+
+
+def test_mismatched_columns_are_named(thirds: tuple[pd.DataFrame, ...]) -> None:
+    train, other, _ = thirds
+    broken = other.drop(columns=["age"]).assign(shoe_size=1)
+    with pytest.raises(DataError, match=r"synthetic.*'age'.*'shoe_size'"):
+        evaluate(train, broken)
+    with pytest.raises(DataError, match=r"holdout.*'race'"):
+        evaluate(train, other, holdout=other.drop(columns=["race"]))
+
+
+def test_bad_arguments_are_rejected(thirds: tuple[pd.DataFrame, ...]) -> None:
+    train, other, _ = thirds
+    with pytest.raises(DataError, match=r"'target'.*'salary'"):
+        evaluate(train, other, target="salary")
+    with pytest.raises(DataError, match="max_rows"):
+        evaluate(train, other, max_rows=0)
+    with pytest.raises(DataError, match="'synthetic' table must have at least one row"):
+        evaluate(train, other.iloc[:0])
+    with pytest.raises(DataError, match="'real' table must be a pandas DataFrame"):
+        evaluate([1, 2, 3], other)
+    with pytest.raises(DataError, match="random_state"):
+        evaluate(train, other, random_state="seven")  # type: ignore[arg-type]
+
+
+def test_text_in_a_numeric_column_is_reported(thirds: tuple[pd.DataFrame, ...]) -> None:
+    train, other, _ = thirds
+    broken = other.astype({"age": object})
+    broken.iloc[3, broken.columns.get_loc("age")] = "old"
+    with pytest.raises(DataError, match=r"'age' is numeric.*'old'"):
+        evaluate(train, broken)
+
+
+def test_all_missing_and_constant_columns() -> None:
+    rng = np.random.default_rng(0)
+    n = 300
+    real = pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "y": rng.choice(["a", "b", "c"], size=n),
+            "empty": np.full(n, np.nan),
+            "empty_text": pd.Series([None] * n, dtype="string"),
+            "constant": np.ones(n),
+        }
+    )
+    synthetic = real.assign(x=rng.normal(size=n), y=rng.choice(["a", "b", "c"], size=n))
+    result = evaluate(real, synthetic, holdout=real.iloc[:100], random_state=0)
+    by_name = {c.name: c for c in result.fidelity.columns}
+    assert by_name["empty"].accuracy == pytest.approx(1.0)
+    assert by_name["empty"].labels == ("(missing)",)
+    assert by_name["constant"].accuracy == pytest.approx(1.0)
+    index = result.associations.columns.index("constant")
+    assert result.associations.real[index][0] is None
+    json.loads(result.to_json())  # no NaN slips into the JSON
+    half_missing = synthetic.assign(constant=np.where(np.arange(n) % 2 == 0, 1.0, np.nan))
+    worse = evaluate(real, half_missing, random_state=0)
+    constant = next(c for c in worse.fidelity.columns if c.name == "constant")
+    assert constant.accuracy == pytest.approx(0.5)
+
+
+def test_datetime_columns_are_binned_as_numbers() -> None:
+    rng = np.random.default_rng(1)
+    n = 500
+    start = np.datetime64("2020-01-01")
+    days = rng.integers(0, 365, size=n)
+    real = pd.DataFrame(
+        {"when": start + days.astype("timedelta64[D]"), "v": days + rng.normal(size=n)}
+    )
+    # The synthetic copy gives dates as ISO text: converted to the real table's kind.
+    as_text = real.assign(when=real["when"].dt.strftime("%Y-%m-%d"))
+    same = evaluate(real, as_text, random_state=0)
+    assert same.fidelity.columns[0].kind == "datetime"
+    assert same.fidelity.univariate == pytest.approx(1.0)
+    assert same.fidelity.columns[0].labels[0].startswith("2020-01")
+    shifted = evaluate(
+        real, real.assign(when=real["when"] + pd.Timedelta(days=180)), random_state=0
+    )
+    assert shifted.fidelity.columns[0].accuracy < 0.6
+    assert shifted.fidelity.columns[1].accuracy == pytest.approx(1.0)
+
+
+def test_json_round_trip(fresh_result: EvaluationResult, tmp_path: Path) -> None:
+    data = fresh_result.to_dict()
+    assert json.loads(fresh_result.to_json()) == data
+    rebuilt = EvaluationResult.from_dict(json.loads(json.dumps(data)))
+    assert rebuilt.to_dict() == data
+    assert rebuilt.fidelity.columns[0].labels == fresh_result.fidelity.columns[0].labels
+    path = tmp_path / "result.json"
+    text = fresh_result.to_json(path)
+    assert path.read_text(encoding="utf-8") == text
+    with pytest.raises(DataError, match="format_version"):
+        EvaluationResult.from_dict({**data, "format_version": 99})
+
+
+def test_same_seed_same_numbers(thirds: tuple[pd.DataFrame, ...]) -> None:
+    train, other, holdout = thirds
+
+    def numbers(seed: int) -> dict[str, object]:
+        data = evaluate(
+            train.iloc[:400], other.iloc[:400], holdout=holdout.iloc[:400], random_state=seed
+        ).to_dict()
+        data["settings"].pop("seconds")
+        return data
+
+    first = numbers(4)
+    assert numbers(4) == first
+    assert numbers(5) != first
+
+
+def test_column_order_and_dtypes_of_the_synthetic_table_do_not_matter(
+    thirds: tuple[pd.DataFrame, ...],
+) -> None:
+    train, other, _ = thirds
+    reordered = other[list(reversed(other.columns))].astype(
+        {"age": "float64", "education_num": str}
+    )
+    a = evaluate(train, other, random_state=2).to_dict()
+    b = evaluate(train, reordered, random_state=2).to_dict()
+    assert a["fidelity"]["columns"] == b["fidelity"]["columns"]
+    assert a["privacy"]["exact_copy_share"] == b["privacy"]["exact_copy_share"]

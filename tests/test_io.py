@@ -1,0 +1,375 @@
+"""read_table / write_table: typed CSV reading, exact round trips, one-line errors, atomic writes."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from lookalike.datasets import load_adult
+from lookalike.errors import DataError, DataWarning, OutputExistsError
+from lookalike.io import check_output_path, check_table_output, read_table, write_table, write_text
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _mixed_frame() -> pd.DataFrame:
+    """One column of every type CSV must keep: ints with and without gaps, bools, exact text."""
+    return pd.DataFrame(
+        {
+            "n": [1, -2, 3, 40],
+            "n_gaps": pd.array([1, None, 3, 2**53 + 1], dtype="Int64"),
+            "x": [0.1, -2.5, np.nan, 1e-20],
+            "flag": [True, False, True, True],
+            "flag_gaps": pd.array([True, None, False, True], dtype="boolean"),
+            "code": ["007", "010", "100", "007"],
+            "text": [" spaced ", "NA", "None", "null"],
+            "quoted": ["a,b", 'say "hi"', "two\nlines", "é ü 中"],
+        }
+    )
+
+
+# --- CSV typing --------------------------------------------------------------------------------
+
+
+def test_csv_types_are_inferred_from_the_text(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path / "t.csv",
+        "i,i_gap,f,b,b_gap,zip,word\n"
+        "1,5,1.5,true,TRUE,007,NA\n"
+        "2,,2,False,,012,None\n"
+        "-3,7,-1e3,TRUE,false,100, x \n",
+    )
+    df = read_table(path)
+    assert {c: str(t) for c, t in df.dtypes.items()} == {
+        "i": "int64",
+        "i_gap": "Int64",
+        "f": "float64",
+        "b": "bool",
+        "b_gap": "boolean",
+        "zip": "str",
+        "word": "str",
+    }
+    assert df["i_gap"].isna().tolist() == [False, True, False]
+    assert df["b"].tolist() == [True, False, True]
+    assert df["zip"].tolist() == ["007", "012", "100"]
+    # Only the empty cell is missing; "NA"/"None" and surrounding spaces are kept exactly.
+    assert df["word"].tolist() == ["NA", "None", " x "]
+    assert df["f"].tolist() == [1.5, 2.0, -1000.0]
+
+
+def test_csv_numbers_with_spaces_are_numbers_but_text_is_not_stripped(tmp_path: Path) -> None:
+    df = read_table(_write(tmp_path / "t.csv", "age,name\n 39,  Ann\n40 ,Bob \n"))
+    assert str(df["age"].dtype) == "int64"
+    assert df["age"].tolist() == [39, 40]
+    assert df["name"].tolist() == ["  Ann", "Bob "]
+
+
+def test_csv_integers_beyond_int64_stay_exact_text(tmp_path: Path) -> None:
+    df = read_table(_write(tmp_path / "t.csv", "big\n99999999999999999999\n1\n"))
+    assert df["big"].tolist() == ["99999999999999999999", "1"]
+
+
+def test_csv_late_text_value_keeps_the_column_text(tmp_path: Path) -> None:
+    # The first few hundred values look like numbers; the type still depends on every value.
+    lines = [str(i) for i in range(300)] + ["007", "x"]
+    df = read_table(_write(tmp_path / "t.csv", "v\n" + "\n".join(lines) + "\n"))
+    assert df["v"].tolist() == lines
+    late_float = [str(i) for i in range(300)] + ["2.5"]
+    df = read_table(_write(tmp_path / "f.csv", "v\n" + "\n".join(late_float) + "\n"))
+    assert str(df["v"].dtype) == "float64"
+    assert df["v"].iloc[-1] == 2.5
+
+
+def test_csv_column_of_only_empty_cells_is_kept_as_missing(tmp_path: Path) -> None:
+    df = read_table(_write(tmp_path / "t.csv", "a,empty\n1,\n2,\n"))
+    assert df["empty"].isna().all()
+    assert df["a"].tolist() == [1, 2]
+
+
+def test_numeric_column_with_na_tokens_stays_text_and_warns(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", "score\n1.5\nNA\n3\n")
+    with pytest.warns(DataWarning, match=r"'score'.*only empty cells count as missing"):
+        df = read_table(path)
+    assert df["score"].tolist() == ["1.5", "NA", "3"]
+
+
+def test_blank_header_cell_is_named_after_its_position(tmp_path: Path) -> None:
+    path = _write(tmp_path / "t.csv", ",a\n0,x\n1,y\n")
+    with pytest.warns(DataWarning, match="column 1 has no name"):
+        df = read_table(path)
+    assert list(df.columns) == ["unnamed_1", "a"]
+
+
+def test_header_names_are_kept_exactly(tmp_path: Path) -> None:
+    df = read_table(_write(tmp_path / "t.csv", " a,b c,NA\n1,2,3\n"))
+    assert list(df.columns) == [" a", "b c", "NA"]
+
+
+def test_tsv_and_utf8_bom(tmp_path: Path) -> None:
+    path = tmp_path / "t.tsv"
+    path.write_bytes("\ufeffname\tn\nZoë\t1\n".encode())
+    df = read_table(path)
+    assert list(df.columns) == ["name", "n"]
+    assert df["name"].tolist() == ["Zoë"]
+
+
+def test_windows_1252_text_is_read_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes("city,n\nMünchen,1\nCafé,2\n".encode("cp1252"))
+    with pytest.warns(DataWarning, match="not valid UTF-8.*Windows-1252"):
+        df = read_table(path)
+    assert df["city"].tolist() == ["München", "Café"]
+
+
+def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_bytes("a,b\nx,1\n".encode("utf-16"))
+    assert read_table(path)["a"].tolist() == ["x"]
+
+
+# --- in-memory sources ------------------------------------------------------------------------
+
+
+def test_dataframe_is_copied_not_mutated() -> None:
+    original = pd.DataFrame({"a": [1, 2]}, index=[10, 20])
+    df = read_table(original)
+    df.loc[0, "a"] = 99
+    assert original["a"].tolist() == [1, 2]
+    assert list(original.index) == [10, 20]
+    assert list(df.index) == [0, 1]
+
+
+def test_arrow_table_keeps_integers_with_nulls_as_integers() -> None:
+    table = pa.table(
+        {"i": [1, None, 3], "j": [1, 2, 3], "b": [True, None, False], "s": ["a", None, "c"]}
+    )
+    df = read_table(table)
+    assert str(df["i"].dtype) == "Int64"
+    assert str(df["j"].dtype) == "int64"
+    assert str(df["b"].dtype) == "boolean"
+    assert df["i"].tolist()[0] == 1
+    assert pd.isna(df["i"].iloc[1])
+    assert df["s"].tolist()[2] == "c"
+
+
+def test_polars_dataframe() -> None:
+    pl = pytest.importorskip("polars")
+    df = read_table(pl.DataFrame({"i": [1, None, 3], "s": ["x", "y", None]}))
+    assert str(df["i"].dtype) == "Int64"
+    assert df["s"].tolist()[:2] == ["x", "y"]
+
+
+def test_unsupported_source_type() -> None:
+    with pytest.raises(DataError, match="Got int instead"):
+        read_table(42)
+
+
+@pytest.mark.parametrize(
+    ("frame", "match"),
+    [
+        (pd.DataFrame({"a": []}), "has no rows"),
+        (pd.DataFrame(index=[0, 1]), "has no columns"),
+        (pd.DataFrame({"a": [None, None], "b": [np.nan, np.nan]}), "only empty columns"),
+        (
+            pd.DataFrame([[1, 2]], columns=["a", "a"]),
+            r"duplicate column names: 'a' \(columns 1, 2\)",
+        ),
+    ],
+)
+def test_unusable_dataframes(frame: pd.DataFrame, match: str) -> None:
+    with pytest.raises(DataError, match=match):
+        read_table(frame)
+
+
+# --- file errors -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "match"),
+    [
+        ("empty.csv", b"", r"'.*empty\.csv' is empty \(0 bytes\)"),
+        ("blank.csv", b"\n\n  \n", "no header and no rows"),
+        ("header.csv", b"a,b,c\n", "has a header but no rows"),
+        ("header_blank_lines.csv", b"a,b\n\n\n", "has a header but no rows"),
+        (
+            "dup.csv",
+            b"a,b,a,b,c\n1,2,3,4,5\n",
+            r"duplicate column names: 'a' \(columns 1, 3\), 'b'",
+        ),
+        ("nul.csv", b"a,b\n1,\x00\x01\x02\n", "contains NUL bytes"),
+        ("allempty.csv", b"a,b\n,\n,\n", "only empty columns"),
+        ("ragged.csv", b"a,b\n1,2\n3,4,5\n", "not a well-formed table.*line 3"),
+        ("bad.csv.gz", b"not gzip at all", "not a valid gzip file"),
+        ("bad.parquet", b"PAR1 this is not parquet", "not a readable Parquet file"),
+        ("sheet.xlsx", b"PK\x03\x04", r"unsupported type \(\.xlsx\)"),
+    ],
+)
+def test_bad_files_raise_one_line_data_errors(
+    tmp_path: Path, name: str, content: bytes, match: str
+) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(DataError, match=match) as info:
+        read_table(path)
+    assert "\n" not in str(info.value)
+    assert name in str(info.value)
+
+
+def test_random_bytes_are_rejected_as_binary(tmp_path: Path) -> None:
+    path = tmp_path / "noise.csv"
+    path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    with pytest.raises(DataError, match="binary"):
+        read_table(path)
+
+
+def test_binary_without_nul_bytes_is_rejected(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    noise = rng.integers(1, 256, 4096, dtype=np.uint8).tobytes()  # no NUL, not UTF-8
+    path = tmp_path / "noise.csv"
+    path.write_bytes(noise)
+    with pytest.raises(DataError, match="looks like binary data"):
+        read_table(path)
+
+
+def test_missing_file_and_folder(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"'.*nope\.csv' does not exist"):
+        read_table(tmp_path / "nope.csv")
+    folder = tmp_path / "folder.csv"
+    folder.mkdir()
+    with pytest.raises(DataError, match="is a folder"):
+        read_table(folder)
+
+
+# --- round trips ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".csv.gz", ".tsv"])
+def test_csv_round_trip_keeps_types_and_exact_text(tmp_path: Path, suffix: str) -> None:
+    frame = _mixed_frame()
+    back = read_table(write_table(frame, tmp_path / f"t{suffix}"))
+    # Complete integer columns come back as int64 and complete booleans as bool; with gaps, the
+    # nullable types. Text, including "NA", "007" and spaces, is unchanged.
+    pd.testing.assert_frame_equal(back, frame)
+    assert {c: str(t) for c, t in back.dtypes.items()} == {
+        "n": "int64",
+        "n_gaps": "Int64",
+        "x": "float64",
+        "flag": "bool",
+        "flag_gaps": "boolean",
+        "code": "str",
+        "text": "str",
+        "quoted": "str",
+    }
+    assert back["n_gaps"].iloc[3] == 2**53 + 1  # not rounded through float
+
+
+def test_parquet_round_trip_is_exact_including_tz_aware_datetimes(tmp_path: Path) -> None:
+    frame = _mixed_frame()
+    frame["when"] = (
+        pd.to_datetime(["2024-03-31 01:30", "2024-10-27 02:30", None, "1999-12-31 23:59"])
+        .tz_localize("UTC")
+        .tz_convert("Europe/Oslo")
+    )
+    frame["day"] = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", None])
+    frame["complete_nullable"] = pd.array([1, 2, 3, 4], dtype="Int64")
+    frame["cat"] = pd.Categorical(["a", "b", "a", None])
+    for suffix in (".parquet", ".pq"):
+        back = read_table(write_table(frame, tmp_path / f"t{suffix}"))
+        pd.testing.assert_frame_equal(back, frame)
+
+
+def test_adult_round_trips_through_csv_gz(tmp_path: Path) -> None:
+    adult = load_adult("test")
+    back = read_table(write_table(adult, tmp_path / "adult.csv.gz"))
+    pd.testing.assert_frame_equal(back, adult)
+
+
+def test_gzip_output_is_reproducible(tmp_path: Path) -> None:
+    frame = _mixed_frame()
+    first = write_table(frame, tmp_path / "a.csv.gz").read_bytes()
+    second = write_table(frame, tmp_path / "b.csv.gz").read_bytes()
+    assert first == second
+    assert first[3] & 0x08 == 0  # FNAME flag: no (temporary) file name in the header
+    assert first[4:8] == b"\x00\x00\x00\x00"  # no time stamp
+    assert gzip.decompress(first).startswith(b"n,n_gaps,")
+
+
+# --- writing: force, atomicity, paths ----------------------------------------------------------------
+
+
+def test_existing_output_is_not_overwritten_without_force(tmp_path: Path) -> None:
+    path = tmp_path / "out.csv"
+    path.write_text("precious\n")
+    with pytest.raises(OutputExistsError, match=r"'.*out\.csv' already exists.*force"):
+        write_table(pd.DataFrame({"a": [1]}), path)
+    assert path.read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.csv"]
+    write_table(pd.DataFrame({"a": [1]}), path, force=True)
+    assert read_table(path)["a"].tolist() == [1]
+
+
+def test_failed_write_leaves_no_temporary_file_and_keeps_the_old_one(tmp_path: Path) -> None:
+    path = tmp_path / "out.parquet"
+    path.write_bytes(b"old")
+    unwritable = pd.DataFrame({"mixed": [1, "a", 2.5, object()]})
+    with pytest.raises(DataError, match=r"Cannot write .*out\.parquet"):
+        write_table(unwritable, path, force=True)
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]
+
+
+def test_missing_folder_and_folder_as_output(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError, match=r"folder '.*missing' does not exist"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "missing" / "out.csv")
+    assert not (tmp_path / "missing").exists()
+    (tmp_path / "dir.csv").mkdir()
+    with pytest.raises(OutputExistsError, match="is an existing folder"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "dir.csv", force=True)
+
+
+def test_unsupported_output_type_and_duplicate_names(tmp_path: Path) -> None:
+    with pytest.raises(DataError, match=r"unsupported type \(\.xlsx\)"):
+        write_table(pd.DataFrame({"a": [1]}), tmp_path / "out.xlsx")
+    with pytest.raises(DataError, match="duplicate column names"):
+        write_table(pd.DataFrame([[1, 2]], columns=["a", "a"]), tmp_path / "out.csv")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_output_file_permissions_follow_the_umask(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = write_text("x", tmp_path / "r.txt")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_check_helpers_create_nothing(tmp_path: Path) -> None:
+    assert check_output_path(tmp_path / "a.html") == tmp_path / "a.html"
+    assert check_table_output(tmp_path / "a.csv.gz") == tmp_path / "a.csv.gz"
+    with pytest.raises(DataError, match="unsupported type"):
+        check_table_output(tmp_path / "a.html")
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- bundled data ------------------------------------------------------------------------------
+
+
+def test_load_adult_splits() -> None:
+    train, test = load_adult(), load_adult("test")
+    assert train.shape == (32561, 15)
+    assert test.shape == (16281, 15)
+    assert (train["income"] == ">50K").sum() == 7841
+    assert train["workclass"].isna().sum() == 1836
+    assert str(train["age"].dtype) == "int64"
+    with pytest.raises(DataError, match="'split' parameter of load_adult"):
+        load_adult("validation")
