@@ -176,6 +176,6 @@ def test_compiled_and_numpy_traversals_agree(fitted: la.Synthesizer) -> None:
     n_tokens = fitted.encoder_.n_tokens
     features = np.column_stack([rng.integers(-1, k, 2000) for k in n_tokens]).astype(np.float32)
     for model in fitted.trees_:
-        for tree in (model.ordered, model.any_order):
+        for tree in model.trees:
             assert tree._compiled is not None
             np.testing.assert_array_equal(tree.leaves(features), tree.leaves_numpy(features))

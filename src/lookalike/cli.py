@@ -521,19 +521,20 @@ def _cell(value: Any) -> str:
 
 
 def _print_verdicts(result: Mapping[str, Any]) -> None:
-    """Print every ``verdict`` the evaluation gives, one line each, under its section name."""
-    lines = list(_find_verdicts(result, ()))
+    """Print the overall rating and each section's verdict, one line each."""
+    sections = [("overall", result.get("summary"))]
+    sections += [
+        (name, section.get("verdict"))
+        for name, section in result.items()
+        if isinstance(section, Mapping)
+    ]
+    lines = [(name, v) for name, v in sections if isinstance(v, Mapping) and "rating" in v]
     if not lines:
         return
     _out.print("[bold]Verdicts[/bold]")
-    for where, verdict in lines:
-        _out.print(f"  {' / '.join(where) or 'overall'}: {verdict}", soft_wrap=True)
-
-
-def _find_verdicts(node: Any, where: tuple[str, ...]) -> Iterator[tuple[tuple[str, ...], str]]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key == "verdict" and isinstance(value, str):
-                yield where, value
-            elif isinstance(value, Mapping):
-                yield from _find_verdicts(value, (*where, str(key)))
+    for name, verdict in lines:
+        _out.print(
+            f"  {name}: {verdict['rating']} - {verdict.get('explanation', '')}",
+            soft_wrap=True,
+            markup=False,
+        )

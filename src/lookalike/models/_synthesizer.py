@@ -63,6 +63,8 @@ class Synthesizer:
         min_samples_leaf: int = 5,
         min_samples_leaf_any_order: int = 10,
         n_random_orders: int = 2,
+        n_trees: int = 1,
+        row_share: float = 1.0,
         smoothing: float = 0.0,
         min_impurity_decrease: float = 0.0,
         max_rows_random_order: int | None = 500_000,
@@ -73,6 +75,8 @@ class Synthesizer:
         self.min_samples_leaf = min_samples_leaf
         self.min_samples_leaf_any_order = min_samples_leaf_any_order
         self.n_random_orders = n_random_orders
+        self.n_trees = n_trees
+        self.row_share = row_share
         self.smoothing = smoothing
         self.min_impurity_decrease = min_impurity_decrease
         self.max_rows_random_order = max_rows_random_order
@@ -93,6 +97,8 @@ class Synthesizer:
             "min_samples_leaf": self.min_samples_leaf,
             "min_samples_leaf_any_order": self.min_samples_leaf_any_order,
             "n_random_orders": self.n_random_orders,
+            "n_trees": self.n_trees,
+            "row_share": self.row_share,
             "smoothing": self.smoothing,
             "min_impurity_decrease": self.min_impurity_decrease,
             "max_rows_random_order": self.max_rows_random_order,
@@ -105,6 +111,7 @@ class Synthesizer:
             "min_samples_leaf",
             "min_samples_leaf_any_order",
             "n_random_orders",
+            "n_trees",
         ):
             value = getattr(self, name)
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
@@ -167,6 +174,8 @@ class Synthesizer:
                 min_samples_leaf=self.min_samples_leaf,
                 min_samples_leaf_any_order=self.min_samples_leaf_any_order,
                 n_random_orders=self.n_random_orders,
+                n_trees=int(self.n_trees),
+                row_share=float(self.row_share),
                 smoothing=float(self.smoothing),
                 min_impurity_decrease=float(self.min_impurity_decrease),
                 rng=fit_rng,
@@ -316,7 +325,8 @@ class Synthesizer:
 
         arrays: dict[str, np.ndarray] = {}
         for j, column_model in enumerate(self.trees_):
-            arrays.update(column_model.ordered.to_arrays(f"ordered{j}"))
+            for t, tree in enumerate(column_model.ordered):
+                arrays.update(tree.to_arrays(f"ordered{j}.{t}"))
             arrays.update(column_model.any_order.to_arrays(f"any_order{j}"))
         manifest = {
             "class": type(self).__name__,
@@ -349,7 +359,9 @@ class Synthesizer:
             n_tokens = encoder.n_tokens
             trees = [
                 ColumnModel(
-                    ordered=TokenTree.from_arrays(arrays, f"ordered{j}"),
+                    ordered=tuple(
+                        TokenTree.from_arrays(arrays, f"ordered{j}.{t}") for t in range(model.n_trees)
+                    ),
                     any_order=TokenTree.from_arrays(arrays, f"any_order{j}"),
                 )
                 for j in range(len(encoder.modelled))
@@ -363,7 +375,7 @@ class Synthesizer:
                 f"{where} is corrupt or tampered with: {type(exc).__name__}: {exc}"
             ) from None
         for j, column_model in enumerate(trees):
-            for tree in (column_model.ordered, column_model.any_order):
+            for tree in column_model.trees:
                 problem = tree.validate(len(trees), int(n_tokens[j]))
                 if problem:
                     raise ModelFileError(
@@ -385,7 +397,7 @@ class Synthesizer:
             "n_rows_trained": self.n_rows_,
             "schema": self.schema_.to_dict(),
             "n_leaves": int(
-                sum(len(m.ordered.leaf_counts) + len(m.any_order.leaf_counts) for m in self.trees_)
+                sum(len(t.leaf_counts) for m in self.trees_ for t in m.trees)
             ),
             "privacy": {
                 "differential_privacy": None,

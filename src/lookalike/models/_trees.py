@@ -204,16 +204,22 @@ def _constant_tree(tokens: np.ndarray, n_tokens: int) -> TokenTree:
 
 @dataclass(frozen=True)
 class ColumnModel:
-    """The two trees of one column.
+    """The trees of one column.
 
-    ``ordered`` sees exactly the columns before this one in the default order; it draws every
-    unconditional row, and conditioned rows whose fixed columns all come earlier. ``any_order``
-    sees the earlier columns plus a random subset of the later ones, the patterns that conditions
-    on later columns produce, and draws the column given them.
+    ``ordered`` trees see exactly the columns before this one in the default order; they draw
+    every unconditional row, and conditioned rows whose fixed columns all come earlier. Each was
+    grown on a different random part of the rows and a row draws from one picked at random, so the
+    column's distribution is their average: smoother than one tree's, and no single small group of
+    training rows decides a draw. ``any_order`` sees the earlier columns plus a random subset of
+    the later ones, the patterns that conditions on later columns produce.
     """
 
-    ordered: TokenTree
+    ordered: tuple[TokenTree, ...]
     any_order: TokenTree
+
+    @property
+    def trees(self) -> tuple[TokenTree, ...]:
+        return (*self.ordered, self.any_order)
 
 
 def fit_column_models(
@@ -224,6 +230,8 @@ def fit_column_models(
     min_samples_leaf_any_order: int,
     n_random_orders: int,
     rng: np.random.Generator,
+    n_trees: int = 1,
+    row_share: float = 1.0,
     smoothing: float = 0.0,
     min_impurity_decrease: float = 0.0,
     max_rows: int | None = None,
@@ -242,17 +250,25 @@ def fit_column_models(
         _later_mask(len(rows), d, rng, few=(c % 2 == 0)) for c in range(n_random_orders)
     ]
     position = np.arange(d)[None, :]
+    n_part = max(int(round(row_share * n)), 1)
+    parts = [
+        np.arange(n) if n_trees == 1 and row_share >= 1 else np.sort(rng.choice(n, n_part, replace=False))
+        for _ in range(n_trees)
+    ]
     models = []
     for j in range(d):
         ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
-        ordered = _fit_tree(
-            ordered_view,
-            tokens[:, j],
-            int(n_tokens[j]),
-            min_samples_leaf,
-            smoothing,
-            min_impurity_decrease,
-            rng,
+        ordered = tuple(
+            _fit_tree(
+                ordered_view[part],
+                tokens[part, j],
+                int(n_tokens[j]),
+                min_samples_leaf,
+                smoothing,
+                min_impurity_decrease,
+                rng,
+            )
+            for part in parts
         )
         views = [
             np.where((position < j) | ((position > j) & later), tokens[rows], MASKED)
@@ -305,6 +321,7 @@ def _fit_tree(
     tree = DecisionTreeClassifier(
         min_samples_leaf=min_samples_leaf,
         min_impurity_decrease=min_impurity_decrease,
+        criterion="entropy",
         random_state=int(rng.integers(2**31 - 1)),
     )
     tree.fit(features, target)
@@ -327,7 +344,8 @@ def sample_tokens(
     """
     d = len(models)
     samplers = [
-        (LeafSampler(m.ordered.leaf_counts), LeafSampler(m.any_order.leaf_counts)) for m in models
+        ([LeafSampler(t.leaf_counts) for t in m.ordered], LeafSampler(m.any_order.leaf_counts))
+        for m in models
     ]
     out = np.empty((n_rows, d), dtype=np.int32)
     for start in range(0, n_rows, _BATCH_ROWS):
@@ -339,22 +357,40 @@ def sample_tokens(
             features[mask] = fixed[start:stop][mask]
         for j, model in enumerate(models):
             if mask is None:
-                leaf = model.ordered.leaves(features)
-                features[:, j] = samplers[j][0].draw(leaf, rng)
+                _draw_ensemble(features, np.arange(stop - start), j, model.ordered, samplers[j][0], rng)
                 continue
             free = ~mask[:, j]
             # Rows with no fixed column after j see exactly the default prefix.
             prefix = free & ~mask[:, j + 1 :].any(axis=1)
-            for rows, tree, sampler in (
-                (np.flatnonzero(prefix), model.ordered, samplers[j][0]),
-                (np.flatnonzero(free & ~prefix), model.any_order, samplers[j][1]),
-            ):
-                if len(rows):
-                    features[rows, j] = sampler.draw(tree.leaves(features[rows]), rng)
+            _draw_ensemble(features, np.flatnonzero(prefix), j, model.ordered, samplers[j][0], rng)
+            _draw_ensemble(
+                features, np.flatnonzero(free & ~prefix), j, (model.any_order,), [samplers[j][1]], rng
+            )
         out[start:stop] = features.astype(np.int32)
         if on_batch is not None:
             on_batch(stop - start)
     return out
+
+
+def _draw_ensemble(
+    features: np.ndarray,
+    rows: np.ndarray,
+    j: int,
+    trees: tuple[TokenTree, ...],
+    samplers: list[LeafSampler],
+    rng: np.random.Generator,
+) -> None:
+    """Fill column ``j`` of ``rows``: each row draws from the leaf of one tree picked at random."""
+    if len(rows) == 0:
+        return
+    if len(trees) == 1:
+        features[rows, j] = samplers[0].draw(trees[0].leaves(features[rows]), rng)
+        return
+    pick = rng.integers(len(trees), size=len(rows))
+    for t, (tree, sampler) in enumerate(zip(trees, samplers, strict=True)):
+        part = rows[pick == t]
+        if len(part):
+            features[part, j] = sampler.draw(tree.leaves(features[part]), rng)
 
 
 class LeafSampler:
