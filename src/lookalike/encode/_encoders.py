@@ -33,6 +33,8 @@ MISSING_TOKEN_NAME = "<missing>"
 
 #: Partial numeric statistics keep at most this many distinct values (then quantile summaries).
 _MAX_HISTOGRAM_ATOMS = 20_000
+#: Continuous columns model the position within a bin as this many tokens (tenths of the bin).
+N_FINE_TOKENS = 10
 #: A value holding at least this share of a continuous column becomes a token of its own.
 _SPIKE_SHARE = 0.01
 _DATETIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
@@ -240,6 +242,24 @@ class ColumnEncoder(ABC):
     def missing_token(self) -> int | None:
         return self.n_tokens - 1 if self.statistics.get("has_missing") else None
 
+    # A column may be modelled as several token columns ("parts"); most kinds have one.
+
+    @property
+    def part_tokens(self) -> tuple[int, ...]:
+        """How many tokens each part takes."""
+        return (self.n_tokens,)
+
+    def encode_parts(self, series: pd.Series) -> np.ndarray:
+        """Tokens of every part, shape (rows, parts)."""
+        return self.encode(series)[:, None]
+
+    def decode_parts(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        return self.decode(tokens[:, 0], rng)
+
+    def tokens_for(self, value: Any) -> tuple[int, ...]:
+        """The token of each part for one condition value."""
+        return (self.token_for(value),)
+
 
 class CategoricalEncoder(ColumnEncoder):
     """Categories (most frequent first), then the rare token, then the missing token."""
@@ -368,7 +388,54 @@ class NumericEncoder(ColumnEncoder):
     def encode(self, series: pd.Series) -> np.ndarray:
         return self._encode_values(_numeric_values(self.spec, series)).astype(np.int32)
 
-    def decode_numbers(self, tokens: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    @property
+    def has_fine_part(self) -> bool:
+        """Continuous columns model the position within a bin as a second token."""
+        return self.mode == "continuous" and len(self.edges) > 1
+
+    @property
+    def part_tokens(self) -> tuple[int, ...]:
+        return (self.n_tokens, N_FINE_TOKENS) if self.has_fine_part else (self.n_tokens,)
+
+    def encode_parts(self, series: pd.Series) -> np.ndarray:
+        values = _numeric_values(self.spec, series)
+        coarse = self._encode_values(values)
+        if not self.has_fine_part:
+            return coarse[:, None].astype(np.int32)
+        return np.column_stack([coarse, self._fine_tokens(values, coarse)]).astype(np.int32)
+
+    def _fine_tokens(self, values: np.ndarray, coarse: np.ndarray) -> np.ndarray:
+        """Which tenth of its bin's learned quantiles each value falls in (0 outside bins)."""
+        fine = np.zeros(len(values), dtype=np.int64)
+        n_atoms = len(self._atom_is_bin)
+        in_atom = np.flatnonzero(coarse < n_atoms)
+        in_bin = in_atom[self._atom_is_bin[coarse[in_atom]]]
+        bins = self._atom_ref[coarse[in_bin]]
+        grid = np.linspace(0.0, 1.0, self.within.shape[1])
+        for b in np.unique(bins):
+            rows = in_bin[bins == b]
+            position = np.interp(values[rows], self.within[b], grid)
+            fine[rows] = np.minimum((position * N_FINE_TOKENS).astype(np.int64), N_FINE_TOKENS - 1)
+        return fine
+
+    def decode_parts(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        fine = tokens[:, 1] if self.has_fine_part and tokens.shape[1] > 1 else None
+        numbers = self.decode_numbers(tokens[:, 0], rng, fine=fine)
+        if self.spec.kind is ColumnKind.DATETIME:
+            return _seconds_to_datetimes(numbers, self.spec, self.name)
+        return pd.Series(numbers, name=self.name)
+
+    def tokens_for(self, value: Any) -> tuple[int, ...]:
+        coarse = self.token_for(value)
+        if not self.has_fine_part:
+            return (coarse,)
+        number = _numeric_values(self.spec, pd.Series([value]))
+        fine = self._fine_tokens(number, np.array([coarse]))
+        return (coarse, int(fine[0]))
+
+    def decode_numbers(
+        self, tokens: np.ndarray, rng: np.random.Generator, fine: np.ndarray | None = None
+    ) -> np.ndarray:
         out = np.full(len(tokens), np.nan)
         n_atoms = len(self._atom_is_bin)
         is_atom = tokens < n_atoms
@@ -380,7 +447,11 @@ class NumericEncoder(ColumnEncoder):
         if from_bin.any():
             rows = self.within[ref[from_bin]]
             n_grid = self.within.shape[1] - 1
-            position = rng.random(len(rows)) * n_grid
+            share = rng.random(len(rows))
+            if fine is not None:
+                # The fine token names a tenth of the bin; draw uniformly within it.
+                share = (fine[is_atom][from_bin] + share) / N_FINE_TOKENS
+            position = share * n_grid
             lower = np.minimum(position.astype(np.int64), n_grid - 1)
             frac = position - lower
             picked_low = np.take_along_axis(rows, lower[:, None], axis=1)[:, 0]

@@ -65,29 +65,43 @@ class TableEncoder:
         return [name for name, enc in self.encoders.items() if enc.is_modelled]
 
     @property
+    def model_columns(self) -> list[tuple[str, int]]:
+        """The token columns a model sees: (column name, part), a continuous column giving two."""
+        return [
+            (name, part)
+            for name in self.modelled
+            for part in range(len(self.encoders[name].part_tokens))
+        ]
+
+    @property
     def n_tokens(self) -> np.ndarray:
-        return np.array([self.encoders[name].n_tokens for name in self.modelled], dtype=np.int64)
+        """Tokens per model column."""
+        return np.array(
+            [k for name in self.modelled for k in self.encoders[name].part_tokens], dtype=np.int64
+        )
+
+    def positions(self, name: str) -> list[int]:
+        """Indices of a column's parts among the model columns."""
+        return [j for j, (column, _) in enumerate(self.model_columns) if column == name]
 
     def encode(self, data: pd.DataFrame) -> np.ndarray:
-        """Tokens of the modelled columns, shape (rows, columns), int32."""
-        columns = [self.encoders[name].encode(data[name]) for name in self.modelled]
-        if not columns:
+        """Tokens of the model columns, shape (rows, model columns), int32."""
+        parts = [self.encoders[name].encode_parts(data[name]) for name in self.modelled]
+        if not parts:
             return np.zeros((len(data), 0), dtype=np.int32)
-        return np.column_stack(columns).astype(np.int32)
+        return np.hstack(parts).astype(np.int32)
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        """Rows of values, in schema order and dtypes, from tokens of the modelled columns."""
+        """Rows of values, in schema order and dtypes, from tokens of the model columns."""
         n = len(tokens)
-        position = {name: j for j, name in enumerate(self.modelled)}
         # One child stream per column: decoding one column never shifts another's draws.
         streams = dict(zip(self.schema.names, rng.spawn(len(self.schema)), strict=True))
         columns = {}
         for spec in self.schema:
             encoder = self.encoders[spec.name]
-            column_tokens = (
-                tokens[:, position[spec.name]] if spec.name in position else np.zeros(n, np.int64)
-            )
-            decoded = encoder.decode(column_tokens, streams[spec.name])
+            where = self.positions(spec.name)
+            column_tokens = tokens[:, where] if where else np.zeros((n, 1), np.int64)
+            decoded = encoder.decode_parts(column_tokens, streams[spec.name])
             columns[spec.name] = restore_dtype(decoded.reset_index(drop=True), spec)
         return pd.DataFrame(columns)
 

@@ -42,8 +42,23 @@ class Synthesizer:
         Quantile bins for continuous columns (plus a learned within-bin position).
     min_samples_leaf:
         Each learned conditional distribution aggregates at least this many training rows.
+        ``None`` (default): one in 500 rows, at least 5. Larger leaves generalise more and copy
+        less; on adult this setting balanced fidelity against distance to the training rows (see
+        benchmarks/RESULTS.md).
+    min_samples_leaf_any_order:
+        The same for the trees that serve conditions on later columns (``None``: the larger of
+        ``min_samples_leaf`` and 10).
+    n_random_orders:
+        Copies of the data, each with its own random mask of later columns, for those trees.
+    n_trees, row_share:
+        Each column's default-order distribution averages ``n_trees`` trees, each grown on a
+        random ``row_share`` of the rows.
+    smoothing:
+        Pseudo-rows by which each leaf's distribution is shrunk toward its parent's (0: none).
+    min_impurity_decrease:
+        Passed to the trees: a split must reduce impurity at least this much.
     max_rows_random_order:
-        Cap on the rows used for the random-order copy of the training data (None: all rows).
+        Cap on the rows used for the random-order copies of the training data (None: all rows).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -60,11 +75,11 @@ class Synthesizer:
         random_state: RandomState = None,
         rare_threshold: int = 5,
         n_bins: int = 20,
-        min_samples_leaf: int = 5,
-        min_samples_leaf_any_order: int = 10,
+        min_samples_leaf: int | None = None,
+        min_samples_leaf_any_order: int | None = None,
         n_random_orders: int = 2,
-        n_trees: int = 1,
-        row_share: float = 1.0,
+        n_trees: int = 3,
+        row_share: float = 0.8,
         smoothing: float = 0.0,
         min_impurity_decrease: float = 0.0,
         max_rows_random_order: int | None = 500_000,
@@ -114,9 +129,19 @@ class Synthesizer:
             "n_trees",
         ):
             value = getattr(self, name)
+            if value is None and name.startswith("min_samples_leaf"):
+                continue
             if not isinstance(value, int | np.integer) or isinstance(value, bool) or value < 1:
                 raise ValueError(
                     f"The {name!r} parameter of Synthesizer must be an int >= 1. Got {value!r} instead."
+                )
+        for name in ("row_share", "smoothing", "min_impurity_decrease"):
+            value = getattr(self, name)
+            valid = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+            if not valid or (name == "row_share" and not 0 < value <= 1):
+                expected = "a float in (0, 1]" if name == "row_share" else "a float >= 0"
+                raise ValueError(
+                    f"The {name!r} parameter of Synthesizer must be {expected}. Got {value!r} instead."
                 )
         cap = self.max_rows_random_order
         if cap is not None and (not isinstance(cap, int | np.integer) or cap < 1):
@@ -157,6 +182,8 @@ class Synthesizer:
             np.random.SeedSequence(seed.entropy, spawn_key=(_FIT_STREAM,))
         )
 
+        leaf = self.min_samples_leaf or max(5, len(frame) // 500)
+        leaf_any_order = self.min_samples_leaf_any_order or max(leaf, 10)
         with _progress(progress) as bar:
             task = bar.add_task("Analysing columns", total=len(frame_schema))
             encoder = TableEncoder.fit(
@@ -171,8 +198,8 @@ class Synthesizer:
             trees = fit_column_models(
                 tokens,
                 encoder.n_tokens,
-                min_samples_leaf=self.min_samples_leaf,
-                min_samples_leaf_any_order=self.min_samples_leaf_any_order,
+                min_samples_leaf=leaf,
+                min_samples_leaf_any_order=leaf_any_order,
                 n_random_orders=self.n_random_orders,
                 n_trees=int(self.n_trees),
                 row_share=float(self.row_share),
@@ -186,6 +213,8 @@ class Synthesizer:
         self.encoder_ = encoder
         self.trees_ = trees
         self.n_rows_ = len(frame)
+        self.min_samples_leaf_ = leaf
+        self.min_samples_leaf_any_order_ = leaf_any_order
         self.seed_entropy_ = int(seed.entropy) if isinstance(seed.entropy, int) else 0
         return self
 
@@ -269,25 +298,27 @@ class Synthesizer:
         if table is None:
             return None, None
         modelled = self.encoder_.modelled
-        fixed = np.zeros((n, len(modelled)), dtype=np.int32)
-        mask = np.zeros((n, len(modelled)), dtype=bool)
+        width = len(self.encoder_.model_columns)
+        fixed = np.zeros((n, width), dtype=np.int32)
+        mask = np.zeros((n, width), dtype=bool)
         from_dict = bool(table.attrs.get("from_dict", False))
         for column in table.columns:
             if column not in modelled:
                 continue
-            j = modelled.index(column)
+            where = np.asarray(self.encoder_.positions(column), dtype=np.intp)
             encoder = self.encoder_.encoders[column]
             values = table[column]
             present = values.notna().to_numpy()
             if from_dict and not present.any():
-                fixed[:, j], mask[:, j] = encoder.token_for(None), True
+                fixed[:, where] = encoder.tokens_for(None)
+                mask[:, where] = True
                 continue
             # One token look-up per distinct value: conditions repeat few values.
             codes, uniques = pd.factorize(values[present])
-            fixed[present, j] = np.array([encoder.token_for(v) for v in uniques], dtype=np.int32)[
-                codes
-            ]
-            mask[present, j] = True
+            lookup = np.array([encoder.tokens_for(v) for v in uniques], dtype=np.int32)
+            rows = np.flatnonzero(present)
+            fixed[np.ix_(rows, where)] = lookup[codes]
+            mask[np.ix_(rows, where)] = True
         return fixed, mask
 
     def _apply_exact_conditions(
@@ -334,9 +365,12 @@ class Synthesizer:
             "params": self.get_params(),
             "seed_entropy": str(self.seed_entropy_),
             "n_rows": self.n_rows_,
+            "min_samples_leaf": self.min_samples_leaf_,
+            "min_samples_leaf_any_order": self.min_samples_leaf_any_order_,
             "schema": self.schema_.to_dict(),
             "statistics": self.encoder_.statistics,
             "modelled_columns": self.encoder_.modelled,
+            "n_model_columns": len(self.encoder_.model_columns),
         }
         return Artifact(manifest=manifest, arrays=arrays)
 
@@ -360,14 +394,17 @@ class Synthesizer:
             trees = [
                 ColumnModel(
                     ordered=tuple(
-                        TokenTree.from_arrays(arrays, f"ordered{j}.{t}") for t in range(model.n_trees)
+                        TokenTree.from_arrays(arrays, f"ordered{j}.{t}")
+                        for t in range(model.n_trees)
                     ),
                     any_order=TokenTree.from_arrays(arrays, f"any_order{j}"),
                 )
-                for j in range(len(encoder.modelled))
+                for j in range(len(encoder.model_columns))
             ]
             model.seed_entropy_ = int(manifest["seed_entropy"])
             model.n_rows_ = int(manifest["n_rows"])
+            model.min_samples_leaf_ = int(manifest["min_samples_leaf"])
+            model.min_samples_leaf_any_order_ = int(manifest["min_samples_leaf_any_order"])
         except ModelFileError:
             raise
         except (KeyError, TypeError, ValueError, IndexError) as exc:
@@ -396,13 +433,12 @@ class Synthesizer:
             "seed_entropy": str(self.seed_entropy_),
             "n_rows_trained": self.n_rows_,
             "schema": self.schema_.to_dict(),
-            "n_leaves": int(
-                sum(len(t.leaf_counts) for m in self.trees_ for t in m.trees)
-            ),
+            "n_leaves": int(sum(len(t.leaf_counts) for m in self.trees_ for t in m.trees)),
             "privacy": {
                 "differential_privacy": None,
                 "rare_threshold": self.rare_threshold,
-                "min_samples_leaf": self.min_samples_leaf,
+                "min_samples_leaf": self.min_samples_leaf_,
+                "min_samples_leaf_any_order": self.min_samples_leaf_any_order_,
             },
         }
 

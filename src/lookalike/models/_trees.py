@@ -250,9 +250,11 @@ def fit_column_models(
         _later_mask(len(rows), d, rng, few=(c % 2 == 0)) for c in range(n_random_orders)
     ]
     position = np.arange(d)[None, :]
-    n_part = max(int(round(row_share * n)), 1)
+    n_part = max(round(row_share * n), 1)
     parts = [
-        np.arange(n) if n_trees == 1 and row_share >= 1 else np.sort(rng.choice(n, n_part, replace=False))
+        np.arange(n)
+        if n_trees == 1 and row_share >= 1
+        else np.sort(rng.choice(n, n_part, replace=False))
         for _ in range(n_trees)
     ]
     models = []
@@ -357,14 +359,21 @@ def sample_tokens(
             features[mask] = fixed[start:stop][mask]
         for j, model in enumerate(models):
             if mask is None:
-                _draw_ensemble(features, np.arange(stop - start), j, model.ordered, samplers[j][0], rng)
+                _draw_ensemble(
+                    features, np.arange(stop - start), j, model.ordered, samplers[j][0], rng
+                )
                 continue
             free = ~mask[:, j]
             # Rows with no fixed column after j see exactly the default prefix.
             prefix = free & ~mask[:, j + 1 :].any(axis=1)
             _draw_ensemble(features, np.flatnonzero(prefix), j, model.ordered, samplers[j][0], rng)
             _draw_ensemble(
-                features, np.flatnonzero(free & ~prefix), j, (model.any_order,), [samplers[j][1]], rng
+                features,
+                np.flatnonzero(free & ~prefix),
+                j,
+                (model.any_order,),
+                [samplers[j][1]],
+                rng,
             )
         out[start:stop] = features.astype(np.int32)
         if on_batch is not None:
