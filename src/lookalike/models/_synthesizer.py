@@ -42,9 +42,9 @@ class Synthesizer:
         Quantile bins for continuous columns (plus a learned within-bin position).
     min_samples_leaf:
         Each learned conditional distribution aggregates at least this many training rows.
-        ``None`` (default): one in 500 rows, at least 5. Larger leaves generalise more and copy
-        less; on adult this setting balanced fidelity against distance to the training rows (see
-        benchmarks/RESULTS.md).
+        ``None`` (default): one in 1,000 of the rows a tree learns from, at least 5. Larger leaves generalise more and
+        copy less, smaller ones are more faithful; see benchmarks/RESULTS.md for the measured
+        trade-off on adult and default_credit.
     min_samples_leaf_any_order:
         The same for the trees that serve conditions on later columns (``None``: the larger of
         ``min_samples_leaf`` and 10).
@@ -57,8 +57,10 @@ class Synthesizer:
         Pseudo-rows by which each leaf's distribution is shrunk toward its parent's (0: none).
     min_impurity_decrease:
         Passed to the trees: a split must reduce impurity at least this much.
-    max_rows_random_order:
-        Cap on the rows used for the random-order copies of the training data (None: all rows).
+    max_rows_per_tree:
+        Cap on the rows any one tree learns from (None: no cap). Beyond it each tree learns from
+        its own random subset, so fitting time stops growing with the table (see the scaling
+        figures in benchmarks/RESULTS.md).
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -82,7 +84,7 @@ class Synthesizer:
         row_share: float = 0.8,
         smoothing: float = 0.0,
         min_impurity_decrease: float = 0.0,
-        max_rows_random_order: int | None = 500_000,
+        max_rows_per_tree: int | None = 100_000,
     ) -> None:
         self.random_state = random_state
         self.rare_threshold = rare_threshold
@@ -94,7 +96,7 @@ class Synthesizer:
         self.row_share = row_share
         self.smoothing = smoothing
         self.min_impurity_decrease = min_impurity_decrease
-        self.max_rows_random_order = max_rows_random_order
+        self.max_rows_per_tree = max_rows_per_tree
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -116,7 +118,7 @@ class Synthesizer:
             "row_share": self.row_share,
             "smoothing": self.smoothing,
             "min_impurity_decrease": self.min_impurity_decrease,
-            "max_rows_random_order": self.max_rows_random_order,
+            "max_rows_per_tree": self.max_rows_per_tree,
         }
 
     def _validate_params(self) -> None:
@@ -143,10 +145,10 @@ class Synthesizer:
                 raise ValueError(
                     f"The {name!r} parameter of Synthesizer must be {expected}. Got {value!r} instead."
                 )
-        cap = self.max_rows_random_order
+        cap = self.max_rows_per_tree
         if cap is not None and (not isinstance(cap, int | np.integer) or cap < 1):
             raise ValueError(
-                "The 'max_rows_random_order' parameter of Synthesizer must be None or an int >= 1. "
+                "The 'max_rows_per_tree' parameter of Synthesizer must be None or an int >= 1. "
                 f"Got {cap!r} instead."
             )
 
@@ -182,7 +184,10 @@ class Synthesizer:
             np.random.SeedSequence(seed.entropy, spawn_key=(_FIT_STREAM,))
         )
 
-        leaf = self.min_samples_leaf or max(5, len(frame) // 500)
+        rows_per_tree = min(
+            max(round(self.row_share * len(frame)), 1), self.max_rows_per_tree or len(frame)
+        )
+        leaf = self.min_samples_leaf or max(5, rows_per_tree // 1000)
         leaf_any_order = self.min_samples_leaf_any_order or max(leaf, 10)
         with _progress(progress) as bar:
             task = bar.add_task("Analysing columns", total=len(frame_schema))
@@ -206,7 +211,7 @@ class Synthesizer:
                 smoothing=float(self.smoothing),
                 min_impurity_decrease=float(self.min_impurity_decrease),
                 rng=fit_rng,
-                max_rows=self.max_rows_random_order,
+                max_rows=self.max_rows_per_tree,
                 on_column=lambda _: bar.advance(task),
             )
         self.schema_ = frame_schema

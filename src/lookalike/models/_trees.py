@@ -250,11 +250,9 @@ def fit_column_models(
         _later_mask(len(rows), d, rng, few=(c % 2 == 0)) for c in range(n_random_orders)
     ]
     position = np.arange(d)[None, :]
-    n_part = max(round(row_share * n), 1)
+    n_part = min(max(round(row_share * n), 1), max_rows or n)
     parts = [
-        np.arange(n)
-        if n_trees == 1 and row_share >= 1
-        else np.sort(rng.choice(n, n_part, replace=False))
+        np.arange(n) if n_part == n else np.sort(rng.choice(n, n_part, replace=False))
         for _ in range(n_trees)
     ]
     models = []
