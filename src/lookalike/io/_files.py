@@ -28,7 +28,7 @@ def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> P
         raise OutputExistsError(f"Output path {shown!r} is an existing folder; give a file name.")
     if path.exists() and not force:
         raise OutputExistsError(
-            f"Output file {shown!r} already exists; pass force=True (--force) to overwrite it."
+            f"Output file {shown!r} already exists; use --force (force=True in Python) to overwrite it."
         )
     parent = path.parent
     if not parent.exists():
@@ -92,12 +92,12 @@ def _publish(tmp: Path, path: Path, *, force: bool) -> None:
         os.link(tmp, path)
     except FileExistsError:
         raise OutputExistsError(
-            f"Output file {str(path)!r} already exists; pass force=True (--force) to overwrite it."
+            f"Output file {str(path)!r} already exists; use --force (force=True in Python) to overwrite it."
         ) from None
     except OSError:
         if path.exists():
             raise OutputExistsError(
-                f"Output file {str(path)!r} already exists; pass force=True (--force) to overwrite it."
+                f"Output file {str(path)!r} already exists; use --force (force=True in Python) to overwrite it."
             ) from None
         os.replace(tmp, path)
         return

@@ -9,6 +9,7 @@ from typing import Any, Self
 
 import numpy as np
 import pandas as pd
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from lookalike.encode import TableEncoder
@@ -504,13 +505,16 @@ def _seed_sequence(random_state: RandomState) -> np.random.SeedSequence:
 
 @contextlib.contextmanager
 def _progress(enabled: bool) -> Iterator[Progress]:
+    # Progress goes to stderr, and only to a terminal: pipes and logs get no control codes.
+    console = Console(stderr=True)
     bar = Progress(
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         transient=True,
-        disable=not enabled,
+        console=console,
+        disable=not (enabled and console.is_terminal),
     )
     with bar:
         yield bar
