@@ -242,6 +242,13 @@ class ColumnEncoder(ABC):
     def missing_token(self) -> int | None:
         return self.n_tokens - 1 if self.statistics.get("has_missing") else None
 
+    def _missing_token_or_error(self) -> int:
+        if self.missing_token is None:
+            raise ConditionError(
+                f"Column {self.name!r} has no missing values; cannot condition on missing."
+            )
+        return self.missing_token
+
     # A column may be modelled as several token columns ("parts"); most kinds have one.
 
     @property
@@ -300,11 +307,7 @@ class CategoricalEncoder(ColumnEncoder):
 
     def token_for(self, value: Any) -> int:
         if _is_missing(value):
-            if self.missing_token is None:
-                raise ConditionError(
-                    f"Column {self.name!r} has no missing values; cannot condition on missing."
-                )
-            return self.missing_token
+            return self._missing_token_or_error()
         label = str(value)
         if label not in self._index:
             shown = self.categories[:10] + (["..."] if len(self.categories) > 10 else [])
@@ -476,18 +479,11 @@ class NumericEncoder(ColumnEncoder):
         return values
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
-        numbers = self.decode_numbers(tokens, rng)
-        if self.spec.kind is ColumnKind.DATETIME:
-            return _seconds_to_datetimes(numbers, self.spec, self.name)
-        return pd.Series(numbers, name=self.name)
+        return self.decode_parts(tokens[:, None], rng)
 
     def token_for(self, value: Any) -> int:
         if _is_missing(value):
-            if self.missing_token is None:
-                raise ConditionError(
-                    f"Column {self.name!r} has no missing values; cannot condition on missing."
-                )
-            return self.missing_token
+            return self._missing_token_or_error()
         try:
             number = _numeric_values(self.spec, pd.Series([value]))[0]
         except (TypeError, ValueError):
