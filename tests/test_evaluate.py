@@ -9,17 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lookalike.datasets import load_adult
 from lookalike.errors import DataError
 from lookalike.evaluate import EvaluationResult, evaluate
-
-ADULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "adult" / "adult.csv"
 
 
 @pytest.fixture(scope="module")
 def adult() -> pd.DataFrame:
-    if not ADULT.is_file():
-        pytest.skip(f"adult dataset not found at {ADULT}")
-    return pd.read_csv(ADULT, nrows=3000)
+    # The bundled copy of adult, so these tests never depend on files outside the package.
+    return load_adult().head(3000)
 
 
 @pytest.fixture(scope="module")

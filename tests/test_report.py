@@ -10,19 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lookalike.datasets import load_adult
 from lookalike.errors import DataError
 from lookalike.evaluate import EvaluationResult, evaluate
 from lookalike.report import _html, render_html
 
-ADULT = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "adult" / "adult.csv"
 SECTIONS = ("summary", "fidelity", "columns", "associations", "detection", "utility", "privacy")
 
 
 @pytest.fixture(scope="module")
 def result() -> EvaluationResult:
-    if not ADULT.is_file():
-        pytest.skip(f"adult dataset not found at {ADULT}")
-    adult = pd.read_csv(ADULT, nrows=1500)
+    adult = load_adult().head(1500)
     return evaluate(
         adult.iloc[:600], adult.iloc[600:1100], holdout=adult.iloc[1100:], target="income"
     )
