@@ -85,3 +85,14 @@ def test_damaged_files_give_clear_errors(
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(la.ModelFileError, match="does not exist"):
         la.load(tmp_path / "nope.lookalike")
+
+
+def test_column_order_survives_save_and_load(adult_small: pd.DataFrame, tmp_path: Path) -> None:
+    model = la.Synthesizer(random_state=5, column_order="cardinality").fit(adult_small)
+    loaded = la.load(model.save(tmp_path / "m.lookalike"))
+    pd.testing.assert_frame_equal(loaded.sample(300), model.sample(300))
+    conditioned = loaded.sample(200, conditions={"age": 50, "relationship": "Wife"})
+    assert (conditioned["relationship"] == "Wife").all()
+    assert (conditioned["sex"] == "Female").mean() > 0.95
+    with pytest.raises(ValueError, match="'column_order' parameter"):
+        la.Synthesizer(column_order="random").fit(adult_small)
