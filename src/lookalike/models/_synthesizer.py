@@ -90,7 +90,7 @@ class Synthesizer:
         n_bins: int = 20,
         min_samples_leaf: int | None = None,
         min_samples_leaf_any_order: int | None = None,
-        n_random_orders: int = 2,
+        n_random_orders: int = 1,
         n_trees: int = 3,
         row_share: float = 0.8,
         smoothing: float = 0.0,

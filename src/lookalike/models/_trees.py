@@ -246,9 +246,7 @@ def fit_column_models(
     )
     # Sampling always knows every earlier column (drawn or fixed) plus any fixed later ones, so the
     # second tree learns exactly those patterns.
-    visible_later = [
-        _later_mask(len(rows), d, rng, few=(c % 2 == 0)) for c in range(n_random_orders)
-    ]
+    visible_later = [_later_mask(len(rows), d, rng) for _ in range(n_random_orders)]
     position = np.arange(d)[None, :]
     n_part = min(max(round(row_share * n), 1), max_rows or n)
     parts = [
@@ -289,20 +287,21 @@ def fit_column_models(
     return models
 
 
-def _later_mask(n: int, d: int, rng: np.random.Generator, *, few: bool) -> np.ndarray:
+def _later_mask(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     """Which columns count as fixed, per row.
 
-    ``few``: one to three columns, as in typical conditions (each such pattern then has many
-    rows, so the leaves it reaches are well estimated). Otherwise each column with a probability
-    drawn per row, which spreads the count evenly, as in seed tables that fix many columns.
+    Half the rows fix one to three columns, as typical conditions do (each such pattern then
+    has many rows, so the leaves it reaches are well estimated); the other half fix each column
+    with a probability drawn per row, which spreads the count evenly, as seed tables that fix
+    many columns do.
     """
-    if not few:
-        return rng.random((n, d)) < rng.random((n, 1))
-    count = rng.integers(1, 4, size=(n, 1))
+    spread = rng.random((n, d)) < rng.random((n, 1))
+    count = rng.integers(1, 4, size=n)
     # The `count` columns with the smallest random keys are the fixed ones.
     keys = rng.random((n, d))
-    kth = np.sort(keys, axis=1)[np.arange(n), np.minimum(count[:, 0], d) - 1]
-    mask: np.ndarray = keys <= kth[:, None]
+    kth = np.sort(keys, axis=1)[np.arange(n), np.minimum(count, d) - 1]
+    few = keys <= kth[:, None]
+    mask: np.ndarray = np.where((np.arange(n) % 2 == 0)[:, None], few, spread)
     return mask
 
 
