@@ -78,8 +78,10 @@ def test_dict_conditions_are_exact(fitted: la.Synthesizer, adult_small: pd.DataF
     assert (out["age"] == 41).all()
     assert (out["fnlwgt"] == 123456).all()
     assert (out["relationship"] != "Husband").mean() > 0.97
+    # Conditioning on one column reproduces the real conditional distribution of another.
+    women = fitted.sample(5000, conditions={"sex": "Female"})
     real = adult_small[adult_small["sex"] == "Female"]["income"].eq(">50K").mean()
-    assert abs(out["income"].eq(">50K").mean() - real) < 0.08
+    assert abs(women["income"].eq(">50K").mean() - real) < 0.04
 
 
 def test_seed_rows_give_one_row_each(fitted: la.Synthesizer) -> None:
