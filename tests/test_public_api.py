@@ -1,0 +1,52 @@
+"""The public names are exactly these; anything else is private and may change."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+import lookalike as la
+
+PUBLIC = {
+    "BudgetExceededError",
+    "ColumnKind",
+    "ColumnSpec",
+    "ConditionError",
+    "DataError",
+    "DataWarning",
+    "EvaluationResult",
+    "LookalikeError",
+    "ModelFileError",
+    "NotFittedError",
+    "OutputExistsError",
+    "Schema",
+    "SchemaError",
+    "Synthesizer",
+    "__version__",
+    "datasets",
+    "evaluate",
+    "infer_schema",
+    "load",
+    "load_schema_overrides",
+    "read_table",
+    "write_table",
+}
+
+
+def test_public_names_are_exactly_these() -> None:
+    assert set(la.__all__) == PUBLIC
+    for name in PUBLIC:
+        assert hasattr(la, name), name
+
+
+def test_errors_share_one_base_and_the_matching_builtin() -> None:
+    for error in (la.DataError, la.SchemaError, la.ConditionError, la.ModelFileError):
+        assert issubclass(error, la.LookalikeError)
+        assert issubclass(error, ValueError)
+    assert issubclass(la.NotFittedError, AttributeError)
+    assert issubclass(la.OutputExistsError, FileExistsError)
+
+
+def test_package_ships_type_information_and_data() -> None:
+    assert files("lookalike").joinpath("py.typed").is_file()
+    assert files("lookalike").joinpath("data", "adult.csv.gz").is_file()
+    assert callable(la.evaluate)
