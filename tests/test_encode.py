@@ -49,12 +49,19 @@ def test_partials_merge_like_one_pass() -> None:
 
 def test_discrete_rare_values_snap_to_frequent() -> None:
     spec = ColumnSpec("x", ColumnKind.DISCRETE, "int64", nullable=False, decimals=0)
-    series = pd.Series([1] * 4 + [2] * 4 + [9])
+    series = pd.Series([1] * 10 + [2] * 10 + [9])
     enc, stats = _encoder(spec, series)
     assert stats["values"] == [1.0, 2.0]
-    assert (
-        enc.decode(enc.encode(series), np.random.default_rng(0)).tolist() == [1.0] * 4 + [2.0] * 5
-    )
+    decoded = enc.decode(enc.encode(series), np.random.default_rng(0)).tolist()
+    assert decoded == [1.0] * 10 + [2.0] * 11
+
+
+def test_discrete_with_many_rare_values_falls_back_to_bins() -> None:
+    spec = ColumnSpec("x", ColumnKind.DISCRETE, "int64", nullable=False, decimals=0)
+    # Frequent values hold 8 of 9 rows (< 90 %): snapping would distort, so bins are used.
+    _, stats = _encoder(spec, pd.Series([1] * 4 + [2] * 4 + [9]), k=3)
+    assert stats["mode"] == "continuous"
+    assert 9.0 not in stats["spikes"]
 
 
 def test_continuous_extremes_are_clipped_and_values_stay_in_bins() -> None:

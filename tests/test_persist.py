@@ -96,3 +96,26 @@ def test_column_order_survives_save_and_load(adult_small: pd.DataFrame, tmp_path
     assert (conditioned["sex"] == "Female").mean() > 0.95
     with pytest.raises(ValueError, match="'column_order' parameter"):
         la.Synthesizer(column_order="random").fit(adult_small)
+
+
+def test_a_leaf_pointing_elsewhere_is_refused(fitted: la.Synthesizer, tmp_path: Path) -> None:
+    """A tampered tree whose leaves point to a far node must not load (it would hang sampling)."""
+    import hashlib
+
+    import numpy as np
+
+    path = fitted.save(tmp_path / "m.lookalike")
+    from lookalike.persist import read_artifact
+
+    artifact = read_artifact(path)
+    left = artifact.arrays["ordered1.0.left"].copy()
+    left[left < 0] = -(10**9)
+    arrays = {**artifact.arrays, "ordered1.0.left": left}
+    buffer = io.BytesIO()
+    np.savez_compressed(buffer, **arrays)
+    manifest = {**artifact.manifest, "arrays_sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("arrays.npz", buffer.getvalue())
+    with pytest.raises(la.ModelFileError, match="a leaf has a child"):
+        la.load(path)

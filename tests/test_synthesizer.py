@@ -181,3 +181,32 @@ def test_compiled_and_numpy_traversals_agree(fitted: la.Synthesizer) -> None:
         for tree in model.trees:
             assert tree._compiled is not None
             np.testing.assert_array_equal(tree.leaves(features), tree.leaves_numpy(features))
+
+
+def test_a_lone_outlier_is_never_released() -> None:
+    values = [0.0] * 300 + [1.0] * 300 + [987654.32, 123.45]
+    df = pd.DataFrame({"x": values, "c": ["a", "b"] * 301})
+    out = la.Synthesizer(random_state=0).fit(df, schema={"x": "continuous"}).sample(5000)
+    assert not out["x"].isin([987654.32, 123.45]).any()
+
+
+def test_small_tables_keep_their_spread() -> None:
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"price": np.round(rng.normal(50, 10, 80), 2), "k": ["a", "b"] * 40})
+    out = la.Synthesizer(random_state=0).fit(df).sample(200)
+    # Every price is rare, yet the column keeps a spread instead of collapsing to one value.
+    assert out["price"].nunique() > 20
+    assert not out["price"].isin(df["price"]).all()
+
+
+def test_edge_shapes_do_not_crash() -> None:
+    ids = pd.DataFrame({"user_id": np.arange(20)})
+    assert la.Synthesizer(random_state=0).fit(ids).sample(5)["user_id"].is_unique
+    spikes = pd.DataFrame({"x": [1.0, 2.0, 3.0] * 20, "c": list("ab") * 30})
+    model = la.Synthesizer(random_state=0).fit(spikes, schema={"x": "continuous"})
+    assert set(model.sample(100)["x"]) <= {1.0, 2.0, 3.0}
+    seeds = pd.DataFrame({"x": [1.0, 2.0], "c": [None, None]})
+    assert model.sample(conditions=seeds)["x"].tolist() == [1.0, 2.0]
+    flags = pd.DataFrame({"b": [True, False, None] * 10, "k": list("xyz") * 10})
+    out = la.Synthesizer(random_state=0).fit(flags).sample(50)
+    assert str(out["b"].dtype) == "boolean"

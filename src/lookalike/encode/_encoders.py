@@ -35,6 +35,8 @@ MISSING_TOKEN_NAME = "<missing>"
 _MAX_HISTOGRAM_ATOMS = 20_000
 #: Continuous columns model the position within a bin as this many tokens (tenths of the bin).
 N_FINE_TOKENS = 10
+#: A discrete column keeps value tokens only if its frequent values hold this share of its rows.
+_MIN_DISCRETE_COVERAGE = 0.9
 #: A value holding at least this share of a continuous column becomes a token of its own.
 _SPIKE_SHARE = 0.01
 _DATETIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
@@ -159,12 +161,11 @@ def reduce_statistics(
     discrete = spec.kind is ColumnKind.DISCRETE or (
         spec.kind is ColumnKind.DATETIME and len(values) <= 100
     )
-    if discrete:
-        frequent = values[counts >= rare_threshold]
-        if len(frequent) == 0 and len(values):
-            # Every value is rare: release only the (weighted) median, so no single value leaks.
-            frequent = np.asarray([_weighted_quantiles(values, counts, [0.5])[0]])
-        stats.update(mode="discrete", values=frequent.tolist())
+    frequent = counts >= rare_threshold
+    # Value tokens only when frequent values hold nearly all rows; otherwise (small tables, many
+    # rare values) snapping rare values would collapse the column, so bins are used instead.
+    if discrete and counts[frequent].sum() >= _MIN_DISCRETE_COVERAGE * max(int(counts.sum()), 1):
+        stats.update(mode="discrete", values=values[frequent].tolist())
         return stats
     stats.update(
         mode="continuous", **_continuous_bins(values, counts, rare_threshold, n_bins, n_within)
@@ -179,7 +180,9 @@ def _continuous_bins(
     is_spike = counts >= max(rare_threshold, _SPIKE_SHARE * total)
     spikes = values[is_spike]
     rest_values, rest_counts = values[~is_spike], counts[~is_spike]
-    if rest_counts.sum() == 0:
+    if rest_counts.sum() < 2 * rare_threshold:
+        # Too few values to clip extremes and still fill a bin: they are withheld (they snap to
+        # the nearest spike, or come out missing when there is none).
         return {"spikes": spikes.tolist(), "edges": [], "within": []}
     # Protect extremes: nothing below the k-th smallest or above the k-th largest value is released.
     k = min(rare_threshold, int(rest_counts.sum()))
@@ -334,9 +337,9 @@ class NumericEncoder(ColumnEncoder):
         else:
             self.spikes = np.asarray(statistics["spikes"], dtype=float)
             self.edges = np.asarray(statistics["edges"], dtype=float)
-            self.within = np.asarray(statistics["within"], dtype=float).reshape(
-                max(len(self.edges) - 1, 0), -1
-            )
+            n_bins = max(len(self.edges) - 1, 0)
+            within = np.asarray(statistics["within"], dtype=float)
+            self.within = within.reshape(n_bins, -1) if n_bins else np.empty((0, 0))
         n_bins = max(len(self.edges) - 1, 0)
         # Atoms sorted by position: spikes at their value, bins at their lower edge.
         keys = np.concatenate([self.spikes, self.edges[:n_bins]])

@@ -114,6 +114,10 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         if spec.datetime_format:
             return _cast(values, dtype if dtype in _TEXT_DTYPES else "object")
         return _cast(values, dtype)
+    # Python bools in an object column (bools with gaps) come back as a nullable boolean column.
+    bool_objects = spec.kind is ColumnKind.BOOLEAN and dtype == "object"
+    if bool_objects and set(values.dropna()) <= {"True", "False"}:
+        dtype = "boolean"
     if dtype in _TEXT_DTYPES or dtype.startswith("string") or dtype == "category":
         return _cast(values, dtype)
     if dtype in {"bool", "boolean"}:

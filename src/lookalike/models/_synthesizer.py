@@ -332,9 +332,10 @@ class Synthesizer:
             encoder = self.encoder_.encoders[column]
             values = table[column]
             present = values.notna().to_numpy()
-            if from_dict and not present.any():
-                fixed[:, where] = encoder.tokens_for(None)
-                mask[:, where] = True
+            if not present.any():
+                if from_dict:
+                    fixed[:, where] = encoder.tokens_for(None)
+                    mask[:, where] = True
                 continue
             # One token look-up per distinct value: conditions repeat few values.
             codes, uniques = pd.factorize(values[present])
@@ -429,19 +430,15 @@ class Synthesizer:
             model.order_ = _model_order(encoder, model.column_order)
             model.min_samples_leaf_ = int(manifest["min_samples_leaf"])
             model.min_samples_leaf_any_order_ = int(manifest["min_samples_leaf_any_order"])
+            problem = _first_tree_problem(trees, n_tokens[model.order_])
         except ModelFileError:
             raise
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError) as exc:
             raise ModelFileError(
                 f"{where} is corrupt or tampered with: {type(exc).__name__}: {exc}"
             ) from None
-        for j, column_model in enumerate(trees):
-            for tree in column_model.trees:
-                problem = tree.validate(len(trees), int(n_tokens[model.order_][j]))
-                if problem:
-                    raise ModelFileError(
-                        f"{where} is corrupt or tampered with: tree {j}: {problem}."
-                    )
+        if problem:
+            raise ModelFileError(f"{where} is corrupt or tampered with: {problem}.")
         model.schema_, model.encoder_, model.trees_ = schema, encoder, trees
         return model
 
@@ -500,6 +497,15 @@ def _check_trainable(frame: pd.DataFrame, rare_threshold: int) -> None:
         )
     if frame.isna().all().all():
         raise DataError("Every column of the table is empty.")
+
+
+def _first_tree_problem(trees: list[ColumnModel], n_tokens: np.ndarray) -> str | None:
+    for j, column_model in enumerate(trees):
+        for tree in column_model.trees:
+            problem = tree.validate(len(trees), int(n_tokens[j]))
+            if problem:
+                return f"tree {j}: {problem}"
+    return None
 
 
 def _model_order(encoder: TableEncoder, column_order: str) -> np.ndarray:

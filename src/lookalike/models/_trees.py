@@ -94,6 +94,9 @@ class TokenTree:
 
     def validate(self, n_columns: int, n_tokens: int) -> str | None:
         """A description of the first inconsistency, or None; guards against tampered files."""
+        arrays = (self.left, self.right, self.feature, self.threshold, self.leaf_of_node)
+        if any(a.ndim != 1 for a in arrays) or self.leaf_counts.ndim != 2:
+            return "arrays have the wrong number of dimensions"
         n_nodes = len(self.left)
         if n_nodes == 0:
             return "empty tree"
@@ -106,6 +109,9 @@ class TokenTree:
         ):
             return "node arrays differ in length"
         inner = self.left >= 0
+        # Leaves are marked by -1 exactly: the compiled traversal stops only there.
+        if np.any(self.left[~inner] != -1) or np.any(self.right[~inner] != -1):
+            return "a leaf has a child"
         children = np.concatenate([self.left[inner], self.right[inner]])
         if children.size and (children.min() <= 0 or children.max() >= n_nodes):
             return "child index out of range"
@@ -239,6 +245,8 @@ def fit_column_models(
 ) -> list[ColumnModel]:
     """Fit both trees of every column of ``tokens`` (rows, columns)."""
     n, d = tokens.shape
+    if d == 0:
+        return []
     rows = (
         np.arange(n)
         if max_rows is None or n <= max_rows

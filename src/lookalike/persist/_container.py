@@ -76,7 +76,7 @@ def read_artifact(path: str | Path) -> Artifact:
         raise ModelFileError(f"{where} is corrupt or truncated: {exc}") from None
     try:
         manifest = json.loads(manifest_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
         raise ModelFileError(f"{where} has a corrupt manifest (not valid JSON).") from None
     if not isinstance(manifest, dict) or manifest.get("format") != _MAGIC:
         raise ModelFileError(f"{where} is not a lookalike model file (unknown manifest).")
@@ -97,4 +97,8 @@ def read_artifact(path: str | Path) -> Artifact:
             arrays = {name: npz[name] for name in npz.files}
     except (ValueError, OSError, zipfile.BadZipFile) as exc:
         raise ModelFileError(f"{where} has unreadable arrays: {exc}") from None
+    # Only plain numeric arrays belong in a model file.
+    for name, array in arrays.items():
+        if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
+            raise ModelFileError(f"{where} has a non-numeric array {name!r}.")
     return Artifact(manifest=manifest, arrays=arrays)
