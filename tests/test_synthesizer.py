@@ -210,3 +210,26 @@ def test_edge_shapes_do_not_crash() -> None:
     flags = pd.DataFrame({"b": [True, False, None] * 10, "k": list("xyz") * 10})
     out = la.Synthesizer(random_state=0).fit(flags).sample(50)
     assert str(out["b"].dtype) == "boolean"
+
+
+def test_sibling_seed_sequences_give_different_models(adult_small: pd.DataFrame) -> None:
+    first, second = np.random.SeedSequence(42).spawn(2)
+    a = la.Synthesizer(random_state=first).fit(adult_small).sample(200)
+    b = la.Synthesizer(random_state=second).fit(adult_small).sample(200)
+    assert not a.equals(b)
+
+
+def test_conditions_match_labels_and_formats() -> None:
+    df = pd.DataFrame(
+        {
+            "code": [1, 2, 3] * 20,
+            "day": ["05/03/2020", "06/03/2020", "07/03/2020"] * 20,
+            "v": np.arange(60.0),
+        }
+    )
+    overrides = {"code": "categorical", "day": {"kind": "datetime", "datetime_format": "%d/%m/%Y"}}
+    model = la.Synthesizer(random_state=0).fit(df, schema=overrides)
+    seeds = pd.DataFrame({"code": [1.0, None], "day": [pd.Timestamp("2020-03-06"), None]})
+    out = model.sample(conditions=seeds)
+    assert out["code"].iloc[0] == 1
+    assert out["day"].iloc[0] == "06/03/2020"

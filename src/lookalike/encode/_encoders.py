@@ -63,10 +63,22 @@ def _numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
 
 
 def _labels(series: pd.Series) -> pd.Series:
-    """Labels as exact strings, with missing kept missing."""
+    """Labels as exact strings, with missing kept missing.
+
+    A whole float is labelled like the integer (1.0 -> "1"): integer columns turn float when a
+    gap appears (in a seed table, say), and must still match their training labels.
+    """
     missing = series.isna()
     out = series.astype(object).where(~missing, None)
-    return out.map(lambda v: v if v is None else str(v))
+    return out.map(_label)
+
+
+def _label(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating) and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -311,7 +323,7 @@ class CategoricalEncoder(ColumnEncoder):
     def token_for(self, value: Any) -> int:
         if _is_missing(value):
             return self._missing_token_or_error()
-        label = str(value)
+        label = str(_label(value))
         if label not in self._index:
             shown = self.categories[:10] + (["..."] if len(self.categories) > 10 else [])
             raise ConditionError(

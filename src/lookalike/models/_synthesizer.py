@@ -19,6 +19,7 @@ from lookalike.io import read_table
 from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
 from lookalike.persist import Artifact, read_artifact, write_artifact
 from lookalike.schema import ColumnKind, Schema, infer_schema
+from lookalike.schema._infer import parse_datetimes
 
 RandomState = int | np.random.Generator | np.random.SeedSequence | None
 Conditions = Mapping[str, Any] | pd.DataFrame | None
@@ -364,7 +365,12 @@ class Synthesizer:
                 ColumnKind.IDENTIFIER,
             ):
                 merged = out[column].astype(object).to_numpy(copy=True)
-                merged[present] = values.to_numpy(dtype=object)[present]
+                given = values.to_numpy(dtype=object)
+                if spec.kind is ColumnKind.DATETIME and spec.datetime_format:
+                    # Dates stored as text come out in the column's own format.
+                    parsed = parse_datetimes(values[present], None)
+                    given[present] = parsed.dt.strftime(spec.datetime_format).to_numpy(dtype=object)
+                merged[present] = given[present]
                 out[column] = restore_dtype(pd.Series(merged, name=column), spec)
         return out
 
@@ -529,7 +535,10 @@ def _seed_sequence(random_state: RandomState) -> np.random.SeedSequence:
     if random_state is None:
         return np.random.SeedSequence()
     if isinstance(random_state, np.random.SeedSequence):
-        return random_state
+        # Fold the spawn key (and any list entropy) into one integer, which the model stores:
+        # sibling sequences then give different models, and the file can rebuild the streams.
+        words = random_state.generate_state(4, dtype=np.uint32)
+        return np.random.SeedSequence(int.from_bytes(words.tobytes(), "little"))
     if isinstance(random_state, np.random.Generator):
         return np.random.SeedSequence(int(random_state.integers(2**63 - 1)))
     if (
