@@ -91,3 +91,12 @@ _specs = st.builds(
 def test_schema_survives_json(columns: list[ColumnSpec]) -> None:
     schema = Schema(tuple(columns))
     assert Schema.from_json(schema.to_json()) == schema
+
+
+def test_text_datetimes_with_changing_offsets_are_read_as_utc() -> None:
+    stamps = pd.date_range("2021-03-20", periods=200, freq="3h", tz="Europe/Oslo")
+    df = pd.DataFrame({"at": [t.isoformat() for t in stamps], "k": ["a", "b"] * 100})
+    schema = la.infer_schema(df)
+    assert schema["at"].kind is ColumnKind.DATETIME
+    out = la.Synthesizer(random_state=0).fit(df).sample(50)
+    assert pd.to_datetime(out["at"], utc=True).between(stamps.min(), stamps.max()).all()

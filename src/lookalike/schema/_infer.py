@@ -201,8 +201,16 @@ def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
     with warnings.catch_warnings():
         # pandas warns when it infers formats per value; that is exactly what we ask for here.
         warnings.simplefilter("ignore", UserWarning)
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce") if fmt else None
+        parsed = _to_datetime(text, fmt) if fmt else None
         if parsed is None or parsed.isna().any():
-            mixed = pd.to_datetime(text, format="mixed", errors="coerce")
+            mixed = _to_datetime(text, "mixed")
             parsed = mixed if parsed is None else parsed.fillna(mixed)
     return parsed
+
+
+def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:
+    try:
+        return pd.to_datetime(text, format=fmt, errors="coerce")
+    except ValueError:
+        # Offsets that differ between values (daylight saving time): read everything as UTC.
+        return pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
