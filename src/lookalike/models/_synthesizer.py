@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import inspect
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Self
@@ -116,25 +117,13 @@ class Synthesizer:
 
     def get_params(self) -> dict[str, Any]:
         """The constructor's parameters (the random state as given, if JSON-representable)."""
-        seed = (
-            self.random_state
-            if isinstance(self.random_state, int | None)
-            else repr(self.random_state)
-        )
-        return {
-            "random_state": seed,
-            "rare_threshold": self.rare_threshold,
-            "n_bins": self.n_bins,
-            "min_samples_leaf": self.min_samples_leaf,
-            "min_samples_leaf_any_order": self.min_samples_leaf_any_order,
-            "n_random_orders": self.n_random_orders,
-            "n_trees": self.n_trees,
-            "row_share": self.row_share,
-            "smoothing": self.smoothing,
-            "min_impurity_decrease": self.min_impurity_decrease,
-            "max_rows_per_tree": self.max_rows_per_tree,
-            "column_order": self.column_order,
-        }
+        names = [
+            name for name in inspect.signature(type(self).__init__).parameters if name != "self"
+        ]
+        params = {name: getattr(self, name) for name in names}
+        if not isinstance(self.random_state, int | None):
+            params["random_state"] = repr(self.random_state)
+        return params
 
     def _validate_params(self) -> None:
         for name in (
