@@ -119,3 +119,19 @@ def test_a_leaf_pointing_elsewhere_is_refused(fitted: la.Synthesizer, tmp_path: 
         archive.writestr("arrays.npz", buffer.getvalue())
     with pytest.raises(la.ModelFileError, match="a leaf has a child"):
         la.load(path)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda m: m.update(seed_entropy="-5"),
+        lambda m: m["schema"]["columns"][0].update(decimals="x"),
+        lambda m: m["schema"]["columns"][1].update(datetime_format=5),
+        lambda m: m.update(schema=[]),
+    ],
+)
+def test_edited_manifest_fields_fail_at_load(fitted: la.Synthesizer, tmp_path: Path, edit) -> None:
+    path = fitted.save(tmp_path / "m.lookalike")
+    _rewrite(path, edit)
+    with pytest.raises(la.ModelFileError, match="corrupt or tampered"):
+        la.load(path)

@@ -421,6 +421,8 @@ class Synthesizer:
                 for j in range(len(encoder.model_columns))
             ]
             model.seed_entropy_ = int(manifest["seed_entropy"])
+            if model.seed_entropy_ < 0:
+                raise ValueError(f"negative seed entropy {model.seed_entropy_}")
             model.n_rows_ = int(manifest["n_rows"])
             model.order_ = _model_order(encoder, model.column_order)
             model.min_samples_leaf_ = int(manifest["min_samples_leaf"])

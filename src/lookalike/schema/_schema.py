@@ -49,6 +49,31 @@ class ColumnSpec:
     decimals: int | None = None
 
     def __post_init__(self) -> None:
+        # Field types are checked too: a schema may come from a file someone edited.
+        checks = (
+            ("name", isinstance(self.name, str)),
+            ("dtype", isinstance(self.dtype, str)),
+            ("nullable", isinstance(self.nullable, bool)),
+            (
+                "datetime_format",
+                self.datetime_format is None or isinstance(self.datetime_format, str),
+            ),
+            (
+                "decimals",
+                self.decimals is None
+                or (
+                    isinstance(self.decimals, int)
+                    and not isinstance(self.decimals, bool)
+                    and 0 <= self.decimals <= 6
+                ),
+            ),
+        )
+        for field_name, valid in checks:
+            if not valid:
+                raise SchemaError(
+                    f"Column {self.name!r}: field {field_name!r} has an invalid value "
+                    f"{getattr(self, field_name)!r}."
+                )
         # Accept plain strings (from JSON or overrides) but store the enum.
         try:
             object.__setattr__(self, "kind", ColumnKind(self.kind))
