@@ -25,6 +25,15 @@ from sklearn.tree import DecisionTreeClassifier
 MASKED = -1
 _BATCH_ROWS = 65_536
 
+TokenFilter = Callable[[int, np.ndarray, np.ndarray], "np.ndarray | None"]
+"""``(j, features, rows) -> allowed``: which tokens column ``j`` may take in each of ``rows``.
+
+``features`` holds the batch's tokens so far (drawn or fixed, ``MASKED`` where not yet known) for
+exactly those rows, ``rows`` their positions in the whole sample. The result is a boolean array
+(rows, n_tokens of column j), or ``None`` when the column is unrestricted for these rows. The draw
+is then from the model's distribution restricted to the allowed tokens and renormalised.
+"""
+
 
 @dataclass(frozen=True)
 class TokenTree:
@@ -342,12 +351,14 @@ def sample_tokens(
     *,
     fixed: np.ndarray | None = None,
     fixed_mask: np.ndarray | None = None,
+    allowed: TokenFilter | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> np.ndarray:
     """Draw token rows; where ``fixed_mask`` is set the token is taken from ``fixed``.
 
     Free columns are drawn in the default order, each given every fixed column and every column
     drawn before it: an exact draw from the model's conditional distribution, never rejection.
+    ``allowed`` restricts, per row, which tokens a free column may take (see :data:`TokenFilter`).
     """
     d = len(models)
     samplers = [
@@ -363,22 +374,20 @@ def sample_tokens(
             mask = fixed_mask[start:stop]
             features[mask] = fixed[start:stop][mask]
         for j, model in enumerate(models):
+            draw = functools.partial(
+                _draw_ensemble, features, j=j, rng=rng, allowed=allowed, offset=start
+            )
             if mask is None:
-                _draw_ensemble(
-                    features, np.arange(stop - start), j, model.ordered, samplers[j][0], rng
-                )
+                draw(np.arange(stop - start), trees=model.ordered, samplers=samplers[j][0])
                 continue
             free = ~mask[:, j]
             # Rows with no fixed column after j see exactly the default prefix.
             prefix = free & ~mask[:, j + 1 :].any(axis=1)
-            _draw_ensemble(features, np.flatnonzero(prefix), j, model.ordered, samplers[j][0], rng)
-            _draw_ensemble(
-                features,
+            draw(np.flatnonzero(prefix), trees=model.ordered, samplers=samplers[j][0])
+            draw(
                 np.flatnonzero(free & ~prefix),
-                j,
-                (model.any_order,),
-                [samplers[j][1]],
-                rng,
+                trees=(model.any_order,),
+                samplers=[samplers[j][1]],
             )
         out[start:stop] = features.astype(np.int32)
         if on_batch is not None:
@@ -393,18 +402,55 @@ def _draw_ensemble(
     trees: tuple[TokenTree, ...],
     samplers: list[LeafSampler],
     rng: np.random.Generator,
+    allowed: TokenFilter | None = None,
+    offset: int = 0,
 ) -> None:
     """Fill column ``j`` of ``rows``: each row draws from the leaf of one tree picked at random."""
     if len(rows) == 0:
         return
-    if len(trees) == 1:
-        features[rows, j] = samplers[0].draw(trees[0].leaves(features[rows]), rng)
-        return
-    pick = rng.integers(len(trees), size=len(rows))
+    pick = (
+        np.zeros(len(rows), dtype=np.intp)
+        if len(trees) == 1
+        else rng.integers(len(trees), size=len(rows))
+    )
     for t, (tree, sampler) in enumerate(zip(trees, samplers, strict=True)):
-        part = rows[pick == t]
-        if len(part):
-            features[part, j] = sampler.draw(tree.leaves(features[part]), rng)
+        part = rows if len(trees) == 1 else rows[pick == t]
+        if not len(part):
+            continue
+        leaf = tree.leaves(features[part])
+        restriction = None if allowed is None else allowed(j, features[part], part + offset)
+        if restriction is None:
+            features[part, j] = sampler.draw(leaf, rng)
+        else:
+            features[part, j] = _draw_restricted(tree.leaf_counts, leaf, restriction, rng)
+
+
+def _draw_restricted(
+    leaf_counts: np.ndarray, leaf: np.ndarray, allowed: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Draw from each row's leaf distribution restricted to its allowed tokens.
+
+    A leaf that gives no weight to any allowed token falls back to the column's overall
+    distribution over the allowed tokens, then to a uniform choice among them: the draw never
+    stalls. A row that allows no token at all is a contradiction the caller must prevent.
+    """
+    weights = leaf_counts[leaf].astype(np.float64) * allowed
+    totals = weights.sum(axis=1)
+    empty = totals <= 0
+    if empty.any():
+        overall = leaf_counts.sum(axis=0, dtype=np.float64)[None, :] * allowed[empty]
+        uniform = allowed[empty].astype(np.float64)
+        fallback = np.where(overall.sum(axis=1, keepdims=True) > 0, overall, uniform)
+        weights[empty] = fallback
+        totals[empty] = fallback.sum(axis=1)
+    if (totals <= 0).any():
+        raise ValueError("A restricted draw allows no token for some rows.")
+    cumulative = np.cumsum(weights, axis=1)
+    rank = rng.random(len(leaf)) * totals
+    tokens: np.ndarray = np.minimum(
+        (cumulative <= rank[:, None]).sum(axis=1), leaf_counts.shape[1] - 1
+    )
+    return tokens
 
 
 class LeafSampler:
