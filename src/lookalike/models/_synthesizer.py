@@ -65,11 +65,6 @@ class Synthesizer:
         puts columns with fewer tokens first. On adult the latter raised TSTR AUC from 0.911 to
         0.920 and qa accuracy from 0.9819 to 0.9829, but moved the DCR share from 0.520 to 0.535
         (benchmarks/RESULTS.md).
-    column_order:
-        ``"table"`` (default) learns and draws columns in the table's order; ``"cardinality"``
-        puts columns with fewer tokens first. On adult the latter raised TSTR AUC from 0.911 to
-        0.920 and qa accuracy from 0.9819 to 0.9829, but moved the DCR share from 0.520 to 0.535
-        (benchmarks/RESULTS.md).
     max_rows_per_tree:
         Cap on the rows any one tree learns from (None: no cap). Beyond it each tree learns from
         its own random subset, so fitting time stops growing with the table (see the scaling
