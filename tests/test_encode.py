@@ -13,7 +13,7 @@ from lookalike.encode import (
     make_encoder,
     reduce_statistics,
 )
-from lookalike.schema import ColumnKind, ColumnSpec, infer_schema
+from lookalike.schema import ColumnKind, ColumnSpec, PiiType, infer_schema
 
 
 def _encoder(spec: ColumnSpec, series: pd.Series, **kw: int):
@@ -128,3 +128,27 @@ def test_token_for_rejects_impossible_values() -> None:
     num, _ = _encoder(ColumnSpec("x", ColumnKind.DISCRETE, "int64", decimals=0), pd.Series([1] * 5))
     with pytest.raises(ConditionError, match="takes a number"):
         num.token_for("abc")
+
+
+def test_pii_statistics_hold_no_values() -> None:
+    spec = ColumnSpec("email", ColumnKind.IDENTIFIER, "str", pii=PiiType.EMAIL)
+    series = pd.Series(["a@x.org", "b@x.org", "a@x.org", None], dtype="str")
+    enc, stats = _encoder(spec, series)
+    assert stats == {"n": 4, "n_missing": 1, "has_missing": True}
+    assert not enc.is_modelled and enc.n_tokens == 1
+    decoded = enc.decode(np.zeros(200, dtype=np.int64), np.random.default_rng(0))
+    assert not decoded.isin(["a@x.org", "b@x.org"]).any()
+    assert 0.1 < decoded.isna().mean() < 0.4
+    again = enc.decode(np.zeros(200, dtype=np.int64), np.random.default_rng(0))
+    assert decoded.equals(again)
+
+
+def test_pii_text_keeps_only_frequent_lengths() -> None:
+    spec = ColumnSpec("notes", ColumnKind.TEXT, "str", pii=PiiType.TEXT)
+    series = pd.Series(["x" * 25] * 4 + ["y" * 45] * 3 + ["z" * 300])
+    partial = analyze_column(spec, series)
+    assert partial == {"n": 8, "n_missing": 0, "length_counts": {"1": 4, "2": 3, "15": 1}}
+    enc, stats = _encoder(spec, series)
+    assert stats["length_steps"] == [1, 2] and stats["length_counts"] == [4, 3]
+    lengths = enc.decode(np.zeros(100, dtype=np.int64), np.random.default_rng(1)).str.len()
+    assert lengths.between(5, 60).all()

@@ -5,11 +5,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lookalike as la
-from lookalike.schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema import SCHEMA_VERSION, ColumnKind, ColumnSpec, PiiType, Schema
 
 
 def test_adult_kinds(adult: pd.DataFrame) -> None:
@@ -76,21 +76,51 @@ def test_newer_schema_version_is_refused() -> None:
         Schema.from_dict({"version": 99, "columns": []})
 
 
-_specs = st.builds(
-    ColumnSpec,
-    name=st.text(min_size=1, max_size=12),
-    kind=st.sampled_from(list(ColumnKind)),
-    dtype=st.sampled_from(["int64", "Int64", "float64", "str", "bool", "datetime64[ns, UTC]"]),
-    nullable=st.booleans(),
-    datetime_format=st.one_of(st.none(), st.just("%Y-%m-%d")),
-    decimals=st.one_of(st.none(), st.integers(0, 6)),
+_CAN_HOLD_PII = [k for k in ColumnKind if k not in (ColumnKind.BOOLEAN, ColumnKind.DATETIME)]
+
+
+@st.composite
+def _specs(draw: st.DrawFn) -> ColumnSpec:
+    kind = draw(st.sampled_from(list(ColumnKind)))
+    pii = draw(st.none() | st.sampled_from(list(PiiType))) if kind in _CAN_HOLD_PII else None
+    return ColumnSpec(
+        name=draw(st.text(min_size=1, max_size=12)),
+        kind=kind,
+        dtype=draw(st.sampled_from(["int64", "Int64", "float64", "str", "bool", "datetime64[ns]"])),
+        nullable=draw(st.booleans()),
+        datetime_format=draw(st.one_of(st.none(), st.just("%Y-%m-%d"))),
+        decimals=draw(st.one_of(st.none(), st.integers(0, 6))),
+        pii=pii,
+    )
+
+
+# No deadline: the first non-default locale imports Faker's locale list (a fraction of a second).
+@settings(deadline=None)
+@given(
+    st.lists(_specs(), max_size=6, unique_by=lambda c: c.name),
+    st.sampled_from(["en_US", "de_DE", "fr_FR"]),
 )
-
-
-@given(st.lists(_specs, max_size=6, unique_by=lambda c: c.name))
-def test_schema_survives_json(columns: list[ColumnSpec]) -> None:
-    schema = Schema(tuple(columns))
+def test_schema_survives_json(columns: list[ColumnSpec], locale: str) -> None:
+    schema = Schema(tuple(columns), locale=locale)
     assert Schema.from_json(schema.to_json()) == schema
+
+
+def test_version_1_schemas_are_upgraded() -> None:
+    old = {"version": 1, "columns": [{"name": "a", "kind": "categorical", "dtype": "str"}]}
+    schema = Schema.from_dict(old)
+    assert schema.version == SCHEMA_VERSION == 2
+    assert schema["a"].pii is None and schema.locale == "en_US"
+    assert schema.to_dict()["columns"][0]["pii"] is None
+
+
+def test_pii_field_is_validated() -> None:
+    assert ColumnSpec("e", ColumnKind.IDENTIFIER, "str", pii="email").pii is PiiType.EMAIL
+    with pytest.raises(la.SchemaError, match="pii must be null or one of"):
+        ColumnSpec("e", ColumnKind.IDENTIFIER, "str", pii="passport")
+    with pytest.raises(la.SchemaError, match="cannot hold PII"):
+        ColumnSpec("d", ColumnKind.DATETIME, "str", pii=PiiType.PHONE)
+    with pytest.raises(la.SchemaError, match="locale"):
+        Schema((), locale="english")
 
 
 def test_text_datetimes_with_changing_offsets_are_read_as_utc() -> None:

@@ -11,6 +11,10 @@ Each column kind goes through the same four steps:
 
 Token order follows value order for numbers, so a tree split on a token is a split on the value.
 Missing values, when the column has any, are the last token.
+
+PII columns (``spec.pii`` set) are the exception: their values are never analysed. Their statistics
+are the row and missing counts only (plus, for free text, a histogram of lengths in steps of
+:data:`TEXT_LENGTH_STEP` characters with rare lengths withheld), and they decode to fakes.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ import numpy as np
 import pandas as pd
 
 from lookalike.errors import ConditionError, SchemaError
-from lookalike.schema import ColumnKind, ColumnSpec
+from lookalike.pii._fakes import FakeMaker, faker_seed
+from lookalike.schema import DEFAULT_LOCALE, ColumnKind, ColumnSpec, PiiType
 from lookalike.schema._infer import parse_datetimes
 
 #: What a withheld rare category is emitted as, in text columns.
@@ -39,6 +44,8 @@ N_FINE_TOKENS = 10
 _MIN_DISCRETE_COVERAGE = 0.9
 #: A value holding at least this share of a continuous column becomes a token of its own.
 _SPIKE_SHARE = 0.01
+#: Fake free text is as long as real text to within this many characters.
+TEXT_LENGTH_STEP = 20
 _DATETIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
 
 Statistics = dict[str, Any]
@@ -89,6 +96,17 @@ def _label(value: Any) -> str | None:
 def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
     """Partial statistics of one partition of a column (plain JSON)."""
     n = len(series)
+    if spec.pii is not None:
+        # Never the values of a PII column, nor counts of its values: only how many are missing,
+        # and for free text how long it is (fake text of the same length reads alike).
+        pii_stats: Statistics = {"n": n, "n_missing": int(series.isna().sum())}
+        if spec.pii is PiiType.TEXT:
+            steps = series.dropna().astype(str).str.len().to_numpy() // TEXT_LENGTH_STEP
+            step_values, step_counts = np.unique(steps, return_counts=True)
+            pii_stats["length_counts"] = {
+                str(int(k)): int(c) for k, c in zip(step_values, step_counts, strict=True)
+            }
+        return pii_stats
     if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
         labels = _labels(series)
         label_counts = labels.dropna().value_counts()
@@ -139,6 +157,20 @@ def reduce_statistics(
     n = sum(int(p["n"]) for p in partials)
     n_missing = sum(int(p["n_missing"]) for p in partials)
     base: Statistics = {"n": n, "n_missing": n_missing, "has_missing": n_missing > 0}
+    if spec.pii is not None:
+        if spec.pii is not PiiType.TEXT:
+            return base
+        lengths: dict[int, int] = {}
+        for p in partials:
+            for key, count in p["length_counts"].items():
+                lengths[int(key)] = lengths.get(int(key), 0) + int(count)
+        # Rare lengths are withheld like rare categories: an unusually long note is not told.
+        kept_lengths = sorted((k, c) for k, c in lengths.items() if c >= rare_threshold)
+        return {
+            **base,
+            "length_steps": [k for k, _ in kept_lengths],
+            "length_counts": [c for _, c in kept_lengths],
+        }
     if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
         merged: dict[str, int] = {}
         for p in partials:
@@ -541,8 +573,69 @@ class IdentifierEncoder(ColumnEncoder):
         return 0
 
 
-def make_encoder(spec: ColumnSpec, statistics: Mapping[str, Any]) -> ColumnEncoder:
-    """The encoder for a column kind, from reduced statistics."""
+class PiiEncoder(ColumnEncoder):
+    """Direct identifiers: never learned; realistic fakes of the column's PII type are made.
+
+    The fakes come from Faker in ``locale``, seeded from the decoding stream, so the same seed
+    gives the same fakes. Missing values come out at the training share. Fake keys of an
+    identifier column are redrawn when they repeat, so they stay (nearly always) unique.
+    """
+
+    def __init__(
+        self, spec: ColumnSpec, statistics: Mapping[str, Any], locale: str = DEFAULT_LOCALE
+    ) -> None:
+        super().__init__(spec, statistics)
+        if spec.pii is None:
+            raise SchemaError(f"Column {spec.name!r} is not a PII column.")
+        self.pii: PiiType = spec.pii
+        self.locale = locale
+
+    @property
+    def is_modelled(self) -> bool:
+        return False
+
+    @property
+    def n_tokens(self) -> int:
+        return 1
+
+    def encode(self, series: pd.Series) -> np.ndarray:
+        return np.zeros(len(series), dtype=np.int32)
+
+    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
+        n = len(tokens)
+        share = self.statistics["n_missing"] / max(self.statistics["n"], 1)
+        present = rng.random(n) >= share
+        lengths = self._draw_lengths(int(present.sum()), rng)
+        maker = FakeMaker(self.locale, faker_seed(rng))
+        fakes = maker.make_many(
+            self.pii,
+            int(present.sum()),
+            numeric=_is_numeric_dtype(self.spec.dtype),
+            lengths=lengths,
+            distinct=self.spec.kind is ColumnKind.IDENTIFIER,
+        )
+        values = np.full(n, None, dtype=object)
+        values[present] = np.asarray(fakes, dtype=object)
+        return pd.Series(values, name=self.name, dtype=object)
+
+    def _draw_lengths(self, n: int, rng: np.random.Generator) -> np.ndarray | None:
+        steps = np.asarray(self.statistics.get("length_steps", []), dtype=np.int64)
+        if self.pii is not PiiType.TEXT or not len(steps):
+            return None
+        counts = np.asarray(self.statistics["length_counts"], dtype=float)
+        drawn = steps[rng.choice(len(steps), size=n, p=counts / counts.sum())]
+        return ((drawn + rng.random(n)) * TEXT_LENGTH_STEP).astype(np.int64)
+
+    def token_for(self, value: Any) -> int:
+        return 0
+
+
+def make_encoder(
+    spec: ColumnSpec, statistics: Mapping[str, Any], *, locale: str = DEFAULT_LOCALE
+) -> ColumnEncoder:
+    """The encoder for a column kind (or PII type, whose fakes are in ``locale``)."""
+    if spec.pii is not None:
+        return PiiEncoder(spec, statistics, locale)
     if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
         return CategoricalEncoder(spec, statistics)
     if spec.kind is ColumnKind.IDENTIFIER:
@@ -559,6 +652,10 @@ def _is_textual(spec: ColumnSpec) -> bool:
     return spec.kind is not ColumnKind.BOOLEAN and (
         spec.dtype in {"str", "string", "object", "category"} or spec.dtype.startswith("string")
     )
+
+
+def _is_numeric_dtype(dtype: str) -> bool:
+    return dtype.lower().startswith(("int", "uint", "float"))
 
 
 def _is_missing(value: Any) -> bool:

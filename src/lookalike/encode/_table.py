@@ -32,7 +32,8 @@ class TableEncoder:
         self.schema = schema
         self.statistics = {name: dict(statistics[name]) for name in schema.names}
         self.encoders: dict[str, ColumnEncoder] = {
-            spec.name: make_encoder(spec, self.statistics[spec.name]) for spec in schema
+            spec.name: make_encoder(spec, self.statistics[spec.name], locale=schema.locale)
+            for spec in schema
         }
 
     @classmethod
@@ -61,7 +62,7 @@ class TableEncoder:
 
     @property
     def modelled(self) -> list[str]:
-        """Names of the columns a model learns (all but identifiers), in schema order."""
+        """Names of the columns a model learns (all but identifiers and PII), in schema order."""
         return [name for name, enc in self.encoders.items() if enc.is_modelled]
 
     @property

@@ -15,7 +15,15 @@ import yaml
 from pandas.tseries.api import guess_datetime_format
 
 from lookalike.errors import DataError, SchemaError
-from lookalike.schema._schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema._pii import detect_column_pii
+from lookalike.schema._schema import (
+    DEFAULT_LOCALE,
+    NUMERIC_PII_TYPES,
+    ColumnKind,
+    ColumnSpec,
+    Schema,
+    check_locale,
+)
 
 #: Numbers with at most this many distinct values are discrete: each value is its own token.
 MAX_DISCRETE_VALUES = 100
@@ -26,28 +34,40 @@ _MAX_DECIMALS = 6
 
 
 def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None) -> Schema:
-    """Infer each column's kind and storage type; ``overrides`` fixes some of them.
+    """Infer each column's kind, storage type and PII type; ``overrides`` fixes some of them.
 
     ``overrides`` maps column names to a kind (``{"zip": "categorical"}``) or to a dict of
     :class:`ColumnSpec` fields (``{"when": {"kind": "datetime", "datetime_format": "%d/%m/%Y"}}``).
-    A ``{"columns": {...}}`` wrapper, as in an override file, is accepted too.
+    ``{"notes": {"pii": "text"}}`` marks a column as PII and ``{"code": {"pii": None}}`` (``null``
+    in a file) unmarks one that was detected. A ``{"columns": {...}}`` wrapper, as in an override
+    file, is accepted too, and may name the ``"locale"`` of the fakes (``"de_DE"``).
+
+    PII detection is described in :mod:`lookalike.schema._pii`.
 
     >>> df = pd.DataFrame({"id": range(12), "city": ["Oslo", "Rome"] * 6, "t": [1.5, 2.25] * 6})
     >>> [c.kind.value for c in infer_schema(df)]
     ['identifier', 'categorical', 'discrete']
+    >>> df["mail"] = [f"user{i}@example.org" for i in range(12)]
+    >>> infer_schema(df).pii_columns
+    {'mail': <PiiType.EMAIL: 'email'>}
+    >>> infer_schema(df, {"mail": {"pii": None}}).pii_columns
+    {}
     """
     if not isinstance(data, pd.DataFrame):
         raise DataError(
             f"infer_schema expects a pandas DataFrame. Got {type(data).__name__} instead."
         )
-    overrides = _normalise_overrides(overrides, list(map(str, data.columns)))
+    overrides, locale = _normalise_overrides(overrides, list(map(str, data.columns)))
     columns = []
     for name in data.columns:
         inferred = _infer_column(str(name), data[name])
+        pii = detect_column_pii(str(name), data[name], inferred.kind)
+        if pii is not None:
+            inferred = ColumnSpec.from_dict({**inferred.to_dict(), "pii": pii})
         if str(name) in overrides:
             inferred = _apply_override(inferred, overrides[str(name)], data[name])
         columns.append(inferred)
-    return Schema(tuple(columns))
+    return Schema(tuple(columns), locale=locale)
 
 
 def load_schema_overrides(path: str | Path) -> dict[str, Any]:
@@ -68,19 +88,30 @@ def load_schema_overrides(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _normalise_overrides(overrides: Mapping[str, Any] | None, names: list[str]) -> dict[str, Any]:
+_WRAPPER_KEYS = {"columns", "version", "locale"}
+
+
+def _normalise_overrides(
+    overrides: Mapping[str, Any] | None, names: list[str]
+) -> tuple[dict[str, Any], str]:
+    """Column overrides by name, and the locale (only a ``{"columns": ...}`` wrapper sets one)."""
     if not overrides:
-        return {}
-    if set(overrides) <= {"columns", "version"} and isinstance(overrides.get("columns"), Mapping):
-        overrides = overrides["columns"]
-    elif set(overrides) <= {"columns", "version"} and isinstance(overrides.get("columns"), list):
-        overrides = {str(c.get("name")): c for c in overrides["columns"] if isinstance(c, Mapping)}
+        return {}, DEFAULT_LOCALE
+    locale = DEFAULT_LOCALE
+    if set(overrides) <= _WRAPPER_KEYS and isinstance(overrides.get("columns"), Mapping | list):
+        locale = check_locale(overrides.get("locale", DEFAULT_LOCALE))
+        if isinstance(overrides["columns"], Mapping):
+            overrides = overrides["columns"]
+        else:
+            overrides = {
+                str(c.get("name")): c for c in overrides["columns"] if isinstance(c, Mapping)
+            }
     unknown = sorted(str(k) for k in overrides if k not in names)
     if unknown:
         raise SchemaError(
             f"Schema overrides name unknown column(s) {unknown}; the table has {names}."
         )
-    return dict(overrides)
+    return dict(overrides), locale
 
 
 def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> ColumnSpec:
@@ -92,7 +123,16 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
         )
     spec = inferred.to_dict()
     spec.update({k: v for k, v in override.items() if k != "name"})
+    if "pii" not in override and spec["kind"] in (ColumnKind.BOOLEAN, ColumnKind.DATETIME):
+        # A detected PII type cannot survive a kind that holds none; an explicit one is an error.
+        spec["pii"] = None
     result = ColumnSpec.from_dict(spec)
+    if result.pii is not None and _is_numeric(series) and result.pii not in NUMERIC_PII_TYPES:
+        allowed = ", ".join(sorted(p.value for p in NUMERIC_PII_TYPES))
+        raise SchemaError(
+            f"Column {inferred.name!r} holds numbers, so it cannot be {result.pii.value!r} PII; "
+            f"numbers can be {allowed} PII."
+        )
     if result.kind is ColumnKind.DATETIME and inferred.kind is not ColumnKind.DATETIME:
         if result.datetime_format is None and not pd.api.types.is_datetime64_any_dtype(series):
             fmt = _guess_format(series.dropna().astype(str))

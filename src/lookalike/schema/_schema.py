@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
@@ -10,7 +11,12 @@ from typing import Any
 
 from lookalike.errors import SchemaError
 
-SCHEMA_VERSION = 1
+#: Version 2 added ``ColumnSpec.pii`` and ``Schema.locale``; version 1 schemas are read as having
+#: no PII columns and the default locale.
+SCHEMA_VERSION = 2
+#: Locale of the fake values that replace PII columns, unless the schema or the model names another.
+DEFAULT_LOCALE = "en_US"
+_LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
 
 
 class ColumnKind(StrEnum):
@@ -31,6 +37,35 @@ class ColumnKind(StrEnum):
     """Free text: only frequent values are learned; the rest become the rare token."""
 
 
+class PiiType(StrEnum):
+    """What kind of direct identifier a column holds. Such columns are never learned.
+
+    Their values are replaced by realistic fakes of the same type (see :mod:`lookalike.pii`).
+    """
+
+    NAME = "name"
+    """A person's full name ("Ada Lovelace", "Dr. Jane Q. Smith")."""
+    FIRST_NAME = "first_name"
+    LAST_NAME = "last_name"
+    EMAIL = "email"
+    PHONE = "phone"
+    US_SSN = "us_ssn"
+    """A US Social Security number ("123-45-6789")."""
+    UK_NINO = "uk_nino"
+    """A UK National Insurance number ("QQ123456C")."""
+    IBAN = "iban"
+    CARD_NUMBER = "card_number"
+    """A payment card number (13-19 digits passing the Luhn check)."""
+    ADDRESS = "address"
+    """A street or postal address."""
+    TEXT = "text"
+    """Free text that mentions identifiers: replaced by fake text as a whole."""
+
+
+#: PII types whose fakes can be stored as whole numbers (in an integer column).
+NUMERIC_PII_TYPES = frozenset({PiiType.PHONE, PiiType.US_SSN, PiiType.CARD_NUMBER})
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """How one column is stored and what it means.
@@ -39,6 +74,8 @@ class ColumnSpec:
     ``"float64"``, ``"str"``, ``"bool"``, ``"datetime64[ns, UTC]"``...); ``kind`` is its meaning.
     ``datetime_format`` is set when a datetime was parsed from text, so it is written back in the same
     format. ``decimals`` is how many decimals the numbers carry (``0`` for whole numbers).
+    ``pii`` names the kind of direct identifier the column holds (a :class:`PiiType`), or is
+    ``None``: a PII column is never learned, and comes out as fake values of that type.
     """
 
     name: str
@@ -47,6 +84,7 @@ class ColumnSpec:
     nullable: bool = True
     datetime_format: str | None = None
     decimals: int | None = None
+    pii: PiiType | None = None
 
     def __post_init__(self) -> None:
         # Field types are checked too: a schema may come from a file someone edited.
@@ -82,10 +120,29 @@ class ColumnSpec:
             raise SchemaError(
                 f"Column {self.name!r}: kind must be one of {allowed}. Got {self.kind!r} instead."
             ) from None
+        if self.pii is not None:
+            self._check_pii()
+
+    def _check_pii(self) -> None:
+        try:
+            pii = PiiType(str(self.pii))
+        except ValueError:
+            allowed = ", ".join(p.value for p in PiiType)
+            raise SchemaError(
+                f"Column {self.name!r}: pii must be null or one of {allowed}. "
+                f"Got {self.pii!r} instead."
+            ) from None
+        object.__setattr__(self, "pii", pii)
+        if self.kind in (ColumnKind.BOOLEAN, ColumnKind.DATETIME):
+            raise SchemaError(
+                f"Column {self.name!r}: a {self.kind.value} column cannot hold PII "
+                f"({pii.value!r}); set pii to null or change its kind."
+            )
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["kind"] = self.kind.value
+        out["pii"] = None if self.pii is None else self.pii.value
         return out
 
     @classmethod
@@ -116,12 +173,24 @@ class Schema:
 
     columns: tuple[ColumnSpec, ...]
     version: int = field(default=SCHEMA_VERSION)
+    locale: str = DEFAULT_LOCALE
+    """Locale of the fakes that replace PII columns (a Faker locale such as ``"de_DE"``)."""
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
         duplicated = sorted({n for n in names if names.count(n) > 1})
         if duplicated:
             raise SchemaError(f"Duplicate column names in schema: {duplicated}.")
+        check_locale(self.locale)
+
+    def with_locale(self, locale: str) -> Schema:
+        """The same schema with fakes in ``locale``."""
+        return Schema(self.columns, self.version, check_locale(locale))
+
+    @property
+    def pii_columns(self) -> dict[str, PiiType]:
+        """The PII columns and their types, in schema order."""
+        return {c.name: c.pii for c in self.columns if c.pii is not None}
 
     @property
     def names(self) -> list[str]:
@@ -143,7 +212,11 @@ class Schema:
         return len(self.columns)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"version": self.version, "columns": [c.to_dict() for c in self.columns]}
+        return {
+            "version": self.version,
+            "locale": self.locale,
+            "columns": [c.to_dict() for c in self.columns],
+        }
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), indent=2)
@@ -161,7 +234,11 @@ class Schema:
         columns = data.get("columns")
         if not isinstance(columns, list):
             raise SchemaError("Schema 'columns' must be a list of column schemas.")
-        return cls(tuple(ColumnSpec.from_dict(c) for c in columns), version=SCHEMA_VERSION)
+        # Version 1 had no 'pii' and no 'locale': the dataclass defaults upgrade it.
+        locale = data.get("locale", DEFAULT_LOCALE)
+        return cls(
+            tuple(ColumnSpec.from_dict(c) for c in columns), version=SCHEMA_VERSION, locale=locale
+        )
 
     @classmethod
     def from_json(cls, text: str) -> Schema:
@@ -172,3 +249,25 @@ class Schema:
         if not isinstance(data, dict):
             raise SchemaError("Schema JSON must be an object with 'version' and 'columns'.")
         return cls.from_dict(data)
+
+
+def check_locale(locale: object) -> str:
+    """``locale`` if Faker knows it; a :class:`SchemaError` naming it otherwise.
+
+    >>> check_locale("de_DE")
+    'de_DE'
+    """
+    if not isinstance(locale, str) or not _LOCALE.match(locale):
+        raise SchemaError(
+            f"The locale must look like 'en_US' (a Faker locale). Got {locale!r} instead."
+        )
+    if locale == DEFAULT_LOCALE:
+        return locale
+    from faker.config import AVAILABLE_LOCALES  # imported late: it scans Faker's providers
+
+    if locale not in AVAILABLE_LOCALES:
+        raise SchemaError(
+            f"Unknown locale {locale!r}; Faker knows {', '.join(AVAILABLE_LOCALES[:8])}, ... "
+            "(see faker.config.AVAILABLE_LOCALES)."
+        )
+    return locale
