@@ -1,0 +1,1219 @@
+"""The differentially private model: measured noisy marginals on a tree over the columns.
+
+What a fit releases, each step paid for in one zCDP ledger (``lookalike.privacy``):
+
+1. **Domain.** Numeric and datetime columns: a noisy histogram over a fixed log-spaced grid gives
+   the range (unless the user gives ``bounds``), then a noisy histogram over a fine grid within it
+   (measured in two halves, the second zooming in when the data fill a small part of the range)
+   gives the bin edges (quantiles of that histogram), the 1-way marginal and the shape within each
+   bin. The number of bins follows the noise of the 2-way measurements (fewer at small epsilon). Categorical and text columns: categories come from the user (``categories``) or are those
+   whose noisy count clears a threshold (the one step that spends delta; see
+   :func:`lookalike.privacy.discover_categories`); booleans have public categories. Every column
+   also has a token for missing values, and categorical columns one for all other categories.
+2. **1-way marginals** of the categorical tokens (Gaussian).
+3. **Structure.** A maximum spanning tree over the columns, grown one edge at a time by the
+   exponential mechanism, scoring each pair by how far its true 2-way counts are from the product
+   of the noisy 1-way marginals, minus the noise its measurement would add (as in MST and AIM,
+   McKenna et al. 2021, 2022).
+4. **2-way marginals** of the tree's edges (Gaussian).
+
+Everything after that is post-processing: the 1-way estimates are combined with the margins of
+the 2-way measurements (inverse-variance weights), made non-negative, and every edge table is
+projected onto them (least squares, then iterative proportional fitting), so all tables agree. A
+tree model consistent with its edge tables is sampled exactly, column by column from the root.
+Numeric tokens decode to a fine cell drawn by its noisy weight, then uniformly within the cell.
+
+The schema (column names, kinds, storage dtypes, decimals, date formats) is treated as public, as
+by every DP synthesizer (they all take a domain); it is inferred from the data unless a full
+:class:`~lookalike.schema.Schema` is given, so pass one when that metadata is itself sensitive.
+The number of rows is not released: the model keeps a noisy estimate. ``delta`` defaults to
+:data:`DEFAULT_DELTA` (1e-9, fixed so that it reveals nothing; 1/n^2 for n = 31,623).
+
+Why a range histogram and not exponential-mechanism quantiles over the same grid
+(:func:`lookalike.privacy.private_quantiles`, also available): most candidates of a data-independent
+grid lie far outside the data and share one utility, so at small epsilon the exponential mechanism
+picks one of them (a bound of 1e12) with high probability, while empty histogram cells simply stay
+below the threshold.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lookalike.encode import make_encoder
+from lookalike.encode._table import restore_dtype
+from lookalike.errors import SchemaError
+from lookalike.privacy import (
+    PrivacyBudget,
+    PrivacyLedger,
+    discover_categories,
+    exponential_mechanism,
+    gaussian_mechanism,
+    gaussian_sigma,
+    split_budget,
+)
+from lookalike.schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema._infer import parse_datetimes
+
+__all__ = [
+    "DEFAULT_DELTA",
+    "PrivateColumn",
+    "PrivateModel",
+    "fit_private_model",
+    "sample_private_model",
+    "split_domain_overrides",
+    "validate_privacy_params",
+]
+
+#: Used when ``delta`` is not given: fixed, so it reveals nothing about the table (adult has
+#: 32,561 rows, 1/n^2 = 9.4e-10).
+DEFAULT_DELTA = 1e-9
+#: Share of delta kept for category discovery when a column needs it.
+_DISCOVERY_DELTA_SHARE = 0.5
+#: Text label of the token that stands for all categories not released.
+RARE_LABEL = "_RARE_"
+#: Budget weights of the steps (normalised by split_budget).
+_WEIGHTS = {"range": 0.04, "fine": 0.16, "discover": 0.12, "one_way": 0.08, "select": 0.12}
+_WEIGHT_MEASURE = 0.48
+#: The fixed grid for private ranges: 0 and +-10^(k/2) for magnitudes 1e-3 .. 1e13. Coarse on
+#: purpose: each cell must hold many rows to stand out of the noise, and the fine grid inside
+#: the range gives the detail.
+_RANGE_GRID_DECADES = (-3, 13)
+_RANGE_GRID_PER_DECADE = 2
+#: Cells of the fine grid within the range (linear and log-spaced, merged).
+_FINE_CELLS = 64
+#: Integer columns whose range spans at most this many values get one cell per value.
+_MAX_INTEGER_CELLS = 256
+_MAX_TOKENS = 32
+#: A 2-way table of numeric bins should hold this many noise scales per cell on average.
+_SIGNAL_PER_CELL = 4.0
+#: Fine cells above this many noise scales show where the data lie within the range; when they
+#: span less than this share of it, the second half of the budget measures finer cells there.
+_ZOOM_SDS = 3.5
+_ZOOM_SHARE = 0.25
+#: Missing and rare tokens below this many standard deviations of their noise are taken to be empty.
+_NOISE_ONLY_SDS = 3.0
+_MIN_TOKENS = 2
+
+_DOMAIN_KEYS = ("bounds", "categories")
+
+
+@dataclass(frozen=True)
+class PrivateColumn:
+    """One column's token domain and how its tokens decode.
+
+    ``kind`` is ``"numeric"``, ``"categorical"``, ``"identifier"`` (not modelled: fresh keys) or
+    ``"pii"`` (not modelled: fakes of the column's PII type).
+    Categorical tokens: ``categories``, then the rare token (if ``has_rare``), then missing.
+    Numeric tokens: ``n_bins`` bins, then missing. Bin ``b`` spans fine cells whose
+    ``cell_token == b``; a cell ``[cell_low, cell_high)`` is drawn with weight ``cell_weight``, then a
+    value uniformly within it (``cell_low == cell_high``: exactly that value).
+    """
+
+    name: str
+    kind: str
+    categories: tuple[str, ...] = ()
+    has_rare: bool = False
+    n_bins: int = 0
+    cell_low: np.ndarray | None = None
+    cell_high: np.ndarray | None = None
+    cell_weight: np.ndarray | None = None
+    cell_token: np.ndarray | None = None
+    integer: bool = False
+
+    @property
+    def n_tokens(self) -> int:
+        if self.kind == "categorical":
+            return len(self.categories) + int(self.has_rare) + 1
+        return self.n_bins + 1
+
+    @property
+    def missing_token(self) -> int:
+        return self.n_tokens - 1
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "categories": list(self.categories),
+            "has_rare": self.has_rare,
+            "n_bins": self.n_bins,
+            "integer": self.integer,
+        }
+
+    def arrays(self, prefix: str) -> dict[str, np.ndarray]:
+        if self.kind != "numeric":
+            return {}
+        assert self.cell_low is not None and self.cell_high is not None  # for mypy
+        assert self.cell_weight is not None and self.cell_token is not None
+        return {
+            f"{prefix}.cells": np.vstack([self.cell_low, self.cell_high, self.cell_weight]),
+            f"{prefix}.cell_token": self.cell_token.astype(np.int64),
+        }
+
+    @classmethod
+    def from_manifest(
+        cls, data: Mapping[str, Any], arrays: Mapping[str, np.ndarray], prefix: str
+    ) -> PrivateColumn:
+        kind = str(data["kind"])
+        if kind not in {"numeric", "categorical", "identifier", "pii"}:
+            raise ValueError(f"unknown private column kind {kind!r}")
+        column = cls(
+            name=str(data["name"]),
+            kind=kind,
+            categories=tuple(str(c) for c in data["categories"]),
+            has_rare=bool(data["has_rare"]),
+            n_bins=int(data["n_bins"]),
+            integer=bool(data["integer"]),
+        )
+        if kind != "numeric":
+            return column
+        cells = np.asarray(arrays[f"{prefix}.cells"], dtype=float)
+        tokens = np.asarray(arrays[f"{prefix}.cell_token"], dtype=np.int64)
+        if cells.ndim != 2 or cells.shape[0] != 3 or tokens.shape != (cells.shape[1],):
+            raise ValueError(f"column {column.name!r}: malformed cell arrays")
+        if column.n_bins < 1 or len(tokens) == 0:
+            raise ValueError(f"column {column.name!r}: no bins")
+        if tokens.min() < 0 or tokens.max() >= column.n_bins:
+            raise ValueError(f"column {column.name!r}: cell tokens out of range")
+        if not np.isfinite(cells).all() or (cells[2] < 0).any() or (cells[1] < cells[0]).any():
+            raise ValueError(f"column {column.name!r}: cells must be finite, ordered, weights >= 0")
+        return PrivateColumn(
+            name=column.name,
+            kind=column.kind,
+            categories=column.categories,
+            has_rare=column.has_rare,
+            n_bins=column.n_bins,
+            cell_low=cells[0],
+            cell_high=cells[1],
+            cell_weight=cells[2],
+            cell_token=tokens,
+            integer=column.integer,
+        )
+
+
+@dataclass(frozen=True)
+class PrivateModel:
+    """A fitted private model: column domains, a tree over the modelled columns, its tables.
+
+    ``nodes`` lists the modelled columns (indices into ``columns``). ``parents[k]`` is node ``k``'s
+    parent node (-1 for the root) and ``order`` a parent-first order of the nodes.
+    ``tables[k]`` holds ``P(node k | parent)`` with one row per parent token (one row for the root).
+    """
+
+    columns: tuple[PrivateColumn, ...]
+    nodes: tuple[int, ...]
+    parents: tuple[int, ...]
+    order: tuple[int, ...]
+    tables: tuple[np.ndarray, ...]
+    ledger: PrivacyLedger
+    n_rows_estimate: float
+
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "method": "private tree of noisy 2-way marginals (zCDP)",
+            "ledger": self.ledger.to_dict(),
+            "columns": [c.manifest() for c in self.columns],
+            "nodes": list(self.nodes),
+            "parents": list(self.parents),
+            "order": list(self.order),
+            "n_rows_estimate": self.n_rows_estimate,
+        }
+
+    def describe(self) -> dict[str, Any]:
+        """The guarantee, in a form for people and JSON: claimed (epsilon, delta) and the ledger."""
+        ledger = self.ledger.to_dict()
+        fixed = any(e.parameters.get("test_only_fixed_noise") for e in self.ledger.entries)
+        return {
+            "epsilon": ledger["claimed_epsilon"],
+            "delta": ledger["claimed_delta"],
+            "neighbours": "tables that differ by adding or removing one row",
+            "method": "noisy 1- and 2-way marginals on a private maximum spanning tree",
+            "guarantee_void_test_only_fixed_noise": fixed,
+            "tree": [
+                [self.columns[self.nodes[self.parents[k]]].name, self.columns[self.nodes[k]].name]
+                for k in self.order
+                if self.parents[k] != -1
+            ],
+            "ledger": ledger,
+        }
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for j, column in enumerate(self.columns):
+            out.update(column.arrays(f"dp.column{j}"))
+        for k, table in enumerate(self.tables):
+            out[f"dp.table{k}"] = table
+        return out
+
+    @classmethod
+    def from_manifest(
+        cls, data: Mapping[str, Any], arrays: Mapping[str, np.ndarray], schema: Schema
+    ) -> PrivateModel:
+        """Rebuild from a model file; ValueError (or KeyError/TypeError) names what is wrong."""
+        columns = tuple(
+            PrivateColumn.from_manifest(c, arrays, f"dp.column{j}")
+            for j, c in enumerate(data["columns"])
+        )
+        if [c.name for c in columns] != schema.names:
+            raise ValueError("the private columns do not match the schema")
+        nodes = tuple(int(v) for v in data["nodes"])
+        parents = tuple(int(v) for v in data["parents"])
+        order = tuple(int(v) for v in data["order"])
+        d = len(nodes)
+        if sorted(order) != list(range(d)) or len(parents) != d:
+            raise ValueError("the tree's order or parents are malformed")
+        if any(columns[j].kind in ("identifier", "pii") for j in nodes) or len(set(nodes)) != d:
+            raise ValueError("the tree's nodes are malformed")
+        position = {node: i for i, node in enumerate(order)}
+        tables = []
+        for k in range(d):
+            parent = parents[k]
+            if parent != -1 and not (0 <= parent < d and position[parent] < position[k]):
+                raise ValueError(f"node {k} has an invalid parent {parent}")
+            rows = 1 if parent == -1 else columns[nodes[parent]].n_tokens
+            table = np.asarray(arrays[f"dp.table{k}"], dtype=float)
+            if table.shape != (rows, columns[nodes[k]].n_tokens):
+                raise ValueError(f"table {k} has shape {table.shape}")
+            if not np.isfinite(table).all() or (table < 0).any():
+                raise ValueError(f"table {k} has negative or non-finite probabilities")
+            if not np.allclose(table.sum(axis=1), 1.0, atol=1e-6):
+                raise ValueError(f"table {k} rows do not sum to 1")
+            tables.append(table)
+        ledger = PrivacyLedger.from_dict(data["ledger"])
+        n_rows = float(data["n_rows_estimate"])
+        if not math.isfinite(n_rows) or n_rows < 0:
+            raise ValueError("n_rows_estimate must be a finite number >= 0")
+        return cls(columns, nodes, parents, order, tuple(tables), ledger, n_rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Parameters and the user's public domain
+# ---------------------------------------------------------------------------------------------
+
+
+def validate_privacy_params(epsilon: Any, delta: Any, owner: str = "Synthesizer") -> None:
+    """Check ``epsilon`` and ``delta`` (ValueError with a message naming the parameter)."""
+    if epsilon is None:
+        if delta is not None:
+            raise ValueError(
+                f"The 'delta' parameter of {owner} applies to differential privacy; set "
+                f"'epsilon' too. Got epsilon=None and delta={delta!r}."
+            )
+        return
+    number = isinstance(epsilon, int | float | np.integer | np.floating) and not isinstance(
+        epsilon, bool
+    )
+    if not number or not 0 < float(epsilon) < math.inf:
+        raise ValueError(
+            f"The 'epsilon' parameter of {owner} must be None or a float > 0. "
+            f"Got {epsilon!r} instead."
+        )
+    if delta is None:
+        return
+    number = isinstance(delta, int | float | np.integer | np.floating) and not isinstance(
+        delta, bool
+    )
+    if not number or not 0 < float(delta) < 1:
+        raise ValueError(
+            f"The 'delta' parameter of {owner} must be None or a float in (0, 1). "
+            f"Got {delta!r} instead."
+        )
+
+
+def split_domain_overrides(
+    overrides: Mapping[str, Any],
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Separate the public domain (``bounds``, ``categories``) from schema overrides.
+
+    ``{"age": {"kind": "discrete", "bounds": [17, 90]}, "sex": {"categories": ["F", "M"]}}``
+    gives the schema overrides ``{"age": {"kind": "discrete"}}`` and the domain
+    ``{"age": {"bounds": [17, 90]}, "sex": {"categories": ["F", "M"]}}``. A domain given here costs
+    no privacy budget, so it must come from public knowledge, not from the table.
+    """
+    wrapped = set(overrides) <= {"columns", "version"} and isinstance(
+        overrides.get("columns"), Mapping
+    )
+    inner: Mapping[str, Any] = overrides["columns"] if wrapped else overrides
+    schema_overrides: dict[str, Any] = {}
+    domain: dict[str, dict[str, Any]] = {}
+    for name, override in inner.items():
+        if isinstance(override, Mapping):
+            public = {k: override[k] for k in _DOMAIN_KEYS if k in override}
+            rest = {k: v for k, v in override.items() if k not in _DOMAIN_KEYS}
+            if public:
+                domain[str(name)] = public
+            if rest:
+                schema_overrides[str(name)] = rest
+        else:
+            schema_overrides[str(name)] = override
+    return schema_overrides, domain
+
+
+# ---------------------------------------------------------------------------------------------
+# Fit
+# ---------------------------------------------------------------------------------------------
+
+
+_NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
+_LABEL_KINDS = (ColumnKind.CATEGORICAL, ColumnKind.TEXT, ColumnKind.BOOLEAN)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """A column's tokens for every row and its noisy 1-way marginal (with per-token variance)."""
+
+    column: PrivateColumn
+    tokens: np.ndarray
+    one_way: np.ndarray
+    variance: np.ndarray
+
+
+def fit_private_model(
+    frame: pd.DataFrame,
+    schema: Schema,
+    *,
+    epsilon: float,
+    delta: float | None,
+    domain: Mapping[str, Mapping[str, Any]] | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> PrivateModel:
+    """Fit the private model; every data-dependent release is recorded in its ledger."""
+    domain = dict(domain or {})
+    _check_domain(domain, schema)
+    delta = DEFAULT_DELTA if delta is None else float(delta)
+    discovering = [
+        spec.name
+        for spec in schema
+        if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.TEXT)
+        and "categories" not in domain.get(spec.name, {})
+    ]
+    budget = PrivacyBudget.from_epsilon_delta(
+        float(epsilon), delta, delta_reserved=delta * _DISCOVERY_DELTA_SHARE if discovering else 0.0
+    )
+    modelled = [spec for spec in schema if _is_modelled(spec)]
+    shares = split_budget(budget.rho, _plan_weights(modelled, domain, discovering))
+    delta_each = budget.delta_reserved / len(discovering) if discovering else 0.0
+    ledger = PrivacyLedger(budget)
+    n_edges = max(len(modelled) - 1, 0)
+    edge_sigma = gaussian_sigma(shares["measure"] / n_edges) if n_edges else math.inf
+
+    # 1. Domains and 1-way marginals.
+    measured: dict[str, _Measured] = {}
+    pending_numeric: dict[str, _FineHistogram] = {}
+    for spec in modelled:
+        user = domain.get(spec.name, {})
+        if spec.kind in _NUMERIC_KINDS:
+            values = _numbers(spec, frame[spec.name])
+            integer = spec.kind is not ColumnKind.DATETIME and spec.decimals == 0
+            if "bounds" in user:
+                low, high = _user_bounds(spec, user["bounds"])
+            else:
+                (low, high), ledger = _private_range(
+                    ledger, f"range {spec.name}", values, shares[f"range {spec.name}"], integer
+                )
+            histogram, ledger = _fine_histogram(
+                ledger, spec.name, values, low, high, integer, shares[f"bins {spec.name}"]
+            )
+            pending_numeric[spec.name] = histogram
+        else:
+            column, ledger = _label_domain(ledger, spec, frame[spec.name], user, shares, delta_each)
+            tokens = _label_tokens(column, spec, frame[spec.name])
+            counts = np.bincount(tokens, minlength=column.n_tokens).astype(float)
+            step = f"1-way {spec.name}"
+            noisy, ledger = gaussian_mechanism(ledger, step, counts, rho=shares[step])
+            sigma = float(ledger.entries[-1].parameters["sigma"])
+            measured[spec.name] = _Measured(
+                column, tokens, noisy, np.full(column.n_tokens, sigma**2)
+            )
+        if on_step is not None:
+            on_step(spec.name)
+
+    n_estimate = _estimate_rows(
+        [m.one_way for m in measured.values()] + [h.noisy for h in pending_numeric.values()],
+        [m.variance for m in measured.values()]
+        + [np.full(len(h.noisy), h.sigma**2) for h in pending_numeric.values()],
+    )
+    n_bins = _n_bins(n_estimate, edge_sigma)
+    for name, h in pending_numeric.items():
+        measured[name] = _numeric_measured(
+            name, h.values, h.cell_low, h.cell_high, h.noisy, h.sigma, h.integer, n_bins
+        )
+
+    names = [spec.name for spec in modelled]
+    columns_by_name = {name: measured[name].column for name in names}
+    matrix = np.column_stack([measured[n].tokens for n in names]) if names else None
+    sizes = [columns_by_name[n].n_tokens for n in names]
+
+    # 2. Structure: a maximum spanning tree grown by the exponential mechanism.
+    one_way = [_norm_sub(measured[n].one_way, n_estimate) for n in names]
+    edges: list[tuple[int, int]] = []
+    if n_edges:
+        assert matrix is not None
+        edges, ledger = _select_tree(
+            ledger, matrix, sizes, one_way, n_estimate, shares["select"], edge_sigma, names
+        )
+
+    # 3. Measure the tree's 2-way marginals.
+    edge_tables: dict[tuple[int, int], np.ndarray] = {}
+    for a, b in edges:
+        assert matrix is not None
+        counts = _pair_counts(matrix[:, a], matrix[:, b], sizes[a], sizes[b])
+        noisy, ledger = gaussian_mechanism(
+            ledger, f"2-way {names[a]} x {names[b]}", counts, rho=shares["measure"] / n_edges
+        )
+        edge_tables[(a, b)] = noisy
+
+    # 4. Post-processing: consistent non-negative tables, then the tree's conditionals.
+    nodes, parents, order, tables = _tree_model(
+        measured, names, sizes, edge_tables, edge_sigma, n_estimate
+    )
+    index = {spec.name: j for j, spec in enumerate(schema)}
+    columns = tuple(
+        columns_by_name.get(
+            spec.name,
+            PrivateColumn(spec.name, "identifier" if getattr(spec, "pii", None) is None else "pii"),
+        )
+        for spec in schema
+    )
+    return PrivateModel(
+        columns=columns,
+        nodes=tuple(index[names[k]] for k in nodes),
+        parents=parents,
+        order=order,
+        tables=tables,
+        ledger=ledger,
+        n_rows_estimate=float(n_estimate),
+    )
+
+
+def _is_modelled(spec: ColumnSpec) -> bool:
+    """Identifiers get fresh keys and PII columns fakes: neither is learned."""
+    return spec.kind is not ColumnKind.IDENTIFIER and getattr(spec, "pii", None) is None
+
+
+def _plan_weights(
+    modelled: list[ColumnSpec], domain: Mapping[str, Mapping[str, Any]], discovering: list[str]
+) -> dict[str, float]:
+    """The budget's split, fixed before any data is looked at (it depends on the schema only)."""
+    weights: dict[str, float] = {}
+    for spec in modelled:
+        if spec.kind in _NUMERIC_KINDS:
+            if "bounds" not in domain.get(spec.name, {}):
+                weights[f"range {spec.name}"] = _WEIGHTS["range"]
+            weights[f"bins {spec.name}"] = _WEIGHTS["fine"]
+        else:
+            if spec.name in discovering:
+                weights[f"categories {spec.name}"] = _WEIGHTS["discover"]
+            weights[f"1-way {spec.name}"] = _WEIGHTS["one_way"]
+    n_edges = max(len(modelled) - 1, 0)
+    if n_edges:
+        weights["select"] = _WEIGHTS["select"] * n_edges
+        weights["measure"] = _WEIGHT_MEASURE * n_edges
+    return weights
+
+
+def _check_domain(domain: Mapping[str, Mapping[str, Any]], schema: Schema) -> None:
+    for name, public in domain.items():
+        if name not in schema:
+            raise SchemaError(f"The domain names column {name!r}, which the table lacks.")
+        kind = schema[name].kind
+        if "bounds" in public and kind not in _NUMERIC_KINDS:
+            raise SchemaError(
+                f"Column {name!r}: 'bounds' applies to numeric and datetime columns, "
+                f"not {kind.value} ones."
+            )
+        if "categories" in public:
+            if kind not in (ColumnKind.CATEGORICAL, ColumnKind.TEXT):
+                raise SchemaError(
+                    f"Column {name!r}: 'categories' applies to categorical and text columns, "
+                    f"not {kind.value} ones."
+                )
+            categories = public["categories"]
+            if not isinstance(categories, list | tuple) or not categories:
+                raise SchemaError(
+                    f"Column {name!r}: 'categories' must be a non-empty list. Got {categories!r}."
+                )
+
+
+def _user_bounds(spec: ColumnSpec, bounds: Any) -> tuple[float, float]:
+    if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+        raise SchemaError(
+            f"Column {spec.name!r}: 'bounds' must be [low, high]. Got {bounds!r} instead."
+        )
+    try:
+        low, high = _numbers(spec, pd.Series(list(bounds)))
+    except (TypeError, ValueError):
+        low = high = math.nan
+    if not (math.isfinite(low) and math.isfinite(high) and low <= high):
+        raise SchemaError(
+            f"Column {spec.name!r}: 'bounds' must be two finite values, low <= high. "
+            f"Got {bounds!r} instead."
+        )
+    return float(low), float(high)
+
+
+def _numbers(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+    """Numbers as float64 with NaN for missing; datetimes as seconds since the epoch (UTC)."""
+    if spec.kind is ColumnKind.DATETIME:
+        parsed = parse_datetimes(series, spec.datetime_format)
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+        nanos = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
+        nanos[parsed.isna().to_numpy()] = np.nan
+        return nanos / 1e9
+    values = pd.to_numeric(series, errors="coerce").astype("float64")
+    out = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+def _label(value: Any) -> str | None:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        if float(value).is_integer():
+            return str(int(value))
+    return str(value)
+
+
+# -- numeric domains --------------------------------------------------------------------------
+
+
+def _range_grid() -> np.ndarray:
+    low, high = _RANGE_GRID_DECADES
+    magnitudes = 10.0 ** (
+        np.arange(low * _RANGE_GRID_PER_DECADE, high * _RANGE_GRID_PER_DECADE + 1)
+        / _RANGE_GRID_PER_DECADE
+    )
+    return np.concatenate([-magnitudes[::-1], [0.0], magnitudes])
+
+
+def _private_range(
+    ledger: PrivacyLedger, step: str, values: np.ndarray, rho: float, integer: bool
+) -> tuple[tuple[float, float], PrivacyLedger]:
+    """The range of a column from a noisy histogram over a fixed log-spaced grid.
+
+    The grid never depends on the data; cells whose noisy count is below a high threshold (so that
+    pure noise rarely passes) are dropped and the range spans the remaining ones. Extremes held by
+    few rows are therefore clipped, which is also what protects them.
+    """
+    grid = _range_grid()
+    present = values[~np.isnan(values)]
+    # Cell i holds [grid[i-1], grid[i]); cell 0 everything below grid[0], the last everything above.
+    counts = np.bincount(
+        np.searchsorted(grid, present, side="right"), minlength=len(grid) + 1
+    ).astype(float)
+    noisy, ledger = gaussian_mechanism(ledger, step, counts, rho=rho)
+    sigma = float(ledger.entries[-1].parameters["sigma"])
+    # About a 1.5% chance that any of the ~65 empty cells passes.
+    threshold = sigma * 3.5
+    kept = np.flatnonzero(noisy > threshold)
+    if len(kept) == 0:
+        kept = np.array([int(np.argmax(noisy))])
+    edges = np.concatenate([[grid[0]], grid, [grid[-1]]])
+    low, high = float(edges[kept[0]]), float(edges[kept[-1] + 1])
+    if integer:
+        low, high = math.floor(low), math.ceil(high)
+    return (low, max(high, low)), ledger
+
+
+def _symlog(x: np.ndarray) -> np.ndarray:
+    return np.asarray(np.sign(x) * np.log1p(np.abs(x)), dtype=float)
+
+
+def _symexp(y: np.ndarray) -> np.ndarray:
+    return np.asarray(np.sign(y) * np.expm1(np.abs(y)), dtype=float)
+
+
+def _fine_cells(low: float, high: float, integer: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Cells ``[cell_low, cell_high)`` covering ``[low, high]``; equal ends mean a single value.
+
+    Integer columns with a short range get one cell per value. Otherwise the boundaries merge a
+    linear and a log-spaced grid (so both flat and skewed columns get resolution), and 0 gets a
+    cell of its own (zero-inflated columns are common). Depends on ``low`` and ``high`` only.
+    """
+    if integer and high - low + 1 <= _MAX_INTEGER_CELLS:
+        points = np.arange(low, high + 1, dtype=float)
+        return points, points.copy()
+    if high <= low:
+        return np.array([low]), np.array([low])
+    linear = np.linspace(low, high, _FINE_CELLS + 1)
+    logs = _symexp(np.linspace(_symlog(np.array(low)), _symlog(np.array(high)), _FINE_CELLS + 1))
+    extra = [0.0] if low < 0 < high else []
+    merged = np.unique(np.clip(np.concatenate([linear, logs, extra]), low, high))
+    # Where the two grids nearly coincide they would make slivers, whose noise would become
+    # spikes: a boundary closer than a quarter of the finer grid's local step is dropped.
+    log_step = (_symlog(np.array(high)) - _symlog(np.array(low))) / _FINE_CELLS
+    min_gap = 0.25 * np.minimum(linear[1] - linear[0], (1 + np.abs(merged)) * float(log_step))
+    kept = [float(merged[0])]
+    for value, gap in zip(merged[1:-1], min_gap[1:-1], strict=True):
+        if value - kept[-1] >= gap and (value == 0 or high - value >= gap):
+            kept.append(float(value))
+    bounds = np.array([*kept, float(merged[-1])])
+    if integer:
+        bounds = np.unique(np.round(bounds))
+    lows, highs = bounds[:-1], bounds[1:].copy()
+    # The last cell includes ``high``: for integers by ending one past it.
+    highs[-1] = high + 1 if integer else high
+    if low <= 0 <= high:
+        if integer:
+            # The cell starting at 0 gives up 0 to the point cell.
+            lows = np.where(lows == 0, 1.0, lows)
+            keep = highs > lows
+            lows, highs = lows[keep], highs[keep]
+        lows = np.concatenate([[0.0], lows])
+        highs = np.concatenate([[0.0], highs])
+        order = np.lexsort((highs, lows))
+        lows, highs = lows[order], highs[order]
+    return lows, highs
+
+
+@dataclass(frozen=True)
+class _FineHistogram:
+    values: np.ndarray
+    cell_low: np.ndarray
+    cell_high: np.ndarray
+    noisy: np.ndarray
+    sigma: float
+    integer: bool
+
+
+def _fine_histogram(
+    ledger: PrivacyLedger,
+    name: str,
+    values: np.ndarray,
+    low: float,
+    high: float,
+    integer: bool,
+    rho: float,
+) -> tuple[_FineHistogram, PrivacyLedger]:
+    """Noisy counts of the fine cells (then missing), measured in two halves.
+
+    The first half shows where the data lie within the range. When that is a small part of it
+    (dates within one year of a range of decades), the second half measures finer cells there
+    (the zoom is post-processing of the first half); otherwise it measures the same cells again
+    and the two halves are averaged, which is as good as one measurement with the whole ``rho``.
+    """
+    cell_low, cell_high = _fine_cells(low, high, integer)
+    counts = _cell_counts(values, cell_low, cell_high, low, high, integer)
+    first, ledger = gaussian_mechanism(ledger, f"bins {name}", counts, rho=rho / 2)
+    sigma = gaussian_sigma(rho / 2)
+    kept = np.flatnonzero(first[:-1] > _ZOOM_SDS * sigma)
+    if len(kept):
+        inclusive_high = np.where(integer & (cell_high > cell_low), cell_high - 1, cell_high)
+        zoom_low, zoom_high = float(cell_low[kept[0]]), float(inclusive_high[kept[-1]])
+        inside = float(first[kept[0] : kept[-1] + 1].sum())
+        # Zoom only when the narrow part holds nearly all the rows: dropping a spread-out
+        # column's tails would clip real values.
+        if zoom_high - zoom_low < _ZOOM_SHARE * (high - low) and inside >= 0.97 * float(
+            first[:-1].sum()
+        ):
+            cell_low, cell_high = _fine_cells(zoom_low, zoom_high, integer)
+            counts = _cell_counts(values, cell_low, cell_high, zoom_low, zoom_high, integer)
+            second, ledger = gaussian_mechanism(ledger, f"bins {name} (zoom)", counts, rho=rho / 2)
+            return _FineHistogram(values, cell_low, cell_high, second, sigma, integer), ledger
+    second, ledger = gaussian_mechanism(ledger, f"bins {name} (again)", counts, rho=rho / 2)
+    averaged = (first + second) / 2
+    return (
+        _FineHistogram(values, cell_low, cell_high, averaged, sigma / math.sqrt(2), integer),
+        ledger,
+    )
+
+
+def _cell_index(
+    values: np.ndarray,
+    cell_low: np.ndarray,
+    cell_high: np.ndarray,
+    low: float,
+    high: float,
+    integer: bool,
+) -> np.ndarray:
+    """The fine cell of each non-missing value (clipped into ``[low, high]``), -1 for missing."""
+    out = np.full(len(values), -1, dtype=np.int64)
+    present = ~np.isnan(values)
+    v = np.clip(values[present], low, high)
+    if integer:
+        v = np.round(v)
+    is_point = cell_low == cell_high
+    result = np.zeros(len(v), dtype=np.int64)
+    intervals = np.flatnonzero(~is_point)
+    if len(intervals):
+        where = np.searchsorted(cell_low[intervals], v, side="right") - 1
+        result = intervals[np.clip(where, 0, len(intervals) - 1)]
+    points = np.flatnonzero(is_point)
+    if len(points):
+        point_values = cell_low[points]
+        nearest = np.clip(np.searchsorted(point_values, v), 0, len(points) - 1)
+        left = np.clip(nearest - 1, 0, len(points) - 1)
+        pick = np.where(
+            np.abs(point_values[left] - v) <= np.abs(point_values[nearest] - v), left, nearest
+        )
+        exact = point_values[pick] == v
+        if len(intervals) == 0:
+            exact[:] = True
+        result = np.where(exact, points[pick], result)
+    out[present] = result
+    return out
+
+
+def _cell_counts(
+    values: np.ndarray,
+    cell_low: np.ndarray,
+    cell_high: np.ndarray,
+    low: float,
+    high: float,
+    integer: bool,
+) -> np.ndarray:
+    """Rows per fine cell, then the missing rows (the last entry)."""
+    index = _cell_index(values, cell_low, cell_high, low, high, integer)
+    index[index < 0] = len(cell_low)
+    return np.bincount(index, minlength=len(cell_low) + 1).astype(float)
+
+
+def _n_bins(n_estimate: float, edge_sigma: float) -> int:
+    """Bins per numeric column: a 2-way table of them should hold several noise scales per cell."""
+    if not math.isfinite(edge_sigma):
+        return _MAX_TOKENS
+    k = math.sqrt(max(n_estimate, 1.0) / (_SIGNAL_PER_CELL * edge_sigma))
+    return int(min(max(round(k), _MIN_TOKENS), _MAX_TOKENS))
+
+
+def _bins_from_histogram(weights: np.ndarray, n_bins: int) -> np.ndarray:
+    """Group consecutive fine cells into about ``n_bins`` bins of equal (noisy) mass.
+
+    A cell holding a whole bin's share or more is a bin of its own (spikes such as 0 stay exact).
+    Returns the bin of each cell.
+    """
+    total = float(weights.sum())
+    out = np.zeros(len(weights), dtype=np.int64)
+    if total <= 0 or n_bins <= 1:
+        return out
+    target = total / n_bins
+    current, mass = 0, 0.0
+    for i, w in enumerate(weights):
+        if w >= target and mass > 0:
+            current, mass = current + 1, 0.0
+        out[i] = current
+        mass += w
+        if mass >= target and i < len(weights) - 1:
+            current, mass = current + 1, 0.0
+    # A last bin much lighter than the rest joins its neighbour.
+    if mass < 0.5 * target and current > 0 and (out == current).any():
+        out[out == current] = current - 1
+    _, out = np.unique(out, return_inverse=True)
+    return out.astype(np.int64)
+
+
+def _numeric_measured(
+    name: str,
+    values: np.ndarray,
+    cell_low: np.ndarray,
+    cell_high: np.ndarray,
+    noisy: np.ndarray,
+    sigma: float,
+    integer: bool,
+    n_bins: int,
+) -> _Measured:
+    cell_token = _bins_from_histogram(np.maximum(noisy[:-1], 0.0), n_bins)
+    bins = int(cell_token.max()) + 1
+    # Within a bin, cells are drawn by their noisy counts made non-negative with one shift.
+    weights = np.zeros(len(cell_token))
+    for b in range(bins):
+        cells = cell_token == b
+        weights[cells] = _norm_sub(noisy[:-1][cells], max(float(noisy[:-1][cells].sum()), 1.0))
+    column = PrivateColumn(
+        name=name,
+        kind="numeric",
+        n_bins=bins,
+        cell_low=cell_low,
+        cell_high=cell_high,
+        cell_weight=weights,
+        cell_token=cell_token,
+        integer=integer,
+    )
+    low = float(cell_low.min())
+    high = float(
+        cell_high.max() - 1 if integer and cell_high.max() > cell_low.max() else cell_high.max()
+    )
+    cells = _cell_index(values, cell_low, cell_high, low, high, integer)
+    tokens = np.where(cells < 0, column.missing_token, cell_token[np.maximum(cells, 0)])
+    # The 1-way marginal over bins is the sum of its cells' noisy counts (post-processing).
+    one_way = np.append(np.bincount(cell_token, weights=noisy[:-1], minlength=bins), noisy[-1])
+    cells_per_token = np.append(np.bincount(cell_token, minlength=bins), 1)
+    return _Measured(column, tokens.astype(np.int64), one_way, sigma**2 * cells_per_token)
+
+
+# -- categorical domains ----------------------------------------------------------------------
+
+
+def _label_domain(
+    ledger: PrivacyLedger,
+    spec: ColumnSpec,
+    series: pd.Series,
+    user: Mapping[str, Any],
+    shares: Mapping[str, float],
+    delta: float,
+) -> tuple[PrivateColumn, PrivacyLedger]:
+    if spec.kind is ColumnKind.BOOLEAN:
+        return PrivateColumn(spec.name, "categorical", ("False", "True"), has_rare=False), ledger
+    if "categories" in user:
+        categories = tuple(dict.fromkeys(str(_label(c)) for c in user["categories"]))
+        return PrivateColumn(spec.name, "categorical", categories, has_rare=True), ledger
+    labels = series.map(_label).dropna()
+    counts = {str(k): int(v) for k, v in labels.value_counts().items()}
+    step = f"categories {spec.name}"
+    released, ledger = discover_categories(ledger, step, counts, rho=shares[step], delta=delta)
+    # Most frequent first (by the noisy counts); ties by label for reproducibility.
+    ordered = sorted(released, key=lambda label: (-released[label], label))
+    categories = tuple(ordered[: _MAX_TOKENS - 2])
+    return PrivateColumn(spec.name, "categorical", categories, has_rare=True), ledger
+
+
+def _label_tokens(column: PrivateColumn, spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+    labels = series.map(_label)
+    missing = labels.isna().to_numpy()
+    if spec.kind is ColumnKind.BOOLEAN:
+        text = labels.fillna("").str.lower()
+        tokens = np.where(text == "true", 1, 0)
+    else:
+        index = {c: i for i, c in enumerate(column.categories)}
+        rare = len(column.categories)
+        tokens = np.array([index.get(v, rare) for v in labels.fillna("")], dtype=np.int64)
+        if not column.has_rare:
+            tokens = np.minimum(tokens, len(column.categories) - 1)
+    tokens = np.where(missing, column.missing_token, tokens)
+    return tokens.astype(np.int64)
+
+
+# -- structure and estimation -----------------------------------------------------------------
+
+
+def _pair_counts(a: np.ndarray, b: np.ndarray, size_a: int, size_b: int) -> np.ndarray:
+    return (
+        np.bincount(a * size_b + b, minlength=size_a * size_b).reshape(size_a, size_b).astype(float)
+    )
+
+
+def _estimate_rows(totals_from: list[np.ndarray], variances: list[np.ndarray]) -> float:
+    """Inverse-variance mean of the row totals that every 1-way measurement implies."""
+    if not totals_from:
+        return 0.0
+    sums = np.array([float(v.sum()) for v in totals_from])
+    weights = np.array([1.0 / float(v.sum()) for v in variances])
+    return float(max(np.sum(sums * weights) / np.sum(weights), 1.0))
+
+
+def _norm_sub(values: np.ndarray, total: float) -> np.ndarray:
+    """The non-negative vector ``max(values - t, 0)`` summing to ``total`` (Wang et al. 2020).
+
+    Subtracting one shift and clipping removes most of the noise in empty cells, where plain
+    clipping at 0 would keep its positive half.
+    """
+    v = np.asarray(values, dtype=float)
+    if total <= 0 or len(v) == 0:
+        return np.zeros_like(v)
+    positive: np.ndarray = np.maximum(v, 0.0)
+    if positive.sum() <= total:
+        # Too little mass even before any shift: scale up, so that empty cells stay empty.
+        if positive.sum() > 0:
+            scaled: np.ndarray = positive * (total / float(positive.sum()))
+            return scaled
+        return np.full_like(v, total / len(v))
+    low, high = 0.0, float(v.max())
+    for _ in range(100):
+        shift = 0.5 * (low + high)
+        if np.maximum(v - shift, 0).sum() > total:
+            low = shift
+        else:
+            high = shift
+    out = np.maximum(v - high, 0.0)
+    mass = out.sum()
+    return out * (total / mass) if mass > 0 else np.full_like(v, total / len(v))
+
+
+def _drop_noise_only(estimate: np.ndarray, sd: np.ndarray, column: PrivateColumn) -> np.ndarray:
+    """Zero the missing and rare tokens when noise alone would explain them (below 3 sd).
+
+    These tokens exist in every column whether or not the data hold such values, so without this
+    a complete column would come out with missing values at the rate of its noise. Ordinary
+    tokens are left to the shift of :func:`_norm_sub`.
+    """
+    out = estimate.copy()
+    special = [column.missing_token]
+    if column.kind == "categorical" and column.has_rare:
+        special.append(len(column.categories))
+    for token in special:
+        if out[token] < _NOISE_ONLY_SDS * sd[token]:
+            out[token] = 0.0
+    if not (out > 0).any() and len(out):
+        out[int(np.argmax(estimate))] = max(float(estimate.max()), 1.0)
+    return out
+
+
+def _select_tree(
+    ledger: PrivacyLedger,
+    tokens: np.ndarray,
+    sizes: list[int],
+    one_way: list[np.ndarray],
+    n_estimate: float,
+    rho: float,
+    edge_sigma: float,
+    names: list[str],
+) -> tuple[list[tuple[int, int]], PrivacyLedger]:
+    """Kruskal's maximum spanning tree, each edge chosen by the exponential mechanism.
+
+    A pair's score is the L1 distance between its true 2-way counts and the independent estimate
+    from the noisy 1-way marginals (one row moves it by at most 1), minus the L1 noise its
+    measurement would add, so large tables are chosen only when they pay for their noise.
+    """
+    d = len(sizes)
+    pairs = [(a, b) for a in range(d) for b in range(a + 1, d)]
+    scores = np.empty(len(pairs))
+    for k, (a, b) in enumerate(pairs):
+        true = _pair_counts(tokens[:, a], tokens[:, b], sizes[a], sizes[b])
+        independent = np.outer(one_way[a], one_way[b]) / max(n_estimate, 1.0)
+        noise = math.sqrt(2 / math.pi) * edge_sigma * sizes[a] * sizes[b]
+        scores[k] = np.abs(true - independent).sum() - noise
+    component = list(range(d))
+
+    def find(i: int) -> int:
+        while component[i] != i:
+            component[i] = component[component[i]]
+            i = component[i]
+        return i
+
+    chosen: list[tuple[int, int]] = []
+    for round_ in range(d - 1):
+        candidates = [k for k, (a, b) in enumerate(pairs) if find(a) != find(b)]
+        pick, ledger = exponential_mechanism(
+            ledger, f"select edge {round_ + 1}", scores[candidates], rho=rho / (d - 1)
+        )
+        a, b = pairs[candidates[pick]]
+        ledger = _annotate_last(ledger, chosen=f"{names[a]} x {names[b]}")
+        component[find(a)] = find(b)
+        chosen.append((a, b))
+    return chosen, ledger
+
+
+def _annotate_last(ledger: PrivacyLedger, **extra: Any) -> PrivacyLedger:
+    """Record which candidate a selection step released (the released value, no new cost)."""
+    last = ledger.entries[-1]
+    updated = type(last)(
+        last.step, last.mechanism, last.rho, last.delta, {**last.parameters, **extra}
+    )
+    return PrivacyLedger(ledger.budget, (*ledger.entries[:-1], updated))
+
+
+def _tree_model(
+    measured: Mapping[str, _Measured],
+    names: list[str],
+    sizes: list[int],
+    edge_tables: Mapping[tuple[int, int], np.ndarray],
+    edge_sigma: float,
+    n_estimate: float,
+) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], tuple[np.ndarray, ...]]:
+    """Consistent non-negative marginals and the tree's conditional tables (post-processing)."""
+    d = len(names)
+    if d == 0:
+        return (), (), (), ()
+    # Each node's 1-way estimate: its own measurement and the margins of its edges, weighted by
+    # the inverse of their variances (summing a row of K noisy cells adds K variances).
+    weighted = [measured[n].one_way / measured[n].variance for n in names]
+    precision = [1.0 / measured[n].variance for n in names]
+    for (a, b), table in edge_tables.items():
+        var = edge_sigma**2
+        weighted[a] = weighted[a] + table.sum(axis=1) / (var * sizes[b])
+        precision[a] = precision[a] + 1.0 / (var * sizes[b])
+        weighted[b] = weighted[b] + table.sum(axis=0) / (var * sizes[a])
+        precision[b] = precision[b] + 1.0 / (var * sizes[a])
+    marginals = [
+        _norm_sub(_drop_noise_only(w / p, 1.0 / np.sqrt(p), measured[name].column), n_estimate)
+        for w, p, name in zip(weighted, precision, names, strict=True)
+    ]
+
+    neighbours: dict[int, list[int]] = {k: [] for k in range(d)}
+    for a, b in edge_tables:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    # The root is the best-connected column; any root gives the same distribution.
+    root = max(range(d), key=lambda k: (len(neighbours[k]), -k))
+    parents = [-1] * d
+    order = [root]
+    seen = {root}
+    queue = [root]
+    while queue:
+        node = queue.pop(0)
+        for other in sorted(neighbours[node]):
+            if other not in seen:
+                seen.add(other)
+                parents[other] = node
+                order.append(other)
+                queue.append(other)
+    # Columns left unconnected (there are none for a spanning tree) would be independent roots.
+    order += [k for k in range(d) if k not in seen]
+
+    tables: list[np.ndarray] = [np.empty(0)] * d
+    for k in range(d):
+        parent = parents[k]
+        if parent == -1:
+            tables[k] = (marginals[k] / max(marginals[k].sum(), 1e-12))[None, :]
+            continue
+        if (parent, k) in edge_tables:
+            joint = _consistent_table(edge_tables[(parent, k)], marginals[parent], marginals[k])
+        else:
+            joint = _consistent_table(edge_tables[(k, parent)], marginals[k], marginals[parent]).T
+        tables[k] = _conditional(joint, marginals[k])
+    return tuple(range(d)), tuple(parents), tuple(order), tuple(tables)
+
+
+def _consistent_table(noisy: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """A non-negative table with row sums ``rows`` and column sums ``cols``, close to ``noisy``.
+
+    First the least-squares additive correction onto the margins, then clipping at 0, then
+    iterative proportional fitting back onto the margins (a small share of the independent table
+    keeps every row and column fittable).
+    """
+    n_rows, n_cols = noisy.shape
+    row_gap = rows - noisy.sum(axis=1)
+    col_gap = cols - noisy.sum(axis=0)
+    shift = (
+        row_gap[:, None] / n_cols
+        + col_gap[None, :] / n_rows
+        - (row_gap.sum() + col_gap.sum()) / (2 * n_rows * n_cols)
+    )
+    total = max(float(rows.sum()), 1e-12)
+    table: np.ndarray = np.maximum(noisy + shift, 0.0) + 1e-3 * np.outer(rows, cols) / total
+    for _ in range(100):
+        table *= (rows / np.maximum(table.sum(axis=1), 1e-300))[:, None]
+        table *= (cols / np.maximum(table.sum(axis=0), 1e-300))[None, :]
+        if np.abs(table.sum(axis=1) - rows).max() < 1e-6 * total:
+            break
+    return table
+
+
+def _conditional(joint: np.ndarray, fallback: np.ndarray) -> np.ndarray:
+    """``P(child | parent)`` rows from a joint table; empty rows use the child's marginal."""
+    sums = joint.sum(axis=1, keepdims=True)
+    base = (
+        fallback / fallback.sum()
+        if fallback.sum() > 0
+        else np.full(len(fallback), 1.0 / len(fallback))
+    )
+    out = np.where(sums > 0, joint / np.where(sums > 0, sums, 1.0), base[None, :])
+    return np.asarray(out / out.sum(axis=1, keepdims=True), dtype=float)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sample
+# ---------------------------------------------------------------------------------------------
+
+
+def sample_private_model(
+    model: PrivateModel, schema: Schema, n: int, rng: np.random.Generator
+) -> pd.DataFrame:
+    """``n`` rows drawn from the tree, decoded in the schema's order and dtypes.
+
+    Only ``rng`` (the model's seed stream) is used: sampling is post-processing of the released
+    model, so it needs no privacy noise.
+    """
+    token_rng, decode_rng = rng.spawn(2)
+    d = len(model.nodes)
+    drawn = np.zeros((n, d), dtype=np.int64)
+    for k in model.order:
+        table = model.tables[k]
+        parent = model.parents[k]
+        rows = np.zeros(n, dtype=np.int64) if parent == -1 else drawn[:, parent]
+        cumulative = np.cumsum(table, axis=1)
+        cumulative[:, -1] = 1.0
+        u = token_rng.random(n)
+        drawn[:, k] = (u[:, None] >= cumulative[rows]).sum(axis=1)
+    token_of = {column_index: drawn[:, k] for k, column_index in enumerate(model.nodes)}
+    streams = decode_rng.spawn(len(schema))
+    out = {}
+    for j, spec in enumerate(schema):
+        column = model.columns[j]
+        if column.kind == "identifier":
+            values = _fresh_keys(spec, n)
+        elif column.kind == "pii":
+            # Fakes of the column's PII type; nothing about the real values is used.
+            encoder = make_encoder(spec, {"n": 1, "n_missing": 0}, locale=schema.locale)
+            values = encoder.decode(np.zeros(n, dtype=np.int64), streams[j])
+        elif column.kind == "categorical":
+            values = _decode_labels(column, spec, token_of[j])
+        else:
+            values = _decode_numbers(column, spec, token_of[j], streams[j])
+        out[spec.name] = restore_dtype(values.reset_index(drop=True), spec)
+    return pd.DataFrame(out)
+
+
+def _fresh_keys(spec: ColumnSpec, n: int) -> pd.Series:
+    keys = np.arange(1, n + 1)
+    if spec.dtype in {"str", "string", "object", "category"} or spec.dtype.startswith("string"):
+        return pd.Series([str(k) for k in keys], name=spec.name, dtype=object)
+    return pd.Series(keys, name=spec.name, dtype=object)
+
+
+def _decode_labels(column: PrivateColumn, spec: ColumnSpec, tokens: np.ndarray) -> pd.Series:
+    lookup = np.empty(column.n_tokens, dtype=object)
+    lookup[: len(column.categories)] = column.categories
+    textual = spec.dtype in {"str", "string", "object", "category"} or spec.dtype.startswith(
+        "string"
+    )
+    if column.has_rare:
+        lookup[len(column.categories)] = RARE_LABEL if textual else None
+    lookup[column.missing_token] = None
+    return pd.Series(lookup[tokens], name=spec.name, dtype=object)
+
+
+def _decode_numbers(
+    column: PrivateColumn, spec: ColumnSpec, tokens: np.ndarray, rng: np.random.Generator
+) -> pd.Series:
+    assert column.cell_low is not None and column.cell_high is not None  # for mypy
+    assert column.cell_weight is not None and column.cell_token is not None
+    values = np.full(len(tokens), np.nan)
+    for b in range(column.n_bins):
+        rows = np.flatnonzero(tokens == b)
+        if not len(rows):
+            continue
+        cells = np.flatnonzero(column.cell_token == b)
+        weights = column.cell_weight[cells]
+        p = weights / weights.sum() if weights.sum() > 0 else np.full(len(cells), 1.0 / len(cells))
+        picked = cells[rng.choice(len(cells), size=len(rows), p=p)]
+        low, high = column.cell_low[picked], column.cell_high[picked]
+        if column.integer:
+            drawn = np.floor(low + rng.random(len(rows)) * (high - low))
+        else:
+            drawn = low + rng.random(len(rows)) * (high - low)
+        values[rows] = np.where(high > low, drawn, low)
+    if spec.kind is ColumnKind.DATETIME:
+        return _seconds_to_datetimes(values, spec)
+    if spec.decimals is not None and spec.decimals < 6:
+        values = np.round(values, spec.decimals)
+    return pd.Series(values, name=spec.name)
+
+
+def _seconds_to_datetimes(seconds: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    finite = np.isfinite(seconds)
+    # Within what datetime64[ns] can hold (years 1678 to 2261); a noisy range may reach beyond.
+    seconds = np.clip(np.nan_to_num(seconds), -9.2e9, 9.2e9)
+    nanos = np.where(finite, np.round(seconds) * 1e9, 0).astype(np.int64)
+    stamps = pd.Series(pd.to_datetime(nanos, unit="ns"), name=spec.name).where(finite)
+    if spec.datetime_format:
+        if "%z" in spec.datetime_format or "%Z" in spec.datetime_format:
+            stamps = stamps.dt.tz_localize("UTC")
+        text = stamps.dt.strftime(spec.datetime_format)
+        return text.astype(object).where(stamps.notna(), None)
+    dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype != "str" else None
+    tz = getattr(dtype, "tz", None)
+    if tz is not None:
+        stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)
+    return stamps

@@ -1,0 +1,191 @@
+"""The differentially private Synthesizer: fit, sample, save/load, its ledger, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import lookalike as la
+from lookalike.cli import app
+from lookalike.privacy import fixed_noise
+
+EPSILON = 1.0
+
+
+@pytest.fixture(scope="module")
+def table(adult_small: pd.DataFrame) -> pd.DataFrame:
+    return adult_small.head(2000).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def private(table: pd.DataFrame) -> la.Synthesizer:
+    return la.Synthesizer(epsilon=EPSILON, random_state=5).fit(table)
+
+
+def test_sample_has_the_columns_and_kinds_of_the_table(
+    private: la.Synthesizer, table: pd.DataFrame
+) -> None:
+    out = private.sample(3000)
+    assert list(out.columns) == list(table.columns)
+    assert len(out) == 3000
+    for column in table.columns:
+        numeric = pd.api.types.is_numeric_dtype(table[column])
+        assert pd.api.types.is_numeric_dtype(out[column]) == numeric, column
+    # Coarse statistics survive the noise at epsilon 1 on 2,000 rows.
+    assert abs(out["age"].mean() - table["age"].mean()) < 5
+    real = table["sex"].value_counts(normalize=True)
+    synth = out["sex"].value_counts(normalize=True)
+    assert 0.5 * real.sub(synth, fill_value=0).abs().sum() < 0.15
+
+
+def test_describe_carries_the_ledger_within_budget(private: la.Synthesizer) -> None:
+    described = private.describe()
+    section = described["privacy"]["differential_privacy"]
+    ledger = section["ledger"]
+    assert section["epsilon"] <= EPSILON * (1 + 1e-9)
+    assert section["delta"] <= 1e-9
+    assert not section["guarantee_void_test_only_fixed_noise"]
+    assert ledger["rho_spent"] == pytest.approx(sum(s["rho"] for s in ledger["steps"]))
+    assert ledger["rho_spent"] <= ledger["budget"]["rho"] * (1 + 1e-9)
+    steps = {s["step"] for s in ledger["steps"]}
+    # Every step that touches data is in the ledger: ranges, bins, categories, structure, tables.
+    assert {"range age", "bins age", "categories workclass", "1-way workclass"} <= steps
+    assert any(s.startswith("select edge") for s in steps)
+    assert any(s.startswith("2-way") for s in steps)
+    gaussian = [s for s in ledger["steps"] if s["mechanism"] == "gaussian"]
+    assert all(s["parameters"]["sigma"] > 0 for s in gaussian)
+    json.dumps(described)
+    # The row count is released only as a noisy estimate.
+    assert abs(described["n_rows_trained"] - 2000) < 500
+
+
+def test_save_load_round_trip_keeps_rows_and_ledger(
+    private: la.Synthesizer, tmp_path: Path
+) -> None:
+    path = private.save(tmp_path / "private.lookalike")
+    loaded = la.load(path)
+    pd.testing.assert_frame_equal(loaded.sample(500), private.sample(500))
+    pd.testing.assert_frame_equal(
+        loaded.sample(200, random_state=9), private.sample(200, random_state=9)
+    )
+    assert loaded.describe()["privacy"] == private.describe()["privacy"]
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        assert not any(name.endswith((".pkl", ".pickle")) for name in archive.namelist())
+    assert manifest["differential_privacy"]["ledger"]["steps"]
+
+
+def test_a_tampered_private_model_does_not_load(private: la.Synthesizer, tmp_path: Path) -> None:
+    from lookalike.persist import Artifact, read_artifact, write_artifact
+
+    artifact = read_artifact(private.save(tmp_path / "ok.lookalike"))
+    manifest = json.loads(json.dumps(artifact.manifest))
+    manifest["differential_privacy"]["ledger"]["steps"][0]["rho"] = 100.0
+    write_artifact(tmp_path / "bad.lookalike", Artifact(manifest, artifact.arrays))
+    with pytest.raises(la.ModelFileError):
+        la.load(tmp_path / "bad.lookalike")
+
+
+def test_same_seed_same_rows_but_noise_is_never_seeded(table: pd.DataFrame) -> None:
+    small = table.head(500)
+    a = la.Synthesizer(epsilon=2.0, random_state=1).fit(small)
+    b = la.Synthesizer(epsilon=2.0, random_state=1).fit(small)
+    pd.testing.assert_frame_equal(a.sample(100), a.sample(100))
+    # The same random_state does not fix the privacy noise: the two models differ.
+    assert not a.sample(300).equals(b.sample(300))
+    with fixed_noise(4):
+        c = la.Synthesizer(epsilon=2.0, random_state=1).fit(small)
+    with fixed_noise(4):
+        d = la.Synthesizer(epsilon=2.0, random_state=1).fit(small)
+    pd.testing.assert_frame_equal(c.sample(300), d.sample(300))
+    assert c.describe()["privacy"]["differential_privacy"]["guarantee_void_test_only_fixed_noise"]
+
+
+def test_rare_labels_and_extreme_values_do_not_leak(table: pd.DataFrame) -> None:
+    planted = table.head(1500).copy()
+    planted.loc[0, "native_country"] = "Atlantis-0001"
+    planted.loc[1, "age"] = 10_000
+    model = la.Synthesizer(epsilon=8.0, random_state=2).fit(planted)
+    out = model.sample(5000)
+    assert "Atlantis-0001" not in set(out["native_country"].dropna())
+    assert out["age"].max() < 1_000
+
+
+def test_public_bounds_and_categories_come_from_the_overrides(table: pd.DataFrame) -> None:
+    overrides = {
+        "age": {"bounds": [20, 60]},
+        "race": {"kind": "categorical", "categories": ["White", "Black"]},
+    }
+    model = la.Synthesizer(epsilon=2.0, random_state=3).fit(table, schema=overrides)
+    out = model.sample(2000)
+    ages = out["age"].dropna()
+    assert ages.min() >= 20 and ages.max() <= 60
+    assert set(out["race"].dropna()) <= {"White", "Black", "_RARE_"}
+    steps = {
+        s["step"] for s in model.describe()["privacy"]["differential_privacy"]["ledger"]["steps"]
+    }
+    assert "range age" not in steps and "categories race" not in steps
+
+
+@pytest.mark.parametrize(
+    ("params", "fragment"),
+    [
+        ({"epsilon": -1.0}, "'epsilon' parameter of Synthesizer must be None or a float > 0"),
+        ({"epsilon": "1"}, "'epsilon'"),
+        ({"epsilon": float("inf")}, "'epsilon'"),
+        ({"epsilon": 1.0, "delta": 1.5}, "'delta' parameter of Synthesizer must be"),
+        ({"delta": 1e-6}, "set 'epsilon' too"),
+    ],
+)
+def test_bad_privacy_parameters_are_named(
+    params: dict[str, object], fragment: str, table: pd.DataFrame
+) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        la.Synthesizer(**params).fit(table.head(50))  # type: ignore[arg-type]
+
+
+def test_bad_domains_and_conditions_are_refused(
+    private: la.Synthesizer, table: pd.DataFrame
+) -> None:
+    with pytest.raises(la.SchemaError, match="'bounds'"):
+        la.Synthesizer(epsilon=1.0).fit(table.head(50), schema={"sex": {"bounds": [0, 1]}})
+    with pytest.raises(la.SchemaError, match="low <= high"):
+        la.Synthesizer(epsilon=1.0).fit(table.head(50), schema={"age": {"bounds": [9, 1]}})
+    with pytest.raises(la.ConditionError, match="not supported"):
+        private.sample(10, conditions={"sex": "Male"})
+
+
+def test_a_refit_without_epsilon_gives_the_default_model(table: pd.DataFrame) -> None:
+    model = la.Synthesizer(epsilon=1.0, random_state=0).fit(table.head(300))
+    model.set_params = None  # type: ignore[attr-defined]  # estimators are re-configured by attribute
+    model.epsilon = None
+    model.fit(table.head(300))
+    assert model.describe()["privacy"]["differential_privacy"] is None
+
+
+def test_cli_fits_with_epsilon_and_inspect_prints_the_ledger(
+    table: pd.DataFrame, tmp_path: Path
+) -> None:
+    data = tmp_path / "table.csv"
+    table.head(800).to_csv(data, index=False)
+    model = tmp_path / "model.lookalike"
+    runner = CliRunner()
+    fitted = runner.invoke(
+        app, ["fit", str(data), "-o", str(model), "--epsilon", "1", "--delta", "1e-8"]
+    )
+    assert fitted.exit_code == 0, fitted.output
+    shown = runner.invoke(app, ["inspect", str(model)])
+    assert shown.exit_code == 0, shown.output
+    assert "Differential privacy" in shown.stdout
+    assert "Privacy ledger" in shown.stdout
+    assert "2-way" in shown.stdout and "gaussian" in shown.stdout
+    bad = runner.invoke(
+        app, ["fit", str(data), "-o", str(tmp_path / "x.lookalike"), "--epsilon", "-2"]
+    )
+    assert bad.exit_code == 1
+    assert "epsilon" in bad.stderr
