@@ -395,6 +395,20 @@ def sample_tokens(
     return out
 
 
+def leaf_probabilities(trees: tuple[TokenTree, ...], features: np.ndarray) -> np.ndarray:
+    """Each row's distribution over the column's tokens: the average of its trees' leaves.
+
+    Drawing from one tree picked at random (as :func:`sample_tokens` does) is drawing from this
+    mixture; controlled sampling needs the whole distribution to weigh its rows exactly.
+    """
+    total = np.zeros((len(features), trees[0].leaf_counts.shape[1]), dtype=np.float64)
+    for tree in trees:
+        counts = tree.leaf_counts[tree.leaves(features)].astype(np.float64)
+        total += counts / np.maximum(counts.sum(axis=1, keepdims=True), 1e-300)
+    total /= len(trees)
+    return total
+
+
 def _draw_ensemble(
     features: np.ndarray,
     rows: np.ndarray,

@@ -1,0 +1,352 @@
+"""Conditions: fixed values, sets and ranges, turned into per-token factors of the model's draws.
+
+A condition on a column multiplies that column's token distribution by how much of each token
+lies inside the condition: 1 or 0 for categories and exact numbers, and for a numeric range the
+share of a fine token's value interval that lies inside it (the decoder spreads values uniformly
+over the within-bin position of a fine token). The rows the engine keeps are then exactly the
+model's rows restricted to the condition; :func:`decode_in_range` draws each value inside the
+range from the same within-bin distribution, so no mass piles up on the range's edges.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lookalike.encode._encoders import (
+    N_FINE_TOKENS,
+    CategoricalEncoder,
+    ColumnEncoder,
+    NumericEncoder,
+    _label,
+    _labels,
+    _numeric_values,
+)
+from lookalike.errors import ConditionError
+from lookalike.schema import ColumnKind, ColumnSpec
+
+_NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
+_RANGE_TEXT = re.compile(r"^\s*(.*?)\s*\.\.\s*(.*?)\s*$")
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One column's condition: a fixed ``value``, a ``set`` of values, or a ``range`` [low, high].
+
+    For ranges ``low``/``high`` are numbers (datetimes as seconds since the epoch), None when open.
+    """
+
+    column: str
+    kind: str  # "value" | "set" | "range"
+    values: tuple[Any, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    asked: Any = None
+
+    def describe(self) -> str:
+        if self.kind == "range":
+            low = "-inf" if self.low is None else _show(self.asked[0])
+            high = "+inf" if self.high is None else _show(self.asked[1])
+            return f"{self.column} in [{low}, {high}]"
+        if self.kind == "set":
+            return f"{self.column} in {{{', '.join(_show(v) for v in self.values)}}}"
+        return f"{self.column} == {_show(self.values[0])}"
+
+    def holds(self, spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+        """Which values of ``series`` satisfy the condition."""
+        if self.kind == "range":
+            numbers = _numeric_values(spec, series)
+            low = -np.inf if self.low is None else self.low
+            high = np.inf if self.high is None else self.high
+            return np.asarray((numbers >= low) & (numbers <= high))
+        if spec.kind in _NUMERIC_KINDS:
+            numbers = _numeric_values(spec, series)
+            wanted = _numeric_values(spec, pd.Series(list(self.values), dtype=object))
+            hit = np.isin(numbers, wanted[~np.isnan(wanted)])
+            if np.isnan(wanted).any():
+                hit |= np.isnan(numbers)
+            return np.asarray(hit)
+        labels = _labels(series)
+        wanted_labels = {_label(v) if not _is_missing(v) else None for v in self.values}
+        return np.asarray(labels.map(lambda v: v in wanted_labels).to_numpy(dtype=bool))
+
+
+def parse_conditions(
+    schema_names: list[str], specs: Mapping[str, ColumnSpec], conditions: Mapping[str, Any]
+) -> list[Condition]:
+    """Read ``{column: value | set | (low, high)}``; ConditionError names the first bad entry.
+
+    Lists, sets and frozensets are sets of values; a 2-tuple is an inclusive range whose ends may
+    be None (open); for numeric and date columns a text ``"low..high"`` is a range too.
+    """
+    if not isinstance(conditions, Mapping):
+        raise ConditionError(
+            f"conditions must be a dict of column -> value, set or (low, high) range, or a "
+            f"DataFrame of seed rows. Got {type(conditions).__name__} instead."
+        )
+    unknown = [str(c) for c in conditions if c not in specs]
+    if unknown:
+        raise ConditionError(
+            f"Condition on unknown column(s) {unknown}; the model has {schema_names}."
+        )
+    parsed = []
+    for column, value in conditions.items():
+        spec = specs[column]
+        numeric = spec.kind in _NUMERIC_KINDS
+        if isinstance(value, str) and numeric and ".." in value:
+            match = _RANGE_TEXT.match(value)
+            if match:
+                value = tuple(part if part != "" else None for part in match.groups())
+        if isinstance(value, tuple):
+            parsed.append(_parse_range(spec, value))
+        elif isinstance(value, list | set | frozenset):
+            values = tuple(value)
+            if not values:
+                raise ConditionError(f"The condition on {column!r} is an empty set of values.")
+            parsed.append(Condition(column, "set", values=values, asked=values))
+        else:
+            parsed.append(Condition(column, "value", values=(value,), asked=value))
+    return parsed
+
+
+def _parse_range(spec: ColumnSpec, value: tuple[Any, ...]) -> Condition:
+    column = spec.name
+    if len(value) != 2:
+        raise ConditionError(
+            f"A range condition on {column!r} is a (low, high) pair; got {len(value)} item(s)."
+        )
+    if spec.kind not in _NUMERIC_KINDS:
+        raise ConditionError(
+            f"Column {column!r} is {spec.kind.value}; a (low, high) range needs a numeric or date "
+            f"column. Use a set of values instead, e.g. {{'a', 'b'}}."
+        )
+    ends: list[float | None] = []
+    for end in value:
+        if end is None or (isinstance(end, float) and np.isnan(end)):
+            ends.append(None)
+            continue
+        number = _numeric_values(spec, pd.Series([end], dtype=object))[0]
+        if np.isnan(number):
+            expected = "dates" if spec.kind is ColumnKind.DATETIME else "numbers"
+            raise ConditionError(
+                f"The range on {column!r} needs {expected} (or None for an open end). Got {end!r}."
+            )
+        ends.append(float(number))
+    low, high = ends
+    if low is None and high is None:
+        raise ConditionError(f"The range on {column!r} is open at both ends; give a low or high.")
+    if low is not None and high is not None and low > high:
+        raise ConditionError(
+            f"The range on {column!r} has low > high: ({value[0]!r}, {value[1]!r})."
+        )
+    if low is not None and low == high:
+        return Condition(column, "value", values=(value[0],), asked=value[0])
+    return Condition(column, "range", low=low, high=high, asked=value)
+
+
+# ---------------------------------------------------------------------------------------------
+# Token factors
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TokenMasks:
+    """A condition at token level: a factor per coarse token and, for columns with a fine part,
+    a factor per (coarse, fine) pair."""
+
+    coarse: np.ndarray  # (n_tokens,) float in [0, 1]
+    fine: np.ndarray | None  # (n_tokens, N_FINE_TOKENS) or None
+
+
+def condition_masks(condition: Condition, encoder: ColumnEncoder) -> TokenMasks:
+    """The token factors of a condition; ConditionError if no value can satisfy it."""
+    has_fine = len(encoder.part_tokens) > 1
+    n = encoder.n_tokens
+    if condition.kind == "range":
+        if not isinstance(encoder, NumericEncoder):
+            raise ConditionError(f"Column {condition.column!r} cannot take a range.")
+        coarse, within = _range_masks(encoder, condition.low, condition.high)
+        if not np.any(coarse > 0):
+            raise ConditionError(
+                f"No value the model produces for {condition.column!r} lies in "
+                f"{condition.describe().split(' in ', 1)[1]}; it produces "
+                f"{_support(encoder)}."
+            )
+        return TokenMasks(coarse, within if has_fine else None)
+    coarse = np.zeros(n)
+    fine: np.ndarray | None = np.zeros((n, N_FINE_TOKENS)) if has_fine else None
+    for value in condition.values:
+        tokens = encoder.tokens_for(value)
+        coarse[tokens[0]] = 1.0
+        if fine is not None:
+            fine[tokens[0], tokens[1] if len(tokens) > 1 else 0] = 1.0
+    if fine is not None and isinstance(encoder, NumericEncoder):
+        # Tokens that are not within-bin positions (spikes, missing) ignore the fine part.
+        not_bin = ~_token_is_bin(encoder)
+        fine[not_bin & (coarse > 0)] = 1.0
+    return TokenMasks(coarse, fine)
+
+
+def _token_is_bin(encoder: NumericEncoder) -> np.ndarray:
+    is_bin = np.zeros(encoder.n_tokens, dtype=bool)
+    atoms = encoder._atom_is_bin
+    is_bin[: len(atoms)] = atoms
+    return is_bin
+
+
+def _range_masks(
+    encoder: NumericEncoder, low: float | None, high: float | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Share of each token (and of each fine position of a bin) whose values lie in the range."""
+    lo = -np.inf if low is None else low
+    hi = np.inf if high is None else high
+    n = encoder.n_tokens
+    coarse = np.zeros(n)
+    fine = np.ones((n, N_FINE_TOKENS))
+    atoms = encoder._atom_is_bin
+    refs = encoder._atom_ref
+    for token in range(len(atoms)):
+        if not atoms[token]:
+            value = encoder.spikes[refs[token]]
+            coarse[token] = float(lo <= value <= hi)
+            continue
+        grid = encoder.within[refs[token]]
+        shares = _cell_shares_in_range(grid, lo, hi)
+        fine[token] = np.asarray(shares)
+        coarse[token] = float(shares.sum() > 0)
+    if encoder.neginf_token is not None:
+        coarse[encoder.neginf_token] = float(low is None)
+    if encoder.posinf_token is not None:
+        coarse[encoder.posinf_token] = float(high is None)
+    return coarse, fine
+
+
+def position_interval(grid: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
+    """The within-bin positions (0..1) whose value (piecewise-linear in ``grid``) is in [lo, hi]."""
+    n_steps = len(grid) - 1
+    positions = np.linspace(0.0, 1.0, n_steps + 1)
+    if lo <= grid[0]:
+        start = 0.0
+    elif lo > grid[-1]:
+        return 1.0, 0.0
+    else:
+        i = int(np.searchsorted(grid, lo, side="left"))  # grid[i-1] < lo <= grid[i]
+        start = positions[i - 1] + (lo - grid[i - 1]) / (grid[i] - grid[i - 1]) / n_steps
+    if hi >= grid[-1]:
+        end = 1.0
+    elif hi < grid[0]:
+        return 1.0, 0.0
+    else:
+        i = int(np.searchsorted(grid, hi, side="right"))  # grid[i-1] <= hi < grid[i]
+        end = positions[i - 1] + (hi - grid[i - 1]) / (grid[i] - grid[i - 1]) / n_steps
+    return start, end
+
+
+def _cell_shares_in_range(grid: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    start, end = position_interval(grid, lo, hi)
+    cells = np.arange(N_FINE_TOKENS) / N_FINE_TOKENS
+    overlap = np.minimum(cells + 1 / N_FINE_TOKENS, end) - np.maximum(cells, start)
+    shares = np.clip(overlap * N_FINE_TOKENS, 0.0, 1.0)
+    if end >= start and not shares.any() and grid[0] <= lo <= grid[-1]:
+        # A range narrower than any slope of the bin (a flat stretch): the position is a point.
+        cell = min(int(start * N_FINE_TOKENS), N_FINE_TOKENS - 1)
+        shares[cell] = 1e-9
+    return np.asarray(shares)
+
+
+def _support(encoder: NumericEncoder) -> str:
+    lows = [encoder.spikes.min()] if len(encoder.spikes) else []
+    highs = [encoder.spikes.max()] if len(encoder.spikes) else []
+    if len(encoder.within):
+        lows.append(encoder.within[:, 0].min())
+        highs.append(encoder.within[:, -1].max())
+    if not lows:
+        return "no finite values"
+    return f"values from {min(lows):g} to {max(highs):g}"
+
+
+def decode_in_range(
+    encoder: NumericEncoder,
+    coarse: np.ndarray,
+    fine: np.ndarray,
+    low: float | None,
+    high: float | None,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
+    """New numbers for the rows whose fine token straddles the range, drawn inside it.
+
+    Returns (rows, values). Within a fine token the decoder spreads the position uniformly; here it
+    is uniform over the part of that position interval whose values lie in [low, high], which is
+    the model's own within-bin distribution restricted to the range.
+    """
+    lo = -np.inf if low is None else low
+    hi = np.inf if high is None else high
+    atoms = encoder._atom_is_bin
+    rows_out: list[np.ndarray] = []
+    values_out: list[np.ndarray] = []
+    in_atoms = coarse < len(atoms)
+    is_bin = np.zeros(len(coarse), dtype=bool)
+    is_bin[in_atoms] = atoms[coarse[in_atoms]]
+    refs = np.full(len(coarse), -1)
+    refs[is_bin] = encoder._atom_ref[coarse[is_bin]]
+    n_grid = encoder.within.shape[1] - 1
+    for b in np.unique(refs[is_bin]):
+        grid = encoder.within[b]
+        start, end = position_interval(grid, lo, hi)
+        rows = np.flatnonzero(refs == b)
+        cell_lo = fine[rows] / N_FINE_TOKENS
+        a = np.maximum(cell_lo, start)
+        z = np.minimum(cell_lo + 1 / N_FINE_TOKENS, end)
+        straddle = (a > cell_lo) | (z < cell_lo + 1 / N_FINE_TOKENS)
+        if not straddle.any():
+            continue
+        rows, a, z = rows[straddle], a[straddle], np.maximum(z[straddle], a[straddle])
+        position = (a + rng.random(len(rows)) * (z - a)) * n_grid
+        lower = np.minimum(position.astype(np.int64), n_grid - 1)
+        frac = position - lower
+        values = grid[lower] + frac * (grid[lower + 1] - grid[lower])
+        rows_out.append(rows)
+        values_out.append(np.clip(values, lo, hi))
+    if not rows_out:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    return np.concatenate(rows_out), np.concatenate(values_out)
+
+
+def category_labels(encoder: ColumnEncoder) -> list[str]:
+    """Display label of each token of a categorical or numeric column."""
+    n = encoder.n_tokens
+    labels = [f"token {t}" for t in range(n)]
+    if isinstance(encoder, CategoricalEncoder):
+        labels[: len(encoder.categories)] = encoder.categories
+        if encoder.rare_token is not None:
+            labels[encoder.rare_token] = "_RARE_"
+    elif isinstance(encoder, NumericEncoder):
+        atoms = encoder._atom_is_bin
+        for t in range(len(atoms)):
+            ref = encoder._atom_ref[t]
+            if atoms[t]:
+                labels[t] = f"[{encoder.edges[ref]:g}, {encoder.edges[ref + 1]:g})"
+            else:
+                labels[t] = f"{encoder.spikes[ref]:g}"
+        if encoder.neginf_token is not None:
+            labels[encoder.neginf_token] = "-inf"
+        if encoder.posinf_token is not None:
+            labels[encoder.posinf_token] = "+inf"
+    if encoder.missing_token is not None:
+        labels[encoder.missing_token] = "<missing>"
+    return labels
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)

@@ -1,0 +1,1310 @@
+"""Drawing rows that obey business rules: exact, sequential, never rejection.
+
+Columns are drawn in the model's order. When a column is drawn, every rule whose other columns
+are already known (drawn earlier or fixed) restricts it, through the token filter of
+:func:`lookalike.models._trees.sample_tokens`:
+
+* a category may take only the tokens the rule allows given the known labels (allowed values,
+  allowed combinations, equalities, and conditionals between two label columns, all compiled to
+  per-token tables);
+* a number or date may take only the bins (and tenths of bins) that reach the interval the
+  comparisons leave it, given the known values;
+* a conditional restricts its ``then`` column on rows where its ``if`` part holds, and its ``if``
+  column (by the negation) on rows where its ``then`` part already failed.
+
+A continuous column's exact value is then drawn from its bin's learned within-bin distribution
+restricted to that interval (the inverse of the decoder's share -> value map), before any later
+column looks at it, so later comparisons see exact values. Formulas are computed last, and every
+rule is verified on the output: a violation that remained would raise, never be emitted.
+
+Comparisons between numeric columns are first closed under transitivity (a difference-bound
+matrix, Floyd-Warshall): with ``a <= b`` and ``b <= c``, drawing ``c`` before ``b`` already
+enforces ``c >= a``, so ``b`` always has room. The closure also finds contradictory rule sets,
+and label tables are pruned to values that have a partner (arc consistency).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lookalike.control._rules import (
+    Arithmetic,
+    Atom,
+    Column,
+    Domain,
+    Expression,
+    Formula,
+    Membership,
+    Rule,
+    RuleReport,
+    TableValues,
+    Value,
+    Within,
+    check_rules,
+    column_domain,
+    compare,
+    constant_label,
+    constant_number,
+    evaluate_expression,
+    negate,
+    parse_rules,
+)
+from lookalike.encode import TableEncoder
+from lookalike.encode._encoders import (
+    N_FINE_TOKENS,
+    CategoricalEncoder,
+    NumericEncoder,
+    _numeric_values,
+    _seconds_to_datetimes,
+)
+from lookalike.encode._table import restore_dtype
+from lookalike.errors import ConditionError
+from lookalike.models._trees import MASKED, TokenFilter
+from lookalike.schema import ColumnKind, Schema
+
+_TOLERANCE = 1e-9
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns as the rules see them
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Column:
+    """What the rules need to know about one column's tokens and values."""
+
+    name: str
+    domain: Domain
+    coarse: int  # position of the first part in the model's order
+    fine: int | None  # position of the within-bin part, for continuous columns
+    n_tokens: int
+    missing: np.ndarray  # bool per token: the token decodes to a missing value
+    labels: np.ndarray  # object per token: its label (None where missing)
+    low: np.ndarray  # float per token: smallest value it decodes to (NaN where missing)
+    high: np.ndarray  # float per token: largest value
+    bin_of: np.ndarray  # int per token: its bin, -1 for exact tokens
+    within: np.ndarray  # (bins, grid points) learned within-bin quantiles
+    step: float | None  # values lie on this grid (decimals, whole numbers, date steps)
+    _fine_low: np.ndarray | None = None
+    _fine_high: np.ndarray | None = None
+
+    @property
+    def continuous(self) -> bool:
+        return bool((self.bin_of >= 0).any())
+
+    def round(self, values: np.ndarray) -> np.ndarray:
+        """Values as the decoder rounds them (to the column's decimals or date step)."""
+        if self.step is None:
+            return values
+        with np.errstate(invalid="ignore"):
+            # + 0.0 turns -0.0 into 0.0.
+            return np.asarray(np.round(values / self.step) * self.step + 0.0)
+
+    def snap_up(self, low: np.ndarray, strict: np.ndarray) -> np.ndarray:
+        """The smallest representable value >= low (> low where strict)."""
+        if self.step is None:
+            return np.where(strict, np.nextafter(low, np.inf), low)
+        with np.errstate(invalid="ignore"):
+            g = self.round(np.ceil(low / self.step - _TOLERANCE) * self.step)
+            g = np.where(g < low, self.round(g + self.step), g)
+            return np.where(strict & (g <= low), self.round(g + self.step), g)
+
+    def snap_down(self, high: np.ndarray, strict: np.ndarray) -> np.ndarray:
+        """The largest representable value <= high (< high where strict)."""
+        if self.step is None:
+            return np.where(strict, np.nextafter(high, -np.inf), high)
+        with np.errstate(invalid="ignore"):
+            g = self.round(np.floor(high / self.step + _TOLERANCE) * self.step)
+            g = np.where(g > high, self.round(g - self.step), g)
+            return np.where(strict & (g >= high), self.round(g - self.step), g)
+
+    def share_to_value(self, bins: np.ndarray, share: np.ndarray) -> np.ndarray:
+        """The decoder's map from a share of a bin to a value (piecewise linear)."""
+        n_grid = self.within.shape[1] - 1
+        position = np.clip(share, 0.0, 1.0) * n_grid
+        lower = np.minimum(position.astype(np.int64), n_grid - 1)
+        frac = position - lower
+        rows = self.within[bins]
+        low = np.take_along_axis(rows, lower[:, None], axis=1)[:, 0]
+        high = np.take_along_axis(rows, lower[:, None] + 1, axis=1)[:, 0]
+        return np.asarray(low + frac * (high - low))
+
+    def value_to_share(self, bins: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
+        """Smallest (side 'low') or largest ('high') share whose value reaches ``values``."""
+        out = np.empty(len(bins))
+        grid = np.linspace(0.0, 1.0, self.within.shape[1])
+        for b in np.unique(bins):
+            rows = bins == b
+            quantiles = self.within[b]
+            v = np.clip(values[rows], quantiles[0], quantiles[-1])
+            if side == "low":
+                # First grid segment whose end reaches v, then linear inside it.
+                k = np.clip(np.searchsorted(quantiles, v, side="left"), 1, len(quantiles) - 1)
+            else:
+                k = np.clip(np.searchsorted(quantiles, v, side="right"), 1, len(quantiles) - 1)
+            a, c = quantiles[k - 1], quantiles[k]
+            width = c - a
+            with np.errstate(invalid="ignore", divide="ignore"):
+                frac = np.where(width > 0, (v - a) / np.where(width > 0, width, 1.0), 0.0)
+            out[rows] = grid[k - 1] + np.clip(frac, 0.0, 1.0) * (grid[k] - grid[k - 1])
+        return out
+
+    def fine_ranges(self, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, N_FINE_TOKENS) smallest and largest value of each tenth of each row's bin."""
+        if self._fine_low is None or self._fine_high is None:
+            n_bins = len(self.within)
+            edges = np.linspace(0.0, 1.0, N_FINE_TOKENS + 1)
+            every = np.repeat(np.arange(n_bins), N_FINE_TOKENS)
+            starts = np.tile(edges[:-1], n_bins)
+            ends = np.tile(edges[1:], n_bins)
+            shape = (n_bins, N_FINE_TOKENS)
+            self._fine_low = self.round(self.share_to_value(every, starts)).reshape(shape)
+            self._fine_high = self.round(self.share_to_value(every, ends)).reshape(shape)
+        return self._fine_low[bins], self._fine_high[bins]
+
+
+def _describe_column(
+    name: str, encoder: TableEncoder, position_in_order: Mapping[int, int], rule: str
+) -> _Column:
+    if name not in encoder.encoders:
+        raise ConditionError(
+            f"Rule {rule!r} names the unknown column {name!r}; the model has "
+            f"{list(encoder.encoders)}."
+        )
+    column_encoder = encoder.encoders[name]
+    spec = column_encoder.spec
+    if not column_encoder.is_modelled or spec.pii is not None:
+        raise ConditionError(
+            f"Rule {rule!r}: column {name!r} is an identifier or PII column, which is generated, "
+            "not learned; rules cannot constrain it."
+        )
+    positions = [position_in_order[p] for p in encoder.positions(name)]
+    domain = column_domain(spec)
+    n = column_encoder.n_tokens
+    bin_of = np.full(n, -1, dtype=np.int64)
+    within = np.empty((0, 2))
+    step: float | None = None
+    if isinstance(column_encoder, CategoricalEncoder):
+        labels = column_encoder.decode(np.arange(n), np.random.default_rng(0)).to_numpy(
+            dtype=object
+        )
+        missing = np.array([v is None for v in labels])
+        low = np.full(n, np.nan)
+        if domain == "number":
+            for t, label in enumerate(labels):
+                if label is not None:
+                    try:
+                        low[t] = float(label)
+                    except ValueError:
+                        missing[t] = True
+        high = low.copy()
+    elif isinstance(column_encoder, NumericEncoder):
+        low, high, bin_of, within = _numeric_token_ranges(column_encoder)
+        missing = np.isnan(low)
+        labels = np.array([None if np.isnan(v) else _number_label(v) for v in low], dtype=object)
+        if spec.kind is ColumnKind.DATETIME:
+            step = int(column_encoder.statistics.get("step_ns", 1)) / 1e9
+        elif spec.decimals is not None and spec.decimals < 6:
+            step = 10.0 ** (-spec.decimals)
+        if step is not None:
+            with np.errstate(invalid="ignore"):
+                low = np.round(low / step) * step
+                high = np.round(high / step) * step
+    else:  # pragma: no cover - every modelled kind is one of the two
+        raise ConditionError(f"Rule {rule!r}: column {name!r} cannot carry rules.")
+    return _Column(
+        name=name,
+        domain=domain,
+        coarse=positions[0],
+        fine=positions[1] if len(positions) > 1 else None,
+        n_tokens=n,
+        missing=missing,
+        labels=labels,
+        low=low,
+        high=high,
+        bin_of=bin_of,
+        within=within,
+        step=step,
+    )
+
+
+def _number_label(value: float) -> str | None:
+    if np.isinf(value):
+        return str(value)
+    return constant_label(float(value))
+
+
+def _numeric_token_ranges(
+    encoder: NumericEncoder,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per token: smallest and largest decoded value, bin (-1 for exact values), within-bin grid."""
+    n = encoder.n_tokens
+    low = np.full(n, np.nan)
+    high = np.full(n, np.nan)
+    bin_of = np.full(n, -1, dtype=np.int64)
+    n_bins = max(len(encoder.edges) - 1, 0)
+    # The encoder lays out atoms in value order: spikes at their value, bins at their lower edge.
+    keys = np.concatenate([encoder.spikes, encoder.edges[:n_bins]])
+    is_bin = np.concatenate([np.zeros(len(encoder.spikes), bool), np.ones(n_bins, bool)])
+    order = np.lexsort((is_bin, keys))
+    refs = np.concatenate([np.arange(len(encoder.spikes)), np.arange(n_bins)])[order]
+    for token, (binned, ref) in enumerate(zip(is_bin[order], refs, strict=True)):
+        if binned:
+            low[token] = encoder.within[ref, 0]
+            high[token] = encoder.within[ref, -1]
+            bin_of[token] = ref
+        else:
+            low[token] = high[token] = encoder.spikes[ref]
+    for extreme, value in ((encoder.neginf_token, -np.inf), (encoder.posinf_token, np.inf)):
+        if extreme is not None:
+            low[extreme] = high[extreme] = value
+    within = encoder.within if n_bins else np.empty((0, 2))
+    return low, high, bin_of, within
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiled constraints
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Unary:
+    """A label (or exact-value) column may take only the tokens marked true."""
+
+    column: str
+    truth: np.ndarray  # bool per token; tokens that decode to missing are true
+    rule: str
+
+
+@dataclass(frozen=True)
+class _Pair:
+    """Two label columns: ``table[a_token, b_token]`` says whether the pair may occur."""
+
+    a: str
+    b: str
+    table: np.ndarray
+    rule: str
+
+
+@dataclass(frozen=True)
+class _Bound:
+    """``column op other`` (a column name) or ``column op constant`` for numbers and dates."""
+
+    column: str
+    op: str
+    other: str | None
+    constant: float
+    rule: str
+
+    def mirrored(self) -> _Bound:
+        assert self.other is not None
+        mirror = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+        return _Bound(self.other, mirror[self.op], self.column, 0.0, self.rule)
+
+
+_Constraint = _Unary | _Pair | _Bound
+
+
+@dataclass(frozen=True)
+class _Conditional:
+    """``if condition then consequence``, enforced per row on whichever column comes last."""
+
+    condition: _Constraint
+    consequence: _Constraint
+    negated_condition: _Constraint
+    rule: str
+
+
+def _columns_of(constraint: _Constraint) -> tuple[str, ...]:
+    if isinstance(constraint, _Unary):
+        return (constraint.column,)
+    if isinstance(constraint, _Pair):
+        return (constraint.a, constraint.b)
+    return (
+        (constraint.column,) if constraint.other is None else (constraint.column, constraint.other)
+    )
+
+
+class _Differences:
+    """A difference-bound matrix: ``x_i - x_j <= bound[i, j]`` (``<`` where strict); x_0 = 0."""
+
+    def __init__(self, names: Sequence[str], steps: Mapping[str, float | None]) -> None:
+        self.names = list(names)
+        self.index = {name: i + 1 for i, name in enumerate(self.names)}
+        self.steps = [None, *(steps[name] for name in self.names)]
+        size = len(self.names) + 1
+        self.bound = np.full((size, size), np.inf)
+        np.fill_diagonal(self.bound, 0.0)
+        self.strict = np.zeros((size, size), dtype=bool)
+
+    def copy(self) -> _Differences:
+        other = _Differences.__new__(_Differences)
+        other.names, other.index, other.steps = self.names, self.index, self.steps
+        other.bound, other.strict = self.bound.copy(), self.strict.copy()
+        return other
+
+    def add(self, bound: _Bound) -> None:
+        """Add ``column op other|constant`` (``!=`` is not a difference bound and is skipped)."""
+        i = self.index[bound.column]
+        j = 0 if bound.other is None else self.index[bound.other]
+        c = bound.constant if bound.other is None else 0.0
+        op = bound.op
+        if op in ("<=", "<", "=="):
+            self._edge(i, j, c, op == "<")
+        if op in (">=", ">", "=="):
+            self._edge(j, i, -c, op == ">")
+
+    def _edge(self, i: int, j: int, c: float, strict: bool) -> None:
+        # On a grid a bound moves to the grid, and a strict one a step inside: x < 5 is x <= 4.
+        if i == 0 or j == 0:
+            step = self.steps[j] if i == 0 else self.steps[i]
+        else:
+            step = self.steps[i] if self.steps[i] == self.steps[j] else None
+        if step is not None and np.isfinite(c):
+            k = c / step
+            on_grid = abs(k - round(k)) < 1e-9
+            k = round(k) - (1 if strict else 0) if on_grid else float(np.floor(k))
+            c, strict = k * step, False
+        if c < self.bound[i, j] or (c == self.bound[i, j] and strict and not self.strict[i, j]):
+            self.bound[i, j], self.strict[i, j] = c, strict
+
+    def close(self) -> bool:
+        """Tighten every bound to what the others imply; False if they contradict."""
+        bound, strict = self.bound, self.strict
+        for k in range(len(bound)):
+            through = bound[:, k : k + 1] + bound[k : k + 1, :]
+            through_strict = strict[:, k : k + 1] | strict[k : k + 1, :]
+            tighter = (through < bound) | ((through == bound) & through_strict & ~strict)
+            bound[tighter] = through[tighter]
+            strict[tighter] = through_strict[tighter]
+        diagonal = np.diag(bound)
+        return not bool(np.any(diagonal < -1e-9) or np.any((diagonal <= 1e-9) & np.diag(strict)))
+
+
+# ---------------------------------------------------------------------------------------------
+# The sampler
+# ---------------------------------------------------------------------------------------------
+
+
+class RuleSampler:
+    """Compiles rules against a fitted model; gives the token filter and the final steps.
+
+    One instance serves one ``sample`` call: it keeps the exact values of the continuous columns
+    it has drawn so far.
+    """
+
+    def __init__(
+        self,
+        rules: Sequence[Rule],
+        encoder: TableEncoder,
+        order: np.ndarray,
+        n_rows: int,
+        rng: np.random.Generator,
+        fixed_values: pd.DataFrame | None = None,
+    ) -> None:
+        self.rules = list(rules)
+        self.encoder = encoder
+        self.schema: Schema = encoder.schema
+        self.n_rows = n_rows
+        self.rng = rng
+        position_in_order = {int(m): k for k, m in enumerate(order)}
+        self.columns: dict[str, _Column] = {}
+        self.formulas: dict[str, Formula] = {}
+        self.formula_rules: dict[str, str] = {}
+        unary: list[_Unary] = []
+        pairs: list[_Pair] = []
+        bounds: list[_Bound] = []
+        self.conditionals: list[_Conditional] = []
+        for rule in self.rules:
+            for name in rule.columns:
+                if name not in self.columns:
+                    self.columns[name] = _describe_column(
+                        name, encoder, position_in_order, rule.text
+                    )
+            if rule.formula is not None:
+                self._add_formula(rule)
+                continue
+            compiled = [self._compile(atom, rule.text) for atom in rule.atoms]
+            if rule.condition is None:
+                for constraint in compiled:
+                    _sort(constraint, unary, pairs, bounds)
+                continue
+            consequence = compiled[0]
+            condition = self._compile(rule.condition, rule.text)
+            negated = self._compile(negate(rule.condition), rule.text)
+            if isinstance(condition, _Unary | _Pair) and isinstance(consequence, _Unary | _Pair):
+                names = set(_columns_of(condition)) | set(_columns_of(consequence))
+                if len(names) == 2:
+                    pairs.append(self._conditional_pair(condition, consequence, rule.text))
+                    continue
+            self.conditionals.append(_Conditional(condition, consequence, negated, rule.text))
+        targets = set(self.formulas)
+        for rule in self.rules:
+            clash = targets & set(rule.columns) - (
+                {rule.formula.target} if rule.formula is not None else set()
+            )
+            if clash:
+                raise ConditionError(
+                    f"Rule {rule.text!r} uses {sorted(clash)}, which a formula derives; a derived "
+                    "column cannot be constrained by other rules (constrain its inputs instead)."
+                )
+        self._settle(unary, pairs, bounds)
+        self.values = {
+            name: np.full(n_rows, np.nan) for name, c in self.columns.items() if c.continuous
+        }
+        self.valued = {name: np.zeros(n_rows, dtype=bool) for name in self.values}
+        self.fixed = {name: np.zeros(n_rows, dtype=bool) for name in self.columns}
+        if fixed_values is not None:
+            self._take_fixed(fixed_values)
+        self.by_position: dict[int, tuple[str, int]] = {}
+        for name, column in self.columns.items():
+            self.by_position[column.coarse] = (name, 0)
+            if column.fine is not None:
+                self.by_position[column.fine] = (name, 1)
+        self._cached_features: np.ndarray | None = None
+        self._cached_tokens: dict[str, np.ndarray] = {}
+        # The interval a continuous column's rules leave it, kept from the draw of its bin for
+        # the draw of its exact value (nothing is drawn in between, so it is still the same).
+        self.kept_low = {name: np.full(n_rows, -np.inf) for name in self.values}
+        self.kept_high = {name: np.full(n_rows, np.inf) for name in self.values}
+        self.kept = {name: np.zeros(n_rows, dtype=bool) for name in self.values}
+        self.may_exclude = {
+            name: any(name in _columns_of(b) for b in self.exclusions)
+            or any(
+                isinstance(part, _Bound) and part.op == "!=" and name in _columns_of(part)
+                for c in self.conditionals
+                for part in (c.consequence, c.negated_condition)
+            )
+            for name in self.columns
+        }
+        self.draw_order = sorted(
+            (c for c in self.columns.values() if c.continuous), key=lambda c: c.coarse
+        )
+
+    # -- compiling --------------------------------------------------------------------------
+
+    def _compile(self, atom: Atom, rule: str) -> _Constraint:
+        if isinstance(atom, Within):
+            return self._compile_within(atom, rule)
+        if isinstance(atom, Membership):
+            column = self.columns[atom.column]
+            if column.domain == "label":
+                allowed = {constant_label(v) for v in atom.values}
+                member = np.array([label in allowed for label in column.labels])
+            else:
+                if column.continuous:
+                    raise ConditionError(
+                        f"Rule {rule!r}: 'in' on the continuous column {atom.column!r} is not "
+                        "supported; use a range."
+                    )
+                numbers = [constant_number(v, column.domain, rule) for v in atom.values]
+                member = np.isin(column.low, numbers)
+            truth = (~member if atom.negated else member) | column.missing
+            return _Unary(atom.column, truth, rule)
+        left = atom.left
+        assert isinstance(left, Column)
+        column = self.columns[left.name]
+        right = atom.right
+        if isinstance(right, Column):
+            other = self.columns[right.name]
+            if (column.domain == "label") != (other.domain == "label") or {
+                column.domain,
+                other.domain,
+            } == {"number", "time"}:
+                raise ConditionError(
+                    f"Rule {rule!r}: columns {left.name!r} ({column.domain}) and {right.name!r} "
+                    f"({other.domain}) cannot be compared."
+                )
+            if left.name == right.name:
+                raise ConditionError(f"Rule {rule!r} compares a column with itself.")
+            if column.domain == "label":
+                if atom.op not in ("==", "!="):
+                    raise ConditionError(
+                        f"Rule {rule!r}: label columns can only be compared with == and !=."
+                    )
+                a = column.labels[:, None]
+                b = other.labels[None, :]
+                table = (a == b) if atom.op == "==" else (a != b)
+                table = table | column.missing[:, None] | other.missing[None, :]
+                return _Pair(left.name, right.name, np.asarray(table, dtype=bool), rule)
+            return _Bound(left.name, atom.op, right.name, 0.0, rule)
+        if column.domain == "label":
+            if atom.op not in ("==", "!="):
+                raise ConditionError(
+                    f"Rule {rule!r}: column {left.name!r} holds labels, which can only be "
+                    "compared with == and != (or 'in')."
+                )
+            equal = column.labels == constant_label(right.value)
+            truth = (equal if atom.op == "==" else ~equal) | column.missing
+            return _Unary(left.name, np.asarray(truth, dtype=bool), rule)
+        constant = constant_number(right.value, column.domain, rule)
+        return _Bound(left.name, atom.op, None, constant, rule)
+
+    def _compile_within(self, atom: Within, rule: str) -> _Pair:
+        if atom.pairs is None:
+            raise ConditionError(
+                f"Rule {rule!r}: its allowed combinations are unknown; declare the rule at fit "
+                "time (they are learned from the data) or give them as "
+                "{'rule': ..., 'allowed': {parent: [children]}}."
+            )
+        child, parent = self.columns[atom.child], self.columns[atom.parent]
+        for column in (child, parent):
+            if column.continuous:
+                raise ConditionError(
+                    f"Rule {rule!r}: 'within' needs columns of labels or exact values; "
+                    f"{column.name!r} is continuous."
+                )
+        child_index = {label: i for i, label in enumerate(child.labels) if label is not None}
+        parent_index = {label: i for i, label in enumerate(parent.labels) if label is not None}
+        table = np.zeros((child.n_tokens, parent.n_tokens), dtype=bool)
+        for c, p in atom.pairs:
+            if c in child_index and p in parent_index:
+                table[child_index[c], parent_index[p]] = True
+        if atom.negated:
+            table = ~table
+        table |= child.missing[:, None] | parent.missing[None, :]
+        return _Pair(atom.child, atom.parent, table, rule)
+
+    def _conditional_pair(
+        self, condition: _Constraint, consequence: _Constraint, rule: str
+    ) -> _Pair:
+        """A conditional between two label columns is a table of allowed token pairs."""
+        assert isinstance(condition, _Unary) and isinstance(consequence, _Unary)
+        a, b = self.columns[condition.column], self.columns[consequence.column]
+        condition_true = condition.truth & ~a.missing
+        table = ~condition_true[:, None] | consequence.truth[None, :]
+        return _Pair(a.name, b.name, table, rule)
+
+    def _add_formula(self, rule: Rule) -> None:
+        formula = rule.formula
+        assert formula is not None
+        for name in formula.columns:
+            if self.columns[name].domain != "number":
+                raise ConditionError(
+                    f"Rule {rule.text!r}: formulas use numeric columns; {name!r} is not one."
+                )
+        if formula.target in formula.inputs:
+            raise ConditionError(f"Rule {rule.text!r} derives a column from itself.")
+        if formula.target in self.formulas:
+            raise ConditionError(
+                f"Rules {self.formula_rules[formula.target]!r} and {rule.text!r} both derive "
+                f"{formula.target!r}."
+            )
+        self.formulas[formula.target] = formula
+        self.formula_rules[formula.target] = rule.text
+        inputs = set(formula.inputs)
+        for other, earlier in self.formulas.items():
+            if other != formula.target and (formula.target in earlier.inputs or other in inputs):
+                raise ConditionError(
+                    f"Rules {self.formula_rules[other]!r} and {rule.text!r}: a derived column "
+                    "cannot feed another formula."
+                )
+
+    def _settle(self, unary: list[_Unary], pairs: list[_Pair], bounds: list[_Bound]) -> None:
+        """Close the comparisons, prune the label tables, and find contradictions."""
+        numeric = sorted(
+            {n for b in bounds for n in _columns_of(b)}
+            | {
+                n
+                for c in self.conditionals
+                for part in (c.condition, c.consequence)
+                if isinstance(part, _Bound)
+                for n in _columns_of(part)
+            }
+        )
+        steps = {n: self.columns[n].step for n in numeric}
+        differences = _Differences(numeric, steps)
+        ranged = [b for b in bounds if b.op != "!="]
+        for bound in ranged:
+            differences.add(bound)
+        if not differences.close():
+            culprits = _minimal_conflict(ranged, lambda subset: _feasible(numeric, steps, subset))
+            raise ConditionError(
+                "Rules "
+                + ", ".join(repr(r) for r in _unique(b.rule for b in culprits))
+                + " contradict each other: no value satisfies them all."
+            )
+        # A conditional whose consequence cannot hold with the other rules forbids its condition.
+        forced: list[_Constraint] = []
+        for conditional in self.conditionals:
+            consequence = conditional.consequence
+            if isinstance(consequence, _Bound) and consequence.op != "!=":
+                trial = differences.copy()
+                trial.add(consequence)
+                if not trial.close():
+                    forced.append(conditional.negated_condition)
+        for constraint in forced:
+            _sort(constraint, unary, pairs, bounds)
+            if isinstance(constraint, _Bound) and constraint.op != "!=":
+                differences.add(constraint)
+                if not differences.close():
+                    rule = next(
+                        c.rule for c in self.conditionals if c.negated_condition is constraint
+                    )
+                    raise ConditionError(
+                        f"Rule {rule!r} contradicts the other rules: neither its 'then' part "
+                        "nor the negation of its 'if' part can hold."
+                    )
+        self.differences = differences
+        self.exclusions = [b for b in bounds if b.op == "!="]
+        self.unary: dict[str, np.ndarray] = {
+            name: np.ones(c.n_tokens, dtype=bool) for name, c in self.columns.items()
+        }
+        self.unary_rules: dict[str, list[str]] = {name: [] for name in self.columns}
+        for constraint in unary:
+            self.unary[constraint.column] &= constraint.truth
+            self.unary_rules[constraint.column].append(constraint.rule)
+        # Static bounds prune exact-value tokens (and bins entirely outside).
+        for name in numeric:
+            column = self.columns[name]
+            i = differences.index[name]
+            low = column.snap_up(np.array([-differences.bound[0, i]]), differences.strict[0, [i]])
+            high = column.snap_down(np.array([differences.bound[i, 0]]), differences.strict[i, [0]])
+            with np.errstate(invalid="ignore"):
+                reach = (column.high >= low[0]) & (column.low <= high[0])
+            self.unary[name] &= reach | column.missing
+        self.pairs = pairs
+        # Arc consistency: a label keeps a token only if every partner column has a non-missing
+        # token that goes with it.
+        changed = True
+        while changed:
+            changed = False
+            for pair in pairs:
+                a, b = self.columns[pair.a], self.columns[pair.b]
+                domain_a = self.unary[pair.a]
+                domain_b = self.unary[pair.b]
+                support_b = domain_b & ~b.missing
+                support_a = domain_a & ~a.missing
+                if support_b.any():
+                    keep = pair.table[:, support_b].any(axis=1) | a.missing
+                    if (domain_a & ~keep).any():
+                        self.unary[pair.a] = domain_a & keep
+                        changed = True
+                if support_a.any():
+                    keep = pair.table[support_a, :].any(axis=0) | b.missing
+                    if (self.unary[pair.b] & ~keep).any():
+                        self.unary[pair.b] = self.unary[pair.b] & keep
+                        changed = True
+        for name, column in self.columns.items():
+            if (~column.missing).any() and not (self.unary[name] & ~column.missing).any():
+                involved = _unique(
+                    [*self.unary_rules[name]]
+                    + [p.rule for p in pairs if name in (p.a, p.b)]
+                    + [b.rule for b in bounds if name in _columns_of(b)]
+                )
+                raise ConditionError(
+                    "Rules "
+                    + ", ".join(repr(r) for r in involved)
+                    + f" contradict each other: column {name!r} can take no value."
+                )
+
+    def _take_fixed(self, table: pd.DataFrame) -> None:
+        for name in table.columns:
+            if name not in self.columns:
+                continue
+            column = self.columns[name]
+            series = table[name].reset_index(drop=True)
+            present = series.notna().to_numpy()
+            self.fixed[name] = present
+            if column.continuous:
+                spec = self.schema[name]
+                numbers = _numeric_values(spec, series)
+                self.values[name][present] = numbers[present]
+                self.valued[name][present] = True
+
+    # -- the token filter ---------------------------------------------------------------------
+
+    @property
+    def token_filter(self) -> TokenFilter:
+        return self._filter
+
+    def _filter(self, j: int, features: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+        target = self.by_position.get(j)
+        if target is None:
+            return None
+        self._value_known(features, rows)
+        name, part = target
+        column = self.columns[name]
+        if name in self.formulas:
+            return self._pin(column, part, features, rows)
+        if part == 1:
+            return self._fine_mask(column, features, rows)
+        return self._mask(column, features, rows)
+
+    def _known_tokens(self, name: str, features: np.ndarray) -> np.ndarray:
+        """A column's first-part tokens, MASKED where any of its parts is not known yet."""
+        if self._cached_features is not features:
+            # Keep a reference so the identity check cannot match a recycled object.
+            self._cached_features = features
+            self._cached_tokens = {}
+        if name not in self._cached_tokens:
+            column = self.columns[name]
+            tokens = features[:, column.coarse].astype(np.int64)
+            if column.fine is not None:
+                tokens[features[:, column.fine] == MASKED] = MASKED
+            self._cached_tokens[name] = tokens
+        return self._cached_tokens[name]
+
+    def _numbers(self, name: str, features: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """Known exact values of a numeric column (NaN where unknown or missing)."""
+        column = self.columns[name]
+        tokens = self._known_tokens(name, features)
+        known = tokens != MASKED
+        values = np.full(len(rows), np.nan)
+        values[known] = column.low[tokens[known]]
+        if column.continuous:
+            valued = self.valued[name][rows]
+            values[valued] = self.values[name][rows[valued]]
+            values[~valued & known & (column.bin_of[np.maximum(tokens, 0)] >= 0)] = np.nan
+        return values
+
+    def _truth(
+        self, constraint: _Constraint, features: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(holds, known) of a constraint on rows whose columns are all known."""
+        if isinstance(constraint, _Unary):
+            tokens = self._known_tokens(constraint.column, features)
+            known = tokens != MASKED
+            column = self.columns[constraint.column]
+            known &= ~column.missing[np.maximum(tokens, 0)]
+            return constraint.truth[np.maximum(tokens, 0)] & known, known
+        if isinstance(constraint, _Pair):
+            ta = self._known_tokens(constraint.a, features)
+            tb = self._known_tokens(constraint.b, features)
+            known = (ta != MASKED) & (tb != MASKED)
+            ta, tb = np.maximum(ta, 0), np.maximum(tb, 0)
+            known &= (
+                ~self.columns[constraint.a].missing[ta] & ~self.columns[constraint.b].missing[tb]
+            )
+            return constraint.table[ta, tb] & known, known
+        x = self._numbers(constraint.column, features, rows)
+        y = (
+            self._numbers(constraint.other, features, rows)
+            if constraint.other is not None
+            else np.full(len(rows), constraint.constant)
+        )
+        known = ~np.isnan(x) & ~np.isnan(y)
+        with np.errstate(invalid="ignore"):
+            return compare(x, constraint.op, y) & known, known
+
+    def _all_known(
+        self, names: Sequence[str], features: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray:
+        known = np.ones(len(rows), dtype=bool)
+        for name in names:
+            tokens = self._known_tokens(name, features)
+            known &= tokens != MASKED
+            if self.columns[name].continuous:
+                known &= self.valued[name][rows] | (
+                    self.columns[name].bin_of[np.maximum(tokens, 0)] < 0
+                )
+        return known
+
+    def _active(
+        self, name: str, features: np.ndarray, rows: np.ndarray
+    ) -> list[tuple[_Constraint, np.ndarray]]:
+        """Conditional parts that bind column ``name`` on each row (with the rows they bind)."""
+        active = []
+        for conditional in self.conditionals:
+            condition, consequence = conditional.condition, conditional.consequence
+            if name in _columns_of(consequence):
+                others = [n for n in _columns_of(consequence) if n != name]
+                ready = self._all_known(others, features, rows)
+                holds, known = self._truth(condition, features, rows)
+                binding = ready & holds & known
+                if binding.any():
+                    active.append((consequence, binding))
+            elif name in _columns_of(condition):
+                others = [n for n in _columns_of(condition) if n != name]
+                ready = self._all_known(others, features, rows)
+                holds, known = self._truth(consequence, features, rows)
+                binding = ready & ~holds & known
+                if binding.any():
+                    active.append((conditional.negated_condition, binding))
+        return active
+
+    def _mask(self, column: _Column, features: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+        """Which tokens (of a column's first part) each row may take."""
+        everywhere = np.ones(len(rows), dtype=bool)
+        mask = np.repeat(self.unary[column.name][None, :], len(rows), axis=0)
+        for pair in self.pairs:
+            if column.name in (pair.a, pair.b):
+                self._apply_pair(mask, pair, column.name, features, everywhere)
+        extra: list[tuple[_Bound, np.ndarray]] = []
+        for constraint, binding in self._active(column.name, features, rows):
+            if isinstance(constraint, _Unary):
+                mask[binding] &= constraint.truth[None, :]
+            elif isinstance(constraint, _Pair):
+                self._apply_pair(mask, constraint, column.name, features, binding)
+            else:
+                extra.append((constraint, binding))
+        if column.domain != "label":
+            low, high, exclusions = self._interval(column, features, rows, extra)
+            self._raise_if_empty(low > high, column, rows)
+            if column.name in self.kept:
+                self.kept_low[column.name][rows] = low
+                self.kept_high[column.name][rows] = high
+                self.kept[column.name][rows] = True
+            with np.errstate(invalid="ignore"):
+                fits = (column.high[None, :] >= low[:, None]) & (
+                    column.low[None, :] <= high[:, None]
+                )
+                point = column.low == column.high
+                for excluded in exclusions:
+                    fits &= ~(point[None, :] & (column.low[None, :] == excluded[:, None]))
+            mask &= fits | column.missing[None, :]
+        self._check_dead_ends(mask, column, rows)
+        # An unrestricted column keeps the sampler's fast path.
+        return None if mask.all() else mask
+
+    def _apply_pair(
+        self,
+        mask: np.ndarray,
+        pair: _Pair,
+        name: str,
+        features: np.ndarray,
+        binding: np.ndarray,
+    ) -> None:
+        other = pair.b if pair.a == name else pair.a
+        tokens = self._known_tokens(other, features)
+        use = binding & (tokens != MASKED)
+        if not use.any():
+            return
+        table = pair.table if pair.a == name else pair.table.T
+        mask[use] &= table[:, tokens[use]].T
+
+    def _interval(
+        self,
+        column: _Column,
+        features: np.ndarray,
+        rows: np.ndarray,
+        extra: Sequence[tuple[_Bound, np.ndarray]] = (),
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Per row, the closed interval of representable values the rules leave a column, and
+        the values it must avoid (from ``!=``)."""
+        n = len(rows)
+        low = np.full(n, -np.inf)
+        high = np.full(n, np.inf)
+        low_strict = np.zeros(n, dtype=bool)
+        high_strict = np.zeros(n, dtype=bool)
+
+        def tighten(
+            value: np.ndarray, strict: bool | np.ndarray, upper: bool, use: np.ndarray
+        ) -> None:
+            nonlocal low, high, low_strict, high_strict
+            use = use & ~np.isnan(value)
+            strict_arr = np.broadcast_to(strict, value.shape)
+            if upper:
+                better = use & ((value < high) | ((value == high) & strict_arr))
+                high = np.where(better, value, high)
+                high_strict = np.where(better, strict_arr, high_strict)
+            else:
+                better = use & ((value > low) | ((value == low) & strict_arr))
+                low = np.where(better, value, low)
+                low_strict = np.where(better, strict_arr, low_strict)
+
+        d = self.differences
+        everywhere = np.ones(n, dtype=bool)
+        if column.name in d.index:
+            i = d.index[column.name]
+            for other, k in [("", 0), *((name, d.index[name]) for name in d.names)]:
+                if k == i:
+                    continue
+                value = np.zeros(n) if k == 0 else self._numbers(other, features, rows)
+                if np.isfinite(d.bound[i, k]):
+                    tighten(value + d.bound[i, k], bool(d.strict[i, k]), True, everywhere)
+                if np.isfinite(d.bound[k, i]):
+                    tighten(value - d.bound[k, i], bool(d.strict[k, i]), False, everywhere)
+        exclusions: list[np.ndarray] = []
+        bounds = [(b, everywhere) for b in self.exclusions if column.name in _columns_of(b)]
+        for constraint, binding in [*bounds, *extra]:
+            bound = constraint if constraint.column == column.name else constraint.mirrored()
+            value = (
+                self._numbers(bound.other, features, rows)
+                if bound.other is not None
+                else np.full(n, bound.constant)
+            )
+            if bound.op == "!=":
+                exclusions.append(np.where(binding, value, np.nan))
+                continue
+            if bound.op in ("<", "<=", "=="):
+                tighten(value, bound.op == "<", True, binding)
+            if bound.op in (">", ">=", "=="):
+                tighten(value, bound.op == ">", False, binding)
+        return column.snap_up(low, low_strict), column.snap_down(high, high_strict), exclusions
+
+    def _bounds_for(
+        self, column: _Column, features: np.ndarray, rows: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        name = column.name
+        if not self.may_exclude[name] and self.kept[name][rows].all():
+            return self.kept_low[name][rows], self.kept_high[name][rows], []
+        extra = []
+        for constraint, binding in self._active(name, features, rows):
+            if isinstance(constraint, _Bound):
+                extra.append((constraint, binding))
+        return self._interval(column, features, rows, extra)
+
+    def _fine_mask(
+        self, column: _Column, features: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray | None:
+        tokens = features[:, column.coarse].astype(np.int64)
+        bins = column.bin_of[tokens]
+        in_bin = bins >= 0
+        mask = np.ones((len(rows), N_FINE_TOKENS), dtype=bool)
+        if not in_bin.any():
+            return None
+        low, high, _ = self._bounds_for(column, features, rows)
+        lows, highs = column.fine_ranges(np.maximum(bins, 0))
+        fits = (highs >= low[:, None]) & (lows <= high[:, None])
+        mask[in_bin] = fits[in_bin]
+        # Round-off can leave a bin that reaches the interval with no tenth that does: keep all.
+        empty = ~mask.any(axis=1)
+        mask[empty] = True
+        return mask
+
+    def _pin(
+        self, column: _Column, part: int, features: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray | None:
+        """A derived column's token is the one its formula's value falls in, when known."""
+        formula = self.formulas[column.name]
+        ready = self._all_known(list(formula.inputs), features, rows)
+        if not ready.any():
+            return None
+        inputs = {name: self._numbers(name, features, rows) for name in formula.inputs}
+        value = column.round(_evaluate(formula.expression, inputs, len(rows)))
+        encoder = self.encoder.encoders[column.name]
+        parts = encoder.encode_parts(pd.Series(value))
+        tokens = parts[:, min(part, parts.shape[1] - 1)]
+        width = column.n_tokens if part == 0 else N_FINE_TOKENS
+        mask = np.ones((len(rows), width), dtype=bool)
+        use = ready & (~np.isnan(value) | (column.missing.any() if part == 0 else False))
+        if part == 1:
+            coarse = features[:, column.coarse].astype(np.int64)
+            use &= column.bin_of[coarse] >= 0
+        mask[use] = False
+        mask[np.flatnonzero(use), tokens[use]] = True
+        return mask
+
+    def _check_dead_ends(self, mask: np.ndarray, column: _Column, rows: np.ndarray) -> None:
+        if not (~column.missing).any():
+            return
+        dead = ~(mask & ~column.missing[None, :]).any(axis=1)
+        self._raise_if_empty(dead, column, rows)
+
+    def _raise_if_empty(self, dead: np.ndarray, column: _Column, rows: np.ndarray) -> None:
+        if dead.any():
+            involved = [r.text for r in self.rules if column.name in r.columns]
+            raise ConditionError(
+                f"Rules {', '.join(repr(r) for r in involved)} leave column {column.name!r} no "
+                f"value on {int(dead.sum())} row(s), given the values drawn before it; "
+                "they cannot all hold there."
+            )
+
+    # -- exact values -------------------------------------------------------------------------
+
+    def _value_known(self, features: np.ndarray, rows: np.ndarray) -> None:
+        """Draw the exact value of every continuous rule column already drawn on these rows."""
+        for column in self.draw_order:
+            if column.name in self.formulas:
+                continue
+            tokens = self._known_tokens(column.name, features)
+            need = (tokens != MASKED) & ~self.valued[column.name][rows]
+            if not need.any():
+                continue
+            where = np.flatnonzero(need)
+            self._draw_values(column, features[where], rows[where], tokens[where])
+
+    def _draw_values(
+        self, column: _Column, features: np.ndarray, rows: np.ndarray, tokens: np.ndarray
+    ) -> None:
+        values = column.low[tokens].copy()
+        bins = column.bin_of[tokens]
+        in_bin = bins >= 0
+        low, high, exclusions = self._bounds_for(column, features, rows)
+        if in_bin.any():
+            b = bins[in_bin]
+            if column.fine is not None:
+                fine = features[in_bin, column.fine].astype(np.int64)
+                share_low = fine / N_FINE_TOKENS
+                share_high = (fine + 1) / N_FINE_TOKENS
+                fine_low, fine_high = column.fine_ranges(b)
+                lowest = np.take_along_axis(fine_low, fine[:, None], axis=1)[:, 0]
+                highest = np.take_along_axis(fine_high, fine[:, None], axis=1)[:, 0]
+            else:
+                share_low, share_high = np.zeros(len(b)), np.ones(len(b))
+                lowest, highest = column.low[tokens[in_bin]], column.high[tokens[in_bin]]
+            # The model's within-bin distribution restricted to the interval: a uniform share
+            # between the shares where the value enters and leaves it (only rows it cuts).
+            cut_low = low[in_bin] > lowest
+            if cut_low.any():
+                entering = column.value_to_share(b[cut_low], low[in_bin][cut_low], "low")
+                share_low[cut_low] = np.maximum(share_low[cut_low], entering)
+            cut_high = high[in_bin] < highest
+            if cut_high.any():
+                leaving = column.value_to_share(b[cut_high], high[in_bin][cut_high], "high")
+                share_high[cut_high] = np.minimum(share_high[cut_high], leaving)
+            share_high = np.maximum(share_high, share_low)
+            share = share_low + self.rng.random(len(b)) * (share_high - share_low)
+            values[in_bin] = column.round(column.share_to_value(b, share))
+        finite = ~np.isnan(values)
+        values[finite] = np.clip(values[finite], low[finite], high[finite])
+        for excluded in exclusions:
+            clash = finite & (values == excluded)
+            if clash.any():
+                step = column.step if column.step is not None else 0.0
+                up = column.round(values + step) if step else np.nextafter(values, np.inf)
+                down = column.round(values - step) if step else np.nextafter(values, -np.inf)
+                values = np.where(
+                    clash & (up <= high), up, np.where(clash & (down >= low), down, values)
+                )
+        dead = finite & ((values < low) | (values > high))
+        self._raise_if_empty(dead, column, rows)
+        self.values[column.name][rows] = values
+        self.valued[column.name][rows] = True
+
+    # -- after the draw -----------------------------------------------------------------------
+
+    def finish(self, drawn: np.ndarray, out: pd.DataFrame) -> pd.DataFrame:
+        """The last steps: ``drawn`` tokens (model order) and the decoded rows -> verified rows."""
+        self.finish_tokens(drawn)
+        return self.apply(out)
+
+    def finish_tokens(self, tokens: np.ndarray) -> None:
+        """Value the columns no later filter call reached (``tokens`` in the model's order)."""
+        self._value_known(tokens.astype(np.float32), np.arange(self.n_rows))
+
+    def apply(self, out: pd.DataFrame) -> pd.DataFrame:
+        """Put the exact values and derived columns into the decoded rows, then verify."""
+        for name, values in self.values.items():
+            if name in self.formulas:
+                continue
+            spec = self.schema[name]
+            keep = self.fixed[name]
+            if spec.kind is ColumnKind.DATETIME:
+                series = _seconds_to_datetimes(values, spec, name)
+            else:
+                series = pd.Series(values, name=name)
+            restored = restore_dtype(series.reset_index(drop=True), spec)
+            if keep.any():
+                merged = restored.astype(object).to_numpy(copy=True)
+                merged[keep] = out[name].astype(object).to_numpy()[keep]
+                restored = restore_dtype(pd.Series(merged, name=name), spec)
+            out[name] = restored
+        if self.formulas:
+            table_values = TableValues(out, self.schema)
+            for target, formula in self.formulas.items():
+                column = self.columns[target]
+                spec = self.schema[target]
+                computed = evaluate_expression(formula.expression, table_values, target)
+                rounded = column.round(computed)
+                keep = self.fixed[target]
+                if keep.any():
+                    given = _numeric_values(spec, out[target])
+                    rounded = np.where(keep, given, rounded)
+                out[target] = restore_dtype(pd.Series(rounded, name=target), spec)
+        self.verify(out)
+        return out
+
+    def verify(self, out: pd.DataFrame) -> None:
+        """Raise if any rule is broken in ``out`` (never emit a violating row silently)."""
+        report = check_rules(out, self.rules, schema=self.schema)
+        broken = [r for r in report if r.n_violations]
+        if broken:
+            raise ConditionError(
+                "Sampling left rows that break rule(s) "
+                + ", ".join(f"{r.rule!r} ({r.n_violations} rows)" for r in broken)
+                + "; this is a bug or a rule interplay lookalike cannot enforce — please report it."
+            )
+
+
+def _sort(
+    constraint: _Constraint, unary: list[_Unary], pairs: list[_Pair], bounds: list[_Bound]
+) -> None:
+    if isinstance(constraint, _Unary):
+        unary.append(constraint)
+    elif isinstance(constraint, _Pair):
+        pairs.append(constraint)
+    else:
+        bounds.append(constraint)
+
+
+def _unique(items: Any) -> list[str]:
+    out: list[str] = []
+    for item in items:
+        if item not in out:
+            out.append(item)
+    return out
+
+
+def _feasible(
+    names: Sequence[str], steps: Mapping[str, float | None], bounds: Sequence[_Bound]
+) -> bool:
+    differences = _Differences(names, steps)
+    for bound in bounds:
+        differences.add(bound)
+    return differences.close()
+
+
+def _minimal_conflict(
+    bounds: Sequence[_Bound], feasible: Callable[[Sequence[_Bound]], bool]
+) -> list[_Bound]:
+    """A smallest-by-deletion subset of bounds that still contradict each other."""
+    kept = list(bounds)
+    for bound in list(kept):
+        trial = [b for b in kept if b is not bound]
+        if not feasible(trial):
+            kept = trial
+    return kept
+
+
+def _evaluate(expression: Expression, inputs: Mapping[str, np.ndarray], n: int) -> np.ndarray:
+    if isinstance(expression, Value):
+        return np.full(n, float(expression.value))
+    if isinstance(expression, Column):
+        return inputs[expression.name]
+    assert isinstance(expression, Arithmetic)
+    left = _evaluate(expression.left, inputs, n)
+    right = _evaluate(expression.right, inputs, n)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        out = {
+            "+": lambda: left + right,
+            "-": lambda: left - right,
+            "*": lambda: left * right,
+            "/": lambda: left / right,
+        }[expression.op]()
+    out = np.asarray(out, dtype=float)
+    out[~np.isfinite(out)] = np.nan
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# What the Synthesizer calls
+# ---------------------------------------------------------------------------------------------
+
+
+def fit_rules(
+    rules: Any,
+    frame: pd.DataFrame,
+    schema: Schema,
+    encoder: TableEncoder,
+    rare_threshold: int,
+) -> tuple[list[Rule], RuleReport | None]:
+    """Parse rules given at fit time, learn their allowed combinations, and check the data.
+
+    A ``within`` rule without explicit combinations keeps those seen at least
+    ``rare_threshold`` times (among the encoded labels, so rare categories appear only as the
+    rare token): nothing rarer is stored in the model. The report says how often each rule held
+    in the real data; a :class:`~lookalike.errors.DataWarning` names the rules it breaks.
+    """
+    parsed = parse_rules(rules)
+    if not parsed:
+        return [], None
+    learned = []
+    for rule in parsed:
+        within = rule.within
+        for name in rule.columns:
+            if name not in schema:
+                raise ConditionError(
+                    f"Rule {rule.text!r} names the unknown column {name!r}; the table has "
+                    f"{schema.names}."
+                )
+        if within is not None and within.pairs is None:
+            rule = rule.with_pairs(_seen_pairs(within, frame, encoder, rare_threshold))
+        learned.append(rule)
+    # The real data is checked against every combination it holds (a learned 'within' holds by
+    # construction); the other rules as written.
+    as_seen = [
+        rule.with_pairs(_seen_pairs(rule.within, frame, None, 1))
+        if rule.within is not None and original.within is not None and original.within.pairs is None
+        else rule
+        for rule, original in zip(learned, parsed, strict=True)
+    ]
+    report = check_rules(frame, as_seen, schema=schema, warn=True)
+    # Compile once against the model's encoder, so contradictions surface at fit time.
+    RuleSampler(
+        learned, encoder, np.arange(len(encoder.model_columns)), 1, np.random.default_rng(0)
+    )
+    return learned, report
+
+
+def _seen_pairs(
+    within: Within, frame: pd.DataFrame, encoder: TableEncoder | None, threshold: int
+) -> frozenset[tuple[str, str]]:
+    labels = []
+    for name in (within.child, within.parent):
+        if encoder is None:
+            values = TableValues(frame, None).labels(name)
+        else:
+            column_encoder = encoder.encoders[name]
+            tokens = column_encoder.encode(frame[name])
+            lookup = column_encoder.decode(
+                np.arange(column_encoder.n_tokens), np.random.default_rng(0)
+            ).to_numpy(dtype=object)
+            values = np.array([_label_or_none(v) for v in lookup], dtype=object)[tokens]
+        labels.append(values)
+    pairs = pd.DataFrame({"child": labels[0], "parent": labels[1]}).dropna()
+    counts = pairs.groupby(["child", "parent"]).size()
+    kept = counts[counts >= threshold].index
+    return frozenset(
+        (str(child), str(parent))
+        for child, parent in zip(kept.get_level_values(0), kept.get_level_values(1), strict=True)
+    )
+
+
+def _label_or_none(value: Any) -> str | None:
+    return None if value is None else constant_label(value)
+
+
+def rules_to_manifest(rules: Sequence[Rule], report: RuleReport | None) -> dict[str, Any]:
+    """The rules as JSON data (texts and allowed combinations) for the model file."""
+    return {
+        "rules": [rule.to_dict() for rule in rules],
+        "real_data": None if report is None else report.to_dict(),
+    }
+
+
+def rules_from_manifest(data: Any) -> tuple[list[Rule], RuleReport | None]:
+    """Rules read back from a model file: parsed again (never evaluated)."""
+    if data is None:
+        return [], None
+    rules = parse_rules(list(data["rules"]))
+    report = None if data.get("real_data") is None else RuleReport.from_dict(data["real_data"])
+    return rules, report
+
+
+def rule_sampler(
+    model: Any,
+    rules: Any,
+    n_rows: int,
+    rng: np.random.Generator,
+    fixed_values: pd.DataFrame | None,
+) -> RuleSampler | None:
+    """The sampler for the model's fit-time rules plus ``rules``; None when there are none.
+
+    A ``within`` rule given at sample time without combinations uses those learned at fit time
+    for the same two columns.
+    """
+    fitted: list[Rule] = list(getattr(model, "rules_", []))
+    extra = parse_rules(rules)
+    known = {
+        (r.within.child, r.within.parent): r.within.pairs for r in fitted if r.within is not None
+    }
+    completed = []
+    for rule in extra:
+        within = rule.within
+        if within is not None and within.pairs is None:
+            pairs = known.get((within.child, within.parent))
+            if pairs is not None:
+                rule = rule.with_pairs(pairs)
+        completed.append(rule)
+    everything = [*fitted, *(r for r in completed if r.text not in {f.text for f in fitted})]
+    if not everything:
+        return None
+    return RuleSampler(everything, model.encoder_, model.order_, n_rows, rng, fixed_values)

@@ -1,0 +1,727 @@
+"""Controlled sampling from a fitted Synthesizer: conditions, rebalancing, shift and parity.
+
+The Synthesizer's ``sample`` and ``sample_with_report`` call :func:`sample_controlled`; the steps:
+
+1. conditions become token factors (:mod:`._conditions`);
+2. with targets (rebalance, shift, parity), a pilot draw under the conditions gives the model's
+   joint ``P`` of the target columns' tokens, which is raked to the targets (:mod:`._targets`),
+   giving ``Q``; the factor ``Q / P`` is applied column by column as each target column is drawn
+   (with look-ahead, so early columns already lean toward the targets);
+3. the engine (:mod:`._smc`) draws particles in the model's order, weighs and resamples them,
+   rakes the batch's own particles to the targets once the last target column is drawn (so the
+   targets hold on the rows actually drawn, not only on the pilot), and selects the rows;
+4. values are decoded; numbers under a range are drawn inside it; fixed numbers are set exactly;
+5. the report measures every target on the rows drawn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from lookalike.control._conditions import (
+    Condition,
+    condition_masks,
+    decode_in_range,
+    parse_conditions,
+)
+from lookalike.control._report import ControlReport, TargetResult
+from lookalike.control._smc import (
+    CellCorrection,
+    ColumnFactor,
+    Diagnostics,
+    TiltPlan,
+    sample_tilted_tokens,
+)
+from lookalike.control._targets import (
+    Constraint,
+    TargetColumn,
+    marginal,
+    mean_constraint,
+    parity_constraint,
+    quantile_constraint,
+    rake,
+    read_parity,
+    share_constraint,
+    target_columns,
+)
+from lookalike.encode._encoders import NumericEncoder, _numeric_values, _seconds_to_datetimes
+from lookalike.encode._table import restore_dtype
+from lookalike.errors import ConditionError
+from lookalike.models._trees import TokenFilter
+from lookalike.schema import ColumnKind
+
+if TYPE_CHECKING:
+    from lookalike.models._synthesizer import Synthesizer
+
+#: Rows of the pilot draw that estimates the model's joint of the target columns: twice the
+#: request, within these bounds (the batch's own raking makes the targets exact regardless).
+PILOT_ROWS = (20_000, 50_000)
+_NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
+_SHIFT_KEYS = ("mean", "quantiles", "distribution")
+
+
+def needs_controls(
+    model: Synthesizer,
+    conditions: Any,
+    rebalance: Any,
+    shift: Any,
+    parity: Any,
+) -> bool:
+    """Whether a request needs the controlled sampler (fixed values alone do not)."""
+    if rebalance is not None or shift is not None or parity is not None:
+        return True
+    if not isinstance(conditions, Mapping):
+        return False
+    for column, value in conditions.items():
+        if isinstance(value, tuple | list | set | frozenset):
+            return True
+        if (
+            isinstance(value, str)
+            and ".." in value
+            and column in model.schema_
+            and model.schema_[column].kind in _NUMERIC_KINDS
+        ):
+            return True
+    return False
+
+
+@dataclass
+class _Layout:
+    """Where each column's token parts are in the model's order."""
+
+    model: Synthesizer
+
+    def positions(self, name: str) -> list[int]:
+        inverse = np.argsort(self.model.order_)
+        return [int(inverse[p]) for p in self.model.encoder_.positions(name)]
+
+
+def sample_controlled(
+    model: Synthesizer,
+    n: int,
+    token_rng: np.random.Generator,
+    decode_rng: np.random.Generator,
+    *,
+    conditions: Mapping[str, Any] | None = None,
+    rebalance: Mapping[str, Any] | None = None,
+    shift: Mapping[str, Any] | None = None,
+    parity: Mapping[str, Any] | None = None,
+    allowed: TokenFilter | None = None,
+    report: bool = True,
+    on_batch: Callable[[int], None] | None = None,
+) -> tuple[pd.DataFrame, ControlReport | None]:
+    """Draw ``n`` rows of ``model`` under the controls; the report when ``report`` is set."""
+    encoder = model.encoder_
+    layout = _Layout(model)
+    specs = {spec.name: spec for spec in model.schema_}
+    parsed = parse_conditions(model.schema_.names, specs, conditions) if conditions else []
+    factors: dict[int, list[ColumnFactor]] = {}
+    names: dict[int, str] = {}
+    for condition in parsed:
+        if condition.column not in encoder.modelled:
+            if condition.kind != "value":
+                raise ConditionError(
+                    f"Column {condition.column!r} is generated, not learned; it takes a fixed "
+                    f"value only, not a set or range."
+                )
+            continue
+        masks = condition_masks(condition, encoder.encoders[condition.column])
+        where = layout.positions(condition.column)
+        factors.setdefault(where[0], []).append(_constant(masks.coarse))
+        names[where[0]] = condition.describe()
+        if masks.fine is not None and len(where) > 1:
+            factors.setdefault(where[1], []).append(_by_previous(masks.fine, where[0]))
+            names[where[1]] = condition.describe()
+
+    pilot_rng, main_rng = token_rng.spawn(2)
+    targets = _Targets.read(model, layout, rebalance, shift, parity)
+    pilot_tokens: np.ndarray | None = None
+    pilot_diagnostics: Diagnostics | None = None
+    constraints: list[Constraint] = []
+    plan = TiltPlan(factors=_combined(factors), names=names)
+    if targets.columns:
+        pilot_tokens, pilot_diagnostics = sample_tilted_tokens(
+            model.trees_,
+            min(max(2 * n, PILOT_ROWS[0]), PILOT_ROWS[1]),
+            pilot_rng,
+            plan,
+            allowed=allowed,
+        )
+        joint = targets.joint(pilot_tokens)
+        constraints = targets.constraints(model, joint)
+        raked, gaps = rake(joint, constraints)
+        failed = [c.label for c, g in zip(constraints, gaps, strict=True) if g > 1e-5]
+        if failed:
+            raise ConditionError(
+                "The targets contradict each other (or the conditions) under the model and "
+                f"cannot all be reached: {', '.join(failed)}."
+            )
+        for position, factor in targets.lookahead(joint, raked).items():
+            factors.setdefault(position, []).append(factor)
+            names.setdefault(position, f"targets on {list(targets.columns)}")
+        plan = TiltPlan(
+            factors=_combined(factors),
+            cell_of=targets.cell_of,
+            correct=targets.correction(constraints),
+            names=names,
+        )
+    drawn, diagnostics = sample_tilted_tokens(
+        model.trees_, n, main_rng, plan, allowed=allowed, on_batch=on_batch
+    )
+    tokens = np.empty_like(drawn)
+    tokens[:, model.order_] = drawn
+    out = encoder.decode(tokens, decode_rng)
+    range_rng, value_rng = decode_rng.spawn(2)
+    out = _decode_ranges(model, out, tokens, parsed, range_rng)
+    out = _set_exact_values(model, out, tokens, parsed, value_rng)
+    if not report:
+        return out, None
+    results: list[TargetResult] = []
+    mass = (pilot_diagnostics or diagnostics).to_dict()["model_probability"]
+    for condition in parsed:
+        holds = condition.holds(specs[condition.column], out[condition.column])
+        results.append(
+            TargetResult(
+                "condition", condition.column, condition.describe(), 1.0, float(holds.mean())
+            )
+        )
+    results += targets.measure(model, constraints, out, drawn, pilot_tokens)
+    moved: dict[str, float] = {}
+    details = diagnostics.to_dict()
+    if pilot_tokens is not None:
+        moved, floor = targets.conditional_tvd(model, drawn, pilot_tokens)
+        details["conditional_tvd_noise"] = floor
+    details["model_probability"] = mass
+    details["method"] = "sequential importance resampling in the model's column order"
+    return out, ControlReport(
+        n_rows=len(out), targets=tuple(results), conditional_tvd=moved, diagnostics=details
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Factors
+# ---------------------------------------------------------------------------------------------
+
+
+def _constant(mask: np.ndarray) -> ColumnFactor:
+    row = mask[None, :]
+
+    def factor(features: np.ndarray) -> np.ndarray:
+        return row
+
+    return factor
+
+
+def _by_previous(table: np.ndarray, previous: int) -> ColumnFactor:
+    """A factor that depends on the token already drawn at model column ``previous``."""
+
+    def factor(features: np.ndarray) -> np.ndarray:
+        return np.asarray(table[features[:, previous].astype(np.intp)])
+
+    return factor
+
+
+def _combined(factors: Mapping[int, list[ColumnFactor]]) -> dict[int, ColumnFactor]:
+    def product(parts: list[ColumnFactor]) -> ColumnFactor:
+        if len(parts) == 1:
+            return parts[0]
+
+        def factor(features: np.ndarray) -> np.ndarray:
+            result = parts[0](features)
+            for part in parts[1:]:
+                result = result * part(features)
+            return result
+
+        return factor
+
+    return {position: product(parts) for position, parts in factors.items()}
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Targets:
+    """The target columns' layout, and the requests to turn into constraints."""
+
+    columns: dict[str, TargetColumn]
+    positions: list[int]  # model-order column of each axis of the joint
+    shape: tuple[int, ...]
+    rebalance: Mapping[str, Any]
+    shift: Mapping[str, Any]
+    parity: tuple[str, list[str]] | None
+
+    @classmethod
+    def read(
+        cls,
+        model: Synthesizer,
+        layout: _Layout,
+        rebalance: Mapping[str, Any] | None,
+        shift: Mapping[str, Any] | None,
+        parity: Mapping[str, Any] | None,
+    ) -> _Targets:
+        encoder = model.encoder_
+        names = model.schema_.names
+        rebalance = _mapping_or_error("rebalance", rebalance)
+        shift = _mapping_or_error("shift", shift)
+        for source, request in (("rebalance", rebalance), ("shift", shift)):
+            unknown = [str(c) for c in request if c not in names]
+            if unknown:
+                raise ConditionError(
+                    f"{source} names unknown column(s) {unknown}; the model has {names}."
+                )
+            generated = [c for c in request if c not in encoder.modelled]
+            if generated:
+                raise ConditionError(f"{source}: column(s) {generated} are generated, not learned.")
+        both = sorted(set(rebalance) & set(shift))
+        if both:
+            raise ConditionError(f"Column(s) {both} appear in both rebalance and shift; use one.")
+        parity_columns = read_parity(parity, names) if parity is not None else None
+        wanted = set(rebalance) | set(shift)
+        if parity_columns is not None:
+            target, sensitive = parity_columns
+            for column in [target, *sensitive]:
+                if column not in encoder.modelled:
+                    raise ConditionError(f"parity: column {column!r} is generated, not learned.")
+            wanted |= {target, *sensitive}
+        needs_fine = {
+            c
+            for c, request in shift.items()
+            if isinstance(request, Mapping) and ({"mean", "quantiles"} & set(request))
+        }
+        ordered = sorted(wanted, key=lambda c: layout.positions(c)[0])
+        columns = target_columns(ordered, encoder.encoders, needs_fine)
+        positions = [
+            layout.positions(name)[k] for name in ordered for k in range(len(columns[name].sizes))
+        ]
+        shape = tuple(s for name in ordered for s in columns[name].sizes)
+        return cls(columns, positions, shape, rebalance, shift, parity_columns)
+
+    def cell_of(self, features: np.ndarray) -> np.ndarray:
+        tokens = features[:, self.positions].astype(np.intp)
+        return np.asarray(np.ravel_multi_index(tuple(tokens.T), self.shape))
+
+    def joint(self, tokens: np.ndarray) -> np.ndarray:
+        cells = self.cell_of(tokens)
+        counts = np.bincount(cells, minlength=int(np.prod(self.shape))).astype(np.float64)
+        return counts.reshape(self.shape) / max(len(tokens), 1)
+
+    def constraints(self, model: Synthesizer, joint: np.ndarray) -> list[Constraint]:
+        encoders = model.encoder_.encoders
+        out: list[Constraint] = []
+        for name, shares in self.rebalance.items():
+            column = self.columns[name]
+            out.append(
+                share_constraint(
+                    column,
+                    encoders[name],
+                    shares,
+                    _column_marginal(joint, column),
+                    source="rebalance",
+                )
+            )
+        for name, request in self.shift.items():
+            column = self.columns[name]
+            kind = model.schema_[name].kind
+            current = marginal(joint, column.axes)
+            if not isinstance(request, Mapping) or not request:
+                raise ConditionError(
+                    f"Shift of {name!r} must be a mapping such as {{'mean': '+10'}}, "
+                    f"{{'quantiles': {{0.5: 60}}}}, {{'distribution': {{...}}}} or category "
+                    f"shares. Got {request!r}."
+                )
+            special = [k for k in request if k in _SHIFT_KEYS]
+            if special and len(request) > 1:
+                raise ConditionError(
+                    f"Shift of {name!r}: give one of 'mean', 'quantiles', 'distribution' or "
+                    f"category shares, not several. Got keys {list(request)}."
+                )
+            if "mean" in request:
+                out.append(mean_constraint(column, kind, request["mean"], current))
+            elif "quantiles" in request:
+                out.append(quantile_constraint(column, kind, request["quantiles"], current))
+            elif "distribution" in request:
+                out.append(
+                    share_constraint(
+                        column,
+                        encoders[name],
+                        request["distribution"],
+                        _column_marginal(joint, column),
+                        source="shift",
+                        complete=True,
+                    )
+                )
+            else:
+                out.append(
+                    share_constraint(
+                        column,
+                        encoders[name],
+                        request,
+                        _column_marginal(joint, column),
+                        source="shift",
+                    )
+                )
+        if self.parity is not None:
+            target, sensitive = self.parity
+            out.append(
+                parity_constraint(self.columns[target], [self.columns[s] for s in sensitive])
+            )
+        return out
+
+    def lookahead(self, joint: np.ndarray, raked: np.ndarray) -> dict[int, ColumnFactor]:
+        """Per target axis, the factor ``G_l(t_<=l) / G_(l-1)(t_<l)`` with ``G_l = E[Q/P | t_<=l]``.
+
+        ``G_L = Q / P`` is the full tilt; drawing each target part from ``P(k | x) * G_l / G_(l-1)``
+        makes the particles lean toward the targets as early as possible, so the weights stay
+        even. Where the pilot saw no mass the factor is neutral (the final raking corrects it).
+        """
+        levels: list[np.ndarray] = [np.ones(1)]
+        axes = len(self.shape)
+        for level in range(1, axes + 1):
+            tail = tuple(range(level, axes))
+            numerator = raked.sum(axis=tail).reshape(-1)
+            denominator = joint.sum(axis=tail).reshape(-1)
+            previous = np.repeat(levels[-1], self.shape[level - 1])
+            levels.append(
+                np.divide(numerator, denominator, out=previous.copy(), where=denominator > 0)
+            )
+        factors: dict[int, ColumnFactor] = {}
+        for level in range(1, axes + 1):
+            factors[self.positions[level - 1]] = self._level_factor(levels, level)
+        return factors
+
+    def _level_factor(self, levels: list[np.ndarray], level: int) -> ColumnFactor:
+        size = self.shape[level - 1]
+        current = levels[level].reshape(-1, size)
+        before = levels[level - 1]
+        ratio = np.divide(
+            current, before[:, None], out=np.ones_like(current), where=before[:, None] > 0
+        )
+        prefix_positions = self.positions[: level - 1]
+        prefix_shape = self.shape[: level - 1]
+
+        def factor(features: np.ndarray) -> np.ndarray:
+            if not prefix_positions:
+                return np.asarray(ratio[:1], dtype=np.float64)
+            tokens = features[:, prefix_positions].astype(np.intp)
+            prefix = np.ravel_multi_index(tuple(tokens.T), prefix_shape)
+            return np.asarray(ratio[prefix], dtype=np.float64)
+
+        return factor
+
+    def correction(self, constraints: list[Constraint]) -> CellCorrection:
+        size = int(np.prod(self.shape))
+
+        def correct(cells: np.ndarray, weights: np.ndarray) -> np.ndarray | None:
+            population = np.bincount(cells, weights=weights, minlength=size).reshape(self.shape)
+            raked, gaps = rake(population, constraints)
+            if max(gaps, default=0.0) > 1e-6:
+                return None
+            factor = np.divide(
+                raked, population, out=np.zeros_like(raked), where=population > 0
+            ).reshape(-1)
+            return np.asarray(factor[cells])
+
+        return correct
+
+    # -- measuring ------------------------------------------------------------------------------
+
+    def measure(
+        self,
+        model: Synthesizer,
+        constraints: list[Constraint],
+        out: pd.DataFrame,
+        drawn: np.ndarray,
+        pilot: np.ndarray | None,
+    ) -> list[TargetResult]:
+        results: list[TargetResult] = []
+        encoders = model.encoder_.encoders
+        for c in constraints:
+            column = c.columns[0]
+            if c.kind == "shares":
+                achieved = marginal(self.joint(drawn), column.axes[:1])
+                for key, share in dict(c.asked).items():
+                    token = encoders[column.name].tokens_for(key)[0]
+                    model_share = (c.model_value or {}).get(key)
+                    results.append(
+                        TargetResult(
+                            c.source,
+                            column.name,
+                            f"share of {key!r}",
+                            float(share),
+                            float(achieved[token]),
+                            model_share,
+                        )
+                    )
+            elif c.kind == "mean":
+                numbers = _numeric_values(model.schema_[column.name], out[column.name])
+                results.append(
+                    TargetResult(
+                        "shift",
+                        column.name,
+                        "mean",
+                        float(c.mean or 0.0),
+                        float(np.nanmean(numbers)),
+                        float(c.model_value) if c.model_value is not None else None,
+                    )
+                )
+            elif c.kind == "quantiles":
+                numbers = _numeric_values(model.schema_[column.name], out[column.name])
+                for q, value in c.quantiles:
+                    results.append(
+                        TargetResult(
+                            "shift",
+                            column.name,
+                            f"quantile {q:g}",
+                            value,
+                            float(np.nanquantile(numbers, q)),
+                        )
+                    )
+            else:
+                target, *sensitive = c.columns
+                for group in [*sensitive, None]:
+                    groups = sensitive if group is None else [group]
+                    label = "+".join(g.name for g in groups)
+                    before = (
+                        _parity_difference(self.joint(pilot), target, groups)
+                        if pilot is not None
+                        else None
+                    )
+                    results.append(
+                        TargetResult(
+                            "parity",
+                            target.name,
+                            f"demographic parity difference by {label}",
+                            0.0,
+                            _parity_difference(self.joint(drawn), target, groups),
+                            before,
+                        )
+                    )
+                    if len(sensitive) == 1:
+                        break
+        return results
+
+    def conditional_tvd(
+        self, model: Synthesizer, drawn: np.ndarray, reference: np.ndarray
+    ) -> tuple[dict[str, float], float]:
+        """Per other column, the mean TVD of its distribution given the target columns.
+
+        Columns are compared on at most ten groups of tokens (deciles of numbers, the nine most
+        common categories and the rest), within cells of the target columns grouped the same way,
+        averaged over cells with the drawn rows' weights. Also returns the same statistic
+        between two halves of the reference: the size of pure sampling noise.
+        """
+        layout = _Layout(model)
+        groups = {
+            name: _token_groups(model, reference[:, layout.positions(name)[0]], name)
+            for name in model.encoder_.modelled
+        }
+        target_names = list(self.columns)
+        positions = [layout.positions(name)[0] for name in target_names]
+        shape = tuple(int(groups[name].max()) + 1 for name in target_names)
+
+        def cells(tokens: np.ndarray) -> np.ndarray:
+            coded = [groups[n][tokens[:, p]] for n, p in zip(target_names, positions, strict=True)]
+            return np.asarray(np.ravel_multi_index(tuple(coded), shape))
+
+        def statistic(a_tokens: np.ndarray, b_tokens: np.ndarray, name: str) -> float | None:
+            j = layout.positions(name)[0]
+            k = int(groups[name].max()) + 1
+            size = int(np.prod(shape)) * k
+            a = np.bincount(cells(a_tokens) * k + groups[name][a_tokens[:, j]], minlength=size)
+            b = np.bincount(cells(b_tokens) * k + groups[name][b_tokens[:, j]], minlength=size)
+            a2, b2 = a.reshape(-1, k).astype(float), b.reshape(-1, k).astype(float)
+            na, nb = a2.sum(axis=1), b2.sum(axis=1)
+            usable = (na >= 50) & (nb >= 50)
+            if not usable.any():
+                return None
+            pa, pb = a2[usable] / na[usable, None], b2[usable] / nb[usable, None]
+            tvd = 0.5 * np.abs(pa - pb).sum(axis=1)
+            return float(np.average(tvd, weights=na[usable]))
+
+        drawn = drawn[:200_000]
+        half = len(reference) // 2
+        out: dict[str, float] = {}
+        floors: list[float] = []
+        for name in model.encoder_.modelled:
+            if name in self.columns:
+                continue
+            moved = statistic(drawn, reference, name)
+            if moved is not None:
+                out[name] = moved
+            floor = statistic(reference[:half], reference[half:], name)
+            if floor is not None:
+                floors.append(floor)
+        return out, float(np.mean(floors)) if floors else 0.0
+
+
+def _token_groups(model: Synthesizer, tokens: np.ndarray, name: str) -> np.ndarray:
+    """Map each token of a column to one of at most ten groups, by the reference's counts."""
+    encoder = model.encoder_.encoders[name]
+    n = int(encoder.n_tokens)
+    if n <= 10:
+        return np.arange(n)
+    counts = np.bincount(tokens.astype(np.intp), minlength=n).astype(float)
+    if isinstance(encoder, NumericEncoder):
+        cumulative = np.cumsum(counts) / max(counts.sum(), 1.0)
+        return np.asarray(np.minimum((cumulative * 10).astype(np.intp), 9))
+    ranked = np.argsort(-counts, kind="stable")
+    groups = np.full(n, 9)
+    groups[ranked[:9]] = np.arange(9)
+    return groups
+
+
+def _column_marginal(joint: np.ndarray, column: TargetColumn) -> np.ndarray:
+    """Shares of the column's first part (its categories or values)."""
+    current = marginal(joint, column.axes[:1])
+    return np.asarray(current / max(current.sum(), 1e-300))
+
+
+def _parity_difference(
+    joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]
+) -> float:
+    """Largest gap, over target categories, between groups' rates of that category."""
+    axes = [target.axes[0], *(s.axes[0] for s in sensitive)]
+    table = marginal(joint, axes).reshape(target.sizes[0], -1)
+    sizes = table.sum(axis=0)
+    present = sizes > 0
+    if present.sum() < 2:
+        return 0.0
+    rates = table[:, present] / sizes[present]
+    return float((rates.max(axis=1) - rates.min(axis=1)).max())
+
+
+def _mapping_or_error(name: str, value: Any) -> Mapping[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConditionError(
+            f"{name} must be a dict of column -> targets. Got {type(value).__name__} instead."
+        )
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# Decoding under conditions
+# ---------------------------------------------------------------------------------------------
+
+
+def _decode_ranges(
+    model: Synthesizer,
+    out: pd.DataFrame,
+    tokens: np.ndarray,
+    conditions: list[Condition],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    encoder = model.encoder_
+    ranges = [c for c in conditions if c.kind == "range" and c.column in encoder.modelled]
+    for condition, stream in zip(ranges, rng.spawn(len(ranges)), strict=True):
+        column_encoder = encoder.encoders[condition.column]
+        where = encoder.positions(condition.column)
+        if not isinstance(column_encoder, NumericEncoder) or len(where) < 2:
+            continue
+        spec = model.schema_[condition.column]
+        rows, values = decode_in_range(
+            column_encoder,
+            tokens[:, where[0]],
+            tokens[:, where[1]],
+            condition.low,
+            condition.high,
+            stream,
+        )
+        if len(rows) == 0:
+            continue
+        rounded = _round_inside(column_encoder, values, condition)
+        if spec.kind is ColumnKind.DATETIME:
+            replacement = _seconds_to_datetimes(rounded, spec, spec.name)
+            column = out[spec.name].to_numpy(copy=True)
+            column[rows] = replacement.to_numpy()
+            out[spec.name] = restore_dtype(pd.Series(column, name=spec.name), spec)
+        else:
+            numbers = pd.to_numeric(out[spec.name], errors="coerce").to_numpy(
+                dtype="float64", na_value=np.nan, copy=True
+            )
+            numbers[rows] = rounded
+            out[spec.name] = restore_dtype(pd.Series(numbers, name=spec.name), spec)
+    return out
+
+
+def _round_inside(encoder: NumericEncoder, values: np.ndarray, condition: Condition) -> np.ndarray:
+    """The column's rounding, kept inside the range (an end that is not on the grid rounds in)."""
+    rounded = encoder._round(values.copy())
+    step = _rounding_step(encoder)
+    if condition.low is not None:
+        low = condition.low if step is None else np.ceil(condition.low / step - 1e-9) * step
+        rounded = np.where(rounded < condition.low, low, rounded)
+    if condition.high is not None:
+        high = condition.high if step is None else np.floor(condition.high / step + 1e-9) * step
+        rounded = np.where(rounded > condition.high, high, rounded)
+    return np.asarray(rounded)
+
+
+def _rounding_step(encoder: NumericEncoder) -> float | None:
+    spec = encoder.spec
+    if spec.kind is ColumnKind.DATETIME:
+        return int(encoder.statistics.get("step_ns", 1)) / 1e9
+    if spec.decimals is not None and spec.decimals < 6:
+        return float(10.0 ** (-spec.decimals))
+    if spec.dtype.lower().startswith(("int", "uint")):
+        return 1.0
+    return None
+
+
+def _set_exact_values(
+    model: Synthesizer,
+    out: pd.DataFrame,
+    tokens: np.ndarray,
+    conditions: list[Condition],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """Fixed numbers (and numeric sets) come out exactly as asked: a token only names a bin."""
+    encoder = model.encoder_
+    table: dict[str, Any] = {}
+    for condition in conditions:
+        spec = model.schema_[condition.column]
+        if condition.kind == "value":
+            table[condition.column] = [condition.values[0]] * len(out)
+        elif condition.kind == "set" and spec.kind in _NUMERIC_KINDS:
+            column_encoder = encoder.encoders[condition.column]
+            where = encoder.positions(condition.column)
+            keys = [tuple(column_encoder.tokens_for(v))[: len(where)] for v in condition.values]
+            drawn = tokens[:, where]
+            chosen = np.empty(len(out), dtype=object)
+            choice = rng.random(len(out))
+            for key in set(keys):
+                options = [v for v, k in zip(condition.values, keys, strict=True) if k == key]
+                rows = np.all(drawn == np.asarray(key)[None, :], axis=1)
+                picks = np.minimum((choice[rows] * len(options)).astype(int), len(options) - 1)
+                chosen[rows] = np.asarray(options, dtype=object)[picks]
+            table[condition.column] = chosen
+    if not table:
+        return out
+    fixed = pd.DataFrame(table)
+    result: pd.DataFrame = model._apply_exact_conditions(out, fixed)
+    return result
+
+
+def report_plain_sample(model: Synthesizer, out: pd.DataFrame, conditions: Any) -> ControlReport:
+    """The report of a draw without controls, or with fixed values only (or seed rows)."""
+    results: list[TargetResult] = []
+    if isinstance(conditions, Mapping) and conditions:
+        specs = {spec.name: spec for spec in model.schema_}
+        for condition in parse_conditions(model.schema_.names, specs, conditions):
+            holds = condition.holds(specs[condition.column], out[condition.column])
+            results.append(
+                TargetResult(
+                    "condition", condition.column, condition.describe(), 1.0, float(holds.mean())
+                )
+            )
+    method = "seed rows" if isinstance(conditions, pd.DataFrame) else "any-order draw"
+    return ControlReport(n_rows=len(out), targets=tuple(results), diagnostics={"method": method})

@@ -1,0 +1,246 @@
+"""Controlled sampling: sets and ranges, rebalancing, shift, parity, their report and the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import lookalike as la
+from lookalike.cli import app
+from lookalike.control import combine_filters
+from lookalike.control._targets import Constraint, TargetColumn, rake
+
+
+def _tvd(a: pd.Series, b: pd.Series) -> float:
+    pa, pb = a.value_counts(normalize=True), b.value_counts(normalize=True)
+    return float(0.5 * pa.sub(pb, fill_value=0).abs().sum())
+
+
+def _tvd_noise(a: pd.Series, b: pd.Series) -> float:
+    """Expected TVD between two independent samples of one distribution (normal approximation)."""
+    p = pd.concat([a, b]).value_counts(normalize=True).to_numpy()
+    sd = np.sqrt(p * (1 - p) * (1 / len(a) + 1 / len(b)))
+    return float(0.5 * np.sum(sd * np.sqrt(2 / np.pi)))
+
+
+@pytest.fixture(scope="module")
+def unconditional(fitted: la.Synthesizer) -> pd.DataFrame:
+    return fitted.sample(150_000, random_state=99)
+
+
+def test_sets_and_ranges_hold_exactly(fitted: la.Synthesizer) -> None:
+    conditions = {
+        "age": (60, 90),
+        "workclass": {"Private", "State-gov"},
+        "sex": "Female",
+        "fnlwgt": (100_000, 200_000),
+        "hours_per_week": (None, 30),
+    }
+    out, report = fitted.sample_with_report(5000, conditions=conditions)
+    assert out["age"].between(60, 90).all()
+    assert set(out["workclass"]) <= {"Private", "State-gov"}
+    assert (out["sex"] == "Female").all()
+    assert out["fnlwgt"].between(100_000, 200_000).all()
+    assert (out["hours_per_week"] <= 30).all()
+    # Values are drawn inside the range, not clipped onto its ends.
+    assert (out["fnlwgt"] == 100_000).mean() < 0.01
+    assert (out["fnlwgt"] == 200_000).mean() < 0.01
+    assert [t.achieved for t in report.targets] == [1.0] * 5
+    assert 0 < report.diagnostics["model_probability"] < 0.05
+
+
+def test_a_set_gives_the_models_conditional_distribution(
+    fitted: la.Synthesizer, unconditional: pd.DataFrame
+) -> None:
+    # relationship sits in the middle of adult's column order: columns before it must be reweighed
+    # (marital_status), columns after it drawn given it (sex, income).
+    wanted = {"Wife", "Unmarried"}
+    out = fitted.sample(20_000, conditions={"relationship": wanted}, random_state=1)
+    reference = unconditional[unconditional["relationship"].isin(wanted)]
+    assert len(reference) > 5_000
+    for column in ("marital_status", "sex", "income", "relationship", "education"):
+        # Four times the expected noise of two independent samples of these sizes.
+        tolerance = 4 * _tvd_noise(out[column], reference[column])
+        assert _tvd(out[column], reference[column]) < tolerance, column
+
+
+def test_rebalance_reaches_its_shares_and_keeps_each_group(
+    fitted: la.Synthesizer, unconditional: pd.DataFrame
+) -> None:
+    out, report = fitted.sample_with_report(
+        20_000, rebalance={"income": {">50K": 0.5}, "sex": {"Female": 0.5}}, random_state=2
+    )
+    assert abs((out["income"] == ">50K").mean() - 0.5) < 0.01
+    assert abs((out["sex"] == "Female").mean() - 0.5) < 0.01
+    assert report.max_abs_difference < 0.01
+    rich = out[out["income"] == ">50K"]
+    reference = unconditional[unconditional["income"] == ">50K"]
+    tolerance = 4 * _tvd_noise(rich["education"], reference["education"]) + 0.02
+    # The groups' own distributions stay (up to the change in sex, which rebalancing asked for).
+    assert _tvd(rich["education"], reference["education"]) < tolerance
+
+
+def test_shift_reaches_a_mean_and_a_share_together(fitted: la.Synthesizer) -> None:
+    out, report = fitted.sample_with_report(
+        20_000, shift={"age": {"mean": "+10"}, "income": {">50K": 0.4}}, random_state=3
+    )
+    base = fitted.sample(20_000, random_state=3)
+    assert abs(out["age"].mean() - (base["age"].mean() + 10)) < 0.5
+    assert abs((out["income"] == ">50K").mean() - 0.4) < 0.01
+    by_quantity = {t.quantity: t for t in report.targets}
+    assert abs(by_quantity["mean"].difference) < 0.3
+    assert report.conditional_tvd and all(0 <= v < 0.2 for v in report.conditional_tvd.values())
+    json.loads(report.to_json())
+
+
+def test_shift_quantiles_and_distribution(fitted: la.Synthesizer) -> None:
+    out = fitted.sample(
+        20_000,
+        shift={
+            "hours_per_week": {"quantiles": {0.5: 45}},
+            "race": {"distribution": {"White": 0.5, "Black": 0.5}},
+        },
+    )
+    assert abs((out["hours_per_week"] <= 45).mean() - 0.5) < 0.05
+    assert set(out["race"]) <= {"White", "Black"}
+    assert abs((out["race"] == "Black").mean() - 0.5) < 0.01
+
+
+def test_parity_makes_the_target_independent_of_the_sensitive_columns(
+    fitted: la.Synthesizer,
+) -> None:
+    out, report = fitted.sample_with_report(
+        30_000, parity={"target": "income", "sensitive": ["sex", "race"]}
+    )
+    rates = out.groupby("sex")["income"].apply(lambda s: (s == ">50K").mean())
+    assert rates.max() - rates.min() < 0.02
+    parity = [t for t in report.targets if t.control == "parity"]
+    assert len(parity) == 3 and all(t.achieved < 0.02 for t in parity)
+    assert all(t.model is not None and t.model > t.achieved for t in parity)
+
+
+def test_same_seed_same_rows_and_the_report_does_not_change_them(
+    fitted: la.Synthesizer,
+) -> None:
+    kwargs = {"conditions": {"age": (30, 50)}, "rebalance": {"income": {">50K": 0.3}}}
+    first = fitted.sample(500, random_state=4, **kwargs)
+    second, _ = fitted.sample_with_report(500, random_state=4, **kwargs)
+    pd.testing.assert_frame_equal(first, second)
+    assert not first.equals(fitted.sample(500, random_state=5, **kwargs))
+    # Fixed values alone keep the earlier draw: same rows as before this feature.
+    plain = fitted.sample(200, conditions={"sex": "Female"}, random_state=4)
+    pd.testing.assert_frame_equal(
+        plain, fitted.sample_with_report(200, conditions={"sex": "Female"}, random_state=4)[0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"conditions": {"nope": (1, 2)}}, "unknown column"),
+        ({"conditions": {"workclass": set()}}, "empty set"),
+        ({"conditions": {"workclass": {"Private", "Astronaut"}}}, "cannot take the value"),
+        ({"conditions": {"age": (50, 40)}}, "low > high"),
+        ({"conditions": {"age": (None, None)}}, "open at both ends"),
+        ({"conditions": {"age": (1, 2, 3)}}, "pair"),
+        ({"conditions": {"sex": ("A", "B")}}, "range needs a numeric"),
+        ({"conditions": {"age": (200, 300)}}, "No value the model produces"),
+        ({"rebalance": {"income": {">50K": 1.5}}}, "in [0, 1]"),
+        ({"rebalance": {"income": {">60K": 0.5}}}, "cannot take the value"),
+        ({"rebalance": {"sex": {"Female": 0.7, "Male": 0.6}}}, "sum to 1.3"),
+        ({"rebalance": {"fnlwgt": {"1": 0.5}}}, "binned"),
+        ({"rebalance": {"nope": {"a": 0.5}}}, "unknown column"),
+        ({"shift": {"age": {"mean": 500}}}, "impossible"),
+        ({"shift": {"age": {"mean": "+ten years"}}}, "'mean' must be a number"),
+        ({"shift": {"age": {"mean": 40, "quantiles": {0.5: 40}}}}, "not several"),
+        ({"shift": {"race": {"distribution": {"White": 0.5}}}}, "must sum to 1"),
+        ({"shift": {"age": {"quantiles": {0.2: 50, 0.8: 40}}}}, "must increase"),
+        ({"parity": {"target": "income"}}, "sensitive"),
+        ({"parity": {"target": "income", "sensitive": ["income"]}}, "cannot also be"),
+        (
+            {"conditions": {"sex": "Female"}, "rebalance": {"sex": {"Male": 0.5}}},
+            "never produces it",
+        ),
+        (
+            {"conditions": {"relationship": "Husband"}, "shift": {"sex": {"Female": 0.5}}},
+            "never produces it",
+        ),
+    ],
+)
+def test_bad_controls_name_the_problem(
+    fitted: la.Synthesizer, kwargs: dict[str, object], match: str
+) -> None:
+    with pytest.raises(la.ConditionError, match=match.replace("[", r"\[").replace("(", r"\(")):
+        fitted.sample(100, **kwargs)  # type: ignore[arg-type]
+
+
+def test_contradictory_targets_are_reported() -> None:
+    # Two columns that always agree cannot take different shares of "a".
+    column_a = TargetColumn("a", (0,), (2,), np.array([0.0, 1.0]))
+    column_b = TargetColumn("b", (1,), (2,), np.array([0.0, 1.0]))
+    joint = np.array([[0.5, 0.0], [0.0, 0.5]])
+    constraints = [
+        Constraint("shares", "shift", (column_a,), shares=np.array([0.8, 0.2])),
+        Constraint("shares", "shift", (column_b,), shares=np.array([0.3, 0.7])),
+    ]
+    _, gaps = rake(joint, constraints)
+    assert max(gaps) > 0.1
+
+
+def test_filters_combine_with_and() -> None:
+    def first_two(j: int, features: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        return np.tile([True, True, False], (len(rows), 1))
+
+    def last_two(j: int, features: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+        return None if j else np.tile([False, True, True], (len(rows), 1))
+
+    both = combine_filters(first_two, last_two)
+    assert both is not None
+    assert both(0, np.zeros((1, 1)), np.arange(1)).tolist() == [[False, True, False]]
+    assert both(1, np.zeros((1, 1)), np.arange(1)).tolist() == [[True, True, False]]
+    assert combine_filters(None, None) is None
+
+
+def test_scenario_file_drives_the_cli(tmp_path: Path, fitted: la.Synthesizer) -> None:
+    model = tmp_path / "m.lookalike"
+    fitted.save(model)
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(
+        "name: older and richer\n"
+        "conditions:\n"
+        "  age: {min: 40, max: 70}\n"
+        "  workclass: [Private, Self-emp-not-inc]\n"
+        "rebalance:\n"
+        "  income: {'>50K': 0.5}\n"
+    )
+    out = tmp_path / "out.csv"
+    result = CliRunner().invoke(
+        app,
+        ["sample", str(model), "-n", "2000", "-o", str(out), "--scenario", str(scenario)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "share of '>50K'" in result.output
+    rows = pd.read_csv(out)
+    assert rows["age"].between(40, 70).all()
+    assert abs((rows["income"] == ">50K").mean() - 0.5) < 0.01
+    assert la.Scenario.from_file(scenario).sample_kwargs()["conditions"]["age"] == (40, 70)
+
+    result = CliRunner().invoke(
+        app, ["sample", str(model), "-n", "100", "-o", str(tmp_path / "r.csv"), "-c", "age=30..35"]
+    )
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "r.csv")["age"].between(30, 35).all()
+
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"shift": {"age": {"mean": 500}}, "typo": 1}))
+    result = CliRunner().invoke(
+        app,
+        ["sample", str(model), "-n", "10", "-o", str(tmp_path / "x.csv"), "--scenario", str(bad)],
+    )
+    assert result.exit_code == 1
+    assert "Unknown scenario key(s) ['typo']" in result.stderr
