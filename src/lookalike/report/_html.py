@@ -12,6 +12,7 @@ import jinja2
 from lookalike.errors import DataError
 from lookalike.evaluate._result import EvaluationResult
 from lookalike.report import _plots
+from lookalike.report._fairness import fairness_section
 
 #: Per-column figures are drawn for at most this many columns (the least faithful ones first
 #: when there are more); every column stays in the tables.
@@ -55,7 +56,13 @@ def render_html(result: EvaluationResult | Mapping[str, Any]) -> str:
         n_plotted=len(plotted),
         association_image=association_image,
         distance_image=_plots.distance_figure(result.privacy.dcr_histogram),
+        membership_image=(
+            None
+            if result.privacy.membership_inference is None
+            else _plots.membership_figure(result.privacy.membership_inference)
+        ),
         worst_pairs=worst_pairs,
+        fairness_section="" if result.fairness is None else fairness_section(result.fairness),
         json_text=json.dumps(result.to_dict(), indent=1, ensure_ascii=False),
     )
 

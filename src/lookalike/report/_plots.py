@@ -12,7 +12,12 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-from lookalike.evaluate._result import AssociationResult, ColumnFidelity, DistanceHistogram
+from lookalike.evaluate._result import (
+    AssociationResult,
+    ColumnFidelity,
+    DistanceHistogram,
+    MembershipInferenceResult,
+)
 
 REAL_COLOUR = "#3b6ea8"
 SYNTHETIC_COLOUR = "#e07b39"
@@ -161,4 +166,36 @@ def distance_figure(histogram: DistanceHistogram) -> str:
     ax.set_ylabel("share of rows", fontsize=8)
     ax.legend(fontsize=8, frameon=False)
     _style(ax)
+    return _to_data_uri(figure)
+
+
+def membership_figure(result: MembershipInferenceResult) -> str:
+    """ROC curve of the strongest membership attack, on linear and on log axes."""
+    fpr = np.asarray(result.roc_fpr)
+    tpr = np.asarray(result.roc_tpr)
+    figure = Figure(figsize=(8.0, 3.0), layout="constrained")
+    linear, logarithmic = figure.subplots(1, 2)
+    linear.plot(
+        [0, 1], [0, 1], color=HOLDOUT_COLOUR, linestyle="--", linewidth=1, label="coin flip"
+    )
+    linear.plot(fpr, tpr, color=SYNTHETIC_COLOUR, linewidth=2, label="attack")
+    linear.set_xlim(0, 1)
+    linear.set_ylim(0, 1)
+    linear.set_title(f"ROC curve (AUC {result.auc:.3f})", fontsize=9)
+    linear.legend(fontsize=8, frameon=False, loc="lower right")
+    # Low false-positive rates are what matters for an attacker: show them on log axes.
+    low = 1.0 / max(result.n_non_members, 1)
+    keep = fpr >= low
+    grid = np.geomspace(low, 1.0, 50)
+    logarithmic.plot(grid, grid, color=HOLDOUT_COLOUR, linestyle="--", linewidth=1)
+    logarithmic.plot(fpr[keep], np.maximum(tpr[keep], low / 2), color=SYNTHETIC_COLOUR, linewidth=2)
+    logarithmic.set_xscale("log")
+    logarithmic.set_yscale("log")
+    logarithmic.set_xlim(low, 1)
+    logarithmic.set_ylim(low / 2, 1)
+    logarithmic.set_title("the same at low false-positive rates", fontsize=9)
+    for ax in (linear, logarithmic):
+        ax.set_xlabel("false-positive rate (non-members flagged)", fontsize=8)
+        ax.set_ylabel("true-positive rate (members found)", fontsize=8)
+        _style(ax)
     return _to_data_uri(figure)
