@@ -160,7 +160,7 @@ def test_bad_arguments_are_rejected(thirds: tuple[pd.DataFrame, ...]) -> None:
         evaluate(train, other.iloc[:0])
     with pytest.raises(DataError, match="'real' table must be a pandas DataFrame"):
         evaluate([1, 2, 3], other)
-    with pytest.raises(DataError, match="random_state"):
+    with pytest.raises(ValueError, match="random_state"):
         evaluate(train, other, random_state="seven")  # type: ignore[arg-type]
 
 
@@ -259,3 +259,38 @@ def test_column_order_and_dtypes_of_the_synthetic_table_do_not_matter(
     b = evaluate(train, reordered, random_state=2).to_dict()
     assert a["fidelity"]["columns"] == b["fidelity"]["columns"]
     assert a["privacy"]["exact_copy_share"] == b["privacy"]["exact_copy_share"]
+
+
+def test_attacks_run_only_with_a_holdout(
+    thirds: tuple[pd.DataFrame, ...], fresh_result: EvaluationResult
+) -> None:
+    privacy = fresh_result.privacy
+    assert privacy.membership_inference is not None
+    # 1000 holdout rows: 500 non-members, 500 members, the other 500 holdout rows as reference.
+    assert privacy.membership_inference.n_members == 500
+    assert privacy.membership_inference.n_reference_rows == 500
+    assert abs(privacy.membership_inference.auc - 0.5) < 0.08
+    for attack in (privacy.singling_out, privacy.linkability, privacy.attribute_inference):
+        assert attack is not None
+        assert attack.risk_ci[0] <= 0.05
+        assert attack.verdict.explanation.endswith(".")
+    assert "coin flip" in privacy.membership_inference.verdict.explanation
+    assert "privacy_attacks" in dict(fresh_result.settings)["seconds"]
+    without = evaluate(thirds[0], thirds[1], random_state=1)
+    assert without.privacy.membership_inference is None
+    assert without.privacy.singling_out is None
+
+
+def test_copies_are_caught_by_the_attacks_and_survive_json(
+    thirds: tuple[pd.DataFrame, ...],
+) -> None:
+    train, _, holdout = thirds
+    result = evaluate(train, train.copy(), holdout=holdout, random_state=0)
+    privacy = result.privacy
+    assert privacy.membership_inference is not None
+    assert privacy.membership_inference.auc > 0.95
+    assert privacy.singling_out is not None and privacy.singling_out.verdict.rating == "poor"
+    assert privacy.verdict.rating == "poor"
+    loaded = EvaluationResult.from_dict(json.loads(result.to_json()))
+    assert loaded.privacy.membership_inference == privacy.membership_inference
+    assert loaded.privacy.attribute_inference == privacy.attribute_inference

@@ -45,14 +45,26 @@ def test_report_has_every_section_and_verdict(html: str, result: EvaluationResul
         assert f"<b>{column.name}</b>" in html
 
 
+def test_report_explains_every_attack(html: str, result: EvaluationResult) -> None:
+    privacy = result.privacy
+    assert 'id="attacks"' in html
+    assert privacy.membership_inference is not None
+    assert "Membership inference ROC curve" in html
+    for attack in (privacy.singling_out, privacy.linkability, privacy.attribute_inference):
+        assert attack is not None
+        assert attack.verdict.explanation.replace("'", "&#39;") in html
+    assert "Attribute inference, column by column" in html
+
+
 def test_report_is_self_contained(html: str) -> None:
     references = re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)["']""", html)
     assert references
     assert not [r for r in references if re.match(r"(?i)(https?:)?//", r)]
     assert "http://" not in html and "https://" not in html
     images = re.findall(r'<img src="([^"]*)"', html)
-    # One figure per column, the association matrices and the distance histogram.
-    assert len(images) == 15 + 2
+    # One figure per column, the association matrices, the distance histogram and the ROC curve
+    # of the membership attack.
+    assert len(images) == 15 + 3
     assert all(src.startswith("data:image/png;base64,") for src in images)
     assert "<script" not in html.lower()
 
@@ -79,6 +91,7 @@ def test_report_without_holdout_or_target_leaves_those_parts_out() -> None:
     assert 'id="utility"' not in html
     assert "holdout (ceiling)" not in html
     assert 'id="privacy"' in html
+    assert "Give a holdout table" in html
 
 
 def test_names_are_escaped() -> None:

@@ -83,6 +83,18 @@ def fit(
         Path | None, typer.Option("--schema", help="JSON/YAML file fixing some column kinds.")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the model file.")] = False,
+    epsilon: Annotated[
+        float | None,
+        typer.Option(
+            "--epsilon",
+            help="Differential privacy: the model is (epsilon, delta)-DP. Public bounds and "
+            "categories may be given in --schema ('bounds': [low, high], 'categories': [...]).",
+        ),
+    ] = None,
+    delta: Annotated[
+        float | None,
+        typer.Option("--delta", help="The delta of --epsilon (default 1e-9)."),
+    ] = None,
 ) -> None:
     """Learn a table and save the model."""
     with _reported_errors():
@@ -95,7 +107,7 @@ def fit(
         overrides = la.load_schema_overrides(schema) if schema is not None else None
         frame = read_table(data)
         started = time.perf_counter()
-        model = la.Synthesizer(random_state=random_state).fit(
+        model = la.Synthesizer(random_state=random_state, epsilon=epsilon, delta=delta).fit(
             frame, schema=overrides, progress=True
         )
         model.save(output, force=force)
@@ -121,12 +133,22 @@ def sample(
         typer.Option(
             "--condition",
             "-c",
-            help="Fix a column, e.g. --condition age=40 (repeatable; 'col=' asks for missing).",
+            help=(
+                "Fix a column, e.g. --condition age=40, or a range --condition age=60..90 "
+                "(repeatable; 'col=' asks for missing)."
+            ),
+        ),
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option(
+            "--scenario",
+            help="YAML/JSON file of conditions, rebalance, shift, parity and rules.",
         ),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output table.")] = False,
 ) -> None:
-    """Draw synthetic rows from a saved model."""
+    """Draw synthetic rows from a saved model, optionally under a scenario's controls."""
     with _reported_errors():
         n = _parse_count(rows, "-n")
         random_state = _parse_seed(seed)
@@ -134,18 +156,39 @@ def sample(
         from lookalike.io import check_table_output, write_table
 
         check_table_output(output, force=force)
+        controls: dict[str, Any] = {}
+        if scenario is not None:
+            from lookalike.control import Scenario
+
+            controls = Scenario.from_file(scenario).sample_kwargs()
         model = _load_model(model_path)
-        conditions = _typed_conditions(model, raw_conditions)
+        conditions = {**controls.pop("conditions", {}), **_typed_conditions(model, raw_conditions)}
         started = time.perf_counter()
-        table = model.sample(
-            n, conditions=conditions or None, random_state=random_state, progress=True
-        )
+        report = None
+        if "rules" in controls:
+            table = model.sample(
+                n,
+                conditions=conditions or None,
+                random_state=random_state,
+                progress=True,
+                **controls,
+            )
+        else:
+            table, report = model.sample_with_report(
+                n,
+                conditions=conditions or None,
+                random_state=random_state,
+                progress=True,
+                **controls,
+            )
         write_table(table, output, force=force)
         _out.print(
             f"Sampled {len(table):,} rows in {time.perf_counter() - started:.1f} s; "
             f"written to {output}",
             soft_wrap=True,
         )
+        if report is not None and report.targets:
+            _out.print(report.to_text(), soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command()
@@ -161,6 +204,13 @@ def report(
     ] = None,
     target: Annotated[
         str | None, typer.Option("--target", help="Column a downstream model would predict.")
+    ] = None,
+    sensitive: Annotated[
+        str | None,
+        typer.Option(
+            "--sensitive",
+            help="Comma-separated sensitive columns (e.g. sex,race) for the fairness section.",
+        ),
     ] = None,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the numbers as JSON.")
@@ -180,7 +230,13 @@ def report(
 
         started = time.perf_counter()
         with _out.status("Evaluating fidelity, utility and privacy..."):
-            result = la.evaluate(real_frame, synthetic_frame, holdout=holdout_frame, target=target)
+            result = la.evaluate(
+                real_frame,
+                synthetic_frame,
+                holdout=holdout_frame,
+                target=target,
+                sensitive=None if sensitive is None else [c.strip() for c in sensitive.split(",")],
+            )
         # Checked again: the files may have appeared while we evaluated.
         for path in outputs:
             check_output_path(path, force=force)
@@ -214,6 +270,59 @@ def inspect(
         import lookalike as la
 
         _print_table_schema(frame, la.infer_schema(frame).to_dict(), path)
+
+
+@app.command()
+def pii(
+    data: Annotated[Path, typer.Argument(help="Real table whose PII columns are replaced.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Table to write: .csv, .csv.gz, .parquet.")
+    ],
+    consistent: Annotated[
+        bool,
+        typer.Option(
+            "--consistent", help="Give the same real value the same fake everywhere in the table."
+        ),
+    ] = False,
+    locale: Annotated[
+        str | None, typer.Option("--locale", help="Faker locale of the fakes, e.g. de_DE.")
+    ] = None,
+    seed: Annotated[
+        str | None, typer.Option("--seed", help="Whole number >= 0; same seed, same fakes.")
+    ] = None,
+    schema: Annotated[
+        Path | None,
+        typer.Option("--schema", help="JSON/YAML overrides, e.g. marking a column as PII."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite the output table.")] = False,
+) -> None:
+    """Pseudonymise a real table: replace its PII columns with realistic fakes."""
+    with _reported_errors():
+        random_state = _parse_seed(seed)
+        from lookalike.io import check_table_output, read_table, write_table
+
+        check_table_output(output, force=force)
+        import lookalike as la
+
+        overrides = la.load_schema_overrides(schema) if schema is not None else None
+        frame = read_table(data)
+        replaced_schema = la.infer_schema(frame, overrides)
+        table = la.replace_pii(
+            frame,
+            replaced_schema,
+            consistent=consistent,
+            locale=locale,
+            random_state=random_state,
+        )
+        write_table(table, output, force=force)
+        columns = replaced_schema.pii_columns
+        listed = ", ".join(f"{name} ({kind.value})" for name, kind in columns.items())
+        _out.print(
+            f"Replaced {len(columns)} PII column(s){': ' + listed if listed else ''}; "
+            f"written to {output}",
+            soft_wrap=True,
+            markup=False,
+        )
 
 
 @app.command()
@@ -387,7 +496,15 @@ def _typed_conditions(model: Synthesizer, conditions: Mapping[str, str]) -> dict
             typed[column] = text
             continue
         dtype = model.schema_[column].dtype
+        low, dots, high = text.partition("..")
+        numeric = dtype.lower().startswith(("int", "uint", "float", "datetime64"))
         try:
+            if dots and numeric:
+                # "60..90" is an inclusive range; an empty end is open ("60..").
+                typed[column] = tuple(
+                    _coerce(end.strip(), dtype, pd) if end.strip() else None for end in (low, high)
+                )
+                continue
             typed[column] = _coerce(text, dtype, pd)
         except (ValueError, TypeError):
             raise ConditionError(
@@ -469,6 +586,7 @@ def _print_model(description: Mapping[str, Any]) -> None:
         _out.print(
             "Parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items()), soft_wrap=True
         )
+    private = _private_section(description)
     for key, value in description.items():
         if key not in {
             "class",
@@ -477,7 +595,7 @@ def _print_model(description: Mapping[str, Any]) -> None:
             "seed_entropy",
             "params",
             "schema",
-        }:
+        } and not (key == "privacy" and private):
             _out.print(f"{key}: {value}", soft_wrap=True)
     schema = description.get("schema", {})
     columns = schema.get("columns", []) if isinstance(schema, Mapping) else []
@@ -487,6 +605,47 @@ def _print_model(description: Mapping[str, Any]) -> None:
         table.add_column(field, overflow="fold")
     for column in columns:
         table.add_row(*(_cell(column.get(f)) for f in [*fields, "nullable"]))
+    _out.print(table)
+    if private:
+        _print_ledger(private)
+
+
+def _private_section(description: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    privacy = description.get("privacy")
+    section = privacy.get("differential_privacy") if isinstance(privacy, Mapping) else None
+    return section if isinstance(section, Mapping) and "ledger" in section else None
+
+
+def _print_ledger(private: Mapping[str, Any]) -> None:
+    """The differential-privacy guarantee and every step of its budget ledger."""
+    ledger = private["ledger"]
+    budget = ledger.get("budget", {})
+    _out.print(
+        f"[bold]Differential privacy[/bold]: ({private.get('epsilon', 0):.4g}, "
+        f"{private.get('delta', 0):.3g})-DP for adding or removing one row; zCDP rho spent "
+        f"{ledger.get('rho_spent', 0):.6g} of {budget.get('rho', 0):.6g} "
+        f"(budget epsilon={budget.get('epsilon')}, delta={budget.get('delta')})",
+        soft_wrap=True,
+    )
+    if private.get("guarantee_void_test_only_fixed_noise"):
+        _out.print("[bold red]Noise was fixed for a test: no privacy guarantee.[/bold red]")
+    table = Table(title="Privacy ledger")
+    for field in ("step", "mechanism", "rho", "delta", "noise"):
+        table.add_column(field, overflow="fold")
+    for step in ledger.get("steps", []):
+        parameters = step.get("parameters", {})
+        noise = ", ".join(
+            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in parameters.items()
+            if k in ("sigma", "epsilon", "threshold", "chosen")
+        )
+        table.add_row(
+            str(step.get("step")),
+            str(step.get("mechanism")),
+            f"{step.get('rho', 0):.4g}",
+            f"{step.get('delta', 0):.3g}",
+            noise,
+        )
     _out.print(table)
 
 
@@ -503,7 +662,10 @@ def _print_table_schema(frame: pd.DataFrame, schema: Mapping[str, Any], path: Pa
             *(_cell(column.get(f)) for f in fields),
             f"{values.isna().mean():.1%}",
             f"{present.nunique():,}",
-            _cell(present.iloc[0] if len(present) else None),
+            # A PII column's values are not shown: the terminal may be shared or logged.
+            f"<{column['pii']}>"
+            if column.get("pii")
+            else _cell(present.iloc[0] if len(present) else None),
         )
     _out.print(table)
 
@@ -513,6 +675,8 @@ def _schema_fields(columns: list[Mapping[str, Any]]) -> list[str]:
     shown = ["name", "kind", "dtype"]
     if any(column.get("datetime_format") for column in columns):
         shown.append("datetime_format")
+    if any(column.get("pii") for column in columns):
+        shown.append("pii")
     return shown
 
 

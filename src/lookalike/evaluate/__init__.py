@@ -1,4 +1,5 @@
-"""Measure synthetic data against real data: fidelity, detection, utility and privacy.
+"""Measure synthetic data against real data: fidelity, detection, utility and privacy (including
+attacks on the synthetic data), and audit a generator's privacy empirically.
 
 Evaluation needs only tables (real, synthetic and ideally a holdout), so it works on the output of
 any generator.
@@ -6,7 +7,8 @@ any generator.
 
 from __future__ import annotations
 
+from lookalike.evaluate._audit import PrivacyAudit, audit_privacy
 from lookalike.evaluate._evaluate import evaluate
 from lookalike.evaluate._result import EvaluationResult
 
-__all__ = ["EvaluationResult", "evaluate"]
+__all__ = ["EvaluationResult", "PrivacyAudit", "audit_privacy", "evaluate"]

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 import lookalike
+from lookalike._randomness import seed_sequence
 from lookalike.errors import DataError
 from lookalike.evaluate import _verdicts
+from lookalike.evaluate._attacks import (
+    linkability_and_inference,
+    membership_inference,
+    singling_out,
+)
 from lookalike.evaluate._detection import detection_auc
+from lookalike.evaluate._fairness import check_sensitive, measure_fairness
 from lookalike.evaluate._fidelity import (
     BinnedTables,
     choose_pairs,
@@ -48,6 +57,8 @@ DEFAULT_MAX_ROWS = 50_000
 MAX_MATRIX_COLUMNS = 40
 #: Numeric histograms in the report have this many equal-width bins.
 N_HISTOGRAM_BINS = 30
+#: Spawn key of the fairness section's random stream (far from the spawned section streams).
+_FAIRNESS_STREAM = 1000
 
 
 def evaluate(
@@ -58,14 +69,20 @@ def evaluate(
     *,
     random_state: int | np.random.Generator | None = 0,
     max_rows: int = DEFAULT_MAX_ROWS,
+    sensitive: Sequence[str] | str | None = None,
 ) -> EvaluationResult:
     """Measure how faithful, useful and private ``synthetic`` is with respect to ``real``.
 
     ``real`` is the table the synthetic data was generated from (the training data), ``holdout``
     real rows of the same population that the generator never saw; it gives every metric a
     reference ("what does a fresh real sample score?") and is needed for the distance-based
-    privacy test. ``target`` names a column to predict for the utility test. Tables are pandas
-    DataFrames or paths to files :func:`lookalike.read_table` can read.
+    privacy test and the attacks (membership inference, singling out, linkability, attribute
+    inference: see :mod:`lookalike.evaluate._attacks` for what they do and how many rows they use;
+    on adult they take about 10 s). ``target`` names a column to predict for the utility test. ``sensitive`` names
+    columns (e.g. ``["sex", "race"]``) whose groups get their own representation, fidelity and
+    privacy numbers and, with a yes/no ``target``, the parity of a model trained on the synthetic
+    data (see :mod:`lookalike.evaluate._fairness`). Tables are pandas DataFrames or paths to files
+    :func:`lookalike.read_table` can read.
 
     >>> import pandas as pd
     >>> real = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0] * 5, "b": list("xyxy") * 5})
@@ -76,7 +93,7 @@ def evaluate(
     started = time.perf_counter()
     if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 10:
         raise DataError(f"The 'max_rows' parameter must be an int >= 10. Got {max_rows!r} instead.")
-    seed = _seed_sequence(random_state)
+    seed = seed_sequence(random_state, owner="evaluate")
     real_frame = load_table(real, "real")
     synthetic_frame = load_table(synthetic, "synthetic")
     holdout_frame = None if holdout is None else load_table(holdout, "holdout")
@@ -86,6 +103,7 @@ def evaluate(
             f"The 'target' parameter must name a column of the tables {list(tables.names)}. "
             f"Got {target!r} instead."
         )
+    sensitive_columns = check_sensitive(sensitive, tables.names)
     # One child stream per section, so adding a section never changes another's numbers.
     streams = [np.random.default_rng(child) for child in seed.spawn(5)]
     timings: dict[str, float] = {}
@@ -110,6 +128,22 @@ def evaluate(
     clock = time.perf_counter()
     privacy = _measure_privacy(tables, streams[3])
     timings["privacy"] = time.perf_counter() - clock
+    if tables.holdout is not None:
+        clock = time.perf_counter()
+        privacy = _run_attacks(privacy, tables, tables.holdout, streams[4])
+        timings["privacy_attacks"] = time.perf_counter() - clock
+
+    fairness = None
+    if sensitive_columns:
+        clock = time.perf_counter()
+        # A stream keyed apart from the spawned ones above, so sections added there never move it.
+        fairness_seed = np.random.SeedSequence(
+            seed.entropy, spawn_key=(*seed.spawn_key, _FAIRNESS_STREAM)
+        )
+        fairness = measure_fairness(
+            tables, sensitive_columns, target, np.random.default_rng(fairness_seed), max_rows
+        )
+        timings["fairness"] = time.perf_counter() - clock
 
     sections = [fidelity.verdict, detection.verdict, privacy.verdict]
     if utility is not None:
@@ -123,6 +157,7 @@ def evaluate(
         "n_columns": len(tables.names),
         "column_kinds": dict(zip(tables.names, tables.kinds, strict=True)),
         "target": target,
+        "sensitive": list(sensitive_columns),
         "random_state": random_state if isinstance(random_state, int) else None,
         "max_rows": max_rows,
         "seconds": {key: round(value, 3) for key, value in timings.items()},
@@ -137,19 +172,33 @@ def evaluate(
         utility=utility,
         privacy=privacy,
         settings=tuple(settings.items()),
+        fairness=fairness,
     )
 
 
-def _seed_sequence(random_state: int | np.random.Generator | None) -> np.random.SeedSequence:
-    if isinstance(random_state, np.random.Generator):
-        return np.random.SeedSequence(int(random_state.integers(2**63)))
-    if random_state is None or (
-        isinstance(random_state, int) and not isinstance(random_state, bool)
-    ):
-        return np.random.SeedSequence(random_state)
-    raise DataError(
-        "The 'random_state' parameter must be an int, a numpy Generator or None. "
-        f"Got {type(random_state).__name__} instead."
+def _run_attacks(
+    privacy: PrivacyResult,
+    tables: PreparedTables,
+    holdout: pd.DataFrame,
+    rng: np.random.Generator,
+) -> PrivacyResult:
+    """Membership inference and the Anonymeter-style attacks; each gets its own stream."""
+    streams = rng.spawn(3)
+    membership = membership_inference(
+        tables.real, tables.synthetic, holdout, tables.kinds, streams[0]
+    )
+    singled = singling_out(tables.real, tables.synthetic, holdout, tables.kinds, streams[1])
+    linkability, inference = linkability_and_inference(
+        tables.real, tables.synthetic, holdout, tables.kinds, streams[2]
+    )
+    attacks = [a.verdict for a in (membership, singled, linkability, inference) if a is not None]
+    return dataclasses.replace(
+        privacy,
+        membership_inference=membership,
+        singling_out=singled,
+        linkability=linkability,
+        attribute_inference=inference,
+        verdict=_verdicts.with_attacks(privacy.verdict, attacks),
     )
 
 

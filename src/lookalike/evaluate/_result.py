@@ -127,8 +127,79 @@ class DistanceHistogram:
 
 
 @dataclass(frozen=True)
+class MembershipAttack:
+    """One membership-inference score: its ROC AUC and true-positive rates at low false-positive rates."""
+
+    name: str
+    auc: float
+    tpr_at_1_percent_fpr: float
+    tpr_at_0_1_percent_fpr: float
+
+
+@dataclass(frozen=True)
+class MembershipInferenceResult:
+    """Can an attacker who sees only the synthetic data tell training members from non-members?
+
+    The headline numbers are those of the strongest attack (highest AUC) in ``attacks``; the ROC
+    curve of that attack is kept (on a reduced grid) for the report.
+    """
+
+    attack: str
+    auc: float
+    tpr_at_1_percent_fpr: float
+    tpr_at_0_1_percent_fpr: float
+    attacks: tuple[MembershipAttack, ...]
+    n_members: int
+    n_non_members: int
+    n_reference_rows: int
+    n_synthetic_rows: int
+    roc_fpr: tuple[float, ...]
+    roc_tpr: tuple[float, ...]
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
+class ColumnRisk:
+    """Attribute-inference risk when one column is the secret."""
+
+    column: str
+    risk: float
+    risk_ci: tuple[float, float]
+    main_rate: float
+    control_rate: float
+    baseline_rate: float
+
+
+@dataclass(frozen=True)
+class AttackRisk:
+    """An Anonymeter-style risk (Giomi et al. 2023): an attack's success on training records in
+    excess of its success on control records (real rows not used for training).
+
+    ``risk = (main_rate - control_rate) / (1 - control_rate)``, clipped to [0, 1]; the rates are
+    Wilson-score estimates and ``risk_ci`` propagates their Wilson intervals. ``baseline_rate`` is
+    a random-guessing attack: a main rate not above it means the attack itself is too weak to
+    say anything.
+    """
+
+    attack: str
+    risk: float
+    risk_ci: tuple[float, float]
+    main_rate: float
+    control_rate: float
+    baseline_rate: float
+    n_main: int
+    n_control: int
+    n_baseline: int
+    confidence: float
+    details: str
+    verdict: Verdict
+    columns: tuple[ColumnRisk, ...] = ()
+
+
+@dataclass(frozen=True)
 class PrivacyResult:
-    """Exact copies, distances to closest training record and their ratios, vs the holdout."""
+    """Exact copies, distances to closest training record and their ratios, vs the holdout; with
+    a holdout also the attacks (membership inference and the Anonymeter-style risks)."""
 
     exact_copy_share: float
     holdout_exact_copy_share: float | None
@@ -142,6 +213,82 @@ class PrivacyResult:
     holdout_nndr_median: float | None
     n_rows_compared: int
     dcr_histogram: DistanceHistogram
+    verdict: Verdict
+    membership_inference: MembershipInferenceResult | None = None
+    singling_out: AttackRisk | None = None
+    linkability: AttackRisk | None = None
+    attribute_inference: AttackRisk | None = None
+
+
+@dataclass(frozen=True)
+class GroupFairness:
+    """One group (a value of a sensitive column): its representation, fidelity and privacy.
+
+    Fidelity is 1 - TVD between the group's real and synthetic rows (holdout: the ceiling a fresh
+    real sample of the group reaches at the same size); ``dcr_share`` is the share of the
+    group's synthetic rows closer to a training row than to a holdout row (0.5 is ideal).
+    ``concerns`` says in words what looks worse for this group than for the largest one.
+    """
+
+    column: str
+    group: str
+    n_real_rows: int
+    n_synthetic_rows: int
+    n_holdout_rows: int | None
+    real_share: float
+    synthetic_share: float
+    holdout_share: float | None
+    n_rows_compared: int
+    univariate: float | None
+    bivariate: float | None
+    holdout_univariate: float | None
+    holdout_bivariate: float | None
+    least_faithful_column: str | None
+    exact_copy_share: float | None
+    holdout_exact_copy_share: float | None
+    dcr_share: float | None
+    n_dcr_rows: int
+    concerns: tuple[str, ...]
+    severe: bool = False
+
+
+@dataclass(frozen=True)
+class GroupRates:
+    """Rates of positive predictions in one group, for models trained on synthetic and on real."""
+
+    group: str
+    n_rows: int
+    base_rate: float
+    selection_rate: float
+    true_positive_rate: float | None
+    false_positive_rate: float | None
+    real_selection_rate: float
+    real_true_positive_rate: float | None
+    real_false_positive_rate: float | None
+
+
+@dataclass(frozen=True)
+class ParityResult:
+    """Demographic parity and equalized-odds differences (fairlearn's definitions) by one column."""
+
+    column: str
+    demographic_parity_difference: float
+    equalized_odds_difference: float | None
+    real_demographic_parity_difference: float
+    real_equalized_odds_difference: float | None
+    groups: tuple[GroupRates, ...]
+
+
+@dataclass(frozen=True)
+class FairnessResult:
+    """Per-group representation, fidelity and privacy, and downstream parity by sensitive column."""
+
+    sensitive: tuple[str, ...]
+    groups: tuple[GroupFairness, ...]
+    target: str | None
+    positive_label: str | None
+    test_set: str | None
+    parity: tuple[ParityResult, ...]
     verdict: Verdict
 
 
@@ -160,6 +307,7 @@ class EvaluationResult:
     utility: UtilityResult | None
     privacy: PrivacyResult
     settings: tuple[tuple[str, Any], ...]
+    fairness: FairnessResult | None = None
     format_version: int = RESULT_FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

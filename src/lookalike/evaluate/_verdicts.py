@@ -33,6 +33,15 @@ DCR_SHARE_POOR = 0.60
 #: Privacy: exact-copy share above the holdout's (the chance level) that is "fair" / "poor".
 EXCESS_COPIES_FAIR = 0.001
 EXCESS_COPIES_POOR = 0.01
+#: Privacy: membership-inference ROC AUC above which the attack counts as "fair" / "poor" (a
+#: fresh real sample scores 0.50 +- 0.01 with 3,000 people per side).
+MIA_AUC_FAIR = 0.55
+MIA_AUC_POOR = 0.60
+#: Privacy: Anonymeter-style risks are rated by the lower end of their confidence interval, so a
+#: rating only drops when the data show the risk: above the first number "fair", the second "poor".
+RISK_FAIR = 0.05
+RISK_POOR = 0.20
+CONFIDENCE_LABEL = "95%"
 
 
 def _pct(value: float) -> str:
@@ -158,3 +167,77 @@ def overall_verdict(
         return Verdict(GOOD, "Every measured aspect looks good.")
     weak = ", ".join(k for k, r in rated.items() if r == worst)
     return Verdict(worst, f"The weakest aspect sets the overall rating: {weak} is {worst}.")
+
+
+def _interval(ci: tuple[float, float]) -> str:
+    return f"{ci[0]:.2f}–{ci[1]:.2f}"
+
+
+def membership_verdict(
+    auc: float, tpr_at_1_percent: float, n_members: int, n_non_members: int
+) -> Verdict:
+    if auc <= MIA_AUC_FAIR:
+        rating, how = GOOD, "no better than a coin flip"
+        if auc > 0.52:
+            how = "hardly better than a coin flip"
+    elif auc <= MIA_AUC_POOR:
+        rating, how = FAIR, "somewhat better than a coin flip"
+    else:
+        rating, how = POOR, "clearly better than a coin flip"
+    return Verdict(
+        rating,
+        f"An attacker who sees the synthetic data guesses whether a person was in the training "
+        f"data {how} (ROC AUC {auc:.2f} on {n_members:,} training and {n_non_members:,} other "
+        f"people; at 1% false alarms it recognises {_pct(tpr_at_1_percent)} of training people).",
+    )
+
+
+_RISK_SENTENCES = {
+    "singling out": (
+        "Descriptions built from the synthetic data pick out exactly one training person",
+        "than they pick out one person the generator never saw",
+    ),
+    "linkability": (
+        "Linking two halves of a person's record through the synthetic data works",
+        "for training people than for people the generator never saw",
+    ),
+}
+
+
+def attack_risk_verdict(
+    attack: str,
+    risk: float,
+    ci: tuple[float, float],
+    main_rate: float,
+    baseline_rate: float,
+    details: str,
+) -> Verdict:
+    rating = GOOD if ci[0] <= RISK_FAIR else FAIR if ci[0] <= RISK_POOR else POOR
+    how = "no more often" if rating == GOOD else "more often"
+    if attack in _RISK_SENTENCES:
+        start, end = _RISK_SENTENCES[attack]
+        if attack == "linkability":
+            how = "no better" if rating == GOOD else "better"
+        text = f"{start} {how} {end}"
+    else:
+        column = details.split("'")[1] if "'" in details else details
+        how = "no better" if rating == GOOD else "better"
+        text = (
+            f"Guessing a person's {column} from their other columns with the synthetic data works "
+            f"{how} for training people than for people the generator never saw"
+        )
+    text += f" (risk {risk:.2f}, {CONFIDENCE_LABEL} interval {_interval(ci)}; 0 = no extra risk)."
+    if main_rate <= baseline_rate:
+        text += " The attack did no better than random guessing, so this number says little."
+    return Verdict(rating, text)
+
+
+def with_attacks(base: Verdict, attacks: list[Verdict]) -> Verdict:
+    """The privacy verdict: the worst of the distance checks and the attacks."""
+    rated = [v for v in attacks if v.rating in _ORDER]
+    if not rated or base.rating not in _ORDER:
+        return base
+    worst = max(rated, key=lambda v: _ORDER[v.rating])
+    if _ORDER[worst.rating] <= _ORDER[base.rating]:
+        return base
+    return Verdict(worst.rating, f"{base.explanation} {worst.explanation}")

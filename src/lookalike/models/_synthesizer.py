@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
@@ -17,10 +17,20 @@ from lookalike.encode import TableEncoder
 from lookalike.encode._table import restore_dtype
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import read_table
+from lookalike.models._dp import (
+    PrivateModel,
+    fit_private_model,
+    sample_private_model,
+    split_domain_overrides,
+    validate_privacy_params,
+)
 from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
 from lookalike.persist import Artifact, read_artifact, write_artifact
 from lookalike.schema import ColumnKind, Schema, infer_schema
 from lookalike.schema._infer import parse_datetimes
+
+if TYPE_CHECKING:
+    from lookalike.control import ControlReport
 
 RandomState = int | np.random.Generator | np.random.SeedSequence | None
 Conditions = Mapping[str, Any] | pd.DataFrame | None
@@ -65,10 +75,18 @@ class Synthesizer:
         puts columns with fewer tokens first. On adult the latter raised TSTR AUC from 0.911 to
         0.920 and qa accuracy from 0.9819 to 0.9829, but moved the DCR share from 0.520 to 0.535
         (benchmarks/RESULTS.md).
+    locale:
+        Faker locale of the fakes that replace PII columns (``"de_DE"``); ``None`` keeps the
+        schema's (``"en_US"`` unless an override file names one). PII columns are never learned.
     max_rows_per_tree:
         Cap on the rows any one tree learns from (None: no cap). Beyond it each tree learns from
         its own random subset, so fitting time stops growing with the table (see the scaling
         figures in benchmarks/RESULTS.md).
+    epsilon, delta:
+        Set ``epsilon`` for a differentially private model: its release is
+        ``(epsilon, delta)``-DP for adding or removing one row (``delta`` defaults to 1e-9). The
+        other parameters then do not apply; see :mod:`lookalike.models._dp` for the method and
+        ``describe()["privacy"]["ledger"]`` for how the budget was spent.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -94,6 +112,9 @@ class Synthesizer:
         min_impurity_decrease: float = 0.0,
         max_rows_per_tree: int | None = 100_000,
         column_order: str = "table",
+        locale: str | None = None,
+        epsilon: float | None = None,
+        delta: float | None = None,
     ) -> None:
         self.random_state = random_state
         self.rare_threshold = rare_threshold
@@ -107,6 +128,9 @@ class Synthesizer:
         self.min_impurity_decrease = min_impurity_decrease
         self.max_rows_per_tree = max_rows_per_tree
         self.column_order = column_order
+        self.locale = locale
+        self.epsilon = epsilon
+        self.delta = delta
 
     # -- parameters ---------------------------------------------------------------------------
 
@@ -150,6 +174,7 @@ class Synthesizer:
                 "The 'max_rows_per_tree' parameter of Synthesizer must be None or an int >= 1. "
                 f"Got {cap!r} instead."
             )
+        validate_privacy_params(self.epsilon, self.delta)
 
     # -- fit ----------------------------------------------------------------------------------
 
@@ -158,16 +183,28 @@ class Synthesizer:
         data: Any,
         schema: Schema | Mapping[str, Any] | None = None,
         *,
+        rules: Sequence[str | Mapping[str, Any]] | None = None,
         progress: bool = False,
     ) -> Self:
         """Learn ``data`` (DataFrame, pyarrow/polars table, or a CSV/Parquet path).
 
         ``schema`` is a full :class:`Schema`, or overrides for some columns
         (``{"zip": "categorical"}``); everything else is inferred.
+        ``rules`` (business rules, see :func:`lookalike.check_rules`) then hold in every sample;
+        they are stored in the model file as text, with the combinations a ``within`` rule
+        allows (those seen at least ``rare_threshold`` times). ``rules_report_`` says how often
+        each held in ``data``; a DataWarning names those the data breaks.
         """
         self._validate_params()
         frame = read_table(data)
         _check_trainable(frame, self.rare_threshold)
+        # A refit replaces whichever kind of model was fitted before.
+        for stale in ("trees_", "dp_model_"):
+            self.__dict__.pop(stale, None)
+        domain: dict[str, Any] = {}
+        if self.epsilon is not None and isinstance(schema, Mapping):
+            # Public bounds and categories for the private model, given beside the overrides.
+            schema, domain = split_domain_overrides(schema)
         if isinstance(schema, Schema):
             missing = [n for n in schema.names if n not in frame.columns]
             if missing:
@@ -178,7 +215,20 @@ class Synthesizer:
             frame_schema = schema
         else:
             frame_schema = infer_schema(frame, schema)
+        if self.locale is not None:
+            frame_schema = frame_schema.with_locale(self.locale)
         seed = _seed_sequence(self.random_state)
+        if self.epsilon is not None and rules:
+            raise ConditionError("Rules are not supported yet for differentially private models.")
+        if self.epsilon is not None:
+            self.dp_model_ = fit_private_model(
+                frame, frame_schema, epsilon=self.epsilon, delta=self.delta, domain=domain
+            )
+            self.schema_ = frame_schema
+            # The true row count is not released; the model keeps a noisy estimate.
+            self.n_rows_ = round(self.dp_model_.n_rows_estimate)
+            self.seed_entropy_ = int(seed.entropy) if isinstance(seed.entropy, int) else 0
+            return self
         fit_rng = np.random.default_rng(
             np.random.SeedSequence(seed.entropy, spawn_key=(_FIT_STREAM,))
         )
@@ -198,6 +248,12 @@ class Synthesizer:
                 on_column=lambda _: bar.advance(task),
             )
             tokens = encoder.encode(frame)
+            # Control comes later in the flow than models; imported where used.
+            from lookalike.control._rule_sampling import fit_rules
+
+            self.rules_, self.rules_report_ = fit_rules(
+                rules, frame, frame_schema, encoder, self.rare_threshold
+            )
             task = bar.add_task("Learning columns", total=tokens.shape[1])
             order = _model_order(encoder, self.column_order)
             trees = fit_column_models(
@@ -231,14 +287,29 @@ class Synthesizer:
         n: int | None = None,
         *,
         conditions: Conditions = None,
+        rebalance: Mapping[str, Any] | None = None,
+        shift: Mapping[str, Any] | None = None,
+        parity: Mapping[str, Any] | None = None,
+        rules: Sequence[str | Mapping[str, Any]] | None = None,
         random_state: RandomState = None,
         progress: bool = False,
     ) -> pd.DataFrame:
         """Draw ``n`` synthetic rows.
 
-        ``conditions`` fixes columns: a dict ``{column: value}`` applies to every row; a DataFrame
-        of seed rows gives one synthetic row per seed row, its non-missing cells fixed. The other
-        columns are drawn from the model's conditional distribution given the fixed ones.
+        ``conditions`` constrains columns: a dict applies to every row, mapping a column to a
+        value, a set of values (list, set or frozenset) or an inclusive ``(low, high)`` range
+        (``None`` for an open end); a DataFrame of seed rows gives one synthetic row per seed row,
+        its non-missing cells fixed. The other columns are drawn from the model's conditional
+        distribution given the constrained ones.
+        ``rebalance`` sets target shares of categories (``{"income": {">50K": 0.5}}``);
+        ``shift`` moves several columns at once (category shares, ``{"mean": "+10"}``,
+        ``{"quantiles": {0.5: 60}}`` or ``{"distribution": {...}}``) while every other column keeps
+        its learned distribution given them; ``parity`` (``{"target": "income", "sensitive":
+        ["sex"]}``) draws the target independent of the sensitive columns. See
+        :meth:`sample_with_report` for what each control achieved, and :mod:`lookalike.control`.
+        ``rules`` (``["end >= start", "total == price * quantity"]``, see
+        :func:`lookalike.check_rules`) hold in every row, with those given at fit time; they are
+        enforced while drawing, never by rejection.
         ``random_state`` overrides the model's stream; by default the same model gives the same rows.
         """
         self._check_fitted()
@@ -259,9 +330,34 @@ class Synthesizer:
             if random_state is not None
             else np.random.SeedSequence(self.seed_entropy_, spawn_key=(_SAMPLE_STREAM,))
         )
+        if _needs_controls(self, conditions, rebalance, shift, parity):
+            if rules or getattr(self, "rules_", None):
+                raise ConditionError(
+                    "Rules cannot be combined yet with sets, ranges, rebalance, shift or parity; "
+                    "sample with fixed values (or seed rows) and rules, or without rules."
+                )
+            controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
+            return self._sample_controlled(
+                n, rng, conditions=conditions, **controls, report=False, progress=progress
+            )[0]
+        if hasattr(self, "dp_model_"):
+            if conditions is not None and len(conditions) > 0:
+                raise ConditionError(
+                    "Conditions are not supported yet for differentially private models "
+                    "(epsilon is set); sample without conditions."
+                )
+            if rules:
+                raise ConditionError(
+                    "Rules are not supported yet for differentially private models."
+                )
+            return sample_private_model(self.dp_model_, self.schema_, n, rng)
         fixed_values = self._condition_table(conditions, n)
         fixed_tokens, fixed_mask = self._condition_tokens(fixed_values, n)
         token_rng, decode_rng = rng.spawn(2)
+        from lookalike.control._rule_sampling import rule_sampler
+
+        # Its own stream: without rules, the rows are those drawn before rules existed.
+        enforcer = rule_sampler(self, rules, n, rng.spawn(1)[0], fixed_values)
         with _progress(progress) as bar:
             task = bar.add_task("Sampling rows", total=n)
             drawn = sample_tokens(
@@ -270,12 +366,89 @@ class Synthesizer:
                 token_rng,
                 fixed=None if fixed_tokens is None else fixed_tokens[:, self.order_],
                 fixed_mask=None if fixed_mask is None else fixed_mask[:, self.order_],
+                allowed=None if enforcer is None else enforcer.token_filter,
                 on_batch=lambda k: bar.advance(task, k),
             )
         tokens = np.empty_like(drawn)
         tokens[:, self.order_] = drawn
         out = self.encoder_.decode(tokens, decode_rng)
-        return self._apply_exact_conditions(out, fixed_values)
+        out = self._apply_exact_conditions(out, fixed_values)
+        return out if enforcer is None else enforcer.finish(drawn, out)
+
+    def sample_with_report(
+        self,
+        n: int | None = None,
+        *,
+        conditions: Conditions = None,
+        rebalance: Mapping[str, Any] | None = None,
+        shift: Mapping[str, Any] | None = None,
+        parity: Mapping[str, Any] | None = None,
+        random_state: RandomState = None,
+        progress: bool = False,
+    ) -> tuple[pd.DataFrame, ControlReport]:
+        """The rows of :meth:`sample` (the same rows for the same seed), and a
+        :class:`~lookalike.ControlReport` of what each control asked for and achieved.
+
+        >>> import pandas as pd
+        >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b", "b", "b"] * 50})
+        >>> model = Synthesizer(random_state=7).fit(df)
+        >>> rows, report = model.sample_with_report(1000, rebalance={"c": {"a": 0.5}})
+        >>> report.targets[0].asked, abs(report.targets[0].achieved - 0.5) < 0.01
+        (0.5, True)
+        """
+        from lookalike.control._sampling import report_plain_sample
+
+        if _needs_controls(self, conditions, rebalance, shift, parity):
+            self._check_fitted()
+            count = _check_count(n)
+            rng = np.random.default_rng(self._sample_seed(random_state))
+            controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
+            out, report = self._sample_controlled(
+                count, rng, conditions=conditions, **controls, report=True, progress=progress
+            )
+            return out, report
+        out = self.sample(n, conditions=conditions, random_state=random_state, progress=progress)
+        return out, report_plain_sample(self, out, conditions)
+
+    def _sample_seed(self, random_state: RandomState) -> np.random.SeedSequence:
+        if random_state is not None:
+            return _seed_sequence(random_state)
+        return np.random.SeedSequence(self.seed_entropy_, spawn_key=(_SAMPLE_STREAM,))
+
+    def _sample_controlled(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        *,
+        conditions: Conditions,
+        rebalance: Mapping[str, Any] | None,
+        shift: Mapping[str, Any] | None,
+        parity: Mapping[str, Any] | None,
+        report: bool,
+        progress: bool,
+    ) -> tuple[pd.DataFrame, Any]:
+        from lookalike.control._sampling import sample_controlled
+
+        if hasattr(self, "dp_model_"):
+            raise ConditionError(
+                "Sets, ranges, rebalance, shift and parity are not supported yet for "
+                "differentially private models (epsilon is set)."
+            )
+        token_rng, decode_rng = rng.spawn(2)
+        with _progress(progress) as bar:
+            task = bar.add_task("Sampling rows", total=n)
+            return sample_controlled(
+                self,
+                n,
+                token_rng,
+                decode_rng,
+                conditions=conditions if isinstance(conditions, Mapping) else None,
+                rebalance=rebalance,
+                shift=shift,
+                parity=parity,
+                report=report,
+                on_batch=lambda k: bar.advance(task, k),
+            )
 
     def _condition_table(self, conditions: Conditions, n: int) -> pd.DataFrame | None:
         if conditions is None:
@@ -368,6 +541,19 @@ class Synthesizer:
     def _to_artifact(self) -> Artifact:
         from lookalike import __version__
 
+        if hasattr(self, "dp_model_"):
+            return Artifact(
+                manifest={
+                    "class": type(self).__name__,
+                    "library_version": __version__,
+                    "params": self.get_params(),
+                    "seed_entropy": str(self.seed_entropy_),
+                    "n_rows": self.n_rows_,
+                    "schema": self.schema_.to_dict(),
+                    "differential_privacy": self.dp_model_.manifest(),
+                },
+                arrays=self.dp_model_.arrays(),
+            )
         arrays: dict[str, np.ndarray] = {}
         for j, column_model in enumerate(self.trees_):
             for t, tree in enumerate(column_model.ordered):
@@ -385,6 +571,7 @@ class Synthesizer:
             "statistics": self.encoder_.statistics,
             "modelled_columns": self.encoder_.modelled,
             "n_model_columns": len(self.encoder_.model_columns),
+            "rules": _rules_manifest(self),
         }
         return Artifact(manifest=manifest, arrays=arrays)
 
@@ -399,6 +586,15 @@ class Synthesizer:
             )
             model._validate_params()
             schema = Schema.from_dict(manifest["schema"])
+            if model.epsilon is not None:
+                model.dp_model_ = PrivateModel.from_manifest(
+                    manifest["differential_privacy"], arrays, schema
+                )
+                model.schema_, model.n_rows_ = schema, int(manifest["n_rows"])
+                model.seed_entropy_ = int(manifest["seed_entropy"])
+                if model.seed_entropy_ < 0:
+                    raise ValueError(f"negative seed entropy {model.seed_entropy_}")
+                return model
             encoder = TableEncoder(schema, manifest["statistics"])
             if encoder.modelled != list(manifest["modelled_columns"]):
                 raise ModelFileError(
@@ -422,6 +618,9 @@ class Synthesizer:
             model.order_ = _model_order(encoder, model.column_order)
             model.min_samples_leaf_ = int(manifest["min_samples_leaf"])
             model.min_samples_leaf_any_order_ = int(manifest["min_samples_leaf_any_order"])
+            from lookalike.control._rule_sampling import rules_from_manifest
+
+            model.rules_, model.rules_report_ = rules_from_manifest(manifest.get("rules"))
             problem = _first_tree_problem(trees, n_tokens[model.order_])
         except ModelFileError:
             raise
@@ -439,6 +638,16 @@ class Synthesizer:
         self._check_fitted()
         from lookalike import __version__
 
+        if hasattr(self, "dp_model_"):
+            return {
+                "class": type(self).__name__,
+                "library_version": __version__,
+                "params": self.get_params(),
+                "seed_entropy": str(self.seed_entropy_),
+                "n_rows_trained": self.n_rows_,  # a noisy estimate: the true count is private
+                "schema": self.schema_.to_dict(),
+                "privacy": {"differential_privacy": self.dp_model_.describe()},
+            }
         return {
             "class": type(self).__name__,
             "library_version": __version__,
@@ -456,7 +665,7 @@ class Synthesizer:
         }
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "trees_"):
+        if not hasattr(self, "trees_") and not hasattr(self, "dp_model_"):
             raise NotFittedError("This Synthesizer is not fitted yet; call fit(data) first.")
 
 
@@ -475,6 +684,12 @@ def load(path: str | Path) -> Synthesizer:
 # ---------------------------------------------------------------------------------------------
 
 
+def _rules_manifest(model: Synthesizer) -> dict[str, Any]:
+    from lookalike.control._rule_sampling import rules_to_manifest
+
+    return rules_to_manifest(getattr(model, "rules_", []), getattr(model, "rules_report_", None))
+
+
 def _check_trainable(frame: pd.DataFrame, rare_threshold: int) -> None:
     if frame.shape[1] == 0:
         raise DataError("The table has no columns.")
@@ -489,6 +704,32 @@ def _check_trainable(frame: pd.DataFrame, rare_threshold: int) -> None:
         )
     if frame.isna().all().all():
         raise DataError("Every column of the table is empty.")
+
+
+def _needs_controls(
+    model: Synthesizer, conditions: Conditions, rebalance: Any, shift: Any, parity: Any
+) -> bool:
+    if isinstance(conditions, pd.DataFrame) or (
+        conditions is None and rebalance is None and shift is None and parity is None
+    ):
+        if isinstance(conditions, pd.DataFrame) and any(
+            x is not None for x in (rebalance, shift, parity)
+        ):
+            raise ConditionError(
+                "Seed rows (a DataFrame of conditions) cannot be combined with rebalance, shift "
+                "or parity; give conditions as a dict."
+            )
+        return False
+    from lookalike.control._sampling import needs_controls
+
+    model._check_fitted()
+    return needs_controls(model, conditions, rebalance, shift, parity)
+
+
+def _check_count(n: Any) -> int:
+    if n is None or isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"The number of rows to sample must be an int >= 1. Got {n!r} instead.")
+    return int(n)
 
 
 def _first_tree_problem(trees: list[ColumnModel], n_tokens: np.ndarray) -> str | None:
