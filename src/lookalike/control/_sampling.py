@@ -71,12 +71,23 @@ def needs_controls(
     rebalance: Any,
     shift: Any,
     parity: Any,
+    *,
+    fixed_values: bool = True,
 ) -> bool:
-    """Whether a request needs the controlled sampler (fixed values alone do not)."""
+    """Whether a request needs the controlled sampler.
+
+    Fixed values go to it too (``fixed_values``): it draws every column in the model's own order
+    and weights by the condition, where the older path draws the columns before a fixed one from
+    the any-order trees. On adult, conditioning on ``income``, ``sex`` or ``race`` moved the mean
+    TVD of the other columns against the real subgroup from 0.048 / 0.030 / 0.101 to
+    0.013 / 0.010 / 0.033 (real-vs-real halves: 0.015 / 0.014 / 0.026), for about 30 % more time.
+    """
     if rebalance is not None or shift is not None or parity is not None:
         return True
     if not isinstance(conditions, Mapping):
         return False
+    if fixed_values and len(conditions) > 0:
+        return True
     for column, value in conditions.items():
         if isinstance(value, tuple | list | set | frozenset):
             return True

@@ -330,7 +330,7 @@ class Synthesizer:
             if random_state is not None
             else np.random.SeedSequence(self.seed_entropy_, spawn_key=(_SAMPLE_STREAM,))
         )
-        if _needs_controls(self, conditions, rebalance, shift, parity):
+        if _needs_controls(self, conditions, rebalance, shift, parity, rules=rules):
             if rules or getattr(self, "rules_", None):
                 raise ConditionError(
                     "Rules cannot be combined yet with sets, ranges, rebalance, shift or parity; "
@@ -431,8 +431,8 @@ class Synthesizer:
 
         if hasattr(self, "dp_model_"):
             raise ConditionError(
-                "Sets, ranges, rebalance, shift and parity are not supported yet for "
-                "differentially private models (epsilon is set)."
+                "Conditions, rebalance, shift and parity are not supported yet for "
+                "differentially private models (epsilon is set); sample without them."
             )
         token_rng, decode_rng = rng.spawn(2)
         with _progress(progress) as bar:
@@ -707,7 +707,13 @@ def _check_trainable(frame: pd.DataFrame, rare_threshold: int) -> None:
 
 
 def _needs_controls(
-    model: Synthesizer, conditions: Conditions, rebalance: Any, shift: Any, parity: Any
+    model: Synthesizer,
+    conditions: Conditions,
+    rebalance: Any,
+    shift: Any,
+    parity: Any,
+    *,
+    rules: Any = None,
 ) -> bool:
     if isinstance(conditions, pd.DataFrame) or (
         conditions is None and rebalance is None and shift is None and parity is None
@@ -723,7 +729,10 @@ def _needs_controls(
     from lookalike.control._sampling import needs_controls
 
     model._check_fitted()
-    return needs_controls(model, conditions, rebalance, shift, parity)
+    # Rules keep per-row state the controlled sampler cannot carry yet: with rules, fixed values
+    # take the direct path, which rules support.
+    has_rules = bool(rules) or bool(getattr(model, "rules_", None))
+    return needs_controls(model, conditions, rebalance, shift, parity, fixed_values=not has_rules)
 
 
 def _check_count(n: Any) -> int:
