@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import contextlib
 import inspect
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
 import numpy as np
 import pandas as pd
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from lookalike._progress import progress_bar
+from lookalike._randomness import RandomState, seed_sequence
 from lookalike.encode import TableEncoder
 from lookalike.encode._table import restore_dtype
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
@@ -32,7 +31,6 @@ from lookalike.schema._infer import parse_datetimes
 if TYPE_CHECKING:
     from lookalike.control import ControlReport
 
-RandomState = int | np.random.Generator | np.random.SeedSequence | None
 Conditions = Mapping[str, Any] | pd.DataFrame | None
 
 _SAMPLE_STREAM = 1
@@ -217,7 +215,7 @@ class Synthesizer:
             frame_schema = infer_schema(frame, schema)
         if self.locale is not None:
             frame_schema = frame_schema.with_locale(self.locale)
-        seed = _seed_sequence(self.random_state)
+        seed = seed_sequence(self.random_state, owner="Synthesizer")
         if self.epsilon is not None and rules:
             raise ConditionError("Rules are not supported yet for differentially private models.")
         if self.epsilon is not None:
@@ -238,7 +236,7 @@ class Synthesizer:
         )
         leaf = self.min_samples_leaf or max(5, rows_per_tree // 1000)
         leaf_any_order = self.min_samples_leaf_any_order or max(leaf, 10)
-        with _progress(progress) as bar:
+        with progress_bar(progress) as bar:
             task = bar.add_task("Analysing columns", total=len(frame_schema))
             encoder = TableEncoder.fit(
                 frame_schema,
@@ -326,7 +324,7 @@ class Synthesizer:
             )
         n = int(n)
         rng = np.random.default_rng(
-            _seed_sequence(random_state)
+            seed_sequence(random_state)
             if random_state is not None
             else np.random.SeedSequence(self.seed_entropy_, spawn_key=(_SAMPLE_STREAM,))
         )
@@ -358,7 +356,7 @@ class Synthesizer:
 
         # Its own stream: without rules, the rows are those drawn before rules existed.
         enforcer = rule_sampler(self, rules, n, rng.spawn(1)[0], fixed_values)
-        with _progress(progress) as bar:
+        with progress_bar(progress) as bar:
             task = bar.add_task("Sampling rows", total=n)
             drawn = sample_tokens(
                 self.trees_,
@@ -412,7 +410,7 @@ class Synthesizer:
 
     def _sample_seed(self, random_state: RandomState) -> np.random.SeedSequence:
         if random_state is not None:
-            return _seed_sequence(random_state)
+            return seed_sequence(random_state)
         return np.random.SeedSequence(self.seed_entropy_, spawn_key=(_SAMPLE_STREAM,))
 
     def _sample_controlled(
@@ -435,7 +433,7 @@ class Synthesizer:
                 "differentially private models (epsilon is set); sample without them."
             )
         token_rng, decode_rng = rng.spawn(2)
-        with _progress(progress) as bar:
+        with progress_bar(progress) as bar:
             task = bar.add_task("Sampling rows", total=n)
             return sample_controlled(
                 self,
@@ -765,42 +763,3 @@ def _model_order(encoder: TableEncoder, column_order: str) -> np.ndarray:
             f"Got {column_order!r} instead."
         )
     return np.asarray([j for name in columns for j in encoder.positions(name)], dtype=np.intp)
-
-
-def _seed_sequence(random_state: RandomState) -> np.random.SeedSequence:
-    if random_state is None:
-        return np.random.SeedSequence()
-    if isinstance(random_state, np.random.SeedSequence):
-        # Fold the spawn key (and any list entropy) into one integer, which the model stores:
-        # sibling sequences then give different models, and the file can rebuild the streams.
-        words = random_state.generate_state(4, dtype=np.uint32)
-        return np.random.SeedSequence(int.from_bytes(words.tobytes(), "little"))
-    if isinstance(random_state, np.random.Generator):
-        return np.random.SeedSequence(int(random_state.integers(2**63 - 1)))
-    if (
-        isinstance(random_state, int | np.integer)
-        and not isinstance(random_state, bool)
-        and random_state >= 0
-    ):
-        return np.random.SeedSequence(int(random_state))
-    raise ValueError(
-        "random_state must be None, a non-negative int or a numpy Generator. "
-        f"Got {random_state!r} instead."
-    )
-
-
-@contextlib.contextmanager
-def _progress(enabled: bool) -> Iterator[Progress]:
-    # Progress goes to stderr, and only to a terminal: pipes and logs get no control codes.
-    console = Console(stderr=True)
-    bar = Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        transient=True,
-        console=console,
-        disable=not (enabled and console.is_terminal),
-    )
-    with bar:
-        yield bar

@@ -8,14 +8,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lookalike._randomness import seed_sequence
+from lookalike._randomness import RandomState, seed_sequence
 from lookalike.errors import SchemaError
 from lookalike.io import read_table
 from lookalike.pii._fakes import FakeMaker, faker_seed
 from lookalike.schema import PiiType, Schema, infer_schema
 from lookalike.schema._schema import check_locale
-
-RandomState = int | np.random.Generator | np.random.SeedSequence | None
 
 
 def detect_pii(table: Any, overrides: Mapping[str, Any] | None = None) -> dict[str, str]:
