@@ -435,8 +435,17 @@ def _draw_ensemble(
         restriction = None if allowed is None else allowed(j, features[part], part + offset)
         if restriction is None:
             features[part, j] = sampler.draw(leaf, rng)
-        else:
-            features[part, j] = _draw_restricted(tree.leaf_counts, leaf, restriction, rng)
+            continue
+        # Rows whose every token is allowed take the fast sampler; only the rest pay for a
+        # per-row renormalised draw.
+        open_rows = restriction.all(axis=1)
+        if open_rows.any():
+            features[part[open_rows], j] = sampler.draw(leaf[open_rows], rng)
+        closed = ~open_rows
+        if closed.any():
+            features[part[closed], j] = _draw_restricted(
+                tree.leaf_counts, leaf[closed], restriction[closed], rng
+            )
 
 
 def _draw_restricted(
