@@ -4,7 +4,7 @@ Run from the repository root:
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/control.py
 
-Writes benchmarks/RESULTS_control_section.md (markdown, merged into RESULTS.md by the lead).
+Writes benchmarks/out/control.md (markdown; its tables are copied into benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from _data import load_dataset
 from _scores import bench_tstr
 
 SEED = 0
-OUT = Path(__file__).resolve().parent / "RESULTS_control_section.md"
+OUT = Path(__file__).resolve().parent / "out" / "control.md"
 
 
 def conditional_tvd(frame: pd.DataFrame, real: pd.DataFrame, given: list[str]) -> dict[str, float]:
@@ -255,6 +255,7 @@ def main() -> None:
     diabetes_shift(lines)
     adult_rebalance_and_parity(lines)
     lines.append(f"Total benchmark time {time.perf_counter() - started:.0f} s.")
+    OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -4,7 +4,7 @@
 
 Trains the default Synthesizer on adult.csv (32,561 rows), tests on adult_test.csv (16,281 rows),
 with ``sex`` and ``race`` as the sensitive columns, and writes the numbers as markdown to
-benchmarks/RESULTS_fairness_section.md (plus the raw numbers as JSON beside it):
+benchmarks/out/fairness.md (plus the raw numbers as JSON beside it; the tables are copied into RESULTS.md):
 
 1. the fairness section of ``lookalike.evaluate`` for the default synthetic data, next to a fresh
    real sample scored the same way (half the test file as "synthetic", the other half as the
@@ -130,7 +130,7 @@ def parity_table(rows: dict[str, FairnessResult]) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--out", default=str(BENCH_DIR / "RESULTS_fairness_section.md"))
+    parser.add_argument("--out", default=str(BENCH_DIR / "out" / "fairness.md"))
     parser.add_argument("--n-jobs", type=int, default=2, help="workers for the experiment demo")
     args = parser.parse_args()
     numbers: dict[str, Any] = {}
@@ -272,6 +272,7 @@ def main() -> None:
         f"Total run time: {numbers['total_seconds']:.0f} s.",
         "",
     ]
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines), encoding="utf-8")
     Path(args.out).with_suffix(".json").write_text(
         json.dumps(numbers, indent=1, default=str), encoding="utf-8"

@@ -3,7 +3,7 @@
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy.py [--audit-runs 100] [--audit-rows 2000]
 
 Runs with the project's own .venv (lookalike only, no peers). Writes
-benchmarks/RESULTS_privacy_section.md (markdown for benchmarks/RESULTS.md) and
+benchmarks/out/privacy.md (markdown, copied into benchmarks/RESULTS.md) and
 benchmarks/out/privacy.json.
 
 1. Fit ``Synthesizer(random_state=0)`` on adult's training file (32,561 rows), sample as many rows.
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--audit-runs", type=int, default=100)
     parser.add_argument("--audit-rows", type=int, default=2000)
     parser.add_argument("--out", type=Path, default=BENCH_DIR / "out" / "privacy.json")
-    parser.add_argument("--markdown", type=Path, default=BENCH_DIR / "RESULTS_privacy_section.md")
+    parser.add_argument("--markdown", type=Path, default=BENCH_DIR / "out" / "privacy.md")
     args = parser.parse_args()
     started = time.perf_counter()
     train, test = load_dataset("adult")

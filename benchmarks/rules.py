@@ -4,7 +4,7 @@ Run from the repository root (OMP_NUM_THREADS=1 keeps the shared machine fair):
 
     OMP_NUM_THREADS=1 nice -n 10 .venv/bin/python benchmarks/rules.py
 
-Writes benchmarks/RESULTS_rules_section.md. Tables: adult (bundled) and a generated orders table
+Writes benchmarks/out/rules.md (copied into RESULTS.md). Tables: adult (bundled) and a generated orders table
 (start/end dates, price/quantity/total, city/country, seeded). Sampling times with and without
 rules are measured in the same run, alternating, best of ``REPEATS``.
 """
@@ -26,7 +26,7 @@ from lookalike.errors import DataWarning
 
 N_ROWS = 1_000_000
 REPEATS = 2
-OUT = Path(__file__).with_name("RESULTS_rules_section.md")
+OUT = Path(__file__).parent / "out" / "rules.md"
 
 CITIES = {
     "US": ["New York", "Los Angeles", "Chicago", "Houston"],
@@ -185,6 +185,7 @@ def main() -> None:
         run_table("orders (generated, seed 0)", make_orders(), ORDER_RULES, args.rows),
     ]
     text = to_markdown(results, args.rows, time.perf_counter() - began)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n")
     print(text)
 
