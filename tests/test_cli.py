@@ -300,6 +300,38 @@ def test_report_writes_html_and_json(tmp_path: Path, adult_csv: Path, model_file
     assert isinstance(json.load(io.StringIO(numbers.read_text(encoding="utf-8"))), dict)
 
 
+def test_report_leaves_out_keys_and_pii_unless_the_schema_says(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    paths = []
+    for first_id in (0, 1000):
+        ids = np.arange(first_id, first_id + 200)
+        path = tmp_path / f"table{first_id}.csv"
+        pd.DataFrame(
+            {
+                "customer_id": ids,
+                "email": [f"client{i}@example.org" for i in ids],
+                "x": rng.normal(size=200),
+            }
+        ).to_csv(path, index=False)
+        paths.append(path)
+    result = _run("report", *paths, "-o", tmp_path / "report.html", "--json", tmp_path / "r.json")
+    assert result.exit_code == 0, result.output
+    expected = "Not compared: customer_id (key, regenerated), email (PII, replaced with fakes)"
+    assert expected in result.stdout
+    overrides = tmp_path / "schema.yaml"
+    overrides.write_text("email:\n  pii: null\n  kind: categorical\n", encoding="utf-8")
+    result = _run(
+        "report", *paths, "-o", tmp_path / "r2.html", "--json", tmp_path / "r2.json",
+        "--schema", overrides,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Not compared: customer_id (key, regenerated)\n" in result.stdout
+    numbers = json.loads((tmp_path / "r2.json").read_text(encoding="utf-8"))
+    assert numbers["excluded_columns"] == {"customer_id": "key, regenerated"}
+    missing = _run("report", *paths, "-o", tmp_path / "r3.html", "--schema", tmp_path / "no.json")
+    _assert_one_line_error(missing, "does not exist")
+
+
 @pytest.mark.slow
 def test_demo_on_a_slice(tmp_path: Path) -> None:
     folder = tmp_path / "demo"

@@ -120,3 +120,27 @@ def test_render_html_rejects_other_values() -> None:
         render_html({"summary": {}})
     with pytest.raises(DataError, match="EvaluationResult"):
         render_html(42)  # type: ignore[arg-type]
+
+
+def test_report_names_the_columns_it_did_not_compare() -> None:
+    rng = np.random.default_rng(0)
+    n = 200
+
+    def table(first_id: int) -> pd.DataFrame:
+        ids = np.arange(first_id, first_id + n)
+        return pd.DataFrame(
+            {
+                "customer_id": ids,
+                "email": [f"client{i}@example.org" for i in ids],
+                "x": rng.normal(size=n),
+                "y": rng.choice(["a", "b"], size=n),
+            }
+        )
+
+    html = evaluate(table(0), table(1000)).to_html()
+    sentence = "Not compared: customer_id (key, regenerated), email (PII, replaced with fakes)"
+    assert sentence in html
+    # Near the top: before the summary.
+    assert html.index(sentence) < html.index('id="summary"')
+    assert "<b>email</b>" not in html
+    assert "Not compared" not in evaluate(table(0)[["x", "y"]], table(1000)[["x", "y"]]).to_html()

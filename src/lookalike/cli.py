@@ -215,6 +215,14 @@ def report(
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Also write the numbers as JSON.")
     ] = None,
+    schema: Annotated[
+        Path | None,
+        typer.Option(
+            "--schema",
+            help="JSON/YAML overrides of the real table's schema; key and PII columns are not "
+            "compared.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the report files.")] = False,
 ) -> None:
     """Measure fidelity, utility and privacy of a synthetic table against the real one."""
@@ -223,11 +231,12 @@ def report(
 
         outputs = [output] if json_path is None else [output, json_path]
         _check_outputs(outputs, force=force)
+        import lookalike as la
+
+        overrides = la.load_schema_overrides(schema) if schema is not None else None
         real_frame = read_table(real)
         synthetic_frame = read_table(synthetic)
         holdout_frame = read_table(holdout) if holdout is not None else None
-        import lookalike as la
-
         started = time.perf_counter()
         with _out.status("Evaluating fidelity, utility and privacy..."):
             result = la.evaluate(
@@ -236,6 +245,7 @@ def report(
                 holdout=holdout_frame,
                 target=target,
                 sensitive=None if sensitive is None else [c.strip() for c in sensitive.split(",")],
+                schema=overrides,
             )
         # Checked again: the files may have appeared while we evaluated.
         for path in outputs:
@@ -248,6 +258,9 @@ def report(
             + " and ".join(map(str, outputs)),
             soft_wrap=True,
         )
+        if result.excluded_columns:
+            not_compared = ", ".join(f"{n} ({r})" for n, r in result.excluded_columns.items())
+            _out.print(f"Not compared: {not_compared}", soft_wrap=True, markup=False)
         _print_verdicts(result.to_dict())
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -33,8 +33,10 @@ from lookalike.evaluate._prepare import (
     FloatArray,
     PreparedTables,
     bin_table,
+    excluded_columns,
     load_table,
     prepare_tables,
+    table_schema,
 )
 from lookalike.evaluate._privacy import N_DISTANCE_BINS, measure_privacy
 from lookalike.evaluate._result import (
@@ -50,6 +52,7 @@ from lookalike.evaluate._result import (
     UtilityResult,
 )
 from lookalike.evaluate._utility import utility_scores
+from lookalike.schema import Schema
 
 #: Default cap on the rows per table used for fidelity and utility.
 DEFAULT_MAX_ROWS = 50_000
@@ -70,6 +73,7 @@ def evaluate(
     random_state: int | np.random.Generator | None = 0,
     max_rows: int = DEFAULT_MAX_ROWS,
     sensitive: Sequence[str] | str | None = None,
+    schema: Schema | Mapping[str, Any] | None = None,
 ) -> EvaluationResult:
     """Measure how faithful, useful and private ``synthetic`` is with respect to ``real``.
 
@@ -84,11 +88,22 @@ def evaluate(
     data (see :mod:`lookalike.evaluate._fairness`). Tables are pandas DataFrames or paths to files
     :func:`lookalike.read_table` can read.
 
+    Columns that lookalike regenerates by design are not compared by any metric: identifier
+    columns (unique keys, replaced with new keys) and PII columns (replaced with fakes), as the
+    real table's schema says. ``schema`` is that schema (a :class:`~lookalike.schema.Schema`) or
+    overrides for :func:`~lookalike.schema.infer_schema` (``{"code": "categorical"}``,
+    ``{"notes": {"pii": None}}``) to decide which columns these are; by default it is inferred.
+    ``result.excluded_columns`` names them with the reason. ``target`` and ``sensitive`` must
+    be compared columns.
+
     >>> import pandas as pd
     >>> real = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0] * 5, "b": list("xyxy") * 5})
     >>> result = evaluate(real, real.copy())
     >>> result.fidelity.univariate, result.privacy.exact_copy_share
     (1.0, 1.0)
+    >>> keyed = real.assign(order_id=range(20))
+    >>> evaluate(keyed, keyed.assign(order_id=range(100, 120))).excluded_columns
+    {'order_id': 'key, regenerated'}
     """
     started = time.perf_counter()
     if not isinstance(max_rows, int) or isinstance(max_rows, bool) or max_rows < 10:
@@ -97,7 +112,10 @@ def evaluate(
     real_frame = load_table(real, "real")
     synthetic_frame = load_table(synthetic, "synthetic")
     holdout_frame = None if holdout is None else load_table(holdout, "holdout")
-    tables = prepare_tables(real_frame, synthetic_frame, holdout_frame)
+    excluded = excluded_columns(table_schema(real_frame, schema))
+    tables = prepare_tables(real_frame, synthetic_frame, holdout_frame, excluded)
+    _check_compared("target", [target], excluded)
+    _check_compared("sensitive", [sensitive] if isinstance(sensitive, str) else sensitive, excluded)
     if target is not None and target not in tables.names:
         raise DataError(
             f"The 'target' parameter must name a column of the tables {list(tables.names)}. "
@@ -173,7 +191,24 @@ def evaluate(
         privacy=privacy,
         settings=tuple(settings.items()),
         fairness=fairness,
+        excluded_columns=dict(excluded),
     )
+
+
+def _check_compared(parameter: str, columns: Any, excluded: Mapping[str, str]) -> None:
+    """A column named by ``target`` or ``sensitive`` must be one the metrics compare."""
+    if not isinstance(columns, Sequence) or isinstance(columns, str):
+        return  # Not a list of names: check_sensitive says what is wrong with it.
+    for column in columns:
+        if not isinstance(column, str) or column not in excluded:
+            continue
+        reason = excluded[column]
+        raise DataError(
+            f"The {parameter!r} parameter names column {column!r}, which is not compared "
+            f"({reason}): its synthetic values are new by design. Choose another column, or, "
+            f"if {column!r} is neither a key nor PII, say so in the 'schema' parameter, e.g. "
+            f"schema={{{column!r}: {{'kind': 'categorical', 'pii': None}}}}."
+        )
 
 
 def _run_attacks(

@@ -8,12 +8,18 @@ Every metric in this package works on one of two views of the tables:
 * a *binned* view: every column cut into at most a dozen bins defined on the **real** table
   (10 quantile bins for numbers and datetimes, the 10 most frequent categories plus "other", and
   missing as a bin of its own); this is what the fidelity and association metrics use.
+
+Columns that a generator regenerates by design are left out of both views, so that no metric
+compares them: identifier columns (unique keys, which lookalike replaces with new keys) and PII
+columns (which it replaces with fakes), as the real table's schema says (see
+:func:`excluded_columns`). A classifier would tell a fake e-mail from a real one at once, and
+fresh keys never match the training keys, so keeping them would only make the numbers misleading.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -22,7 +28,9 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from lookalike.errors import DataError
+from lookalike.errors import DataError, SchemaError
+from lookalike.schema import ColumnKind as SchemaKind
+from lookalike.schema import Schema, infer_schema
 
 ColumnKind = Literal["numeric", "datetime", "categorical"]
 
@@ -32,6 +40,9 @@ N_NUMERIC_BINS = 10
 N_TOP_CATEGORIES = 10
 MISSING_LABEL = "(missing)"
 OTHER_LABEL = "(other)"
+#: Why a column is not compared: the reasons :func:`excluded_columns` gives.
+IDENTIFIER_REASON = "key, regenerated"
+PII_REASON = "PII, replaced with fakes"
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -117,12 +128,64 @@ def load_table(data: Any, role: str) -> pd.DataFrame:
     return frame
 
 
+def table_schema(real: pd.DataFrame, schema: Schema | Mapping[str, Any] | None) -> Schema:
+    """The schema of the real table: ``schema`` itself, or inferred with ``schema`` as overrides."""
+    if isinstance(schema, Schema):
+        names = [str(c) for c in real.columns]
+        missing = [n for n in schema.names if n not in names]
+        extra = [n for n in names if n not in schema]
+        if missing or extra:
+            raise SchemaError(
+                f"The schema does not match the real table: the table lacks {missing} and the "
+                f"schema lacks {extra}."
+            )
+        return schema
+    if schema is not None and not isinstance(schema, Mapping):
+        raise SchemaError(
+            "The 'schema' parameter must be a Schema or a mapping of schema overrides. "
+            f"Got {type(schema).__name__} instead."
+        )
+    return infer_schema(real, schema)
+
+
+def excluded_columns(schema: Schema) -> dict[str, str]:
+    """The columns no metric compares, in table order, each with the reason.
+
+    >>> from lookalike.schema import ColumnSpec
+    >>> excluded_columns(
+    ...     Schema((
+    ...         ColumnSpec("customer_id", SchemaKind.IDENTIFIER, "int64"),
+    ...         ColumnSpec("email", SchemaKind.IDENTIFIER, "str", pii="email"),
+    ...         ColumnSpec("age", SchemaKind.DISCRETE, "int64"),
+    ...     ))
+    ... )
+    {'customer_id': 'key, regenerated', 'email': 'PII, replaced with fakes'}
+    """
+    excluded = {}
+    for spec in schema:
+        # PII first: a column of unique e-mails is also a key, but it comes out as fakes.
+        if spec.pii is not None:
+            excluded[spec.name] = PII_REASON
+        elif spec.kind is SchemaKind.IDENTIFIER:
+            excluded[spec.name] = IDENTIFIER_REASON
+    return excluded
+
+
 def prepare_tables(
-    real: pd.DataFrame, synthetic: pd.DataFrame, holdout: pd.DataFrame | None
+    real: pd.DataFrame,
+    synthetic: pd.DataFrame,
+    holdout: pd.DataFrame | None,
+    excluded: Mapping[str, str] | None = None,
 ) -> PreparedTables:
-    """Check that the tables have the same columns and convert them to the real table's kinds."""
-    names = tuple(str(c) for c in real.columns)
-    real = real.set_axis(list(names), axis=1)
+    """Check that the tables have the same columns and convert them to the real table's kinds.
+
+    The ``excluded`` columns (names and reasons, from :func:`excluded_columns`) must be present in
+    every table too, but are dropped from the prepared tables.
+    """
+    all_names = tuple(str(c) for c in real.columns)
+    excluded = {} if excluded is None else excluded
+    names = tuple(n for n in all_names if n not in excluded)
+    real = real.set_axis(list(all_names), axis=1)
     others = (
         {"synthetic": synthetic}
         if holdout is None
@@ -131,14 +194,21 @@ def prepare_tables(
     aligned: dict[str, pd.DataFrame] = {}
     for role, frame in others.items():
         frame = frame.set_axis([str(c) for c in frame.columns], axis=1)
-        missing = [n for n in names if n not in frame.columns]
-        extra = [str(c) for c in frame.columns if c not in names]
+        missing = [n for n in all_names if n not in frame.columns]
+        extra = [str(c) for c in frame.columns if c not in all_names]
         if missing or extra:
             raise DataError(
                 f"The {role} table must have the same columns as the real table; "
                 f"missing from it: {missing}, not in the real table: {extra}."
             )
         aligned[role] = frame[list(names)]
+    if not names:
+        left_out = ", ".join(f"{n} ({excluded[n]})" for n in all_names)
+        raise DataError(
+            f"Every column is left out of the comparison ({left_out}), so there is nothing to "
+            "compare. If a column is neither a key nor PII, say so in the 'schema' parameter, "
+            "e.g. schema={'code': {'kind': 'categorical', 'pii': None}}."
+        )
     kinds = tuple(_column_kind(real[name]) for name in names)
     canonical_real = _canonical(real, names, kinds, "real")
     canonical = {role: _canonical(frame, names, kinds, role) for role, frame in aligned.items()}

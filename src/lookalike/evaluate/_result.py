@@ -8,7 +8,7 @@ import os
 import tempfile
 import types
 import typing
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -298,6 +298,9 @@ class EvaluationResult:
 
     ``summary`` is the overall verdict; every section carries its own. ``settings`` records the
     table sizes, column kinds, seed and library version the numbers were measured with.
+    ``excluded_columns`` maps the columns no metric compared (keys and PII, which lookalike
+    regenerates) to the reason, e.g. ``{"email": "PII, replaced with fakes"}``; results saved
+    before it existed read back with none.
     """
 
     summary: Verdict
@@ -308,6 +311,7 @@ class EvaluationResult:
     privacy: PrivacyResult
     settings: tuple[tuple[str, Any], ...]
     fairness: FairnessResult | None = None
+    excluded_columns: dict[str, str] = field(default_factory=dict)
     format_version: int = RESULT_FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:
@@ -420,6 +424,14 @@ def _from_jsonable(annotation: Any, value: Any, where: str) -> Any:
             return annotation(**kwargs)
         except TypeError as exc:
             raise DataError(f"Evaluation result field {where!r} is incomplete: {exc}.") from None
+    if origin is dict:
+        key_type, value_type = typing.get_args(annotation)
+        if not isinstance(value, dict):
+            raise DataError(f"Evaluation result field {where!r} must be an object. Got {value!r}.")
+        return {
+            _from_jsonable(key_type, k, where): _from_jsonable(value_type, v, f"{where}[{k!r}]")
+            for k, v in value.items()
+        }
     if origin is tuple:
         args = typing.get_args(annotation)
         if not isinstance(value, list):
