@@ -326,3 +326,76 @@ def test_conditional_whose_then_part_cannot_hold_forbids_its_if_part(
 ) -> None:
     rows = model.sample(5_000, rules=["if quantity > 5 then price < 0"])
     assert (rows["quantity"] <= 5).all()
+
+
+# -- rules with conditions, rebalance, shift and parity ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def dated(orders: pd.DataFrame) -> la.Synthesizer:
+    with pytest.warns(DataWarning, match="breaks rule"):
+        return la.Synthesizer(random_state=3).fit(
+            orders, rules=[RULES["comparison"], RULES["within"]]
+        )
+
+
+def test_rules_with_a_range_and_rebalance(dated: la.Synthesizer, orders: pd.DataFrame) -> None:
+    controls = {
+        "conditions": {"end": ("2021-03-01", "2021-06-30"), "country": ["FR", "US"]},
+        "rebalance": {"country": {"FR": 0.5}},
+    }
+    rows, report = dated.sample_with_report(3_000, **controls, random_state=1)
+    assert la.check_rules(rows, dated.rules_, schema=dated.schema_).n_violations == 0
+    assert rows["end"].between(pd.Timestamp("2021-03-01"), pd.Timestamp("2021-06-30")).all()
+    assert set(rows["country"]) == {"FR", "US"}
+    assert (rows["country"] == "FR").mean() == pytest.approx(0.5, abs=0.01)
+    assert all(t.achieved == pytest.approx(t.asked, abs=0.01) for t in report.targets)
+    # The real data breaks the comparison; the rows only obey it because the rules are enforced.
+    assert la.check_rules(orders, [RULES["comparison"]]).n_violations > 0
+    # Same seed, same rows, whether or not a report is asked for.
+    pd.testing.assert_frame_equal(rows, dated.sample(3_000, **controls, random_state=1))
+    other = dated.sample(3_000, **controls, random_state=2)
+    assert not other.equals(rows)
+
+
+def test_a_range_reaches_the_columns_compared_with_it(dated: la.Synthesizer) -> None:
+    # `start` is drawn before `end`: `end >= start` with `end <= Mar 10` keeps `start` below too.
+    conditions = {"start": ("2021-02-15", "2021-03-31"), "end": ("2021-03-01", "2021-03-10")}
+    rows = dated.sample(2_000, conditions=conditions)
+    assert la.check_rules(rows, dated.rules_, schema=dated.schema_).n_violations == 0
+    assert rows["start"].between(pd.Timestamp("2021-02-15"), pd.Timestamp("2021-03-10")).all()
+    assert rows["end"].between(pd.Timestamp("2021-03-01"), pd.Timestamp("2021-03-10")).all()
+
+
+def test_every_rule_type_holds_under_controls(model: la.Synthesizer) -> None:
+    rows, report = model.sample_with_report(
+        20_000,
+        conditions={"discount": (0.05, 0.2), "age": (20, 40), "sex": "F"},
+        rebalance={"country": {"DE": 0.4}},
+        shift={"price": {"mean": "+5"}},
+        random_state=4,
+    )
+    assert la.check_rules(rows, model.rules_, schema=model.schema_).n_violations == 0
+    assert rows["discount"].between(0.05, 0.2).all() and rows["age"].between(20, 40).all()
+    assert (rows["sex"] == "F").all()
+    # The conditional binds: under 30 the discount stays at 0.1 or less, above it need not.
+    assert (rows.loc[rows["age"] < 30, "discount"] <= 0.1).all()
+    assert (rows.loc[rows["age"] >= 30, "discount"] > 0.1).mean() > 0.2
+    for target in report.targets:
+        tolerance = 0.01 if target.control != "shift" else 0.5
+        assert target.achieved == pytest.approx(target.asked, abs=tolerance), target
+    parity = model.sample(
+        20_000, parity={"target": "pregnant", "sensitive": ["country"]}, random_state=4
+    )
+    assert la.check_rules(parity, model.rules_, schema=model.schema_).n_violations == 0
+    rates = (parity["pregnant"] == "yes").groupby(parity["country"]).mean()
+    assert rates.max() - rates.min() < 0.02
+
+
+def test_rules_contradicting_conditions_raise_clear_errors(dated: la.Synthesizer) -> None:
+    with pytest.raises(ConditionError, match=r"'end in \[.*\]' contradict .*'end >= start'"):
+        dated.sample(100, conditions={"end": (None, "2021-05-01")}, rules=["start >= '2021-06-01'"])
+    with pytest.raises(ConditionError, match="together with the rules leave no possible value"):
+        dated.sample(100, conditions={"city": ["Paris"], "country": ["US"]})
+    with pytest.raises(ConditionError, match="set of values"):
+        dated.sample(100, conditions={"end": ["2021-05-01", "2021-05-03"]})

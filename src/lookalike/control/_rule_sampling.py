@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lookalike.control._conditions import Condition
 from lookalike.control._rules import (
     Arithmetic,
     Atom,
@@ -68,6 +69,8 @@ from lookalike.models._trees import MASKED, TokenFilter
 from lookalike.schema import ColumnKind, Schema
 
 _TOLERANCE = 1e-9
+#: The per-row state of a :class:`RuleSampler`: dicts of one array per column, a row per entry.
+_ROW_STATE = ("values", "valued", "fixed", "kept_low", "kept_high", "kept")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -455,13 +458,17 @@ class RuleSampler:
                     "column cannot be constrained by other rules (constrain its inputs instead)."
                 )
         self._settle(unary, pairs, bounds)
-        self.values = {
-            name: np.full(n_rows, np.nan) for name, c in self.columns.items() if c.continuous
-        }
-        self.valued = {name: np.zeros(n_rows, dtype=bool) for name in self.values}
-        self.fixed = {name: np.zeros(n_rows, dtype=bool) for name in self.columns}
+        # Conditions of controlled sampling (see take_conditions): values fixed on every row,
+        # and the ranges each column's exact value must also keep.
+        self.every_row: pd.DataFrame | None = None
+        self.own_range: dict[str, tuple[float, float]] = {}
+        self.differences_for: dict[str, _Differences] = {}
+        # Per-row state, one entry per row (see _ROW_STATE): the exact values drawn so far and,
+        # kept from the draw of a continuous column's bin for the draw of its exact value
+        # (nothing is drawn in between, so it is still the same), the interval its rules leave.
+        self._set_rows(self._new_rows(n_rows))
         if fixed_values is not None:
-            self._take_fixed(fixed_values)
+            self._take_fixed(fixed_values, self._rows())
         self.by_position: dict[int, tuple[str, int]] = {}
         for name, column in self.columns.items():
             self.by_position[column.coarse] = (name, 0)
@@ -469,11 +476,6 @@ class RuleSampler:
                 self.by_position[column.fine] = (name, 1)
         self._cached_features: np.ndarray | None = None
         self._cached_tokens: dict[str, np.ndarray] = {}
-        # The interval a continuous column's rules leave it, kept from the draw of its bin for
-        # the draw of its exact value (nothing is drawn in between, so it is still the same).
-        self.kept_low = {name: np.full(n_rows, -np.inf) for name in self.values}
-        self.kept_high = {name: np.full(n_rows, np.inf) for name in self.values}
-        self.kept = {name: np.zeros(n_rows, dtype=bool) for name in self.values}
         self.may_exclude = {
             name: any(name in _columns_of(b) for b in self.exclusions)
             or any(
@@ -652,6 +654,7 @@ class RuleSampler:
                         "nor the negation of its 'if' part can hold."
                     )
         self.differences = differences
+        self.ranged = ranged
         self.exclusions = [b for b in bounds if b.op == "!="]
         self.unary: dict[str, np.ndarray] = {
             name: np.ones(c.n_tokens, dtype=bool) for name, c in self.columns.items()
@@ -704,19 +707,160 @@ class RuleSampler:
                     + f" contradict each other: column {name!r} can take no value."
                 )
 
-    def _take_fixed(self, table: pd.DataFrame) -> None:
+    def _take_fixed(self, table: pd.DataFrame, state: dict[str, dict[str, np.ndarray]]) -> None:
         for name in table.columns:
             if name not in self.columns:
                 continue
             column = self.columns[name]
             series = table[name].reset_index(drop=True)
             present = series.notna().to_numpy()
-            self.fixed[name] = present
+            state["fixed"][name] = present
             if column.continuous:
                 spec = self.schema[name]
                 numbers = _numeric_values(spec, series)
-                self.values[name][present] = numbers[present]
-                self.valued[name][present] = True
+                state["values"][name][present] = numbers[present]
+                state["valued"][name][present] = True
+
+    # -- per-row state, and the particles of controlled sampling -------------------------------
+
+    def _new_rows(self, n_rows: int) -> dict[str, dict[str, np.ndarray]]:
+        continuous = [name for name, c in self.columns.items() if c.continuous]
+        state = {
+            "values": {name: np.full(n_rows, np.nan) for name in continuous},
+            "valued": {name: np.zeros(n_rows, dtype=bool) for name in continuous},
+            "fixed": {name: np.zeros(n_rows, dtype=bool) for name in self.columns},
+            "kept_low": {name: np.full(n_rows, -np.inf) for name in continuous},
+            "kept_high": {name: np.full(n_rows, np.inf) for name in continuous},
+            "kept": {name: np.zeros(n_rows, dtype=bool) for name in continuous},
+        }
+        if self.every_row is not None and n_rows:
+            self._take_fixed(self.every_row.iloc[np.zeros(n_rows, dtype=np.intp)], state)
+        return state
+
+    def _rows(self) -> dict[str, dict[str, np.ndarray]]:
+        return {attribute: getattr(self, attribute) for attribute in _ROW_STATE}
+
+    def _set_rows(self, state: dict[str, dict[str, np.ndarray]]) -> None:
+        self.values, self.valued, self.fixed = state["values"], state["valued"], state["fixed"]
+        self.kept_low, self.kept_high = state["kept_low"], state["kept_high"]
+        self.kept = state["kept"]
+        self.n_rows = len(next(iter(self.fixed.values()), np.empty(self.n_rows)))
+        self._cached_features, self._cached_tokens = None, {}
+
+    def add_rows(self, n_new: int) -> None:
+        """Append ``n_new`` rows on which nothing is drawn yet (controlled sampling's particles).
+
+        Values fixed by :meth:`take_conditions` are fixed on them too.
+        """
+        new = self._new_rows(n_new)
+        self._set_rows(
+            {
+                attribute: {
+                    name: np.concatenate([part[name], new[attribute][name]]) for name in part
+                }
+                for attribute, part in self._rows().items()
+            }
+        )
+
+    def select(self, indices: np.ndarray) -> None:
+        """Keep the rows ``indices``, in that order (a repeated index copies its row).
+
+        Controlled sampling resamples its particles: each row's exact values go with its tokens.
+        """
+        self._set_rows(
+            {
+                attribute: {name: column[indices] for name, column in part.items()}
+                for attribute, part in self._rows().items()
+            }
+        )
+
+    def take_conditions(self, conditions: Sequence[Condition]) -> None:
+        """Let the rules work with controlled sampling's conditions (before any row is added).
+
+        A fixed value is fixed on every row, as on the direct path. A range's exact values are
+        drawn inside it, and the comparisons carry it to the other columns (``end >= start``
+        with ``end <= H`` keeps ``start <= H``), so a value always has room. A column's own range
+        does not restrict its tokens here: the controlled sampler weighs them by the range, and
+        a restriction would be renormalised away. Sets of numbers on a column the rules draw
+        exactly, and sets or ranges on a derived column, are not supported (ConditionError).
+        """
+        fixed: dict[str, Any] = {}
+        bounds: list[_Bound] = []
+        for condition in conditions:
+            name = condition.column
+            if name not in self.columns:
+                continue
+            column = self.columns[name]
+            if condition.kind == "value":
+                fixed[name] = [condition.values[0]]
+                continue
+            if name in self.formulas:
+                raise ConditionError(
+                    f"The condition {condition.describe()!r} is on {name!r}, which the rule "
+                    f"{self.formula_rules[name]!r} derives; condition its inputs instead."
+                )
+            if condition.kind == "set" and column.continuous:
+                raise ConditionError(
+                    f"A set of values ({condition.describe()!r}) cannot be combined yet with the "
+                    f"rules on {name!r}; use a range or a fixed value."
+                )
+            if condition.kind != "range":
+                continue
+            low = -np.inf if condition.low is None else float(condition.low)
+            high = np.inf if condition.high is None else float(condition.high)
+            never = np.zeros(1, dtype=bool)
+            self.own_range[name] = (
+                float(column.snap_up(np.array([low]), never)[0]),
+                float(column.snap_down(np.array([high]), never)[0]),
+            )
+            if name in self.differences.index:
+                for op, end in ((">=", low), ("<=", high)):
+                    if np.isfinite(end):
+                        bounds.append(_Bound(name, op, None, end, condition.describe()))
+        if fixed:
+            self.every_row = pd.DataFrame(fixed)
+            self._set_rows(self._new_rows(self.n_rows))
+        if not bounds:
+            return
+        self._check_ranges(bounds)
+        for name in self.differences.names:
+            closed = self.differences.copy()
+            for bound in bounds:
+                if bound.column != name:
+                    closed.add(bound)
+            closed.close()
+            self.differences_for[name] = closed
+
+    def _check_ranges(self, bounds: list[_Bound]) -> None:
+        everything = self.differences.copy()
+        for bound in bounds:
+            everything.add(bound)
+        if everything.close():
+            for name, (low, high) in self.own_range.items():
+                if low > high:
+                    raise ConditionError(
+                        f"The range on {name!r} holds no value the column takes (its step)."
+                    )
+            return
+        numeric, steps = self.differences.names, self.differences.steps[1:]
+        by_name = dict(zip(numeric, steps, strict=True))
+        candidates = [*self.ranged, *bounds]
+        if _feasible(numeric, by_name, candidates):
+            culprits = candidates  # the conflict goes through a conditional's forced part
+        else:
+            culprits = _minimal_conflict(
+                candidates, lambda subset: _feasible(numeric, by_name, subset)
+            )
+        conditions = _unique(b.rule for b in culprits if b in bounds)
+        rules = _unique(b.rule for b in culprits if b not in bounds)
+        if not rules:
+            rules = _unique(
+                r.text for r in self.rules if set(r.columns) & {b.column for b in bounds}
+            )
+        raise ConditionError(
+            f"The condition(s) {', '.join(repr(c) for c in conditions)} contradict the rule(s) "
+            f"{', '.join(repr(r) for r in rules)}: no value satisfies them all."
+        )
 
     # -- the token filter ---------------------------------------------------------------------
 
@@ -728,6 +872,8 @@ class RuleSampler:
         target = self.by_position.get(j)
         if target is None:
             return None
+        # The cache of tokens holds within one call: a caller may fill ``features`` in place.
+        self._cached_features, self._cached_tokens = None, {}
         self._value_known(features, rows)
         name, part = target
         column = self.columns[name]
@@ -909,7 +1055,8 @@ class RuleSampler:
                 low = np.where(better, value, low)
                 low_strict = np.where(better, strict_arr, low_strict)
 
-        d = self.differences
+        # With controlled sampling's ranges: the closure with every range but this column's own.
+        d = self.differences_for.get(column.name, self.differences)
         everywhere = np.ones(n, dtype=bool)
         if column.name in d.index:
             i = d.index[column.name]
@@ -1028,6 +1175,9 @@ class RuleSampler:
         bins = column.bin_of[tokens]
         in_bin = bins >= 0
         low, high, exclusions = self._bounds_for(column, features, rows)
+        if column.name in self.own_range:
+            own_low, own_high = self.own_range[column.name]
+            low, high = np.maximum(low, own_low), np.minimum(high, own_high)
         if in_bin.any():
             b = bins[in_bin]
             if column.fine is not None:

@@ -11,7 +11,10 @@ The Synthesizer's ``sample`` and ``sample_with_report`` call :func:`sample_contr
    rakes the batch's own particles to the targets once the last target column is drawn (so the
    targets hold on the rows actually drawn, not only on the pilot), and selects the rows;
 4. values are decoded; numbers under a range are drawn inside it; fixed numbers are set exactly;
-5. the report measures every target on the rows drawn.
+5. business rules (the model's and the request's), when there are any, restrict every draw of
+   steps 2 and 3 through their token filter; their per-row state (exact values drawn within bins)
+   follows the particles when they are resampled, and they set and verify the exact values last;
+6. the report measures every target on the rows drawn.
 """
 
 from __future__ import annotations
@@ -29,7 +32,9 @@ from lookalike.control._conditions import (
     decode_in_range,
     parse_conditions,
 )
+from lookalike.control._filters import combine_filters
 from lookalike.control._report import ControlReport, TargetResult
+from lookalike.control._rule_sampling import RuleSampler, rule_sampler
 from lookalike.control._smc import (
     CellCorrection,
     ColumnFactor,
@@ -71,12 +76,10 @@ def needs_controls(
     rebalance: Any,
     shift: Any,
     parity: Any,
-    *,
-    fixed_values: bool = True,
 ) -> bool:
     """Whether a request needs the controlled sampler.
 
-    Fixed values go to it too (``fixed_values``): it draws every column in the model's own order
+    Fixed values go to it too: it draws every column in the model's own order
     and weights by the condition, where the older path draws the columns before a fixed one from
     the any-order trees. On adult, conditioning on ``income``, ``sex`` or ``race`` moved the mean
     TVD of the other columns against the real subgroup from 0.048 / 0.030 / 0.101 to
@@ -86,7 +89,7 @@ def needs_controls(
         return True
     if not isinstance(conditions, Mapping):
         return False
-    if fixed_values and len(conditions) > 0:
+    if len(conditions) > 0:
         return True
     for column, value in conditions.items():
         if isinstance(value, tuple | list | set | frozenset):
@@ -123,10 +126,16 @@ def sample_controlled(
     shift: Mapping[str, Any] | None = None,
     parity: Mapping[str, Any] | None = None,
     allowed: TokenFilter | None = None,
+    rules: Any = None,
+    rule_rng: np.random.Generator | None = None,
     report: bool = True,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, ControlReport | None]:
-    """Draw ``n`` rows of ``model`` under the controls; the report when ``report`` is set."""
+    """Draw ``n`` rows of ``model`` under the controls; the report when ``report`` is set.
+
+    The model's fit-time rules and ``rules`` hold in every row; ``rule_rng`` draws their exact
+    values (its own stream: without rules the rows are those drawn before rules existed).
+    """
     encoder = model.encoder_
     layout = _Layout(model)
     specs = {spec.name: spec for spec in model.schema_}
@@ -150,6 +159,9 @@ def sample_controlled(
             names[where[1]] = condition.describe()
 
     pilot_rng, main_rng = token_rng.spawn(2)
+    pilot_rules, main_rules = _rule_samplers(
+        model, rules, rule_rng if rule_rng is not None else token_rng.spawn(1)[0], parsed
+    )
     targets = _Targets.read(model, layout, rebalance, shift, parity)
     pilot_tokens: np.ndarray | None = None
     pilot_diagnostics: Diagnostics | None = None
@@ -161,7 +173,8 @@ def sample_controlled(
             min(max(2 * n, PILOT_ROWS[0]), PILOT_ROWS[1]),
             pilot_rng,
             plan,
-            allowed=allowed,
+            allowed=_with_rules(allowed, pilot_rules),
+            particle_rows=pilot_rules,
         )
         joint = targets.joint(pilot_tokens)
         constraints = targets.constraints(model, joint)
@@ -182,7 +195,13 @@ def sample_controlled(
             names=names,
         )
     drawn, diagnostics = sample_tilted_tokens(
-        model.trees_, n, main_rng, plan, allowed=allowed, on_batch=on_batch
+        model.trees_,
+        n,
+        main_rng,
+        plan,
+        allowed=_with_rules(allowed, main_rules),
+        particle_rows=main_rules,
+        on_batch=on_batch,
     )
     tokens = np.empty_like(drawn)
     tokens[:, model.order_] = drawn
@@ -190,6 +209,8 @@ def sample_controlled(
     range_rng, value_rng = decode_rng.spawn(2)
     out = _decode_ranges(model, out, tokens, parsed, range_rng)
     out = _set_exact_values(model, out, tokens, parsed, value_rng)
+    if main_rules is not None:
+        out = main_rules.finish(drawn, out)
     if not report:
         return out, None
     results: list[TargetResult] = []
@@ -212,6 +233,25 @@ def sample_controlled(
     return out, ControlReport(
         n_rows=len(out), targets=tuple(results), conditional_tvd=moved, diagnostics=details
     )
+
+
+def _rule_samplers(
+    model: Synthesizer, rules: Any, rng: np.random.Generator, conditions: list[Condition]
+) -> tuple[RuleSampler | None, RuleSampler | None]:
+    """The rules' samplers of the pilot and of the main draw (None, None without rules)."""
+    pilot_rng, main_rng = rng.spawn(2)
+    samplers = []
+    for stream in (pilot_rng, main_rng):
+        sampler = rule_sampler(model, rules, 0, stream, None)
+        if sampler is None:
+            return None, None
+        sampler.take_conditions(conditions)
+        samplers.append(sampler)
+    return samplers[0], samplers[1]
+
+
+def _with_rules(allowed: TokenFilter | None, rules: RuleSampler | None) -> TokenFilter | None:
+    return combine_filters(allowed, None if rules is None else rules.token_filter)
 
 
 # ---------------------------------------------------------------------------------------------

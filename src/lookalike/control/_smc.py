@@ -21,8 +21,10 @@ error is the usual O(1/m) of self-normalised importance sampling (m >= 4,096 per
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
@@ -51,6 +53,23 @@ CellCorrection = Callable[[np.ndarray, np.ndarray], "np.ndarray | None"]
 """``(cells, weights) -> factor``: a final reweighting of the particles by their controlled
 cells (flat indices), computed on the particles themselves so targets hold on the batch; None
 when the batch cannot meet the targets (the pilot's factors then stand alone)."""
+
+
+class ParticleRows(Protocol):
+    """Per-row state that an ``allowed`` filter keeps and that must follow the particles.
+
+    Business rules keep, per row, the exact values drawn within bins (see
+    :class:`lookalike.control._rule_sampling.RuleSampler`). The filter is called with row ids
+    ``start + particle`` where ``start`` is the number of rows already selected; the engine adds
+    each batch's particles and, whenever it resamples or selects particles, keeps the state of the
+    rows it picked, so a row's state always belongs to that row's tokens.
+    """
+
+    def add_rows(self, n_new: int) -> None:
+        """Append ``n_new`` rows on which nothing is drawn yet."""
+
+    def select(self, indices: np.ndarray) -> None:
+        """Keep the rows ``indices`` in that order (a repeated index copies its row)."""
 
 
 @dataclass(frozen=True)
@@ -107,13 +126,16 @@ def sample_tilted_tokens(
     plan: TiltPlan,
     *,
     allowed: TokenFilter | None = None,
+    particle_rows: ParticleRows | None = None,
     min_particles: int = MIN_PARTICLES,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, Diagnostics]:
     """Draw ``n_rows`` token rows (model order) from ``P(x) * prod factors``, renormalised.
 
     ``allowed`` (business rules) restricts draws exactly as in :func:`sample_tokens`: the allowed
-    tokens' distribution is renormalised before any factor applies.
+    tokens' distribution is renormalised before any factor applies; a particle the filter leaves
+    no token that a factor keeps weighs 0. ``particle_rows`` is the filter's per-row state,
+    which follows the particles (see :class:`ParticleRows`); it ends with one row per output row.
     """
     d = len(models)
     samplers = [[LeafSampler(t.leaf_counts) for t in m.ordered] for m in models]
@@ -133,26 +155,35 @@ def sample_tilted_tokens(
         weights = np.ones(m)
         ancestors = np.arange(m)
         log_mass = 0.0
+        if particle_rows is not None:
+            particle_rows.add_rows(m)
+            earlier = np.arange(start)
         for j, model in enumerate(models):
             factor = plan.factors.get(j)
             rows = np.arange(len(features))
+            # Particles of weight 0 are never selected; the filter sees only the others, as
+            # rules need not (and may not be able to) extend a row the controls already ruled out.
+            live = weights > 0
             if factor is None:
-                _draw_ensemble(
+                draw = functools.partial(
+                    _draw_ensemble,
                     features,
-                    rows,
                     j=j,
                     trees=model.ordered,
                     samplers=samplers[j],
                     rng=rng,
-                    allowed=allowed,
                     offset=start,
                 )
+                if allowed is None or live.all():
+                    draw(rows, allowed=allowed)
+                else:
+                    draw(rows[live], allowed=allowed)
+                    draw(rows[~live])
             else:
                 probs = leaf_probabilities(model.ordered, features)
-                if allowed is not None:
-                    restriction = allowed(j, features, rows + start)
-                    if restriction is not None:
-                        probs = _restrict(probs, restriction, overall[j])
+                restriction = _live_restriction(allowed, j, features, rows + start, live)
+                if restriction is not None:
+                    probs = _restrict(probs, restriction, overall[j])
                 tilted = probs * factor(features)
                 kept = tilted.sum(axis=1)
                 if not np.any(weights * kept > 0):
@@ -160,11 +191,16 @@ def sample_tilted_tokens(
                     # (almost) no probability given the columns before it. Draw from the column's
                     # overall distribution instead, so sampling never stalls, and say so.
                     diagnostics.fallbacks.add(plan.names.get(j, f"model column {j}"))
-                    tilted = np.broadcast_to(overall[j], probs.shape) * factor(features)
+                    base = overall[j] if restriction is None else overall[j] * restriction
+                    tilted = np.broadcast_to(base, probs.shape) * factor(features)
                     kept = tilted.sum(axis=1)
+                    if allowed is not None:
+                        # Dead particles were drawn without the filter: they stay dead.
+                        kept = np.where(live, kept, 0.0)
                     if not np.any(kept > 0):
+                        rules = "" if allowed is None else " together with the rules"
                         raise ConditionError(
-                            f"The controls leave no possible value for "
+                            f"The controls{rules} leave no possible value for "
                             f"{plan.names.get(j, f'model column {j}')}."
                         )
                     weights = np.where(kept > 0, 1.0, 0.0)
@@ -177,6 +213,8 @@ def sample_tilted_tokens(
                     pick = _systematic(weights, m, rng)
                     log_mass += float(np.log(weights.mean()))
                     features, tilted, ancestors = features[pick], tilted[pick], ancestors[pick]
+                    if particle_rows is not None:
+                        particle_rows.select(np.concatenate([earlier, start + pick]))
                     weights = np.ones(m)
                     diagnostics.n_resamples += 1
                 features[:, j] = _draw_rows(tilted, rng)
@@ -198,12 +236,31 @@ def sample_tilted_tokens(
                 pick = order[_systematic(weights[order], n_out, rng)]
                 pick = pick[rng.permutation(n_out)]
                 features, ancestors = features[pick], ancestors[pick]
+                weights = np.ones(n_out)
+                if particle_rows is not None:
+                    particle_rows.select(np.concatenate([earlier, start + pick]))
                 diagnostics.distinct_shares.append(len(np.unique(ancestors)) / n_out)
         out[start:stop] = features.astype(np.int32)
         diagnostics.n_rows += n_out
         if on_batch is not None:
             on_batch(n_out)
     return out, diagnostics
+
+
+def _live_restriction(
+    allowed: TokenFilter | None, j: int, features: np.ndarray, rows: np.ndarray, live: np.ndarray
+) -> np.ndarray | None:
+    """The filter's restriction of column ``j`` on the live particles (dead ones: none)."""
+    if allowed is None or not live.any():
+        return None
+    if live.all():
+        return allowed(j, features, rows)
+    part = allowed(j, features[live], rows[live])
+    if part is None:
+        return None
+    restriction = np.ones((len(rows), part.shape[1]), dtype=bool)
+    restriction[live] = part
+    return restriction
 
 
 def _normalise(weights: np.ndarray) -> np.ndarray:

@@ -328,15 +328,16 @@ class Synthesizer:
             if random_state is not None
             else np.random.SeedSequence(self.seed_entropy_, spawn_key=(_SAMPLE_STREAM,))
         )
-        if _needs_controls(self, conditions, rebalance, shift, parity, rules=rules):
-            if rules or getattr(self, "rules_", None):
-                raise ConditionError(
-                    "Rules cannot be combined yet with sets, ranges, rebalance, shift or parity; "
-                    "sample with fixed values (or seed rows) and rules, or without rules."
-                )
+        if _needs_controls(self, conditions, rebalance, shift, parity):
             controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
             return self._sample_controlled(
-                n, rng, conditions=conditions, **controls, report=False, progress=progress
+                n,
+                rng,
+                conditions=conditions,
+                **controls,
+                rules=rules,
+                report=False,
+                progress=progress,
             )[0]
         if hasattr(self, "dp_model_"):
             if conditions is not None and len(conditions) > 0:
@@ -381,11 +382,13 @@ class Synthesizer:
         rebalance: Mapping[str, Any] | None = None,
         shift: Mapping[str, Any] | None = None,
         parity: Mapping[str, Any] | None = None,
+        rules: Sequence[str | Mapping[str, Any]] | None = None,
         random_state: RandomState = None,
         progress: bool = False,
     ) -> tuple[pd.DataFrame, ControlReport]:
         """The rows of :meth:`sample` (the same rows for the same seed), and a
         :class:`~lookalike.ControlReport` of what each control asked for and achieved.
+        ``rules`` hold in every row, as in :meth:`sample`.
 
         >>> import pandas as pd
         >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b", "b", "b"] * 50})
@@ -402,10 +405,18 @@ class Synthesizer:
             rng = np.random.default_rng(self._sample_seed(random_state))
             controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
             out, report = self._sample_controlled(
-                count, rng, conditions=conditions, **controls, report=True, progress=progress
+                count,
+                rng,
+                conditions=conditions,
+                **controls,
+                rules=rules,
+                report=True,
+                progress=progress,
             )
             return out, report
-        out = self.sample(n, conditions=conditions, random_state=random_state, progress=progress)
+        out = self.sample(
+            n, conditions=conditions, rules=rules, random_state=random_state, progress=progress
+        )
         return out, report_plain_sample(self, out, conditions)
 
     def _sample_seed(self, random_state: RandomState) -> np.random.SeedSequence:
@@ -422,6 +433,7 @@ class Synthesizer:
         rebalance: Mapping[str, Any] | None,
         shift: Mapping[str, Any] | None,
         parity: Mapping[str, Any] | None,
+        rules: Sequence[str | Mapping[str, Any]] | None,
         report: bool,
         progress: bool,
     ) -> tuple[pd.DataFrame, Any]:
@@ -433,6 +445,8 @@ class Synthesizer:
                 "differentially private models (epsilon is set); sample without them."
             )
         token_rng, decode_rng = rng.spawn(2)
+        # Its own stream: without rules, the rows are those drawn before rules existed.
+        rule_rng = rng.spawn(1)[0]
         with progress_bar(progress) as bar:
             task = bar.add_task("Sampling rows", total=n)
             return sample_controlled(
@@ -444,6 +458,8 @@ class Synthesizer:
                 rebalance=rebalance,
                 shift=shift,
                 parity=parity,
+                rules=rules,
+                rule_rng=rule_rng,
                 report=report,
                 on_batch=lambda k: bar.advance(task, k),
             )
@@ -710,8 +726,6 @@ def _needs_controls(
     rebalance: Any,
     shift: Any,
     parity: Any,
-    *,
-    rules: Any = None,
 ) -> bool:
     if isinstance(conditions, pd.DataFrame) or (
         conditions is None and rebalance is None and shift is None and parity is None
@@ -727,10 +741,7 @@ def _needs_controls(
     from lookalike.control._sampling import needs_controls
 
     model._check_fitted()
-    # Rules keep per-row state the controlled sampler cannot carry yet: with rules, fixed values
-    # take the direct path, which rules support.
-    has_rules = bool(rules) or bool(getattr(model, "rules_", None))
-    return needs_controls(model, conditions, rebalance, shift, parity, fixed_values=not has_rules)
+    return needs_controls(model, conditions, rebalance, shift, parity)
 
 
 def _check_count(n: Any) -> int:
