@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import math
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -189,3 +191,55 @@ def test_cli_fits_with_epsilon_and_inspect_prints_the_ledger(
     )
     assert bad.exit_code == 1
     assert "epsilon" in bad.stderr
+
+
+def test_every_step_costs_what_its_noise_says_and_the_plan_spends_the_budget(
+    private: la.Synthesizer,
+) -> None:
+    ledger = private.describe()["privacy"]["differential_privacy"]["ledger"]
+    # The split is made up front and every share is spent: nothing is left, nothing is over.
+    assert ledger["rho_spent"] == pytest.approx(ledger["budget"]["rho"], rel=1e-9)
+    for step in ledger["steps"]:
+        parameters = step["parameters"]
+        if step["mechanism"] in ("gaussian", "gaussian-threshold"):
+            # rho = D^2 / (2 sigma^2) with sensitivity D = 1 (one row moves one count by 1)
+            assert step["rho"] == pytest.approx(1 / (2 * parameters["sigma"] ** 2), rel=1e-9)
+        else:
+            assert step["mechanism"] == "exponential"
+            assert step["rho"] == pytest.approx(parameters["epsilon"] ** 2 / 8, rel=1e-9)
+    # Discovery is the only step that spends delta, and within the share reserved for it.
+    spent = sum(s["delta"] for s in ledger["steps"])
+    assert spent == pytest.approx(ledger["delta_spent"])
+    assert spent <= ledger["budget"]["delta_reserved"] * (1 + 1e-9)
+    assert all(s["delta"] == 0 for s in ledger["steps"] if s["mechanism"] != "gaussian-threshold")
+
+
+def test_discovered_counts_are_combined_with_the_one_way_measurement() -> None:
+    from lookalike.models._dp import _MISSING_KEY, PrivateColumn, _fuse_discovery
+
+    column = PrivateColumn("c", "categorical", ("a", "b"), has_rare=True)  # a, b, rare, missing
+    noisy = np.array([100.0, 50.0, 10.0, 4.0])
+    variance = np.full(4, 4.0)
+    found = {"a": 110.0, "b": 40.0, _MISSING_KEY: 0.0}
+    combined, combined_variance = _fuse_discovery(column, noisy, variance, found, found_sd=1.0)
+    # Inverse-variance weights 1/4 and 1/1: (x / 4 + y) / (1 / 4 + 1) = (x + 4 y) / 5.
+    np.testing.assert_allclose(combined, [(100 + 440) / 5, (50 + 160) / 5, 10.0, 4 / 5])
+    np.testing.assert_allclose(combined_variance, [0.8, 0.8, 4.0, 0.8])
+
+
+def test_discovery_releases_the_missing_count_and_frequent_labels_only() -> None:
+    from lookalike.models._dp import _MISSING_KEY, _label_domain
+    from lookalike.privacy import PrivacyBudget, PrivacyLedger
+
+    series = pd.Series(["x"] * 900 + ["y"] * 600 + ["z"] * 2 + [None] * 300)
+    spec = la.infer_schema(pd.DataFrame({"c": series}))["c"]
+    ledger = PrivacyLedger(PrivacyBudget.from_epsilon_delta(4.0, 1e-9, delta_reserved=5e-10))
+    with fixed_noise(0):
+        column, found, sd, ledger = _label_domain(
+            ledger, spec, series, {}, {"categories c": 0.05}, delta=5e-10
+        )
+    assert column.categories == ("x", "y")
+    assert set(found) == {"x", "y", _MISSING_KEY}
+    assert sd == pytest.approx(1 / math.sqrt(2 * 0.05))
+    assert abs(found[_MISSING_KEY] - 300) < 6 * sd
+    assert ledger.entries[-1].delta == 5e-10
