@@ -332,6 +332,40 @@ def test_report_leaves_out_keys_and_pii_unless_the_schema_says(tmp_path: Path) -
     _assert_one_line_error(missing, "does not exist")
 
 
+def test_report_checks_the_rules_of_a_file(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    paths = []
+    for name in ("real", "synthetic"):
+        path = tmp_path / f"{name}.csv"
+        pd.DataFrame({"x": rng.normal(size=200), "y": rng.choice(["a", "b"], size=200)}).to_csv(
+            path, index=False
+        )
+        paths.append(path)
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('rules:\n  - "x >= 0"\n  - y in ("a", "b")\n', encoding="utf-8")
+    result = _run(
+        "report", *paths, "-o", tmp_path / "r.html", "--json", tmp_path / "r.json", "--rules", rules
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: The real data breaks 'x >= 0'" in result.stderr
+    assert "rules:" in result.stdout
+    numbers = json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))
+    assert [r["rule"] for r in numbers["rules"]["synthetic"]] == ["x >= 0", 'y in ("a", "b")']
+    assert 'id="rules"' in (tmp_path / "r.html").read_text(encoding="utf-8")
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("name: nothing\n", encoding="utf-8")
+    _assert_one_line_error(
+        _run("report", *paths, "-o", tmp_path / "r2.html", "--rules", empty),
+        "no 'rules:' list",
+        code=2,
+    )
+    unknown = tmp_path / "unknown.yaml"
+    unknown.write_text('rules: ["z > 1"]\n', encoding="utf-8")
+    _assert_one_line_error(
+        _run("report", *paths, "-o", tmp_path / "r3.html", "--rules", unknown), "'z'"
+    )
+
+
 @pytest.mark.slow
 def test_demo_on_a_slice(tmp_path: Path) -> None:
     folder = tmp_path / "demo"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from lookalike.control import ControlReport, TargetResult
 from lookalike.datasets import load_adult
 from lookalike.errors import DataError
 from lookalike.evaluate import EvaluationResult, evaluate
@@ -144,3 +146,79 @@ def test_report_names_the_columns_it_did_not_compare() -> None:
     assert html.index(sentence) < html.index('id="summary"')
     assert "<b>email</b>" not in html
     assert "Not compared" not in evaluate(table(0)[["x", "y"]], table(1000)[["x", "y"]]).to_html()
+
+
+def _rules_and_controls_result() -> EvaluationResult:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame(
+        {
+            "x": rng.normal(size=300),
+            "city": rng.choice(["Lyon", "Nice"], size=300),
+            "sex": rng.choice(["F", "M"], size=300),
+        }
+    )
+    real["country"] = "FR"
+    synthetic = real.sample(frac=1.0, random_state=1).reset_index(drop=True)
+    synthetic.loc[:9, "country"] = "DE"  # ten invented (city, country) combinations
+    controls = ControlReport(
+        n_rows=300,
+        targets=(
+            TargetResult("condition", "sex", "sex == F", 1.0, 1.0),
+            TargetResult("rebalance", "city", "share of 'Nice'", 0.6, 0.58, model=0.5),
+            TargetResult("shift", "x", "mean", 0.5, 0.49, model=0.0),
+        ),
+        conditional_tvd={"sex": 0.0, "country": 0.04},
+        diagnostics={"conditional_tvd_noise": 0.02},
+    )
+    return evaluate(
+        real,
+        synthetic,
+        rules=["x >= 0", "city within country", 'sex in ("F", "M")'],
+        controls=controls,
+    )
+
+
+def test_report_shows_rules_and_controls() -> None:
+    result = _rules_and_controls_result()
+    assert result.rules is not None
+    real, synthetic = result.rules.real_report(), result.rules.synthetic_report()
+    assert real["city within country"].n_violations == 0  # learned from the real table
+    assert synthetic["city within country"].n_violations == 10
+    assert result.rules.notes[1] is not None and "seen in the real table" in result.rules.notes[1]
+    assert result.rules.verdict.rating == "poor"
+    html = result.to_html()
+    assert 'id="rules"' in html and 'id="controls"' in html
+    assert '<a href="#rules">' in html and '<a href="#controls">' in html
+    # The real data breaks 'x >= 0': a warning line, not a failure.
+    assert len(result.rules.warnings) == 1
+    assert "The real data breaks &#39;x &gt;= 0&#39;" in html
+    assert "share of &#39;Nice&#39;" in html and "0.5800" in html
+    assert "sampling noise alone gives about 0.020" in html
+    # The controlled column does not appear among the other columns that moved.
+    moved = html[html.index("TVD given the controlled columns") :]
+    assert "<td>country</td>" in moved and "<td>sex</td>" not in moved
+    # Two more figures than without them: the rules and the controls.
+    plain = dataclasses.replace(result, rules=None, controls=None).to_html()
+    assert 'id="rules"' not in plain and 'id="controls"' not in plain
+    images = re.compile(r'<img src="data:image/png;base64,')
+    assert len(images.findall(html)) == len(images.findall(plain)) + 2
+
+
+def test_rules_and_controls_survive_json() -> None:
+    result = _rules_and_controls_result()
+    loaded = EvaluationResult.from_dict(json.loads(result.to_json()))
+    assert loaded == result
+    assert loaded.controls is not None and loaded.controls.to_dict() == result.controls.to_dict()
+    assert render_html(loaded) == result.to_html()
+    # A result saved before rules and controls existed still loads, without them.
+    older = result.to_dict()
+    del older["rules"], older["controls"]
+    assert EvaluationResult.from_dict(older).rules is None
+
+
+def test_rules_are_checked_before_the_slow_sections() -> None:
+    real = pd.DataFrame({"x": np.arange(20.0)})
+    with pytest.raises(DataError, match="'rules' parameter: rule 'y > 0' names column"):
+        evaluate(real, real, rules=["y > 0"])
+    with pytest.raises(DataError, match="'controls' parameter must be a ControlReport"):
+        evaluate(real, real, controls={"n_rows": 1})  # type: ignore[arg-type]

@@ -223,6 +223,14 @@ def report(
             "compared.",
         ),
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="YAML/JSON file with a 'rules:' list (a scenario file works) to check on both "
+            "tables.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the report files.")] = False,
 ) -> None:
     """Measure fidelity, utility and privacy of a synthetic table against the real one."""
@@ -234,6 +242,7 @@ def report(
         import lookalike as la
 
         overrides = la.load_schema_overrides(schema) if schema is not None else None
+        rule_list = _read_rules(rules) if rules is not None else None
         real_frame = read_table(real)
         synthetic_frame = read_table(synthetic)
         holdout_frame = read_table(holdout) if holdout is not None else None
@@ -246,6 +255,7 @@ def report(
                 target=target,
                 sensitive=None if sensitive is None else [c.strip() for c in sensitive.split(",")],
                 schema=overrides,
+                rules=rule_list,
             )
         # Checked again: the files may have appeared while we evaluated.
         for path in outputs:
@@ -261,6 +271,8 @@ def report(
         if result.excluded_columns:
             not_compared = ", ".join(f"{n} ({r})" for n, r in result.excluded_columns.items())
             _out.print(f"Not compared: {not_compared}", soft_wrap=True, markup=False)
+        for line in result.rules.warnings if result.rules is not None else ():
+            _print_problem("warning", line, "yellow")
         _print_verdicts(result.to_dict())
 
 
@@ -695,6 +707,16 @@ def _schema_fields(columns: list[Mapping[str, Any]]) -> list[str]:
 
 def _cell(value: Any) -> str:
     return "" if value is None else str(value)
+
+
+def _read_rules(path: Path) -> list[Any]:
+    """The 'rules' list of a YAML/JSON file (a scenario file, or one with only 'rules')."""
+    from lookalike.control import Scenario
+
+    scenario = Scenario.from_file(path)
+    if not scenario.rules:
+        raise _UsageProblem(f"The rules file {str(path)!r} has no 'rules:' list.")
+    return list(scenario.rules)
 
 
 def _print_verdicts(result: Mapping[str, Any]) -> None:

@@ -12,6 +12,8 @@ import pandas as pd
 
 import lookalike
 from lookalike._randomness import seed_sequence
+from lookalike.control._report import ControlReport
+from lookalike.control._rules import parse_rules
 from lookalike.errors import DataError
 from lookalike.evaluate import _verdicts
 from lookalike.evaluate._attacks import (
@@ -51,6 +53,7 @@ from lookalike.evaluate._result import (
     PrivacyResult,
     UtilityResult,
 )
+from lookalike.evaluate._rules import measure_rules
 from lookalike.evaluate._utility import utility_scores
 from lookalike.schema import Schema
 
@@ -74,6 +77,8 @@ def evaluate(
     max_rows: int = DEFAULT_MAX_ROWS,
     sensitive: Sequence[str] | str | None = None,
     schema: Schema | Mapping[str, Any] | None = None,
+    rules: Sequence[Any] | str | None = None,
+    controls: ControlReport | None = None,
 ) -> EvaluationResult:
     """Measure how faithful, useful and private ``synthetic`` is with respect to ``real``.
 
@@ -96,6 +101,15 @@ def evaluate(
     ``result.excluded_columns`` names them with the reason. ``target`` and ``sensitive`` must
     be compared columns.
 
+    ``rules`` are business rules in the language of :func:`lookalike.check_rules` (``"age >=
+    18"``, ``{"rule": "city within country", "allowed": {...}}``); each is checked on the real and
+    on the synthetic table, and ``result.rules`` says how often it holds in each. A rule the real
+    data breaks gets a warning, not a failure: the synthetic data is judged against the real
+    share. A ``within`` rule without ``allowed`` combinations uses those the real table holds.
+    ``controls`` is the :class:`~lookalike.ControlReport` of the draw that made ``synthetic``
+    (from ``Synthesizer.sample_with_report``); it is kept in ``result.controls`` and the report
+    shows asked against achieved.
+
     >>> import pandas as pd
     >>> real = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0] * 5, "b": list("xyxy") * 5})
     >>> result = evaluate(real, real.copy())
@@ -112,7 +126,8 @@ def evaluate(
     real_frame = load_table(real, "real")
     synthetic_frame = load_table(synthetic, "synthetic")
     holdout_frame = None if holdout is None else load_table(holdout, "holdout")
-    excluded = excluded_columns(table_schema(real_frame, schema))
+    real_schema = table_schema(real_frame, schema)
+    excluded = excluded_columns(real_schema)
     tables = prepare_tables(real_frame, synthetic_frame, holdout_frame, excluded)
     _check_compared("target", [target], excluded)
     _check_compared("sensitive", [sensitive] if isinstance(sensitive, str) else sensitive, excluded)
@@ -122,6 +137,20 @@ def evaluate(
             f"Got {target!r} instead."
         )
     sensitive_columns = check_sensitive(sensitive, tables.names)
+    if controls is not None and not isinstance(controls, ControlReport):
+        raise DataError(
+            "The 'controls' parameter must be a ControlReport (from "
+            f"Synthesizer.sample_with_report). Got {type(controls).__name__} instead."
+        )
+    # Rules are read and their columns checked before the slow sections run.
+    parsed_rules = None if rules is None else parse_rules(rules)
+    for rule in parsed_rules or []:
+        unknown = [c for c in rule.columns if c not in real_frame.columns]
+        if unknown:
+            raise DataError(
+                f"The 'rules' parameter: rule {rule.text!r} names column(s) {unknown} that the "
+                f"real table does not have; it has {[str(c) for c in real_frame.columns]}."
+            )
     # One child stream per section, so adding a section never changes another's numbers.
     streams = [np.random.default_rng(child) for child in seed.spawn(5)]
     timings: dict[str, float] = {}
@@ -163,6 +192,12 @@ def evaluate(
         )
         timings["fairness"] = time.perf_counter() - clock
 
+    rule_result = None
+    if parsed_rules is not None:
+        clock = time.perf_counter()
+        rule_result = measure_rules(real_frame, synthetic_frame, parsed_rules, real_schema)
+        timings["rules"] = time.perf_counter() - clock
+
     sections = [fidelity.verdict, detection.verdict, privacy.verdict]
     if utility is not None:
         sections.append(utility.verdict)
@@ -192,6 +227,8 @@ def evaluate(
         settings=tuple(settings.items()),
         fairness=fairness,
         excluded_columns=dict(excluded),
+        rules=rule_result,
+        controls=controls,
     )
 
 

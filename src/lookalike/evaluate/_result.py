@@ -12,6 +12,8 @@ from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from lookalike.control._report import ControlReport
+from lookalike.control._rules import RuleReport, RuleResult
 from lookalike.errors import DataError
 
 #: Version of the JSON layout of :class:`EvaluationResult`.
@@ -293,6 +295,34 @@ class FairnessResult:
 
 
 @dataclass(frozen=True)
+class RulesResult:
+    """How often each business rule holds in the real and in the synthetic table.
+
+    ``real`` and ``synthetic`` are the per-rule results of :func:`lookalike.check_rules` on each
+    table (:meth:`real_report` and :meth:`synthetic_report` give them back as reports).
+    ``notes`` explains, per rule (None for most), how a rule was checked when it needed more than its text
+    (a ``within`` rule without ``allowed`` combinations uses those of the real table);
+    ``warnings`` names the rules the real data itself breaks.
+    """
+
+    real: tuple[RuleResult, ...]
+    synthetic: tuple[RuleResult, ...]
+    n_real_rows: int
+    n_synthetic_rows: int
+    notes: tuple[str | None, ...]
+    warnings: tuple[str, ...]
+    verdict: Verdict
+
+    def real_report(self) -> RuleReport:
+        """The rules on the real table, as :func:`lookalike.check_rules` reports them."""
+        return RuleReport(self.real, self.n_real_rows)
+
+    def synthetic_report(self) -> RuleReport:
+        """The rules on the synthetic table, as :func:`lookalike.check_rules` reports them."""
+        return RuleReport(self.synthetic, self.n_synthetic_rows)
+
+
+@dataclass(frozen=True)
 class EvaluationResult:
     """Everything :func:`lookalike.evaluate` measured; read it, save it as JSON, or render HTML.
 
@@ -300,7 +330,9 @@ class EvaluationResult:
     table sizes, column kinds, seed and library version the numbers were measured with.
     ``excluded_columns`` maps the columns no metric compared (keys and PII, which lookalike
     regenerates) to the reason, e.g. ``{"email": "PII, replaced with fakes"}``; results saved
-    before it existed read back with none.
+    before it existed read back with none. ``rules`` (from ``evaluate(..., rules=...)``) and
+    ``controls`` (the :class:`~lookalike.ControlReport` of the draw, from
+    ``evaluate(..., controls=...)``) are None when not asked for, and in older results.
     """
 
     summary: Verdict
@@ -312,6 +344,8 @@ class EvaluationResult:
     settings: tuple[tuple[str, Any], ...]
     fairness: FairnessResult | None = None
     excluded_columns: dict[str, str] = field(default_factory=dict)
+    rules: RulesResult | None = None
+    controls: ControlReport | None = None
     format_version: int = RESULT_FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -7,6 +7,9 @@ everywhere) and on deliberately broken synthetic data; they are not statistical 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from lookalike.control._rules import RuleResult
 from lookalike.evaluate._result import UtilityResult, Verdict
 
 GOOD, FAIR, POOR, NOT_MEASURED = "good", "fair", "poor", "not measured"
@@ -42,6 +45,9 @@ MIA_AUC_POOR = 0.60
 RISK_FAIR = 0.05
 RISK_POOR = 0.20
 CONFIDENCE_LABEL = "95%"
+#: Rules: the largest shortfall of a rule's share of checked rows held in the synthetic table,
+#: below that share in the real table, that is "fair" (none at all is "good").
+RULE_SHORTFALL_FAIR = 0.01
 
 
 def _pct(value: float) -> str:
@@ -241,3 +247,27 @@ def with_attacks(base: Verdict, attacks: list[Verdict]) -> Verdict:
     if _ORDER[worst.rating] <= _ORDER[base.rating]:
         return base
     return Verdict(worst.rating, f"{base.explanation} {worst.explanation}")
+
+
+def rules_verdict(real: Sequence[RuleResult], synthetic: Sequence[RuleResult]) -> Verdict:
+    """Does the synthetic table keep each rule at least as often as the real table does?"""
+    if not real:
+        return Verdict(NOT_MEASURED, "No rules were given.")
+    shortfalls = [
+        (r.share_held - s.share_held, s)
+        for r, s in zip(real, synthetic, strict=True)
+        if s.share_held < r.share_held
+    ]
+    if not shortfalls:
+        return Verdict(
+            GOOD,
+            f"The synthetic rows keep all {len(real)} rule(s) at least as often as the real rows.",
+        )
+    worst, rule = max(shortfalls, key=lambda item: item[0])
+    rating = FAIR if worst <= RULE_SHORTFALL_FAIR else POOR
+    return Verdict(
+        rating,
+        f"The synthetic rows keep {len(shortfalls)} of {len(real)} rule(s) less often than the "
+        f"real rows; the worst, {rule.rule!r}, holds in {_pct(rule.share_held)} of checked "
+        f"synthetic rows ({100 * worst:.1f} percentage points below the real rows).",
+    )

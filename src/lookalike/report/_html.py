@@ -12,6 +12,7 @@ import jinja2
 from lookalike.errors import DataError
 from lookalike.evaluate._result import EvaluationResult
 from lookalike.report import _plots
+from lookalike.report._controls import controls_section, rules_section
 from lookalike.report._fairness import fairness_section
 
 #: Per-column figures are drawn for at most this many columns (the least faithful ones first
@@ -63,6 +64,8 @@ def render_html(result: EvaluationResult | Mapping[str, Any]) -> str:
         ),
         worst_pairs=worst_pairs,
         fairness_section="" if result.fairness is None else fairness_section(result.fairness),
+        rules_section="" if result.rules is None else rules_section(result.rules),
+        controls_section="" if result.controls is None else controls_section(result.controls),
         json_text=json.dumps(result.to_dict(), indent=1, ensure_ascii=False),
     )
 
