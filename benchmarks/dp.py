@@ -3,13 +3,23 @@
 
     .venv-bench/bin/python benchmarks/dp.py --synths lookalike_dp,mst,aim,mostlyai_dp \\
         --epsilons 0.3,1,4 --time-limit 1200
+    .venv-bench/bin/python benchmarks/dp.py --fix-tstr        # redo failed/NaN TSTR only
+    .venv-bench/bin/python benchmarks/dp.py --synths mst --epsilons 1 --skip-fit   # re-score
+
+Synths: lookalike_dp (nothing public given), lookalike_dp_public (the same public codebook as
+MST/AIM), mst, aim (rows drawn i.i.d. from the fitted model), mst_round, aim_round (smartnoise's
+shipped row generator, see the note at SMARTNOISE), mostlyai_dp (noise multiplier chosen so the
+budget allows training, see mostlyai_noise_multiplier), mostlyai_dp_default (engine default 1.5).
 
 Every (synth, epsilon) fits and samples len(train) rows in its own child process (peak memory is
-that child's `ru_maxrss`, as in run.py), under a wall-clock limit: a child still running then is
-killed and recorded as "timed out after N s" with the last lines of its log (AIM prints how much
-of its budget it has spent). Scoring runs in a second child, `run.py worker-score`, so every row is
-scored by exactly the same code as the main benchmark: mostlyai-qa accuracy and DCR share,
-SDMetrics quality, TSTR ROC AUC on the adult test set (target income), and la.evaluate.
+that child's `ru_maxrss`, CPU seconds its user+system time, as in run.py), under a wall-clock
+limit: a child still running then is killed and recorded as "timed out after N s" with the last
+lines of its log (AIM prints how much of its budget it has spent). Scoring runs in a second
+child, `run.py worker-score`, so every row is scored by exactly the same code as the main
+benchmark: mostlyai-qa accuracy and DCR share, SDMetrics quality, TSTR ROC AUC on the adult test
+set (target income), la.evaluate. When TSTR fails or is NaN because the synthetic target has
+a missing or catch-all value, it is recomputed on the rows with a real label (noted per row).
+Results merge into <out>/dp_results.json (keyed by synth and epsilon) and <out>/dp_results.md.
 
 smartnoise-synth needs pandas < 3 and opacus 0.14 (mostlyai-engine needs opacus 1.x, lookalike is
 developed on pandas 3), so MST and AIM fit in their own virtualenv, .venv-dp (see setup.sh); their
@@ -29,8 +39,9 @@ Domains (what is treated as public):
   the bin. This is the strongest fair set-up for marginal-based peers (smartnoise's defaults
   would take the categories from the data, which is not DP, and bin continuous columns into 10
   equal-width bins, which ruins skewed columns such as capital_gain).
-- lookalike_dp is given nothing: it spends part of its own budget on bounds/bins and categories.
-  So the comparison, if anything, favours the peers.
+- lookalike_dp is given nothing: it spends part of its own budget on bounds/bins and categories,
+  so that comparison, if anything, favours the peers. lookalike_dp_public gets the same codebook
+  as bounds and categories (`fit(train, schema={...})`), the like-for-like comparison.
 - mostlyai_dp gets its own value protection (DP bounds and categories) with 10 % of epsilon,
   the share of MOSTLY AI's defaults (1 of 10); training stops at max_epsilon = epsilon. Its
   checkpoint choice by validation loss is the engine's own design and not part of its accounting.
