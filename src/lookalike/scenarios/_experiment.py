@@ -6,6 +6,7 @@ import itertools
 import json
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -184,7 +185,6 @@ def experiment(
     metric: Metric = "auto",
     include_real: bool = True,
     n_jobs: int = 1,
-    backend: str = "threading",
     progress: bool = True,
     random_state: int | None = None,
 ) -> ExperimentResult:
@@ -205,9 +205,9 @@ def experiment(
     variant trained on ``data`` alone is added for reference. ``model`` is a scikit-learn
     estimator (cloned per variant, given the DataFrame without ``target``) or None for a small
     gradient-boosted tree model. ``metric``: ``"auto"`` (ROC AUC for classes, R² for numbers) or
-    a name or callable as in :func:`stress_test`. Variants run in parallel on ``n_jobs`` workers
-    of joblib's ``backend`` (``"threading"``, or ``"loky"`` for processes); the leaderboard is the
-    same whatever the parallelism.
+    a name or callable as in :func:`stress_test`. Variants run in parallel on ``n_jobs`` threads (the
+    model fitting releases the GIL; threads also keep every object in memory, where worker
+    processes would need it pickled); the leaderboard is the same whatever the parallelism.
 
     >>> import pandas as pd
     >>> import lookalike as la
@@ -266,12 +266,11 @@ def experiment(
                 outcomes[i] = run(i)[1]
                 bar.advance(task_id)
         else:
-            from joblib import Parallel, delayed  # type: ignore[import-untyped]
-
-            parallel = Parallel(n_jobs=n_jobs, backend=backend, return_as="generator_unordered")
-            for i, outcome in parallel(delayed(run)(i) for i in range(len(specs))):
-                outcomes[i] = outcome
-                bar.advance(task_id)
+            with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+                for done in as_completed([pool.submit(run, i) for i in range(len(specs))]):
+                    i, outcome = done.result()
+                    outcomes[i] = outcome
+                    bar.advance(task_id)
     order = sorted(range(len(specs)), key=lambda i: (_sort_key(outcomes[i].score, higher), i))
     rows = tuple(
         VariantScore(
