@@ -24,7 +24,7 @@ from lookalike.evaluate._models import (
     make_classifier,
     make_regressor,
 )
-from lookalike.evaluate._prepare import ColumnKind
+from lookalike.evaluate._prepare import ColumnKind, _column_kind
 from lookalike.evaluate._result import write_text_atomically
 from lookalike.scenarios._metrics import (
     Metric,
@@ -494,7 +494,7 @@ class _Plan:
         seed: int,
     ) -> Any:
         # Kinds come from the real data: a synthetic column may come back with another dtype.
-        kinds: list[ColumnKind] = [_kind(self.data[c]) for c in features]
+        kinds: list[ColumnKind] = [_column_kind(self.data[c]) for c in features]
         encoding = fit_tree_encoding([train], features, kinds)
         x_train = encoding.transform(_numeric_view(train, features, kinds))
         usable = informative_columns(x_train)
@@ -519,16 +519,6 @@ class _Plan:
             if str(label) in classes:
                 out[:, classes.index(str(label))] = probabilities[:, k]
         return out
-
-
-def _kind(series: pd.Series) -> ColumnKind:
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return "categorical"
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        return "datetime"
-    if pd.api.types.is_numeric_dtype(series.dtype):
-        return "numeric"
-    return "categorical"
 
 
 def _numeric_view(
