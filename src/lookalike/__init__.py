@@ -27,8 +27,8 @@ from lookalike.errors import (
 )
 from lookalike.evaluate import EvaluationResult, PrivacyAudit, audit_privacy, evaluate
 from lookalike.io import read_table, write_table
-from lookalike.models import Synthesizer, load
 from lookalike.pii import detect_pii, replace_pii
+from lookalike.sample import Synthesizer, load
 from lookalike.scenarios import (
     ExperimentResult,
     StressTestResult,

@@ -27,7 +27,7 @@ from lookalike.errors import ConditionError, DataWarning, LookalikeError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from lookalike.models import Synthesizer
+    from lookalike.sample import Synthesizer
 
 __all__ = ["app", "main"]
 
@@ -593,7 +593,7 @@ def _looks_like_model(path: Path) -> bool:
 
 
 def _load_model(path: Path) -> Synthesizer:
-    from lookalike.models import load
+    from lookalike.sample import load
 
     return load(path)
 

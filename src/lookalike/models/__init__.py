@@ -1,5 +1,5 @@
-"""Synthesizers: models on the encoded table behind one protocol (fit / sample / save)."""
+"""Models on the encoded table: the any-order token trees and the differentially private model.
 
-from lookalike.models._synthesizer import MODEL_REGISTRY, Synthesizer, load
-
-__all__ = ["MODEL_REGISTRY", "Synthesizer", "load"]
+The public :class:`~lookalike.Synthesizer` that fits them and draws rows under controls lives in
+:mod:`lookalike.sample`, after :mod:`lookalike.control` in the flow.
+"""

@@ -5,13 +5,20 @@ from __future__ import annotations
 import inspect
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import Any, Self
 
 import numpy as np
 import pandas as pd
 
 from lookalike._progress import progress_bar
 from lookalike._randomness import RandomState, seed_sequence
+from lookalike.control import ControlReport
+from lookalike.control._rule_sampling import (
+    fit_rules,
+    rule_sampler,
+    rules_from_manifest,
+    rules_to_manifest,
+)
 from lookalike.encode import TableEncoder
 from lookalike.encode._table import restore_dtype
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
@@ -25,11 +32,9 @@ from lookalike.models._dp import (
 )
 from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
 from lookalike.persist import Artifact, read_artifact, write_artifact
+from lookalike.sample._controlled import needs_controls, report_plain_sample, sample_controlled
 from lookalike.schema import ColumnKind, Schema, infer_schema
 from lookalike.schema._infer import parse_datetimes
-
-if TYPE_CHECKING:
-    from lookalike.control import ControlReport
 
 Conditions = Mapping[str, Any] | pd.DataFrame | None
 
@@ -247,7 +252,6 @@ class Synthesizer:
             )
             tokens = encoder.encode(frame)
             # Control comes later in the flow than models; imported where used.
-            from lookalike.control._rule_sampling import fit_rules
 
             self.rules_, self.rules_report_ = fit_rules(
                 rules, frame, frame_schema, encoder, self.rare_threshold
@@ -353,7 +357,6 @@ class Synthesizer:
         fixed_values = self._condition_table(conditions, n)
         fixed_tokens, fixed_mask = self._condition_tokens(fixed_values, n)
         token_rng, decode_rng = rng.spawn(2)
-        from lookalike.control._rule_sampling import rule_sampler
 
         # Its own stream: without rules, the rows are those drawn before rules existed.
         enforcer = rule_sampler(self, rules, n, rng.spawn(1)[0], fixed_values)
@@ -397,7 +400,6 @@ class Synthesizer:
         >>> report.targets[0].asked, abs(report.targets[0].achieved - 0.5) < 0.01
         (0.5, True)
         """
-        from lookalike.control._sampling import report_plain_sample
 
         if _needs_controls(self, conditions, rebalance, shift, parity):
             self._check_fitted()
@@ -437,7 +439,6 @@ class Synthesizer:
         report: bool,
         progress: bool,
     ) -> tuple[pd.DataFrame, Any]:
-        from lookalike.control._sampling import sample_controlled
 
         if hasattr(self, "dp_model_"):
             raise ConditionError(
@@ -632,7 +633,6 @@ class Synthesizer:
             model.order_ = _model_order(encoder, model.column_order)
             model.min_samples_leaf_ = int(manifest["min_samples_leaf"])
             model.min_samples_leaf_any_order_ = int(manifest["min_samples_leaf_any_order"])
-            from lookalike.control._rule_sampling import rules_from_manifest
 
             model.rules_, model.rules_report_ = rules_from_manifest(manifest.get("rules"))
             problem = _first_tree_problem(trees, n_tokens[model.order_])
@@ -699,7 +699,6 @@ def load(path: str | Path) -> Synthesizer:
 
 
 def _rules_manifest(model: Synthesizer) -> dict[str, Any]:
-    from lookalike.control._rule_sampling import rules_to_manifest
 
     return rules_to_manifest(getattr(model, "rules_", []), getattr(model, "rules_report_", None))
 
@@ -738,7 +737,6 @@ def _needs_controls(
                 "or parity; give conditions as a dict."
             )
         return False
-    from lookalike.control._sampling import needs_controls
 
     model._check_fitted()
     return needs_controls(model, conditions, rebalance, shift, parity)

@@ -61,7 +61,7 @@ from lookalike.models._trees import TokenFilter
 from lookalike.schema import ColumnKind
 
 if TYPE_CHECKING:
-    from lookalike.models._synthesizer import Synthesizer
+    from lookalike.sample._synthesizer import Synthesizer
 
 #: Rows of the pilot draw that estimates the model's joint of the target columns: twice the
 #: request, within these bounds (the batch's own raking makes the targets exact regardless).
