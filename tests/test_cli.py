@@ -400,3 +400,39 @@ def test_any_exception_is_one_line(
     result = _run("fit", tmp_path / "locked.csv", "-o", tmp_path / "m.lookalike")
     _assert_one_line_error(result, expected)
     assert not (tmp_path / "m.lookalike").exists()
+
+
+def test_report_adds_stress_tests_and_experiments_from_their_json(tmp_path: Path) -> None:
+    import lookalike as la
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.integers(0, 100, 300), "y": rng.choice(["a", "b"], 300)})
+    real, synthetic = tmp_path / "real.csv", tmp_path / "synthetic.csv"
+    table.to_csv(real, index=False)
+    table.sample(frac=1.0, random_state=1).to_csv(synthetic, index=False)
+    model = la.Synthesizer(random_state=0).fit(table)
+    stress = la.stress_test(
+        lambda rows: ["a"] * len(rows),
+        model,
+        {"high x": {"conditions": {"x": (50, 99)}}},
+        "y",
+        n=100,
+    )
+    board = la.experiment(table, model, [{"n": 100}], "y", table, progress=False)
+    stress_json, board_json = tmp_path / "stress.json", tmp_path / "board.json"
+    stress.to_json(stress_json)
+    board.to_json(board_json)
+    html = tmp_path / "r.html"
+    result = _run(
+        "report", real, synthetic, "-o", html, "--stress", stress_json, "--experiment", board_json
+    )
+    assert result.exit_code == 0, result.output
+    text = html.read_text(encoding="utf-8")
+    assert '<section id="stress-test">' in text and '<section id="experiment">' in text
+    assert "high x" in text
+    _assert_one_line_error(
+        _run("report", real, synthetic, "-o", tmp_path / "r2.html", "--stress", board_json),
+        "not a StressTestResult JSON file",
+        code=2,
+    )
+    assert not (tmp_path / "r2.html").exists()

@@ -12,6 +12,8 @@ from lookalike.encode import (
     analyze_column,
     make_encoder,
     reduce_statistics,
+    value_label,
+    value_labels,
 )
 from lookalike.schema import ColumnKind, ColumnSpec, PiiType, infer_schema
 
@@ -64,17 +66,81 @@ def test_discrete_with_many_rare_values_falls_back_to_bins() -> None:
     assert 9.0 not in stats["spikes"]
 
 
-def test_continuous_extremes_are_clipped_and_values_stay_in_bins() -> None:
+def test_continuous_extremes_are_protected_and_values_stay_in_bins() -> None:
     rng = np.random.default_rng(1)
     values = np.concatenate([rng.normal(0, 1, 1000), [1e6]])
     spec = ColumnSpec("x", ColumnKind.CONTINUOUS, "float64", nullable=False, decimals=6)
     enc, stats = _encoder(spec, pd.Series(values), k=5, bins=10)
     decoded = enc.decode(enc.encode(pd.Series(values)), np.random.default_rng(0)).to_numpy()
     assert decoded.max() < 10  # the outlier is never released
-    assert decoded.max() <= np.sort(values)[-5]
     # Every decoded value lies in the bin its token names.
     edges = np.asarray(stats["edges"])
     assert decoded.min() >= edges[0] and decoded.max() <= edges[-1]
+
+
+def test_statistics_do_not_depend_on_the_most_extreme_values() -> None:
+    # The ends are extrapolated from quantiles taken after the clip: moving the 4 (k - 1) largest
+    # and smallest values anywhere beyond the clip leaves every statistic as it was.
+    rng = np.random.default_rng(2)
+    values = np.sort(rng.lognormal(10, 0.6, 4000).round())
+    moved = values.copy()
+    moved[-4:] = moved[-4:] * [2, 3, 5, 40]
+    moved[:4] = moved[:4] / [9, 7, 5, 3]
+    spec = ColumnSpec("w", ColumnKind.CONTINUOUS, "int64", nullable=False, decimals=0)
+    _, stats = _encoder(spec, pd.Series(values), k=5, bins=20)
+    _, stats_moved = _encoder(spec, pd.Series(moved), k=5, bins=20)
+    assert stats == stats_moved
+    # Both ends are extrapolated (on the log scale: the column is positive) past the 5th largest
+    # and smallest values, which are therefore not released either.
+    assert values[-5] < stats["edges"][-1] == stats["within"][-1][-1] < 2 * values[-5]
+    assert values[4] / 2 < stats["edges"][0] == stats["within"][0][0] < values[4]
+    assert values[-5] not in stats["within"][-1] and values[4] not in stats["within"][0]
+    enc = make_encoder(spec, stats)
+    decoded = enc.decode(enc.encode(pd.Series(values)), np.random.default_rng(0))
+    assert decoded.max() > values[-5] and decoded.min() < values[4]
+    assert not (set(values[-4:]) | set(values[:4])) & set(decoded)
+
+
+@pytest.mark.parametrize(
+    ("xi", "expected"),
+    # Quantile of a GPD(xi, scale 1) at exceedance 1/1000: the largest of the 50 rows in the last
+    # of 20 steps of a bin whose quantiles follow that GPD. A heavy tail (xi 0.5) is extrapolated
+    # as exponential with the scale of its quantiles at 1-2a and 1-4a: (x2 - x4) / ln 2.
+    [
+        (0.0, np.log(1000.0)),
+        (-0.5, 2 * (1 - 1000**-0.5)),
+        (-1.0, 1 - 1 / 1000),
+        (0.5, 2 * (20**0.5 - 1) + 2 * (10**0.5 - 5**0.5) / np.log(2) * np.log(50)),
+    ],
+)
+def test_tail_end_is_the_expected_largest_value_of_the_fitted_tail(
+    xi: float, expected: float
+) -> None:
+    from lookalike.encode._encoders import _tail_end
+
+    exceedance = 1 - np.arange(20) / 20
+    quantiles = np.log(1 / exceedance) if xi == 0 else (exceedance**-xi - 1) / xi
+    grid = np.append(quantiles, quantiles[-1] + 0.01)  # the last point (the clip) is not used
+    assert _tail_end(grid, 50.0, 5) == pytest.approx(expected, rel=1e-12)
+    # Too few rows in the outermost step to stand for a tail: none.
+    assert _tail_end(grid, 4.0, 5) is None
+
+
+def test_tail_respects_top_codes_zero_and_rare_threshold_one() -> None:
+    spec = ColumnSpec("gain", ColumnKind.CONTINUOUS, "int64", nullable=False, decimals=0)
+    rng = np.random.default_rng(3)
+    # A top-code held by many rows (adult's capital_gain 99999) ties the last quantiles: no tail.
+    gains = np.concatenate([rng.exponential(5000, 3000).round() + 100, [99999] * 20])
+    _, stats = _encoder(spec, pd.Series(gains), k=5, bins=20)
+    assert stats["edges"][-1] == 99999 and stats["within"][-1][-1] == 99999
+    # A lower tail that would run below zero stops at zero: on data that reach zero (so are
+    # extrapolated on the value scale) and have a long left tail.
+    left = np.concatenate([1000 - rng.exponential(200, 4000), [0.0] * 4]).clip(0).round()
+    _, stats = _encoder(spec, pd.Series(left), k=5, bins=20)
+    assert stats["edges"][0] == 0 and stats["within"][0][0] == 0
+    # rare_threshold 1 clips nothing, so the real ends stay.
+    _, stats = _encoder(spec, pd.Series(gains[:3000]), k=1, bins=20)
+    assert stats["edges"][-1] == gains[:3000].max() and stats["edges"][0] == gains[:3000].min()
 
 
 def test_zero_inflated_column_keeps_its_spike() -> None:
@@ -152,3 +218,50 @@ def test_pii_text_keeps_only_frequent_lengths() -> None:
     assert stats["length_steps"] == [1, 2] and stats["length_counts"] == [4, 3]
     lengths = enc.decode(np.zeros(100, dtype=np.int64), np.random.default_rng(1)).str.len()
     assert lengths.between(5, 60).all()
+
+
+@pytest.mark.parametrize(
+    ("value", "label"),
+    [
+        (True, "True"),
+        (np.bool_(False), "False"),
+        (1, "1"),
+        (1.0, "1"),
+        (np.float32(2.0), "2"),
+        (2.5, "2.5"),
+        ("x", "x"),
+        (None, None),
+        (float("nan"), None),
+        (pd.NA, None),
+        (pd.NaT, None),
+    ],
+)
+def test_value_label_is_the_one_label_encoders_rules_and_dp_compare(
+    value: object, label: str | None
+) -> None:
+    assert value_label(value) == label
+
+
+def test_booleans_are_labelled_true_and_false_in_every_storage_and_stage() -> None:
+    import lookalike as la
+    from lookalike.control._rules import constant_label
+    from lookalike.models import _dp
+
+    for series in (
+        pd.Series([True, False, True]),
+        pd.Series([True, False, None], dtype=object),
+        pd.Series([True, False, None], dtype="boolean"),
+        pd.Series([np.True_, np.False_, None], dtype=object),
+    ):
+        labels = value_labels(series)
+        assert list(labels[:2]) == ["True", "False"]
+        assert labels.iloc[2] == "True" if series.notna().all() else pd.isna(labels.iloc[2])
+    assert constant_label(True) == "True" and constant_label(np.bool_(False)) == "False"
+    # The differentially private model labels categories with the same function.
+    assert _dp.value_label is value_label
+    table = pd.DataFrame({"flag": [True, False, True, np.True_], "n": [1, 0, 0, 1]})
+    report = la.check_rules(table, ["if flag == True then n == 1"])
+    assert report.results[0].n_violations == 1
+    schema = infer_schema(table)
+    encoder, _ = _encoder(schema["flag"], table["flag"], k=1)
+    assert encoder.token_for(True) == encoder.token_for(np.bool_(True)) != encoder.token_for(False)

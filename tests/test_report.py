@@ -16,6 +16,13 @@ from lookalike.datasets import load_adult
 from lookalike.errors import DataError
 from lookalike.evaluate import EvaluationResult, evaluate
 from lookalike.report import _html, render_html
+from lookalike.scenarios import (
+    ExperimentResult,
+    GroupScore,
+    ScenarioScore,
+    StressTestResult,
+    VariantScore,
+)
 
 SECTIONS = ("summary", "fidelity", "columns", "associations", "detection", "utility", "privacy")
 
@@ -222,3 +229,78 @@ def test_rules_are_checked_before_the_slow_sections() -> None:
         evaluate(real, real, rules=["y > 0"])
     with pytest.raises(DataError, match="'controls' parameter must be a ControlReport"):
         evaluate(real, real, controls={"n_rows": 1})  # type: ignore[arg-type]
+
+
+# -- stress tests and experiments as sections of the report ----------------------------------------
+
+
+def _stress_result(older: float) -> StressTestResult:
+    groups = (GroupScore("sex", "F", 40, older - 0.1), GroupScore("sex", "M", 60, older))
+    return StressTestResult(
+        target="income",
+        task="binary",
+        metric="roc_auc",
+        higher_is_better=True,
+        positive_label=">50K",
+        scenarios=(
+            ScenarioScore("baseline", {}, 100, 0.9, 0.25, 0.2, groups, 0.1),
+            ScenarioScore(
+                "older", {"shift": {"age": {"mean": "+10"}}}, 100, older, 0.4, 0.3, groups, 0.1
+            ),
+        ),
+        random_state=0,
+    )
+
+
+def _experiment_result() -> ExperimentResult:
+    return ExperimentResult(
+        target="income",
+        task="binary",
+        metric="roc_auc",
+        higher_is_better=True,
+        n_holdout_rows=300,
+        variants=(
+            VariantScore(1, "real data only", {}, 0.88, 500, 0, 500, 1, 0.5),
+            VariantScore(2, "n=1000", {"n": 1000}, 0.86, 1000, 1000, 0, 2, 0.5),
+            VariantScore(3, "bad shift", {}, None, 0, 0, 0, 3, 0.1, "failed", "ConditionError: no"),
+        ),
+        seed_entropy="0",
+    )
+
+
+@pytest.fixture(scope="module")
+def small_result() -> EvaluationResult:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=200), "y": rng.choice(["a", "b"], size=200)})
+    return evaluate(real, real.sample(frac=1.0, random_state=1))
+
+
+def test_stress_tests_and_experiments_become_sections_of_the_report(
+    small_result: EvaluationResult,
+) -> None:
+    plain = small_result.to_html()
+    stress, poor_stress, board = _stress_result(0.89), _stress_result(0.7), _experiment_result()
+    html = small_result.to_html(extra=[stress, board, poor_stress])
+    for anchor in ("stress-test", "experiment", "stress-test-2"):
+        assert f'<section id="{anchor}">' in html and f'href="#{anchor}"' in html
+    for result in (stress, board, poor_stress):
+        assert result.verdict.explanation.replace("'", "&#39;") in html
+    assert stress.verdict.rating == "good" and poor_stress.verdict.rating == "poor"
+    assert '<span class="badge poor">poor</span>' in html
+    assert "Stress test 2" in html  # the summary card and link of the second stress test
+    assert "ConditionError: no" in html
+    images = re.findall(r'<img src="([^"]*)"', html)
+    assert len(images) == len(re.findall(r'<img src="', plain)) + 3
+    assert all(src.startswith("data:image/png;base64,") for src in images)
+    assert "http://" not in html and "https://" not in html
+    # The report's own part is unchanged, and the standalone pages still work.
+    assert plain.split('<section id="details">')[1] == html.split('<section id="details">')[1]
+    assert "<h1>Stress test: income</h1>" in stress.to_html()
+    assert "<h1>Experiment leaderboard: income</h1>" in board.to_html()
+
+
+def test_extra_sections_must_be_scenario_results(small_result: EvaluationResult) -> None:
+    with pytest.raises(DataError, match="StressTestResult"):
+        small_result.to_html(extra=[small_result])
+    with pytest.raises(DataError, match="list of stress-test"):
+        small_result.to_html(extra=_stress_result(0.9))  # type: ignore[arg-type]

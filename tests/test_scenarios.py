@@ -12,7 +12,9 @@ from matplotlib.figure import Figure
 from sklearn.linear_model import LogisticRegression
 
 import lookalike as la
-from lookalike.errors import ConditionError, DataError
+from lookalike.errors import ConditionError, DataError, DataWarning
+from lookalike.evaluate._result import Verdict
+from lookalike.scenarios import ExperimentResult, ScenarioScore, StressTestResult, VariantScore
 
 
 class TableSynthesizer:
@@ -326,6 +328,29 @@ def test_params_refit_and_an_unfitted_synthesizer_is_fitted_on_a_copy(
     assert all(v.score is not None for v in result.variants)
 
 
+def test_variants_can_refit_with_differential_privacy(
+    toy_model: tuple[pd.DataFrame, la.Synthesizer], toy_holdout: pd.DataFrame
+) -> None:
+    data, model = toy_model
+    result = la.experiment(
+        data,
+        model,
+        la.variant_grid(n=[300], params=[{"epsilon": 1.0}, {"epsilon": 8.0}]),
+        "y",
+        toy_holdout,
+        include_real=False,
+        progress=False,
+    )
+    assert [v.status for v in result.variants] == ["ok", "ok"]
+    assert {v.name for v in result.variants} == {
+        "n=300, params={epsilon: 1.0}",
+        "n=300, params={epsilon: 8.0}",
+    }
+    assert all(v.score is not None for v in result.variants)
+    # The fitted model passed in is not refitted in place.
+    assert getattr(model, "epsilon", None) is None
+
+
 def test_variant_grid_and_bad_variants() -> None:
     grid = la.variant_grid(n=[10, 20], rebalance=[None, {"y": {"low": 0.5}}])
     assert grid == [
@@ -350,10 +375,18 @@ def test_experiment_errors_name_the_problem(
         la.experiment(data, model, [{"n": 10}], "income", toy_holdout, progress=False)
     with pytest.raises(DataError, match="unique"):
         la.experiment(data, model, [{"n": 10}, {"n": 10}], "y", toy_holdout, progress=False)
-    with pytest.raises(ConditionError, match="Variant 'n=10, conditions"):
+    # Every variant failed (no real-data variant to fall back on): the first error is raised.
+    with pytest.raises(ConditionError, match="Variant 'n=10, conditions") as raised:
         la.experiment(
-            data, model, [{"n": 10, "conditions": {"nope": 1}}], "y", toy_holdout, progress=False
+            data,
+            model,
+            [{"n": 10, "conditions": {"nope": 1}}, {"n": 20, "conditions": {"nope": 2}}],
+            "y",
+            toy_holdout,
+            include_real=False,
+            progress=False,
         )
+    assert "Every one of the 2 variants failed" in " ".join(raised.value.__notes__)
 
 
 def test_scenarios_from_the_control_package_are_accepted(
@@ -367,3 +400,135 @@ def test_scenarios_from_the_control_package_are_accepted(
     assert [s.name for s in result.scenarios] == ["baseline", "low only"]
     assert result.scenarios[1].score == 1.0
     assert result.scenarios[1].settings["conditions"] == {"y": "low"}
+
+
+# -- failures, verdicts, JSON both ways ------------------------------------------------------------
+
+
+class FailsOnFewRows(LogisticRegression):
+    """A scikit-learn model that refuses small training sets (a failure lookalike did not raise)."""
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> FailsOnFewRows:
+        if len(X) < 100:
+            raise RuntimeError("too few rows to fit")
+        return super().fit(X, y, sample_weight)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_a_failing_variant_is_recorded_ranks_last_and_the_others_still_run(
+    toy_model: tuple[pd.DataFrame, la.Synthesizer], toy_holdout: pd.DataFrame, n_jobs: int
+) -> None:
+    data, _ = toy_model
+    numeric = data[["x", "z", "y"]]
+    fitted = la.Synthesizer(random_state=1).fit(numeric)
+    variants = [
+        {"name": "unknown column", "n": 200, "conditions": {"nope": 1}},
+        {"name": "tiny", "n": 50},
+        {"name": "plenty", "n": 300},
+    ]
+    with pytest.warns(DataWarning, match="2 of 4 variants failed") as caught:
+        result = la.experiment(
+            numeric,
+            fitted,
+            variants,
+            "y",
+            toy_holdout[["x", "z", "y"]],
+            model=FailsOnFewRows(),
+            n_jobs=n_jobs,
+            progress=False,
+        )
+    assert len(caught) == 1
+    assert {v.name for v in result.variants[:2]} == {"real data only", "plenty"}
+    assert [v.status for v in result.variants] == ["ok", "ok", "failed", "failed"]
+    assert {v.name for v in result.failed} == {"unknown column", "tiny"}
+    errors = {v.name: v.error for v in result.failed}
+    assert errors["tiny"] == "RuntimeError: too few rows to fit"
+    assert str(errors["unknown column"]).startswith("ConditionError:")
+    assert "nope" in str(errors["unknown column"])
+    assert all(v.score is None for v in result.failed)
+    assert [v.rank for v in result.variants] == [1, 2, 3, 4]
+    frame = result.to_frame()
+    assert list(frame["status"]) == ["ok", "ok", "failed", "failed"]
+    assert frame["error"].iloc[3] is not None
+    assert "2 of 4 variants failed" in result.verdict.explanation
+    assert "too few rows to fit" in result.to_html()
+    assert ExperimentResult.from_dict(result.to_dict()).to_dict() == result.to_dict()
+
+
+def _stress(scores: dict[str, float | None], metric: str = "roc_auc") -> StressTestResult:
+    return StressTestResult(
+        target="y",
+        task="binary",
+        metric=metric,
+        higher_is_better=metric not in {"mae", "rmse"},
+        positive_label="yes",
+        scenarios=tuple(
+            ScenarioScore(name, {}, 100, value, None, None, (), 0.0)
+            for name, value in scores.items()
+        ),
+        random_state=0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("older", "rating"), [(0.89, "good"), (0.86, "fair"), (0.80, "poor"), (0.95, "good")]
+)
+def test_the_stress_verdict_rates_the_worst_loss_against_the_baseline(
+    older: float, rating: str
+) -> None:
+    verdict = _stress({"baseline": 0.90, "older": older, "younger": 0.91}).verdict
+    assert verdict.rating == rating
+    weakest = "'older'" if older < 0.91 else "'younger'"
+    assert f"weakest scenario, {weakest}" in verdict.explanation
+    assert "0.900 on 'baseline'" in verdict.explanation
+
+
+def test_the_stress_verdict_of_an_error_metric_is_relative_and_needs_a_reference() -> None:
+    assert _stress({"baseline": 10.0, "older": 10.5}, "mae").verdict.rating == "good"
+    assert _stress({"baseline": 10.0, "older": 12.0}, "mae").verdict.rating == "fair"
+    assert _stress({"baseline": 10.0, "older": 14.0}, "mae").verdict.rating == "poor"
+    assert _stress({"baseline": None, "older": 0.8}).verdict.rating == "not measured"
+    assert _stress({"baseline": 0.9}).verdict.rating == "not measured"
+
+
+def _board(real: float | None, synthetic: float) -> ExperimentResult:
+    def variant(rank: int, name: str, score: float | None, n_synthetic: int) -> VariantScore:
+        return VariantScore(rank, name, {}, score, 100, n_synthetic, 100 - n_synthetic, 0, 0.0)
+
+    variants = [variant(1, "n=100", synthetic, 100)]
+    if real is not None:
+        variants.append(variant(2, "real data only", real, 0))
+    return ExperimentResult("y", "binary", "roc_auc", True, 50, tuple(variants), "0")
+
+
+def test_the_experiment_verdict_compares_the_best_synthetic_variant_with_real_data() -> None:
+    assert _board(0.90, 0.91).verdict.rating == "good"
+    assert _board(0.90, 0.87).verdict.rating == "fair"
+    assert _board(0.90, 0.80).verdict.rating == "poor"
+    assert _board(None, 0.80).verdict == Verdict(
+        "not measured",
+        "The best variant, 'n=100', scores 0.800; without a model trained on the real data "
+        "alone (include_real=True) there is nothing to compare it with.",
+    )
+
+
+def test_stress_results_read_back_from_their_json(
+    toy_model: tuple[pd.DataFrame, la.Synthesizer],
+) -> None:
+    _, model = toy_model
+    result = la.stress_test(
+        lambda rows: ["low" if x < 50 else "high" for x in rows["x"]],
+        model,
+        {"older": {"conditions": {"x": (60, 99)}}},
+        "y",
+        n=200,
+        groups=["group"],
+        random_state=0,
+    )
+    data = json.loads(result.to_json())
+    assert data["verdict"]["rating"] == result.verdict.rating
+    again = StressTestResult.from_dict(data)
+    assert again.to_dict() == data
+    assert again.scenarios[1].groups == result.scenarios[1].groups
+    with pytest.raises(DataError, match="incomplete"):
+        StressTestResult.from_dict({"target": "y"})

@@ -33,3 +33,31 @@ def test_a_row_that_allows_nothing_is_an_error() -> None:
         _draw_restricted(
             counts, np.zeros(2, np.intp), np.zeros((2, 2), bool), np.random.default_rng(2)
         )
+
+
+def test_a_fine_token_column_has_one_tree_in_both_roles() -> None:
+    from lookalike.models._trees import fit_column_models, sample_tokens
+
+    rng = np.random.default_rng(0)
+    coarse = rng.integers(0, 4, size=400)
+    fine = (coarse * 3 + rng.integers(0, 2, size=400)) % 5
+    tokens = np.column_stack([coarse, fine, rng.integers(0, 3, size=400)])
+    models = fit_column_models(
+        tokens,
+        np.array([4, 5, 3]),
+        min_samples_leaf=5,
+        min_samples_leaf_any_order=5,
+        n_random_orders=1,
+        n_trees=3,
+        row_share=0.8,
+        rng=rng,
+        fine=np.array([False, True, False]),
+    )
+    assert [len(m.ordered) for m in models] == [3, 1, 3]
+    assert models[1].any_order is models[1].ordered[0]
+    # A later fixed column sends the fine column to its any-order role: draws still work.
+    fixed = np.zeros((50, 3), dtype=np.int32)
+    fixed_mask = np.zeros((50, 3), dtype=bool)
+    fixed_mask[:, 2] = True
+    drawn = sample_tokens(models, 50, rng, fixed=fixed, fixed_mask=fixed_mask)
+    assert (drawn[:, 2] == 0).all() and (drawn[:, 1] < 5).all()

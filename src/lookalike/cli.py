@@ -14,7 +14,7 @@ import warnings
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from lookalike.sample import Synthesizer
+    from lookalike.scenarios import ExperimentResult, StressTestResult
+
+    _Result = TypeVar("_Result", StressTestResult, ExperimentResult)
 
 __all__ = ["app", "main"]
 
@@ -231,6 +234,22 @@ def report(
             "tables.",
         ),
     ] = None,
+    stress: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--stress",
+            help="JSON of a stress test (StressTestResult.to_json) to add as a section; "
+            "repeatable.",
+        ),
+    ] = None,
+    experiment: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--experiment",
+            help="JSON of an experiment leaderboard (ExperimentResult.to_json) to add as a "
+            "section; repeatable.",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the report files.")] = False,
 ) -> None:
     """Measure fidelity, utility and privacy of a synthetic table against the real one."""
@@ -243,6 +262,10 @@ def report(
 
         overrides = la.load_schema_overrides(schema) if schema is not None else None
         rule_list = _read_rules(rules) if rules is not None else None
+        extra: list[StressTestResult | ExperimentResult] = [
+            _read_result(path, la.StressTestResult) for path in stress or ()
+        ]
+        extra += [_read_result(path, la.ExperimentResult) for path in experiment or ()]
         real_frame = read_table(real)
         synthetic_frame = read_table(synthetic)
         holdout_frame = read_table(holdout) if holdout is not None else None
@@ -260,7 +283,7 @@ def report(
         # Checked again: the files may have appeared while we evaluated.
         for path in outputs:
             check_output_path(path, force=force)
-        write_text(result.to_html(), output, force=force)
+        write_text(result.to_html(extra=extra), output, force=force)
         if json_path is not None:
             write_text(result.to_json(), json_path, force=force)
         _out.print(
@@ -554,11 +577,9 @@ def _coerce(text: str, dtype: str, pd: Any) -> Any:
     if lowered.startswith("float"):
         return float(text)
     if lowered.startswith("datetime64"):
-        stamp = pd.Timestamp(text)
-        tz = getattr(pd.api.types.pandas_dtype(dtype), "tz", None)
-        if tz is not None and stamp.tzinfo is None:
-            stamp = stamp.tz_localize(tz)
-        return stamp
+        # A time without a zone stays so: the model reads it as a wall time in the column's zone,
+        # and says which offsets to choose from when that wall time happens twice.
+        return pd.Timestamp(text)
     return text
 
 
@@ -717,6 +738,20 @@ def _read_rules(path: Path) -> list[Any]:
     if not scenario.rules:
         raise _UsageProblem(f"The rules file {str(path)!r} has no 'rules:' list.")
     return list(scenario.rules)
+
+
+def _read_result(path: Path, kind: type[_Result]) -> _Result:
+    """A stress-test or experiment result from the JSON file its ``to_json`` wrote."""
+    import json
+
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise _UsageProblem(f"{str(path)!r} is not JSON: {exc}.") from None
+    try:
+        return kind.from_dict(data)
+    except LookalikeError as exc:
+        raise _UsageProblem(f"{str(path)!r} is not a {kind.__name__} JSON file: {exc}") from None
 
 
 def _print_verdicts(result: Mapping[str, Any]) -> None:

@@ -18,17 +18,18 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lookalike.encode._encoders import (
+from lookalike.encode import (
     N_FINE_TOKENS,
     CategoricalEncoder,
     ColumnEncoder,
     NumericEncoder,
-    _label,
-    _labels,
-    _numeric_values,
+    numeric_values,
+    value_label,
+    value_labels,
 )
 from lookalike.errors import ConditionError
 from lookalike.schema import ColumnKind, ColumnSpec
+from lookalike.schema._datetimes import condition_seconds
 
 _NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
 _RANGE_TEXT = re.compile(r"^\s*(.*?)\s*\.\.\s*(.*?)\s*$")
@@ -60,19 +61,19 @@ class Condition:
     def holds(self, spec: ColumnSpec, series: pd.Series) -> np.ndarray:
         """Which values of ``series`` satisfy the condition."""
         if self.kind == "range":
-            numbers = _numeric_values(spec, series)
+            numbers = numeric_values(spec, series)
             low = -np.inf if self.low is None else self.low
             high = np.inf if self.high is None else self.high
             return np.asarray((numbers >= low) & (numbers <= high))
         if spec.kind in _NUMERIC_KINDS:
-            numbers = _numeric_values(spec, series)
-            wanted = _numeric_values(spec, pd.Series(list(self.values), dtype=object))
+            numbers = numeric_values(spec, series)
+            wanted = _condition_numbers(spec, pd.Series(list(self.values), dtype=object))
             hit = np.isin(numbers, wanted[~np.isnan(wanted)])
             if np.isnan(wanted).any():
                 hit |= np.isnan(numbers)
             return np.asarray(hit)
-        labels = _labels(series)
-        wanted_labels = {_label(v) if not _is_missing(v) else None for v in self.values}
+        labels = value_labels(series)
+        wanted_labels = {value_label(v) if not _is_missing(v) else None for v in self.values}
         return np.asarray(labels.map(lambda v: v in wanted_labels).to_numpy(dtype=bool))
 
 
@@ -130,7 +131,7 @@ def _parse_range(spec: ColumnSpec, value: tuple[Any, ...]) -> Condition:
         if end is None or (isinstance(end, float) and np.isnan(end)):
             ends.append(None)
             continue
-        number = _numeric_values(spec, pd.Series([end], dtype=object))[0]
+        number = _condition_numbers(spec, pd.Series([end], dtype=object))[0]
         if np.isnan(number):
             expected = "dates" if spec.kind is ColumnKind.DATETIME else "numbers"
             raise ConditionError(
@@ -340,6 +341,13 @@ def category_labels(encoder: ColumnEncoder) -> list[str]:
     if encoder.missing_token is not None:
         labels[encoder.missing_token] = "<missing>"
     return labels
+
+
+def _condition_numbers(spec: ColumnSpec, values: pd.Series) -> np.ndarray:
+    """Condition values as numbers; a date's time zone must fit the column's (ConditionError)."""
+    if spec.kind is ColumnKind.DATETIME:
+        return condition_seconds(spec, values)
+    return numeric_values(spec, values)
 
 
 def _is_missing(value: Any) -> bool:

@@ -55,18 +55,19 @@ from lookalike.control._rules import (
     negate,
     parse_rules,
 )
-from lookalike.encode import TableEncoder
-from lookalike.encode._encoders import (
+from lookalike.encode import (
     N_FINE_TOKENS,
     CategoricalEncoder,
+    ColumnEncoder,
     NumericEncoder,
-    _numeric_values,
-    _seconds_to_datetimes,
+    TableEncoder,
+    numeric_values,
+    restore_dtype,
+    seconds_to_datetimes,
 )
-from lookalike.encode._table import restore_dtype
 from lookalike.errors import ConditionError
 from lookalike.models._trees import MASKED, TokenFilter
-from lookalike.schema import ColumnKind, Schema
+from lookalike.schema import ColumnKind, ColumnSpec, Schema
 
 _TOLERANCE = 1e-9
 #: The per-row state of a :class:`RuleSampler`: dicts of one array per column, a row per entry.
@@ -717,7 +718,7 @@ class RuleSampler:
             state["fixed"][name] = present
             if column.continuous:
                 spec = self.schema[name]
-                numbers = _numeric_values(spec, series)
+                numbers = numeric_values(spec, series)
                 state["values"][name][present] = numbers[present]
                 state["valued"][name][present] = True
 
@@ -1238,7 +1239,7 @@ class RuleSampler:
             spec = self.schema[name]
             keep = self.fixed[name]
             if spec.kind is ColumnKind.DATETIME:
-                series = _seconds_to_datetimes(values, spec, name)
+                series = _datetimes_of(self.encoder.encoders[name], values, spec)
             else:
                 series = pd.Series(values, name=name)
             restored = restore_dtype(series.reset_index(drop=True), spec)
@@ -1256,7 +1257,7 @@ class RuleSampler:
                 rounded = column.round(computed)
                 keep = self.fixed[target]
                 if keep.any():
-                    given = _numeric_values(spec, out[target])
+                    given = numeric_values(spec, out[target])
                     rounded = np.where(keep, given, rounded)
                 out[target] = restore_dtype(pd.Series(rounded, name=target), spec)
         self.verify(out)
@@ -1458,3 +1459,10 @@ def rule_sampler(
     if not everything:
         return None
     return RuleSampler(everything, model.encoder_, model.order_, n_rows, rng, fixed_values)
+
+
+def _datetimes_of(encoder: ColumnEncoder, seconds: np.ndarray, spec: ColumnSpec) -> pd.Series:
+    """Seconds as the column's datetimes, in the unit, format and UTC offset it learned."""
+    if isinstance(encoder, NumericEncoder):
+        return encoder.to_datetimes(seconds)
+    return seconds_to_datetimes(seconds, spec, spec.name)

@@ -26,7 +26,6 @@ involves a missing value is not checked (it neither holds nor breaks the rule).
 
 from __future__ import annotations
 
-import math
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,8 +35,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from lookalike.encode import value_label
 from lookalike.errors import ConditionError, DataWarning
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema._datetimes import datetimes_to_seconds
 
 __all__ = [
     "Comparison",
@@ -622,7 +623,7 @@ def _pairs_from_mapping(allowed: Any, text: str) -> frozenset[tuple[str, str]]:
             f"Rule {text!r}: 'allowed' must map each parent value to a list of child values."
         )
     return frozenset(
-        (str(_label(child)), str(_label(parent)))
+        (str(value_label(child)), str(value_label(parent)))
         for parent, children in allowed.items()
         for child in children
     )
@@ -656,19 +657,6 @@ def _numeric_dtype(dtype: str) -> bool:
     )
 
 
-def _label(value: Any) -> str | None:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return None
-        if float(value).is_integer():
-            return str(int(value))
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    return str(value)
-
-
 def constant_number(value: Constant, domain: Domain, rule: str) -> float:
     """A constant as a number (seconds since the epoch, UTC, for times)."""
     if domain == "time":
@@ -678,17 +666,14 @@ def constant_number(value: Constant, domain: Domain, rule: str) -> float:
             parsed = None
         if not isinstance(parsed, pd.Timestamp) or isinstance(value, bool):
             raise ConditionError(f"Rule {rule!r}: {value!r} is not a date or time.")
-        stamp = parsed
-        if stamp.tzinfo is not None:
-            stamp = stamp.tz_convert("UTC").tz_localize(None)
-        return float(stamp.value) / 1e9
+        return float(datetimes_to_seconds(pd.Series([parsed]))[0])
     if isinstance(value, bool) or not isinstance(value, float | int):
         raise ConditionError(f"Rule {rule!r}: {value!r} is not a number.")
     return float(value)
 
 
 def constant_label(value: Constant) -> str:
-    return str(_label(value))
+    return str(value_label(value))
 
 
 class TableValues:
@@ -726,12 +711,8 @@ class TableValues:
                 fmt = None
                 if self.schema is not None and name in self.schema:
                     fmt = self.schema[name].datetime_format
-                parsed = parse_datetimes(series, fmt)
-                if parsed.dt.tz is not None:
-                    parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-                nanos = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-                nanos[parsed.isna().to_numpy()] = np.nan
-                self._cache[key] = nanos / 1e9
+                # In the column's own unit: years beyond 1677-2262 do not fit in nanoseconds.
+                self._cache[key] = datetimes_to_seconds(parse_datetimes(series, fmt))
             else:
                 values = pd.to_numeric(series, errors="coerce").astype("float64")
                 self._cache[key] = values.to_numpy(dtype=float, na_value=np.nan)
@@ -742,7 +723,7 @@ class TableValues:
         if key not in self._cache:
             # One label per distinct value: tables repeat few values.
             codes, uniques = pd.factorize(self.table[name].astype(object), use_na_sentinel=True)
-            lookup = np.array([*(_label(u) for u in uniques), None], dtype=object)
+            lookup = np.array([*(value_label(u) for u in uniques), None], dtype=object)
             self._cache[key] = lookup[codes]
         return self._cache[key]
 

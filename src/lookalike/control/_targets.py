@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lookalike.encode._encoders import (
+from lookalike.encode import (
     N_FINE_TOKENS,
     CategoricalEncoder,
     ColumnEncoder,

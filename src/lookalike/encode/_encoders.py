@@ -4,7 +4,8 @@ Each column kind goes through the same four steps:
 
 1. ``analyze_column(spec, series)`` on each partition gives partial statistics (plain JSON);
 2. ``reduce_statistics(spec, partials, ...)`` merges them and applies privacy protection: rare
-   categories are withheld, rare numeric values snap to frequent ones, extremes are clipped;
+   categories are withheld, rare numeric values snap to frequent ones, extremes are clipped (and
+   the ends of a number column then extrapolated from a tail fitted to the clipped data);
 3. ``make_encoder(spec, statistics).encode(series)`` turns values into tokens ``0..n_tokens-1``;
 4. ``.decode(tokens, rng)`` turns tokens back into values; a numeric bin token becomes a value drawn
    from that bin's learned within-bin quantiles, so numbers come back continuous.
@@ -19,6 +20,8 @@ are the row and missing counts only (plus, for free text, a histogram of lengths
 
 from __future__ import annotations
 
+import datetime
+import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -29,6 +32,13 @@ import pandas as pd
 from lookalike.errors import ConditionError, SchemaError
 from lookalike.pii._fakes import FakeMaker, faker_seed
 from lookalike.schema import DEFAULT_LOCALE, ColumnKind, ColumnSpec, PiiType
+from lookalike.schema._datetimes import (
+    column_zone,
+    condition_seconds,
+    datetime_unit,
+    datetimes_to_seconds,
+    seconds_to_stamps,
+)
 from lookalike.schema._infer import parse_datetimes
 
 #: What a withheld rare category is emitted as, in text columns.
@@ -56,35 +66,45 @@ Statistics = dict[str, Any]
 # ---------------------------------------------------------------------------------------------
 
 
-def _numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
-    """Numbers as float64 with NaN for missing; datetimes as seconds since the epoch (UTC)."""
+def numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+    """Numbers as float64 with NaN for missing; datetimes as seconds since the epoch (UTC).
+
+    This is how every numeric and datetime encoder reads a column, so a condition or a rule that
+    compares numbers compares them exactly as the encoder does.
+    """
     if spec.kind is ColumnKind.DATETIME:
-        parsed = parse_datetimes(series, spec.datetime_format)
-        if parsed.dt.tz is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        nanos = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-        nanos[parsed.isna().to_numpy()] = np.nan
-        return nanos / 1e9
+        # In the column's own unit: years beyond 1677-2262 do not fit in nanoseconds.
+        return datetimes_to_seconds(parse_datetimes(series, spec.datetime_format))
     values = pd.to_numeric(series, errors="coerce")
     return values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
 
 
-def _labels(series: pd.Series) -> pd.Series:
-    """Labels as exact strings, with missing kept missing.
-
-    A whole float is labelled like the integer (1.0 -> "1"): integer columns turn float when a
-    gap appears (in a seed table, say), and must still match their training labels.
-    """
+def value_labels(series: pd.Series) -> pd.Series:
+    """Each value's :func:`value_label`, with missing values as None."""
     missing = series.isna()
     out = series.astype(object).where(~missing, None)
-    return out.map(_label)
+    return out.map(value_label)
 
 
-def _label(value: Any) -> str | None:
-    if value is None:
+def value_label(value: Any) -> str | None:
+    """The exact string a category value is known by; None for a missing value.
+
+    A whole float is labelled like the integer (1.0 -> "1"): integer columns turn float when a
+    gap appears (in a seed table, say), and must still match their training labels. Booleans,
+    Python's or NumPy's, are "True" and "False" (never "1" and "0", though ``True == 1``).
+
+    >>> value_label(3.0), value_label(np.bool_(True)), value_label(False), value_label(float("nan"))
+    ('3', 'True', 'False', None)
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
         return None
-    if isinstance(value, float | np.floating) and float(value).is_integer():
-        return str(int(value))
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        if float(value).is_integer():
+            return str(int(value))
     return str(value)
 
 
@@ -108,7 +128,7 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
             }
         return pii_stats
     if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
-        labels = _labels(series)
+        labels = value_labels(series)
         label_counts = labels.dropna().value_counts()
         return {
             "n": n,
@@ -126,7 +146,9 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
             "prefix": _common_prefix(text.min(), text.max()) if len(text) and not numeric else "",
             "width": int(text.str.len().max()) if len(text) else 1,
         }
-    values = _numeric_values(spec, series)
+    is_datetime = spec.kind is ColumnKind.DATETIME
+    parsed = parse_datetimes(series, spec.datetime_format) if is_datetime else None
+    values = numeric_values(spec, series) if parsed is None else datetimes_to_seconds(parsed)
     finite = values[np.isfinite(values)]
     distinct, distinct_counts = np.unique(finite, return_counts=True)
     uniques, counts = _compress_histogram(distinct, np.asarray(distinct_counts, dtype=np.int64))
@@ -138,8 +160,13 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
         "values": uniques.tolist(),
         "counts": counts.tolist(),
     }
-    if spec.kind is ColumnKind.DATETIME:
-        partial["step_ns"] = _datetime_step_ns(finite)
+    if parsed is not None:
+        # The step of the wall clock: local dates are whole days there, not in UTC.
+        wall = parsed if parsed.dt.tz is None else parsed.dt.tz_localize(None)
+        wall_seconds = datetimes_to_seconds(wall)
+        partial["step_ns"] = _datetime_step_ns(wall_seconds[np.isfinite(wall_seconds)])
+        if column_zone(spec) == "offset":
+            partial["utc_offset_minutes"] = _utc_offset_minutes(parsed)
     return partial
 
 
@@ -202,6 +229,12 @@ def reduce_statistics(
     }
     if spec.kind is ColumnKind.DATETIME:
         stats["step_ns"] = min(int(p["step_ns"]) for p in partials)
+        offsets = {
+            p.get("utc_offset_minutes") for p in partials if int(p["n"]) > int(p["n_missing"])
+        }
+        if len(offsets) == 1 and None not in offsets:
+            # Text with one UTC offset throughout is written back with it (several: in UTC).
+            stats["utc_offset_minutes"] = offsets.pop()
     discrete = spec.kind is ColumnKind.DISCRETE or (
         spec.kind is ColumnKind.DATETIME and len(values) <= 100
     )
@@ -211,14 +244,22 @@ def reduce_statistics(
     if discrete and counts[frequent].sum() >= _MIN_DISCRETE_COVERAGE * max(int(counts.sum()), 1):
         stats.update(mode="discrete", values=values[frequent].tolist())
         return stats
+    # Dates are not extrapolated past the clipped ends: a date beyond the data may not exist yet.
+    extrapolate = spec.kind is not ColumnKind.DATETIME
     stats.update(
-        mode="continuous", **_continuous_bins(values, counts, rare_threshold, n_bins, n_within)
+        mode="continuous",
+        **_continuous_bins(values, counts, rare_threshold, n_bins, n_within, extrapolate),
     )
     return stats
 
 
 def _continuous_bins(
-    values: np.ndarray, counts: np.ndarray, rare_threshold: int, n_bins: int, n_within: int
+    values: np.ndarray,
+    counts: np.ndarray,
+    rare_threshold: int,
+    n_bins: int,
+    n_within: int,
+    extrapolate: bool = True,
 ) -> Statistics:
     total = int(counts.sum())
     is_spike = counts >= max(rare_threshold, _SPIKE_SHARE * total)
@@ -247,7 +288,98 @@ def _continuous_bins(
             within.append(_weighted_quantiles(rest_values[mask], rest_counts[mask], grid).tolist())
         else:
             within.append(np.linspace(edges[b], edges[b + 1], n_within + 1).tolist())
+    if extrapolate and rare_threshold > 1:
+        # With rare_threshold 1 nothing was clipped: the data's own ends stay.
+        bin_rows = np.bincount(bins, weights=rest_counts, minlength=len(edges) - 1)
+        _extrapolate_ends(edges, within, bin_rows, spikes, rare_threshold)
     return {"spikes": spikes.tolist(), "edges": edges.tolist(), "within": within}
+
+
+def _extrapolate_ends(
+    edges: np.ndarray,
+    within: list[list[float]],
+    bin_rows: np.ndarray,
+    spikes: np.ndarray,
+    rare_threshold: int,
+) -> None:
+    """Let the outermost step of the first and last bin reach a fitted tail instead of the clip.
+
+    Clipping at the ``rare_threshold``-th largest value ends the synthetic column short of the real
+    one (adult's fnlwgt at 1.18M where the data reach 1.48M). Here the upper end of the last bin
+    becomes where the largest of the rows in its outermost quantile step is expected to fall under
+    a tail fitted to the bin's upper quantiles, and the lower end of the first bin likewise. The
+    decoder still spreads that step's rows linearly, so conditions and rules, which read the same
+    quantile grid, see the new end. Edits ``edges`` and ``within`` in place.
+
+    What this releases: the tail is fitted to the bin's quantiles at the starts of its last,
+    second-to-last and fourth-to-last steps, which the statistics hold anyway, and the step's row
+    count. All are taken after the clip, so they do not depend on the values of the
+    ``rare_threshold - 1`` most extreme rows, only on there being that many: changing those values
+    changes nothing in the statistics, and a synthetic value equal to one of them occurs only by
+    chance. The clip value itself is released only when the fitted end falls short of it (a light
+    or bounded tail), which is what plain clipping releases.
+
+    Sensible ends: positive columns are extrapolated on the log scale (a power-law tail that never
+    reaches zero), others on the value scale; the tail is at most exponential on that scale, and
+    bounded when the quantiles say so (see :func:`_tail_end`); no tail when the quantiles tie (a
+    top-code such as 99999 held by many rows) or the step holds fewer than ``rare_threshold`` rows;
+    an end never crosses zero and never passes a spike (so tokens stay in value order).
+    """
+    n_steps = len(within[0]) - 1 if within else 0
+    if n_steps < 4:
+        return
+    positive = edges[0] > 0
+    for side in (1.0, -1.0):
+        b = len(within) - 1 if side > 0 else 0
+        # Work on the upper side; the lower side is the same on negated values.
+        grid = np.asarray(within[b] if side > 0 else within[b][::-1]) * side
+        clip = float(grid[-1])
+        fitted = _tail_end(
+            np.log(side * grid) * side if positive else grid, bin_rows[b] / n_steps, rare_threshold
+        )
+        if fitted is None:
+            continue
+        end = side * float(np.exp(side * fitted)) if positive else fitted
+        beyond = side * spikes[side * spikes > clip]
+        limit = float(beyond.min()) if len(beyond) else np.inf
+        if clip <= 0:
+            limit = min(limit, 0.0)
+        end = min(end, limit)
+        if end <= clip:
+            continue
+        # + 0.0 turns -0.0 into 0.0.
+        if side > 0:
+            within[b][-1] = edges[-1] = end + 0.0
+        else:
+            within[b][0] = edges[0] = -end + 0.0
+
+
+def _tail_end(grid: np.ndarray, step_rows: float, rare_threshold: int) -> float | None:
+    """Expected largest of ``step_rows`` values above ``grid[-2]`` under a fitted tail.
+
+    ``grid`` holds a bin's quantiles at equal steps; with step share a, ``grid[-2]``, ``grid[-3]``
+    and ``grid[-5]`` are its quantiles at 1-a, 1-2a and 1-4a. The excess over them is taken to be
+    generalized Pareto with Pickands' shape estimate xi = log2(d1 / d2) (d1, d2 the two gaps), kept
+    in [-1, 0]: a bounded tail is recognised, but a heavier than exponential one is not
+    extrapolated (the estimate is too noisy with a few dozen rows per step).
+
+    >>> round(_tail_end(np.arange(21.0), 10.0, 5), 6)  # uniform: the largest of 10 in [19, 20]
+    19.9
+    """
+    x1, x2, x4 = grid[-2], grid[-3], grid[-5]
+    d1, d2 = x1 - x2, x2 - x4
+    if step_rows < max(rare_threshold, 1) or d1 <= 0 or d2 <= 0:
+        return None
+    xi = float(np.clip(np.log2(d1 / d2), -1.0, 0.0))
+    # Scale of the excess over grid[-5], then over grid[-2] (threshold stability of the GPD).
+    scale = d2 / np.log(2.0) if xi > -1e-9 else xi * d2 / (2.0**xi - 1.0)
+    scale += xi * (d1 + d2)
+    if scale <= 0:
+        return None
+    if xi > -1e-9:
+        return float(x1 + scale * np.log(step_rows))
+    # The expected largest never passes the endpoint of a bounded tail (-scale / xi).
+    return float(x1 + min(scale / xi * (step_rows**xi - 1.0), -scale / xi))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -333,7 +465,7 @@ class CategoricalEncoder(ColumnEncoder):
         )
 
     def encode(self, series: pd.Series) -> np.ndarray:
-        labels = _labels(series)
+        labels = value_labels(series)
         missing = labels.isna().to_numpy()
         fallback = self.rare_token if self.rare_token is not None else -1
         tokens = np.array([self._index.get(v, fallback) for v in labels], dtype=np.int64)
@@ -355,7 +487,7 @@ class CategoricalEncoder(ColumnEncoder):
     def token_for(self, value: Any) -> int:
         if _is_missing(value):
             return self._missing_token_or_error()
-        label = str(_label(value))
+        label = str(value_label(value))
         if label not in self._index:
             shown = self.categories[:10] + (["..."] if len(self.categories) > 10 else [])
             raise ConditionError(
@@ -436,7 +568,7 @@ class NumericEncoder(ColumnEncoder):
         return np.clip(tokens, 0, self.n_tokens - 1)
 
     def encode(self, series: pd.Series) -> np.ndarray:
-        return self._encode_values(_numeric_values(self.spec, series)).astype(np.int32)
+        return self._encode_values(numeric_values(self.spec, series)).astype(np.int32)
 
     @property
     def has_fine_part(self) -> bool:
@@ -448,7 +580,7 @@ class NumericEncoder(ColumnEncoder):
         return (self.n_tokens, N_FINE_TOKENS) if self.has_fine_part else (self.n_tokens,)
 
     def encode_parts(self, series: pd.Series) -> np.ndarray:
-        values = _numeric_values(self.spec, series)
+        values = numeric_values(self.spec, series)
         coarse = self._encode_values(values)
         if not self.has_fine_part:
             return coarse[:, None].astype(np.int32)
@@ -472,16 +604,27 @@ class NumericEncoder(ColumnEncoder):
         fine = tokens[:, 1] if self.has_fine_part and tokens.shape[1] > 1 else None
         numbers = self.decode_numbers(tokens[:, 0], rng, fine=fine)
         if self.spec.kind is ColumnKind.DATETIME:
-            return _seconds_to_datetimes(numbers, self.spec, self.name)
+            return self.to_datetimes(numbers)
         return pd.Series(numbers, name=self.name)
+
+    def to_datetimes(self, seconds: np.ndarray) -> pd.Series:
+        """Seconds since the epoch as this datetime column's values (its unit, format, zone)."""
+        offset = self.statistics.get("utc_offset_minutes")
+        return seconds_to_datetimes(seconds, self.spec, self.name, utc_offset_minutes=offset)
 
     def tokens_for(self, value: Any) -> tuple[int, ...]:
         coarse = self.token_for(value)
         if not self.has_fine_part:
             return (coarse,)
-        number = _numeric_values(self.spec, pd.Series([value]))
+        number = self._condition_numbers(pd.Series([value]))
         fine = self._fine_tokens(number, np.array([coarse]))
         return (coarse, int(fine[0]))
+
+    def _condition_numbers(self, values: pd.Series) -> np.ndarray:
+        """Condition values as numbers; a date's time zone must fit the column's (ConditionError)."""
+        if self.spec.kind is ColumnKind.DATETIME:
+            return condition_seconds(self.spec, values)
+        return numeric_values(self.spec, values)
 
     def decode_numbers(
         self, tokens: np.ndarray, rng: np.random.Generator, fine: np.ndarray | None = None
@@ -517,6 +660,9 @@ class NumericEncoder(ColumnEncoder):
     def _round(self, values: np.ndarray) -> np.ndarray:
         if self.spec.kind is ColumnKind.DATETIME:
             step = int(self.statistics.get("step_ns", 1)) / 1e9
+            zone = self._wall_zone()
+            if zone is not None and step >= 1:
+                return self._round_wall_clock(values, step, zone)
             finite = np.isfinite(values)
             values[finite] = np.round(values[finite] / step) * step
             return values
@@ -525,6 +671,28 @@ class NumericEncoder(ColumnEncoder):
             values = np.round(values, decimals)
         return values
 
+    def _wall_zone(self) -> Any:
+        """The zone whose wall clock the column's step is in; None for naive times and UTC."""
+        zone = column_zone(self.spec)
+        if zone == "offset":
+            minutes = self.statistics.get("utc_offset_minutes")
+            return datetime.timezone(datetime.timedelta(minutes=minutes)) if minutes else None
+        return None if zone in (None, "UTC") else zone
+
+    def _round_wall_clock(self, seconds: np.ndarray, step: float, zone: Any) -> np.ndarray:
+        """Seconds rounded to ``step`` on the wall clock of ``zone`` (local dates stay dates)."""
+        unit = datetime_unit(self.spec)
+        stamps = seconds_to_stamps(seconds, unit).dt.tz_localize("UTC").dt.tz_convert(zone)
+        wall = datetimes_to_seconds(stamps.dt.tz_localize(None))
+        rounded_wall = np.round(wall / step) * step
+        rounded = seconds_to_stamps(rounded_wall, unit)
+        local = rounded.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+        out = datetimes_to_seconds(local)
+        # A wall time that happens twice keeps the UTC offset of the time it was rounded from.
+        twice = np.isnan(out) & np.isfinite(seconds)
+        out[twice] = rounded_wall[twice] - (wall - seconds)[twice]
+        return out
+
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
         return self.decode_parts(tokens[:, None], rng)
 
@@ -532,7 +700,9 @@ class NumericEncoder(ColumnEncoder):
         if _is_missing(value):
             return self._missing_token_or_error()
         try:
-            number = _numeric_values(self.spec, pd.Series([value]))[0]
+            number = self._condition_numbers(pd.Series([value]))[0]
+        except ConditionError:
+            raise
         except (TypeError, ValueError):
             number = np.nan
         if np.isnan(number):
@@ -658,6 +828,16 @@ def _is_numeric_dtype(dtype: str) -> bool:
     return dtype.lower().startswith(("int", "uint", "float"))
 
 
+def _utc_offset_minutes(parsed: pd.Series) -> int | None:
+    """The one UTC offset of parsed text, in minutes; None if there are several or none."""
+    present = parsed.dropna()
+    # Text with several offsets is parsed as UTC; it then has no single offset to keep.
+    if not len(present) or str(parsed.dt.tz) == "UTC":
+        return None
+    offset = pd.Timestamp(present.iloc[0]).utcoffset()
+    return None if offset is None else int(offset.total_seconds() // 60)
+
+
 def _is_missing(value: Any) -> bool:
     return (
         value is None
@@ -734,25 +914,38 @@ def _weighted_quantiles(
 def _datetime_step_ns(seconds: np.ndarray) -> int:
     if len(seconds) == 0:
         return 1
-    nanos = np.round(seconds * 1e9).astype(np.int64)
+    # Whole seconds and nanoseconds apart: nanoseconds since 1970 overflow int64 beyond 2262.
+    whole = np.floor(seconds)
+    nanos = np.round((seconds - whole) * 1e9).astype(np.int64)
+    whole_seconds = whole.astype(np.int64) + (nanos == 10**9)
+    nanos %= 10**9
     for step in _DATETIME_STEPS_NS:
-        if np.all(nanos % step == 0):
+        if step < 10**9:
+            if np.all(nanos % step == 0):
+                return step
+        elif not nanos.any() and np.all(whole_seconds % (step // 10**9) == 0):
             return step
     return 1
 
 
-def _seconds_to_datetimes(seconds: np.ndarray, spec: ColumnSpec, name: str) -> pd.Series:
-    nanos = np.where(np.isfinite(seconds), np.round(np.nan_to_num(seconds) * 1e9), 0).astype(
-        np.int64
-    )
-    stamps = pd.Series(pd.to_datetime(nanos, unit="ns"), name=name)
-    stamps = stamps.where(np.isfinite(seconds))
+def seconds_to_datetimes(
+    seconds: np.ndarray, spec: ColumnSpec, name: str, *, utc_offset_minutes: int | None = None
+) -> pd.Series:
+    """Seconds since the epoch (UTC) back to the column's datetimes, or its text if it has a format.
+
+    The inverse of :func:`numeric_values` on a datetime column; NaN becomes missing. Text with
+    UTC offsets (``%z``) is written at ``utc_offset_minutes`` east of UTC, or in UTC.
+    """
+    # In the column's own unit (text: microseconds), so dates of any year from 1 to 9999 fit.
+    stamps = seconds_to_stamps(seconds, datetime_unit(spec), name)
     if spec.datetime_format:
-        tz = "UTC" if "%z" in spec.datetime_format or "%Z" in spec.datetime_format else None
-        if tz:
+        if column_zone(spec) == "offset":
             stamps = stamps.dt.tz_localize("UTC")
-        text = stamps.dt.strftime(spec.datetime_format)
-        return text.astype(object).where(stamps.notna(), None)
+            if utc_offset_minutes:
+                zone = datetime.timezone(datetime.timedelta(minutes=utc_offset_minutes))
+                stamps = stamps.dt.tz_convert(zone)
+        text: pd.Series = stamps.dt.strftime(spec.datetime_format).astype(object)
+        return text.where(stamps.notna(), None)
     dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype != "str" else None
     tz = getattr(dtype, "tz", None)
     if tz is not None:

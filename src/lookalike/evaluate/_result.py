@@ -8,6 +8,7 @@ import os
 import tempfile
 import types
 import typing
+from collections.abc import Sequence
 from dataclasses import dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -369,26 +370,28 @@ class EvaluationResult:
         data = dict(data)
         settings = data.get("settings", {})
         data["settings"] = [[key, value] for key, value in settings.items()]
-        built = _from_jsonable(cls, data, "result")
-        if not isinstance(built, cls):  # pragma: no cover - _from_jsonable returns the class
+        built = from_jsonable(cls, data, "result")
+        if not isinstance(built, cls):  # pragma: no cover - from_jsonable returns the class
             raise DataError("Evaluation result could not be rebuilt.")
         return built
 
     def to_json(self, path: str | Path | None = None) -> str:
         """The result as JSON text; also written (atomically) to ``path`` if given."""
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
-        if path is not None:
-            write_text_atomically(path, text)
-        return text
+        return dump_json(self.to_dict(), path)
 
-    def to_html(self, path: str | Path | None = None) -> str:
-        """A self-contained HTML report; also written (atomically) to ``path`` if given."""
+    def to_html(self, path: str | Path | None = None, *, extra: Sequence[Any] = ()) -> str:
+        """A self-contained HTML report; also written (atomically) to ``path`` if given.
+
+        ``extra`` adds sections after the evaluation's own: results of
+        :func:`lookalike.stress_test` and :func:`lookalike.experiment` (each with its verdict,
+        figure and table). They stay separate values: evaluation needs no model.
+        """
         # Imported here: report renders results, so it comes after evaluate in the data flow.
         from lookalike.report import render_html
 
         if path is not None:
             _check_directory(path)
-        html = render_html(self)
+        html = render_html(self, extra=extra)
         if path is not None:
             write_text_atomically(path, html)
         return html
@@ -409,6 +412,14 @@ def _check_directory(path: str | Path) -> Path:
             f"Cannot write {str(target)!r}: directory {str(target.parent)!r} does not exist."
         )
     return target
+
+
+def dump_json(data: dict[str, Any], path: str | Path | None = None) -> str:
+    """``data`` as indented JSON text (NaN refused); also written (atomically) to ``path``."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
+    if path is not None:
+        write_text_atomically(path, text)
+    return text
 
 
 def write_text_atomically(path: str | Path, text: str) -> Path:
@@ -439,40 +450,45 @@ def _to_jsonable(value: Any) -> Any:
     return value
 
 
-def _from_jsonable(annotation: Any, value: Any, where: str) -> Any:
+def from_jsonable(annotation: Any, value: Any, where: str) -> Any:
+    """Rebuild ``value`` (JSON data) as ``annotation`` says: frozen dataclasses, tuples, dicts.
+
+    ``where`` names the field in error messages. Keys that the dataclass does not have are
+    ignored, so results written by a newer version (with more fields) still read back.
+    """
     origin = typing.get_origin(annotation)
     if origin in (types.UnionType, typing.Union):
         options = typing.get_args(annotation)
         if value is None and type(None) in options:
             return None
-        return _from_jsonable(next(a for a in options if a is not type(None)), value, where)
+        return from_jsonable(next(a for a in options if a is not type(None)), value, where)
     if is_dataclass(annotation) and isinstance(annotation, type):
         if not isinstance(value, dict):
-            raise DataError(f"Evaluation result field {where!r} must be an object. Got {value!r}.")
+            raise DataError(f"Result field {where!r} must be an object. Got {value!r}.")
         hints = typing.get_type_hints(annotation)
         kwargs = {}
         for f in fields(annotation):
             if f.name in value:
-                kwargs[f.name] = _from_jsonable(hints[f.name], value[f.name], f"{where}.{f.name}")
+                kwargs[f.name] = from_jsonable(hints[f.name], value[f.name], f"{where}.{f.name}")
         try:
             return annotation(**kwargs)
         except TypeError as exc:
-            raise DataError(f"Evaluation result field {where!r} is incomplete: {exc}.") from None
+            raise DataError(f"Result field {where!r} is incomplete: {exc}.") from None
     if origin is dict:
         key_type, value_type = typing.get_args(annotation)
         if not isinstance(value, dict):
-            raise DataError(f"Evaluation result field {where!r} must be an object. Got {value!r}.")
+            raise DataError(f"Result field {where!r} must be an object. Got {value!r}.")
         return {
-            _from_jsonable(key_type, k, where): _from_jsonable(value_type, v, f"{where}[{k!r}]")
+            from_jsonable(key_type, k, where): from_jsonable(value_type, v, f"{where}[{k!r}]")
             for k, v in value.items()
         }
     if origin is tuple:
         args = typing.get_args(annotation)
         if not isinstance(value, list):
-            raise DataError(f"Evaluation result field {where!r} must be a list. Got {value!r}.")
+            raise DataError(f"Result field {where!r} must be a list. Got {value!r}.")
         if len(args) == 2 and args[1] is Ellipsis:
-            return tuple(_from_jsonable(args[0], v, f"{where}[]") for v in value)
-        return tuple(_from_jsonable(a, v, f"{where}[]") for a, v in zip(args, value, strict=False))
+            return tuple(from_jsonable(args[0], v, f"{where}[]") for v in value)
+        return tuple(from_jsonable(a, v, f"{where}[]") for a, v in zip(args, value, strict=False))
     if annotation is float and isinstance(value, int | float):
         return float(value)
     return value

@@ -351,6 +351,7 @@ def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
     if table.schema.pandas_metadata is not None:
         # Written from pandas: the metadata restores the exact dtypes (Int64, category, tz...).
         frame: pd.DataFrame = table.to_pandas()
+        _restore_datetime_units(frame, table.schema.pandas_metadata)
     else:
         # Otherwise arrow's default turns integers with nulls into floats; keep them integers.
         frame = table.to_pandas(types_mapper=_nullable_dtype)
@@ -360,6 +361,18 @@ def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
                 frame[name] = frame[name].astype(_NUMPY_OF[dtype])
     frame.columns = pd.Index([str(c) for c in frame.columns])
     return frame.reset_index(drop=True)
+
+
+def _restore_datetime_units(frame: pd.DataFrame, metadata: dict[str, Any]) -> None:
+    """Datetimes back at pandas' resolution: Parquet has no seconds, so it stores them as ms."""
+    for column in metadata.get("columns", []):
+        name, numpy_type = column.get("name"), str(column.get("numpy_type", ""))
+        if name not in frame.columns or not numpy_type.startswith("datetime64["):
+            continue
+        unit = numpy_type.removeprefix("datetime64[").split(",")[0].rstrip("]")
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series) and series.dt.unit != unit:
+            frame[name] = series.dt.as_unit(unit)
 
 
 _NULLABLE_OF: dict[pa.DataType, Any] = {

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import Any
 
@@ -14,6 +14,8 @@ from lookalike.evaluate._result import EvaluationResult
 from lookalike.report import _plots
 from lookalike.report._controls import controls_section, rules_section
 from lookalike.report._fairness import fairness_section
+from lookalike.report._scenarios import scenario_section, scenario_title
+from lookalike.scenarios._result import ScenarioResult
 
 #: Per-column figures are drawn for at most this many columns (the least faithful ones first
 #: when there are more); every column stays in the tables.
@@ -23,12 +25,15 @@ N_WORST_PAIRS = 15
 TEMPLATE_NAME = "report.html.j2"
 
 
-def render_html(result: EvaluationResult | Mapping[str, Any]) -> str:
+def render_html(result: EvaluationResult | Mapping[str, Any], *, extra: Sequence[Any] = ()) -> str:
     """Return the report as HTML text: images embedded, no external resources, works offline.
 
     ``result`` is an :class:`EvaluationResult` or its :meth:`~EvaluationResult.to_dict` form
-    (e.g. loaded back from the JSON file).
+    (e.g. loaded back from the JSON file). ``extra`` are stress-test and experiment results
+    (:class:`~lookalike.StressTestResult`, :class:`~lookalike.ExperimentResult`), each shown as
+    a section after the evaluation's own, with its verdict among the summary cards.
     """
+    sections = _extra_sections(extra)
     if isinstance(result, Mapping):
         result = EvaluationResult.from_dict(dict(result))
     if not isinstance(result, EvaluationResult):
@@ -66,8 +71,40 @@ def render_html(result: EvaluationResult | Mapping[str, Any]) -> str:
         fairness_section="" if result.fairness is None else fairness_section(result.fairness),
         rules_section="" if result.rules is None else rules_section(result.rules),
         controls_section="" if result.controls is None else controls_section(result.controls),
+        extra_sections=sections,
+        extra_cards=[(x["title"], x["verdict"]) for x in sections],
         json_text=json.dumps(result.to_dict(), indent=1, ensure_ascii=False),
     )
+
+
+def _extra_sections(extra: Sequence[Any]) -> list[dict[str, Any]]:
+    """Title, anchor, verdict and HTML of each extra section, anchors unique in the page."""
+    if isinstance(extra, ScenarioResult) or not isinstance(extra, Sequence):
+        raise DataError(
+            "The 'extra' parameter must be a list of stress-test or experiment results. "
+            f"Got {type(extra).__name__} instead."
+        )
+    sections = []
+    counts: dict[str, int] = {}
+    for item in extra:
+        if not isinstance(item, ScenarioResult):
+            raise DataError(
+                "Each of 'extra' must be a StressTestResult (from lookalike.stress_test) or an "
+                f"ExperimentResult (from lookalike.experiment). Got {type(item).__name__} instead."
+            )
+        title = scenario_title(item)
+        slug = title.lower().replace(" ", "-")
+        counts[slug] = counts.get(slug, 0) + 1
+        anchor = slug if counts[slug] == 1 else f"{slug}-{counts[slug]}"
+        sections.append(
+            {
+                "title": title if counts[slug] == 1 else f"{title} {counts[slug]}",
+                "anchor": anchor,
+                "verdict": item.verdict,
+                "html": scenario_section(item, anchor),
+            }
+        )
+    return sections
 
 
 def _environment() -> jinja2.Environment:

@@ -1,12 +1,12 @@
-"""Figures and HTML pages for stress tests and experiments."""
+"""Stress tests and experiments: their figures, report sections and standalone pages."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
+from markupsafe import Markup
 from matplotlib.figure import Figure
 
+from lookalike.errors import DataError
 from lookalike.report._plots import (
     HOLDOUT_COLOUR,
     REAL_COLOUR,
@@ -16,9 +16,8 @@ from lookalike.report._plots import (
     _to_data_uri,
 )
 from lookalike.report._sections import render
-
-if TYPE_CHECKING:
-    from lookalike.scenarios import ExperimentResult, StressTestResult
+from lookalike.scenarios import ExperimentResult, StressTestResult
+from lookalike.scenarios._result import ScenarioResult
 
 #: Scenario and variant names longer than this are shortened in figures.
 MAX_NAME_CHARS = 40
@@ -108,7 +107,10 @@ def experiment_figure(result: ExperimentResult) -> Figure:
     for y, value in enumerate(scores):
         if np.isfinite(value):
             ax.text(value, y, f" {value:.4f}", va="center", fontsize=8)
-    ax.set_yticks(positions, [f"{v.rank}. {_name(v.name)}" for v in variants])
+    ax.set_yticks(
+        positions,
+        [f"{v.rank}. {_name(v.name)}{' (failed)' if v.error else ''}" for v in variants],
+    )
     ax.invert_yaxis()
     finite = scores[np.isfinite(scores)]
     if finite.size:
@@ -128,13 +130,44 @@ def experiment_figure(result: ExperimentResult) -> Figure:
     return figure
 
 
-def stress_test_page(result: StressTestResult) -> str:
-    """A self-contained HTML page of a stress test."""
-    image = _to_data_uri(stress_test_figure(result))
-    return str(render("scenarios.html.j2", kind="stress", result=result, image=image))
+def scenario_figure(result: ScenarioResult) -> Figure:
+    """The figure of a stress test or an experiment."""
+    if isinstance(result, StressTestResult):
+        return stress_test_figure(result)
+    if isinstance(result, ExperimentResult):
+        return experiment_figure(result)
+    raise DataError(
+        "Expected a StressTestResult (from lookalike.stress_test) or an ExperimentResult (from "
+        f"lookalike.experiment). Got {type(result).__name__} instead."
+    )
 
 
-def experiment_page(result: ExperimentResult) -> str:
-    """A self-contained HTML page of an experiment's leaderboard."""
-    image = _to_data_uri(experiment_figure(result))
-    return str(render("scenarios.html.j2", kind="experiment", result=result, image=image))
+def scenario_section(result: ScenarioResult, anchor: str, *, standalone: bool = False) -> Markup:
+    """HTML of a stress-test or experiment section: verdict, sentence, figure and table.
+
+    ``anchor`` is the section's id in the page; ``standalone`` makes its heading the page's title.
+    """
+    image = _to_data_uri(scenario_figure(result))
+    stress = isinstance(result, StressTestResult)
+    has_groups = isinstance(result, StressTestResult) and any(s.groups for s in result.scenarios)
+    return render(
+        "stress.html.j2" if stress else "experiment.html.j2",
+        result=result,
+        verdict=result.verdict,
+        image=image,
+        anchor=anchor,
+        standalone=standalone,
+        has_groups=has_groups,
+    )
+
+
+def scenario_title(result: ScenarioResult) -> str:
+    """The section's name in the report's navigation and summary cards."""
+    return "Stress test" if isinstance(result, StressTestResult) else "Experiment"
+
+
+def scenario_page(result: ScenarioResult) -> str:
+    """A self-contained HTML page of a stress test or an experiment's leaderboard."""
+    section = scenario_section(result, "result", standalone=True)
+    title = scenario_title(result).lower()
+    return str(render("scenario_page.html.j2", title=title, section=section))

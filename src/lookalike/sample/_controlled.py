@@ -7,7 +7,8 @@ The Synthesizer's ``sample`` and ``sample_with_report`` call :func:`sample_contr
    joint ``P`` of the target columns' tokens, which is raked to the targets (:mod:`._targets`),
    giving ``Q``; the factor ``Q / P`` is applied column by column as each target column is drawn
    (with look-ahead, so early columns already lean toward the targets);
-3. the engine (:mod:`._smc`) draws particles in the model's order, weighs and resamples them,
+3. the engine (:mod:`._smc`) draws particles in the model's order (a pool of several per row,
+   sized by a pilot, so that rows are rarely copies of one particle), weighs and resamples them,
    rakes the batch's own particles to the targets once the last target column is drawn (so the
    targets hold on the rows actually drawn, not only on the pilot), and selects the rows;
 4. values are decoded; numbers under a range are drawn inside it; fixed numbers are set exactly;
@@ -40,6 +41,7 @@ from lookalike.control._smc import (
     ColumnFactor,
     Diagnostics,
     TiltPlan,
+    TokenMask,
     sample_tilted_tokens,
 )
 from lookalike.control._targets import (
@@ -54,8 +56,7 @@ from lookalike.control._targets import (
     share_constraint,
     target_columns,
 )
-from lookalike.encode._encoders import NumericEncoder, _numeric_values, _seconds_to_datetimes
-from lookalike.encode._table import restore_dtype
+from lookalike.encode import NumericEncoder, numeric_values, restore_dtype
 from lookalike.errors import ConditionError
 from lookalike.models._trees import TokenFilter
 from lookalike.schema import ColumnKind
@@ -260,12 +261,7 @@ def _with_rules(allowed: TokenFilter | None, rules: RuleSampler | None) -> Token
 
 
 def _constant(mask: np.ndarray) -> ColumnFactor:
-    row = mask[None, :]
-
-    def factor(features: np.ndarray) -> np.ndarray:
-        return row
-
-    return factor
+    return TokenMask(np.asarray(mask, dtype=np.float64))
 
 
 def _by_previous(table: np.ndarray, previous: int) -> ColumnFactor:
@@ -281,6 +277,10 @@ def _combined(factors: Mapping[int, list[ColumnFactor]]) -> dict[int, ColumnFact
     def product(parts: list[ColumnFactor]) -> ColumnFactor:
         if len(parts) == 1:
             return parts[0]
+        if all(isinstance(part, TokenMask) for part in parts):
+            return TokenMask(
+                np.prod([part.weights for part in parts if isinstance(part, TokenMask)], axis=0)
+            )
 
         def factor(features: np.ndarray) -> np.ndarray:
             result = parts[0](features)
@@ -512,7 +512,7 @@ class _Targets:
                         )
                     )
             elif c.kind == "mean":
-                numbers = _numeric_values(model.schema_[column.name], out[column.name])
+                numbers = numeric_values(model.schema_[column.name], out[column.name])
                 results.append(
                     TargetResult(
                         "shift",
@@ -524,7 +524,7 @@ class _Targets:
                     )
                 )
             elif c.kind == "quantiles":
-                numbers = _numeric_values(model.schema_[column.name], out[column.name])
+                numbers = numeric_values(model.schema_[column.name], out[column.name])
                 for q, value in c.quantiles:
                     results.append(
                         TargetResult(
@@ -691,7 +691,7 @@ def _decode_ranges(
             continue
         rounded = _round_inside(column_encoder, values, condition)
         if spec.kind is ColumnKind.DATETIME:
-            replacement = _seconds_to_datetimes(rounded, spec, spec.name)
+            replacement = column_encoder.to_datetimes(rounded)
             column = out[spec.name].to_numpy(copy=True)
             column[rows] = replacement.to_numpy()
             out[spec.name] = restore_dtype(pd.Series(column, name=spec.name), spec)

@@ -19,8 +19,7 @@ from lookalike.control._rule_sampling import (
     rules_from_manifest,
     rules_to_manifest,
 )
-from lookalike.encode import TableEncoder
-from lookalike.encode._table import restore_dtype
+from lookalike.encode import TableEncoder, restore_dtype
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import read_table
 from lookalike.models._dp import (
@@ -34,7 +33,7 @@ from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, s
 from lookalike.persist import Artifact, read_artifact, write_artifact
 from lookalike.sample._controlled import needs_controls, report_plain_sample, sample_controlled
 from lookalike.schema import ColumnKind, Schema, infer_schema
-from lookalike.schema._infer import parse_datetimes
+from lookalike.schema._datetimes import condition_datetimes
 
 Conditions = Mapping[str, Any] | pd.DataFrame | None
 
@@ -53,7 +52,9 @@ class Synthesizer:
     rare_threshold:
         Categories and numeric values seen fewer times than this are never emitted as themselves
         (categories become ``"_RARE_"``, numbers snap to a frequent value), and numeric extremes
-        are clipped to the ``rare_threshold``-th smallest and largest values.
+        are clipped to the ``rare_threshold``-th smallest and largest values; the ends of a
+        continuous number column then reach as far as a tail fitted to the clipped values
+        suggests, which does not depend on the clipped values themselves.
     n_bins:
         Quantile bins for continuous columns (plus a learned within-bin position).
     min_samples_leaf:
@@ -270,6 +271,7 @@ class Synthesizer:
                 min_impurity_decrease=float(self.min_impurity_decrease),
                 rng=fit_rng,
                 max_rows=self.max_rows_per_tree,
+                fine=np.array([part > 0 for _, part in encoder.model_columns])[order],
                 on_column=lambda _: bar.advance(task),
             )
         self.schema_ = frame_schema
@@ -538,10 +540,13 @@ class Synthesizer:
             ):
                 merged = out[column].astype(object).to_numpy(copy=True)
                 given = values.to_numpy(dtype=object)
-                if spec.kind is ColumnKind.DATETIME and spec.datetime_format:
-                    # Dates stored as text come out in the column's own format.
-                    parsed = parse_datetimes(values[present], None)
-                    given[present] = parsed.dt.strftime(spec.datetime_format).to_numpy(dtype=object)
+                if spec.kind is ColumnKind.DATETIME:
+                    # As the column holds them: text in its own format, times in its own zone
+                    # (naive values are read as wall times there).
+                    stamps = condition_datetimes(spec, values[present])
+                    if spec.datetime_format:
+                        stamps = stamps.dt.strftime(spec.datetime_format)
+                    given[present] = stamps.to_numpy(dtype=object)
                 merged[present] = given[present]
                 out[column] = restore_dtype(pd.Series(merged, name=column), spec)
         return out
@@ -621,6 +626,8 @@ class Synthesizer:
                     ordered=tuple(
                         TokenTree.from_arrays(arrays, f"ordered{j}.{t}")
                         for t in range(model.n_trees)
+                        # A fine token's column has one tree (fit_column_models).
+                        if t == 0 or f"ordered{j}.{t}.left" in arrays
                     ),
                     any_order=TokenTree.from_arrays(arrays, f"any_order{j}"),
                 )

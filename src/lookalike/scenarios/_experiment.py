@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import itertools
-import json
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -17,7 +16,7 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from lookalike._progress import progress_bar
-from lookalike.errors import DataError, LookalikeError
+from lookalike.errors import DataError, DataWarning, LookalikeError
 from lookalike.evaluate._models import (
     fit_tree_encoding,
     informative_columns,
@@ -25,7 +24,8 @@ from lookalike.evaluate._models import (
     make_regressor,
 )
 from lookalike.evaluate._prepare import ColumnKind, _column_kind
-from lookalike.evaluate._result import write_text_atomically
+from lookalike.evaluate._result import Verdict
+from lookalike.evaluate._verdicts import NOT_MEASURED
 from lookalike.scenarios._metrics import (
     Metric,
     Predictions,
@@ -37,18 +37,26 @@ from lookalike.scenarios._metrics import (
     resolve_metric,
     score,
 )
+from lookalike.scenarios._result import ScenarioResult
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    pass
 
 #: Keys of a variant that :func:`experiment` reads itself; every other key goes to ``sample``.
 VARIANT_KEYS = ("name", "n", "real", "params")
 REAL_ONLY = "real data only"
+#: A variant's status: trained and scored, or failed (its error is recorded and it ranks last).
+OK = "ok"
+FAILED = "failed"
 
 
 @dataclass(frozen=True)
 class VariantScore:
-    """One row of the leaderboard: a training-set variant and its model's score on the holdout."""
+    """One row of the leaderboard: a training-set variant and its model's score on the holdout.
+
+    ``status`` is ``"ok"``, or ``"failed"`` when building or scoring the variant raised; then
+    ``error`` says what was raised, ``score`` is None and the variant ranks last.
+    """
 
     rank: int
     name: str
@@ -59,10 +67,12 @@ class VariantScore:
     n_real_rows: int
     sample_seed: int
     seconds: float
+    status: str = OK
+    error: str | None = None
 
 
 @dataclass(frozen=True)
-class ExperimentResult:
+class ExperimentResult(ScenarioResult):
     """The leaderboard of :func:`experiment`, best variant first.
 
     ``variants[i].sample_seed`` rebuilds variant ``i``'s synthetic rows:
@@ -93,11 +103,13 @@ class ExperimentResult:
                 "n_synthetic_rows": [v.n_synthetic_rows for v in self.variants],
                 "n_real_rows": [v.n_real_rows for v in self.variants],
                 "seconds": [round(v.seconds, 3) for v in self.variants],
+                "status": [v.status for v in self.variants],
+                "error": [v.error for v in self.variants],
             }
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-compatible dict."""
+        """A JSON-compatible dict (with the verdict); :meth:`from_dict` reverses it."""
         return {
             "target": self.target,
             "task": self.task,
@@ -105,6 +117,7 @@ class ExperimentResult:
             "higher_is_better": self.higher_is_better,
             "n_holdout_rows": self.n_holdout_rows,
             "seed_entropy": self.seed_entropy,
+            "verdict": {"rating": self.verdict.rating, "explanation": self.verdict.explanation},
             "variants": [
                 {
                     "rank": v.rank,
@@ -116,40 +129,73 @@ class ExperimentResult:
                     "n_real_rows": v.n_real_rows,
                     "sample_seed": v.sample_seed,
                     "seconds": round(v.seconds, 3),
+                    "status": v.status,
+                    "error": v.error,
                 }
                 for v in self.variants
             ],
         }
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        """The result as JSON text; also written (atomically) to ``path`` if given."""
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
-        if path is not None:
-            write_text_atomically(path, text)
-        return text
+    @property
+    def failed(self) -> tuple[VariantScore, ...]:
+        """The variants that raised instead of being scored (they rank last)."""
+        return tuple(v for v in self.variants if v.status == FAILED)
 
-    def plot(self) -> Figure:
-        """A matplotlib figure of the leaderboard."""
-        from lookalike.report._scenarios import experiment_figure
+    @property
+    def verdict(self) -> Verdict:
+        """Does the best training set with synthetic rows match training on the real data alone?
 
-        return experiment_figure(self)
-
-    def to_html(self, path: str | Path | None = None) -> str:
-        """A self-contained HTML page (figure embedded); also written to ``path`` if given."""
-        from lookalike.report._scenarios import experiment_page
-
-        html = experiment_page(self)
-        if path is not None:
-            write_text_atomically(path, html)
-        return html
+        Rated by its loss against the real-data-only model, as :attr:`StressTestResult.verdict`
+        rates scenarios against the baseline.
+        """
+        scored = [v for v in self.variants if v.status == OK and v.score is not None]
+        reference = next(
+            (v for v in scored if v.name == REAL_ONLY and v.n_synthetic_rows == 0), None
+        )
+        synthetic = [v for v in scored if v.n_synthetic_rows > 0]
+        failures = (
+            f" {len(self.failed)} of {len(self.variants)} variants failed (see the table)."
+            if self.failed
+            else ""
+        )
+        if not synthetic:
+            return Verdict(
+                NOT_MEASURED, f"No variant with synthetic rows was scored.{failures}".strip()
+            )
+        best = synthetic[0]
+        if reference is None or reference.score is None or best.score is None:
+            return Verdict(
+                NOT_MEASURED,
+                f"The best variant, {best.name!r}, scores {_format(best.score)}; without a model "
+                f"trained on the real data alone (include_real=True) there is nothing to "
+                f"compare it with.{failures}",
+            )
+        loss = self.loss(reference.score, best.score)
+        rating = self.rate_loss(loss)
+        comparison = (
+            "matches or beats"
+            if loss <= 0
+            else {
+                "good": "comes close to",
+                "fair": "falls short of",
+                "poor": "falls well short of",
+            }[rating]
+        )
+        return Verdict(
+            rating,
+            f"The best variant with synthetic rows, {best.name!r} ({_format(best.score)}), "
+            f"{comparison} the model trained on the real data alone ({_format(reference.score)})."
+            f"{failures}",
+        )
 
     def __repr__(self) -> str:
-        top = ", ".join(
-            f"{v.rank}. {v.name}: {'–' if v.score is None else f'{v.score:.3f}'}"
-            for v in self.variants[:5]
-        )
+        top = ", ".join(f"{v.rank}. {v.name}: {_format(v.score)}" for v in self.variants[:5])
         more = f", … {len(self.variants) - 5} more" if len(self.variants) > 5 else ""
         return f"ExperimentResult({self.metric}; {top}{more})"
+
+
+def _format(value: float | None) -> str:
+    return "–" if value is None else f"{value:.3f}"
 
 
 def variant_grid(**axes: Sequence[Any]) -> list[dict[str, Any]]:
@@ -195,8 +241,8 @@ def experiment(
 
     * ``n``: synthetic rows (default: as many as ``data`` has; 0 for none);
     * ``real``: real rows of ``data`` mixed in, as a share (``0.5``) or a count (``2000``);
-    * ``params``: synthesizer parameters to refit with (e.g. ``{"epsilon": 1.0}`` once a
-      differentially private synthesizer takes it);
+    * ``params``: synthesizer parameters to refit with (e.g. ``{"epsilon": 1.0}`` for a
+      differentially private model: ``variant_grid(params=[{"epsilon": e} for e in (0.3, 1, 4)])``);
     * ``name``: a label (default: the settings);
     * anything else (``conditions``, ``rebalance``, ``shift``, ``parity``, ...) goes to
       ``synthesizer.sample``.
@@ -208,6 +254,11 @@ def experiment(
     a name or callable as in :func:`stress_test`. Variants run in parallel on ``n_jobs`` threads (the
     model fitting releases the GIL; threads also keep every object in memory, where worker
     processes would need it pickled); the leaderboard is the same whatever the parallelism.
+
+    A variant that raises (an impossible shift, a model that cannot be fitted) does not stop the
+    others: it is recorded with ``status`` "failed" and its ``error``, ranks last, and one
+    :class:`~lookalike.errors.DataWarning` lists every failure. Only when every variant fails is
+    the first error raised.
 
     >>> import pandas as pd
     >>> import lookalike as la
@@ -271,7 +322,14 @@ def experiment(
                     i, outcome = done.result()
                     outcomes[i] = outcome
                     bar.advance(task_id)
-    order = sorted(range(len(specs)), key=lambda i: (_sort_key(outcomes[i].score, higher), i))
+    failed = [i for i in range(len(specs)) if outcomes[i].error is not None]
+    if failed:
+        _report_failures([(specs[i].name, outcomes[i]) for i in failed], len(specs))
+    # Failed variants rank last, after those scored None (a model that could not be scored).
+    order = sorted(
+        range(len(specs)),
+        key=lambda i: (i in failed, _sort_key(outcomes[i].score, higher), i),
+    )
     rows = tuple(
         VariantScore(
             rank=rank,
@@ -283,6 +341,8 @@ def experiment(
             n_real_rows=outcomes[i].n_real,
             sample_seed=outcomes[i].sample_seed,
             seconds=outcomes[i].seconds,
+            status=OK if outcomes[i].error is None else FAILED,
+            error=outcomes[i].message,
         )
         for rank, i in enumerate(order, start=1)
     )
@@ -294,6 +354,27 @@ def experiment(
         n_holdout_rows=int(holdout[target].notna().sum()),
         variants=rows,
         seed_entropy=str(seed.entropy),
+    )
+
+
+def _report_failures(failures: list[tuple[str, _Outcome]], n_variants: int) -> None:
+    """Raise if every variant failed; otherwise warn once, naming each failure."""
+    if len(failures) == n_variants:
+        first = failures[0][1].error
+        if first is None:  # pragma: no cover - only failures are passed
+            raise DataError("Every variant failed.")
+        if n_variants > 1:
+            first.add_note(
+                f"Every one of the {n_variants} variants failed: "
+                + "; ".join(f"{name!r}: {outcome.message}" for name, outcome in failures)
+            )
+        raise first
+    listed = "; ".join(f"{name!r}: {outcome.message}" for name, outcome in failures)
+    warnings.warn(
+        f"{len(failures)} of {n_variants} variants failed and rank last in the leaderboard "
+        f"(status 'failed'): {listed}",
+        DataWarning,
+        stacklevel=3,
     )
 
 
@@ -403,6 +484,16 @@ class _Outcome:
     n_real: int
     sample_seed: int
     seconds: float
+    error: Exception | None = None
+
+    @property
+    def message(self) -> str | None:
+        """What the variant raised, as the leaderboard shows it (without the variant's name)."""
+        if self.error is None:
+            return None
+        cause = self.error.__cause__ if isinstance(self.error.__cause__, Exception) else None
+        shown = cause or self.error
+        return f"{type(shown).__name__}: {shown}"
 
 
 @dataclass(frozen=True)
@@ -420,13 +511,19 @@ class _Plan:
         started = time.perf_counter()
         sample_seed = int(seed.generate_state(1, dtype=np.uint32)[0])
         rng = np.random.default_rng(seed.spawn(1)[0])
+        # A variant that raises is recorded, not fatal: one bad setting (an impossible shift, a
+        # model that cannot fit one class) must not throw away the other variants' work.
         try:
             table, n_synthetic, n_real = self._training_table(
                 synthesizer, variant, sample_seed, rng
             )
+            value = self._score(table, int(rng.integers(2**31)))
         except LookalikeError as exc:
-            raise type(exc)(f"Variant {variant.name!r}: {exc}") from exc
-        value = self._score(table, int(rng.integers(2**31)))
+            named = type(exc)(f"Variant {variant.name!r}: {exc}")
+            named.__cause__ = exc
+            return _Outcome(None, 0, 0, sample_seed, time.perf_counter() - started, named)
+        except Exception as exc:
+            return _Outcome(None, 0, 0, sample_seed, time.perf_counter() - started, exc)
         return _Outcome(value, n_synthetic, n_real, sample_seed, time.perf_counter() - started)
 
     def _training_table(

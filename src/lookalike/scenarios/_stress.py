@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import inspect
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from lookalike.errors import DataError, LookalikeError
-from lookalike.evaluate._result import write_text_atomically
+from lookalike.evaluate._result import Verdict
 from lookalike.scenarios._metrics import (
     Metric,
     Predictions,
@@ -26,9 +24,10 @@ from lookalike.scenarios._metrics import (
     resolve_metric,
     score,
 )
+from lookalike.scenarios._result import ScenarioResult
 
 if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+    pass
 
 #: Rows drawn per scenario unless the scenario says otherwise.
 DEFAULT_ROWS = 10_000
@@ -69,7 +68,7 @@ class ScenarioScore:
 
 
 @dataclass(frozen=True)
-class StressTestResult:
+class StressTestResult(ScenarioResult):
     """What :func:`stress_test` measured: the metric per scenario and per group.
 
     Read it as a table with :meth:`to_frame`, as JSON with :meth:`to_dict` / :meth:`to_json`,
@@ -85,7 +84,7 @@ class StressTestResult:
     random_state: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-compatible dict."""
+        """A JSON-compatible dict (with the verdict); :meth:`from_dict` reverses it."""
         return {
             "target": self.target,
             "task": self.task,
@@ -93,6 +92,7 @@ class StressTestResult:
             "higher_is_better": self.higher_is_better,
             "positive_label": self.positive_label,
             "random_state": self.random_state,
+            "verdict": {"rating": self.verdict.rating, "explanation": self.verdict.explanation},
             "scenarios": [
                 {
                     "name": s.name,
@@ -116,13 +116,6 @@ class StressTestResult:
             ],
         }
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        """The result as JSON text; also written (atomically) to ``path`` if given."""
-        text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False, allow_nan=False)
-        if path is not None:
-            write_text_atomically(path, text)
-        return text
-
     def to_frame(self, *, by_group: bool = False) -> pd.DataFrame:
         """One row per scenario; or, with ``by_group``, one row per scenario and group."""
         if not by_group:
@@ -140,20 +133,41 @@ class StressTestResult:
         ]
         return pd.DataFrame(rows, columns=["scenario", "column", "group", self.metric, "n_rows"])
 
-    def plot(self) -> Figure:
-        """A matplotlib figure: the metric per scenario, and per group when groups were given."""
-        from lookalike.report._scenarios import stress_test_figure
+    @property
+    def verdict(self) -> Verdict:
+        """How far the metric falls from the reference scenario (the baseline) in the worst one.
 
-        return stress_test_figure(self)
-
-    def to_html(self, path: str | Path | None = None) -> str:
-        """A self-contained HTML page (figure embedded); also written to ``path`` if given."""
-        from lookalike.report._scenarios import stress_test_page
-
-        html = stress_test_page(self)
-        if path is not None:
-            write_text_atomically(path, html)
-        return html
+        Rated by the largest loss: up to 0.02 of a bounded metric (AUC, accuracy, F1, R²) is
+        "good", up to 0.05 "fair" (for errors such as MAE: 10 % and 25 % of the reference).
+        """
+        scored = [s for s in self.scenarios if s.score is not None]
+        reference = next((s for s in self.scenarios if s.name == BASELINE), self.scenarios[0])
+        others = [s for s in scored if s is not reference]
+        if reference.score is None or not others:
+            return Verdict(
+                "not measured",
+                f"{self.metric} could not be compared: it needs a score on the reference "
+                f"scenario {reference.name!r} and on at least one other.",
+            )
+        worst = max(others, key=lambda s: self.loss(_score(reference), _score(s)))
+        loss = self.loss(_score(reference), _score(worst))
+        rating = self.rate_loss(loss)
+        lead = {"good": "holds up", "fair": "weakens", "poor": "breaks down"}[rating]
+        text = (
+            f"The model {lead}: {self.metric} is {_format(reference.score)} on "
+            f"{reference.name!r} and {_format(worst.score)} on the weakest scenario, "
+            f"{worst.name!r} ({_loss_text(self, loss)})."
+        )
+        groups = [(s, g) for s in self.scenarios for g in s.groups if g.score is not None]
+        if groups:
+            scenario, group = max(
+                groups, key=lambda pair: self.loss(_score(reference), _score(pair[1]))
+            )
+            text += (
+                f" The weakest group is {group.column} = {group.group} in {scenario.name!r}: "
+                f"{_format(group.score)} on {group.n_rows:,} rows."
+            )
+        return Verdict(rating, text)
 
     def __repr__(self) -> str:
         parts = [f"{s.name}: {_format(s.score)}" for s in self.scenarios]
@@ -162,6 +176,15 @@ class StressTestResult:
 
 def _format(value: float | None) -> str:
     return "–" if value is None else f"{value:.3f}"
+
+
+def _loss_text(result: ScenarioResult, loss: float) -> str:
+    return "no loss" if loss <= 0 else f"a loss of {result.format_loss(loss)}"
+
+
+def _score(scored: ScenarioScore | GroupScore) -> float:
+    """The score of a scenario or group known to have one."""
+    return float("nan") if scored.score is None else scored.score
 
 
 def stress_test(

@@ -218,7 +218,10 @@ def _guess_format(text: pd.Series) -> str | None:
         or head.str.fullmatch(r"[+-]?\d+(\.\d*)?").any()
     ):
         return None
-    formats = [f for f in (guess_datetime_format(v) for v in head) if f is not None]
+    with warnings.catch_warnings():
+        # pandas warns on each day-first date ("31/01/2024"); the guessed format is what we want.
+        warnings.simplefilter("ignore", UserWarning)
+        formats = [f for f in (guess_datetime_format(v) for v in head) if f is not None]
     if len(formats) < len(head):
         return None
     fmt = max(set(formats), key=formats.count)
@@ -244,8 +247,28 @@ def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
         parsed = _to_datetime(text, fmt) if fmt else None
         if parsed is None or parsed.isna().any():
             mixed = _to_datetime(text, "mixed")
-            parsed = mixed if parsed is None else parsed.fillna(mixed)
+            parsed = mixed if parsed is None else _fill_datetimes(parsed, mixed)
     return parsed
+
+
+def _fill_datetimes(parsed: pd.Series, other: pd.Series) -> pd.Series:
+    """``parsed`` with its gaps filled from ``other``, at the finer of their resolutions.
+
+    Values whose zone differs from ``parsed``'s (an offset among naive times) stay missing.
+    """
+    if parsed.isna().all():
+        return other
+    if (parsed.dt.tz is None) != (other.dt.tz is None):
+        return parsed
+    if parsed.dt.tz is not None:
+        other = other.dt.tz_convert(parsed.dt.tz)
+    unit = max(parsed.dt.unit, other.dt.unit, key=["s", "ms", "us", "ns"].index)
+    try:
+        filled: pd.Series = parsed.dt.as_unit(unit).fillna(other.dt.as_unit(unit))
+    except pd.errors.OutOfBoundsDatetime:
+        # Nanoseconds end in 2262; microseconds hold every year to 9999.
+        filled = parsed.dt.as_unit("us").fillna(other.dt.as_unit("us"))
+    return filled
 
 
 def _to_datetime(text: pd.Series, fmt: str) -> pd.Series:

@@ -1,0 +1,159 @@
+"""Datetimes as seconds since the epoch and back, at any resolution, and the zones of conditions.
+
+pandas holds datetimes at second, milli-, micro- or nanosecond resolution, and only nanoseconds
+are limited to the years 1677-2262. Real tables hold dates beyond that (births in the 1600s, the
+end date ``9999-12-31`` of an open-ended contract), so nothing here passes through nanoseconds:
+a column is read in its own unit, and written back in its own unit (text in microseconds).
+
+A column's *zone* is what its times are relative to: the time zone of a tz-aware dtype, UTC for
+text written with a literal ``Z``, explicit UTC offsets for text with ``%z``/``%Z``, or nothing
+(naive times). A condition value must fit it: naive values on a zoned column are read as wall
+times in that zone (an error if the wall time happens twice or never there), values with a zone
+on a zoned column are converted, and values with a zone on a naive column are an error.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from lookalike.errors import ConditionError
+from lookalike.schema._infer import parse_datetimes
+from lookalike.schema._schema import ColumnSpec
+
+_PER_SECOND = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}
+#: Seconds from 0001-01-01 to 9999-12-31 23:59:59: what Python's datetime and strftime can show.
+_YEARS_1_TO_9999 = (-62_135_596_800.0, 253_402_300_799.0)
+#: Within what datetime64[ns] holds (1677-09-21 to 2262-04-11), with room for rounding.
+_NANOSECOND_RANGE = (-9.2e9, 9.2e9)
+#: Text columns are decoded at this resolution: strftime shows at most microseconds.
+_TEXT_UNIT = "us"
+
+
+def datetimes_to_seconds(stamps: pd.Series) -> np.ndarray:
+    """Seconds since the epoch (UTC for tz-aware values) of datetimes in any unit; NaN if missing.
+
+    >>> far = pd.Series(pd.to_datetime(["1650-01-01", "9999-12-31", None])).astype("datetime64[s]")
+    >>> datetimes_to_seconds(far).tolist()
+    [-10098172800.0, 253402214400.0, nan]
+    """
+    if getattr(stamps.dt, "tz", None) is not None:
+        stamps = stamps.dt.tz_convert("UTC").dt.tz_localize(None)
+    per_second = _PER_SECOND[str(stamps.dt.unit)]
+    whole, rest = np.divmod(stamps.to_numpy().view(np.int64), per_second)
+    seconds = whole.astype(float) + rest / per_second
+    seconds[stamps.isna().to_numpy()] = np.nan
+    return np.asarray(seconds, dtype=float)
+
+
+def seconds_to_stamps(seconds: np.ndarray, unit: str, name: str | None = None) -> pd.Series:
+    """Naive datetimes (UTC wall time) at ``unit`` resolution; NaN becomes NaT.
+
+    Values beyond what the unit holds are clipped to it (years 1-9999, or 1677-2262 for ns).
+
+    >>> seconds_to_stamps(np.array([253402214400.0, np.nan]), "s").tolist()
+    [Timestamp('9999-12-31 00:00:00'), NaT]
+    """
+    seconds = np.asarray(seconds, dtype=float)
+    finite = np.isfinite(seconds)
+    low, high = _NANOSECOND_RANGE if unit == "ns" else _YEARS_1_TO_9999
+    clipped = np.clip(np.where(finite, seconds, 0.0), low, high)
+    per_second = _PER_SECOND[unit]
+    whole = np.floor(clipped)
+    # Whole seconds and the fraction apart: seconds * 10**6 as a float would round microseconds.
+    ticks = whole.astype(np.int64) * per_second + np.round((clipped - whole) * per_second).astype(
+        np.int64
+    )
+    raw = ticks.view(f"datetime64[{unit}]").copy()
+    raw[~finite] = np.datetime64("NaT")
+    return pd.Series(raw, name=name)
+
+
+def datetime_unit(spec: ColumnSpec) -> str:
+    """The resolution a datetime column is decoded at: its dtype's, or microseconds for text."""
+    if spec.datetime_format:
+        return _TEXT_UNIT
+    try:
+        dtype: Any = pd.api.types.pandas_dtype(spec.dtype)
+    except TypeError:
+        return _TEXT_UNIT
+    if isinstance(dtype, pd.DatetimeTZDtype):
+        return str(dtype.unit)
+    if isinstance(dtype, np.dtype) and dtype.kind == "M":
+        return str(np.datetime_data(dtype)[0])
+    return _TEXT_UNIT
+
+
+def column_zone(spec: ColumnSpec) -> str | None:
+    """The zone a datetime column's times are in: a time zone name, ``"offset"`` or None (naive)."""
+    fmt = spec.datetime_format
+    if fmt:
+        if "%z" in fmt or "%Z" in fmt:
+            return "offset"
+        return "UTC" if fmt.endswith("Z") else None
+    try:
+        dtype: Any = pd.api.types.pandas_dtype(spec.dtype)
+    except TypeError:
+        return None
+    tz = getattr(dtype, "tz", None)
+    return None if tz is None else str(tz)
+
+
+def condition_datetimes(spec: ColumnSpec, values: pd.Series) -> pd.Series:
+    """Condition values on a datetime column as datetimes that fit the column's zone.
+
+    Tz-aware results keep the values' own zone (compare them as instants); naive values on a
+    column with a named zone are read as wall times there. Values that are not dates become NaT.
+    Raises :class:`ConditionError`, naming the column, when a value's zone does not fit.
+    """
+    parsed = parse_datetimes(values, spec.datetime_format)
+    zone = column_zone(spec)
+    aware = getattr(parsed.dt, "tz", None) is not None
+    present = values[parsed.notna().to_numpy()]
+    if not len(present):
+        return parsed
+    example = _show(present.iloc[0])
+    if zone is None and aware:
+        raise ConditionError(
+            f"Column {spec.name!r} holds times with no time zone, so a condition on it must have "
+            f"none either. Got {example} (with time zone {parsed.dt.tz})."
+        )
+    if zone is None or aware:
+        return parsed
+    if zone == "offset":
+        raise ConditionError(
+            f"Column {spec.name!r} holds times with UTC offsets (format "
+            f"{spec.datetime_format!r}), so a condition on it needs one: give a time zone, "
+            f"e.g. '2024-01-31 10:00+01:00'. Got {example} (no time zone)."
+        )
+    return _localize(spec.name, parsed, zone)
+
+
+def _localize(name: str, parsed: pd.Series, zone: str) -> pd.Series:
+    localized: pd.Series = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="NaT")
+    failed = localized.isna().to_numpy() & parsed.notna().to_numpy()
+    if not failed.any():
+        return localized
+    wall = pd.Timestamp(parsed[failed].iloc[0])
+    try:
+        offsets = [str(wall.tz_localize(zone, ambiguous=first)) for first in (True, False)]
+    except ValueError:
+        raise ConditionError(
+            f"Column {name!r} holds times in time zone {zone}, where {wall} never happens (the "
+            f"clocks skip it); give a time that exists there, or one with a UTC offset."
+        ) from None
+    raise ConditionError(
+        f"Column {name!r} holds times in time zone {zone}, where {wall} happens twice (the "
+        f"clocks go back); give its UTC offset: {offsets[0]!r} or {offsets[1]!r}."
+    )
+
+
+def condition_seconds(spec: ColumnSpec, values: pd.Series) -> np.ndarray:
+    """Seconds since the epoch (UTC) of condition values; see :func:`condition_datetimes`."""
+    return datetimes_to_seconds(condition_datetimes(spec, values))
+
+
+def _show(value: Any) -> str:
+    return repr(str(value)) if not isinstance(value, str) else repr(value)

@@ -1,0 +1,421 @@
+"""Datetimes survive everything: any year from 1000 to 9999, every resolution, format and zone.
+
+pandas 3 holds datetimes at second, milli-, micro- or nanosecond resolution; only nanoseconds are
+limited to the years 1677-2262. Far dates are common in real tables (birth dates in the 1600s of a
+genealogy table, ``9999-12-31`` as the end of an open-ended contract), so nothing may pass them
+through nanoseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import lookalike as la
+from lookalike.encode import TableEncoder, analyze_column, make_encoder, reduce_statistics
+from lookalike.errors import ConditionError
+from lookalike.schema import ColumnKind, ColumnSpec, infer_schema
+
+N = 300
+
+
+def _fit(df: pd.DataFrame, **kw: object) -> la.Synthesizer:
+    return la.Synthesizer(random_state=0, **kw).fit(df)  # type: ignore[arg-type]
+
+
+def _open_ended(n: int = N) -> pd.DataFrame:
+    """Contracts whose end is the sentinel 9999-12-31 one time in ten; births in the 1600s."""
+    rng = np.random.default_rng(1)
+    start = pd.Series(pd.date_range("2020-01-01", periods=n, freq="D"))
+    end = (start + pd.to_timedelta(rng.integers(30, 400, n), unit="D")).dt.strftime("%Y-%m-%d")
+    end[::10] = "9999-12-31"
+    birth = pd.Series(pd.Timestamp("1600-01-01") + pd.to_timedelta(rng.integers(0, 36_000, n), "D"))
+    return pd.DataFrame(
+        {
+            "end": end.astype("str"),
+            "birth": birth.dt.strftime("%d/%m/%Y").astype("str"),
+            "plan": rng.choice(["a", "b", "c"], n),
+        }
+    )
+
+
+# -- (a) dates outside 1677-2262 ------------------------------------------------------------------
+
+
+def test_text_dates_far_outside_the_nanosecond_range_round_trip() -> None:
+    df = _open_ended()
+    model = _fit(df)
+    assert model.schema_["end"].kind is ColumnKind.DATETIME
+    assert model.schema_["birth"].datetime_format == "%d/%m/%Y"
+    out = model.sample(2000)
+    assert (out["end"] == "9999-12-31").mean() == pytest.approx(0.1, abs=0.03)
+    assert out["end"].str.fullmatch(r"\d{4}-\d\d-\d\d").all()
+    years = pd.to_datetime(out["birth"], format="%d/%m/%Y").dt.year
+    assert years.between(1600, 1700).all()
+
+
+def test_native_datetimes_far_outside_the_nanosecond_range_keep_their_unit() -> None:
+    far = pd.to_datetime(["1650-01-01", "2024-01-31", "9999-12-31"] * (N // 3)).astype(
+        "datetime64[s]"
+    )
+    df = pd.DataFrame({"d": far, "x": np.arange(N) % 3})
+    model = _fit(df)
+    assert model.schema_["d"].dtype == "datetime64[s]"
+    out = model.sample(300)
+    assert str(out["d"].dtype) == "datetime64[s]"
+    assert set(out["d"]) <= set(far)
+
+
+def test_conditions_on_far_dates() -> None:
+    model = _fit(_open_ended())
+    fixed = model.sample(50, conditions={"end": "9999-12-31"})
+    assert (fixed["end"] == "9999-12-31").all()
+    ranged = model.sample(50, conditions={"end": ("2020-03-01", "2020-06-01")})
+    assert ranged["end"].between("2020-03-01", "2020-06-01").all()
+    births = model.sample(50, conditions={"birth": (datetime(1650, 1, 1), datetime(1660, 1, 1))})
+    years = pd.to_datetime(births["birth"], format="%d/%m/%Y").dt.year
+    assert years.between(1650, 1660).all()
+
+
+def test_dp_model_keeps_far_dates() -> None:
+    df = _open_ended()
+    model = _fit(df, epsilon=50.0)
+    out = model.sample(500)
+    ends = pd.to_datetime(out["end"], format="%Y-%m-%d")
+    assert ends.notna().all()
+    assert (ends.dt.year > 2262).mean() > 0.02
+    births = pd.to_datetime(out["birth"], format="%d/%m/%Y")
+    assert births.notna().all() and (births.dt.year < 1677).mean() > 0.5
+
+
+def test_rules_and_check_rules_on_far_dates() -> None:
+    df = _open_ended()
+    report = la.check_rules(df, ["end >= '2020-01-01'", "birth < '1700-01-01'"])
+    assert report.n_violations == 0
+    model = _fit(df)
+    out = model.sample(200, rules=["end >= '2021-01-01'"])
+    assert (pd.to_datetime(out["end"], format="%Y-%m-%d") >= "2021-01-01").all()
+
+
+_SECOND = st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59))
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(_SECOND.map(lambda d: d.replace(microsecond=0)), min_size=5, max_size=160))
+def test_any_second_from_year_1000_to_9999_decodes_within_its_bin(values: list[datetime]) -> None:
+    series = pd.Series(pd.to_datetime(values)).astype("datetime64[s]")
+    spec = ColumnSpec("d", ColumnKind.DATETIME, "datetime64[s]", nullable=False)
+    stats = reduce_statistics(spec, [analyze_column(spec, series)], rare_threshold=1, n_bins=8)
+    encoder = make_encoder(spec, stats)
+    tokens = encoder.encode_parts(series)
+    decoded = encoder.decode_parts(tokens, np.random.default_rng(0))
+    assert str(decoded.dtype) == "datetime64[s]"
+    assert decoded.notna().all()
+    assert (encoder.encode_parts(decoded)[:, 0] == tokens[:, 0]).all()
+    if stats["mode"] == "discrete":
+        assert decoded.tolist() == series.tolist()
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(_SECOND.map(lambda d: d.replace(microsecond=0)), min_size=2, max_size=30),
+    st.booleans(),
+)
+def test_any_second_from_year_1000_to_9999_survives_csv(
+    tmp_path_factory: pytest.TempPathFactory, values: list[datetime], date_only: bool
+) -> None:
+    if date_only:
+        values = [v.replace(hour=0, minute=0, second=0) for v in values]
+    frame = pd.DataFrame({"d": pd.Series(pd.to_datetime(values)).astype("datetime64[s]")})
+    path = la.write_table(frame, tmp_path_factory.mktemp("csv") / "t.csv")
+    back = la.read_table(path)
+    spec = infer_schema(back)["d"]
+    assert spec.kind is ColumnKind.DATETIME
+    if date_only:
+        assert spec.datetime_format == "%Y-%m-%d"
+    parsed = pd.to_datetime(back["d"], format=spec.datetime_format)
+    assert parsed.tolist() == frame["d"].tolist()
+
+
+# -- (b) time zones in conditions ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def oslo() -> la.Synthesizer:
+    """A tz-aware column across the October 2024 change from summer time (02:00-03:00 twice)."""
+    ts = pd.Series(pd.date_range("2024-10-26 20:00", periods=N, freq="10min", tz="UTC"))
+    df = pd.DataFrame({"ts": ts.dt.tz_convert("Europe/Oslo"), "x": np.arange(N) % 4})
+    return _fit(df)
+
+
+@pytest.fixture(scope="module")
+def naive() -> la.Synthesizer:
+    ts = pd.Series(pd.date_range("2024-01-01", periods=N, freq="h"))
+    return _fit(pd.DataFrame({"ts": ts, "x": np.arange(N) % 4}))
+
+
+def test_sampling_a_tz_aware_column_across_ambiguous_local_times(oslo: la.Synthesizer) -> None:
+    out = oslo.sample(500)
+    assert str(out["ts"].dtype) == str(oslo.schema_["ts"].dtype)
+    assert str(out["ts"].dt.tz) == "Europe/Oslo"
+    # 02:30 happens twice that night; both instants come out, told apart by their offset.
+    late = out["ts"][(out["ts"].dt.hour == 2)]
+    assert {str(t.utcoffset()) for t in late} == {"2:00:00", "1:00:00"}
+
+
+def test_naive_condition_on_a_tz_aware_column_is_a_wall_time_in_its_zone(
+    oslo: la.Synthesizer,
+) -> None:
+    ranged = oslo.sample(100, conditions={"ts": ("2024-10-27", "2024-10-27 06:00")})
+    low = pd.Timestamp("2024-10-27", tz="Europe/Oslo")
+    assert ranged["ts"].between(low, pd.Timestamp("2024-10-27 06:00", tz="Europe/Oslo")).all()
+    fixed = oslo.sample(10, conditions={"ts": pd.Timestamp("2024-10-27 05:00")})
+    assert (fixed["ts"] == pd.Timestamp("2024-10-27 05:00", tz="Europe/Oslo")).all()
+    assert str(fixed["ts"].dtype) == str(oslo.schema_["ts"].dtype)
+    either = oslo.sample(200, conditions={"ts": ["2024-10-27 05:00", "2024-10-27 06:00"]})
+    assert set(either["ts"].dt.hour) == {5, 6}
+    seeds = pd.DataFrame({"ts": pd.to_datetime(["2024-10-27 05:00", "2024-10-27 06:00"])})
+    seeded = oslo.sample(conditions=seeds)
+    assert seeded["ts"].tolist() == seeds["ts"].dt.tz_localize("Europe/Oslo").tolist()
+
+
+@pytest.mark.parametrize(
+    ("condition", "match"),
+    [
+        (
+            "2024-10-27 02:30",
+            r"'ts'.*Europe/Oslo.*2024-10-27 02:30:00 happens twice.*\+02:00.*\+01:00",
+        ),
+        (pd.Timestamp("2024-10-27 02:30"), "happens twice"),
+        (("2024-10-27 02:10", "2024-10-27 06:00"), "happens twice"),
+        (["2024-10-27 05:00", "2024-10-27 02:50"], "happens twice"),
+        ("2025-03-30 02:30", r"'ts'.*Europe/Oslo.*2025-03-30 02:30:00 never happens"),
+    ],
+)
+def test_naive_condition_that_is_not_one_instant_in_the_zone_is_a_clear_error(
+    oslo: la.Synthesizer, condition: object, match: str
+) -> None:
+    with pytest.raises(ConditionError, match=match):
+        oslo.sample(10, conditions={"ts": condition})
+
+
+def test_naive_seed_rows_at_an_ambiguous_time_are_a_clear_error(oslo: la.Synthesizer) -> None:
+    seeds = pd.DataFrame({"ts": ["2024-10-27 05:00", "2024-10-27 02:30"]})
+    with pytest.raises(ConditionError, match=r"'ts'.*happens twice"):
+        oslo.sample(conditions=seeds)
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        ("2024-01-03T00:00:00Z", "2024-01-05T00:00:00Z"),
+        pd.Timestamp("2024-01-03 10:00", tz="America/New_York"),
+        "2024-01-03 10:00+01:00",
+    ],
+)
+def test_tz_aware_condition_on_a_naive_column_is_a_clear_error(
+    naive: la.Synthesizer, condition: object
+) -> None:
+    with pytest.raises(ConditionError, match=r"'ts'.*no time zone"):
+        naive.sample(10, conditions={"ts": condition})
+
+
+def test_condition_in_another_zone_is_converted(oslo: la.Synthesizer) -> None:
+    low = pd.Timestamp("2024-10-27 03:00", tz="UTC")
+    high = pd.Timestamp("2024-10-27 09:00", tz="UTC")
+    ranged = oslo.sample(200, conditions={"ts": (low, high)})
+    assert str(ranged["ts"].dt.tz) == "Europe/Oslo"
+    assert ranged["ts"].between(low, high).all()
+    asked = pd.Timestamp("2024-10-27 01:30", tz="America/New_York")  # 06:30 in Oslo
+    fixed = oslo.sample(20, conditions={"ts": asked})
+    assert (fixed["ts"] == asked).all()
+    assert {t.hour for t in fixed["ts"]} == {6}
+    # The first of the two 02:30s, named by its offset.
+    first = oslo.sample(20, conditions={"ts": "2024-10-27 02:30+02:00"})
+    assert (first["ts"] == pd.Timestamp("2024-10-27 00:30", tz="UTC")).all()
+
+
+def test_text_column_with_offsets_needs_offsets_in_conditions() -> None:
+    stamps = pd.Series(pd.date_range("2024-03-01", periods=N, freq="h", tz="UTC"))
+    text = stamps.dt.tz_convert("Asia/Kolkata").dt.strftime("%Y-%m-%d %H:%M:%S%z").astype("str")
+    model = _fit(pd.DataFrame({"at": text, "x": np.arange(N) % 3}))
+    assert model.schema_["at"].datetime_format == "%Y-%m-%d %H:%M:%S%z"
+    with pytest.raises(ConditionError, match=r"'at'.*time zone"):
+        model.sample(10, conditions={"at": ("2024-03-03", "2024-03-04")})
+    out = model.sample(50, conditions={"at": ("2024-03-03 00:00+05:30", "2024-03-04 00:00+05:30")})
+    parsed = pd.to_datetime(out["at"], format="%Y-%m-%d %H:%M:%S%z")
+    assert parsed.between(
+        pd.Timestamp("2024-03-02 18:30Z"), pd.Timestamp("2024-03-03 18:30Z")
+    ).all()
+
+
+def test_text_column_with_one_offset_keeps_it() -> None:
+    stamps = pd.Series(pd.date_range("2024-03-01", periods=N, freq="h", tz="UTC"))
+    text = stamps.dt.tz_convert("Asia/Kolkata").dt.strftime("%Y-%m-%dT%H:%M:%S%z").astype("str")
+    out = _fit(pd.DataFrame({"at": text})).sample(100)
+    assert out["at"].str.endswith("+0530").all()
+
+
+def test_utc_text_column_takes_conditions_in_its_own_format() -> None:
+    text = [f"2013-01-{d:02d}T06:00:00Z" for d in range(1, 29)] * 10
+    model = _fit(pd.DataFrame({"at": pd.Series(text, dtype="str"), "x": np.arange(280) % 2}))
+    out = model.sample(20, conditions={"at": "2013-01-05T06:00:00Z"})
+    assert (out["at"] == "2013-01-05T06:00:00Z").all()
+    ranged = model.sample(20, conditions={"at": ("2013-01-05T00:00:00Z", "2013-01-09T00:00:00Z")})
+    assert ranged["at"].between("2013-01-05", "2013-01-09").all()
+
+
+# -- (c) formats, resolutions and odd columns ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("values", "pattern"),
+    [
+        (["2024-01-31", "2024-02-01", "2024-02-29", "2023-12-30"], r"\d{4}-\d\d-\d\d"),
+        (["31/01/2024", "01/02/2024", "28/02/2024", "13/12/2023"], r"\d\d/\d\d/\d{4}"),
+        (
+            ["2024-01-31T10:00:00Z", "2024-02-01T11:30:00Z", "2024-02-03T00:00:00Z"] * 2,
+            r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ",
+        ),
+        (["1650-01-01", "2024-01-31", "9999-12-31", "1999-12-31"], r"\d{4}-\d\d-\d\d"),
+    ],
+)
+def test_text_date_formats_survive_a_csv_round_trip(
+    tmp_path: Path, values: list[str], pattern: str
+) -> None:
+    rows = N // len(values) * len(values)
+    pd.DataFrame({"d": values * (rows // len(values)), "x": np.arange(rows) % 3}).to_csv(
+        tmp_path / "real.csv", index=False
+    )
+    model = _fit(la.read_table(tmp_path / "real.csv"))
+    assert model.schema_["d"].kind is ColumnKind.DATETIME
+    la.write_table(model.sample(200), tmp_path / "synth.csv")
+    back = la.read_table(tmp_path / "synth.csv")
+    assert back["d"].str.fullmatch(pattern).all()
+    assert set(back["d"]) <= set(values)
+
+
+def test_native_date_only_column_is_written_date_only(tmp_path: Path) -> None:
+    days = pd.Series(pd.date_range("1600-01-01", periods=N, freq="37D")).astype("datetime64[s]")
+    model = _fit(pd.DataFrame({"day": days, "x": np.arange(N) % 3}))
+    path = la.write_table(model.sample(200), tmp_path / "synth.csv")
+    back = la.read_table(path)
+    assert back["day"].str.fullmatch(r"\d{4}-\d\d-\d\d").all()
+
+
+@pytest.mark.parametrize(
+    ("unit", "step"), [("s", "7s"), ("ms", "37ms"), ("us", "3us"), ("ns", "1001ns")]
+)
+def test_each_resolution_is_kept(unit: str, step: str) -> None:
+    stamps = pd.Series(pd.date_range("2024-01-01", periods=N, freq=step)).astype(
+        f"datetime64[{unit}]"
+    )
+    model = _fit(pd.DataFrame({"t": stamps, "x": np.arange(N) % 3}))
+    out = model.sample(100)["t"]
+    assert str(out.dtype) == f"datetime64[{unit}]"
+    assert out.between(stamps.min(), stamps.max()).all()
+
+
+def test_mixed_resolutions_in_one_table() -> None:
+    df = pd.DataFrame(
+        {
+            "s": pd.Series(pd.date_range("1650-01-01", periods=N, freq="D")).astype(
+                "datetime64[s]"
+            ),
+            "ms": pd.Series(pd.date_range("2024-01-01", periods=N, freq="37ms")).astype(
+                "datetime64[ms]"
+            ),
+            "ns": pd.Series(pd.date_range("2024-01-01", periods=N, freq="1001ns")),
+        }
+    )
+    out = _fit(df).sample(100)
+    assert [str(out[c].dtype) for c in df] == [str(df[c].dtype) for c in df]
+    assert (out["s"].dt.year < 1677).all()
+
+
+def test_all_missing_datetime_column_next_to_good_ones(tmp_path: Path) -> None:
+    df = pd.DataFrame(
+        {
+            "never": pd.Series([pd.NaT] * N, dtype="datetime64[s]"),
+            "day": pd.Series(pd.date_range("2024-01-01", periods=N, freq="D")),
+        }
+    )
+    model = _fit(df)
+    out = model.sample(50)
+    assert str(out["never"].dtype) == "datetime64[s]" and out["never"].isna().all()
+    la.write_table(out, tmp_path / "o.parquet")
+    assert str(la.read_table(tmp_path / "o.parquet")["never"].dtype) == "datetime64[s]"
+
+
+def test_datetime_column_with_one_distinct_value() -> None:
+    df = pd.DataFrame(
+        {
+            "native": pd.Series(pd.to_datetime(["9999-12-31 10:00"] * N)),
+            "text": pd.Series(["2024-05-05"] * N, dtype="str"),
+            "aware": pd.Series(pd.to_datetime(["2024-10-27 02:30+01:00"] * N)).dt.tz_convert(
+                "Europe/Oslo"
+            ),
+        }
+    )
+    model = _fit(df)
+    assert model.schema_["text"].kind is ColumnKind.DATETIME
+    out = model.sample(20)
+    for column in df:
+        assert out[column].tolist() == df[column].iloc[:20].tolist()
+        assert str(out[column].dtype) == str(df[column].dtype)
+
+
+def test_table_encoder_keeps_far_native_and_text_dates() -> None:
+    df = _open_ended()
+    df["native"] = pd.to_datetime(df["end"]).astype("datetime64[s]")
+    schema = infer_schema(df)
+    encoder = TableEncoder.fit(schema, df, rare_threshold=3, n_bins=8)
+    out = encoder.decode(encoder.encode(df), np.random.default_rng(0))
+    assert (out["native"] == pd.Timestamp("9999-12-31")).mean() == pytest.approx(0.1, abs=0.01)
+    assert (out["end"] == "9999-12-31").mean() == pytest.approx(0.1, abs=0.01)
+
+
+def test_parquet_keeps_second_resolution_and_far_dates(tmp_path: Path) -> None:
+    far = pd.Series(pd.to_datetime(["1650-01-01 10:00:01", None, "9999-12-31 00:00:00"])).astype(
+        "datetime64[s]"
+    )
+    frame = pd.DataFrame({"far": far, "aware": far.dt.tz_localize("America/Chicago")})
+    back = la.read_table(la.write_table(frame, tmp_path / "t.parquet"))
+    pd.testing.assert_frame_equal(back, frame)
+
+
+def test_cli_condition_at_an_ambiguous_local_time(tmp_path: Path, oslo: la.Synthesizer) -> None:
+    from typer.testing import CliRunner
+
+    from lookalike.cli import app
+
+    model = oslo.save(tmp_path / "m.lookalike")
+    runner = CliRunner()
+
+    def sample(condition: str, out: str) -> tuple[int, str]:
+        args = ["sample", str(model), "-n", "5", "-o", str(tmp_path / out), "-c", condition]
+        result = runner.invoke(app, args)
+        return result.exit_code, result.stderr
+
+    code, stderr = sample("ts=2024-10-27 02:30", "a.parquet")
+    assert code != 0 and "happens twice" in stderr and "+01:00" in stderr
+    assert not (tmp_path / "a.parquet").exists()
+    assert sample("ts=2024-10-27 02:30+01:00", "b.parquet")[0] == 0
+    out = la.read_table(tmp_path / "b.parquet")
+    assert (out["ts"] == pd.Timestamp("2024-10-27 01:30", tz="UTC")).all()
+
+
+def test_tz_aware_dates_stay_local_dates() -> None:
+    days = pd.Series(pd.date_range("2024-01-01", periods=N, freq="D", tz="Europe/Oslo"))
+    india = pd.Series(pd.date_range("2024-01-01", periods=N, freq="D", tz="Asia/Kolkata"))
+    text = india.dt.strftime("%Y-%m-%d %H:%M%z").astype("str")
+    out = _fit(pd.DataFrame({"day": days, "text": text})).sample(300)
+    assert str(out["day"].dtype) == str(days.dtype)
+    assert (out["day"].dt.normalize() == out["day"]).all()
+    assert out["text"].str.fullmatch(r"\d{4}-\d\d-\d\d 00:00\+0530").all()
