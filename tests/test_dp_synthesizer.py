@@ -244,3 +244,52 @@ def test_discovery_releases_the_missing_count_and_frequent_labels_only() -> None
     assert sd == pytest.approx(1 / math.sqrt(2 * 0.05))
     assert abs(found[_MISSING_KEY] - 300) < 6 * sd
     assert ledger.entries[-1].delta == 5e-10
+
+
+def test_a_bin_whose_counts_are_a_line_plus_noise_is_drawn_from_the_line() -> None:
+    from lookalike.models._dp import _straight_line
+
+    values = np.arange(10.0, 20.0)  # integer point cells 10..19
+    line = 100.0 + 10.0 * (values - 10)
+    noise = np.array([3.0, -2.0, 1.0, -4.0, 2.0, 0.0, -1.0, 3.0, -2.0, 1.0])
+    fitted = _straight_line(line + noise, values, values, integer=True, sigma=3.0)
+    assert fitted is not None
+    # Least squares recovers the line far better than the noisy counts are: within 2 of it.
+    np.testing.assert_allclose(fitted, line, atol=2.0)
+    # A spike no noise of that scale explains keeps the bin's own counts.
+    spiked = line + noise
+    spiked[4] += 400.0
+    assert _straight_line(spiked, values, values, integer=True, sigma=3.0) is None
+    # Wider cells hold proportionally more: a flat density over widths 1, 2, 3 is 1:2:3.
+    flat = _straight_line(
+        np.array([10.0, 20.0, 30.0]),
+        np.array([0.0, 1.0, 3.0]),
+        np.array([1.0, 3.0, 6.0]),
+        integer=False,
+        sigma=1.0,
+    )
+    assert flat is not None
+    np.testing.assert_allclose(flat / flat.sum(), [1 / 6, 2 / 6, 3 / 6], atol=1e-9)
+
+
+def test_a_public_codebook_spends_the_discovery_share_on_the_one_way_marginals() -> None:
+    from lookalike.models._dp import _fine_cells, _plan_weights
+
+    table = pd.DataFrame({"c": ["a", "b"] * 50, "x": np.arange(100)})
+    schema = la.infer_schema(table)
+    modelled = list(schema)
+    private = _plan_weights(modelled, {}, ["c"])
+    public = _plan_weights(
+        modelled, {"c": {"categories": ["a", "b"]}, "x": {"bounds": [0, 99]}}, []
+    )
+    # Nothing is spent on the domain; the 1-way steps get all of it, and the split as a whole
+    # weighs the same.
+    assert sum(private.values()) == pytest.approx(sum(public.values()))
+    assert public["1-way c"] + public["bins x"] == pytest.approx(
+        private["1-way c"] + private["categories c"] + private["bins x"] + private["range x"]
+    )
+    assert "categories c" not in public and "range x" not in public
+    # ... shared in proportion to the square root of each marginal's cells (public): 100
+    # integer cells and missing for x; a, b, rare and missing for c.
+    assert len(_fine_cells(0, 99, integer=True)[0]) == 100
+    assert public["bins x"] / public["1-way c"] == pytest.approx(math.sqrt(101 / 4))

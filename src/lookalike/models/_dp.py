@@ -58,8 +58,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lookalike.encode import make_encoder
-from lookalike.encode._table import restore_dtype
+from lookalike.encode import make_encoder, restore_dtype, seconds_to_datetimes, value_label
 from lookalike.errors import SchemaError
 from lookalike.privacy import (
     PrivacyBudget,
@@ -71,6 +70,7 @@ from lookalike.privacy import (
     split_budget,
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema._datetimes import datetimes_to_seconds
 from lookalike.schema._infer import parse_datetimes
 
 __all__ = [
@@ -462,9 +462,7 @@ def fit_private_model(
     )
     n_bins = _n_bins(n_estimate, edge_sigma)
     for name, h in pending_numeric.items():
-        measured[name] = _numeric_measured(
-            name, h.values, h.cell_low, h.cell_high, h.noisy, h.sigma, h.integer, n_bins
-        )
+        measured[name] = _numeric_measured(h, name, n_bins)
 
     names = [spec.name for spec in modelled]
     columns_by_name = {name: measured[name].column for name in names}
@@ -525,18 +523,60 @@ def _plan_weights(
     weights: dict[str, float] = {}
     for spec in modelled:
         if spec.kind in _NUMERIC_KINDS:
+            fine = _WEIGHTS["fine"]
             if "bounds" not in domain.get(spec.name, {}):
                 weights[f"range {spec.name}"] = _WEIGHTS["range"]
-            weights[f"bins {spec.name}"] = _WEIGHTS["fine"]
+            else:
+                # A public range funds the histogram instead (and public categories the
+                # 1-way marginal), so every column weighs the same in the split with or without
+                # a codebook; on adult the change was within the spread between fits.
+                fine += _WEIGHTS["range"]
+            weights[f"bins {spec.name}"] = fine
         else:
+            one_way = _WEIGHTS["one_way"]
             if spec.name in discovering:
                 weights[f"categories {spec.name}"] = _WEIGHTS["discover"]
-            weights[f"1-way {spec.name}"] = _WEIGHTS["one_way"]
+            elif spec.kind is not ColumnKind.BOOLEAN:
+                one_way += _WEIGHTS["discover"]
+            weights[f"1-way {spec.name}"] = one_way
+    _share_by_cells(weights, modelled, domain)
     n_edges = max(len(modelled) - 1, 0)
     if n_edges:
         weights["select"] = _WEIGHTS["select"] * n_edges
         weights["measure"] = _WEIGHT_MEASURE * n_edges
     return weights
+
+
+def _share_by_cells(
+    weights: dict[str, float], modelled: list[ColumnSpec], domain: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Re-split the 1-way budget of the columns with a public domain by their number of cells.
+
+    A marginal of ``c`` cells measured with ``rho`` has an L1 error of about ``c / sqrt(rho)``
+    over its cells, and the error of a range of them (a decile, a top-10 category) grows with the
+    cells it sums: ``rho`` in proportion to ``sqrt(c)`` balances them. The cells come from the
+    public domain only. On adult with its public codebook, paired fits: accuracy at epsilon 0.3
+    0.935 -> 0.938 (5 fits each), at epsilon 1 0.950 -> 0.952 (4 fits each).
+    """
+    cells: dict[str, tuple[str, float]] = {}
+    for spec in modelled:
+        user = domain.get(spec.name, {})
+        if spec.kind in _NUMERIC_KINDS and "bounds" in user:
+            low, high = _user_bounds(spec, user["bounds"])
+            integer = spec.kind is not ColumnKind.DATETIME and spec.decimals == 0
+            cells[spec.name] = (f"bins {spec.name}", len(_fine_cells(low, high, integer)[0]) + 1)
+        elif spec.kind is ColumnKind.BOOLEAN:
+            cells[spec.name] = (f"1-way {spec.name}", 3)
+        elif "categories" in user:
+            n = len({value_label(c) for c in user["categories"]})
+            cells[spec.name] = (f"1-way {spec.name}", n + 2)
+    if len(cells) < 2:
+        return
+    total = sum(weights[step] for step, _ in cells.values())
+    roots = {step: math.sqrt(c) for step, c in cells.values()}
+    scale = total / sum(roots.values())
+    for step, root in roots.items():
+        weights[step] = root * scale
 
 
 def _check_domain(domain: Mapping[str, Mapping[str, Any]], schema: Schema) -> None:
@@ -582,27 +622,12 @@ def _user_bounds(spec: ColumnSpec, bounds: Any) -> tuple[float, float]:
 def _numbers(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
     """Numbers as float64 with NaN for missing; datetimes as seconds since the epoch (UTC)."""
     if spec.kind is ColumnKind.DATETIME:
-        parsed = parse_datetimes(series, spec.datetime_format)
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-        nanos = parsed.astype("datetime64[ns]").to_numpy().astype("int64").astype(float)
-        nanos[parsed.isna().to_numpy()] = np.nan
-        return nanos / 1e9
+        # In the column's own unit: years beyond 1677-2262 do not fit in nanoseconds.
+        return datetimes_to_seconds(parse_datetimes(series, spec.datetime_format))
     values = pd.to_numeric(series, errors="coerce").astype("float64")
     out = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
     out[~np.isfinite(out)] = np.nan
     return out
-
-
-def _label(value: Any) -> str | None:
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return None
-        if float(value).is_integer():
-            return str(int(value))
-    return str(value)
 
 
 # -- numeric domains --------------------------------------------------------------------------
@@ -734,6 +759,8 @@ def _fine_histogram(
     (dates within one year of a range of decades), the second half measures finer cells there
     (the zoom is post-processing of the first half); otherwise it measures the same cells again
     and the two halves are averaged, which is as good as one measurement with the whole ``rho``.
+    (Keeping the second half to measure the column's bins directly, once chosen, was tried: bin
+    totals get less noise, within-bin shapes more, and accuracy at epsilon 0.3 fell by 0.002.)
     """
     cell_low, cell_high = _fine_cells(low, high, integer)
     counts = _cell_counts(values, cell_low, cell_high, low, high, integer)
@@ -845,23 +872,33 @@ def _bins_from_histogram(weights: np.ndarray, n_bins: int) -> np.ndarray:
     return out.astype(np.int64)
 
 
-def _numeric_measured(
-    name: str,
-    values: np.ndarray,
-    cell_low: np.ndarray,
-    cell_high: np.ndarray,
-    noisy: np.ndarray,
-    sigma: float,
-    integer: bool,
-    n_bins: int,
-) -> _Measured:
+def _numeric_measured(h: _FineHistogram, name: str, n_bins: int) -> _Measured:
+    """The column's tokens (bins of fine cells), their cells' weights and their 1-way marginal.
+
+    Within a bin, cells are drawn by a straight line through their noisy counts when the counts
+    are that line plus noise (:func:`_straight_line`), otherwise by the counts themselves made
+    non-negative with one shift. The line cut the run-to-run spread of accuracy at epsilon 0.3
+    (adult, public codebook, 6 fits each: 0.923-0.936 without, 0.934-0.937 with it).
+    """
+    values, cell_low, cell_high, noisy, sigma, integer = (
+        h.values,
+        h.cell_low,
+        h.cell_high,
+        h.noisy,
+        h.sigma,
+        h.integer,
+    )
     cell_token = _bins_from_histogram(np.maximum(noisy[:-1], 0.0), n_bins)
     bins = int(cell_token.max()) + 1
-    # Within a bin, cells are drawn by their noisy counts made non-negative with one shift.
     weights = np.zeros(len(cell_token))
     for b in range(bins):
         cells = cell_token == b
-        weights[cells] = _norm_sub(noisy[:-1][cells], max(float(noisy[:-1][cells].sum()), 1.0))
+        mass = max(float(noisy[:-1][cells].sum()), 1.0)
+        line = _straight_line(noisy[:-1][cells], cell_low[cells], cell_high[cells], integer, sigma)
+        if line is not None:
+            weights[cells] = line * (mass / line.sum())
+        else:
+            weights[cells] = _norm_sub(noisy[:-1][cells], mass)
     column = PrivateColumn(
         name=name,
         kind="numeric",
@@ -880,8 +917,37 @@ def _numeric_measured(
     tokens = np.where(cells < 0, column.missing_token, cell_token[np.maximum(cells, 0)])
     # The 1-way marginal over bins is the sum of its cells' noisy counts (post-processing).
     one_way = np.append(np.bincount(cell_token, weights=noisy[:-1], minlength=bins), noisy[-1])
-    cells_per_token = np.append(np.bincount(cell_token, minlength=bins), 1)
-    return _Measured(column, tokens.astype(np.int64), one_way, sigma**2 * cells_per_token)
+    variance = sigma**2 * np.append(np.bincount(cell_token, minlength=bins), 1).astype(float)
+    return _Measured(column, tokens.astype(np.int64), one_way, variance)
+
+
+def _straight_line(
+    counts: np.ndarray, cell_low: np.ndarray, cell_high: np.ndarray, integer: bool, sigma: float
+) -> np.ndarray | None:
+    """Counts of a bin's cells under a density linear in the value, when the noise explains the rest.
+
+    A least-squares fit of ``width * (a + b * centre)`` to the noisy counts (post-processing). The
+    fit is used only when its residuals are what noise of scale ``sigma`` gives (chi-square with
+    ``k - 2`` degrees of freedom, within 3 of its standard deviations): a bin with a spike or a
+    gap keeps its own counts. ``None`` when the line does not fit or cannot be fitted.
+    """
+    k = len(counts)
+    if k < 3:
+        return None
+    points = cell_low == cell_high
+    if points.any() and not integer:
+        return None
+    width = np.where(points, 1.0, cell_high - cell_low)
+    centre = np.where(points, cell_low, (cell_low + cell_high - (1.0 if integer else 0.0)) / 2)
+    centre = (centre - centre.mean()) / max(float(np.ptp(centre)), 1e-12)
+    design = np.column_stack([width, width * centre])
+    coef, *_ = np.linalg.lstsq(design, counts, rcond=None)
+    fitted = design @ coef
+    residual = float(np.sum((counts - fitted) ** 2)) / sigma**2
+    if residual > (k - 2) + 3 * math.sqrt(2 * (k - 2)):
+        return None
+    fitted = np.maximum(fitted, 0.0)
+    return fitted if fitted.sum() > 0 else None
 
 
 # -- categorical domains ----------------------------------------------------------------------
@@ -904,14 +970,14 @@ def _label_domain(
         column = PrivateColumn(spec.name, "categorical", ("False", "True"), has_rare=False)
         return column, {}, math.inf, ledger
     if "categories" in user:
-        categories = tuple(dict.fromkeys(str(_label(c)) for c in user["categories"]))
+        categories = tuple(dict.fromkeys(str(value_label(c)) for c in user["categories"]))
         return (
             PrivateColumn(spec.name, "categorical", categories, has_rare=True),
             {},
             math.inf,
             ledger,
         )
-    labels = series.map(_label)
+    labels = series.map(value_label)
     counts = {str(k): int(v) for k, v in labels.dropna().value_counts().items()}
     counts.pop(_MISSING_KEY, None)
     counts[_MISSING_KEY] = int(labels.isna().sum())
@@ -955,7 +1021,7 @@ def _fuse_discovery(
 
 
 def _label_tokens(column: PrivateColumn, spec: ColumnSpec, series: pd.Series) -> np.ndarray:
-    labels = series.map(_label)
+    labels = series.map(value_label)
     missing = labels.isna().to_numpy()
     if spec.kind is ColumnKind.BOOLEAN:
         text = labels.fillna("").str.lower()
@@ -1278,18 +1344,6 @@ def _decode_numbers(
 
 
 def _seconds_to_datetimes(seconds: np.ndarray, spec: ColumnSpec) -> pd.Series:
-    finite = np.isfinite(seconds)
-    # Within what datetime64[ns] can hold (years 1678 to 2261); a noisy range may reach beyond.
-    seconds = np.clip(np.nan_to_num(seconds), -9.2e9, 9.2e9)
-    nanos = np.where(finite, np.round(seconds) * 1e9, 0).astype(np.int64)
-    stamps = pd.Series(pd.to_datetime(nanos, unit="ns"), name=spec.name).where(finite)
-    if spec.datetime_format:
-        if "%z" in spec.datetime_format or "%Z" in spec.datetime_format:
-            stamps = stamps.dt.tz_localize("UTC")
-        text = stamps.dt.strftime(spec.datetime_format)
-        return text.astype(object).where(stamps.notna(), None)
-    dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype != "str" else None
-    tz = getattr(dtype, "tz", None)
-    if tz is not None:
-        stamps = stamps.dt.tz_localize("UTC").dt.tz_convert(tz)
-    return stamps
+    # Whole seconds in the column's own unit, clipped to the years it holds (a noisy range may
+    # reach beyond them). Text with UTC offsets is written in UTC: its offset is not released.
+    return seconds_to_datetimes(np.round(seconds), spec, spec.name)
