@@ -59,7 +59,7 @@ class Synthesizer:
         Quantile bins for continuous columns (plus a learned within-bin position).
     min_samples_leaf:
         Each learned conditional distribution aggregates at least this many training rows.
-        ``None`` (default): one in 1,000 of the rows a tree learns from, at least 5. Larger leaves generalise more and
+        ``None`` (default): one in 650 of the rows a tree learns from, at least 5. Larger leaves generalise more and
         copy less, smaller ones are more faithful; see benchmarks/RESULTS.md for the measured
         trade-off on adult and default_credit.
     min_samples_leaf_any_order:
@@ -240,7 +240,7 @@ class Synthesizer:
         rows_per_tree = min(
             max(round(self.row_share * len(frame)), 1), self.max_rows_per_tree or len(frame)
         )
-        leaf = self.min_samples_leaf or max(5, rows_per_tree // 1000)
+        leaf = self.min_samples_leaf or max(5, rows_per_tree // 650)
         leaf_any_order = self.min_samples_leaf_any_order or max(leaf, 10)
         with progress_bar(progress) as bar:
             task = bar.add_task("Analysing columns", total=len(frame_schema))
