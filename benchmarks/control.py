@@ -235,9 +235,10 @@ def adult_rebalance_and_parity(lines: list[str]) -> None:
         f"| unconditional | {plain_s:.1f} | 1.00 |",
         f"| conditioned | {conditioned_s:.1f} | **{conditioned_s / plain_s:.2f}** |",
         "",
-        f"Every row satisfies every condition: {held}. Distinct particles kept: "
-        f"{condition_report.diagnostics['distinct_ancestor_share']:.3f} (share of rows whose "
-        "constrained prefix is not shared with another row).",
+        f"Every row satisfies every condition: {held}. Particles drawn per row (the pool the "
+        f"rows are selected from): {condition_report.diagnostics['pool_factor']:.2f}; share of "
+        f"rows selected from a particle no other row shares: "
+        f"{condition_report.diagnostics['distinct_particle_share']:.3f}.",
         "",
     ]
 
