@@ -37,7 +37,7 @@ from lookalike.scenarios._metrics import (
     resolve_metric,
     score,
 )
-from lookalike.scenarios._result import ScenarioResult
+from lookalike.scenarios._result import ScenarioResult, check_unique_names
 
 if TYPE_CHECKING:
     pass
@@ -445,9 +445,7 @@ def _check_variants(
     if include_real:
         out.insert(0, _Variant(REAL_ONLY, {"n": 0, "real": 1.0}, 0, 1.0, {}, {}))
     names = [v.name for v in out]
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise DataError(f"Variant names must be unique; repeated: {repeated}.")
+    check_unique_names(names, "Variant")
     if not out:
         raise DataError("The 'variants' parameter is empty (and include_real=False).")
     return out

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Self
 
@@ -99,3 +100,16 @@ class ScenarioResult(ABC):
         if self.metric in BOUNDED_METRICS:
             return f"{loss:.3f}"
         return f"{100 * loss:.1f}%"
+
+
+def check_unique_names(names: Sequence[str], what: str) -> None:
+    """Raise a :class:`~lookalike.errors.DataError` naming every repeated name.
+
+    >>> check_unique_names(["a", "b", "a"], "Variant")
+    Traceback (most recent call last):
+    ...
+    lookalike.errors.DataError: Variant names must be unique; repeated: ['a'].
+    """
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise DataError(f"{what} names must be unique; repeated: {repeated}.")

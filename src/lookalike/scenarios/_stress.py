@@ -24,7 +24,7 @@ from lookalike.scenarios._metrics import (
     resolve_metric,
     score,
 )
-from lookalike.scenarios._result import ScenarioResult
+from lookalike.scenarios._result import ScenarioResult, check_unique_names
 
 if TYPE_CHECKING:
     pass
@@ -367,9 +367,7 @@ def _named_scenarios(
     names = [name for name, _ in out]
     if baseline and BASELINE not in names:
         out.insert(0, (BASELINE, {}))
-    repeated = sorted({n for n in names if names.count(n) > 1})
-    if repeated:
-        raise DataError(f"Scenario names must be unique; repeated: {repeated}.")
+    check_unique_names(names, "Scenario")
     if not out:
         raise DataError("The 'scenarios' parameter is empty (and baseline=False).")
     return out
