@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,3 +110,34 @@ def align_to(frame: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
         except (TypeError, ValueError):
             pass  # keep the peer's own dtype; the evaluators cope with it
     return out
+
+
+def machine_info(packages: tuple[str, ...] | list[str]) -> dict[str, object]:
+    """Cores, RAM, CPU model, OS, Python and the installed versions of ``packages``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    memory_gb, cpu = None, platform.processor()
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    versions = {}
+    for name in packages:
+        try:
+            versions[name] = version(name)
+        except PackageNotFoundError:
+            versions[name] = "not installed"
+    return {
+        "cores (nproc)": os.cpu_count(),
+        "RAM GB": memory_gb,
+        "CPU": cpu,
+        "OS": platform.platform(),
+        "python": platform.python_version(),
+        "packages": versions,
+    }

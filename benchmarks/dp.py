@@ -68,7 +68,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from _data import REPO_ROOT, load_dataset, to_object_strings  # noqa: E402
+from _data import REPO_ROOT, load_dataset, machine_info, to_object_strings  # noqa: E402
 
 DATASET = "adult"
 TARGET = "income"
@@ -633,26 +633,8 @@ def _python_for(synth: str, options: argparse.Namespace) -> str:
 
 
 def _machine_info(dp_python: str) -> dict[str, Any]:
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    memory_gb, cpu = None, platform.processor()
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    bench = {}
-    for name in PACKAGES_BENCH:
-        try:
-            bench[name] = version(name)
-        except PackageNotFoundError:
-            bench[name] = "not installed"
+    info: dict[str, Any] = machine_info(PACKAGES_BENCH)
+    info["packages (.venv-bench)"] = info.pop("packages")
     script = (
         "import json\nfrom importlib.metadata import version\nout={}\n"
         f"for n in {PACKAGES_DP!r}:\n"
@@ -667,15 +649,8 @@ def _machine_info(dp_python: str) -> dict[str, Any]:
         )
     except (OSError, subprocess.CalledProcessError, json.JSONDecodeError) as exc:
         dp = {"error": str(exc)[:200]}
-    return {
-        "cores (nproc)": os.cpu_count(),
-        "RAM GB": memory_gb,
-        "CPU": cpu,
-        "OS": platform.platform(),
-        "python": platform.python_version(),
-        "packages (.venv-bench)": bench,
-        "packages (.venv-dp)": dp,
-    }
+    info["packages (.venv-dp)"] = dp
+    return info
 
 
 def _key(synth: str, epsilon: float) -> str:

@@ -16,7 +16,6 @@ import argparse
 import fcntl
 import json
 import os
-import platform
 import shlex
 import signal
 import subprocess
@@ -28,7 +27,14 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR))
 
-from _data import DATASETS, REPO_ROOT, align_to, load_dataset, subsample  # noqa: E402
+from _data import (  # noqa: E402
+    DATASETS,
+    REPO_ROOT,
+    align_to,
+    load_dataset,
+    machine_info,
+    subsample,
+)
 from _report import CEILING, write_results_markdown  # noqa: E402
 from _synths import ADAPTERS, DEFAULT_EPOCHS, FitConfig  # noqa: E402
 
@@ -166,37 +172,7 @@ def worker_score(options: argparse.Namespace) -> None:
 # orchestration
 # --------------------------------------------------------------------------------------------
 def _machine_info() -> dict[str, Any]:
-    from importlib.metadata import PackageNotFoundError, version
-
-    memory_gb = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                memory_gb = round(int(line.split()[1]) / 1024 / 1024, 1)
-    except OSError:
-        pass
-    cpu = platform.processor()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    packages = {}
-    for name in PACKAGES:
-        try:
-            packages[name] = version(name)
-        except PackageNotFoundError:
-            packages[name] = "not installed"
-    return {
-        "cores (nproc)": os.cpu_count(),
-        "RAM GB": memory_gb,
-        "CPU": cpu,
-        "OS": platform.platform(),
-        "python": platform.python_version(),
-        "packages": packages,
-    }
+    return machine_info(PACKAGES)
 
 
 def _load_results(path: Path, fresh: bool) -> dict[str, Any]:
