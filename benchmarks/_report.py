@@ -233,14 +233,38 @@ times on shared machines are noisy: compare the ratios measured in the same run.
 """
 
 
+def _table_rows(block: str) -> set[tuple[str, str]]:
+    """(dataset, synth) of every row in a generated block's per-dataset tables."""
+    rows: set[tuple[str, str]] = set()
+    dataset = ""
+    for line in block.splitlines():
+        if line.startswith("### "):
+            dataset = line[4:].strip()
+        elif line.startswith("| ") and not line.startswith("| synth |"):
+            rows.add((dataset, line.split("|")[1].strip()))
+    return rows
+
+
 def write_results_markdown(path: Path, results: dict[str, Any], synth_order: list[str]) -> None:
-    """Replace the generated block of RESULTS.md, keeping any hand-written text around it."""
+    """Replace the generated block of RESULTS.md, keeping any hand-written text around it.
+
+    The block is rendered from results.json alone, which is not committed: on a fresh clone a
+    partial run would drop every peer row measured elsewhere. So when the new block lacks rows the
+    old one has, the old block stays and the new one goes next to it, in ``<name>.generated.md``.
+    """
     tables = render_tables(results, synth_order)
     if path.exists():
         text = path.read_text(encoding="utf-8")
         if BEGIN in text and END in text:
-            before = text.split(BEGIN, 1)[0]
-            after = text.split(END, 1)[1]
+            before, rest = text.split(BEGIN, 1)
+            old_block, after = rest.split(END, 1)
+            dropped = _table_rows(old_block) - _table_rows(tables)
+            if dropped:
+                aside = path.with_suffix(".generated.md")
+                aside.write_text(tables + "\n", encoding="utf-8")
+                names = ", ".join(f"{d}/{s}" for d, s in sorted(dropped))
+                print(f"kept {path}: the new tables lack rows it has ({names}); wrote {aside}")
+                return
             path.write_text(before + tables + after, encoding="utf-8")
             return
         path.write_text(text.rstrip() + "\n\n" + tables + "\n", encoding="utf-8")
