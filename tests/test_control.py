@@ -307,3 +307,88 @@ def test_a_fixed_mask_draws_like_the_dense_product(fitted: la.Synthesizer) -> No
     counts = np.stack([(drawn == k).mean(axis=1) for k in range(mask.size)], axis=1)
     expected = dense[alive] / dense[alive].sum(axis=1, keepdims=True)
     assert np.abs(counts.mean(axis=0) - expected.mean(axis=0)).max() < 0.01
+
+
+def test_a_range_on_local_dates_keeps_every_value_a_local_date() -> None:
+    # Dates at midnight in Oslo (23:00 UTC). A value drawn just above the range's low end rounds
+    # to the day before it, outside the range; it used to be moved to the next UTC midnight,
+    # 01:00 in Oslo, which is not a date of the column.
+    days = pd.Series(pd.date_range("2024-01-01", periods=300, freq="D", tz="Europe/Oslo"))
+    model = la.Synthesizer(random_state=0).fit(pd.DataFrame({"day": days, "x": np.arange(300) % 4}))
+    low, high = "2024-03-10 10:00", "2024-03-31 10:00"  # summer time starts on the 31st
+    out = model.sample(3_000, conditions={"day": (low, high)}, random_state=1)
+    inside = out["day"].between(
+        pd.Timestamp(low, tz="Europe/Oslo"), pd.Timestamp(high, tz="Europe/Oslo")
+    )
+    assert inside.all()
+    assert (out["day"].dt.hour == 0).all() and (out["day"].dt.minute == 0).all()
+    assert out["day"].min() == pd.Timestamp("2024-03-11", tz="Europe/Oslo")
+    assert out["day"].max() == pd.Timestamp("2024-03-31", tz="Europe/Oslo")
+
+
+def test_alias_tables_give_each_leaf_its_distribution() -> None:
+    from lookalike.models._trees import AliasSampler, _alias_tables
+
+    rng = np.random.default_rng(5)
+    counts = rng.random((40, 23)) ** 4
+    counts[:, ::3] = 0.0  # tokens a leaf never produces
+    counts[0] = 0.0
+    counts[0, 7] = 2.5  # a leaf with a single token
+    prob, alias = _alias_tables(counts)
+    # Token k's probability: its own bucket's share plus every bucket that aliases to it.
+    implied = prob / counts.shape[1]
+    for leaf in range(counts.shape[0]):
+        np.add.at(implied[leaf], alias[leaf], (1 - prob[leaf]) / counts.shape[1])
+    np.testing.assert_allclose(implied, counts / counts.sum(axis=1, keepdims=True), atol=1e-12)
+    leaves = np.repeat(np.arange(counts.shape[0]), 20_000)
+    drawn = AliasSampler(counts).draw(leaves, rng).reshape(counts.shape[0], -1)
+    assert not np.isin(drawn, np.arange(0, 23, 3)).any()
+    assert (drawn[0] == 7).all()
+    frequencies = np.stack([(drawn == k).mean(axis=1) for k in range(counts.shape[1])], axis=1)
+    expected = counts / counts.sum(axis=1, keepdims=True)
+    assert np.abs(frequencies - expected).max() < 0.015
+
+
+def test_prefix_tables_are_the_trees_mixture(fitted: la.Synthesizer) -> None:
+    from lookalike.control._smc import _MaskedColumn
+    from lookalike.models._trees import MASKED, PrefixTable, leaf_probabilities
+
+    tokens = fitted.encoder_.encode(fitted.sample(3_000, random_state=2))
+    features = tokens[:, fitted.order_].astype(np.float32)
+    n_tokens = [m.ordered[0].leaf_counts.shape[1] for m in fitted.trees_]
+    built = 0
+    for j, model in enumerate(fitted.trees_):
+        table = PrefixTable.build(model.ordered, j, n_tokens)
+        if table is None:
+            continue
+        built += 1
+        prefix = features.copy()
+        prefix[:, j:] = MASKED
+        dense = leaf_probabilities(model.ordered, prefix)
+        np.testing.assert_allclose(table.mixture[table.key(prefix)], dense, rtol=1e-12)
+        mask = np.zeros(n_tokens[j])
+        mask[::2] = 1.0
+        keyed = _MaskedColumn(model.ordered, mask, table).tilt(prefix)
+        np.testing.assert_allclose(keyed.kept, (dense * mask).sum(axis=1), rtol=1e-12)
+        drawn = keyed.draw(np.random.default_rng(j))
+        assert (mask[drawn] == 1).all()
+    # adult's first columns: age (no split), workclass (on age), fnlwgt's bin and position.
+    assert built >= 3
+    # A table is not built where the trees split on a later column or on too many tokens.
+    assert PrefixTable.build(fitted.trees_[-1].ordered, len(fitted.trees_) - 1, n_tokens) is None
+
+
+def test_the_report_checks_categories_once_per_value() -> None:
+    from lookalike.control._conditions import Condition
+    from lookalike.sample._controlled import _holds
+    from lookalike.schema import ColumnKind, ColumnSpec
+
+    spec = ColumnSpec(name="c", kind=ColumnKind.CATEGORICAL, dtype="object")
+    condition = Condition("c", "set", values=("a", True, None))
+    for series in (
+        pd.Series(["a", "b", None, "a"] * 3, dtype="string"),
+        pd.Series(["a", "b", None, "a"] * 3, dtype="category"),
+        pd.Series([True, 1, "a", None, 1.0, "True"], dtype=object),
+        pd.Series([True, False, True]),
+    ):
+        assert _holds(condition, spec, series).tolist() == condition.holds(spec, series).tolist()

@@ -59,7 +59,7 @@ from lookalike.control._targets import (
 from lookalike.encode import NumericEncoder, numeric_values, restore_dtype
 from lookalike.errors import ConditionError
 from lookalike.models._trees import TokenFilter
-from lookalike.schema import ColumnKind
+from lookalike.schema import ColumnKind, ColumnSpec
 
 if TYPE_CHECKING:
     from lookalike.sample._synthesizer import Synthesizer
@@ -217,7 +217,7 @@ def sample_controlled(
     results: list[TargetResult] = []
     mass = (pilot_diagnostics or diagnostics).to_dict()["model_probability"]
     for condition in parsed:
-        holds = condition.holds(specs[condition.column], out[condition.column])
+        holds = _holds(condition, specs[condition.column], out[condition.column])
         results.append(
             TargetResult(
                 "condition", condition.column, condition.describe(), 1.0, float(holds.mean())
@@ -707,14 +707,37 @@ def _decode_ranges(
 def _round_inside(encoder: NumericEncoder, values: np.ndarray, condition: Condition) -> np.ndarray:
     """The column's rounding, kept inside the range (an end that is not on the grid rounds in)."""
     rounded = encoder._round(values.copy())
-    step = _rounding_step(encoder)
     if condition.low is not None:
-        low = condition.low if step is None else np.ceil(condition.low / step - 1e-9) * step
-        rounded = np.where(rounded < condition.low, low, rounded)
+        rounded = np.where(rounded < condition.low, _end_inside(encoder, condition, 1), rounded)
     if condition.high is not None:
-        high = condition.high if step is None else np.floor(condition.high / step + 1e-9) * step
-        rounded = np.where(rounded > condition.high, high, rounded)
+        rounded = np.where(rounded > condition.high, _end_inside(encoder, condition, -1), rounded)
     return np.asarray(rounded)
+
+
+def _end_inside(encoder: NumericEncoder, condition: Condition, side: int) -> float:
+    """The grid value nearest the range's low (``side`` 1) or high (-1) end, inside the range.
+
+    The end itself when the grid has no value inside. A datetime's grid is its rounding: whole
+    days on the wall clock of the column's zone for dates, which are not whole days in UTC
+    (Oslo's midnight is 23:00 UTC), so the end is rounded as the values are and moved one step
+    inward if that left the range.
+    """
+    end = condition.low if side > 0 else condition.high
+    assert end is not None
+    step = _rounding_step(encoder)
+    if step is None:
+        return end
+    if encoder.spec.kind is ColumnKind.DATETIME:
+        snapped = float(encoder._round(np.array([end], dtype=np.float64))[0])
+        if side * (snapped - end) < 0:
+            snapped = float(encoder._round(np.array([snapped + side * step]))[0])
+    elif side > 0:
+        snapped = float(np.ceil(end / step - 1e-9) * step)
+    else:
+        snapped = float(np.floor(end / step + 1e-9) * step)
+    low = -np.inf if condition.low is None else condition.low
+    high = np.inf if condition.high is None else condition.high
+    return snapped if low <= snapped <= high else end
 
 
 def _rounding_step(encoder: NumericEncoder) -> float | None:
@@ -762,13 +785,39 @@ def _set_exact_values(
     return result
 
 
+def _holds(condition: Condition, spec: ColumnSpec, series: pd.Series) -> np.ndarray:
+    """``condition.holds`` for each value, computed once per distinct value where that is safe.
+
+    A category's condition compares labels, one Python call per value: 2.8 s of CPU for
+    1,000,000 rows and two conditions, more than the rest of the report. Strings, booleans and
+    numbers (numpy's or pandas' own dtypes) have one label per distinct value, so the labels of
+    the distinct values decide; object and categorical columns may hold values that compare
+    equal but are labelled differently (``True`` and ``1``), so they are checked value by value.
+    """
+    dtype = series.dtype
+    plain = pd.api.types.is_string_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+    plain = plain or pd.api.types.is_numeric_dtype(dtype)
+    if (
+        condition.kind == "range"
+        or spec.kind in _NUMERIC_KINDS
+        or pd.api.types.is_object_dtype(dtype)
+        or isinstance(dtype, pd.CategoricalDtype)
+        or not plain
+    ):
+        return condition.holds(spec, series)
+    codes, uniques = pd.factorize(series)
+    # Missing values have code -1: the last entry.
+    per_value = np.asarray(condition.holds(spec, pd.Series([*uniques, None], dtype=object)))
+    return np.asarray(per_value[codes], dtype=bool)
+
+
 def report_plain_sample(model: Synthesizer, out: pd.DataFrame, conditions: Any) -> ControlReport:
     """The report of a draw without controls, or with fixed values only (or seed rows)."""
     results: list[TargetResult] = []
     if isinstance(conditions, Mapping) and conditions:
         specs = {spec.name: spec for spec in model.schema_}
         for condition in parse_conditions(model.schema_.names, specs, conditions):
-            holds = condition.holds(specs[condition.column], out[condition.column])
+            holds = _holds(condition, specs[condition.column], out[condition.column])
             results.append(
                 TargetResult(
                     "condition", condition.column, condition.describe(), 1.0, float(holds.mean())
