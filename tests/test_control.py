@@ -392,3 +392,29 @@ def test_the_report_checks_categories_once_per_value() -> None:
         pd.Series([True, False, True]),
     ):
         assert _holds(condition, spec, series).tolist() == condition.holds(spec, series).tolist()
+
+
+def test_no_prefix_table_when_the_combinations_overflow_int64() -> None:
+    from lookalike.models._trees import PrefixTable, TokenTree
+
+    # A chain of splits on 3 columns of 2**21 tokens: 2**63 combinations, which wraps to a
+    # negative number in int64 arithmetic (default_credit's fit crashed on such a wrap).
+    n_split, n_tok = 3, 2**21
+    inner = np.arange(n_split)
+    left = np.concatenate([inner + n_split + 1, [-1] * (n_split + 1)]).astype(np.int32)
+    right = np.concatenate([inner + 1, [-1] * (n_split + 1)]).astype(np.int32)
+    right[n_split - 1] = 2 * n_split
+    left[n_split - 1] = n_split
+    feature = np.concatenate([inner, [-1] * (n_split + 1)]).astype(np.int32)
+    n_nodes = 2 * n_split + 1
+    leaf_of_node = np.where(left < 0, np.cumsum(left < 0) - 1, -1).astype(np.int32)
+    tree = TokenTree(
+        left=left[:n_nodes],
+        right=right[:n_nodes],
+        feature=feature[:n_nodes],
+        threshold=np.full(n_nodes, 0.5, dtype=np.float32),
+        leaf_of_node=leaf_of_node[:n_nodes],
+        leaf_counts=np.ones((int((left[:n_nodes] < 0).sum()), 3), dtype=np.float32),
+    )
+    n_tokens = [n_tok] * n_split + [3]
+    assert PrefixTable.build((tree,), n_split, n_tokens) is None

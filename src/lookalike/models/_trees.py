@@ -15,6 +15,7 @@ numpy, so loading a model never runs code from the file.
 from __future__ import annotations
 
 import functools
+import math
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -690,7 +691,7 @@ class PrefixTable:
             return None
         ordered = sorted(columns)
         sizes = [int(n_tokens[c]) for c in ordered]
-        size = int(np.prod(sizes, dtype=np.int64))
+        size = math.prod(sizes)  # a Python int: numpy's int64 product wraps for wide prefixes
         if size * max(int(n_tokens[j]), len(n_tokens)) > _PREFIX_TABLE_SIZE:
             return None
         grid = np.full((size, len(n_tokens)), MASKED, dtype=np.float32)
