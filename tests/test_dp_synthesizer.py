@@ -119,6 +119,21 @@ def test_rare_labels_and_extreme_values_do_not_leak(table: pd.DataFrame) -> None
     assert out["age"].max() < 1_000
 
 
+def test_infinities_count_as_missing_and_the_table_is_left_alone() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(50.0, 10.0, 4000)
+    values[:400] = np.inf
+    values[400:800] = -np.inf
+    table = pd.DataFrame({"x": values, "g": rng.choice(["a", "b"], 4000)})
+    before = table.copy()
+    with fixed_noise(3):
+        out = la.Synthesizer(epsilon=4.0, random_state=1).fit(table).sample(4000)
+    pd.testing.assert_frame_equal(table, before)
+    # 20 % of the rows were infinite: they come back as missing, never as huge numbers.
+    assert abs(out["x"].isna().mean() - 0.2) < 0.05
+    assert out["x"].dropna().between(0, 100).all()
+
+
 def test_public_bounds_and_categories_come_from_the_overrides(table: pd.DataFrame) -> None:
     overrides = {
         "age": {"bounds": [20, 60]},

@@ -58,7 +58,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lookalike.encode import make_encoder, restore_dtype, seconds_to_datetimes, value_label
+from lookalike.encode import (
+    make_encoder,
+    numeric_values,
+    restore_dtype,
+    seconds_to_datetimes,
+    value_label,
+)
 from lookalike.errors import SchemaError
 from lookalike.privacy import (
     PrivacyBudget,
@@ -70,8 +76,6 @@ from lookalike.privacy import (
     split_budget,
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
-from lookalike.schema._datetimes import datetimes_to_seconds
-from lookalike.schema._infer import parse_datetimes
 
 __all__ = [
     "DEFAULT_DELTA",
@@ -624,14 +628,10 @@ def _user_bounds(spec: ColumnSpec, bounds: Any) -> tuple[float, float]:
 
 
 def _numbers(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
-    """Numbers as float64 with NaN for missing; datetimes as seconds since the epoch (UTC)."""
-    if spec.kind is ColumnKind.DATETIME:
-        # In the column's own unit: years beyond 1677-2262 do not fit in nanoseconds.
-        return datetimes_to_seconds(parse_datetimes(series, spec.datetime_format))
-    values = pd.to_numeric(series, errors="coerce").astype("float64")
-    out = values.to_numpy(dtype=float, na_value=np.nan, copy=True)
-    out[~np.isfinite(out)] = np.nan
-    return out
+    """The encoders' numbers (datetimes as seconds), with infinities counted as missing."""
+    values = numeric_values(spec, series).copy()  # may be a read-only view
+    values[~np.isfinite(values)] = np.nan
+    return values
 
 
 # -- numeric domains --------------------------------------------------------------------------
@@ -1341,13 +1341,10 @@ def _decode_numbers(
             drawn = low + rng.random(len(rows)) * (high - low)
         values[rows] = np.where(high > low, drawn, low)
     if spec.kind is ColumnKind.DATETIME:
-        return _seconds_to_datetimes(values, spec)
+        # Whole seconds in the column's own unit, clipped to the years it holds (a noisy range
+        # may reach beyond them). Text with UTC offsets is written in UTC: its offset is not
+        # released.
+        return seconds_to_datetimes(np.round(values), spec, spec.name)
     if spec.decimals is not None and spec.decimals < 6:
         values = np.round(values, spec.decimals)
     return pd.Series(values, name=spec.name)
-
-
-def _seconds_to_datetimes(seconds: np.ndarray, spec: ColumnSpec) -> pd.Series:
-    # Whole seconds in the column's own unit, clipped to the years it holds (a noisy range may
-    # reach beyond them). Text with UTC offsets is written in UTC: its offset is not released.
-    return seconds_to_datetimes(np.round(seconds), spec, spec.name)
