@@ -61,3 +61,60 @@ def test_a_fine_token_column_has_one_tree_in_both_roles() -> None:
     fixed_mask[:, 2] = True
     drawn = sample_tokens(models, 50, rng, fixed=fixed, fixed_mask=fixed_mask)
     assert (drawn[:, 2] == 0).all() and (drawn[:, 1] < 5).all()
+
+
+def _restricted_mixture(trees: tuple, features: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """The per-tree restricted draw's distribution, averaged over rows and trees (exact)."""
+    total = np.zeros(allowed.shape[1])
+    for tree in trees:
+        weights = tree.leaf_counts[tree.leaves(features)].astype(np.float64) * allowed
+        empty = weights.sum(axis=1) == 0
+        weights[empty] = tree.leaf_counts.sum(axis=0) * allowed[empty]
+        total += (weights / weights.sum(axis=1, keepdims=True)).sum(axis=0)
+    return total / total.sum()
+
+
+@pytest.mark.parametrize("n_tokens", [6, 90])  # one 64-bit word per pattern, and two (hashed)
+def test_draws_under_rules_follow_the_restricted_leaves(n_tokens: int) -> None:
+    from lookalike.models._trees import MASKED, alias_sampler, draw_allowed, fit_column_models
+
+    rng = np.random.default_rng(3)
+    n = 20_000
+    parent = rng.integers(0, 4, size=n)
+    child = (parent * (n_tokens // 4) + rng.integers(0, n_tokens // 4 + 1, size=n)) % n_tokens
+    models = fit_column_models(
+        np.column_stack([parent, child]),
+        np.array([4, n_tokens]),
+        min_samples_leaf=20,
+        min_samples_leaf_any_order=20,
+        n_random_orders=1,
+        n_trees=3,
+        row_share=0.8,
+        rng=rng,
+    )
+    trees = models[1].ordered
+    m = 60_000
+    features = np.full((m, 2), MASKED, dtype=np.float32)
+    features[:, 0] = rng.integers(0, 4, size=m)
+    # Three kinds of rows: open, one frequent pattern (an alias table), one allowed token (taken
+    # as is), and a few rare patterns (the per-row draw).
+    allowed = np.ones((m, n_tokens), dtype=bool)
+    frequent = np.arange(m) % 3 == 1
+    allowed[frequent, n_tokens // 2 :] = False
+    single = np.arange(m) % 3 == 2
+    allowed[single] = False
+    allowed[single, 1] = True
+    rare = np.arange(0, m, 300)
+    allowed[rare] = rng.random((len(rare), n_tokens)) < 0.5
+    allowed[rare, 0] = True
+    samplers = [alias_sampler(t) for t in trees]
+    draw_allowed(features, 1, trees, samplers, None, np.random.default_rng(4), allowed)
+    drawn = features[:, 1].astype(np.int64)
+    assert allowed[np.arange(m), drawn].all()
+    assert (drawn[single] == 1).all()
+    for rows in (np.flatnonzero(frequent), np.flatnonzero(np.arange(m) % 3 == 0)):
+        rows = np.setdiff1d(rows, rare)
+        expected = _restricted_mixture(trees, features[rows], allowed[rows])
+        observed = np.bincount(drawn[rows], minlength=n_tokens) / len(rows)
+        # 20,000 draws: the total variation distance of pure sampling noise is about 0.02-0.05.
+        assert 0.5 * np.abs(observed - expected).sum() < (0.03 if n_tokens < 10 else 0.08)

@@ -134,9 +134,9 @@ class _Column:
         position = np.clip(share, 0.0, 1.0) * n_grid
         lower = np.minimum(position.astype(np.int64), n_grid - 1)
         frac = position - lower
-        rows = self.within[bins]
-        low = np.take_along_axis(rows, lower[:, None], axis=1)[:, 0]
-        high = np.take_along_axis(rows, lower[:, None] + 1, axis=1)[:, 0]
+        flat = np.asarray(bins, dtype=np.int64) * (n_grid + 1) + lower
+        low = self.within.ravel().take(flat)
+        high = self.within.ravel().take(flat + 1)
         return np.asarray(low + frac * (high - low))
 
     def value_to_share(self, bins: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
@@ -158,6 +158,13 @@ class _Column:
                 frac = np.where(width > 0, (v - a) / np.where(width > 0, width, 1.0), 0.0)
             out[rows] = grid[k - 1] + np.clip(frac, 0.0, 1.0) * (grid[k] - grid[k - 1])
         return out
+
+    def fine_range(self, bins: np.ndarray, fine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Smallest and largest value of each row's tenth ``fine`` of its bin."""
+        self.fine_ranges(bins[:0])  # builds the tables on first use
+        assert self._fine_low is not None and self._fine_high is not None  # set by fine_ranges
+        flat = np.asarray(bins, dtype=np.int64) * N_FINE_TOKENS + fine
+        return self._fine_low.ravel().take(flat), self._fine_high.ravel().take(flat)
 
     def fine_ranges(self, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(rows, N_FINE_TOKENS) smallest and largest value of each tenth of each row's bin."""
@@ -1185,9 +1192,7 @@ class RuleSampler:
                 fine = features[in_bin, column.fine].astype(np.int64)
                 share_low = fine / N_FINE_TOKENS
                 share_high = (fine + 1) / N_FINE_TOKENS
-                fine_low, fine_high = column.fine_ranges(b)
-                lowest = np.take_along_axis(fine_low, fine[:, None], axis=1)[:, 0]
-                highest = np.take_along_axis(fine_high, fine[:, None], axis=1)[:, 0]
+                lowest, highest = column.fine_range(b, fine)
             else:
                 share_low, share_high = np.zeros(len(b)), np.ones(len(b))
                 lowest, highest = column.low[tokens[in_bin]], column.high[tokens[in_bin]]

@@ -380,8 +380,8 @@ def sample_tokens(
     ``allowed`` restricts, per row, which tokens a free column may take (see :data:`TokenFilter`).
     """
     d = len(models)
-    if (fixed is None or fixed_mask is None) and allowed is None:
-        return _sample_free_tokens(models, n_rows, rng, on_batch)
+    if fixed is None or fixed_mask is None:
+        return _sample_free_tokens(models, n_rows, rng, on_batch, allowed)
     samplers = [
         ([LeafSampler(t.leaf_counts) for t in m.ordered], LeafSampler(m.any_order.leaf_counts))
         for m in models
@@ -421,12 +421,14 @@ def _sample_free_tokens(
     n_rows: int,
     rng: np.random.Generator,
     on_batch: Callable[[int], None] | None,
+    allowed: TokenFilter | None = None,
 ) -> np.ndarray:
-    """Unconditional rows, with the controlled sampler's primitives (the same distributions).
+    """Rows without fixed columns, with the controlled sampler's primitives (the same distributions).
 
     Each column comes from its :class:`PrefixTable` when it has one, else from a tree picked at
     random and its leaf's alias table (:func:`draw_free`), so a conditioned draw and a plain one
-    cost the same per particle and their times compare the sampling methods, not the code.
+    cost the same per particle and their times compare the sampling methods, not the code. Under
+    ``allowed`` (rules), see :func:`draw_allowed`.
     """
     d = len(models)
     n_tokens = [m.ordered[0].leaf_counts.shape[1] for m in models]
@@ -436,16 +438,147 @@ def _sample_free_tokens(
     for start in range(0, n_rows, _BATCH_ROWS):
         stop = min(start + _BATCH_ROWS, n_rows)
         features = np.full((stop - start, d), MASKED, dtype=np.float32)
+        rows = np.arange(start, stop)
         for j, model in enumerate(models):
-            table = tables[j]
-            if table is None:
-                draw_free(features, j, model.ordered, samplers[j], rng)
-            else:
-                features[:, j] = table.sampler.draw(table.key(features), rng)
+            restriction = None if allowed is None else allowed(j, features, rows)
+            draw_allowed(features, j, model.ordered, samplers[j], tables[j], rng, restriction)
         out[start:stop] = features.astype(np.int32)
         if on_batch is not None:
             on_batch(stop - start)
     return out
+
+
+def draw_allowed(
+    features: np.ndarray,
+    j: int,
+    trees: tuple[TokenTree, ...],
+    samplers: list[AliasSampler],
+    table: PrefixTable | None,
+    rng: np.random.Generator,
+    restriction: np.ndarray | None = None,
+) -> None:
+    """Fill column ``j`` of every row, each restricted to its allowed tokens (``None``: all).
+
+    Rows that allow every token draw as :func:`draw_free` does, or from the column's
+    :class:`PrefixTable`; the others pick a tree at random and draw from its leaf's counts
+    restricted to their allowed tokens (:func:`_draw_restricted`'s distribution). Under rules most
+    restricted rows allow a single token (the result of a formula) or share one of a few patterns
+    of allowed tokens (``age >= 21`` is one pattern for every row): a frequent pattern gets an
+    alias table over all the tree's leaves, built once per tree and pattern, and its rows draw in
+    constant time instead of by a per-row search.
+    """
+    open_rows = None if restriction is None else restriction.all(axis=1)
+    if open_rows is None or open_rows.all():
+        _draw_open(features, j, trees, samplers, table, rng)
+        return
+    if open_rows.any():
+        rows = np.flatnonzero(open_rows)
+        part = take_rows(features, rows)
+        _draw_open(part, j, trees, samplers, table, rng)
+        features[rows, j] = part[:, j]
+    assert restriction is not None  # for mypy: open_rows is None exactly when it is
+    closed = np.flatnonzero(~open_rows)
+    # A row that allows one token takes it, whatever its leaf says (a formula pins its result).
+    single = restriction[closed].sum(axis=1) == 1
+    if single.any():
+        features[closed[single], j] = np.argmax(restriction[closed[single]], axis=1)
+        closed = closed[~single]
+        if not len(closed):
+            return
+    part = take_rows(features, closed)
+    pick = (
+        np.zeros(len(closed), dtype=np.intp)
+        if len(trees) == 1
+        else rng.integers(len(trees), size=len(closed))
+    )
+    tokens = np.empty(len(closed), dtype=np.float32)
+    for t, tree in enumerate(trees):
+        mine = np.flatnonzero(pick == t)
+        if len(mine):
+            leaf = tree.leaves(take_rows(part, mine))
+            tokens[mine] = _draw_by_pattern(tree, leaf, restriction[closed[mine]], rng)
+    features[closed, j] = tokens
+
+
+def _draw_open(
+    features: np.ndarray,
+    j: int,
+    trees: tuple[TokenTree, ...],
+    samplers: list[AliasSampler],
+    table: PrefixTable | None,
+    rng: np.random.Generator,
+) -> None:
+    if table is None:
+        draw_free(features, j, trees, samplers, rng)
+    else:
+        features[:, j] = table.sampler.draw(table.key(features), rng)
+
+
+def _draw_by_pattern(
+    tree: TokenTree, leaf: np.ndarray, allowed: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """:func:`_draw_restricted`, through a cached alias table for each frequent pattern."""
+    words = _pattern_words(allowed)
+    # One integer per pattern (exact up to 64 tokens; wider ones hash, and a row whose words
+    # differ from its group's first row takes the per-row draw).
+    key = words[:, 0] if words.shape[1] == 1 else words @ _HASH[: words.shape[1]]
+    _, first, inverse, counts = np.unique(
+        key, return_index=True, return_inverse=True, return_counts=True
+    )
+    # A table costs a pass over the tree's leaves: worth it when as many rows share it.
+    frequent = np.flatnonzero(counts >= max(_MIN_PATTERN_ROWS, len(tree.leaf_counts)))
+    tokens = np.empty(len(leaf), dtype=np.int64)
+    rest = np.ones(len(leaf), dtype=bool)
+    for p in frequent:
+        rows = np.flatnonzero(inverse == p)
+        if words.shape[1] > 1:
+            rows = rows[(words[rows] == words[first[p]]).all(axis=1)]
+        sampler = _pattern_sampler(tree, allowed[first[p]], words[first[p]].tobytes())
+        tokens[rows] = sampler.draw(leaf[rows], rng)
+        rest[rows] = False
+    if rest.any():
+        tokens[rest] = _draw_restricted(tree.leaf_counts, leaf[rest], allowed[rest], rng)
+    return tokens
+
+
+def _pattern_words(allowed: np.ndarray) -> np.ndarray:
+    """Each row's allowed tokens as bits in 64-bit words (rows, words)."""
+    packed = np.packbits(allowed, axis=1)
+    padded = np.zeros((len(packed), -(-packed.shape[1] // 8) * 8), dtype=np.uint8)
+    padded[:, : packed.shape[1]] = packed
+    return padded.view(np.uint64)
+
+
+def _pattern_sampler(tree: TokenTree, allowed: np.ndarray, key: bytes) -> AliasSampler:
+    tables = _cached(tree, "allowed", dict)
+    assert isinstance(tables, dict)
+    sampler = tables.get(key)
+    if sampler is None:
+        if len(tables) >= _PATTERN_TABLES:
+            del tables[next(iter(tables))]  # the oldest
+        sampler = tables[key] = AliasSampler(_restricted_counts(tree.leaf_counts, allowed))
+    assert isinstance(sampler, AliasSampler)
+    return sampler
+
+
+def _restricted_counts(leaf_counts: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """Every leaf's counts restricted to ``allowed``, with :func:`_draw_restricted`'s fallbacks."""
+    if not allowed.any():
+        raise ValueError("A restricted draw allows no token for some rows.")
+    counts: np.ndarray = leaf_counts.astype(np.float64) * allowed[None, :]
+    empty = counts.sum(axis=1) <= 0
+    if empty.any():
+        overall = leaf_counts.sum(axis=0, dtype=np.float64) * allowed
+        counts[empty] = overall if overall.sum() > 0 else allowed.astype(np.float64)
+    return counts
+
+
+#: Rows sharing a pattern of allowed tokens before it gets its own alias table (and at least as
+#: many as the tree has leaves), and the most such tables kept per tree.
+_MIN_PATTERN_ROWS = 256
+_PATTERN_TABLES = 64
+#: Odd multipliers that hash a pattern of more than 64 tokens to one integer (wrapping).
+_HASH = np.random.default_rng(0).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
 
 
 def leaf_probabilities(trees: tuple[TokenTree, ...], features: np.ndarray) -> np.ndarray:
