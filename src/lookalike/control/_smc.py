@@ -69,7 +69,6 @@ from lookalike.models._trees import (
     MASKED,
     AliasSampler,
     ColumnModel,
-    LeafSampler,
     PrefixTable,
     TokenFilter,
     TokenTree,
@@ -243,7 +242,6 @@ class _Engine:
             [alias_sampler(t) for t in m.ordered] if table is None else [table.sampler]
             for m, table in zip(models, self.prefix, strict=True)
         ]
-        self._leaf_samplers: dict[int, list[LeafSampler]] = {}
         self.overall = [
             _normalise(sum(t.leaf_counts.sum(axis=0, dtype=np.float64) for t in m.ordered)[None, :])
             for m in models
@@ -254,11 +252,9 @@ class _Engine:
             if isinstance(factor, TokenMask)
         }
 
-    def leaf_samplers(self, j: int) -> list[LeafSampler]:
-        """Column ``j``'s samplers for draws under rules (``_draw_ensemble``'s kind)."""
-        if j not in self._leaf_samplers:
-            self._leaf_samplers[j] = [LeafSampler(t.leaf_counts) for t in self.models[j].ordered]
-        return self._leaf_samplers[j]
+    def leaf_samplers(self, j: int) -> list[AliasSampler]:
+        """Column ``j``'s sampler per tree, for draws under rules (``_draw_ensemble``'s kind)."""
+        return [alias_sampler(t) for t in self.models[j].ordered]
 
     def pool_factor(self, n_rows: int, min_particles: int) -> float:
         """Particles per output row such that few rows repeat another's constrained prefix.

@@ -382,10 +382,7 @@ def sample_tokens(
     d = len(models)
     if fixed is None or fixed_mask is None:
         return _sample_free_tokens(models, n_rows, rng, on_batch, allowed)
-    samplers = [
-        ([LeafSampler(t.leaf_counts) for t in m.ordered], LeafSampler(m.any_order.leaf_counts))
-        for m in models
-    ]
+    samplers = [([alias_sampler(t) for t in m.ordered], alias_sampler(m.any_order)) for m in models]
     out = np.empty((n_rows, d), dtype=np.int32)
     for start in range(0, n_rows, _BATCH_ROWS):
         stop = min(start + _BATCH_ROWS, n_rows)
@@ -600,7 +597,7 @@ def _draw_ensemble(
     rows: np.ndarray,
     j: int,
     trees: tuple[TokenTree, ...],
-    samplers: list[LeafSampler],
+    samplers: list[AliasSampler],
     rng: np.random.Generator,
     allowed: TokenFilter | None = None,
     offset: int = 0,
@@ -662,30 +659,6 @@ def _draw_restricted(
     return tokens
 
 
-class LeafSampler:
-    """Draws one token per row from its leaf's counts with a single binary search.
-
-    The weights of all leaves are laid end to end; a row in leaf L draws a rank below L's total,
-    offset by the weights of the leaves before L, and the token is found by ``searchsorted``.
-    """
-
-    def __init__(self, leaf_counts: np.ndarray) -> None:
-        self.n_tokens = leaf_counts.shape[1]
-        self.cumulative = np.cumsum(leaf_counts.ravel(), dtype=np.float64)
-        ends = self.cumulative[self.n_tokens - 1 :: self.n_tokens]
-        self.starts = np.concatenate([[0], ends[:-1]])
-        self.totals = ends - self.starts
-
-    def draw(self, leaf: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        rank = self.starts[leaf] + rng.random(len(leaf)) * self.totals[leaf]
-        position = np.searchsorted(self.cumulative, rank, side="right")
-        # Guard the float edge where a rank equals a leaf's end exactly.
-        tokens: np.ndarray = np.minimum(
-            position - leaf.astype(np.int64) * self.n_tokens, self.n_tokens - 1
-        )
-        return tokens
-
-
 def draw_free(
     features: np.ndarray,
     j: int,
@@ -725,8 +698,8 @@ class AliasSampler:
     ``b`` with probability ``prob[b]`` and otherwise its ``alias``. A row draws one uniform
     number: its integer part picks the bucket, its fraction decides between the two. The tables
     are built so that every token's total over the buckets is exactly its share of the leaf's
-    counts (to rounding), so the draw is the leaf's distribution, like :class:`LeafSampler`'s
-    binary search, at a fraction of its cost for wide columns. Leaves without counts draw
+    counts (to rounding), so the draw is the leaf's distribution, like a binary search over the
+    leaves' cumulative weights, at a fraction of its cost for wide columns. Leaves without counts draw
     uniformly (callers never keep those draws).
     """
 
