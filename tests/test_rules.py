@@ -209,6 +209,41 @@ def test_check_rules_counts_violations_and_skips_missing_values() -> None:
     assert la.RuleReport.from_dict(report.to_dict()) == report
 
 
+@pytest.mark.parametrize(
+    "dtype", ["object", "string[pyarrow]", "string[python]", "category"], ids=lambda d: d
+)
+def test_check_rules_reads_labels_the_same_in_every_dtype(dtype: str) -> None:
+    df = pd.DataFrame(
+        {
+            "city": pd.Series(["Paris", "Lyon", None, "Tokyo", "Paris"], dtype=dtype),
+            "country": pd.Series(["FR", "FR", "FR", "FR", None], dtype=dtype),
+            "home": pd.Series(["Paris", "Paris", "Lyon", None, "Paris"], dtype=dtype),
+            "flag": pd.array([True, False, None, True, False], dtype="boolean"),
+        }
+    )
+    within = {"rule": "city within country", "allowed": {"FR": ["Paris", "Lyon"], "JP": ["Tokyo"]}}
+    report = check_rules(
+        df,
+        [
+            within,
+            'city == "Paris"',
+            'city != "Paris"',
+            "city == home",
+            'city in ("Lyon", "Tokyo")',
+            'if flag == "True" then city == "Tokyo"',
+        ],
+    )
+    counts = {r.rule: (r.n_checked, r.n_violations) for r in report}
+    assert counts == {
+        "city within country": (3, 1),  # Tokyo is not in FR
+        'city == "Paris"': (4, 2),
+        'city != "Paris"': (4, 2),
+        "city == home": (3, 1),
+        'city in ("Lyon", "Tokyo")': (4, 2),
+        'if flag == "True" then city == "Tokyo"': (4, 1),  # row 0: Paris with the flag set
+    }
+
+
 def test_check_rules_formulas_allow_the_stored_rounding() -> None:
     df = pd.DataFrame({"p": [0.1, 3.333, 2.0], "q": [3, 3, 2], "t": [0.3, 10.0, 5.0]})
     # t has one decimal: 3.333 * 3 = 9.999 is stored as 10.0, and holds; 5.0 != 4.0 does not.

@@ -683,6 +683,7 @@ class TableValues:
         self.table = table
         self.schema = schema
         self._cache: dict[tuple[str, Domain], np.ndarray] = {}
+        self._codes: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
     def domain(self, name: str, rule: str) -> Domain:
         if name not in self.table.columns:
@@ -719,13 +720,26 @@ class TableValues:
         return self._cache[key]
 
     def labels(self, name: str) -> np.ndarray:
-        key: tuple[str, Domain] = (name, "label")
-        if key not in self._cache:
-            # One label per distinct value: tables repeat few values.
-            codes, uniques = pd.factorize(self.table[name].astype(object), use_na_sentinel=True)
+        """Each row's label (None where missing)."""
+        codes, lookup = self.coded_labels(name)
+        labels: np.ndarray = lookup[codes]
+        return labels
+
+    def coded_labels(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(codes, lookup)``: row i's label is ``lookup[codes[i]]``; the last entry is None.
+
+        Tables repeat few values, so rules compare the short lookup and index it by the codes
+        rather than compare a string per row.
+        """
+        if name not in self._codes:
+            # Factorizing the column as it is stored (no cast to objects) keeps arrow strings
+            # and categoricals fast; value_label reads NumPy scalars as their Python values.
+            codes, uniques = pd.factorize(self.table[name], use_na_sentinel=True)
             lookup = np.array([*(value_label(u) for u in uniques), None], dtype=object)
-            self._cache[key] = lookup[codes]
-        return self._cache[key]
+            # Values labelled None (NaN in an object column) join the missing code.
+            codes = np.where(codes < 0, len(lookup) - 1, codes)
+            self._codes[name] = (codes, lookup)
+        return self._codes[name]
 
 
 def _ordering_domain(values: TableValues, name: str, rule: str) -> Domain:
@@ -751,31 +765,26 @@ def evaluate_atom(atom: Atom, values: TableValues, rule: str) -> tuple[np.ndarra
     if isinstance(atom, Within):
         values.domain(atom.child, rule)
         values.domain(atom.parent, rule)
-        child = values.labels(atom.child)
-        parent = values.labels(atom.parent)
-        checked = pd.notna(child) & pd.notna(parent)
         if atom.pairs is None:
             raise ConditionError(
                 f"Rule {rule!r}: its allowed combinations are unknown; give them as "
                 "{'rule': ..., 'allowed': {parent: [children]}} or declare the rule at fit time."
             )
-        # Look pairs up per distinct label: tables repeat few labels.
-        child_codes, child_uniques = pd.factorize(child)
-        parent_codes, parent_uniques = pd.factorize(parent)
+        child_codes, child_labels = values.coded_labels(atom.child)
+        parent_codes, parent_labels = values.coded_labels(atom.parent)
+        checked = _present(child_codes, child_labels) & _present(parent_codes, parent_labels)
         table = np.array(
-            [[(c, p) in atom.pairs for p in parent_uniques] for c in child_uniques], dtype=bool
-        ).reshape(len(child_uniques), len(parent_uniques))
-        holds = np.zeros(n, dtype=bool)
-        both = (child_codes >= 0) & (parent_codes >= 0)
-        holds[both] = table[child_codes[both], parent_codes[both]]
+            [[(c, p) in atom.pairs for p in parent_labels] for c in child_labels], dtype=bool
+        ).reshape(len(child_labels), len(parent_labels))
+        holds = table[child_codes, parent_codes] & checked
         return (~holds if atom.negated else holds) | ~checked, checked
     if isinstance(atom, Membership):
         domain = values.domain(atom.column, rule)
         if domain == "label":
-            labels = values.labels(atom.column)
-            checked = pd.notna(labels)
+            codes, labels = values.coded_labels(atom.column)
+            checked = _present(codes, labels)
             allowed = {constant_label(v) for v in atom.values}
-            member = pd.Series(labels).isin(allowed).to_numpy()
+            member = np.array([label in allowed for label in labels], dtype=bool)[codes]
         else:
             numbers = values.numbers(atom.column, domain)
             checked = ~np.isnan(numbers)
@@ -800,14 +809,18 @@ def evaluate_atom(atom: Atom, values: TableValues, rule: str) -> tuple[np.ndarra
                 "cannot be compared."
             )
     if domain == "label":
-        a: np.ndarray = values.labels(left.name)
-        b: Any = (
-            values.labels(right.name) if isinstance(right, Column) else constant_label(right.value)
-        )
-        checked = pd.notna(a) & (pd.notna(b) if isinstance(right, Column) else True)
-        equal = np.asarray(a == b, dtype=bool)
+        codes, labels = values.coded_labels(left.name)
+        checked = _present(codes, labels)
+        if isinstance(right, Column):
+            other_codes, other_labels = values.coded_labels(right.name)
+            checked = checked & _present(other_codes, other_labels)
+            equal = labels[codes] == other_labels[other_codes]
+        else:
+            constant = constant_label(right.value)
+            equal = np.array([label == constant for label in labels], dtype=bool)[codes]
+        equal = np.asarray(equal, dtype=bool) & checked
         holds = equal if atom.op == "==" else ~equal
-        return holds | ~checked, np.asarray(checked, dtype=bool) & np.ones(n, dtype=bool)
+        return holds | ~checked, checked
     x = values.numbers(left.name, domain)
     y: Any = (
         values.numbers(right.name, domain)
@@ -818,6 +831,12 @@ def evaluate_atom(atom: Atom, values: TableValues, rule: str) -> tuple[np.ndarra
     with np.errstate(invalid="ignore"):
         holds = compare(x, atom.op, y)
     return holds | ~checked, np.asarray(checked, dtype=bool) & np.ones(n, dtype=bool)
+
+
+def _present(codes: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Rows whose label is not missing."""
+    present: np.ndarray = np.array([label is not None for label in labels], dtype=bool)[codes]
+    return present
 
 
 def compare(x: Any, op: str, y: Any) -> np.ndarray:
