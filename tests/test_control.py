@@ -199,10 +199,14 @@ def test_filters_combine_with_and() -> None:
     def last_two(j: int, features: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
         return None if j else np.tile([False, True, True], (len(rows), 1))
 
+    from lookalike.models._trees import dense_restriction
+
     both = combine_filters(first_two, last_two)
     assert both is not None
-    assert both(0, np.zeros((1, 1)), np.arange(1)).tolist() == [[False, True, False]]
-    assert both(1, np.zeros((1, 1)), np.arange(1)).tolist() == [[True, True, False]]
+    allowed = dense_restriction(both(0, np.zeros((3, 1)), np.arange(3)))
+    assert allowed is not None and allowed.tolist() == [[False, True, False]] * 3
+    allowed = dense_restriction(both(1, np.zeros((1, 1)), np.arange(1)))
+    assert allowed is not None and allowed.tolist() == [[True, True, False]]
     assert combine_filters(None, None) is None
 
 
@@ -418,3 +422,15 @@ def test_no_prefix_table_when_the_combinations_overflow_int64() -> None:
     )
     n_tokens = [n_tok] * n_split + [3]
     assert PrefixTable.build((tree,), n_split, n_tokens) is None
+
+
+def test_rows_equal_in_every_key_share_a_group() -> None:
+    from lookalike.control._rule_sampling import _group
+
+    rng = np.random.default_rng(2)
+    keys = [rng.integers(-1, 4, 3_000), rng.integers(0, 2, 3_000), rng.integers(0, 300, 3_000)]
+    some, index = _group(keys, 3_000)
+    stacked = np.column_stack(keys)
+    # Same group exactly when equal in every key; ``some`` names a member of each group.
+    assert len(some) == len(np.unique(stacked, axis=0))
+    assert np.array_equal(stacked[some][index], stacked)

@@ -74,7 +74,7 @@ def _restricted_mixture(trees: tuple, features: np.ndarray, allowed: np.ndarray)
     return total / total.sum()
 
 
-@pytest.mark.parametrize("n_tokens", [6, 90])  # one 64-bit word per pattern, and two (hashed)
+@pytest.mark.parametrize("n_tokens", [6, 90])  # one 64-bit word per pattern, and two
 def test_draws_under_rules_follow_the_restricted_leaves(n_tokens: int) -> None:
     from lookalike.models._trees import MASKED, alias_sampler, draw_allowed, fit_column_models
 
@@ -118,3 +118,29 @@ def test_draws_under_rules_follow_the_restricted_leaves(n_tokens: int) -> None:
         observed = np.bincount(drawn[rows], minlength=n_tokens) / len(rows)
         # 20,000 draws: the total variation distance of pure sampling noise is about 0.02-0.05.
         assert 0.5 * np.abs(observed - expected).sum() < (0.03 if n_tokens < 10 else 0.08)
+
+
+@pytest.mark.parametrize("n_tokens", [6, 64, 130])
+def test_patterns_group_equal_rows_exactly(n_tokens: int) -> None:
+    from lookalike.models._trees import Patterns
+
+    rng = np.random.default_rng(5)
+    base = rng.random((40, n_tokens)) < 0.5
+    # Rows that differ in one token only (the last word's last bit, too) must not share a group.
+    base[1] = base[0]
+    base[1, -1] = not base[0, -1]
+    allowed = base[rng.integers(0, len(base), size=5_000)]
+    patterns = Patterns.of(allowed)
+    assert np.array_equal(patterns.dense(), allowed)
+    assert len(patterns.allowed) == len(np.unique(allowed, axis=0))
+
+
+def test_patterns_combine_row_by_row() -> None:
+    from lookalike.models._trees import Patterns
+
+    rng = np.random.default_rng(6)
+    a = Patterns(rng.random((5, 12)) < 0.6, rng.integers(0, 5, 2_000))
+    b = Patterns(rng.random((7, 12)) < 0.6, rng.integers(0, 7, 2_000))
+    both = a & b
+    assert np.array_equal(both.dense(), a.dense() & b.dense())
+    assert len(both.allowed) <= 35

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from lookalike.models._trees import TokenFilter
+from lookalike.models._trees import Patterns, TokenFilter, as_patterns
 
 
 def combine_filters(*filters: TokenFilter | None) -> TokenFilter | None:
@@ -17,7 +17,7 @@ def combine_filters(*filters: TokenFilter | None) -> TokenFilter | None:
     >>> even = lambda j, features, rows: np.tile([True, False, True], (len(rows), 1))
     >>> low = lambda j, features, rows: np.tile([True, True, False], (len(rows), 1))
     >>> both = combine_filters(even, None, low)
-    >>> both(0, np.zeros((2, 1)), np.arange(2)).tolist()
+    >>> both(0, np.zeros((2, 1)), np.arange(2)).dense().tolist()
     [[True, False, False], [True, False, False]]
     """
     active = [f for f in filters if f is not None]
@@ -26,13 +26,12 @@ def combine_filters(*filters: TokenFilter | None) -> TokenFilter | None:
     if len(active) == 1:
         return active[0]
 
-    def combined(j: int, features: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
-        result: np.ndarray | None = None
+    def combined(j: int, features: np.ndarray, rows: np.ndarray) -> Patterns | None:
+        result: Patterns | None = None
         for f in active:
-            allowed = f(j, features, rows)
-            if allowed is None:
-                continue
-            result = allowed.copy() if result is None else result & allowed
+            allowed = as_patterns(f(j, features, rows))
+            if allowed is not None:
+                result = allowed if result is None else result & allowed
         return result
 
     return combined

@@ -66,7 +66,7 @@ from lookalike.encode import (
     seconds_to_datetimes,
 )
 from lookalike.errors import ConditionError
-from lookalike.models._trees import MASKED, TokenFilter
+from lookalike.models._trees import MASKED, Patterns, TokenFilter
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 
 _TOLERANCE = 1e-9
@@ -97,6 +97,9 @@ class _Column:
     step: float | None  # values lie on this grid (decimals, whole numbers, date steps)
     _fine_low: np.ndarray | None = None
     _fine_high: np.ndarray | None = None
+    _sorted_low: np.ndarray | None = None
+    _sorted_high: np.ndarray | None = None
+    _sorted_fine: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def continuous(self) -> bool:
@@ -114,6 +117,11 @@ class _Column:
         """The smallest representable value >= low (> low where strict)."""
         if self.step is None:
             return np.where(strict, np.nextafter(low, np.inf), low)
+        finite = np.isfinite(low)
+        if not finite.all():  # infinite ends stay (the usual case: only a few rows are bounded)
+            out = low.copy()
+            out[finite] = self.snap_up(low[finite], strict[finite])
+            return out
         with np.errstate(invalid="ignore"):
             g = self.round(np.ceil(low / self.step - _TOLERANCE) * self.step)
             g = np.where(g < low, self.round(g + self.step), g)
@@ -123,6 +131,11 @@ class _Column:
         """The largest representable value <= high (< high where strict)."""
         if self.step is None:
             return np.where(strict, np.nextafter(high, -np.inf), high)
+        finite = np.isfinite(high)
+        if not finite.all():
+            out = high.copy()
+            out[finite] = self.snap_down(high[finite], strict[finite])
+            return out
         with np.errstate(invalid="ignore"):
             g = self.round(np.floor(high / self.step + _TOLERANCE) * self.step)
             g = np.where(g > high, self.round(g - self.step), g)
@@ -158,6 +171,32 @@ class _Column:
                 frac = np.where(width > 0, (v - a) / np.where(width > 0, width, 1.0), 0.0)
             out[rows] = grid[k - 1] + np.clip(frac, 0.0, 1.0) * (grid[k] - grid[k - 1])
         return out
+
+    def rank_of_low(self, low: np.ndarray) -> np.ndarray:
+        """How many tokens lie wholly below each lower end: rows with equal ranks allow the
+        same tokens (NaN ends rank last)."""
+        if self._sorted_high is None:
+            self._sorted_high = np.sort(self.high)
+        return np.searchsorted(self._sorted_high, low, side="left")
+
+    def rank_of_high(self, high: np.ndarray) -> np.ndarray:
+        """How many tokens start at or below each upper end (the same for the upper side)."""
+        if self._sorted_low is None:
+            self._sorted_low = np.sort(self.low)
+        return np.searchsorted(self._sorted_low, high, side="right")
+
+    def fine_ranks(self, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`rank_of_low` and :meth:`rank_of_high` among every bin's tenths: rows in one
+        bin with equal ranks allow the same tenths."""
+        self.fine_ranges(np.zeros(0, dtype=np.int64))  # builds the tables on first use
+        assert self._fine_low is not None and self._fine_high is not None
+        if self._sorted_fine is None:
+            self._sorted_fine = (np.sort(self._fine_high.ravel()), np.sort(self._fine_low.ravel()))
+        by_high, by_low = self._sorted_fine
+        return (
+            np.searchsorted(by_high, low, side="left"),
+            np.searchsorted(by_low, high, side="right"),
+        )
 
     def fine_range(self, bins: np.ndarray, fine: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Smallest and largest value of each row's tenth ``fine`` of its bin."""
@@ -484,6 +523,11 @@ class RuleSampler:
                 self.by_position[column.fine] = (name, 1)
         self._cached_features: np.ndarray | None = None
         self._cached_tokens: dict[str, np.ndarray] = {}
+        # A derived column's last formula values and their tokens.
+        self._pinned: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        # The columns valued on every row of the last ``rows`` seen by _value_known.
+        self._complete_rows: np.ndarray | None = None
+        self._complete: set[str] = set()
         self.may_exclude = {
             name: any(name in _columns_of(b) for b in self.exclusions)
             or any(
@@ -754,6 +798,7 @@ class RuleSampler:
         self.kept = state["kept"]
         self.n_rows = len(next(iter(self.fixed.values()), np.empty(self.n_rows)))
         self._cached_features, self._cached_tokens = None, {}
+        self._complete_rows, self._complete = None, set()
 
     def add_rows(self, n_new: int) -> None:
         """Append ``n_new`` rows on which nothing is drawn yet (controlled sampling's particles).
@@ -876,7 +921,9 @@ class RuleSampler:
     def token_filter(self) -> TokenFilter:
         return self._filter
 
-    def _filter(self, j: int, features: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
+    def _filter(
+        self, j: int, features: np.ndarray, rows: np.ndarray
+    ) -> np.ndarray | Patterns | None:
         target = self.by_position.get(j)
         if target is None:
             return None
@@ -983,55 +1030,67 @@ class RuleSampler:
                     active.append((conditional.negated_condition, binding))
         return active
 
-    def _mask(self, column: _Column, features: np.ndarray, rows: np.ndarray) -> np.ndarray | None:
-        """Which tokens (of a column's first part) each row may take."""
-        everywhere = np.ones(len(rows), dtype=bool)
-        mask = np.repeat(self.unary[column.name][None, :], len(rows), axis=0)
+    def _mask(self, column: _Column, features: np.ndarray, rows: np.ndarray) -> Patterns | None:
+        """Which tokens (of a column's first part) each row may take.
+
+        The allowed tokens depend on a few small integers per row (the other column's token in
+        a pair, whether a conditional binds, where the interval's ends fall among the tokens):
+        rows equal in all of them share a pattern, computed once.
+        """
+        name = column.name
+        pairs: list[tuple[_Pair, np.ndarray]] = []  # with the other column's token (or MASKED)
         for pair in self.pairs:
-            if column.name in (pair.a, pair.b):
-                self._apply_pair(mask, pair, column.name, features, everywhere)
+            if name in (pair.a, pair.b):
+                pairs.append(
+                    (pair, self._known_tokens(pair.b if pair.a == name else pair.a, features))
+                )
+        unary: list[tuple[_Unary, np.ndarray]] = []
         extra: list[tuple[_Bound, np.ndarray]] = []
-        for constraint, binding in self._active(column.name, features, rows):
+        for constraint, binding in self._active(name, features, rows):
             if isinstance(constraint, _Unary):
-                mask[binding] &= constraint.truth[None, :]
+                unary.append((constraint, binding))
             elif isinstance(constraint, _Pair):
-                self._apply_pair(mask, constraint, column.name, features, binding)
+                other = constraint.b if constraint.a == name else constraint.a
+                tokens = self._known_tokens(other, features)
+                pairs.append((constraint, np.where(binding, tokens, MASKED)))
             else:
                 extra.append((constraint, binding))
+        keys: list[np.ndarray] = [tokens for _, tokens in pairs] + [b for _, b in unary]
+        interval = None
         if column.domain != "label":
             low, high, exclusions = self._interval(column, features, rows, extra)
             self._raise_if_empty(low > high, column, rows)
-            if column.name in self.kept:
-                self.kept_low[column.name][rows] = low
-                self.kept_high[column.name][rows] = high
-                self.kept[column.name][rows] = True
+            if name in self.kept:
+                self.kept_low[name][rows] = low
+                self.kept_high[name][rows] = high
+                self.kept[name][rows] = True
+            interval = (low, high, exclusions)
+            keys += [column.rank_of_low(low), column.rank_of_high(high)]
+            keys += [np.unique(excluded, return_inverse=True)[1] for excluded in exclusions]
+        some, index = _group(keys, len(rows))
+        allowed = np.repeat(self.unary[name][None, :], len(some), axis=0)
+        for pair, tokens in pairs:
+            other = tokens[some]
+            use = other != MASKED
+            table = pair.table if pair.a == name else pair.table.T
+            allowed[use] &= table[:, other[use]].T
+        for constraint, binding in unary:
+            allowed[binding[some]] &= constraint.truth[None, :]
+        if interval is not None:
+            low, high, exclusions = (interval[0][some], interval[1][some], interval[2])
             with np.errstate(invalid="ignore"):
                 fits = (column.high[None, :] >= low[:, None]) & (
                     column.low[None, :] <= high[:, None]
                 )
                 point = column.low == column.high
                 for excluded in exclusions:
-                    fits &= ~(point[None, :] & (column.low[None, :] == excluded[:, None]))
-            mask &= fits | column.missing[None, :]
-        self._check_dead_ends(mask, column, rows)
+                    fits &= ~(point[None, :] & (column.low[None, :] == excluded[some][:, None]))
+            allowed &= fits | column.missing[None, :]
+        if (~column.missing).any():
+            dead = ~(allowed & ~column.missing[None, :]).any(axis=1)
+            self._raise_if_empty(dead[index], column, rows)
         # An unrestricted column keeps the sampler's fast path.
-        return None if mask.all() else mask
-
-    def _apply_pair(
-        self,
-        mask: np.ndarray,
-        pair: _Pair,
-        name: str,
-        features: np.ndarray,
-        binding: np.ndarray,
-    ) -> None:
-        other = pair.b if pair.a == name else pair.a
-        tokens = self._known_tokens(other, features)
-        use = binding & (tokens != MASKED)
-        if not use.any():
-            return
-        table = pair.table if pair.a == name else pair.table.T
-        mask[use] &= table[:, tokens[use]].T
+        return None if allowed.all() else Patterns(allowed, index)
 
     def _interval(
         self,
@@ -1069,7 +1128,7 @@ class RuleSampler:
         if column.name in d.index:
             i = d.index[column.name]
             for other, k in [("", 0), *((name, d.index[name]) for name in d.names)]:
-                if k == i:
+                if k == i or not (np.isfinite(d.bound[i, k]) or np.isfinite(d.bound[k, i])):
                     continue
                 value = np.zeros(n) if k == 0 else self._numbers(other, features, rows)
                 if np.isfinite(d.bound[i, k]):
@@ -1108,25 +1167,27 @@ class RuleSampler:
 
     def _fine_mask(
         self, column: _Column, features: np.ndarray, rows: np.ndarray
-    ) -> np.ndarray | None:
+    ) -> Patterns | None:
+        """Which tenths of its bin each row may take, as shared patterns (see :meth:`_mask`)."""
         tokens = features[:, column.coarse].astype(np.int64)
         bins = column.bin_of[tokens]
-        in_bin = bins >= 0
-        mask = np.ones((len(rows), N_FINE_TOKENS), dtype=bool)
-        if not in_bin.any():
+        if not (bins >= 0).any():
             return None
         low, high, _ = self._bounds_for(column, features, rows)
-        lows, highs = column.fine_ranges(np.maximum(bins, 0))
-        fits = (highs >= low[:, None]) & (lows <= high[:, None])
-        mask[in_bin] = fits[in_bin]
+        keys = [bins, *column.fine_ranks(low, high)]
+        some, index = _group(keys, len(rows))
+        in_bin = bins[some] >= 0
+        allowed = np.ones((len(some), N_FINE_TOKENS), dtype=bool)
+        lows, highs = column.fine_ranges(np.maximum(bins[some], 0))
+        fits = (highs >= low[some][:, None]) & (lows <= high[some][:, None])
+        allowed[in_bin] = fits[in_bin]
         # Round-off can leave a bin that reaches the interval with no tenth that does: keep all.
-        empty = ~mask.any(axis=1)
-        mask[empty] = True
-        return mask
+        allowed[~allowed.any(axis=1)] = True
+        return None if allowed.all() else Patterns(allowed, index)
 
     def _pin(
         self, column: _Column, part: int, features: np.ndarray, rows: np.ndarray
-    ) -> np.ndarray | None:
+    ) -> Patterns | None:
         """A derived column's token is the one its formula's value falls in, when known."""
         formula = self.formulas[column.name]
         ready = self._all_known(list(formula.inputs), features, rows)
@@ -1134,24 +1195,21 @@ class RuleSampler:
             return None
         inputs = {name: self._numbers(name, features, rows) for name in formula.inputs}
         value = column.round(_evaluate(formula.expression, inputs, len(rows)))
-        encoder = self.encoder.encoders[column.name]
-        parts = encoder.encode_parts(pd.Series(value))
+        cached = self._pinned.get(column.name)
+        if cached is not None and np.array_equal(cached[0], value, equal_nan=True):
+            parts = cached[1]  # the fine part's call, on the same values as the coarse one's
+        else:
+            parts = self.encoder.encoders[column.name].encode_parts(pd.Series(value))
+            self._pinned[column.name] = (value, parts)
         tokens = parts[:, min(part, parts.shape[1] - 1)]
         width = column.n_tokens if part == 0 else N_FINE_TOKENS
-        mask = np.ones((len(rows), width), dtype=bool)
         use = ready & (~np.isnan(value) | (column.missing.any() if part == 0 else False))
         if part == 1:
             coarse = features[:, column.coarse].astype(np.int64)
             use &= column.bin_of[coarse] >= 0
-        mask[use] = False
-        mask[np.flatnonzero(use), tokens[use]] = True
-        return mask
-
-    def _check_dead_ends(self, mask: np.ndarray, column: _Column, rows: np.ndarray) -> None:
-        if not (~column.missing).any():
-            return
-        dead = ~(mask & ~column.missing[None, :]).any(axis=1)
-        self._raise_if_empty(dead, column, rows)
+        # Pattern t allows token t alone; the last one allows every token.
+        allowed = np.vstack([np.eye(width, dtype=bool), np.ones((1, width), dtype=bool)])
+        return Patterns(allowed, np.where(use, tokens, width))
 
     def _raise_if_empty(self, dead: np.ndarray, column: _Column, rows: np.ndarray) -> None:
         if dead.any():
@@ -1166,15 +1224,22 @@ class RuleSampler:
 
     def _value_known(self, features: np.ndarray, rows: np.ndarray) -> None:
         """Draw the exact value of every continuous rule column already drawn on these rows."""
+        if rows is not self._complete_rows:
+            # Values are never unset: a column valued on every one of these rows stays so.
+            self._complete_rows, self._complete = rows, set()
         for column in self.draw_order:
-            if column.name in self.formulas:
+            if column.name in self.formulas or column.name in self._complete:
                 continue
-            tokens = self._known_tokens(column.name, features)
-            need = (tokens != MASKED) & ~self.valued[column.name][rows]
-            if not need.any():
+            where = np.flatnonzero(~self.valued[column.name][rows])
+            if not len(where):
+                self._complete.add(column.name)
                 continue
-            where = np.flatnonzero(need)
-            self._draw_values(column, features[where], rows[where], tokens[where])
+            if (features[where, column.coarse] == MASKED).all():
+                continue
+            tokens = self._known_tokens(column.name, features)[where]
+            where, tokens = where[tokens != MASKED], tokens[tokens != MASKED]
+            if len(where):
+                self._draw_values(column, features[where], rows[where], tokens)
 
     def _draw_values(
         self, column: _Column, features: np.ndarray, rows: np.ndarray, tokens: np.ndarray
@@ -1278,6 +1343,45 @@ class RuleSampler:
                 + ", ".join(f"{r.rule!r} ({r.n_violations} rows)" for r in broken)
                 + "; this is a bug or a rule interplay lookalike cannot enforce — please report it."
             )
+
+
+def _group(keys: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows equal in every key (small integers) form a group: ``(some, index)`` gives one row
+    of each group and each row's group.
+
+    >>> some, index = _group([np.array([3, 3, 5, 3]), np.array([0, 1, 0, 0])], 4)
+    >>> index.tolist(), sorted(index[some].tolist())
+    ([0, 1, 2, 0], [0, 1, 2])
+    """
+    code = np.zeros(n, dtype=np.int64)
+    size = 1
+    for key in keys:
+        key = np.asarray(key, dtype=np.int64)
+        if not len(key):
+            continue
+        lowest = int(key.min())
+        span = int(key.max()) - lowest + 1
+        if span == 1:
+            continue
+        if size * span > 1 << 40:
+            code, size = _compact(code, size)
+        code = code * span + (key - lowest)
+        size *= span
+    code, size = _compact(code, size)
+    some = np.zeros(size, dtype=np.intp)
+    some[code] = np.arange(n)  # any row of the group will do
+    return some, code
+
+
+def _compact(code: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Codes renumbered 0..k-1 (the k that occur), and k."""
+    if size <= 1 << 22:
+        present = np.zeros(size, dtype=bool)
+        present[code] = True
+        number = np.cumsum(present) - 1
+        return number[code], int(number[-1]) + 1 if size else 0
+    unique, inverse = np.unique(code, return_inverse=True)
+    return inverse.reshape(-1), len(unique)
 
 
 def _sort(

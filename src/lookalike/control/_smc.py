@@ -70,10 +70,12 @@ from lookalike.models._trees import (
     MASKED,
     AliasSampler,
     ColumnModel,
+    Patterns,
     PrefixTable,
     TokenFilter,
     TokenTree,
     alias_sampler,
+    as_patterns,
     draw_allowed,
     leaf_probabilities,
     prefix_table,
@@ -408,7 +410,8 @@ class _Engine:
             if table is not None
             else leaf_probabilities(self.models[j].ordered, features)
         )
-        restriction = _live_restriction(allowed, j, features, rows + start, live)
+        patterns = _live_restriction(allowed, j, features, rows + start, live)
+        restriction = None if patterns is None else patterns.dense()
         if restriction is not None:
             probs = _restrict(probs, restriction, self.overall[j])
         tilted = probs * factor(features)
@@ -579,18 +582,20 @@ class _KeyedTilted:
 
 def _live_restriction(
     allowed: TokenFilter | None, j: int, features: np.ndarray, rows: np.ndarray, live: np.ndarray
-) -> np.ndarray | None:
+) -> Patterns | None:
     """The filter's restriction of column ``j`` on the live particles (dead ones: none)."""
     if allowed is None or not live.any():
         return None
     if live.all():
-        return allowed(j, features, rows)
-    part = allowed(j, features[live], rows[live])
+        return as_patterns(allowed(j, features, rows))
+    part = as_patterns(allowed(j, features[live], rows[live]))
     if part is None:
         return None
-    restriction = np.ones((len(rows), part.shape[1]), dtype=bool)
-    restriction[live] = part
-    return restriction
+    # The dead particles take an extra pattern that allows every token.
+    width = part.allowed.shape[1]
+    index = np.full(len(rows), len(part.allowed), dtype=np.intp)
+    index[live] = part.index
+    return Patterns(np.vstack([part.allowed, np.ones((1, width), dtype=bool)]), index)
 
 
 def _normalise(weights: np.ndarray) -> np.ndarray:

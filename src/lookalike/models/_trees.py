@@ -27,14 +27,68 @@ from sklearn.tree import DecisionTreeClassifier
 MASKED = -1
 _BATCH_ROWS = 65_536
 
-TokenFilter = Callable[[int, np.ndarray, np.ndarray], "np.ndarray | None"]
+
+@dataclass(frozen=True)
+class Patterns:
+    """A restriction that groups of rows share: row i may take the tokens ``allowed[index[i]]``.
+
+    Rules give most rows one of a few patterns of allowed tokens (``age >= 21`` is one pattern
+    for every row; ``end >= start`` one per token of ``start``), so the sampler works on the
+    patterns and never on a (rows, tokens) array.
+
+    >>> p = Patterns(np.array([[True, False], [True, True]]), np.array([1, 0, 0]))
+    >>> p.dense().tolist()
+    [[True, True], [True, False], [True, False]]
+    """
+
+    allowed: np.ndarray  # bool (patterns, tokens)
+    index: np.ndarray  # int (rows,): each row's pattern
+
+    def dense(self) -> np.ndarray:
+        """The (rows, tokens) array of allowed tokens."""
+        dense: np.ndarray = self.allowed[self.index]
+        return dense
+
+    def __and__(self, other: Patterns) -> Patterns:
+        """Tokens both allow, row by row (a pattern for each pair of patterns that occurs)."""
+        pair = self.index.astype(np.int64) * len(other.allowed) + other.index
+        _, first, index = np.unique(pair, return_index=True, return_inverse=True)
+        both = self.allowed[self.index[first]] & other.allowed[other.index[first]]
+        return Patterns(both, index.reshape(-1))
+
+    @classmethod
+    def of(cls, allowed: np.ndarray) -> Patterns:
+        """The distinct rows of a (rows, tokens) array of allowed tokens."""
+        if len(allowed) == 0:
+            return cls(allowed, np.zeros(0, dtype=np.intp))
+        words = _pattern_words(allowed)
+        # Each row's words as one opaque value: np.unique then groups equal rows exactly.
+        rows = np.ascontiguousarray(words).view(np.dtype((np.void, words.shape[1] * 8)))[:, 0]
+        _, first, index = np.unique(rows, return_index=True, return_inverse=True)
+        return cls(allowed[first], index.reshape(-1))
+
+
+TokenFilter = Callable[[int, np.ndarray, np.ndarray], "np.ndarray | Patterns | None"]
 """``(j, features, rows) -> allowed``: which tokens column ``j`` may take in each of ``rows``.
 
 ``features`` holds the batch's tokens so far (drawn or fixed, ``MASKED`` where not yet known) for
 exactly those rows, ``rows`` their positions in the whole sample. The result is a boolean array
-(rows, n_tokens of column j), or ``None`` when the column is unrestricted for these rows. The draw
-is then from the model's distribution restricted to the allowed tokens and renormalised.
+(rows, n_tokens of column j) or the same as :class:`Patterns`, or ``None`` when the column is
+unrestricted for these rows. The draw is then from the model's distribution restricted to the
+allowed tokens and renormalised.
 """
+
+
+def dense_restriction(restriction: np.ndarray | Patterns | None) -> np.ndarray | None:
+    """A filter's result as a (rows, tokens) array (``None`` stays ``None``)."""
+    return restriction.dense() if isinstance(restriction, Patterns) else restriction
+
+
+def as_patterns(restriction: np.ndarray | Patterns | None) -> Patterns | None:
+    """A filter's result as :class:`Patterns` (``None`` stays ``None``)."""
+    if restriction is None or isinstance(restriction, Patterns):
+        return restriction
+    return Patterns.of(restriction)
 
 
 @dataclass(frozen=True)
@@ -452,36 +506,39 @@ def draw_allowed(
     samplers: list[AliasSampler],
     table: PrefixTable | None,
     rng: np.random.Generator,
-    restriction: np.ndarray | None = None,
+    restriction: np.ndarray | Patterns | None = None,
 ) -> None:
     """Fill column ``j`` of every row, each restricted to its allowed tokens (``None``: all).
 
     Rows that allow every token draw as :func:`draw_free` does, or from the column's
-    :class:`PrefixTable`; the others pick a tree at random and draw from its leaf's counts
-    restricted to their allowed tokens (:func:`_draw_restricted`'s distribution). Under rules most
-    restricted rows allow a single token (the result of a formula) or share one of a few patterns
-    of allowed tokens (``age >= 21`` is one pattern for every row): a frequent pattern gets an
-    alias table over all the tree's leaves, built once per tree and pattern, and its rows draw in
-    constant time instead of by a per-row search.
+    :class:`PrefixTable`; a row that allows one token (the result of a formula) takes it; the
+    others pick a tree at random and draw from its leaf's counts restricted to their allowed
+    tokens (:func:`_draw_restricted`'s distribution). Rows share few patterns of allowed tokens
+    (see :class:`Patterns`): a pattern that enough rows share gets an alias table over all the
+    tree's leaves, built once per tree and pattern, and its rows draw in constant time instead of
+    by a per-row search.
     """
-    open_rows = None if restriction is None else restriction.all(axis=1)
-    if open_rows is None or open_rows.all():
+    if restriction is None:
         _draw_open(features, j, trees, samplers, table, rng)
         return
-    if open_rows.any():
-        rows = np.flatnonzero(open_rows)
-        part = take_rows(features, rows)
+    patterns = restriction if isinstance(restriction, Patterns) else Patterns.of(restriction)
+    n_allowed = patterns.allowed.sum(axis=1)
+    kind = np.where(n_allowed == patterns.allowed.shape[1], 0, np.where(n_allowed == 1, 1, 2))
+    row_kind = kind[patterns.index]
+    if (row_kind == 0).all():
+        _draw_open(features, j, trees, samplers, table, rng)
+        return
+    open_rows = np.flatnonzero(row_kind == 0)
+    if len(open_rows):
+        part = take_rows(features, open_rows)
         _draw_open(part, j, trees, samplers, table, rng)
-        features[rows, j] = part[:, j]
-    assert restriction is not None  # for mypy: open_rows is None exactly when it is
-    closed = np.flatnonzero(~open_rows)
-    # A row that allows one token takes it, whatever its leaf says (a formula pins its result).
-    single = restriction[closed].sum(axis=1) == 1
-    if single.any():
-        features[closed[single], j] = np.argmax(restriction[closed[single]], axis=1)
-        closed = closed[~single]
-        if not len(closed):
-            return
+        features[open_rows, j] = part[:, j]
+    single = np.flatnonzero(row_kind == 1)
+    if len(single):
+        features[single, j] = np.argmax(patterns.allowed, axis=1)[patterns.index[single]]
+    closed = np.flatnonzero(row_kind == 2)
+    if not len(closed):
+        return
     part = take_rows(features, closed)
     pick = (
         np.zeros(len(closed), dtype=np.intp)
@@ -493,7 +550,8 @@ def draw_allowed(
         mine = np.flatnonzero(pick == t)
         if len(mine):
             leaf = tree.leaves(take_rows(part, mine))
-            tokens[mine] = _draw_by_pattern(tree, leaf, restriction[closed[mine]], rng)
+            index = patterns.index[closed[mine]]
+            tokens[mine] = _draw_by_pattern(tree, leaf, patterns.allowed, index, rng)
     features[closed, j] = tokens
 
 
@@ -512,29 +570,26 @@ def _draw_open(
 
 
 def _draw_by_pattern(
-    tree: TokenTree, leaf: np.ndarray, allowed: np.ndarray, rng: np.random.Generator
+    tree: TokenTree,
+    leaf: np.ndarray,
+    allowed: np.ndarray,
+    index: np.ndarray,
+    rng: np.random.Generator,
 ) -> np.ndarray:
-    """:func:`_draw_restricted`, through a cached alias table for each frequent pattern."""
-    words = _pattern_words(allowed)
-    # One integer per pattern (exact up to 64 tokens; wider ones hash, and a row whose words
-    # differ from its group's first row takes the per-row draw).
-    key = words[:, 0] if words.shape[1] == 1 else words @ _HASH[: words.shape[1]]
-    _, first, inverse, counts = np.unique(
-        key, return_index=True, return_inverse=True, return_counts=True
-    )
+    """:func:`_draw_restricted` for rows whose allowed tokens are ``allowed[index]``, through a
+    cached alias table for each frequent pattern."""
+    counts = np.bincount(index, minlength=len(allowed))
     # A table costs a pass over the tree's leaves: worth it when as many rows share it.
     frequent = np.flatnonzero(counts >= max(_MIN_PATTERN_ROWS, len(tree.leaf_counts)))
     tokens = np.empty(len(leaf), dtype=np.int64)
     rest = np.ones(len(leaf), dtype=bool)
     for p in frequent:
-        rows = np.flatnonzero(inverse == p)
-        if words.shape[1] > 1:
-            rows = rows[(words[rows] == words[first[p]]).all(axis=1)]
-        sampler = _pattern_sampler(tree, allowed[first[p]], words[first[p]].tobytes())
+        rows = np.flatnonzero(index == p)
+        sampler = _pattern_sampler(tree, allowed[p])
         tokens[rows] = sampler.draw(leaf[rows], rng)
         rest[rows] = False
     if rest.any():
-        tokens[rest] = _draw_restricted(tree.leaf_counts, leaf[rest], allowed[rest], rng)
+        tokens[rest] = _draw_restricted(tree.leaf_counts, leaf[rest], allowed[index[rest]], rng)
     return tokens
 
 
@@ -546,9 +601,10 @@ def _pattern_words(allowed: np.ndarray) -> np.ndarray:
     return padded.view(np.uint64)
 
 
-def _pattern_sampler(tree: TokenTree, allowed: np.ndarray, key: bytes) -> AliasSampler:
+def _pattern_sampler(tree: TokenTree, allowed: np.ndarray) -> AliasSampler:
     tables = _cached(tree, "allowed", dict)
     assert isinstance(tables, dict)
+    key = np.packbits(allowed).tobytes()
     sampler = tables.get(key)
     if sampler is None:
         if len(tables) >= _PATTERN_TABLES:
@@ -574,8 +630,6 @@ def _restricted_counts(leaf_counts: np.ndarray, allowed: np.ndarray) -> np.ndarr
 #: many as the tree has leaves), and the most such tables kept per tree.
 _MIN_PATTERN_ROWS = 256
 _PATTERN_TABLES = 64
-#: Odd multipliers that hash a pattern of more than 64 tokens to one integer (wrapping).
-_HASH = np.random.default_rng(0).integers(1, 2**63, size=4096, dtype=np.uint64) | np.uint64(1)
 
 
 def leaf_probabilities(trees: tuple[TokenTree, ...], features: np.ndarray) -> np.ndarray:
@@ -615,7 +669,11 @@ def _draw_ensemble(
         if not len(part):
             continue
         leaf = tree.leaves(features[part])
-        restriction = None if allowed is None else allowed(j, features[part], part + offset)
+        restriction = (
+            None
+            if allowed is None
+            else dense_restriction(allowed(j, features[part], part + offset))
+        )
         if restriction is None:
             features[part, j] = sampler.draw(leaf, rng)
             continue
