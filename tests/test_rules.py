@@ -337,6 +337,12 @@ def test_rules_with_seed_rows_and_fixed_values(model: la.Synthesizer, orders: pd
     assert la.check_rules(rows, model.rules_, schema=model.schema_).n_violations == 0
     fixed = model.sample(500, conditions={"country": "FR"})
     assert set(fixed["city"]) <= {"Paris", "Lyon", "_RARE_"}
+    # Seed values that break a rule are named before any sampling, with the first such row.
+    broken = pd.DataFrame({"age": [40, 12, 15], "country": ["FR", None, "US"]})
+    with pytest.raises(
+        ConditionError, match=r"Seed rows break rule\(s\) 'age >= 18' \(2 rows\).*row 1"
+    ):
+        model.sample(conditions=broken)
 
 
 def test_contradictory_rules_name_the_rules(model: la.Synthesizer) -> None:

@@ -1567,7 +1567,26 @@ def rule_sampler(
     everything = [*fitted, *(r for r in completed if r.text not in {f.text for f in fitted})]
     if not everything:
         return None
+    if fixed_values is not None:
+        _check_seed_rows(fixed_values, everything, model.schema_)
     return RuleSampler(everything, model.encoder_, model.order_, n_rows, rng, fixed_values)
+
+
+def _check_seed_rows(seed: pd.DataFrame, rules: Sequence[Rule], schema: Schema) -> None:
+    """Raise before sampling when a seed row's given values already break a rule."""
+    given = [r for r in rules if set(r.columns) <= set(seed.columns)]
+    if not given:
+        return
+    report = check_rules(seed.reset_index(drop=True), given, schema=schema)
+    broken = [r for r in report if r.n_violations]
+    if broken:
+        first = int(np.flatnonzero(report.violations[broken[0].rule])[0])
+        raise ConditionError(
+            "Seed rows break rule(s) "
+            + ", ".join(f"{r.rule!r} ({r.n_violations} rows)" for r in broken)
+            + f" with the values they give (the first is row {first}); every sampled row obeys "
+            "the rules, so fix those values or sample without the rules."
+        )
 
 
 def _datetimes_of(encoder: ColumnEncoder, seconds: np.ndarray, spec: ColumnSpec) -> pd.Series:
