@@ -144,3 +144,20 @@ def test_patterns_combine_row_by_row() -> None:
     both = a & b
     assert np.array_equal(both.dense(), a.dense() & b.dense())
     assert len(both.allowed) <= 35
+
+
+def test_restricted_draws_fall_back_to_the_overall_then_uniform() -> None:
+    from lookalike.models._trees import _draw_restricted, _restricted_counts
+
+    # Leaf 0 has mass on token 0 only; token 3 never occurs anywhere.
+    counts = np.array([[5.0, 0.0, 0.0, 0.0], [1.0, 3.0, 0.0, 0.0]], dtype=np.float32)
+    allowed = np.array([False, True, True, False])
+    table = _restricted_counts(counts, allowed)
+    # Leaf 0 falls back to the overall counts over the allowed tokens (3 on token 1).
+    assert table.tolist() == [[0.0, 3.0, 0.0, 0.0], [0.0, 3.0, 0.0, 0.0]]
+    never = np.array([False, False, False, True])
+    assert _restricted_counts(counts, never).tolist() == [[0.0, 0.0, 0.0, 1.0]] * 2
+    rows = np.zeros(500, dtype=np.intp)
+    rng = np.random.default_rng(0)
+    assert set(_draw_restricted(counts, rows, np.tile(allowed, (500, 1)), rng)) == {1}
+    assert set(_draw_restricted(counts, rows, np.tile(never, (500, 1)), rng)) == {3}

@@ -618,12 +618,20 @@ def _restricted_counts(leaf_counts: np.ndarray, allowed: np.ndarray) -> np.ndarr
     """Every leaf's counts restricted to ``allowed``, with :func:`_draw_restricted`'s fallbacks."""
     if not allowed.any():
         raise ValueError("A restricted draw allows no token for some rows.")
-    counts: np.ndarray = leaf_counts.astype(np.float64) * allowed[None, :]
-    empty = counts.sum(axis=1) <= 0
+    counts = leaf_counts.astype(np.float64) * allowed[None, :]
+    return _with_fallback(counts, allowed[None, :], leaf_counts)
+
+
+def _with_fallback(weights: np.ndarray, allowed: np.ndarray, leaf_counts: np.ndarray) -> np.ndarray:
+    """Rows of ``weights`` (leaf counts times ``allowed``) with no mass take the column's overall
+    distribution over their allowed tokens, or a uniform choice among them: draws never stall."""
+    empty = weights.sum(axis=1) <= 0
     if empty.any():
-        overall = leaf_counts.sum(axis=0, dtype=np.float64) * allowed
-        counts[empty] = overall if overall.sum() > 0 else allowed.astype(np.float64)
-    return counts
+        open_tokens = np.broadcast_to(allowed, weights.shape)[empty]
+        overall = leaf_counts.sum(axis=0, dtype=np.float64)[None, :] * open_tokens
+        uniform = open_tokens.astype(np.float64)
+        weights[empty] = np.where(overall.sum(axis=1, keepdims=True) > 0, overall, uniform)
+    return weights
 
 
 #: Rows sharing a pattern of allowed tokens before it gets its own alias table (and at least as
@@ -698,15 +706,8 @@ def _draw_restricted(
     distribution over the allowed tokens, then to a uniform choice among them: the draw never
     stalls. A row that allows no token at all is a contradiction the caller must prevent.
     """
-    weights = leaf_counts[leaf].astype(np.float64) * allowed
+    weights = _with_fallback(leaf_counts[leaf].astype(np.float64) * allowed, allowed, leaf_counts)
     totals = weights.sum(axis=1)
-    empty = totals <= 0
-    if empty.any():
-        overall = leaf_counts.sum(axis=0, dtype=np.float64)[None, :] * allowed[empty]
-        uniform = allowed[empty].astype(np.float64)
-        fallback = np.where(overall.sum(axis=1, keepdims=True) > 0, overall, uniform)
-        weights[empty] = fallback
-        totals[empty] = fallback.sum(axis=1)
     if (totals <= 0).any():
         raise ValueError("A restricted draw allows no token for some rows.")
     cumulative = np.cumsum(weights, axis=1)
