@@ -366,6 +366,39 @@ def test_report_checks_the_rules_of_a_file(tmp_path: Path) -> None:
     )
 
 
+def test_fit_learns_rules_from_a_file_and_inspect_lists_them(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    country = rng.choice(["FR", "US"], size=400)
+    city = np.where(
+        country == "FR", rng.choice(["Paris", "Lyon"], 400), rng.choice(["NYC", "LA"], 400)
+    )
+    price = rng.integers(1, 50, size=400)
+    table = tmp_path / "orders.csv"
+    pd.DataFrame({"country": country, "city": city, "price": price, "tax": price // 5}).to_csv(
+        table, index=False
+    )
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('rules:\n  - "city within country"\n  - "tax <= price"\n', encoding="utf-8")
+    model = tmp_path / "m.lookalike"
+    assert _run("fit", table, "-o", model, "--rules", rules, "--seed", "1").exit_code == 0
+    shown = _run("inspect", model)
+    assert shown.exit_code == 0, shown.output
+    assert "city within country" in shown.stdout and "tax <= price" in shown.stdout
+    out = tmp_path / "s.csv"
+    # The within rule learned its combinations at fit time: a condition on the parent is enough.
+    assert _run("sample", model, "-n", "500", "-o", out, "-c", "country=US").exit_code == 0
+    rows = pd.read_csv(out)
+    assert set(rows["city"]) <= {"NYC", "LA", "_RARE_"} and (rows["tax"] <= rows["price"]).all()
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("name: nothing\n", encoding="utf-8")
+    _assert_one_line_error(
+        _run("fit", table, "-o", tmp_path / "m2.lookalike", "--rules", empty),
+        "no 'rules:' list",
+        code=2,
+    )
+    assert not (tmp_path / "m2.lookalike").exists()
+
+
 @pytest.mark.slow
 def test_demo_on_a_slice(tmp_path: Path) -> None:
     folder = tmp_path / "demo"

@@ -98,6 +98,14 @@ def fit(
         float | None,
         typer.Option("--delta", help="The delta of --epsilon (default 1e-9)."),
     ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            "--rules",
+            help="YAML/JSON file with a 'rules:' list (a scenario file works): every sampled row "
+            "obeys them, and 'within' rules learn their allowed combinations here.",
+        ),
+    ] = None,
 ) -> None:
     """Learn a table and save the model."""
     with _reported_errors():
@@ -108,10 +116,11 @@ def fit(
         import lookalike as la
 
         overrides = la.load_schema_overrides(schema) if schema is not None else None
+        declared = _read_rules(rules) if rules is not None else None
         frame = read_table(data)
         started = time.perf_counter()
         model = la.Synthesizer(random_state=random_state, epsilon=epsilon, delta=delta).fit(
-            frame, schema=overrides, progress=True
+            frame, schema=overrides, rules=declared, progress=True
         )
         model.save(output, force=force)
         _out.print(
@@ -641,6 +650,7 @@ def _print_model(description: Mapping[str, Any]) -> None:
             "seed_entropy",
             "params",
             "schema",
+            "rules",
         } and not (key == "privacy" and private):
             _out.print(f"{key}: {value}", soft_wrap=True)
     schema = description.get("schema", {})
@@ -652,6 +662,19 @@ def _print_model(description: Mapping[str, Any]) -> None:
     for column in columns:
         table.add_row(*(_cell(column.get(f)) for f in [*fields, "nullable"]))
     _out.print(table)
+    rules = description.get("rules") or []
+    if rules:
+        listed = Table(title="Rules (every sampled row obeys them)")
+        for field in ("rule", "kind", "held in training"):
+            listed.add_column(field, overflow="fold")
+        for rule in rules:
+            share = rule.get("share_held_in_training")
+            listed.add_row(
+                str(rule.get("rule")),
+                str(rule.get("kind")),
+                "" if share is None else f"{100 * share:.2f}%",
+            )
+        _out.print(listed)
     if private:
         _print_ledger(private)
 

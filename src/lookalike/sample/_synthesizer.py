@@ -683,7 +683,17 @@ class Synthesizer:
                 "min_samples_leaf": self.min_samples_leaf_,
                 "min_samples_leaf_any_order": self.min_samples_leaf_any_order_,
             },
+            "rules": self._describe_rules(),
         }
+
+    def _describe_rules(self) -> list[dict[str, Any]]:
+        """The fit-time rules, with how often each held in the training data."""
+        report = getattr(self, "rules_report_", None)
+        held = {r.rule: r.share_held for r in report} if report is not None else {}
+        return [
+            {"rule": r.text, "kind": r.kind, "share_held_in_training": held.get(r.text)}
+            for r in getattr(self, "rules_", [])
+        ]
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "trees_") and not hasattr(self, "dp_model_"):
