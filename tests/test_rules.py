@@ -352,6 +352,9 @@ def test_contradictory_rules_name_the_rules(model: la.Synthesizer) -> None:
         model.sample(10, rules=["price <= quantity", "quantity <= 2", "price > 2"])
     with pytest.raises(ConditionError, match="sex"):
         model.sample(10, rules=['sex == "F"', 'sex != "F"'])
+    # One rule the model's values cannot meet: named alone, with the values it learned.
+    with pytest.raises(ConditionError, match=r"^Rule 'quantity > 50' leaves .*from 1 to \d+\)"):
+        model.sample(10, rules=["quantity > 50"])
     with pytest.raises(ConditionError, match="unknown column 'height'"):
         model.sample(10, rules=["height >= 2"])
     with pytest.raises(ConditionError, match="derives"):

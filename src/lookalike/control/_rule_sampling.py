@@ -753,10 +753,18 @@ class RuleSampler:
                     + [p.rule for p in pairs if name in (p.a, p.b)]
                     + [b.rule for b in bounds if name in _columns_of(b)]
                 )
+                values = column.low[~column.missing]
+                learned = (
+                    f" (it learned values from {_number_label(float(np.nanmin(values)))} to "
+                    f"{_number_label(float(np.nanmax(column.high[~column.missing])))})"
+                    if column.domain == "number" and np.isfinite(values).any()
+                    else ""
+                )
                 raise ConditionError(
-                    "Rules "
+                    ("Rule " if len(involved) == 1 else "Rules ")
                     + ", ".join(repr(r) for r in involved)
-                    + f" contradict each other: column {name!r} can take no value."
+                    + (" leave" if len(involved) > 1 else " leaves")
+                    + f" column {name!r} no value the model can produce{learned}."
                 )
 
     def _take_fixed(self, table: pd.DataFrame, state: dict[str, dict[str, np.ndarray]]) -> None:
