@@ -209,6 +209,48 @@ def test_cli_fits_with_epsilon_and_inspect_prints_the_ledger(
     assert "epsilon" in bad.stderr
 
 
+def test_the_report_prints_the_guarantee_and_ledger_of_the_model(
+    private: la.Synthesizer, table: pd.DataFrame, tmp_path: Path
+) -> None:
+    synth = private.sample(500, random_state=1)
+    result = la.evaluate(table.head(500), synth, model=private, max_rows=500)
+    guarantee = result.guarantee
+    assert guarantee is not None and guarantee.verdict.rating == "good"
+    ledger = private.describe()["privacy"]["differential_privacy"]["ledger"]
+    assert guarantee.epsilon == pytest.approx(EPSILON)
+    assert guarantee.rho_spent == pytest.approx(ledger["rho_spent"])
+    assert [s.step for s in guarantee.steps] == [s["step"] for s in ledger["steps"]]
+    assert sum(s.rho for s in guarantee.steps) == pytest.approx(guarantee.rho_spent)
+    html = result.to_html()
+    assert 'id="guarantee"' in html and guarantee.steps[-1].step in html
+    assert la.EvaluationResult.from_dict(json.loads(result.to_json())) == result
+    # On the command line: lookalike report ... --model.
+    paths = [tmp_path / "real.csv", tmp_path / "synth.csv"]
+    table.head(500).to_csv(paths[0], index=False)
+    synth.to_csv(paths[1], index=False)
+    model = tmp_path / "m.lookalike"
+    private.save(model)
+    out = CliRunner().invoke(
+        app, ["report", *map(str, paths), "--model", str(model), "-o", str(tmp_path / "r.html")]
+    )
+    assert out.exit_code == 0, out.output
+    assert "differentially private" in out.stdout
+    assert "Privacy ledger" not in out.stdout  # the ledger is in the page, not the console
+    assert guarantee.steps[0].step in (tmp_path / "r.html").read_text(encoding="utf-8")
+
+
+def test_the_default_model_claims_no_guarantee_and_lists_its_protections(
+    table: pd.DataFrame,
+) -> None:
+    model = la.Synthesizer(random_state=0).fit(table.head(600))
+    result = la.evaluate(table.head(600), model.sample(300), model=model, max_rows=300)
+    assert result.guarantee is not None and result.guarantee.epsilon is None
+    assert result.guarantee.verdict.rating == "not measured"
+    assert any("_RARE_" in p for p in result.guarantee.protections)
+    with pytest.raises(la.DataError, match="'model' parameter must be a fitted"):
+        la.evaluate(table.head(100), table.head(100), model="model.lookalike")
+
+
 def test_every_step_costs_what_its_noise_says_and_the_plan_spends_the_budget(
     private: la.Synthesizer,
 ) -> None:

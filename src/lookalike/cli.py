@@ -259,6 +259,14 @@ def report(
             "section; repeatable.",
         ),
     ] = None,
+    model: Annotated[
+        Path | None,
+        typer.Option(
+            "--model",
+            help="The model file that made SYNTH: the report shows what it promises (a DP "
+            "model's epsilon and privacy ledger, or the default protections).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the report files.")] = False,
 ) -> None:
     """Measure fidelity, utility and privacy of a synthetic table against the real one."""
@@ -275,6 +283,7 @@ def report(
             _read_result(path, la.StressTestResult) for path in stress or ()
         ]
         extra += [_read_result(path, la.ExperimentResult) for path in experiment or ()]
+        generator = _load_model(model) if model is not None else None
         real_frame = read_table(real)
         synthetic_frame = read_table(synthetic)
         holdout_frame = read_table(holdout) if holdout is not None else None
@@ -288,6 +297,7 @@ def report(
                 sensitive=None if sensitive is None else [c.strip() for c in sensitive.split(",")],
                 schema=overrides,
                 rules=rule_list,
+                model=generator,
             )
         # Checked again: the files may have appeared while we evaluated.
         for path in outputs:
@@ -698,23 +708,13 @@ def _print_ledger(private: Mapping[str, Any]) -> None:
     )
     if private.get("guarantee_void_test_only_fixed_noise"):
         _out.print("[bold red]Noise was fixed for a test: no privacy guarantee.[/bold red]")
+    from lookalike.evaluate._guarantee import ledger_entries
+
     table = Table(title="Privacy ledger")
     for field in ("step", "mechanism", "rho", "delta", "noise"):
         table.add_column(field, overflow="fold")
-    for step in ledger.get("steps", []):
-        parameters = step.get("parameters", {})
-        noise = ", ".join(
-            f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
-            for k, v in parameters.items()
-            if k in ("sigma", "epsilon", "threshold", "chosen")
-        )
-        table.add_row(
-            str(step.get("step")),
-            str(step.get("mechanism")),
-            f"{step.get('rho', 0):.4g}",
-            f"{step.get('delta', 0):.3g}",
-            noise,
-        )
+    for step in ledger_entries(ledger):
+        table.add_row(step.step, step.mechanism, f"{step.rho:.4g}", f"{step.delta:.3g}", step.noise)
     _out.print(table)
 
 

@@ -30,6 +30,7 @@ from lookalike.evaluate._fidelity import (
     cramers_v,
     subset_accuracy,
 )
+from lookalike.evaluate._guarantee import describe_guarantee
 from lookalike.evaluate._prepare import (
     ColumnBins,
     FloatArray,
@@ -79,6 +80,7 @@ def evaluate(
     schema: Schema | Mapping[str, Any] | None = None,
     rules: Sequence[Any] | str | None = None,
     controls: ControlReport | None = None,
+    model: Any = None,
 ) -> EvaluationResult:
     """Measure how faithful, useful and private ``synthetic`` is with respect to ``real``.
 
@@ -108,7 +110,10 @@ def evaluate(
     share. A ``within`` rule without ``allowed`` combinations uses those the real table holds.
     ``controls`` is the :class:`~lookalike.ControlReport` of the draw that made ``synthetic``
     (from ``Synthesizer.sample_with_report``); it is kept in ``result.controls`` and the report
-    shows asked against achieved.
+    shows asked against achieved. ``model`` is the fitted :class:`~lookalike.Synthesizer` that
+    made ``synthetic``: ``result.guarantee`` then says what it promises (a differentially
+    private model's (epsilon, delta) and every step of its privacy ledger, or the default
+    model's protections), next to what the attacks measure.
 
     >>> import pandas as pd
     >>> real = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0] * 5, "b": list("xyxy") * 5})
@@ -142,6 +147,7 @@ def evaluate(
             "The 'controls' parameter must be a ControlReport (from "
             f"Synthesizer.sample_with_report). Got {type(controls).__name__} instead."
         )
+    guarantee = None if model is None else describe_guarantee(model)
     # Rules are read and their columns checked before the slow sections run.
     parsed_rules = None if rules is None else parse_rules(rules)
     for rule in parsed_rules or []:
@@ -229,6 +235,7 @@ def evaluate(
         excluded_columns=dict(excluded),
         rules=rule_result,
         controls=controls,
+        guarantee=guarantee,
     )
 
 

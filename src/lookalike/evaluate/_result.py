@@ -296,6 +296,38 @@ class FairnessResult:
 
 
 @dataclass(frozen=True)
+class LedgerEntry:
+    """One step of a differentially private fit: what touched the data, how, and its cost."""
+
+    step: str
+    mechanism: str
+    rho: float
+    delta: float
+    noise: str  # the mechanism's parameters, e.g. "sigma=12.3"
+
+
+@dataclass(frozen=True)
+class GuaranteeResult:
+    """What the generator promises, read from its model (a claim, where the attacks measure).
+
+    With differential privacy: ``epsilon`` and ``delta`` for adding or removing one row, the zCDP
+    budget and what was spent, and every step of the ledger. Without it (the default model):
+    ``epsilon`` is None and ``protections`` lists what the model does by default.
+    """
+
+    model: str
+    epsilon: float | None
+    delta: float | None
+    rho_budget: float | None
+    rho_spent: float | None
+    accounting: str | None
+    steps: tuple[LedgerEntry, ...]
+    protections: tuple[str, ...]
+    void: bool  # noise was fixed by the test-only switch: no guarantee at all
+    verdict: Verdict
+
+
+@dataclass(frozen=True)
 class RulesResult:
     """How often each business rule holds in the real and in the synthetic table.
 
@@ -333,7 +365,8 @@ class EvaluationResult:
     regenerates) to the reason, e.g. ``{"email": "PII, replaced with fakes"}``; results saved
     before it existed read back with none. ``rules`` (from ``evaluate(..., rules=...)``) and
     ``controls`` (the :class:`~lookalike.ControlReport` of the draw, from
-    ``evaluate(..., controls=...)``) are None when not asked for, and in older results.
+    ``evaluate(..., controls=...)``) are None when not asked for, and in older results; so is
+    ``guarantee``, the privacy the generator's model claims (from ``evaluate(..., model=...)``).
     """
 
     summary: Verdict
@@ -347,6 +380,7 @@ class EvaluationResult:
     excluded_columns: dict[str, str] = field(default_factory=dict)
     rules: RulesResult | None = None
     controls: ControlReport | None = None
+    guarantee: GuaranteeResult | None = None
     format_version: int = RESULT_FORMAT_VERSION
 
     def to_dict(self) -> dict[str, Any]:

@@ -271,3 +271,29 @@ def rules_verdict(real: Sequence[RuleResult], synthetic: Sequence[RuleResult]) -
         f"real rows; the worst, {rule.rule!r}, holds in {_pct(rule.share_held)} of checked "
         f"synthetic rows ({100 * worst:.1f} percentage points below the real rows).",
     )
+
+
+def guarantee_verdict(
+    epsilon: float | None, delta: float | None, void: bool, protections: Sequence[str]
+) -> Verdict:
+    """What the generator's model promises: a claim read from the model, not a measurement."""
+    if epsilon is None or delta is None:
+        return Verdict(
+            NOT_MEASURED,
+            "No formal guarantee: the model is not differentially private. It protects rare "
+            "values, extremes and small groups by default"
+            + (f" ({len(protections)} protections below)" if protections else "")
+            + "; the measurements and attacks above show what the synthetic rows leak.",
+        )
+    if void:
+        return Verdict(
+            POOR,
+            "No guarantee: the model's noise was fixed by the test-only switch, so its privacy "
+            "ledger does not hold.",
+        )
+    return Verdict(
+        GOOD,
+        f"The model is ({epsilon:.3g}, {delta:.3g})-differentially private: adding or removing "
+        "any one person's row changes the chance of any output by at most a factor "
+        f"e^{epsilon:.3g} (plus {delta:.3g}). Every step that read the data is in the ledger.",
+    )
