@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import math
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 from scipy.stats import binom
+from typer.testing import CliRunner
 
+import lookalike as la
+from lookalike.cli import app
 from lookalike.datasets import load_adult
 from lookalike.errors import DataError
 from lookalike.evaluate import PrivacyAudit, audit_privacy
@@ -217,6 +222,37 @@ def test_audit_of_a_generator_that_ignores_its_data_finds_nothing(tiny: pd.DataF
     )
     assert audit.epsilon_lower_bound < 0.5
     assert "40 fits" in audit.procedure
+
+
+class ClaimingCopier(CopyingSynthesizer):
+    """Copies its training rows while claiming differential privacy: the audit must say so."""
+
+    epsilon = 1.0
+
+
+def test_audit_is_rated_against_the_claim_and_reported(tiny: pd.DataFrame, tmp_path: Path) -> None:
+    audit = audit_privacy(ClaimingCopier, tiny, n_runs=40, random_state=3)
+    assert audit.claimed_epsilon == 1.0
+    assert audit.verdict.rating == "poor"  # bound about 2.2 > the claimed 1
+    copying = audit_privacy(CopyingSynthesizer, tiny, n_runs=4, random_state=3)
+    assert copying.claimed_epsilon is None and copying.verdict.rating in ("fair", "poor", "good")
+    path = tmp_path / "audit.json"
+    audit.to_json(path)
+    assert PrivacyAudit.from_dict(json.loads(path.read_text(encoding="utf-8"))) == audit
+    result = la.evaluate(tiny, tiny.sample(200, random_state=1), max_rows=200)
+    html = result.to_html(extra=[audit])
+    assert 'id="privacy-audit"' in html and "above the 1 the model claims" in html
+    with pytest.raises(la.DataError, match="Not a privacy audit"):
+        PrivacyAudit.from_dict({"epsilon_lower_bound": 1.0})
+    # On the command line: lookalike report ... --audit audit.json.
+    paths = [tmp_path / "real.csv", tmp_path / "synth.csv"]
+    tiny.to_csv(paths[0], index=False)
+    tiny.sample(200, random_state=1).to_csv(paths[1], index=False)
+    out = CliRunner().invoke(
+        app, ["report", *map(str, paths), "--audit", str(path), "-o", str(tmp_path / "r.html")]
+    )
+    assert out.exit_code == 0, out.output
+    assert 'id="privacy-audit"' in (tmp_path / "r.html").read_text(encoding="utf-8")
 
 
 def test_canary_is_rare_and_extreme(tiny: pd.DataFrame) -> None:

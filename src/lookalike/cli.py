@@ -27,10 +27,11 @@ from lookalike.errors import ConditionError, DataWarning, LookalikeError
 if TYPE_CHECKING:
     import pandas as pd
 
+    from lookalike.evaluate import PrivacyAudit
     from lookalike.sample import Synthesizer
     from lookalike.scenarios import ExperimentResult, StressTestResult
 
-    _Result = TypeVar("_Result", StressTestResult, ExperimentResult)
+    _Result = TypeVar("_Result", StressTestResult, ExperimentResult, PrivacyAudit)
 
 __all__ = ["app", "main"]
 
@@ -259,6 +260,13 @@ def report(
             "section; repeatable.",
         ),
     ] = None,
+    audit: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--audit",
+            help="JSON of a privacy audit (PrivacyAudit.to_json) to add as a section; repeatable.",
+        ),
+    ] = None,
     model: Annotated[
         Path | None,
         typer.Option(
@@ -279,10 +287,11 @@ def report(
 
         overrides = la.load_schema_overrides(schema) if schema is not None else None
         rule_list = _read_rules(rules) if rules is not None else None
-        extra: list[StressTestResult | ExperimentResult] = [
+        extra: list[StressTestResult | ExperimentResult | PrivacyAudit] = [
             _read_result(path, la.StressTestResult) for path in stress or ()
         ]
         extra += [_read_result(path, la.ExperimentResult) for path in experiment or ()]
+        extra += [_read_result(path, la.PrivacyAudit) for path in audit or ()]
         generator = _load_model(model) if model is not None else None
         real_frame = read_table(real)
         synthetic_frame = read_table(synthetic)
@@ -764,7 +773,7 @@ def _read_rules(path: Path) -> list[Any]:
 
 
 def _read_result(path: Path, kind: type[_Result]) -> _Result:
-    """A stress-test or experiment result from the JSON file its ``to_json`` wrote."""
+    """A stress-test, experiment or audit result from the JSON file its ``to_json`` wrote."""
     import json
 
     try:

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -26,6 +27,8 @@ from lookalike.errors import DataError
 from lookalike.evaluate._models import limited_threads
 from lookalike.evaluate._prepare import ColumnKind, _canonical, load_table, prepare_tables
 from lookalike.evaluate._privacy import _DistanceEncoding
+from lookalike.evaluate._result import Verdict, dump_json
+from lookalike.evaluate._verdicts import audit_verdict
 
 #: Default number of fits (half with the canary, half without).
 DEFAULT_RUNS = 100
@@ -66,6 +69,14 @@ class PrivacyAudit:
     n_synthetic_rows: int
     seconds: float
     procedure: str
+    claimed_epsilon: float | None = None  # the audited model's own epsilon (None: not DP)
+
+    @property
+    def verdict(self) -> Verdict:
+        """The bound against the model's claim (or, for a model without one, against 0)."""
+        return audit_verdict(
+            self.epsilon_lower_bound, self.claimed_epsilon, self.confidence, self.n_runs
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-compatible dict (canary values as strings or numbers)."""
@@ -74,6 +85,26 @@ class PrivacyAudit:
         for key in ("scores_with_canary", "scores_without_canary"):
             out[key] = [None if math.isinf(v) else v for v in out[key]]
         return out
+
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The audit as JSON text; also written (atomically) to ``path`` if given. For
+        ``lookalike report ... --audit FILE``, or :meth:`from_dict` after ``json.loads``."""
+        return dump_json(self.to_dict(), path)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PrivacyAudit:
+        """The audit back from :meth:`to_dict` (e.g. a JSON file written earlier)."""
+        if not isinstance(data, Mapping):
+            raise DataError(f"A privacy audit must be an object. Got {type(data).__name__}.")
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        try:
+            values["canary"] = tuple((str(k), v) for k, v in dict(values["canary"]).items())
+            for key in ("scores_with_canary", "scores_without_canary"):
+                values[key] = tuple(math.inf if v is None else float(v) for v in values[key])
+            return cls(**values)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"Not a privacy audit (from PrivacyAudit.to_json): {exc}.") from None
 
 
 def _jsonable(value: Any) -> Any:
@@ -253,9 +284,13 @@ def audit_privacy(
     included[assignment_rng.permutation(n_runs)[: n_runs // 2]] = True
     run_seeds = seed.spawn(n_runs)
     scores = np.empty(n_runs, dtype=np.float64)
+    claimed: float | None = None
     for i in range(n_runs):
         run_seed = int(run_seeds[i].generate_state(1)[0] & 0x7FFFFFFF)
         synthesizer = make_synthesizer(run_seed)
+        if i == 0:
+            epsilon = getattr(synthesizer, "epsilon", None)
+            claimed = float(epsilon) if isinstance(epsilon, int | float) else None
         synthesizer.fit(with_canary if included[i] else table)
         synthetic = load_table(synthesizer.sample(n_sample), "synthetic")
         missing = [name for name in prepared.names if name not in synthetic.columns]
@@ -301,4 +336,5 @@ def audit_privacy(
         n_synthetic_rows=n_sample,
         seconds=round(time.perf_counter() - started, 3),
         procedure=procedure,
+        claimed_epsilon=claimed,
     )

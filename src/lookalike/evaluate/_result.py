@@ -417,8 +417,9 @@ class EvaluationResult:
         """A self-contained HTML report; also written (atomically) to ``path`` if given.
 
         ``extra`` adds sections after the evaluation's own: results of
-        :func:`lookalike.stress_test` and :func:`lookalike.experiment` (each with its verdict,
-        figure and table). They stay separate values: evaluation needs no model.
+        :func:`lookalike.stress_test`, :func:`lookalike.experiment` and
+        :func:`lookalike.audit_privacy` (each with its verdict, figure and table). They stay
+        separate values: evaluation needs no model.
         """
         # Imported here: report renders results, so it comes after evaluate in the data flow.
         from lookalike.report import render_html

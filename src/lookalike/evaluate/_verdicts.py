@@ -48,6 +48,8 @@ CONFIDENCE_LABEL = "95%"
 #: Rules: the largest shortfall of a rule's share of checked rows held in the synthetic table,
 #: below that share in the real table, that is "fair" (none at all is "good").
 RULE_SHORTFALL_FAIR = 0.01
+#: Privacy audit of a model without a claimed epsilon: a lower bound up to this is "fair".
+AUDIT_EPSILON_FAIR = 1.0
 
 
 def _pct(value: float) -> str:
@@ -297,3 +299,35 @@ def guarantee_verdict(
         "any one person's row changes the chance of any output by at most a factor "
         f"e^{epsilon:.3g} (plus {delta:.3g}). Every step that read the data is in the ledger.",
     )
+
+
+def audit_verdict(bound: float, claimed: float | None, confidence: float, n_runs: int) -> Verdict:
+    """An audit's epsilon lower bound against the model's claim.
+
+    Without a claim (a model that is not DP) the bound itself is rated: 0 means the canary
+    attack found no evidence that one row changes the output, up to 1 "fair", above "poor".
+    """
+    found = (
+        f"With {confidence:.0%} confidence over {n_runs} fits, the canary attack shows the "
+        f"generator's epsilon is at least {bound:.2f}"
+    )
+    if claimed is not None:
+        if bound <= claimed:
+            return Verdict(
+                GOOD,
+                f"{found}, at or below the {claimed:.3g} the model claims: the audit does not "
+                "contradict the guarantee.",
+            )
+        return Verdict(
+            POOR,
+            f"{found}, above the {claimed:.3g} the model claims: the guarantee does not hold "
+            "for this attack.",
+        )
+    if bound <= 0:
+        return Verdict(
+            GOOD,
+            f"With {n_runs} fits, the canary attack found no evidence that one row changes the "
+            "output (a bound of 0: more runs can only find more).",
+        )
+    rating = FAIR if bound <= AUDIT_EPSILON_FAIR else POOR
+    return Verdict(rating, f"{found}: one unusual row measurably changes the output.")

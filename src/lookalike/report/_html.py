@@ -10,8 +10,10 @@ from typing import Any
 import jinja2
 
 from lookalike.errors import DataError
+from lookalike.evaluate._audit import PrivacyAudit
 from lookalike.evaluate._result import EvaluationResult
 from lookalike.report import _plots
+from lookalike.report._audit import audit_section
 from lookalike.report._controls import controls_section, rules_section
 from lookalike.report._fairness import fairness_section
 from lookalike.report._scenarios import scenario_section, scenario_title
@@ -30,8 +32,9 @@ def render_html(result: EvaluationResult | Mapping[str, Any], *, extra: Sequence
 
     ``result`` is an :class:`EvaluationResult` or its :meth:`~EvaluationResult.to_dict` form
     (e.g. loaded back from the JSON file). ``extra`` are stress-test and experiment results
-    (:class:`~lookalike.StressTestResult`, :class:`~lookalike.ExperimentResult`), each shown as
-    a section after the evaluation's own, with its verdict among the summary cards.
+    (:class:`~lookalike.StressTestResult`, :class:`~lookalike.ExperimentResult`) and privacy
+    audits (:class:`~lookalike.PrivacyAudit`), each shown as a section after the evaluation's
+    own, with its verdict among the summary cards.
     """
     sections = _extra_sections(extra)
     if isinstance(result, Mapping):
@@ -87,21 +90,27 @@ def _extra_sections(extra: Sequence[Any]) -> list[dict[str, Any]]:
     sections = []
     counts: dict[str, int] = {}
     for item in extra:
-        if not isinstance(item, ScenarioResult):
+        if not isinstance(item, ScenarioResult | PrivacyAudit):
             raise DataError(
-                "Each of 'extra' must be a StressTestResult (from lookalike.stress_test) or an "
-                f"ExperimentResult (from lookalike.experiment). Got {type(item).__name__} instead."
+                "Each of 'extra' must be a StressTestResult (from lookalike.stress_test), an "
+                "ExperimentResult (from lookalike.experiment) or a PrivacyAudit (from "
+                f"lookalike.audit_privacy). Got {type(item).__name__} instead."
             )
-        title = scenario_title(item)
+        title = "Privacy audit" if isinstance(item, PrivacyAudit) else scenario_title(item)
         slug = title.lower().replace(" ", "-")
         counts[slug] = counts.get(slug, 0) + 1
         anchor = slug if counts[slug] == 1 else f"{slug}-{counts[slug]}"
+        html = (
+            audit_section(item, anchor)
+            if isinstance(item, PrivacyAudit)
+            else scenario_section(item, anchor)
+        )
         sections.append(
             {
                 "title": title if counts[slug] == 1 else f"{title} {counts[slug]}",
                 "anchor": anchor,
                 "verdict": item.verdict,
-                "html": scenario_section(item, anchor),
+                "html": html,
             }
         )
     return sections
