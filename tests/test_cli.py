@@ -410,6 +410,8 @@ def test_demo_on_a_slice(tmp_path: Path) -> None:
     assert len(read_table(folder / "adult_synthetic.csv")) == 1000
     for name in ("adult_synthetic.csv", "report.json"):
         assert str(folder / name) in result.stdout
+    # The report says what the model promises (the default protections), next to the attacks.
+    assert 'id="guarantee"' in (folder / "report.html").read_text(encoding="utf-8")
 
 
 # --- exceptions become one line, never a traceback ---------------------------------------------------

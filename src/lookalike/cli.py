@@ -444,7 +444,7 @@ def demo(
         synthetic = model.sample(len(train), progress=True)
         sample_seconds = time.perf_counter() - started - fit_seconds
         with _out.status("Evaluating fidelity, utility and privacy..."):
-            result = la.evaluate(train, synthetic, holdout=holdout, target="income")
+            result = la.evaluate(train, synthetic, holdout=holdout, target="income", model=model)
 
         directory.mkdir(parents=True, exist_ok=True)
         synthetic_path, model_path, html_path, json_path = outputs
