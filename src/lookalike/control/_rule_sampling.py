@@ -528,6 +528,7 @@ class RuleSampler:
         # The columns valued on every row of the last ``rows`` seen by _value_known.
         self._complete_rows: np.ndarray | None = None
         self._complete: set[str] = set()
+        self._row_index: slice | np.ndarray = slice(0, 0)
         self.may_exclude = {
             name: any(name in _columns_of(b) for b in self.exclusions)
             or any(
@@ -1235,14 +1236,17 @@ class RuleSampler:
         if rows is not self._complete_rows:
             # Values are never unset: a column valued on every one of these rows stays so.
             self._complete_rows, self._complete = rows, set()
+            # A batch's rows are usually a range: a slice reads the state without copying it.
+            contiguous = len(rows) > 1 and bool((np.diff(rows) == 1).all())
+            self._row_index = slice(int(rows[0]), int(rows[-1]) + 1) if contiguous else rows
         for column in self.draw_order:
             if column.name in self.formulas or column.name in self._complete:
                 continue
-            where = np.flatnonzero(~self.valued[column.name][rows])
+            unvalued = ~self.valued[column.name][self._row_index]
+            where = np.flatnonzero(unvalued & (features[:, column.coarse] != MASKED))
             if not len(where):
-                self._complete.add(column.name)
-                continue
-            if (features[where, column.coarse] == MASKED).all():
+                if not unvalued.any():
+                    self._complete.add(column.name)
                 continue
             tokens = self._known_tokens(column.name, features)[where]
             where, tokens = where[tokens != MASKED], tokens[tokens != MASKED]
