@@ -275,6 +275,33 @@ def test_sample_with_conditions_fixes_the_columns(tmp_path: Path, model_file: Pa
     assert set(synthetic["sex"]) == {"Female"}
 
 
+def test_sample_completes_seed_rows(tmp_path: Path, model_file: Path) -> None:
+    seeds = tmp_path / "seeds.csv"
+    seeds.write_text("age,sex\n39,Male\n,Female\n70,\n", encoding="utf-8")
+    out = tmp_path / "filled.csv"
+    result = _run("sample", model_file, "--seed-rows", seeds, "-o", out, "--seed", "1")
+    assert result.exit_code == 0, result.output
+    filled = read_table(out)
+    # One row per seed row; the given cells are kept, the empty ones drawn.
+    assert len(filled) == 3
+    assert filled["age"].iloc[0] == 39 and filled["age"].iloc[2] == 70
+    assert list(filled["sex"].iloc[:2]) == ["Male", "Female"]
+    assert filled[["age", "sex", "income"]].notna().all().all()
+    _assert_one_line_error(
+        _run("sample", model_file, "--seed-rows", seeds, "-n", "5", "-o", tmp_path / "x.csv"),
+        "must match the number of seed rows",
+    )
+    _assert_one_line_error(
+        _run("sample", model_file, "--seed-rows", seeds, "-c", "age=30", "-o", tmp_path / "x.csv"),
+        "cannot be combined",
+        code=2,
+    )
+    _assert_one_line_error(
+        _run("sample", model_file, "-o", tmp_path / "x.csv"), "number of rows", code=2
+    )
+    assert not (tmp_path / "x.csv").exists()
+
+
 def test_data_warnings_are_shown_as_one_line(tmp_path: Path) -> None:
     data = tmp_path / "latin.csv"
     data.write_bytes("city,n\nMünchen,1\nKöln,2\n".encode("cp1252"))

@@ -134,10 +134,15 @@ def fit(
 @app.command()
 def sample(
     model_path: Annotated[Path, typer.Argument(metavar="MODEL", help="Model file from 'fit'.")],
-    rows: Annotated[str, typer.Option("-n", "--rows", help="Number of rows to draw (>= 1).")],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Table to write: .csv, .csv.gz, .parquet.")
     ],
+    rows: Annotated[
+        str | None,
+        typer.Option(
+            "-n", "--rows", help="Number of rows to draw (>= 1; with --seed-rows, optional)."
+        ),
+    ] = None,
     seed: Annotated[
         str | None, typer.Option("--seed", help="Whole number >= 0 (default: the model's).")
     ] = None,
@@ -159,14 +164,29 @@ def sample(
             help="YAML/JSON file of conditions, rebalance, shift, parity and rules.",
         ),
     ] = None,
+    seed_rows: Annotated[
+        Path | None,
+        typer.Option(
+            "--seed-rows",
+            help="Table of seed rows: one synthetic row per seed row, its filled cells kept and "
+            "its empty ones drawn (completes, or imputes, a table).",
+        ),
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the output table.")] = False,
 ) -> None:
     """Draw synthetic rows from a saved model, optionally under a scenario's controls."""
     with _reported_errors():
-        n = _parse_count(rows, "-n")
+        if rows is None and seed_rows is None:
+            raise _UsageProblem("Give the number of rows with -n N (or a table with --seed-rows).")
+        n = None if rows is None else _parse_count(rows, "-n")
         random_state = _parse_seed(seed)
         raw_conditions = _parse_conditions(condition or [])
-        from lookalike.io import check_table_output, write_table
+        if seed_rows is not None and raw_conditions:
+            raise _UsageProblem(
+                "--seed-rows and --condition cannot be combined: put the fixed "
+                "values into the seed rows."
+            )
+        from lookalike.io import check_table_output, read_table, write_table
 
         check_table_output(output, force=force)
         controls: dict[str, Any] = {}
@@ -175,13 +195,25 @@ def sample(
 
             controls = Scenario.from_file(scenario).sample_kwargs()
         model = _load_model(model_path)
-        conditions = {**controls.pop("conditions", {}), **_typed_conditions(model, raw_conditions)}
+        conditions: Any = {
+            **controls.pop("conditions", {}),
+            **_typed_conditions(model, raw_conditions),
+        }
+        if seed_rows is not None:
+            if conditions:
+                raise _UsageProblem(
+                    "--seed-rows cannot be combined with the scenario's "
+                    "conditions: put the fixed values into the seed rows."
+                )
+            conditions = read_table(seed_rows)
+        elif not conditions:
+            conditions = None
         started = time.perf_counter()
         report = None
         if "rules" in controls:
             table = model.sample(
                 n,
-                conditions=conditions or None,
+                conditions=conditions,
                 random_state=random_state,
                 progress=True,
                 **controls,
@@ -189,7 +221,7 @@ def sample(
         else:
             table, report = model.sample_with_report(
                 n,
-                conditions=conditions or None,
+                conditions=conditions,
                 random_state=random_state,
                 progress=True,
                 **controls,

@@ -1595,7 +1595,10 @@ def _check_seed_rows(seed: pd.DataFrame, rules: Sequence[Rule], schema: Schema) 
         first = int(np.flatnonzero(report.violations[broken[0].rule])[0])
         raise ConditionError(
             "Seed rows break rule(s) "
-            + ", ".join(f"{r.rule!r} ({r.n_violations} rows)" for r in broken)
+            + ", ".join(
+                f"{r.rule!r} ({r.n_violations} row{'s' if r.n_violations != 1 else ''})"
+                for r in broken
+            )
             + f" with the values they give (the first is row {first}); every sampled row obeys "
             "the rules, so fix those values or sample without the rules."
         )
