@@ -282,10 +282,13 @@ def guarantee_verdict(
     if epsilon is None or delta is None:
         return Verdict(
             NOT_MEASURED,
-            "No formal guarantee: the model is not differentially private. It protects rare "
-            "values, extremes and small groups by default"
-            + (f" ({len(protections)} protections below)" if protections else "")
-            + "; the measurements and attacks above show what the synthetic rows leak.",
+            "No formal guarantee: the model is not differentially private"
+            + (
+                ". By default it protects rare values, extremes and small groups"
+                if protections
+                else ""
+            )
+            + "; the measurements and attacks show what the synthetic rows leak.",
         )
     if void:
         return Verdict(
