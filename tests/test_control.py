@@ -268,18 +268,24 @@ def test_a_condition_on_the_last_column_does_not_copy_rows(
     # Selecting rows from as many particles as rows copied every particle whose prefix makes
     # "yes" likely: 52 % of the rows were distinct, against 72 % among exact draws (this small
     # table repeats rows by itself); a pool of particles per row gives 71 %.
+    # Distinct shares of 3,000 rows vary by about 0.01 between seeds: three draws each side.
     n = 3_000
-    out, report = late_condition.sample_with_report(n, conditions={"y": "vyes"}, random_state=3)
-    assert (out["y"] == "vyes").all()
-    plain = late_condition.sample(40 * n, random_state=4)
-    reference = plain[plain["y"] == "vyes"].head(n)
-    assert len(reference) == n
-    distinct = 1 - out.duplicated().mean()
-    expected = 1 - reference.duplicated().mean()
-    assert distinct > expected - 0.02, (distinct, expected)
+    plain = late_condition.sample(120 * n, random_state=4)
+    references = plain[plain["y"] == "vyes"]
+    assert len(references) >= 3 * n
+    distinct, expected = [], []
+    for k, seed in enumerate((3, 5, 7)):
+        out, report = late_condition.sample_with_report(
+            n, conditions={"y": "vyes"}, random_state=seed
+        )
+        assert (out["y"] == "vyes").all()
+        distinct.append(1 - out.duplicated().mean())
+        expected.append(1 - references.iloc[k * n : (k + 1) * n].duplicated().mean())
+    assert np.mean(distinct) > np.mean(expected) - 0.02, (distinct, expected)
     assert report.diagnostics["distinct_particle_share"] > 0.97
     assert report.diagnostics["pool_factor"] > 2
     # Still the model's conditional distribution: the early columns lean toward a, b in 0-1.
+    reference = references.iloc[2 * n : 3 * n]  # the last draw's counterpart
     for column in "abc":
         tolerance = 4 * _tvd_noise(out[column], reference[column])
         assert _tvd(out[column], reference[column]) < tolerance, column
