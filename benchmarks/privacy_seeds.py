@@ -1,0 +1,102 @@
+"""The same-size privacy comparison of privacy.py, repeated over seeds.
+
+privacy.py compares the default Synthesizer's output with real holdout rows used as if they were
+synthetic, at the same size (half of adult_test each, the other half as the attacks' control),
+once. Each risk there comes from one draw; this repeats the comparison with a new model seed, a
+new split of adult_test and new attack streams per seed, and counts how often the synthetic
+data is no riskier (same rule as privacy.py: a risk's point estimate within the real data's
+95 % interval or below it; MIA AUC and DCR share at most 0.01 above).
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy_seeds.py --seeds 5 [--params JSON]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+BENCH_DIR = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH_DIR))
+
+import lookalike as la  # noqa: E402
+from _data import load_dataset  # noqa: E402
+from privacy import privacy_numbers  # noqa: E402
+
+RISKS = ("singling_out", "linkability", "attribute_inference")
+
+
+def no_riskier(synthetic: dict[str, Any], real: dict[str, Any]) -> dict[str, bool]:
+    out = {
+        "mia_auc": synthetic["mia"]["auc"] <= real["mia"]["auc"] + 0.01,
+        "dcr_share": synthetic["dcr_share"] <= real["dcr_share"] + 0.01,
+    }
+    for name in RISKS:
+        out[name] = synthetic[name]["risk"] <= real[name]["risk_ci"][1]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--params", default="{}", help="Synthesizer parameters as JSON, e.g. '{\"n_trees\": 5}'"
+    )
+    args = parser.parse_args()
+    params = json.loads(args.params)
+    started = time.perf_counter()
+    train, test = load_dataset("adult")
+    half = test.shape[0] // 2
+    rows = []
+    for seed in range(1, args.seeds + 1):
+        model = la.Synthesizer(random_state=seed, **params).fit(train)
+        synthetic = model.sample(half, random_state=seed)
+        order = np.random.default_rng(100 + seed).permutation(test.shape[0])
+        as_synthetic = test.iloc[np.sort(order[:half])].reset_index(drop=True)
+        control = test.iloc[np.sort(order[half:])].reset_index(drop=True)
+        numbers = {
+            name: privacy_numbers(la.evaluate(train, table, holdout=control, random_state=seed))
+            for name, table in (("synthetic", synthetic), ("real", as_synthetic))
+        }
+        verdict = no_riskier(numbers["synthetic"], numbers["real"])
+        rows.append((seed, numbers, verdict))
+        print(seed, verdict, flush=True)
+    lines = [
+        f"Command: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy_seeds.py --seeds "
+        f"{args.seeds} --params '{args.params}'` ({time.perf_counter() - started:.0f} s; "
+        f"{half:,} rows per side).",
+        "",
+        "| seed | MIA AUC synth / real | DCR share synth / real | singling out synth / real CI "
+        "| linkability synth / real CI | attribute inference synth / real CI | no riskier |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for seed, numbers, verdict in rows:
+        s, r = numbers["synthetic"], numbers["real"]
+        cells = [
+            f"{s['mia']['auc']:.3f} / {r['mia']['auc']:.3f}",
+            f"{s['dcr_share']:.3f} / {r['dcr_share']:.3f}",
+        ]
+        for name in RISKS:
+            cells.append(
+                f"{s[name]['risk']:.3f} / [{r[name]['risk_ci'][0]:.3f}, {r[name]['risk_ci'][1]:.3f}]"
+            )
+        failed = [k for k, ok in verdict.items() if not ok]
+        cells.append("all" if not failed else "not: " + ", ".join(failed))
+        lines.append(f"| {seed} | " + " | ".join(cells) + " |")
+    counts = {k: sum(v[k] for _, _, v in rows) for k in rows[0][2]}
+    lines += [
+        "",
+        "Seeds where the synthetic data is no riskier: "
+        + ", ".join(f"{k} {n}/{len(rows)}" for k, n in counts.items())
+        + ".",
+    ]
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
