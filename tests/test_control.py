@@ -431,11 +431,11 @@ def test_no_prefix_table_when_the_combinations_overflow_int64() -> None:
 
 
 def test_rows_equal_in_every_key_share_a_group() -> None:
-    from lookalike.control._rule_sampling import _group
+    from lookalike.models._trees import group_rows
 
     rng = np.random.default_rng(2)
     keys = [rng.integers(-1, 4, 3_000), rng.integers(0, 2, 3_000), rng.integers(0, 300, 3_000)]
-    some, index = _group(keys, 3_000)
+    some, index = group_rows(keys, 3_000)
     stacked = np.column_stack(keys)
     # Same group exactly when equal in every key; ``some`` names a member of each group.
     assert len(some) == len(np.unique(stacked, axis=0))

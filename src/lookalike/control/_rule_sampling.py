@@ -66,7 +66,7 @@ from lookalike.encode import (
     seconds_to_datetimes,
 )
 from lookalike.errors import ConditionError
-from lookalike.models._trees import MASKED, Patterns, TokenFilter
+from lookalike.models._trees import MASKED, Patterns, TokenFilter, group_rows
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 
 _TOLERANCE = 1e-9
@@ -1076,7 +1076,7 @@ class RuleSampler:
             interval = (low, high, exclusions)
             keys += [column.rank_of_low(low), column.rank_of_high(high)]
             keys += [np.unique(excluded, return_inverse=True)[1] for excluded in exclusions]
-        some, index = _group(keys, len(rows))
+        some, index = group_rows(keys, len(rows))
         allowed = np.repeat(self.unary[name][None, :], len(some), axis=0)
         for pair, tokens in pairs:
             other = tokens[some]
@@ -1184,7 +1184,7 @@ class RuleSampler:
             return None
         low, high, _ = self._bounds_for(column, features, rows)
         keys = [bins, *column.fine_ranks(low, high)]
-        some, index = _group(keys, len(rows))
+        some, index = group_rows(keys, len(rows))
         in_bin = bins[some] >= 0
         allowed = np.ones((len(some), N_FINE_TOKENS), dtype=bool)
         lows, highs = column.fine_ranges(np.maximum(bins[some], 0))
@@ -1355,45 +1355,6 @@ class RuleSampler:
                 + ", ".join(f"{r.rule!r} ({r.n_violations} rows)" for r in broken)
                 + "; this is a bug or a rule interplay lookalike cannot enforce — please report it."
             )
-
-
-def _group(keys: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Rows equal in every key (small integers) form a group: ``(some, index)`` gives one row
-    of each group and each row's group.
-
-    >>> some, index = _group([np.array([3, 3, 5, 3]), np.array([0, 1, 0, 0])], 4)
-    >>> index.tolist(), sorted(index[some].tolist())
-    ([0, 1, 2, 0], [0, 1, 2])
-    """
-    code = np.zeros(n, dtype=np.int64)
-    size = 1
-    for key in keys:
-        key = np.asarray(key, dtype=np.int64)
-        if not len(key):
-            continue
-        lowest = int(key.min())
-        span = int(key.max()) - lowest + 1
-        if span == 1:
-            continue
-        if size * span > 1 << 40:
-            code, size = _compact(code, size)
-        code = code * span + (key - lowest)
-        size *= span
-    code, size = _compact(code, size)
-    some = np.zeros(size, dtype=np.intp)
-    some[code] = np.arange(n)  # any row of the group will do
-    return some, code
-
-
-def _compact(code: np.ndarray, size: int) -> tuple[np.ndarray, int]:
-    """Codes renumbered 0..k-1 (the k that occur), and k."""
-    if size <= 1 << 22:
-        present = np.zeros(size, dtype=bool)
-        present[code] = True
-        number = np.cumsum(present) - 1
-        return number[code], int(number[-1]) + 1 if size else 0
-    unique, inverse = np.unique(code, return_inverse=True)
-    return inverse.reshape(-1), len(unique)
 
 
 def _sort(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,10 +51,9 @@ class Patterns:
 
     def __and__(self, other: Patterns) -> Patterns:
         """Tokens both allow, row by row (a pattern for each pair of patterns that occurs)."""
-        pair = self.index.astype(np.int64) * len(other.allowed) + other.index
-        _, first, index = np.unique(pair, return_index=True, return_inverse=True)
-        both = self.allowed[self.index[first]] & other.allowed[other.index[first]]
-        return Patterns(both, index.reshape(-1))
+        some, index = group_rows([self.index, other.index], len(self.index))
+        both = self.allowed[self.index[some]] & other.allowed[other.index[some]]
+        return Patterns(both, index)
 
     @classmethod
     def of(cls, allowed: np.ndarray) -> Patterns:
@@ -77,6 +76,45 @@ exactly those rows, ``rows`` their positions in the whole sample. The result is 
 unrestricted for these rows. The draw is then from the model's distribution restricted to the
 allowed tokens and renormalised.
 """
+
+
+def group_rows(keys: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows equal in every key (small integers) form a group: ``(some, index)`` gives one row
+    of each group and each row's group.
+
+    >>> some, index = group_rows([np.array([3, 3, 5, 3]), np.array([0, 1, 0, 0])], 4)
+    >>> index.tolist(), sorted(index[some].tolist())
+    ([0, 1, 2, 0], [0, 1, 2])
+    """
+    code = np.zeros(n, dtype=np.int64)
+    size = 1
+    for key in keys:
+        key = np.asarray(key, dtype=np.int64)
+        if not len(key):
+            continue
+        lowest = int(key.min())
+        span = int(key.max()) - lowest + 1
+        if span == 1:
+            continue
+        if size * span > 1 << 40:
+            code, size = _compact(code, size)
+        code = code * span + (key - lowest)
+        size *= span
+    code, size = _compact(code, size)
+    some = np.zeros(size, dtype=np.intp)
+    some[code] = np.arange(n)  # any row of the group will do
+    return some, code
+
+
+def _compact(code: np.ndarray, size: int) -> tuple[np.ndarray, int]:
+    """Codes renumbered 0..k-1 (the k that occur), and k."""
+    if size <= 1 << 22:
+        present = np.zeros(size, dtype=bool)
+        present[code] = True
+        number = np.cumsum(present) - 1
+        return number[code], int(number[-1]) + 1 if size else 0
+    unique, inverse = np.unique(code, return_inverse=True)
+    return inverse.reshape(-1), len(unique)
 
 
 def dense_restriction(restriction: np.ndarray | Patterns | None) -> np.ndarray | None:
