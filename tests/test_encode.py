@@ -101,6 +101,40 @@ def test_statistics_do_not_depend_on_the_most_extreme_values() -> None:
     assert not (set(values[-4:]) | set(values[:4])) & set(decoded)
 
 
+def test_frequent_values_are_drawn_as_themselves_with_their_share() -> None:
+    # Credit limits in thousands: 300 values held by 5-20 rows each, plus 40 odd amounts held
+    # by one row each. Spreading between quantiles would give amounts nobody has (12,437).
+    rng = np.random.default_rng(3)
+    frequent = np.repeat(1000.0 * np.arange(1, 301), rng.integers(5, 21, 300))
+    rare = 1000.0 * rng.choice(np.arange(1, 301), 40, replace=False) + 537
+    series = pd.Series(np.concatenate([frequent, rare]))
+    spec = ColumnSpec("limit", ColumnKind.CONTINUOUS, "int64", nullable=False, decimals=0)
+    enc, stats = _encoder(spec, series, k=5, bins=20)
+    held = series.value_counts()
+    assert set(stats["frequent_values"]) <= set(held[held >= 5].index)
+    assert not set(stats["frequent_values"]) & set(rare)
+    decoded = enc.decode_parts(enc.encode_parts(series), np.random.default_rng(0))
+    assert (decoded % 1000 == 0).mean() > 0.97  # the rest are the odd amounts' share, spread
+    assert not set(decoded) & set(rare)
+    shares = pd.concat(
+        [series.value_counts(normalize=True), decoded.value_counts(normalize=True)], axis=1
+    ).fillna(0.0)
+    assert (shares.iloc[:, 0] - shares.iloc[:, 1]).abs().sum() / 2 < 0.08
+
+
+def test_without_exact_counts_no_frequent_values_are_kept() -> None:
+    # A histogram summarised by quantiles has representatives, not values: none is released.
+    from lookalike.encode import _encoders
+
+    spec = ColumnSpec("x", ColumnKind.CONTINUOUS, "float64", nullable=False, decimals=6)
+    series = pd.Series(np.repeat(np.arange(400.0), 6))
+    partial = analyze_column(spec, series)
+    assert partial["exact"]
+    stats = reduce_statistics(spec, [{**partial, "exact": False}], rare_threshold=5, n_bins=10)
+    assert "frequent_values" not in stats
+    assert _encoders._FrequentValues.from_statistics(stats) is None
+
+
 @pytest.mark.parametrize(
     ("xi", "expected"),
     # Quantile of a GPD(xi, scale 1) at exceedance 1/1000: the largest of the 50 rows in the last

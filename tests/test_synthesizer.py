@@ -240,3 +240,16 @@ def test_conditions_match_labels_and_formats() -> None:
     out = model.sample(conditions=seeds)
     assert out["code"].iloc[0] == 1
     assert out["day"].iloc[0] == "06/03/2020"
+
+
+def test_clock_times_written_as_numbers_stay_valid_times() -> None:
+    # HHMM departure times (230 distinct values, continuous): sampled times keep minutes < 60
+    # because frequent values are drawn as themselves, not spread between quantiles.
+    rng = np.random.default_rng(4)
+    minutes = rng.choice(np.arange(5 * 60, 24 * 60, 5), 3000)
+    table = pd.DataFrame(
+        {"dep_time": minutes // 60 * 100 + minutes % 60, "late": rng.random(3000) < minutes / 2000}
+    )
+    synthetic = la.Synthesizer(random_state=0).fit(table).sample(3000)
+    assert synthetic["dep_time"].dtype == table["dep_time"].dtype
+    assert (synthetic["dep_time"] % 100 < 60).mean() > 0.999

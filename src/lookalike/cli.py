@@ -709,10 +709,10 @@ def _print_model(description: Mapping[str, Any]) -> None:
     table = Table(title="Schema")
     fields = _schema_fields(columns)
     for field in [*fields, "nullable"]:
-        table.add_column(field, overflow="fold")
+        _add_column(table, field)
     for column in columns:
         table.add_row(*(_cell(column.get(f)) for f in [*fields, "nullable"]))
-    _out.print(table)
+    _print_wide(table)
     rules = description.get("rules") or []
     if rules:
         listed = Table(title="Rules (every sampled row obeys them)")
@@ -764,7 +764,7 @@ def _print_table_schema(frame: pd.DataFrame, schema: Mapping[str, Any], path: Pa
     fields = _schema_fields(columns)
     table = Table(title=f"{path}: {len(frame):,} rows x {frame.shape[1]} columns")
     for field in [*fields, "missing", "distinct", "example"]:
-        table.add_column(field, overflow="fold")
+        _add_column(table, field)
     for column in columns:
         values = frame[column["name"]]
         present = values.dropna()
@@ -777,7 +777,26 @@ def _print_table_schema(frame: pd.DataFrame, schema: Mapping[str, Any], path: Pa
             if column.get("pii")
             else _cell(present.iloc[0] if len(present) else None),
         )
-    _out.print(table)
+    _print_wide(table)
+
+
+#: Short keyword columns never wrap (a narrow terminal would print "categorica|l").
+_NO_WRAP = {"kind", "dtype", "nullable", "missing", "distinct", "pii"}
+
+
+def _add_column(table: Table, field: str) -> None:
+    if field == "example":
+        table.add_column(field, overflow="ellipsis", no_wrap=True, max_width=24)
+    else:
+        table.add_column(field, overflow="fold", no_wrap=field in _NO_WRAP)
+
+
+def _print_wide(table: Table) -> None:
+    """A table in full when the output is a file or a pipe (Rich would assume 80 columns)."""
+    if _out.is_terminal:
+        _out.print(table)
+    else:
+        Console(highlight=False, width=max(_out.width, 160)).print(table)
 
 
 def _schema_fields(columns: list[Mapping[str, Any]]) -> list[str]:

@@ -154,6 +154,8 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
     uniques, counts = _compress_histogram(distinct, np.asarray(distinct_counts, dtype=np.int64))
     partial: Statistics = {
         "n": n,
+        # Every distinct value with its own count (no quantile summary stands in for some).
+        "exact": len(distinct) <= _MAX_HISTOGRAM_ATOMS,
         "n_missing": int(np.isnan(values).sum()),
         "n_posinf": int(np.isposinf(values).sum()),
         "n_neginf": int(np.isneginf(values).sum()),
@@ -221,6 +223,8 @@ def reduce_statistics(
 
     values = np.concatenate([np.asarray(p["values"], dtype=float) for p in partials])
     counts = np.concatenate([np.asarray(p["counts"], dtype=np.int64) for p in partials])
+    exact = all(p.get("exact", False) for p in partials)
+    exact = exact and len(np.unique(values)) <= _MAX_HISTOGRAM_ATOMS
     values, counts = _merge_histogram(values, counts)
     stats: Statistics = {
         **base,
@@ -248,7 +252,7 @@ def reduce_statistics(
     extrapolate = spec.kind is not ColumnKind.DATETIME
     stats.update(
         mode="continuous",
-        **_continuous_bins(values, counts, rare_threshold, n_bins, n_within, extrapolate),
+        **_continuous_bins(values, counts, rare_threshold, n_bins, n_within, extrapolate, exact),
     )
     return stats
 
@@ -260,6 +264,7 @@ def _continuous_bins(
     n_bins: int,
     n_within: int,
     extrapolate: bool = True,
+    exact: bool = False,
 ) -> Statistics:
     total = int(counts.sum())
     is_spike = counts >= max(rare_threshold, _SPIKE_SHARE * total)
@@ -272,6 +277,7 @@ def _continuous_bins(
     # Protect extremes: nothing below the k-th smallest or above the k-th largest value is released.
     k = min(rare_threshold, int(rest_counts.sum()))
     low, high = _weighted_quantiles(rest_values, rest_counts, [0.0, 1.0], rank_offset=k - 1)
+    raw_values, raw_counts = rest_values, rest_counts
     rest_values = np.clip(rest_values, low, high)
     rest_values, rest_counts = _merge_histogram(rest_values, rest_counts)
     # No more bins than the data can fill with rare_threshold rows each.
@@ -292,7 +298,101 @@ def _continuous_bins(
         # With rare_threshold 1 nothing was clipped: the data's own ends stay.
         bin_rows = np.bincount(bins, weights=rest_counts, minlength=len(edges) - 1)
         _extrapolate_ends(edges, within, bin_rows, spikes, rare_threshold)
-    return {"spikes": spikes.tolist(), "edges": edges.tolist(), "within": within}
+    out: Statistics = {"spikes": spikes.tolist(), "edges": edges.tolist(), "within": within}
+    if exact:
+        out.update(
+            _frequent_values(raw_values, raw_counts, edges, np.asarray(within), rare_threshold)
+        )
+    return out
+
+
+class _FrequentValues:
+    """The decoder's side of :func:`_frequent_values`: draws a cell's frequent values."""
+
+    def __init__(
+        self, cell_rows: np.ndarray, cells: np.ndarray, values: np.ndarray, counts: np.ndarray
+    ) -> None:
+        self.cell_rows = cell_rows
+        self.values = values
+        self.cell_frequent = np.bincount(cells, weights=counts, minlength=len(cell_rows))
+        # Entries are sorted by cell: a cell's entries start after every earlier cell's counts.
+        self.cell_start = np.concatenate([[0.0], np.cumsum(self.cell_frequent)[:-1]])
+        self.cumulative = np.cumsum(counts.astype(float))
+
+    @classmethod
+    def from_statistics(cls, statistics: Mapping[str, Any]) -> _FrequentValues | None:
+        if "frequent_values" not in statistics:
+            return None
+        return cls(
+            np.asarray(statistics["cell_rows"], dtype=float),
+            np.asarray(statistics["frequent_cells"], dtype=np.int64),
+            np.asarray(statistics["frequent_values"], dtype=float),
+            np.asarray(statistics["frequent_counts"], dtype=np.int64),
+        )
+
+    def draw(self, cells: np.ndarray, uniform: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(value, NaN where the row is spread instead; the uniform left for spreading).
+
+        One uniform per row decides both: below the cell's frequent share it picks a frequent
+        value by its count, above it is rescaled to a fresh uniform for the rest of the cell.
+        """
+        rows = self.cell_rows[cells]
+        frequent = self.cell_frequent[cells]
+        rank = uniform * rows
+        hit = rank < frequent
+        out = np.full(len(cells), np.nan)
+        entry = np.searchsorted(
+            self.cumulative, self.cell_start[cells[hit]] + rank[hit], side="right"
+        )
+        out[hit] = self.values[np.minimum(entry, len(self.values) - 1)]
+        rest = rows - frequent
+        with np.errstate(invalid="ignore", divide="ignore"):
+            left = np.where(rest > 0, (rank - frequent) / np.where(rest > 0, rest, 1.0), uniform)
+        return out, np.clip(np.where(hit, uniform, left), 0.0, 1.0 - 1e-12)
+
+
+def _frequent_values(
+    values: np.ndarray,
+    counts: np.ndarray,
+    edges: np.ndarray,
+    within: np.ndarray,
+    rare_threshold: int,
+) -> Statistics:
+    """The values at least ``rare_threshold`` rows hold, by the cell (bin, tenth) they encode to.
+
+    Numbers in real tables keep to a support: credit limits are multiples of 10,000, clock
+    times written as HHMM never end in 60-99, a route has one distance. Spreading a cell's rows
+    linearly between its quantiles gives values no row has (11:78 as a departure time). With
+    these, the decoder draws a frequent value with the share of the cell's rows that hold it, and
+    spreads only the rest. A value held by that many rows is released as itself, as frequent
+    categories are; rarer values never are. ``cell_rows`` counts every row of each cell (what the
+    fine tokens were learned from), so the split between frequent and spread values matches the
+    data's.
+    """
+    bins = _bin_index(values, edges)
+    cells = bins * N_FINE_TOKENS + _tenths(values, bins, within)
+    cell_rows = np.bincount(cells, weights=counts, minlength=(len(edges) - 1) * N_FINE_TOKENS)
+    frequent = counts >= max(rare_threshold, 1)
+    if not frequent.any():
+        return {}
+    order = np.lexsort((values[frequent], cells[frequent]))
+    return {
+        "cell_rows": cell_rows.astype(np.int64).tolist(),
+        "frequent_cells": cells[frequent][order].tolist(),
+        "frequent_values": values[frequent][order].tolist(),
+        "frequent_counts": counts[frequent][order].tolist(),
+    }
+
+
+def _tenths(values: np.ndarray, bins: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """Which tenth of its bin's learned quantiles each value falls in: the fine token."""
+    fine = np.zeros(len(values), dtype=np.int64)
+    grid = np.linspace(0.0, 1.0, within.shape[1])
+    for b in np.unique(bins):
+        rows = np.flatnonzero(bins == b)
+        position = np.interp(values[rows], within[b], grid)
+        fine[rows] = np.minimum((position * N_FINE_TOKENS).astype(np.int64), N_FINE_TOKENS - 1)
+    return fine
 
 
 def _extrapolate_ends(
@@ -516,6 +616,7 @@ class NumericEncoder(ColumnEncoder):
             n_bins = max(len(self.edges) - 1, 0)
             within = np.asarray(statistics["within"], dtype=float)
             self.within = within.reshape(n_bins, -1) if n_bins else np.empty((0, 0))
+        self._frequent = _FrequentValues.from_statistics(statistics)
         n_bins = max(len(self.edges) - 1, 0)
         # Atoms sorted by position: spikes at their value, bins at their lower edge.
         keys = np.concatenate([self.spikes, self.edges[:n_bins]])
@@ -593,11 +694,7 @@ class NumericEncoder(ColumnEncoder):
         in_atom = np.flatnonzero(coarse < n_atoms)
         in_bin = in_atom[self._atom_is_bin[coarse[in_atom]]]
         bins = self._atom_ref[coarse[in_bin]]
-        grid = np.linspace(0.0, 1.0, self.within.shape[1])
-        for b in np.unique(bins):
-            rows = in_bin[bins == b]
-            position = np.interp(values[rows], self.within[b], grid)
-            fine[rows] = np.minimum((position * N_FINE_TOKENS).astype(np.int64), N_FINE_TOKENS - 1)
+        fine[in_bin] = _tenths(values[in_bin], bins, self.within)
         return fine
 
     def decode_parts(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
@@ -641,15 +738,24 @@ class NumericEncoder(ColumnEncoder):
             rows = self.within[ref[from_bin]]
             n_grid = self.within.shape[1] - 1
             share = rng.random(len(rows))
+            frequent = None
             if fine is not None:
+                tenth = fine[is_atom][from_bin]
+                if self._frequent is not None:
+                    frequent, share = self._frequent.draw(
+                        ref[from_bin] * N_FINE_TOKENS + tenth, share
+                    )
                 # The fine token names a tenth of the bin; draw uniformly within it.
-                share = (fine[is_atom][from_bin] + share) / N_FINE_TOKENS
+                share = (tenth + share) / N_FINE_TOKENS
             position = share * n_grid
             lower = np.minimum(position.astype(np.int64), n_grid - 1)
             frac = position - lower
             picked_low = np.take_along_axis(rows, lower[:, None], axis=1)[:, 0]
             picked_high = np.take_along_axis(rows, lower[:, None] + 1, axis=1)[:, 0]
-            values[from_bin] = picked_low + frac * (picked_high - picked_low)
+            spread = picked_low + frac * (picked_high - picked_low)
+            values[from_bin] = (
+                spread if frequent is None else np.where(np.isnan(frequent), spread, frequent)
+            )
         out[is_atom] = values
         if self.neginf_token is not None:
             out[tokens == self.neginf_token] = -np.inf
