@@ -253,3 +253,21 @@ def test_clock_times_written_as_numbers_stay_valid_times() -> None:
     synthetic = la.Synthesizer(random_state=0).fit(table).sample(3000)
     assert synthetic["dep_time"].dtype == table["dep_time"].dtype
     assert (synthetic["dep_time"] % 100 < 60).mean() > 0.999
+
+
+def test_missing_values_that_follow_another_column_stay_together() -> None:
+    # A cancelled flight has neither a departure nor an air time. The air time also depends
+    # strongly on the destination, which the splitter would otherwise take first, leaving
+    # leaves too small to set the few cancelled rows apart.
+    rng = np.random.default_rng(5)
+    n = 20_000
+    dest = rng.integers(0, 40, n)
+    cancelled = rng.random(n) < 0.03
+    dep = np.where(cancelled, np.nan, rng.integers(500, 2300, n))
+    air = np.where(cancelled, np.nan, 30 + 8 * dest + rng.integers(0, 15, n))
+    table = pd.DataFrame({"dest": dest.astype(str), "dep_time": dep, "air_time": air})
+    synthetic = la.Synthesizer(random_state=0).fit(table).sample(n)
+    gone = synthetic["dep_time"].isna()
+    assert 0.02 < gone.mean() < 0.04
+    assert synthetic.loc[gone, "air_time"].isna().mean() > 0.97
+    assert synthetic.loc[~gone, "air_time"].notna().mean() > 0.99

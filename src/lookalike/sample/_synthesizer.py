@@ -278,6 +278,12 @@ class Synthesizer:
                 rng=fit_rng,
                 max_rows=self.max_rows_per_tree,
                 fine=np.array([part > 0 for _, part in encoder.model_columns])[order],
+                missing=np.array(
+                    [
+                        part == 0 and encoder.encoders[name].missing_token is not None
+                        for name, part in encoder.model_columns
+                    ]
+                )[order],
                 on_column=lambda _: bar.advance(task),
             )
         self.schema_ = frame_schema
