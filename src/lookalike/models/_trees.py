@@ -472,11 +472,13 @@ def _fit_tree(
         return _from_sklearn(tree, n_tokens, smoothing)
     tree.fit(features, target, sample_weight=weights)
     # The leaves hold the rows' true counts: the weights only steer which splits are chosen.
-    paths = tree.decision_path(features)
-    classes = np.searchsorted(tree.classes_, target)
-    onehot = np.zeros((len(target), len(tree.classes_)))
-    onehot[np.arange(len(target)), classes] = 1.0
-    return _from_sklearn(tree, n_tokens, smoothing, node_counts=np.asarray(paths.T @ onehot))
+    t = tree.tree_
+    counts = np.zeros((t.node_count, len(tree.classes_)))
+    np.add.at(counts, (tree.apply(features), np.searchsorted(tree.classes_, target)), 1.0)
+    # sklearn numbers children after their parent, so one backward pass sums every subtree.
+    for node in np.flatnonzero(t.children_left >= 0)[::-1]:
+        counts[node] = counts[t.children_left[node]] + counts[t.children_right[node]]
+    return _from_sklearn(tree, n_tokens, smoothing, node_counts=counts)
 
 
 def _missing_weights(target: np.ndarray, n_tokens: int) -> np.ndarray | None:
