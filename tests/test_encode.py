@@ -299,3 +299,27 @@ def test_booleans_are_labelled_true_and_false_in_every_storage_and_stage() -> No
     schema = infer_schema(table)
     encoder, _ = _encoder(schema["flag"], table["flag"], k=1)
     assert encoder.token_for(True) == encoder.token_for(np.bool_(True)) != encoder.token_for(False)
+
+
+def test_free_text_rare_values_become_fake_text_of_their_length() -> None:
+    spec = ColumnSpec("note", ColumnKind.TEXT, "str", nullable=False)
+    unique = [f"parcel {i} was left with the neighbour at number {i * 3}" for i in range(60)]
+    series = pd.Series(["call me back"] * 10 + unique, dtype="str")
+    enc, stats = _encoder(spec, series, k=5)
+    assert stats["categories"] == ["call me back"]
+    # 60 withheld texts of 50-53 characters: one length step (40-59) with 60 rows.
+    assert stats["rare_length_steps"] == [2] and stats["rare_length_counts"] == [60]
+    decoded = enc.decode(enc.encode(series), np.random.default_rng(0))
+    assert decoded.iloc[:10].tolist() == ["call me back"] * 10
+    fakes = decoded.iloc[10:]
+    assert not set(fakes) & set(unique) and RARE_VALUE not in set(fakes)
+    assert fakes.nunique() > 50 and fakes.str.len().between(30, 70).all()
+
+
+def test_short_names_of_things_are_text_not_keys() -> None:
+    names = [f"{w} Regional Airport" for w in ("North", "South", "East", "West", "Lake", "Hill")]
+    names += [f"{w} Field" for w in ("Moton", "Lansdowne", "Dekalb", "Perry", "Grand")]
+    table = pd.DataFrame({"name": names, "code": [f"A{i:03d}" for i in range(len(names))]})
+    schema = infer_schema(table)
+    assert schema["name"].kind is ColumnKind.TEXT
+    assert schema["code"].kind is ColumnKind.IDENTIFIER

@@ -208,7 +208,19 @@ def reduce_statistics(
         # Most frequent first; ties broken by the label so the order is reproducible.
         ordered = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
         kept = [k for k, c in ordered if c >= rare_threshold]
-        return {**base, "categories": kept, "has_rare": len(kept) < len(ordered)}
+        out: Statistics = {**base, "categories": kept, "has_rare": len(kept) < len(ordered)}
+        if spec.kind is ColumnKind.TEXT:
+            # Withheld texts come back as fake text of about their length; like a PII text
+            # column's, only lengths (in steps) that enough rows share are kept.
+            steps: dict[int, int] = {}
+            for label, count in ordered[len(kept) :]:
+                steps[len(label) // TEXT_LENGTH_STEP] = (
+                    steps.get(len(label) // TEXT_LENGTH_STEP, 0) + count
+                )
+            frequent_steps = sorted((k, c) for k, c in steps.items() if c >= rare_threshold)
+            out["rare_length_steps"] = [k for k, _ in frequent_steps]
+            out["rare_length_counts"] = [c for _, c in frequent_steps]
+        return out
     if spec.kind is ColumnKind.IDENTIFIER:
         prefixes = [str(p["prefix"]) for p in partials if int(p["n"]) > int(p["n_missing"])]
         prefix = prefixes[0] if prefixes else ""
@@ -548,10 +560,17 @@ class ColumnEncoder(ABC):
 
 
 class CategoricalEncoder(ColumnEncoder):
-    """Categories (most frequent first), then the rare token, then the missing token."""
+    """Categories (most frequent first), then the rare token, then the missing token.
 
-    def __init__(self, spec: ColumnSpec, statistics: Mapping[str, Any]) -> None:
+    In a free-text column the rare token decodes to fake text (Faker, in ``locale``) of a length
+    drawn from the withheld texts' frequent lengths, not to ``_RARE_``.
+    """
+
+    def __init__(
+        self, spec: ColumnSpec, statistics: Mapping[str, Any], locale: str = DEFAULT_LOCALE
+    ) -> None:
         super().__init__(spec, statistics)
+        self.locale = locale
         self.categories: list[str] = list(statistics["categories"])
         self._index = {c: i for i, c in enumerate(self.categories)}
         self.rare_token = len(self.categories) if statistics["has_rare"] else None
@@ -582,7 +601,18 @@ class CategoricalEncoder(ColumnEncoder):
             lookup[self.rare_token] = RARE_VALUE if _is_textual(self.spec) else None
         if self.missing_token is not None:
             lookup[self.missing_token] = None
-        return pd.Series(lookup[tokens], name=self.name, dtype=object)
+        values = lookup[tokens]
+        steps = self.statistics.get("rare_length_steps")
+        if self.rare_token is not None and steps:
+            rare = np.flatnonzero(tokens == self.rare_token)
+            counts = np.asarray(self.statistics["rare_length_counts"], dtype=float)
+            drawn = np.asarray(steps)[
+                rng.choice(len(steps), size=len(rare), p=counts / counts.sum())
+            ]
+            lengths = ((drawn + rng.random(len(rare))) * TEXT_LENGTH_STEP).astype(np.int64)
+            maker = FakeMaker(self.locale, faker_seed(rng))
+            values[rare] = maker.make_many(PiiType.TEXT, len(rare), lengths=np.maximum(lengths, 5))
+        return pd.Series(values, name=self.name, dtype=object)
 
     def token_for(self, value: Any) -> int:
         if _is_missing(value):
@@ -913,7 +943,7 @@ def make_encoder(
     if spec.pii is not None:
         return PiiEncoder(spec, statistics, locale)
     if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
-        return CategoricalEncoder(spec, statistics)
+        return CategoricalEncoder(spec, statistics, locale)
     if spec.kind is ColumnKind.IDENTIFIER:
         return IdentifierEncoder(spec, statistics)
     return NumericEncoder(spec, statistics)

@@ -27,7 +27,8 @@ from lookalike.schema._schema import (
 
 #: Numbers with at most this many distinct values are discrete: each value is its own token.
 MAX_DISCRETE_VALUES = 100
-#: Text columns whose values average more characters than this, with spaces, are free text.
+#: Text columns whose values average more characters than this and are mostly distinct are free
+#: text; so are columns of several words per value that are nearly all distinct (names of things).
 MIN_TEXT_LENGTH = 40
 _ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid|guid)$|^id[_\W]|Id$|ID$", re.IGNORECASE)
 _MAX_DECIMALS = 6
@@ -187,12 +188,16 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
     fmt = _guess_format(text)
     if fmt is not None:
         return ColumnSpec(name, ColumnKind.DATETIME, dtype, nullable, datetime_format=fmt)
+    # Several words per value: names of things or sentences, not keys.
+    words = len(text) > 0 and text.str.contains(" ").mean() > 0.5
     if all_unique and len(values) >= 10:
-        long_text = text.str.len().mean() > MIN_TEXT_LENGTH and text.str.contains(" ").mean() > 0.5
         return ColumnSpec(
-            name, ColumnKind.TEXT if long_text else ColumnKind.IDENTIFIER, dtype, nullable
+            name, ColumnKind.TEXT if words else ColumnKind.IDENTIFIER, dtype, nullable
         )
-    if len(text) and text.str.len().mean() > MIN_TEXT_LENGTH and n_unique > 0.5 * len(text):
+    long_text = len(text) > 0 and text.str.len().mean() > MIN_TEXT_LENGTH
+    if (long_text and n_unique > 0.5 * len(text)) or (
+        words and len(text) >= 10 and n_unique > 0.9 * len(text)
+    ):
         return ColumnSpec(name, ColumnKind.TEXT, dtype, nullable)
     return ColumnSpec(name, ColumnKind.CATEGORICAL, dtype, nullable)
 
