@@ -271,3 +271,15 @@ def test_missing_values_that_follow_another_column_stay_together() -> None:
     assert 0.02 < gone.mean() < 0.04
     assert synthetic.loc[gone, "air_time"].isna().mean() > 0.97
     assert synthetic.loc[~gone, "air_time"].notna().mean() > 0.99
+
+
+def test_a_range_condition_keeps_frequent_values_at_its_ends() -> None:
+    # The cells that straddle the ends (written 603 and 890, between real times) are redrawn
+    # inside the range; their draws are still the column's frequent values, not times like 8:72.
+    rng = np.random.default_rng(6)
+    minutes = rng.choice(np.arange(5 * 60, 24 * 60, 5), 4000)
+    table = pd.DataFrame({"dep_time": minutes // 60 * 100 + minutes % 60, "x": rng.random(4000)})
+    model = la.Synthesizer(random_state=0).fit(table)
+    times = model.sample(5000, conditions={"dep_time": (603, 890)})["dep_time"]
+    assert times.between(603, 890).all()
+    assert (times % 100 < 60).all()

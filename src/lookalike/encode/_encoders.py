@@ -326,6 +326,7 @@ class _FrequentValues:
     ) -> None:
         self.cell_rows = cell_rows
         self.values = values
+        self.cell_of_entry = cells
         self.cell_frequent = np.bincount(cells, weights=counts, minlength=len(cell_rows))
         # Entries are sorted by cell: a cell's entries start after every earlier cell's counts.
         self.cell_start = np.concatenate([[0.0], np.cumsum(self.cell_frequent)[:-1]])
@@ -361,6 +362,39 @@ class _FrequentValues:
         with np.errstate(invalid="ignore", divide="ignore"):
             left = np.where(rest > 0, (rank - frequent) / np.where(rest > 0, rest, 1.0), uniform)
         return out, np.clip(np.where(hit, uniform, left), 0.0, 1.0 - 1e-12)
+
+    def draw_in_range(
+        self,
+        cells: np.ndarray,
+        share_in: np.ndarray,
+        low: float,
+        high: float,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
+        """A frequent value in [low, high] per row, or NaN where the row is spread instead.
+
+        For rows whose cell straddles a range: the cell's frequent values inside the range keep
+        their counts, the spread rows count with ``share_in``, the share of the cell's position
+        interval that lies inside the range.
+        """
+        out = np.full(len(cells), np.nan)
+        inside = (self.values >= low) & (self.values <= high)
+        weights = np.where(inside, np.diff(np.concatenate([[0.0], self.cumulative])), 0.0)
+        cumulative = np.cumsum(weights)
+        start = np.concatenate([[0.0], cumulative])[np.searchsorted(self.cell_of_entry, cells)]
+        frequent_in = (
+            np.concatenate([[0.0], cumulative])[
+                np.searchsorted(self.cell_of_entry, cells, side="right")
+            ]
+            - start
+        )
+        spread_in = (self.cell_rows[cells] - self.cell_frequent[cells]) * share_in
+        total = frequent_in + spread_in
+        rank = rng.random(len(cells)) * total
+        hit = rank < frequent_in
+        entry = np.searchsorted(cumulative, start[hit] + rank[hit], side="right")
+        out[hit] = self.values[np.minimum(entry, len(self.values) - 1)]
+        return out
 
 
 def _frequent_values(
