@@ -132,7 +132,7 @@ def test_without_exact_counts_no_frequent_values_are_kept() -> None:
     assert partial["exact"]
     stats = reduce_statistics(spec, [{**partial, "exact": False}], rare_threshold=5, n_bins=10)
     assert "frequent_values" not in stats
-    assert _encoders._FrequentValues.from_statistics(stats) is None
+    assert _encoders.FrequentValues.from_statistics(stats) is None
 
 
 @pytest.mark.parametrize(

@@ -311,10 +311,10 @@ def decode_in_range(
         lower = np.minimum(position.astype(np.int64), n_grid - 1)
         frac = position - lower
         values = grid[lower] + frac * (grid[lower + 1] - grid[lower])
-        if encoder._frequent is not None:
+        if encoder.frequent_values is not None:
             cells = b * N_FINE_TOKENS + fine[rows]
             share_in = (z - a) * N_FINE_TOKENS
-            frequent = encoder._frequent.draw_in_range(cells, share_in, lo, hi, rng)
+            frequent = encoder.frequent_values.draw_in_range(cells, share_in, lo, hi, rng)
             values = np.where(np.isnan(frequent), values, frequent)
         rows_out.append(rows)
         values_out.append(np.clip(values, lo, hi))

@@ -318,7 +318,7 @@ def _continuous_bins(
     return out
 
 
-class _FrequentValues:
+class FrequentValues:
     """The decoder's side of :func:`_frequent_values`: draws a cell's frequent values."""
 
     def __init__(
@@ -333,7 +333,7 @@ class _FrequentValues:
         self.cumulative = np.cumsum(counts.astype(float))
 
     @classmethod
-    def from_statistics(cls, statistics: Mapping[str, Any]) -> _FrequentValues | None:
+    def from_statistics(cls, statistics: Mapping[str, Any]) -> FrequentValues | None:
         if "frequent_values" not in statistics:
             return None
         return cls(
@@ -680,7 +680,7 @@ class NumericEncoder(ColumnEncoder):
             n_bins = max(len(self.edges) - 1, 0)
             within = np.asarray(statistics["within"], dtype=float)
             self.within = within.reshape(n_bins, -1) if n_bins else np.empty((0, 0))
-        self._frequent = _FrequentValues.from_statistics(statistics)
+        self.frequent_values = FrequentValues.from_statistics(statistics)
         n_bins = max(len(self.edges) - 1, 0)
         # Atoms sorted by position: spikes at their value, bins at their lower edge.
         keys = np.concatenate([self.spikes, self.edges[:n_bins]])
@@ -805,8 +805,8 @@ class NumericEncoder(ColumnEncoder):
             frequent = None
             if fine is not None:
                 tenth = fine[is_atom][from_bin]
-                if self._frequent is not None:
-                    frequent, share = self._frequent.draw(
+                if self.frequent_values is not None:
+                    frequent, share = self.frequent_values.draw(
                         ref[from_bin] * N_FINE_TOKENS + tenth, share
                     )
                 # The fine token names a tenth of the bin; draw uniformly within it.
