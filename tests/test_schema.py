@@ -130,3 +130,36 @@ def test_text_datetimes_with_changing_offsets_are_read_as_utc() -> None:
     assert schema["at"].kind is ColumnKind.DATETIME
     out = la.Synthesizer(random_state=0).fit(df).sample(50)
     assert pd.to_datetime(out["at"], utc=True).between(stamps.min(), stamps.max()).all()
+
+
+def test_numbers_written_as_text_are_numbers_with_their_format() -> None:
+    n = 150
+    table = pd.DataFrame(
+        {
+            "amount": [f"${1000 + 137.25 * i:,.2f}" for i in range(n)],
+            "rate": [f"{(i % 40) / 4:.1f}%" for i in range(n)],
+            "zip": [f"{i:05d}" for i in range(n)],  # leading zeros: a code, not a number
+            "qty": [f"{1000 * i + 7:,}" for i in range(n)],
+        }
+    )
+    schema = la.infer_schema(table)
+    assert schema["amount"].number_format == "${:,.2f}" and schema["amount"].decimals == 2
+    assert schema["amount"].kind is ColumnKind.CONTINUOUS
+    assert schema["rate"].number_format == "{:.1f}%" and schema["rate"].kind is ColumnKind.DISCRETE
+    assert schema["qty"].number_format == "{:,.0f}"
+    assert schema["zip"].number_format is None
+    with pytest.raises(la.SchemaError, match="number_format"):
+        la.infer_schema(table, {"zip": {"kind": "categorical", "number_format": "{:.2f}"}})
+    with pytest.raises(la.SchemaError, match="one field"):
+        la.infer_schema(table, {"amount": {"number_format": "$ {} dollars"}})
+    # Overrides: a format for values detection left as text, a kind that drops the format, and
+    # a format the values do not follow.
+    mixed = pd.DataFrame({"amount": ["$1,243.5", "$12.25", "$3"] * 10})
+    assert la.infer_schema(mixed)["amount"].kind is ColumnKind.CATEGORICAL
+    given = la.infer_schema(mixed, {"amount": {"kind": "continuous", "number_format": "${:,.2f}"}})
+    assert given["amount"].number_format == "${:,.2f}" and given["amount"].decimals == 2
+    assert la.infer_schema(table, {"amount": "categorical"})["amount"].number_format is None
+    with pytest.raises(la.SchemaError, match="do not read as numbers"):
+        la.infer_schema(table, {"amount": {"number_format": "{:.2f}%"}})
+    with pytest.raises(la.SchemaError, match="give a number_format"):
+        la.infer_schema(mixed, {"amount": "continuous"})

@@ -283,3 +283,27 @@ def test_a_range_condition_keeps_frequent_values_at_its_ends() -> None:
     times = model.sample(5000, conditions={"dep_time": (603, 890)})["dep_time"]
     assert times.between(603, 890).all()
     assert (times % 100 < 60).all()
+
+
+def test_numbers_written_as_text_round_trip_as_numbers() -> None:
+    rng = np.random.default_rng(7)
+    amounts = rng.lognormal(7, 1, 3000)
+    table = pd.DataFrame(
+        {
+            "amount": [f"${a:,.2f}" for a in amounts],
+            "rate": [f"{r:.1f}%" for r in rng.uniform(0, 20, 3000)],
+        }
+    )
+    with pytest.warns(la.DataWarning, match="breaks rule"):
+        model = la.Synthesizer(random_state=0).fit(table, rules=["amount <= 5000"])
+    synthetic = model.sample(3000)
+    pattern = r"^\$\d{1,3}(,\d{3})*\.\d{2}$"
+    assert synthetic["amount"].str.match(pattern).all()
+    assert synthetic["rate"].str.match(r"^\d{1,2}\.\d%$").all()
+    numbers = synthetic["amount"].str.replace(r"[$,]", "", regex=True).astype(float)
+    assert numbers.max() <= 5000
+    # Learned as numbers: the median is near the real one, not a rare-category placeholder.
+    assert abs(np.log(numbers.median()) - np.log(np.median(amounts[amounts <= 5000]))) < 0.15
+    fixed = model.sample(5, conditions={"amount": "$1,000.00"})
+    assert (fixed["amount"] == "$1,000.00").all()
+    assert la.check_rules(synthetic, ["amount <= 5000"], schema=model.schema_).n_violations == 0

@@ -804,6 +804,8 @@ def _schema_fields(columns: list[Mapping[str, Any]]) -> list[str]:
     shown = ["name", "kind", "dtype"]
     if any(column.get("datetime_format") for column in columns):
         shown.append("datetime_format")
+    if any(column.get("number_format") for column in columns):
+        shown.append("number_format")
     if any(column.get("pii") for column in columns):
         shown.append("pii")
     return shown

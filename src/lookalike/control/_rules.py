@@ -714,6 +714,12 @@ class TableValues:
                     fmt = self.schema[name].datetime_format
                 # In the column's own unit: years beyond 1677-2262 do not fit in nanoseconds.
                 self._cache[key] = datetimes_to_seconds(parse_datetimes(series, fmt))
+            elif (
+                self.schema is not None and name in self.schema and self.schema[name].number_format
+            ):
+                from lookalike.schema._numbers import parse_formatted
+
+                self._cache[key] = parse_formatted(series, str(self.schema[name].number_format))
             else:
                 values = pd.to_numeric(series, errors="coerce").astype("float64")
                 self._cache[key] = values.to_numpy(dtype=float, na_value=np.nan)

@@ -40,6 +40,7 @@ from lookalike.schema._datetimes import (
     seconds_to_stamps,
 )
 from lookalike.schema._infer import parse_datetimes
+from lookalike.schema._numbers import parse_formatted
 
 #: What a withheld rare category is emitted as, in text columns.
 RARE_VALUE = "_RARE_"
@@ -75,6 +76,8 @@ def numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
     if spec.kind is ColumnKind.DATETIME:
         # In the column's own unit: years beyond 1677-2262 do not fit in nanoseconds.
         return datetimes_to_seconds(parse_datetimes(series, spec.datetime_format))
+    if spec.number_format is not None:
+        return parse_formatted(series, spec.number_format)
     values = pd.to_numeric(series, errors="coerce")
     return values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
 

@@ -16,6 +16,7 @@ from lookalike.encode._encoders import (
 )
 from lookalike.errors import DataError
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema._numbers import format_numbers, parse_formatted
 
 
 class TableEncoder:
@@ -115,6 +116,14 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         if spec.datetime_format:
             return _cast(values, dtype if dtype in _TEXT_DTYPES else "object")
         return _cast(values, dtype)
+    if spec.number_format is not None:
+        parsed = parse_formatted(values, spec.number_format)
+        if spec.decimals is not None:
+            parsed = np.round(parsed, spec.decimals)
+        written = format_numbers(parsed, spec.number_format)
+        return _cast(
+            written, dtype if dtype in _TEXT_DTYPES or dtype.startswith("string") else "object"
+        )
     # Python bools in an object column (bools with gaps) come back as a nullable boolean column.
     bool_objects = spec.kind is ColumnKind.BOOLEAN and dtype == "object"
     if bool_objects and set(values.dropna()) <= {"True", "False"}:

@@ -31,6 +31,7 @@ import pandas as pd
 from lookalike.errors import DataError, SchemaError
 from lookalike.schema import ColumnKind as SchemaKind
 from lookalike.schema import Schema, infer_schema
+from lookalike.schema._numbers import guess_number_format, parse_formatted
 
 ColumnKind = Literal["numeric", "datetime", "categorical"]
 
@@ -241,6 +242,8 @@ def _column_kind(series: pd.Series) -> ColumnKind:
         return "datetime"
     if pd.api.types.is_numeric_dtype(series.dtype):
         return "numeric"
+    if guess_number_format(series.dropna().astype(str)) is not None:
+        return "numeric"  # amounts written as text ("$1,243.56", "10.7%")
     return "categorical"
 
 
@@ -261,7 +264,11 @@ def _canonical(
 
 def _as_numbers(series: pd.Series, name: str, role: str) -> FloatArray:
     if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
-        converted = pd.to_numeric(series.astype("object"), errors="coerce")
+        fmt = None if series.dtype == bool else guess_number_format(series.dropna().astype(str))
+        if fmt is not None:
+            converted = pd.Series(parse_formatted(series, fmt), index=series.index)
+        else:
+            converted = pd.to_numeric(series.astype("object"), errors="coerce")
         _check_conversion(series, converted, name, role, "numeric")
         series = converted
     return np.asarray(series.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)

@@ -15,6 +15,7 @@ import yaml
 from pandas.tseries.api import guess_datetime_format
 
 from lookalike.errors import DataError, SchemaError
+from lookalike.schema._numbers import decimals_of, guess_number_format, parse_formatted
 from lookalike.schema._pii import detect_column_pii
 from lookalike.schema._schema import (
     DEFAULT_LOCALE,
@@ -127,6 +128,10 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
     if "pii" not in override and spec["kind"] in (ColumnKind.BOOLEAN, ColumnKind.DATETIME):
         # A detected PII type cannot survive a kind that holds none; an explicit one is an error.
         spec["pii"] = None
+    numeric_kinds = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE)
+    kind = getattr(spec["kind"], "value", spec["kind"])
+    if "number_format" not in override and kind not in {k.value for k in numeric_kinds}:
+        spec["number_format"] = None  # a detected number format does not outlive the number
     result = ColumnSpec.from_dict(spec)
     if result.pii is not None and _is_numeric(series) and result.pii not in NUMERIC_PII_TYPES:
         allowed = ", ".join(sorted(p.value for p in NUMERIC_PII_TYPES))
@@ -139,11 +144,24 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
             fmt = _guess_format(series.dropna().astype(str))
             result = ColumnSpec.from_dict({**result.to_dict(), "datetime_format": fmt})
         _check_datetime_parses(result, series)
-    if result.kind in (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE) and not _is_numeric(series):
+    if result.kind in numeric_kinds and result.number_format is not None:
+        values = series.dropna()
+        bad = values[np.isnan(parse_formatted(values, result.number_format))]
+        if len(bad):
+            raise SchemaError(
+                f"Column {inferred.name!r}: {len(bad)} value(s) do not read as numbers written "
+                f"{result.number_format!r}, e.g. {str(bad.iloc[0])!r}."
+            )
+        if result.decimals is None:
+            decimals = decimals_of(result.number_format)
+            result = ColumnSpec.from_dict({**result.to_dict(), "decimals": decimals})
+        return result
+    if result.kind in numeric_kinds and not _is_numeric(series):
         raise SchemaError(
-            f"Column {inferred.name!r} cannot be {result.kind.value}: its values are not numbers."
+            f"Column {inferred.name!r} cannot be {result.kind.value}: its values are not numbers "
+            "(for numbers written as text, give a number_format such as '${:,.2f}')."
         )
-    if result.kind in (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE) and result.decimals is None:
+    if result.kind in numeric_kinds and result.decimals is None:
         result = ColumnSpec.from_dict({**result.to_dict(), "decimals": _decimals(series)})
     return result
 
@@ -188,6 +206,18 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
     fmt = _guess_format(text)
     if fmt is not None:
         return ColumnSpec(name, ColumnKind.DATETIME, dtype, nullable, datetime_format=fmt)
+    number_format = guess_number_format(text)
+    if number_format is not None:
+        numbers = parse_formatted(values, number_format)
+        n_numbers = len(np.unique(numbers[np.isfinite(numbers)]))
+        return ColumnSpec(
+            name,
+            ColumnKind.DISCRETE if n_numbers <= MAX_DISCRETE_VALUES else ColumnKind.CONTINUOUS,
+            dtype,
+            nullable,
+            decimals=decimals_of(number_format),
+            number_format=number_format,
+        )
     # Several words per value: names of things or sentences, not keys.
     words = len(text) > 0 and text.str.contains(" ").mean() > 0.5
     if all_unique and len(values) >= 10:

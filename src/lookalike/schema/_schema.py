@@ -73,7 +73,9 @@ class ColumnSpec:
     ``dtype`` is the pandas storage dtype of the column as read (``"int64"``, ``"Int64"``,
     ``"float64"``, ``"str"``, ``"bool"``, ``"datetime64[ns, UTC]"``...); ``kind`` is its meaning.
     ``datetime_format`` is set when a datetime was parsed from text, so it is written back in the same
-    format. ``decimals`` is how many decimals the numbers carry (``0`` for whole numbers).
+    format. ``number_format`` is set when numbers were read from text such as ``$1,243.56`` (a
+    Python format string, ``"${:,.2f}"``), so they are written back the same way.
+    ``decimals`` is how many decimals the numbers carry (``0`` for whole numbers).
     ``pii`` names the kind of direct identifier the column holds (a :class:`PiiType`), or is
     ``None``: a PII column is never learned, and comes out as fake values of that type.
     """
@@ -85,6 +87,7 @@ class ColumnSpec:
     datetime_format: str | None = None
     decimals: int | None = None
     pii: PiiType | None = None
+    number_format: str | None = None
 
     def __post_init__(self) -> None:
         # Field types are checked too: a schema may come from a file someone edited.
@@ -122,6 +125,20 @@ class ColumnSpec:
             ) from None
         if self.pii is not None:
             self._check_pii()
+        if self.number_format is not None:
+            if not isinstance(self.number_format, str):
+                raise SchemaError(
+                    f"Column {self.name!r}: field 'number_format' has an invalid value "
+                    f"{self.number_format!r}."
+                )
+            if self.kind not in (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE):
+                raise SchemaError(
+                    f"Column {self.name!r}: number_format is for continuous or discrete columns, "
+                    f"not {self.kind.value}."
+                )
+            from lookalike.schema._numbers import check_number_format
+
+            check_number_format(self.number_format)
 
     def _check_pii(self) -> None:
         try:

@@ -1,0 +1,122 @@
+"""Numbers written as text: amounts with a currency sign, percentages, thousands separators.
+
+A column such as ``$1,243.56`` or ``10.7%`` is a number to learn, not a category whose every
+value is rare. Inference finds the one format that writes every value back exactly as it was
+(``number_format``, a Python format string such as ``"${:,.2f}"``); the encoder reads the
+numbers through it and the decoder writes them with it.
+
+>>> guess_number_format(pd.Series(["$1,243.56", "$960.92", "-$3.10", "$12,000.00"]))
+'${:,.2f}'
+>>> guess_number_format(pd.Series(["10.7%", "6.6%", "0.0%"]))
+'{:.1f}%'
+>>> guess_number_format(pd.Series(["02134", "10001"])) is None  # codes keep their zeros
+True
+>>> parse_formatted(pd.Series(["$1,243.56", "-$3.10", None]), "${:,.2f}").tolist()
+[1243.56, -3.1, nan]
+>>> format_numbers(np.array([1243.561, -3.1, np.nan]), "${:,.2f}").tolist()
+['$1,243.56', '-$3.10', None]
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from lookalike.errors import SchemaError
+
+# Sign, prefix (no digits), digits (grouped by commas in threes, or plain), decimals, suffix.
+_NUMBER = re.compile(
+    r"^(?P<sign>-?)(?P<prefix>[^\d\-+.,\s]{0,3})(?P<sign2>-?)"
+    r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?(?P<suffix>[^\d\-+.,]{0,3})$"
+)
+_FIELD = re.compile(r"\{:(,?)\.(\d)f\}")
+
+
+def guess_number_format(text: pd.Series) -> str | None:
+    """The format that writes every value of ``text`` back as it was, or None.
+
+    Every value must be a number with the same prefix (up to three characters, e.g. ``$`` or
+    ``EUR``), the same suffix (``%``, `` kg``) and the same number of decimals; at least one of a
+    prefix, a suffix or thousands separators must be there (plain numbers are read as numbers
+    already), and no value may start with a zero it would lose (``007`` is a code).
+    """
+    values = text.dropna().astype(str)
+    if not len(values):
+        return None
+    parts = values.str.extract(_NUMBER)
+    if parts["int"].isna().any():
+        return None
+    prefix, suffix = parts["prefix"].unique(), parts["suffix"].unique()
+    decimals = parts["dec"].fillna("").str.len().unique()
+    if len(prefix) != 1 or len(suffix) != 1 or len(decimals) != 1 or decimals[0] > 6:
+        return None
+    integer = parts["int"]
+    grouped = integer.str.contains(",", regex=False)
+    if (integer.str.len() > 1).any() and integer[integer.str.len() > 1].str.startswith("0").any():
+        return None
+    if grouped.any() and (integer.str.replace(",", "", regex=False).str.len() > 3)[~grouped].any():
+        return None  # some large numbers without separators: not one format
+    if not (prefix[0] or suffix[0] or grouped.any()):
+        return None
+    if (parts["sign2"] == "-").any():
+        return None  # "$-3.10": written back as "-$3.10", so not this format
+    return f"{prefix[0]}{{:{',' if grouped.any() else ''}.{int(decimals[0])}f}}{suffix[0]}"
+
+
+def check_number_format(fmt: str) -> None:
+    """Raise SchemaError unless ``fmt`` is a format this module writes and reads."""
+    if len(_FIELD.findall(fmt)) != 1:
+        raise SchemaError(
+            f"number_format {fmt!r} must hold one field like '{{:,.2f}}' (thousands separator "
+            "optional, 0-9 decimals), with any prefix and suffix around it."
+        )
+
+
+def decimals_of(fmt: str) -> int:
+    """How many decimals ``fmt`` writes."""
+    return _affixes(fmt)[3]
+
+
+def _affixes(fmt: str) -> tuple[str, str, bool, int]:
+    match = _FIELD.search(fmt)
+    assert match is not None  # checked by ColumnSpec
+    return fmt[: match.start()], fmt[match.end() :], bool(match.group(1)), int(match.group(2))
+
+
+def parse_formatted(series: pd.Series, fmt: str) -> np.ndarray:
+    """Numbers (float64, NaN for missing or unreadable) of values written with ``fmt``.
+
+    Plain numbers pass through, so conditions may be given either way.
+    """
+    if pd.api.types.is_numeric_dtype(series):
+        return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
+    prefix, suffix, _, _ = _affixes(fmt)
+    text = series.astype("object").where(series.notna(), None).astype("str").str.strip()
+    negative = text.str.startswith("-")
+    text = text.where(~negative, text.str[1:])
+    if prefix:
+        text = text.where(~text.str.startswith(prefix), text.str[len(prefix) :])
+    if suffix.strip():
+        text = text.where(~text.str.endswith(suffix.strip()), text.str[: -len(suffix.strip())])
+    numbers = pd.to_numeric(text.str.replace(",", "", regex=False).str.strip(), errors="coerce")
+    values = numbers.astype("float64").to_numpy(na_value=np.nan)
+    values = np.where(negative.to_numpy(dtype=bool), -values, values)
+    values[series.isna().to_numpy()] = np.nan
+    return values
+
+
+def format_numbers(numbers: np.ndarray, fmt: str) -> pd.Series:
+    """Values written with ``fmt`` (a minus sign before the prefix); missing stays None."""
+    prefix, suffix, thousands, decimals = _affixes(fmt)
+    spec = f"{{:{',' if thousands else ''}.{decimals}f}}"
+    out: list[str | None] = []
+    for value in np.asarray(numbers, dtype=float):
+        if not np.isfinite(value):
+            out.append(None)
+            continue
+        body = spec.format(abs(value))
+        negative = value < 0 and float(body.replace(",", "")) != 0
+        out.append(f"{'-' if negative else ''}{prefix}{body}{suffix}")
+    return pd.Series(out, dtype=object)
