@@ -218,6 +218,8 @@ def _range_masks(
             continue
         grid = encoder.within[refs[token]]
         shares = _cell_shares_in_range(grid, lo, hi)
+        if encoder.frequent_values is not None:
+            shares = encoder.frequent_values.shares_in_range(int(refs[token]), shares, lo, hi)
         fine[token] = np.asarray(shares)
         coarse[token] = float(shares.sum() > 0)
     if encoder.neginf_token is not None:

@@ -366,6 +366,31 @@ class FrequentValues:
             left = np.where(rest > 0, (rank - frequent) / np.where(rest > 0, rest, 1.0), uniform)
         return out, np.clip(np.where(hit, uniform, left), 0.0, 1.0 - 1e-12)
 
+    def shares_in_range(
+        self, b: int, positional: np.ndarray, low: float, high: float
+    ) -> np.ndarray:
+        """Share of each of bin ``b``'s cells whose rows hold values in [low, high].
+
+        ``positional`` is each cell's share of positions in the range, which is what the spread
+        rows have; frequent values count when they lie in the range.
+        """
+        cells = b * N_FINE_TOKENS + np.arange(N_FINE_TOKENS)
+        rows = self.cell_rows[cells]
+        first = int(np.searchsorted(self.cell_of_entry, cells[0], side="left"))
+        last = int(np.searchsorted(self.cell_of_entry, cells[-1], side="right"))
+        entries = np.arange(first, last)
+        counts = np.diff(np.concatenate([[0.0], self.cumulative]))[entries]
+        inside = (self.values[entries] >= low) & (self.values[entries] <= high)
+        frequent_in = np.bincount(
+            self.cell_of_entry[entries] - cells[0],
+            weights=np.where(inside, counts, 0.0),
+            minlength=N_FINE_TOKENS,
+        )
+        spread = rows - self.cell_frequent[cells]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            shares = np.where(rows > 0, (frequent_in + spread * positional) / rows, positional)
+        return np.asarray(np.clip(shares, 0.0, 1.0))
+
     def draw_in_range(
         self,
         cells: np.ndarray,
