@@ -9,6 +9,8 @@ numbers through it and the decoder writes them with it.
 '${:,.2f}'
 >>> guess_number_format(pd.Series(["10.7%", "6.6%", "0.0%"]))
 '{:.1f}%'
+>>> guess_number_format(pd.Series(["EUR 1,000", "EUR 250", "EUR 12,500"]))
+'EUR {:,.0f}'
 >>> guess_number_format(pd.Series(["02134", "10001"])) is None  # codes keep their zeros
 True
 >>> parse_formatted(pd.Series(["$1,243.56", "-$3.10", None]), "${:,.2f}").tolist()
@@ -28,7 +30,7 @@ from lookalike.errors import SchemaError
 
 # Sign, prefix (no digits), digits (grouped by commas in threes, or plain), decimals, suffix.
 _NUMBER = re.compile(
-    r"^(?P<sign>-?)(?P<prefix>[^\d\-+.,\s]{0,3})(?P<sign2>-?)"
+    r"^(?P<sign>-?)(?P<prefix>(?:[^\d\-+.,\s]{1,3} ?)?)(?P<sign2>-?)"
     r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?(?P<suffix>[^\d\-+.,]{0,3})$"
 )
 _FIELD = re.compile(r"\{:(,?)\.(\d)f\}")
@@ -37,8 +39,8 @@ _FIELD = re.compile(r"\{:(,?)\.(\d)f\}")
 def guess_number_format(text: pd.Series) -> str | None:
     """The format that writes every value of ``text`` back as it was, or None.
 
-    Every value must be a number with the same prefix (up to three characters, e.g. ``$`` or
-    ``EUR``), the same suffix (``%``, `` kg``) and the same number of decimals; at least one of a
+    Every value must be a number with the same prefix (up to three characters and a space, e.g.
+    ``$`` or ``EUR ``), the same suffix (``%``, `` kg``) and the same number of decimals; at least one of a
     prefix, a suffix or thousands separators must be there (plain numbers are read as numbers
     already), and no value may start with a zero it would lose (``007`` is a code).
     """
@@ -80,8 +82,10 @@ def decimals_of(fmt: str) -> int:
 
 
 def _affixes(fmt: str) -> tuple[str, str, bool, int]:
+    check_number_format(fmt)
     match = _FIELD.search(fmt)
-    assert match is not None  # checked by ColumnSpec
+    if match is None:  # unreachable after the check; keeps the type checker informed
+        raise SchemaError(f"number_format {fmt!r} has no number field.")
     return fmt[: match.start()], fmt[match.end() :], bool(match.group(1)), int(match.group(2))
 
 
