@@ -333,7 +333,8 @@ class FrequentValues:
         self.cell_frequent = np.bincount(cells, weights=counts, minlength=len(cell_rows))
         # Entries are sorted by cell: a cell's entries start after every earlier cell's counts.
         self.cell_start = np.concatenate([[0.0], np.cumsum(self.cell_frequent)[:-1]])
-        self.cumulative = np.cumsum(counts.astype(float))
+        self.counts = counts.astype(float)
+        self.cumulative = np.cumsum(self.counts)
 
     @classmethod
     def from_statistics(cls, statistics: Mapping[str, Any]) -> FrequentValues | None:
@@ -379,7 +380,7 @@ class FrequentValues:
         first = int(np.searchsorted(self.cell_of_entry, cells[0], side="left"))
         last = int(np.searchsorted(self.cell_of_entry, cells[-1], side="right"))
         entries = np.arange(first, last)
-        counts = np.diff(np.concatenate([[0.0], self.cumulative]))[entries]
+        counts = self.counts[entries]
         inside = (self.values[entries] >= low) & (self.values[entries] <= high)
         frequent_in = np.bincount(
             self.cell_of_entry[entries] - cells[0],
@@ -407,7 +408,7 @@ class FrequentValues:
         """
         out = np.full(len(cells), np.nan)
         inside = (self.values >= low) & (self.values <= high)
-        weights = np.where(inside, np.diff(np.concatenate([[0.0], self.cumulative])), 0.0)
+        weights = np.where(inside, self.counts, 0.0)
         cumulative = np.cumsum(weights)
         start = np.concatenate([[0.0], cumulative])[np.searchsorted(self.cell_of_entry, cells)]
         frequent_in = (
