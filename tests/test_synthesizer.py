@@ -322,3 +322,40 @@ def test_a_range_condition_draws_its_end_cells_as_the_model_does() -> None:
     conditioned = model.sample(len(kept), conditions={"dep_time": (603, 890)}, random_state=2)
     share = (conditioned["dep_time"] == 855).mean()
     assert abs(share - (kept == 855).mean()) < 0.002  # about 5 standard errors
+
+
+DEFAULT_CREDIT = (
+    __import__("pathlib").Path(__file__).resolve().parents[2]
+    / "shared"
+    / "datasets"
+    / "default_credit"
+    / "default_credit.csv"
+)
+
+
+def test_linked_amounts_stay_linked_on_default_credit() -> None:
+    # Six monthly bills and six payments, each tied to the months around it. With the common
+    # leaf (36 rows here) for their bins, the 66 amount pairs' decile tables were 0.055 from the
+    # training table's on average (total variation distance); with their own small, smoothed
+    # leaves, 0.045. A 6,000-row real holdout is 0.044 from its training table.
+    if not DEFAULT_CREDIT.is_file():
+        pytest.skip(f"{DEFAULT_CREDIT} is not available here")
+    table = pd.read_csv(DEFAULT_CREDIT).drop(columns=["id"]).head(24_000)
+    model = la.Synthesizer(random_state=0).fit(table)
+    assert model.min_samples_leaf_continuous_ < model.min_samples_leaf_
+    synthetic = model.sample(len(table), random_state=0)
+    amounts = [f"bill_amt{k}" for k in range(1, 7)] + [f"pay_amt{k}" for k in range(1, 7)]
+
+    def deciles(frame: pd.DataFrame, column: str) -> np.ndarray:
+        edges = np.unique(np.quantile(table[column], np.linspace(0, 1, 11)[1:-1]))
+        return np.searchsorted(edges, frame[column], side="right")
+
+    distances = []
+    for i, a in enumerate(amounts):
+        for b in amounts[i + 1 :]:
+            shares = [
+                np.bincount(deciles(f, a) * 11 + deciles(f, b), minlength=121) / len(f)
+                for f in (table, synthetic)
+            ]
+            distances.append(0.5 * np.abs(shares[0] - shares[1]).sum())
+    assert np.mean(distances) < 0.050

@@ -102,6 +102,7 @@ def _default_protections(privacy: Mapping[str, Any]) -> tuple[str, ...]:
     if leaf is not None:
         out.append(
             f"every distribution the trees release aggregates at least {leaf} training rows "
-            f"({privacy.get('min_samples_leaf_any_order', leaf)} for conditioned draws)"
+            f"({privacy.get('min_samples_leaf_continuous', leaf)} for a continuous number's "
+            f"bin, {privacy.get('min_samples_leaf_any_order', leaf)} for conditioned draws)"
         )
     return tuple(out)

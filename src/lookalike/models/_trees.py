@@ -351,6 +351,9 @@ def fit_column_models(
     min_samples_leaf_any_order: int,
     n_random_orders: int,
     rng: np.random.Generator,
+    min_samples_leaf_continuous: int | None = None,
+    smoothing_continuous: float | None = None,
+    continuous: np.ndarray | None = None,
     n_trees: int = 1,
     row_share: float = 1.0,
     smoothing: float = 0.0,
@@ -361,6 +364,11 @@ def fit_column_models(
     on_column: Callable[[int], None] | None = None,
 ) -> list[ColumnModel]:
     """Fit the trees of every column of ``tokens`` (rows, columns).
+
+    ``continuous`` (boolean per column) marks the bins of continuous numbers, whose
+    default-order trees grow leaves of ``min_samples_leaf_continuous`` rows, shrunk toward their
+    parents by ``smoothing_continuous`` pseudo-rows (``None``: the common ``min_samples_leaf``
+    and ``smoothing``).
 
     ``fine`` (boolean per column) marks the columns that refine the column before them (a
     number's position inside its bin). Such a column gets one default-order tree, which also
@@ -376,6 +384,9 @@ def fit_column_models(
         return []
     is_fine = np.zeros(d, dtype=bool) if fine is None else np.asarray(fine, dtype=bool)
     has_missing = np.zeros(d, dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
+    is_continuous = (
+        np.zeros(d, dtype=bool) if continuous is None else np.asarray(continuous, dtype=bool)
+    )
     n_part = min(max(round(row_share * n), 1), max_rows or n)
     parts = [
         np.arange(n) if n_part == n else np.sort(rng.choice(n, n_part, replace=False))
@@ -394,8 +405,12 @@ def fit_column_models(
                 ordered_view[part],
                 tokens[part, j],
                 int(n_tokens[j]),
-                min_samples_leaf,
-                smoothing,
+                (min_samples_leaf_continuous or min_samples_leaf)
+                if is_continuous[j]
+                else min_samples_leaf,
+                smoothing
+                if smoothing_continuous is None or not is_continuous[j]
+                else smoothing_continuous,
                 min_impurity_decrease,
                 rng,
                 missing=bool(has_missing[j]),

@@ -62,6 +62,12 @@ class Synthesizer:
         ``None`` (default): one in 520 of the rows a tree learns from, at least 5. Larger
         leaves generalise more and copy less, smaller ones are more faithful; see benchmarks/RESULTS.md for the measured
         trade-off on adult and default_credit.
+    min_samples_leaf_continuous:
+        The same for the bin of a continuous number column (``None``: one in 1,600 of a tree's
+        rows, at least 5). A number's bin, given the columns before it, needs finer leaves than
+        a category: with the same leaf as the rest, default_credit's linked monthly amounts
+        came out too loosely tied. On default_credit qa accuracy rose by about 0.005 over four
+        seeds at the same DCR share; adult was unchanged (benchmarks/RESULTS.md).
     min_samples_leaf_any_order:
         The same for the trees that serve conditions on later columns (``None``: the larger of
         ``min_samples_leaf`` and 10).
@@ -72,6 +78,9 @@ class Synthesizer:
         random ``row_share`` of the rows.
     smoothing:
         Pseudo-rows by which each leaf's distribution is shrunk toward its parent's (0: none).
+    smoothing_continuous:
+        The same for the small leaves of a continuous column's bin (12 pseudo-rows: a leaf of a
+        few rows then releases mostly its parent's distribution).
     min_impurity_decrease:
         Passed to the trees: a split must reduce impurity at least this much.
     column_order:
@@ -115,10 +124,12 @@ class Synthesizer:
         n_bins: int = 20,
         min_samples_leaf: int | None = None,
         min_samples_leaf_any_order: int | None = None,
+        min_samples_leaf_continuous: int | None = None,
         n_random_orders: int = 1,
         n_trees: int = 3,
         row_share: float = 0.8,
         smoothing: float = 0.0,
+        smoothing_continuous: float = 12.0,
         min_impurity_decrease: float = 0.0,
         max_rows_per_tree: int | None = 100_000,
         column_order: str = "coarse_first",
@@ -131,10 +142,12 @@ class Synthesizer:
         self.n_bins = n_bins
         self.min_samples_leaf = min_samples_leaf
         self.min_samples_leaf_any_order = min_samples_leaf_any_order
+        self.min_samples_leaf_continuous = min_samples_leaf_continuous
         self.n_random_orders = n_random_orders
         self.n_trees = n_trees
         self.row_share = row_share
         self.smoothing = smoothing
+        self.smoothing_continuous = smoothing_continuous
         self.min_impurity_decrease = min_impurity_decrease
         self.max_rows_per_tree = max_rows_per_tree
         self.column_order = column_order
@@ -160,6 +173,7 @@ class Synthesizer:
             "n_bins",
             "min_samples_leaf",
             "min_samples_leaf_any_order",
+            "min_samples_leaf_continuous",
             "n_random_orders",
             "n_trees",
         ):
@@ -170,7 +184,7 @@ class Synthesizer:
                 raise ValueError(
                     f"The {name!r} parameter of Synthesizer must be an int >= 1. Got {value!r} instead."
                 )
-        for name in ("row_share", "smoothing", "min_impurity_decrease"):
+        for name in ("row_share", "smoothing", "smoothing_continuous", "min_impurity_decrease"):
             value = getattr(self, name)
             valid = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
             if not valid or (name == "row_share" and not 0 < value <= 1):
@@ -248,6 +262,9 @@ class Synthesizer:
         )
         leaf = self.min_samples_leaf or max(5, rows_per_tree // _ROWS_PER_LEAF)
         leaf_any_order = self.min_samples_leaf_any_order or max(leaf, 10)
+        leaf_continuous = self.min_samples_leaf_continuous or max(
+            5, rows_per_tree // _ROWS_PER_CONTINUOUS_LEAF
+        )
         with progress_bar(progress) as bar:
             task = bar.add_task("Analysing columns", total=len(frame_schema))
             encoder = TableEncoder.fit(
@@ -265,19 +282,24 @@ class Synthesizer:
             )
             task = bar.add_task("Learning columns", total=tokens.shape[1])
             order = _model_order(encoder, self.column_order)
+            fine = np.array([part > 0 for _, part in encoder.model_columns])
             trees = fit_column_models(
                 tokens[:, order],
                 encoder.n_tokens[order],
                 min_samples_leaf=leaf,
                 min_samples_leaf_any_order=leaf_any_order,
+                min_samples_leaf_continuous=leaf_continuous,
                 n_random_orders=self.n_random_orders,
                 n_trees=int(self.n_trees),
                 row_share=float(self.row_share),
                 smoothing=float(self.smoothing),
+                smoothing_continuous=float(self.smoothing_continuous),
                 min_impurity_decrease=float(self.min_impurity_decrease),
                 rng=fit_rng,
                 max_rows=self.max_rows_per_tree,
-                fine=np.array([part > 0 for _, part in encoder.model_columns])[order],
+                fine=fine[order],
+                # A continuous column's bin is the model column right before its fine part.
+                continuous=np.r_[fine[1:], False][order],
                 missing=np.array(
                     [
                         part == 0 and encoder.encoders[name].missing_token is not None
@@ -293,6 +315,7 @@ class Synthesizer:
         self.n_rows_ = len(frame)
         self.min_samples_leaf_ = leaf
         self.min_samples_leaf_any_order_ = leaf_any_order
+        self.min_samples_leaf_continuous_ = leaf_continuous
         self.seed_entropy_ = int(seed.entropy) if isinstance(seed.entropy, int) else 0
         return self
 
@@ -599,6 +622,7 @@ class Synthesizer:
             "n_rows": self.n_rows_,
             "min_samples_leaf": self.min_samples_leaf_,
             "min_samples_leaf_any_order": self.min_samples_leaf_any_order_,
+            "min_samples_leaf_continuous": self.min_samples_leaf_continuous_,
             "schema": self.schema_.to_dict(),
             "statistics": self.encoder_.statistics,
             "modelled_columns": self.encoder_.modelled,
@@ -613,6 +637,8 @@ class Synthesizer:
         try:
             params = dict(manifest["params"])
             random_state = params.pop("random_state", None)
+            # Files from before continuous bins had their own smoothing used the common one.
+            params.setdefault("smoothing_continuous", params.get("smoothing", 0.0))
             model = cls(
                 random_state=random_state if isinstance(random_state, int) else None, **params
             )
@@ -652,6 +678,10 @@ class Synthesizer:
             model.order_ = _model_order(encoder, model.column_order)
             model.min_samples_leaf_ = int(manifest["min_samples_leaf"])
             model.min_samples_leaf_any_order_ = int(manifest["min_samples_leaf_any_order"])
+            # Files written before continuous bins had their own leaf used the common one.
+            model.min_samples_leaf_continuous_ = int(
+                manifest.get("min_samples_leaf_continuous", model.min_samples_leaf_)
+            )
 
             model.rules_, model.rules_report_ = rules_from_manifest(manifest.get("rules"))
             problem = _first_tree_problem(trees, n_tokens[model.order_])
@@ -694,6 +724,7 @@ class Synthesizer:
                 "rare_threshold": self.rare_threshold,
                 "min_samples_leaf": self.min_samples_leaf_,
                 "min_samples_leaf_any_order": self.min_samples_leaf_any_order_,
+                "min_samples_leaf_continuous": self.min_samples_leaf_continuous_,
             },
             "rules": self._describe_rules(),
         }
@@ -788,6 +819,8 @@ def _first_tree_problem(trees: list[ColumnModel], n_tokens: np.ndarray) -> str |
 
 #: The default leaf holds at least one in this many of the rows its tree learns from.
 _ROWS_PER_LEAF = 520
+#: ... and a continuous column's bin, at least one in this many.
+_ROWS_PER_CONTINUOUS_LEAF = 1600
 #: Under ``column_order="coarse_first"``, columns of at most this many tokens come first.
 _COARSE_TOKENS = 3
 
