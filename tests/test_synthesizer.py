@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -325,7 +327,7 @@ def test_a_range_condition_draws_its_end_cells_as_the_model_does() -> None:
 
 
 DEFAULT_CREDIT = (
-    __import__("pathlib").Path(__file__).resolve().parents[2]
+    Path(__file__).resolve().parents[2]
     / "shared"
     / "datasets"
     / "default_credit"
