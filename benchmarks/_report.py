@@ -54,6 +54,15 @@ def _ratio(value: float | None, reference: float | None) -> str:
     return f"{value / reference:.2f}×"
 
 
+def _draws_mean(summary: dict[str, Any]) -> str:
+    """qa's DCR share averaged over its draws, with their count: "0.519 (5)"."""
+    draws = summary.get("qa_dcr_share_draws")
+    mean = summary.get("qa_dcr_share_mean")
+    if not isinstance(mean, int | float) or not isinstance(draws, list):
+        return "n/a"
+    return f"{mean:.3f} ({len(draws)})"
+
+
 def _order(synth: str, requested: list[str]) -> tuple[int, str]:
     if synth == CEILING:
         return (len(requested) + 1, synth)
@@ -97,16 +106,16 @@ def render_tables(results: dict[str, Any], synth_order: list[str]) -> str:
             lines += [f"Training rows: {int(n_train):,}; every synthesizer samples as many.", ""]
         lines.append(
             "| synth | fit s | sample s | peak MB | qa accuracy | SDMetrics quality | detection AUC "
-            "| TSTR AUC | DCR share | exact copies | fit × lookalike | peak × lookalike "
-            "| qa acc × lookalike |"
+            "| TSTR AUC | DCR share | DCR share, mean of draws | exact copies | fit × lookalike "
+            "| peak × lookalike | qa acc × lookalike |"
         )
-        lines.append("|" + "---|" * 13)
+        lines.append("|" + "---|" * 14)
         for synth in sorted(by_synth, key=lambda s: _order(s, synth_order)):
             s = by_synth[synth]
             label = "real holdout (ceiling)" if synth == CEILING else synth
             if s.get("status") != "ok":
                 reason = (s.get("error") or s.get("status") or "").replace("|", "/")[:120]
-                lines.append(f"| {label} | {s.get('status')}: {reason} |" + " |" * 11)
+                lines.append(f"| {label} | {s.get('status')}: {reason} |" + " |" * 12)
                 continue
             detection, det_fb = _pick(s, "la_detection_auc", "bench_detection_auc")
             tstr, tstr_fb = _pick(s, "la_tstr", "bench_tstr")
@@ -130,6 +139,7 @@ def render_tables(results: dict[str, Any], synth_order: list[str]) -> str:
                         _fmt(detection, 3) + mark[det_fb],
                         _fmt(tstr, 3) + mark[tstr_fb],
                         _fmt(s.get("qa_dcr_share"), 3),
+                        _draws_mean(s),
                         _fmt(copies, 2, 100.0, " %") + mark[copy_fb],
                         _ratio(fit_s, ref.get("fit_s")),
                         _ratio(peak, ref.get("peak_mb")),

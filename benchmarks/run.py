@@ -40,6 +40,9 @@ from _synths import ADAPTERS, DEFAULT_EPOCHS, FitConfig  # noqa: E402
 
 DEFAULT_SYNTHS = "lookalike,cart,gaussian_copula,tabularargn,tvae,ctgan"
 DEFAULT_DATASETS = "adult,default_credit,diabetes_brfss"
+# qa's DCR share is the largest over random samples and column subsets: one report is one draw
+# (see _scores.qa_dcr_share_draws), so the tables also show the mean of this many draws.
+DCR_DRAWS = 5
 PACKAGES = [
     "lookalike",
     "numpy",
@@ -164,6 +167,7 @@ def worker_score(options: argparse.Namespace) -> None:
         DATASETS[options.dataset].target,
         Path(options.info).parent,
         options.synth,
+        dcr_draws=options.dcr_draws,
     )
     Path(options.info).write_text(json.dumps(results, indent=2, default=str))
 
@@ -327,6 +331,8 @@ def _fit_and_score(
                 str(parquet),
                 "--info",
                 f"{stem}.score.json",
+                "--dcr-draws",
+                str(options.dcr_draws),
             ],
             options.threads,
             options.timeout,
@@ -413,6 +419,7 @@ def main() -> None:
     score.add_argument("--synth", required=True)
     score.add_argument("--parquet", required=True)
     score.add_argument("--info", required=True)
+    score.add_argument("--dcr-draws", type=int, default=DCR_DRAWS)
 
     parser.add_argument("--datasets", default=DEFAULT_DATASETS, help=f"default {DEFAULT_DATASETS}")
     parser.add_argument("--synths", default=DEFAULT_SYNTHS, help=f"default {DEFAULT_SYNTHS}")
@@ -427,6 +434,12 @@ def main() -> None:
         "--argn-max-epochs", type=float, default=None, help="TabularARGN max_epochs (its default)"
     )
     parser.add_argument("--timeout", type=float, default=4 * 3600, help="seconds per child")
+    parser.add_argument(
+        "--dcr-draws",
+        type=int,
+        default=DCR_DRAWS,
+        help=f"also average qa's DCR share over this many draws ({DCR_DRAWS}; 0: off)",
+    )
     parser.add_argument("--skip-fit", action="store_true", help="re-score existing parquet files")
     parser.add_argument("--skip-score", action="store_true")
     parser.add_argument("--no-ceiling", action="store_true", help="don't score the real holdout")
