@@ -123,6 +123,38 @@ def test_pii_field_is_validated() -> None:
         Schema((), locale="english")
 
 
+def test_numbers_with_a_decimal_comma_are_numbers_written_back_the_same_way() -> None:
+    n = 200
+    amounts = [1000 + 137.25 * i for i in range(n)]
+    table = pd.DataFrame(
+        {
+            # 1.243,56 € and 53,5 %: the German and French way of writing them.
+            "betrag": [f"{a:,.2f} €".translate(str.maketrans(",.", ".,")) for a in amounts],
+            "anteil": [f"{(i % 40) / 4:.1f} %".replace(".", ",") for i in range(n)],
+            "k": ["a", "b"] * (n // 2),
+        }
+    )
+    schema = la.infer_schema(table)
+    assert schema["betrag"].number_format == "{:.,2f} €"
+    assert schema["betrag"].kind is ColumnKind.CONTINUOUS and schema["betrag"].decimals == 2
+    assert schema["anteil"].number_format == "{:,1f} %"
+    # A plain decimal point stays a decimal point: these are not thousands.
+    points = pd.DataFrame({"x": ["1.234", "2.500", "3.125"] * 20})
+    assert la.infer_schema(points)["x"].number_format != "{:.,0f}"
+
+    model = la.Synthesizer(random_state=0).fit(table)
+    out = model.sample(300, random_state=1)
+    assert out["betrag"].str.fullmatch(r"\d{1,3}(\.\d{3})*,\d{2} €").all()
+    values = out["betrag"].str[:-2].str.replace(".", "").str.replace(",", ".").astype(float)
+    assert values.between(min(amounts) - 1, max(amounts) + 1).all()
+    assert values.std() > 0.5 * np.std(amounts)  # learned as a number, not a handful of codes
+    assert out["anteil"].str.fullmatch(r"\d{1,2},\d %").all()
+    # Conditions in the column's own form or as a plain number mean the same value.
+    for condition in ("1.548,75 €", 1548.75, "1548.75"):
+        fixed = model.sample(5, conditions={"betrag": condition}, random_state=2)
+        assert (fixed["betrag"] == "1.548,75 €").all(), condition
+
+
 def test_text_datetimes_with_changing_offsets_are_read_as_utc() -> None:
     stamps = pd.date_range("2021-03-20", periods=200, freq="3h", tz="Europe/Oslo")
     df = pd.DataFrame({"at": [t.isoformat() for t in stamps], "k": ["a", "b"] * 100})

@@ -5,6 +5,12 @@ value is rare. Inference finds the one format that writes every value back exact
 (``number_format``, a Python format string such as ``"${:,.2f}"``); the encoder reads the
 numbers through it and the decoder writes them with it.
 
+Numbers with a decimal comma (``1.243,56 €``, ``53,5 %``) use the same field with its two
+separators swapped: ``"{:.,2f} €"`` groups thousands with a dot and writes two decimals after a
+comma, ``"{:,1f} %"`` writes one decimal after a comma and no grouping. Python has no such
+format; this module reads and writes it. Where a column reads both ways (``1.243`` is a
+number with three decimals or a thousand and more), the dot is taken as the decimal point.
+
 >>> guess_number_format(pd.Series(["$1,243.56", "$960.92", "-$3.10", "$12,000.00"]))
 '${:,.2f}'
 >>> guess_number_format(pd.Series(["10.7%", "6.6%", "0.0%"]))
@@ -17,6 +23,16 @@ True
 [1243.56, -3.1, nan]
 >>> format_numbers(np.array([1243.561, -3.1, np.nan]), "${:,.2f}").tolist()
 ['$1,243.56', '-$3.10', None]
+>>> guess_number_format(pd.Series(["1.243,56 €", "960,92 €", "-3,10 €"]))
+'{:.,2f} €'
+>>> guess_number_format(pd.Series(["53,5 %", "6,0 %"]))
+'{:,1f} %'
+>>> guess_number_format(pd.Series(["1.234", "2.500"])) is None  # a decimal point, as pandas reads it
+True
+>>> parse_formatted(pd.Series(["1.243,56 €", "-3,10 €", "1.243", "1243.5"]), "{:.,2f} €").tolist()
+[1243.56, -3.1, 1243.0, 1243.5]
+>>> format_numbers(np.array([1243.561, 1234567.0]), "{:.,2f} €").tolist()
+['1.243,56 €', '1.234.567,00 €']
 """
 
 from __future__ import annotations
@@ -33,7 +49,17 @@ _NUMBER = re.compile(
     r"^(?P<sign>-?)(?P<prefix>(?:[^\d\-+.,\s]{1,3} ?)?)(?P<sign2>-?)"
     r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?(?P<suffix>[^\d\-+.,]{0,3})$"
 )
-_FIELD = re.compile(r"\{:(,?)\.(\d)f\}")
+# The same with a decimal comma: digits grouped by dots, decimals after a comma.
+_NUMBER_DECIMAL_COMMA = re.compile(
+    r"^(?P<sign>-?)(?P<prefix>(?:[^\d\-+.,\s]{1,3} ?)?)(?P<sign2>-?)"
+    r"(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<dec>\d+))?(?P<suffix>[^\d\-+.,]{0,3})$"
+)
+_PLAIN = re.compile(r"-?\d+(?:\.\d+)?")
+_DOT_GROUPS = re.compile(r"\d{1,3}(?:\.\d{3})+")
+# "{:,.2f}" (thousands comma, decimal point) or "{:.,2f}" / "{:,2f}" (decimal comma).
+_FIELD = re.compile(
+    r"\{:(?:(?P<comma>,?)\.(?P<point_decimals>\d)|(?P<dot>\.?),(?P<comma_decimals>\d))f\}"
+)
 
 
 def guess_number_format(text: pd.Series) -> str | None:
@@ -47,7 +73,15 @@ def guess_number_format(text: pd.Series) -> str | None:
     values = text.dropna().astype(str)
     if not len(values):
         return None
-    parts = values.str.extract(_NUMBER)
+    found = _guess_with(values, _NUMBER, ",")
+    if found is not None or values.str.fullmatch(_PLAIN).all():
+        return found  # plain "1.234" keeps its decimal point
+    return _guess_with(values, _NUMBER_DECIMAL_COMMA, ".")
+
+
+def _guess_with(values: pd.Series, pattern: re.Pattern[str], thousands: str) -> str | None:
+    """:func:`guess_number_format` for one convention (its thousands separator)."""
+    parts = values.str.extract(pattern)
     if parts["int"].isna().any():
         return None
     prefix, suffix = parts["prefix"].unique(), parts["suffix"].unique()
@@ -55,16 +89,22 @@ def guess_number_format(text: pd.Series) -> str | None:
     if len(prefix) != 1 or len(suffix) != 1 or len(decimals) != 1 or decimals[0] > 6:
         return None
     integer = parts["int"]
-    grouped = integer.str.contains(",", regex=False)
+    grouped = integer.str.contains(thousands, regex=False)
     if (integer.str.len() > 1).any() and integer[integer.str.len() > 1].str.startswith("0").any():
         return None
-    if grouped.any() and (integer.str.replace(",", "", regex=False).str.len() > 3)[~grouped].any():
+    digits = integer.str.replace(thousands, "", regex=False)
+    if grouped.any() and (digits.str.len() > 3)[~grouped].any():
         return None  # some large numbers without separators: not one format
-    if not (prefix[0] or suffix[0] or grouped.any()):
+    comma_decimals = thousands == "." and decimals[0] > 0
+    # Plain numbers are read as numbers already; a decimal comma alone is not.
+    if not (prefix[0] or suffix[0] or grouped.any() or comma_decimals):
         return None
     if (parts["sign2"] == "-").any():
         return None  # "$-3.10": written back as "-$3.10", so not this format
-    return f"{prefix[0]}{{:{',' if grouped.any() else ''}.{int(decimals[0])}f}}{suffix[0]}"
+    separators = ("," if grouped.any() else "") + "."
+    if thousands == ".":
+        separators = ("." if grouped.any() else "") + ","
+    return f"{prefix[0]}{{:{separators}{int(decimals[0])}f}}{suffix[0]}"
 
 
 def check_number_format(fmt: str) -> None:
@@ -72,7 +112,8 @@ def check_number_format(fmt: str) -> None:
     if len(_FIELD.findall(fmt)) != 1:
         raise SchemaError(
             f"number_format {fmt!r} must hold one field like '{{:,.2f}}' (thousands separator "
-            "optional, 0-9 decimals), with any prefix and suffix around it."
+            "optional, 0-9 decimals; '{:.,2f}' for a decimal comma), with any prefix and suffix "
+            "around it."
         )
 
 
@@ -81,12 +122,18 @@ def decimals_of(fmt: str) -> int:
     return _affixes(fmt)[3]
 
 
-def _affixes(fmt: str) -> tuple[str, str, bool, int]:
+def _affixes(fmt: str) -> tuple[str, str, bool, int, bool]:
+    """Prefix, suffix, grouped thousands, decimals, decimal comma."""
     check_number_format(fmt)
     match = _FIELD.search(fmt)
     if match is None:  # unreachable after the check; keeps the type checker informed
         raise SchemaError(f"number_format {fmt!r} has no number field.")
-    return fmt[: match.start()], fmt[match.end() :], bool(match.group(1)), int(match.group(2))
+    decimal_comma = match.group("comma_decimals") is not None
+    grouped = bool(match.group("dot") if decimal_comma else match.group("comma"))
+    decimals = int(
+        match.group("comma_decimals") if decimal_comma else match.group("point_decimals")
+    )
+    return fmt[: match.start()], fmt[match.end() :], grouped, decimals, decimal_comma
 
 
 def parse_formatted(series: pd.Series, fmt: str) -> np.ndarray:
@@ -96,7 +143,7 @@ def parse_formatted(series: pd.Series, fmt: str) -> np.ndarray:
     """
     if pd.api.types.is_numeric_dtype(series):
         return pd.to_numeric(series, errors="coerce").astype("float64").to_numpy(na_value=np.nan)
-    prefix, suffix, _, _ = _affixes(fmt)
+    prefix, suffix, _, _, decimal_comma = _affixes(fmt)
     text = series.astype("object").where(series.notna(), None).astype("str").str.strip()
     negative = text.str.startswith("-")
     text = text.where(~negative, text.str[1:])
@@ -104,16 +151,27 @@ def parse_formatted(series: pd.Series, fmt: str) -> np.ndarray:
         text = text.where(~text.str.startswith(prefix), text.str[len(prefix) :])
     if suffix.strip():
         text = text.where(~text.str.endswith(suffix.strip()), text.str[: -len(suffix.strip())])
-    numbers = pd.to_numeric(text.str.replace(",", "", regex=False).str.strip(), errors="coerce")
+    if decimal_comma:
+        # "1.243,5" and "1.243" follow the column; "1243.5" (a condition typed as a plain
+        # number: its dot cannot be a thousands separator) keeps its decimal point.
+        plain = text.str.fullmatch(_PLAIN) & ~text.str.fullmatch(_DOT_GROUPS)
+        converted = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        text = text.where(plain.fillna(False).astype(bool), converted)
+    else:
+        text = text.str.replace(",", "", regex=False)
+    numbers = pd.to_numeric(text.str.strip(), errors="coerce")
     values = numbers.astype("float64").to_numpy(na_value=np.nan)
     values = np.where(negative.to_numpy(dtype=bool), -values, values)
     values[series.isna().to_numpy()] = np.nan
     return values
 
 
+_SWAP_SEPARATORS = str.maketrans({",": ".", ".": ","})
+
+
 def format_numbers(numbers: np.ndarray, fmt: str) -> pd.Series:
     """Values written with ``fmt`` (a minus sign before the prefix); missing stays None."""
-    prefix, suffix, thousands, decimals = _affixes(fmt)
+    prefix, suffix, thousands, decimals, decimal_comma = _affixes(fmt)
     spec = f"{{:{',' if thousands else ''}.{decimals}f}}"
     out: list[str | None] = []
     for value in np.asarray(numbers, dtype=float):
@@ -122,5 +180,7 @@ def format_numbers(numbers: np.ndarray, fmt: str) -> pd.Series:
             continue
         body = spec.format(abs(value))
         negative = value < 0 and float(body.replace(",", "")) != 0
+        if decimal_comma:
+            body = body.translate(_SWAP_SEPARATORS)
         out.append(f"{'-' if negative else ''}{prefix}{body}{suffix}")
     return pd.Series(out, dtype=object)

@@ -74,7 +74,8 @@ class ColumnSpec:
     ``"float64"``, ``"str"``, ``"bool"``, ``"datetime64[ns, UTC]"``...); ``kind`` is its meaning.
     ``datetime_format`` is set when a datetime was parsed from text, so it is written back in the same
     format. ``number_format`` is set when numbers were read from text such as ``$1,243.56`` (a
-    Python format string, ``"${:,.2f}"``), so they are written back the same way.
+    Python format string, ``"${:,.2f}"``; ``"{:.,2f} €"`` for ``1.243,56 €``, with a decimal
+    comma), so they are written back the same way.
     ``decimals`` is how many decimals the numbers carry (``0`` for whole numbers).
     ``pii`` names the kind of direct identifier the column holds (a :class:`PiiType`), or is
     ``None``: a PII column is never learned, and comes out as fake values of that type.
