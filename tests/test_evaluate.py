@@ -173,6 +173,23 @@ def test_text_in_a_numeric_column_is_reported(thirds: tuple[pd.DataFrame, ...]) 
         evaluate(train, broken)
 
 
+def test_numbers_written_as_text_are_read_with_the_real_tables_format() -> None:
+    # "0,512 kg" makes the real table's format a decimal comma with three decimals; the
+    # synthetic table, without values below 1, would on its own read "4,173 kg" as 4173.
+    rng = np.random.default_rng(0)
+
+    def kilograms(values: np.ndarray) -> list[str]:
+        return [f"{v:.3f} kg".replace(".", ",") for v in values]
+
+    weights = rng.uniform(1, 9, 400)
+    weights[:3] = [0.512, 0.3, 0.7]
+    real = pd.DataFrame({"w": kilograms(weights), "k": rng.choice(["a", "b"], 400)})
+    synthetic = pd.DataFrame({"w": kilograms(rng.uniform(1, 9, 400)), "k": ["a", "b"] * 200})
+    column = evaluate(real, synthetic).fidelity.columns[0]
+    assert column.name == "w" and column.kind == "numeric"
+    assert column.accuracy > 0.8
+
+
 def test_all_missing_and_constant_columns() -> None:
     rng = np.random.default_rng(0)
     n = 300

@@ -150,7 +150,7 @@ def test_numbers_with_a_decimal_comma_are_numbers_written_back_the_same_way() ->
     assert values.std() > 0.5 * np.std(amounts)  # learned as a number, not a handful of codes
     assert out["anteil"].str.fullmatch(r"\d{1,2},\d %").all()
     # Conditions in the column's own form or as a plain number mean the same value.
-    for condition in ("1.548,75 €", 1548.75, "1548.75"):
+    for condition in ("1.548,75 €", 1548.75, "1548.75", "1548.75 €"):
         fixed = model.sample(5, conditions={"betrag": condition}, random_state=2)
         assert (fixed["betrag"] == "1.548,75 €").all(), condition
 

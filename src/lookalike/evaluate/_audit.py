@@ -296,7 +296,9 @@ def audit_privacy(
         missing = [name for name in prepared.names if name not in synthetic.columns]
         if missing:
             raise DataError(f"The synthesizer's output lacks the columns {missing}.")
-        synthetic_x = encoder.transform(_canonical(synthetic, prepared.names, kinds, "synthetic"))
+        synthetic_x = encoder.transform(
+            _canonical(synthetic, prepared.names, kinds, "synthetic", prepared.formats)
+        )
         with limited_threads():
             closest = float(np.sqrt(((synthetic_x - canary_x) ** 2).sum(axis=1)).min())
         scores[i] = closest / encoder.scale / reference

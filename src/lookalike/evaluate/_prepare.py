@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -93,6 +93,8 @@ class PreparedTables:
     synthetic: pd.DataFrame
     holdout: pd.DataFrame | None
     bins: tuple[ColumnBins, ...]
+    # The real table's number_format for numbers written as text, by column.
+    formats: Mapping[str, str | None] = field(default_factory=dict)
 
 
 def category_codes(values: npt.NDArray[Any], categories: Sequence[str]) -> IntArray:
@@ -211,8 +213,17 @@ def prepare_tables(
             "e.g. schema={'code': {'kind': 'categorical', 'pii': None}}."
         )
     kinds = tuple(_column_kind(real[name]) for name in names)
-    canonical_real = _canonical(real, names, kinds, "real")
-    canonical = {role: _canonical(frame, names, kinds, role) for role, frame in aligned.items()}
+    # Numbers written as text are read with the real table's format in every table: guessed
+    # per table, "0,512 kg" could read as a decimal comma in one and as thousands in another.
+    formats = {
+        name: guess_number_format(real[name].dropna().astype(str))
+        for name, kind in zip(names, kinds, strict=True)
+        if kind == "numeric" and not pd.api.types.is_numeric_dtype(real[name].dtype)
+    }
+    canonical_real = _canonical(real, names, kinds, "real", formats)
+    canonical = {
+        role: _canonical(frame, names, kinds, role, formats) for role, frame in aligned.items()
+    }
     bins = tuple(
         _fit_bins(name, kind, canonical_real[name].to_numpy())
         for name, kind in zip(names, kinds, strict=True)
@@ -224,6 +235,7 @@ def prepare_tables(
         synthetic=canonical["synthetic"],
         holdout=canonical.get("holdout"),
         bins=bins,
+        formats=formats,
     )
 
 
@@ -248,13 +260,17 @@ def _column_kind(series: pd.Series) -> ColumnKind:
 
 
 def _canonical(
-    frame: pd.DataFrame, names: Sequence[str], kinds: Sequence[ColumnKind], role: str
+    frame: pd.DataFrame,
+    names: Sequence[str],
+    kinds: Sequence[ColumnKind],
+    role: str,
+    formats: Mapping[str, str | None],
 ) -> pd.DataFrame:
     columns: dict[str, npt.NDArray[Any]] = {}
     for name, kind in zip(names, kinds, strict=True):
         series = frame[name]
         if kind == "numeric":
-            columns[name] = _as_numbers(series, name, role)
+            columns[name] = _as_numbers(series, name, role, formats.get(name))
         elif kind == "datetime":
             columns[name] = _as_seconds(series, name, role)
         else:
@@ -262,10 +278,10 @@ def _canonical(
     return pd.DataFrame(columns, index=pd.RangeIndex(frame.shape[0]))
 
 
-def _as_numbers(series: pd.Series, name: str, role: str) -> FloatArray:
+def _as_numbers(series: pd.Series, name: str, role: str, fmt: str | None) -> FloatArray:
+    """Numbers of a column; text is read with ``fmt``, the real table's number format."""
     if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
-        fmt = None if series.dtype == bool else guess_number_format(series.dropna().astype(str))
-        if fmt is not None:
+        if fmt is not None and series.dtype != bool:
             converted = pd.Series(parse_formatted(series, fmt), index=series.index)
         else:
             converted = pd.to_numeric(series.astype("object"), errors="coerce")

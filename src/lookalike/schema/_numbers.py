@@ -29,8 +29,10 @@ True
 '{:,1f} %'
 >>> guess_number_format(pd.Series(["1.234", "2.500"])) is None  # a decimal point, as pandas reads it
 True
->>> parse_formatted(pd.Series(["1.243,56 €", "-3,10 €", "1.243", "1243.5"]), "{:.,2f} €").tolist()
-[1243.56, -3.1, 1243.0, 1243.5]
+>>> parse_formatted(
+...     pd.Series(["1.243,56 €", "-3,10 €", "1.243", "1243.5 €", "0.500", "1.5e-05"]), "{:.,2f} €"
+... ).tolist()
+[1243.56, -3.1, 1243.0, 1243.5, 0.5, 1.5e-05]
 >>> format_numbers(np.array([1243.561, 1234567.0]), "{:.,2f} €").tolist()
 ['1.243,56 €', '1.234.567,00 €']
 """
@@ -54,8 +56,8 @@ _NUMBER_DECIMAL_COMMA = re.compile(
     r"^(?P<sign>-?)(?P<prefix>(?:[^\d\-+.,\s]{1,3} ?)?)(?P<sign2>-?)"
     r"(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<dec>\d+))?(?P<suffix>[^\d\-+.,]{0,3})$"
 )
-_PLAIN = re.compile(r"-?\d+(?:\.\d+)?")
-_DOT_GROUPS = re.compile(r"\d{1,3}(?:\.\d{3})+")
+_PLAIN = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
+_DOT_GROUPS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
 # "{:,.2f}" (thousands comma, decimal point) or "{:.,2f}" / "{:,2f}" (decimal comma).
 _FIELD = re.compile(
     r"\{:(?:(?P<comma>,?)\.(?P<point_decimals>\d)|(?P<dot>\.?),(?P<comma_decimals>\d))f\}"
@@ -151,9 +153,10 @@ def parse_formatted(series: pd.Series, fmt: str) -> np.ndarray:
         text = text.where(~text.str.startswith(prefix), text.str[len(prefix) :])
     if suffix.strip():
         text = text.where(~text.str.endswith(suffix.strip()), text.str[: -len(suffix.strip())])
+    text = text.str.strip()
     if decimal_comma:
-        # "1.243,5" and "1.243" follow the column; "1243.5" (a condition typed as a plain
-        # number: its dot cannot be a thousands separator) keeps its decimal point.
+        # "1.243,5" and "1.243" follow the column; "1243.5", "0.500" and "1.5e-05" (a number
+        # given plainly: its dot cannot be a thousands separator) keep their decimal point.
         plain = text.str.fullmatch(_PLAIN) & ~text.str.fullmatch(_DOT_GROUPS)
         converted = text.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
         text = text.where(plain.fillna(False).astype(bool), converted)
