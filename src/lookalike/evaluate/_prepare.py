@@ -212,14 +212,10 @@ def prepare_tables(
             "compare. If a column is neither a key nor PII, say so in the 'schema' parameter, "
             "e.g. schema={'code': {'kind': 'categorical', 'pii': None}}."
         )
-    kinds = tuple(_column_kind(real[name]) for name in names)
     # Numbers written as text are read with the real table's format in every table: guessed
     # per table, "0,512 kg" could read as a decimal comma in one and as thousands in another.
-    formats = {
-        name: guess_number_format(real[name].dropna().astype(str))
-        for name, kind in zip(names, kinds, strict=True)
-        if kind == "numeric" and not pd.api.types.is_numeric_dtype(real[name].dtype)
-    }
+    formats = {name: _text_number_format(real[name]) for name in names}
+    kinds = tuple(_column_kind(real[name], formats[name]) for name in names)
     canonical_real = _canonical(real, names, kinds, "real", formats)
     canonical = {
         role: _canonical(frame, names, kinds, role, formats) for role, frame in aligned.items()
@@ -247,15 +243,22 @@ def bin_table(table: pd.DataFrame, bins: Sequence[ColumnBins]) -> IntArray:
     return codes
 
 
-def _column_kind(series: pd.Series) -> ColumnKind:
+def _text_number_format(series: pd.Series) -> str | None:
+    """The number_format of amounts written as text ("$1,243.56", "10.7%"), or None."""
+    if pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_datetime64_any_dtype(
+        series.dtype
+    ):
+        return None  # booleans count as numeric here
+    return guess_number_format(series.dropna().astype(str))
+
+
+def _column_kind(series: pd.Series, number_format: str | None) -> ColumnKind:
     if pd.api.types.is_bool_dtype(series.dtype):
         return "categorical"
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return "datetime"
-    if pd.api.types.is_numeric_dtype(series.dtype):
+    if pd.api.types.is_numeric_dtype(series.dtype) or number_format is not None:
         return "numeric"
-    if guess_number_format(series.dropna().astype(str)) is not None:
-        return "numeric"  # amounts written as text ("$1,243.56", "10.7%")
     return "categorical"
 
 

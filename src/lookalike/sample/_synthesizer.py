@@ -67,7 +67,7 @@ class Synthesizer:
         rows, at least 5). A number's bin, given the columns before it, needs finer leaves than
         a category: with the same leaf as the rest, default_credit's linked monthly amounts
         came out too loosely tied. On default_credit qa accuracy rose by about 0.005 over four
-        seeds at the same DCR share; adult was unchanged (benchmarks/RESULTS.md).
+        seeds, and qa's DCR share by about 0.002; adult was unchanged (benchmarks/RESULTS.md).
     min_samples_leaf_any_order:
         The same for the trees that serve conditions on later columns (``None``: the larger of
         ``min_samples_leaf`` and 10).

@@ -23,7 +23,7 @@ from lookalike.evaluate._models import (
     make_classifier,
     make_regressor,
 )
-from lookalike.evaluate._prepare import ColumnKind, _column_kind
+from lookalike.evaluate._prepare import ColumnKind, _column_kind, _text_number_format
 from lookalike.evaluate._result import Verdict
 from lookalike.evaluate._verdicts import NOT_MEASURED
 from lookalike.scenarios._metrics import (
@@ -589,7 +589,9 @@ class _Plan:
         seed: int,
     ) -> Any:
         # Kinds come from the real data: a synthetic column may come back with another dtype.
-        kinds: list[ColumnKind] = [_column_kind(self.data[c]) for c in features]
+        kinds: list[ColumnKind] = [
+            _column_kind(self.data[c], _text_number_format(self.data[c])) for c in features
+        ]
         encoding = fit_tree_encoding([train], features, kinds)
         x_train = encoding.transform(_numeric_view(train, features, kinds))
         usable = informative_columns(x_train)

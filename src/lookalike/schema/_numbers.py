@@ -46,16 +46,19 @@ import pandas as pd
 
 from lookalike.errors import SchemaError
 
-# Sign, prefix (no digits), digits (grouped by commas in threes, or plain), decimals, suffix.
-_NUMBER = re.compile(
-    r"^(?P<sign>-?)(?P<prefix>(?:[^\d\-+.,\s]{1,3} ?)?)(?P<sign2>-?)"
-    r"(?P<int>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<dec>\d+))?(?P<suffix>[^\d\-+.,]{0,3})$"
-)
-# The same with a decimal comma: digits grouped by dots, decimals after a comma.
-_NUMBER_DECIMAL_COMMA = re.compile(
-    r"^(?P<sign>-?)(?P<prefix>(?:[^\d\-+.,\s]{1,3} ?)?)(?P<sign2>-?)"
-    r"(?P<int>\d{1,3}(?:\.\d{3})+|\d+)(?:,(?P<dec>\d+))?(?P<suffix>[^\d\-+.,]{0,3})$"
-)
+
+def _number_pattern(thousands: str, decimal: str) -> re.Pattern[str]:
+    """Sign, prefix (no digits), digits (grouped in threes by ``thousands``, or plain), decimals
+    after ``decimal``, suffix."""
+    t, d = re.escape(thousands), re.escape(decimal)
+    return re.compile(
+        r"^(?P<sign>-?)(?P<prefix>(?:[^\d\-+.,\s]{1,3} ?)?)(?P<sign2>-?)"
+        rf"(?P<int>\d{{1,3}}(?:{t}\d{{3}})+|\d+)(?:{d}(?P<dec>\d+))?(?P<suffix>[^\d\-+.,]{{0,3}})$"
+    )
+
+
+_NUMBER = _number_pattern(",", ".")
+_NUMBER_DECIMAL_COMMA = _number_pattern(".", ",")
 _PLAIN = re.compile(r"-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?")
 _DOT_GROUPS = re.compile(r"[1-9]\d{0,2}(?:\.\d{3})+")
 # "{:,.2f}" (thousands comma, decimal point) or "{:.,2f}" / "{:,2f}" (decimal comma).
@@ -103,9 +106,8 @@ def _guess_with(values: pd.Series, pattern: re.Pattern[str], thousands: str) -> 
         return None
     if (parts["sign2"] == "-").any():
         return None  # "$-3.10": written back as "-$3.10", so not this format
-    separators = ("," if grouped.any() else "") + "."
-    if thousands == ".":
-        separators = ("." if grouped.any() else "") + ","
+    decimal = "," if thousands == "." else "."
+    separators = (thousands if grouped.any() else "") + decimal
     return f"{prefix[0]}{{:{separators}{int(decimals[0])}f}}{suffix[0]}"
 
 
@@ -162,7 +164,7 @@ def parse_formatted(series: pd.Series, fmt: str) -> np.ndarray:
         text = text.where(plain.fillna(False).astype(bool), converted)
     else:
         text = text.str.replace(",", "", regex=False)
-    numbers = pd.to_numeric(text.str.strip(), errors="coerce")
+    numbers = pd.to_numeric(text, errors="coerce")
     values = numbers.astype("float64").to_numpy(na_value=np.nan)
     values = np.where(negative.to_numpy(dtype=bool), -values, values)
     values[series.isna().to_numpy()] = np.nan
