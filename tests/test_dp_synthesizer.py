@@ -350,3 +350,60 @@ def test_a_public_codebook_spends_the_discovery_share_on_the_one_way_marginals()
     # integer cells and missing for x; a, b, rare and missing for c.
     assert len(_fine_cells(0, 99, integer=True)[0]) == 100
     assert public["bins x"] / public["1-way c"] == pytest.approx(math.sqrt(101 / 4))
+
+
+def _xor_table(n: int = 20_000) -> pd.DataFrame:
+    """``c`` is ``a`` xor ``b``: every pair of columns is independent, the triple is not."""
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 2, n)
+    b = rng.integers(0, 2, n)
+    return pd.DataFrame(
+        {
+            "a": np.where(a == 1, "x", "y"),
+            "b": np.where(b == 1, "x", "y"),
+            "c": np.where(a != b, "x", "y"),
+        }
+    )
+
+
+def _xor_share(frame: pd.DataFrame) -> float:
+    return float(((frame["a"] != frame["b"]) == (frame["c"] == "x")).mean())
+
+
+def test_coarse_parents_hold_structure_that_no_tree_of_pairs_can(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import lookalike.models._dp as dp
+
+    table = _xor_table()
+    with fixed_noise(2):
+        model = la.Synthesizer(epsilon=20.0, random_state=0).fit(table)
+    assert _xor_share(table) == 1.0
+    assert _xor_share(model.sample(5000)) > 0.95
+    section = model.describe()["privacy"]["differential_privacy"]
+    assert section["coarse_parents"]
+    assert any(s["step"].startswith("3-way") for s in section["ledger"]["steps"])
+    # The same fit with the tree alone: each column is drawn given one other, so the xor is lost.
+    monkeypatch.setattr(dp, "_COARSE_PARENTS", 0)
+    with fixed_noise(2):
+        tree = la.Synthesizer(epsilon=20.0, random_state=0).fit(table)
+    assert not tree.describe()["privacy"]["differential_privacy"]["coarse_parents"]
+    assert abs(_xor_share(tree.sample(5000)) - 0.5) < 0.05
+
+
+def test_a_model_with_coarse_parents_round_trips_and_refuses_a_bad_factor(
+    tmp_path: Path,
+) -> None:
+    from lookalike.persist import Artifact, read_artifact, write_artifact
+
+    with fixed_noise(2):
+        model = la.Synthesizer(epsilon=20.0, random_state=0).fit(_xor_table())
+    loaded = la.load(model.save(tmp_path / "xor.lookalike"))
+    pd.testing.assert_frame_equal(loaded.sample(2000), model.sample(2000))
+    artifact = read_artifact(tmp_path / "xor.lookalike")
+    arrays = dict(artifact.arrays)
+    name = next(k for k in arrays if k.startswith("dp.factor"))
+    arrays[name] = -arrays[name]
+    write_artifact(tmp_path / "bad.lookalike", Artifact(artifact.manifest, arrays))
+    with pytest.raises(la.ModelFileError):
+        la.load(tmp_path / "bad.lookalike")
