@@ -38,10 +38,10 @@ exactly, column by column from the root.
 Numeric tokens decode to a fine cell drawn by its noisy weight, then uniformly within the cell.
 
 Measured on adult (benchmarks/RESULTS.md; mostlyai-qa accuracy, delta 1e-9, mean of 3 fits):
-without any public domain 0.916 / 0.944 / 0.954 at epsilon 0.3 / 1 / 4 (0.856 / 0.940 / 0.951
-before discovery fed the 1-way marginals and got the larger share); with the public adult
-codebook 0.937 / 0.952 / 0.956. smartnoise MST, which is given the codebook, scores 0.926-0.930 /
-0.945-0.947 / 0.953 in the same benchmark. Fits take 2-6 s.
+without any public domain 0.912 / 0.951 / 0.969 at epsilon 0.3 / 1 / 4 (the tree alone: 0.916 /
+0.944 / 0.954); with the public adult codebook 0.939 / 0.960 / 0.971 (the tree alone: 0.937 /
+0.952 / 0.956). smartnoise MST, which is given the codebook, scores 0.926-0.930 / 0.945-0.947 /
+0.953 in the same benchmark, and AIM 0.933 / 0.944-0.958 / 0.968. Fits take 4-7 s.
 
 The schema (column names, kinds, storage dtypes, decimals, date formats) is treated as public, as
 by every DP synthesizer (they all take a domain); it is inferred from the data unless a full
@@ -282,7 +282,7 @@ class PrivateModel:
 
     def manifest(self) -> dict[str, Any]:
         return {
-            "method": "private junction tree of noisy 2- and 3-way marginals (zCDP)",
+            "method": "private tree of noisy 2-way marginals, coarse parents from 3-way ones (zCDP)",
             "ledger": self.ledger.to_dict(),
             "columns": [c.manifest() for c in self.columns],
             "nodes": list(self.nodes),
@@ -300,7 +300,8 @@ class PrivateModel:
             "epsilon": ledger["claimed_epsilon"],
             "delta": ledger["claimed_delta"],
             "neighbours": "tables that differ by adding or removing one row",
-            "method": "noisy 1-, 2- and 3-way marginals on a private junction tree",
+            "method": "noisy 1- and 2-way marginals on a private maximum spanning tree; each column "
+            "also sees up to 3 more columns through noisy 3-way marginals on groups of tokens",
             "guarantee_void_test_only_fixed_noise": fixed,
             "tree": [
                 [self.columns[self.nodes[self.parents[k]]].name, self.columns[self.nodes[k]].name]
@@ -356,11 +357,10 @@ class PrivateModel:
         for k, g in enumerate(groups):
             if g.shape != (columns[nodes[k]].n_tokens,) or g.min() < 0:
                 raise ValueError(f"node {k} has malformed groups")
-        factors = []
         if any(columns[j].kind in ("identifier", "pii") for j in nodes) or len(set(nodes)) != d:
             raise ValueError("the tree's nodes are malformed")
         position = {node: i for i, node in enumerate(order)}
-        tables = []
+        tables, factors = [], []
         for k in range(d):
             parent = parents[k]
             if parent != -1 and not (0 <= parent < d and position[parent] < position[k]):
@@ -554,7 +554,7 @@ def fit_private_model(
         + [np.full(len(h.noisy), h.sigma**2) for h in pending_numeric.values()],
     )
     # The measurement budget goes to the tree's 2-way marginals and, when the noise leaves a
-    # few groups per column in a 3-way table, partly to one 3-way marginal per node.
+    # few groups per column in a 3-way table, partly to 3-way marginals.
     triple_rho = _triple_budget(n_estimate, shares.get("measure", 0.0), len(modelled))
     pair_rho = shares.get("measure", 0.0) - triple_rho
     edge_sigma = gaussian_sigma(pair_rho / n_edges) if n_edges else math.inf
@@ -589,7 +589,7 @@ def fit_private_model(
     # 4. Post-processing: consistent non-negative tables, then the tree's conditionals.
     tree = _tree_model(measured, names, sizes, edge_tables, edge_sigma, n_estimate)
 
-    # 5. Second parents: one measured 3-way marginal per node, on coarse groups of tokens.
+    # 5. Coarse parents: measured 3-way marginals on groups of tokens.
     if triple_rho > 0:
         assert matrix is not None
         tree, ledger = _add_coarse_parents(
@@ -1344,8 +1344,9 @@ def _tree_model(
 def _triple_budget(n_estimate: float, measure_rho: float, n_columns: int) -> float:
     """The part of the measurement budget that goes to 3-way marginals (0 when they would not pay).
 
-    A 3-way table of ``g`` groups per column holds ``n / g^3`` rows a cell; with half the budget
-    shared by ``n_columns - 2`` of them, ``g`` follows from asking for
+    A 3-way table of ``g`` groups per column holds ``n / g^3`` rows a cell; with
+    :data:`_TRIPLE_SHARE` of the budget shared by :data:`_COARSE_PARENTS` of them for each column
+    but the first two, ``g`` follows from asking for
     :data:`_TRIPLE_SIGNAL_PER_CELL` noise scales a cell. Below :data:`_MIN_GROUPS` groups the
     whole budget stays with the 2-way marginals. Depends on released values only.
     """
