@@ -151,9 +151,10 @@ def render_tables(results: dict[str, Any], synth_order: list[str]) -> str:
         lines.append("")
         lines.append(
             "| synth | qa univariate | qa bivariate | qa trivariate | qa discriminator AUC "
-            "| SDM column shapes | SDM pair trends | bench TSTR | TRTR (lookalike) | epochs |"
+            "| SDM column shapes | SDM pair trends | SDM quality, real-data bins "
+            "| bench TSTR | TRTR (lookalike) | epochs |"
         )
-        lines.append("|" + "---|" * 10)
+        lines.append("|" + "---|" * 11)
         for synth in sorted(by_synth, key=lambda s: _order(s, synth_order)):
             s = by_synth[synth]
             if s.get("status") != "ok":
@@ -170,6 +171,7 @@ def render_tables(results: dict[str, Any], synth_order: list[str]) -> str:
                         _fmt(s.get("qa_discriminator_auc")),
                         _fmt(s.get("sdm_column_shapes")),
                         _fmt(s.get("sdm_column_pair_trends")),
+                        _fmt(s.get("sdm_quality_real_bins")),
                         _fmt(s.get("bench_tstr")),
                         _fmt(s.get("la_trtr")),
                         str(s.get("epochs") or "–"),
