@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -195,3 +196,26 @@ def test_numbers_written_as_text_are_numbers_with_their_format() -> None:
         la.infer_schema(table, {"amount": {"number_format": "{:.2f}%"}})
     with pytest.raises(la.SchemaError, match="give a number_format"):
         la.infer_schema(mixed, {"amount": "continuous"})
+
+
+def test_a_column_that_reads_both_ways_is_read_one_way_with_a_warning_that_names_the_other() -> (
+    None
+):
+    # "1,234 kg" with a comma before exactly three digits in every value: 1234 or 1.234?
+    both = pd.DataFrame({"weight": ["1,234 kg", "5,500 kg", "2,750 kg"] * 20})
+    with pytest.warns(la.DataWarning, match=r"'weight'.*1234 or 1\.234.*'\{:,3f\} kg'"):
+        schema = la.infer_schema(both)
+    assert schema["weight"].number_format == "{:,.0f} kg"
+    # The override the warning names gives the other reading, written back the same way.
+    model = la.Synthesizer(random_state=0).fit(
+        both, schema={"weight": {"number_format": "{:,3f} kg"}}
+    )
+    out = model.sample(100, random_state=1)
+    assert out["weight"].str.fullmatch(r"\d,\d{3} kg").all()
+    values = out["weight"].str[:-3].str.replace(",", ".").astype(float)
+    assert values.between(1.2, 5.6).all()
+    # One value below a thousand settles it: no warning.
+    settled = pd.DataFrame({"weight": ["1,234 kg", "980 kg", "2,750 kg"] * 20})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", la.DataWarning)
+        assert la.infer_schema(settled)["weight"].number_format == "{:,.0f} kg"

@@ -14,8 +14,13 @@ import pandas as pd
 import yaml
 from pandas.tseries.api import guess_datetime_format
 
-from lookalike.errors import DataError, SchemaError
-from lookalike.schema._numbers import decimals_of, guess_number_format, parse_formatted
+from lookalike.errors import DataError, DataWarning, SchemaError
+from lookalike.schema._numbers import (
+    decimals_of,
+    guess_number_format,
+    other_reading,
+    parse_formatted,
+)
 from lookalike.schema._pii import detect_column_pii
 from lookalike.schema._schema import (
     DEFAULT_LOCALE,
@@ -66,8 +71,13 @@ def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None)
         pii = detect_column_pii(str(name), data[name], inferred.kind)
         if pii is not None:
             inferred = ColumnSpec.from_dict({**inferred.to_dict(), "pii": pii})
-        if str(name) in overrides:
-            inferred = _apply_override(inferred, overrides[str(name)], data[name])
+        override = overrides.get(str(name))
+        if override is not None:
+            inferred = _apply_override(inferred, override, data[name])
+        if inferred.number_format is not None and not (
+            isinstance(override, Mapping) and "number_format" in override
+        ):
+            _warn_if_ambiguous(str(name), data[name], inferred.number_format)
         columns.append(inferred)
     return Schema(tuple(columns), locale=locale)
 
@@ -152,7 +162,9 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
                 f"Column {inferred.name!r}: {len(bad)} value(s) do not read as numbers written "
                 f"{result.number_format!r}, e.g. {str(bad.iloc[0])!r}."
             )
-        if result.decimals is None:
+        # The decimals follow the format, unless given: an inferred count belongs to the
+        # inferred format, and a new one ("{:,3f} kg" for "{:,.0f} kg") writes another.
+        if result.decimals is None or ("decimals" not in override and "number_format" in override):
             decimals = decimals_of(result.number_format)
             result = ColumnSpec.from_dict({**result.to_dict(), "decimals": decimals})
         return result
@@ -241,6 +253,25 @@ def _decimals(series: pd.Series) -> int:
         if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1.0, np.abs(scaled))):
             return decimals
     return _MAX_DECIMALS
+
+
+def _warn_if_ambiguous(name: str, text: pd.Series, number_format: str) -> None:
+    """A DataWarning when the column reads as numbers in both conventions (``1,234 kg``)."""
+    other = other_reading(text, number_format)
+    if other is None:
+        return
+    example = str(text.dropna().iloc[0])
+    chosen, alternative = (
+        float(parse_formatted(pd.Series([example]), f)[0]) for f in (number_format, other)
+    )
+    warnings.warn(
+        DataWarning(
+            f"Column {name!r}: {example!r} could be {chosen:g} or {alternative:g}; read as "
+            f"{chosen:g} (number_format {number_format!r}). If it means {alternative:g}, give "
+            f"the column number_format {other!r} in the schema overrides."
+        ),
+        stacklevel=3,
+    )
 
 
 def _guess_format(text: pd.Series) -> str | None:

@@ -84,6 +84,24 @@ def guess_number_format(text: pd.Series) -> str | None:
     return _guess_with(values, _NUMBER_DECIMAL_COMMA, ".")
 
 
+def other_reading(text: pd.Series, fmt: str) -> str | None:
+    """The format of the other convention, when it also writes every value back as it was.
+
+    ``1,234 kg`` reads as 1234 (a thousands comma, the reading chosen) or as 1.234 (a decimal
+    comma): when every value has one separator followed by exactly three digits, nothing in the
+    column tells them apart, and the caller should say which reading it took.
+
+    >>> other_reading(pd.Series(["1,234 kg", "5,500 kg"]), "{:,.0f} kg")
+    '{:,3f} kg'
+    >>> other_reading(pd.Series(["1,234 kg", "980 kg"]), "{:,.0f} kg") is None
+    True
+    """
+    values = text.dropna().astype(str)
+    if _affixes(fmt)[4]:  # a decimal comma was only taken because the point reading failed
+        return None
+    return _guess_with(values, _NUMBER_DECIMAL_COMMA, ".") if len(values) else None
+
+
 def _guess_with(values: pd.Series, pattern: re.Pattern[str], thousands: str) -> str | None:
     """:func:`guess_number_format` for one convention (its thousands separator)."""
     parts = values.str.extract(pattern)
