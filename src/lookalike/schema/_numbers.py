@@ -95,11 +95,18 @@ def other_reading(text: pd.Series, fmt: str) -> str | None:
     '{:,3f} kg'
     >>> other_reading(pd.Series(["1,234 kg", "980 kg"]), "{:,.0f} kg") is None
     True
+    >>> other_reading(pd.Series(["v1", "v25"]), "v{:.0f}") is None  # no separator: no doubt
+    True
     """
     values = text.dropna().astype(str)
-    if _affixes(fmt)[4]:  # a decimal comma was only taken because the point reading failed
+    if _affixes(fmt)[4] or not len(values):  # a decimal comma is only taken when a point fails
         return None
-    return _guess_with(values, _NUMBER_DECIMAL_COMMA, ".") if len(values) else None
+    other = _guess_with(values, _NUMBER_DECIMAL_COMMA, ".")
+    if other is None or np.array_equal(
+        parse_formatted(values, fmt), parse_formatted(values, other), equal_nan=True
+    ):
+        return None
+    return other
 
 
 def _guess_with(values: pd.Series, pattern: re.Pattern[str], thousands: str) -> str | None:
