@@ -1399,10 +1399,9 @@ def _add_coarse_parents(
     between the true counts of ``(p, q, c)`` and the model's current estimate of them, minus the
     noise the measurement adds. The chosen triple is measured (Gaussian), and ``P(c | p, q...)``
     refitted by iterative proportional fitting to every triple measured for ``c`` and to the
-    tree's fine ``(p, c)`` table (post-processing). The fit depends on ``q`` only through its
-    group, so the table's rows are ``p``'s tokens by the groups of the other parents. The
-    model's own joint of the parents comes from a large sample of it, drawn node by node as
-    the tables are set. This gives the model 3-way structure, where AIM gains on a tree
+    tree's fine ``(p, c)`` table (post-processing); see :func:`_fit_conditional` for how it is
+    stored. The model's own joint of the parents comes from a large sample of it, drawn node by
+    node as the tables are set. This gives the model 3-way structure, where AIM gains on a tree
     (McKenna et al. 2022).
     """
     d = len(tree.sizes)
