@@ -382,7 +382,13 @@ def test_coarse_parents_hold_structure_that_no_tree_of_pairs_can(
     assert _xor_share(model.sample(5000)) > 0.95
     section = model.describe()["privacy"]["differential_privacy"]
     assert section["coarse_parents"]
-    assert any(s["step"].startswith("3-way") for s in section["ledger"]["steps"])
+    ledger = section["ledger"]
+    triples = [s for s in ledger["steps"] if s["step"].startswith("3-way")]
+    assert triples
+    # The triples are paid for like every other step, and the whole budget is spent, not more.
+    for step in triples:
+        assert step["rho"] == pytest.approx(1 / (2 * step["parameters"]["sigma"] ** 2), rel=1e-9)
+    assert ledger["rho_spent"] == pytest.approx(ledger["budget"]["rho"], rel=1e-9)
     # The same fit with the tree alone: each column is drawn given one other, so the xor is lost.
     monkeypatch.setattr(dp, "_COARSE_PARENTS", 0)
     with fixed_noise(2):
