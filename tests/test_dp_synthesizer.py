@@ -413,3 +413,22 @@ def test_a_model_with_coarse_parents_round_trips_and_refuses_a_bad_factor(
     write_artifact(tmp_path / "bad.lookalike", Artifact(artifact.manifest, arrays))
     with pytest.raises(la.ModelFileError):
         la.load(tmp_path / "bad.lookalike")
+
+
+def test_a_private_fit_reports_its_progress_per_column_and_stage() -> None:
+    from lookalike.models._dp import fit_private_model
+
+    table = _xor_table(5_000)
+    seen: list[tuple[str, int]] = []
+    with fixed_noise(2):
+        fit_private_model(
+            table,
+            la.infer_schema(table),
+            epsilon=20.0,
+            delta=None,
+            on_step=lambda stage, total: seen.append((stage, total)),
+        )
+    assert seen.count(("Measuring columns", 3)) == 3
+    assert seen.count(("Choosing more parents", 3)) == 3
+    # The Synthesizer draws them as bars (nothing is drawn when stderr is not a terminal).
+    la.Synthesizer(epsilon=20.0, random_state=0).fit(table, progress=True)

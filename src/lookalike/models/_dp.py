@@ -493,9 +493,13 @@ def fit_private_model(
     epsilon: float,
     delta: float | None,
     domain: Mapping[str, Mapping[str, Any]] | None = None,
-    on_step: Callable[[str], None] | None = None,
+    on_step: Callable[[str, int], None] | None = None,
 ) -> PrivateModel:
-    """Fit the private model; every data-dependent release is recorded in its ledger."""
+    """Fit the private model; every data-dependent release is recorded in its ledger.
+
+    ``on_step(stage, total)`` is called once per unit of work done: a column measured, a column
+    given its coarse parents (for progress bars).
+    """
     domain = dict(domain or {})
     _check_domain(domain, schema)
     delta = DEFAULT_DELTA if delta is None else float(delta)
@@ -546,7 +550,7 @@ def fit_private_model(
                 noisy, variance = _fuse_discovery(column, noisy, variance, found, found_sd)
             measured[spec.name] = _Measured(column, tokens, noisy, variance)
         if on_step is not None:
-            on_step(spec.name)
+            on_step("Measuring columns", len(modelled))
 
     n_estimate = _estimate_rows(
         [m.one_way for m in measured.values()] + [h.noisy for h in pending_numeric.values()],
@@ -593,7 +597,14 @@ def fit_private_model(
     if triple_rho > 0:
         assert matrix is not None
         tree, ledger = _add_coarse_parents(
-            ledger, tree, matrix, names, [columns_by_name[n] for n in names], triple_rho, n_estimate
+            ledger,
+            tree,
+            matrix,
+            names,
+            [columns_by_name[n] for n in names],
+            triple_rho,
+            n_estimate,
+            on_step,
         )
     index = {spec.name: j for j, spec in enumerate(schema)}
     columns = tuple(
@@ -1390,6 +1401,7 @@ def _add_coarse_parents(
     columns: list[PrivateColumn],
     rho: float,
     n_estimate: float,
+    on_step: Callable[[str, int], None] | None = None,
 ) -> tuple[_Tree, PrivacyLedger]:
     """Give nodes up to :data:`_COARSE_PARENTS` more parents, each through a measured triple.
 
@@ -1460,6 +1472,8 @@ def _add_coarse_parents(
                 measured.append(noisy)
                 tree.tables[c], tree.factors[c] = _fit_conditional(tree, c, drawn, scale, measured)
         drawn[:, c] = _draw(_node_probabilities(tree, c, drawn), rng)
+        if on_step is not None:
+            on_step("Choosing more parents", d)
     return tree, ledger
 
 

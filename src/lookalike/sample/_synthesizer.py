@@ -245,9 +245,22 @@ class Synthesizer:
         if self.epsilon is not None and rules:
             raise ConditionError("Rules are not supported yet for differentially private models.")
         if self.epsilon is not None:
-            self.dp_model_ = fit_private_model(
-                frame, frame_schema, epsilon=self.epsilon, delta=self.delta, domain=domain
-            )
+            with progress_bar(progress) as bar:
+                tasks: dict[str, Any] = {}
+
+                def step(stage: str, total: int) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(stage, total=total)
+                    bar.advance(tasks[stage])
+
+                self.dp_model_ = fit_private_model(
+                    frame,
+                    frame_schema,
+                    epsilon=self.epsilon,
+                    delta=self.delta,
+                    domain=domain,
+                    on_step=step,
+                )
             self.schema_ = frame_schema
             # The true row count is not released; the model keeps a noisy estimate.
             self.n_rows_ = round(self.dp_model_.n_rows_estimate)
