@@ -1442,7 +1442,7 @@ def _add_coarse_parents(
     for c in tree.order:
         p = tree.parents[c]
         if taking.get(c):
-            coarse_c = np.eye(int(tree.groups[c].max()) + 1)[tree.groups[c]]
+            coarse_c = np.eye(_n_of(tree.groups[c]))[tree.groups[c]]
             measured: list[np.ndarray] = []
             for _ in range(taking[c]):
                 near = [q for q in candidates[c] if q not in tree.extra[c]]
@@ -1493,7 +1493,7 @@ def _group_sums(
     drawn: np.ndarray, groups: list[np.ndarray], p: int, q: int, values: np.ndarray
 ) -> np.ndarray:
     """Sum ``values`` (one row per drawn row) by the groups of ``p`` and ``q``."""
-    n_p, n_q = int(groups[p].max()) + 1, int(groups[q].max()) + 1
+    n_p, n_q = _n_of(groups[p]), _n_of(groups[q])
     index = groups[p][drawn[:, p]] * n_q + groups[q][drawn[:, q]]
     out = np.stack(
         [
@@ -1609,7 +1609,7 @@ def _draw(probabilities: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _coarse_counts(
     tokens: np.ndarray, groups: list[np.ndarray], p: int, q: int, c: int
 ) -> np.ndarray:
-    shape = tuple(int(groups[k].max()) + 1 for k in (p, q, c))
+    shape = tuple(_n_of(groups[k]) for k in (p, q, c))
     index = [groups[k][tokens[:, k]] for k in (p, q, c)]
     flat = np.ravel_multi_index(index, shape)
     return np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape).astype(float)
