@@ -174,8 +174,18 @@ def test_bad_domains_and_conditions_are_refused(
         la.Synthesizer(epsilon=1.0).fit(table.head(50), schema={"sex": {"bounds": [0, 1]}})
     with pytest.raises(la.SchemaError, match="low <= high"):
         la.Synthesizer(epsilon=1.0).fit(table.head(50), schema={"age": {"bounds": [9, 1]}})
-    with pytest.raises(la.ConditionError, match="not supported"):
-        private.sample(10, conditions={"sex": "Male"})
+    with pytest.raises(la.ConditionError, match="Sets of values and ranges"):
+        private.sample(10, conditions={"workclass": ["Private", "State-gov"]})
+    with pytest.raises(la.ConditionError, match="Sets of values and ranges"):
+        private.sample(10, conditions={"age": "30..40"})
+    with pytest.raises(la.ConditionError, match="Rebalance, shift and parity"):
+        private.sample(10, rebalance={"sex": {"Male": 0.5}})
+    with pytest.raises(la.ConditionError, match="cannot take the value 'Martian'"):
+        private.sample(10, conditions={"sex": "Martian"})
+    with pytest.raises(la.ConditionError, match="takes a number"):
+        private.sample(10, conditions={"age": "old"})
+    with pytest.raises(la.ConditionError, match="unknown column"):
+        private.sample(10, conditions={"nope": 1})
 
 
 def test_a_refit_without_epsilon_gives_the_default_model(table: pd.DataFrame) -> None:
@@ -432,3 +442,88 @@ def test_a_private_fit_reports_its_progress_per_column_and_stage() -> None:
     assert seen.count(("Choosing more parents", 3)) == 3
     # The Synthesizer draws them as bars (nothing is drawn when stderr is not a terminal).
     la.Synthesizer(epsilon=20.0, random_state=0).fit(table, progress=True)
+
+
+def _tvd(a: pd.Series, b: pd.Series) -> float:
+    pa, pb = a.value_counts(normalize=True), b.value_counts(normalize=True)
+    return float(0.5 * pa.sub(pb, fill_value=0).abs().sum())
+
+
+def _tvd_noise(a: pd.Series, b: pd.Series) -> float:
+    """Expected TVD between two independent samples of one distribution (normal approximation)."""
+    p = pd.concat([a, b]).value_counts(normalize=True).to_numpy()
+    return float(0.5 * np.sum(np.sqrt(p * (1 - p) * (1 / len(a) + 1 / len(b)) * 2 / np.pi)))
+
+
+def test_fixed_values_reweigh_the_columns_drawn_before_them() -> None:
+    # c = a xor b lives in c's coarse parents only; fixing c must change the joint of a and b,
+    # which are drawn before it: clamping c without weights would leave a != b in half the rows.
+    with fixed_noise(2):
+        model = la.Synthesizer(epsilon=20.0, random_state=0).fit(_xor_table())
+    out = model.sample(4000, conditions={"c": "x"}, random_state=1)
+    assert (out["c"] == "x").all()
+    assert (out["a"] != out["b"]).mean() > 0.95
+    both = model.sample(2000, conditions={"a": "x", "c": "x"}, random_state=2)
+    assert (both["b"] == "y").mean() > 0.95
+
+
+def test_fixed_values_give_the_models_conditional_distribution(table: pd.DataFrame) -> None:
+    with fixed_noise(7):
+        model = la.Synthesizer(epsilon=4.0, random_state=3).fit(table)
+    dp_model = model.dp_model_
+    plain = model.sample(300_000, random_state=1)
+    # Fix the column drawn last: every other column must be reweighed by its value.
+    last = dp_model.columns[dp_model.nodes[dp_model.order[-1]]].name
+    value = plain[last].value_counts().index[1]
+    out = model.sample(20_000, conditions={last: value}, random_state=2)
+    assert (out[last] == value).all()
+    reference = plain[plain[last] == value]
+    assert len(reference) > 10_000
+    moved = 0
+    for column in ("workclass", "education", "marital_status", "relationship", "race", "sex"):
+        if column == last:
+            continue
+        # Four times the expected noise of two independent samples of these sizes.
+        tolerance = 4 * _tvd_noise(out[column], reference[column])
+        assert _tvd(out[column], reference[column]) < tolerance, column
+        moved += _tvd(reference[column], plain[column]) > tolerance
+    assert moved  # the condition changed some column's distribution, so the check has teeth
+    assert out["age"].mean() == pytest.approx(reference["age"].mean(), abs=1.0)
+
+
+def test_seed_rows_and_exact_numbers_on_a_private_model(
+    private: la.Synthesizer, tmp_path: Path
+) -> None:
+    seeds = pd.DataFrame({"sex": ["Female", None, "Male"], "age": [37, 52, None]})
+    out = private.sample(conditions=seeds, random_state=0)
+    assert len(out) == 3
+    assert out.loc[[0, 2], "sex"].tolist() == ["Female", "Male"]
+    assert out.loc[[0, 1], "age"].tolist() == [37, 52]
+    rows, report = private.sample_with_report(500, conditions={"age": 40, "sex": "Male"})
+    assert (rows["age"] == 40).all() and (rows["sex"] == "Male").all()
+    assert [t.achieved for t in report.targets] == [1.0, 1.0]
+    path = private.save(tmp_path / "private.lookalike")
+    out_csv = tmp_path / "given.csv"
+    result = CliRunner().invoke(
+        app,
+        ["sample", str(path), "-n", "200", "-o", str(out_csv), "--condition", "sex=Female"],
+    )
+    assert result.exit_code == 0, result.output
+    assert (pd.read_csv(out_csv)["sex"] == "Female").all()
+
+
+def test_values_the_private_model_never_draws_are_refused(private: la.Synthesizer) -> None:
+    import dataclasses
+
+    dp_model = private.dp_model_
+    k = dp_model.nodes.index(list(private.schema_.names).index("sex"))
+    tables = list(dp_model.tables)
+    tables[k] = tables[k].copy()
+    tables[k][:, 0] = 0.0  # the first category of sex can no longer be drawn
+    tables[k] /= tables[k].sum(axis=1, keepdims=True)
+    private_copy = la.Synthesizer(epsilon=EPSILON)
+    private_copy.__dict__.update(private.__dict__)
+    private_copy.dp_model_ = dataclasses.replace(dp_model, tables=tuple(tables))
+    value = dp_model.columns[dp_model.nodes[k]].categories[0]
+    with pytest.raises(la.ConditionError, match="probability 0"):
+        private_copy.sample(10, conditions={"sex": value})

@@ -34,7 +34,9 @@ the 2-way measurements (inverse-variance weights), made non-negative, and every 
 projected onto them (least squares, then iterative proportional fitting), so all tables agree.
 Each column's distribution given its parents is then fitted to its edge table and its 3-way
 tables by iterative proportional fitting (:func:`_fit_conditional`), and the model is sampled
-exactly, column by column from the root.
+exactly, column by column from the root. Given fixed values (conditions, seed rows), the draws
+before and at a fixed column are weighted by its probability and resampled
+(:func:`_draw_given`); that too is post-processing and costs no budget.
 Numeric tokens decode to a fine cell drawn by its noisy weight, then uniformly within the cell.
 
 Measured on adult (benchmarks/RESULTS.md; mostlyai-qa accuracy, delta 1e-9, mean of 3 fits):
@@ -73,7 +75,8 @@ from lookalike.encode import (
     seconds_to_datetimes,
     value_label,
 )
-from lookalike.errors import SchemaError
+from lookalike.errors import ConditionError, SchemaError
+from lookalike.models._trees import group_rows
 from lookalike.privacy import (
     PrivacyBudget,
     PrivacyLedger,
@@ -84,11 +87,13 @@ from lookalike.privacy import (
     split_budget,
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema._datetimes import condition_seconds
 
 __all__ = [
     "DEFAULT_DELTA",
     "PrivateColumn",
     "PrivateModel",
+    "condition_tokens",
     "fit_private_model",
     "sample_private_model",
     "split_domain_overrides",
@@ -151,6 +156,11 @@ _IPF_ROUNDS = 30
 _COARSE_PARENTS = 3
 #: Rows sampled at a time from nodes with coarse parents.
 _SAMPLE_CHUNK = 100_000
+#: Conditioned draws (importance resampling, :func:`_draw_given`): particles per output row,
+#: the fewest particles for one set of fixed values, and the most particles drawn in one pass.
+_CONDITION_POOL = 8
+_CONDITION_MIN_PARTICLES = 1024
+_CONDITION_PASS_PARTICLES = 400_000
 _FACTOR_BOUND = 1e12
 #: Rows drawn from the model to estimate its joint of two parents (post-processing).
 _MODEL_SAMPLE_ROWS = 100_000
@@ -1673,35 +1683,32 @@ def _conditional(joint: np.ndarray, fallback: np.ndarray) -> np.ndarray:
 
 
 def sample_private_model(
-    model: PrivateModel, schema: Schema, n: int, rng: np.random.Generator
+    model: PrivateModel,
+    schema: Schema,
+    n: int,
+    rng: np.random.Generator,
+    *,
+    fixed: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+    describe: Callable[[int], str] | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
-    """``n`` rows drawn from the tree, decoded in the schema's order and dtypes.
+    """``n`` rows drawn from the model, decoded in the schema's order and dtypes.
 
+    ``fixed`` and ``mask`` (rows, nodes), from :func:`condition_tokens`, fix some tokens of
+    each row; the other tokens are then drawn from the model's distribution given them (see
+    :func:`_draw_given`), and ``describe(row)`` names a row's fixed values in an error.
     Only ``rng`` (the model's seed stream) is used: sampling is post-processing of the released
     model, so it needs no privacy noise.
     """
     token_rng, decode_rng = rng.spawn(2)
-    d = len(model.nodes)
-    drawn = np.zeros((n, d), dtype=np.int64)
-    for k in model.order:
-        parent = model.parents[k]
-        parent_tokens = np.zeros(n, dtype=np.int64) if parent == -1 else drawn[:, parent]
-        others = model.others(k)
-        if not others:
-            drawn[:, k] = _draw(model.tables[k][parent_tokens], token_rng)
-            continue
-        # In chunks: each row's distribution over the tokens is a row of n x tokens floats.
-        for start in range(0, n, _SAMPLE_CHUNK):
-            rows = slice(start, start + _SAMPLE_CHUNK)
-            probabilities = _probabilities(
-                model.tables[k],
-                model.factors[k],
-                parent_tokens[rows],
-                [model.groups[q][drawn[rows, q]] for q in others],
-                model.groups[parent],
-                model.groups[k],
-            )
-            drawn[rows, k] = _draw(probabilities, token_rng)
+    if mask is None or not mask.any():
+        drawn, _ = _draw_tokens(model, n, token_rng)
+        if on_rows is not None:
+            on_rows(n)
+    else:
+        assert fixed is not None
+        drawn = _draw_given(model, fixed, mask, token_rng, describe or str, on_rows)
     token_of = {column_index: drawn[:, k] for k, column_index in enumerate(model.nodes)}
     streams = decode_rng.spawn(len(schema))
     out = {}
@@ -1719,6 +1726,206 @@ def sample_private_model(
             values = _decode_numbers(column, spec, token_of[j], streams[j])
         out[spec.name] = restore_dtype(values.reset_index(drop=True), spec)
     return pd.DataFrame(out)
+
+
+def _draw_tokens(
+    model: PrivateModel,
+    n: int,
+    rng: np.random.Generator,
+    fixed: np.ndarray | None = None,
+    mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` rows of node tokens drawn root first, and each row's log-weight.
+
+    Where ``mask`` holds, the row takes ``fixed``'s token instead of its draw, and its
+    log-weight grows by that token's log-probability given the row's parents (likelihood
+    weighting). The random stream is consumed as without ``mask``.
+    """
+    d = len(model.nodes)
+    drawn = np.zeros((n, d), dtype=np.int64)
+    log_weight = np.zeros(n)
+    for k in model.order:
+        parent = model.parents[k]
+        parent_tokens = np.zeros(n, dtype=np.int64) if parent == -1 else drawn[:, parent]
+        others = model.others(k)
+        # In chunks when there are factors: each row's distribution is a row of n x tokens floats.
+        step = _SAMPLE_CHUNK if others else max(n, 1)
+        for start in range(0, n, step):
+            rows = slice(start, start + step)
+            if others:
+                probabilities = _probabilities(
+                    model.tables[k],
+                    model.factors[k],
+                    parent_tokens[rows],
+                    [model.groups[q][drawn[rows, q]] for q in others],
+                    model.groups[parent],
+                    model.groups[k],
+                )
+            else:
+                probabilities = model.tables[k][parent_tokens[rows]]
+            drawn[rows, k] = _draw(probabilities, rng)
+            if mask is None:
+                continue
+            assert fixed is not None
+            given = np.flatnonzero(mask[rows, k])
+            if len(given):
+                tokens = fixed[rows, k][given]
+                with np.errstate(divide="ignore"):
+                    log_weight[start + given] += np.log(probabilities[given, tokens])
+                drawn[start + given, k] = tokens
+    return drawn, log_weight
+
+
+def _draw_given(
+    model: PrivateModel,
+    fixed: np.ndarray,
+    mask: np.ndarray,
+    rng: np.random.Generator,
+    describe: Callable[[int], str],
+    on_rows: Callable[[int], None] | None = None,
+) -> np.ndarray:
+    """Each row's tokens given its fixed ones, by importance resampling.
+
+    Rows with the same fixed tokens share a pool of particles: :data:`_CONDITION_POOL` per row
+    and at least :data:`_CONDITION_MIN_PARTICLES`, drawn from the model with the fixed tokens in
+    place and weighted by their probability given each particle's parents. The rows are then
+    selected from the pool by systematic resampling on those weights. With ``m`` particles the
+    selection's error is the O(1/m) of self-normalised importance sampling, and a large pool
+    makes most rows come from different particles; fixed tokens whose parents are all fixed or
+    have none weigh every particle alike, and the draw is then exact. A pool where every weight
+    is zero means that the model gives the fixed values probability 0 (a ConditionError).
+    """
+    n, d = fixed.shape
+    keys = [np.where(mask[:, k], fixed[:, k], -1) for k in range(d)]
+    some, index = group_rows(keys, n)
+    by_group = np.argsort(index, kind="stable")
+    bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(some)))]
+    # Pieces: (group, its rows), a large group split so that one pass holds its particles.
+    most = max(_CONDITION_PASS_PARTICLES // _CONDITION_POOL, 1)
+    pieces = [
+        (g, by_group[start : min(start + most, bounds[g + 1])])
+        for g in range(len(some))
+        for start in range(int(bounds[g]), int(bounds[g + 1]), most)
+    ]
+    out = np.zeros((n, d), dtype=np.int64)
+    first = 0
+    while first < len(pieces):
+        last, total = first, 0
+        while last < len(pieces) and (
+            last == first or total + _pool_size(len(pieces[last][1])) <= _CONDITION_PASS_PARTICLES
+        ):
+            total += _pool_size(len(pieces[last][1]))
+            last += 1
+        batch = pieces[first:last]
+        sizes = np.array([_pool_size(len(rows)) for _, rows in batch])
+        source = np.repeat([some[g] for g, _ in batch], sizes)
+        drawn, log_weight = _draw_tokens(model, int(sizes.sum()), rng, fixed[source], mask[source])
+        offset = 0
+        for (g, rows), size in zip(batch, sizes, strict=True):
+            pool = slice(offset, offset + size)
+            offset += size
+            picked = _systematic_pick(log_weight[pool], len(rows), rng)
+            if picked is None:
+                raise ConditionError(
+                    f"The private model gives {describe(int(some[g]))} probability 0: its noisy "
+                    "tables hold no such combination. Fix fewer columns or other values."
+                )
+            out[rows] = drawn[pool][picked]
+            if on_rows is not None:
+                on_rows(len(rows))
+        first = last
+    return out
+
+
+def _pool_size(n_rows: int) -> int:
+    return max(_CONDITION_POOL * n_rows, _CONDITION_MIN_PARTICLES)
+
+
+def _systematic_pick(log_weight: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray | None:
+    """``n`` particle indices by systematic resampling on ``exp(log_weight)``, in random order;
+    None when every weight is zero."""
+    top = log_weight.max()
+    if not np.isfinite(top):
+        return None
+    weights = np.exp(log_weight - top)
+    cumulative = np.cumsum(weights / weights.sum())
+    positions = (rng.random() + np.arange(n)) / n
+    picked = np.minimum(np.searchsorted(cumulative, positions, side="right"), len(weights) - 1)
+    return np.asarray(rng.permutation(picked))
+
+
+def condition_tokens(
+    model: PrivateModel, schema: Schema, table: pd.DataFrame, *, from_dict: bool
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's fixed token per node, and where a token is fixed, for the conditions ``table``
+    (one row per output row, a column per fixed column; a missing cell draws the value, except
+    in a table made from a dict, where it asks for missing values). Columns that are not
+    modelled (keys, PII) are set afterwards and fix nothing here. ConditionError for a value
+    the model cannot take."""
+    n = len(table)
+    d = len(model.nodes)
+    fixed = np.zeros((n, d), dtype=np.int64)
+    mask = np.zeros((n, d), dtype=bool)
+    node_of = {column: k for k, column in enumerate(model.nodes)}
+    names = list(schema.names)
+    for name in table.columns:
+        j = names.index(name)
+        if j not in node_of:
+            continue
+        k, column, spec = node_of[j], model.columns[j], schema[name]
+        values = table[name]
+        present = values.notna().to_numpy()
+        if not present.any():
+            if from_dict:
+                fixed[:, k], mask[:, k] = column.missing_token, True
+            continue
+        codes, uniques = pd.factorize(values[present])
+        lookup = _value_tokens(column, spec, pd.Series(uniques, dtype=object))
+        rows = np.flatnonzero(present)
+        fixed[rows, k], mask[rows, k] = lookup[codes], True
+    return fixed, mask
+
+
+def _value_tokens(column: PrivateColumn, spec: ColumnSpec, values: pd.Series) -> np.ndarray:
+    """The token of each condition value (none missing)."""
+    if column.kind == "categorical":
+        labels = values.map(value_label).astype(str)
+        if spec.kind is ColumnKind.BOOLEAN:
+            text = labels.str.lower()
+            bad = ~text.isin(["true", "false"])
+        else:
+            allowed = set(column.categories) | ({RARE_LABEL} if column.has_rare else set())
+            bad = ~labels.isin(allowed)
+        if bad.any():
+            shown = list(column.categories[:10]) + (["..."] if len(column.categories) > 10 else [])
+            raise ConditionError(
+                f"Column {spec.name!r} cannot take the value {labels[bad].iloc[0]!r} in the "
+                f"private model; it takes one of {shown} (categories too rare to be released "
+                "privately are not among them)."
+            )
+        return _label_tokens(column, spec, values)
+    assert column.cell_low is not None and column.cell_high is not None  # numeric
+    assert column.cell_token is not None
+    if spec.kind is ColumnKind.DATETIME:
+        numbers = condition_seconds(spec, values)
+    else:
+        try:
+            numbers = numeric_values(spec, values)
+        except (TypeError, ValueError):
+            numbers = np.full(len(values), np.nan)
+    if not np.isfinite(numbers).all():
+        expected = "a date or time" if spec.kind is ColumnKind.DATETIME else "a number"
+        bad_value = values[~np.isfinite(numbers)].iloc[0]
+        raise ConditionError(f"Column {spec.name!r} takes {expected}. Got {bad_value!r} instead.")
+    cells = _cell_index(
+        numbers,
+        column.cell_low,
+        column.cell_high,
+        float(column.cell_low.min()),
+        float(column.cell_high.max()),
+        column.integer,
+    )
+    return np.asarray(column.cell_token[cells], dtype=np.int64)
 
 
 def _fresh_keys(spec: ColumnSpec, n: int) -> pd.Series:

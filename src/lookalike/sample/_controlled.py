@@ -90,19 +90,19 @@ def needs_controls(
         return True
     if not isinstance(conditions, Mapping):
         return False
-    if len(conditions) > 0:
+    return len(conditions) > 0
+
+
+def is_set_or_range(model: Synthesizer, column: str, value: Any) -> bool:
+    """Whether a dict condition's value is a set of values or a range, not one value."""
+    if isinstance(value, tuple | list | set | frozenset):
         return True
-    for column, value in conditions.items():
-        if isinstance(value, tuple | list | set | frozenset):
-            return True
-        if (
-            isinstance(value, str)
-            and ".." in value
-            and column in model.schema_
-            and model.schema_[column].kind in _NUMERIC_KINDS
-        ):
-            return True
-    return False
+    return (
+        isinstance(value, str)
+        and ".." in value
+        and column in model.schema_
+        and model.schema_[column].kind in _NUMERIC_KINDS
+    )
 
 
 @dataclass

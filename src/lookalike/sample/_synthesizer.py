@@ -24,6 +24,7 @@ from lookalike.errors import ConditionError, DataError, ModelFileError, NotFitte
 from lookalike.io import read_table
 from lookalike.models._dp import (
     PrivateModel,
+    condition_tokens,
     fit_private_model,
     sample_private_model,
     split_domain_overrides,
@@ -31,7 +32,12 @@ from lookalike.models._dp import (
 )
 from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
 from lookalike.persist import Artifact, read_artifact, write_artifact
-from lookalike.sample._controlled import needs_controls, report_plain_sample, sample_controlled
+from lookalike.sample._controlled import (
+    is_set_or_range,
+    needs_controls,
+    report_plain_sample,
+    sample_controlled,
+)
 from lookalike.schema import ColumnKind, Schema, infer_schema
 from lookalike.schema._datetimes import condition_datetimes
 
@@ -105,7 +111,9 @@ class Synthesizer:
         Set ``epsilon`` for a differentially private model: its release is
         ``(epsilon, delta)``-DP for adding or removing one row (``delta`` defaults to 1e-9). The
         other parameters then do not apply; see :mod:`lookalike.models._dp` for the method and
-        ``describe()["privacy"]["ledger"]`` for how the budget was spent.
+        ``describe()["privacy"]["ledger"]`` for how the budget was spent. Such a model samples
+        given fixed values (a dict of single values, or seed rows) at no further privacy cost;
+        sets, ranges, rebalancing, shift, parity and rules need the default model.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -394,16 +402,11 @@ class Synthesizer:
                 progress=progress,
             )[0]
         if hasattr(self, "dp_model_"):
-            if conditions is not None and len(conditions) > 0:
-                raise ConditionError(
-                    "Conditions are not supported yet for differentially private models "
-                    "(epsilon is set); sample without conditions."
-                )
             if rules:
                 raise ConditionError(
                     "Rules are not supported yet for differentially private models."
                 )
-            return sample_private_model(self.dp_model_, self.schema_, n, rng)
+            return self._sample_private(n, rng, conditions, progress)
         fixed_values = self._condition_table(conditions, n)
         fixed_tokens, fixed_mask = self._condition_tokens(fixed_values, n)
         token_rng, decode_rng = rng.spawn(2)
@@ -492,8 +495,8 @@ class Synthesizer:
 
         if hasattr(self, "dp_model_"):
             raise ConditionError(
-                "Conditions, rebalance, shift and parity are not supported yet for "
-                "differentially private models (epsilon is set); sample without them."
+                "Rebalance, shift and parity are not supported yet for differentially "
+                "private models (epsilon is set); fixed values (conditions) are."
             )
         token_rng, decode_rng = rng.spawn(2)
         # Its own stream: without rules, the rows are those drawn before rules existed.
@@ -514,6 +517,46 @@ class Synthesizer:
                 report=report,
                 on_batch=lambda k: bar.advance(task, k),
             )
+
+    def _sample_private(
+        self, n: int, rng: np.random.Generator, conditions: Conditions, progress: bool
+    ) -> pd.DataFrame:
+        """Rows of the private model, given fixed values (a dict or seed rows) if any."""
+        if isinstance(conditions, Mapping):
+            ranged = [c for c, v in conditions.items() if is_set_or_range(self, c, v)]
+            if ranged:
+                raise ConditionError(
+                    f"Sets of values and ranges (column(s) {ranged}) are not supported yet for "
+                    "differentially private models; fix single values."
+                )
+        table = self._condition_table(conditions, n)
+        fixed = mask = None
+        if table is not None:
+            fixed, mask = condition_tokens(
+                self.dp_model_,
+                self.schema_,
+                table,
+                from_dict=bool(table.attrs.get("from_dict", False)),
+            )
+
+        def describe(row: int) -> str:
+            assert table is not None
+            values = {c: v for c, v in table.iloc[row].items() if c in self.schema_}
+            return f"the fixed values {values}"
+
+        with progress_bar(progress) as bar:
+            task = bar.add_task("Sampling rows", total=n)
+            out = sample_private_model(
+                self.dp_model_,
+                self.schema_,
+                n,
+                rng,
+                fixed=fixed,
+                mask=mask,
+                describe=describe,
+                on_rows=lambda k: bar.advance(task, k),
+            )
+        return self._apply_exact_conditions(out, table)
 
     def _condition_table(self, conditions: Conditions, n: int) -> pd.DataFrame | None:
         if conditions is None:
@@ -812,6 +855,9 @@ def _needs_controls(
         return False
 
     model._check_fitted()
+    if hasattr(model, "dp_model_") and rebalance is None and shift is None and parity is None:
+        # Fixed values on a private model are drawn by its own sampler (see _sample_private).
+        return False
     return needs_controls(model, conditions, rebalance, shift, parity)
 
 
