@@ -1898,10 +1898,14 @@ def _value_tokens(column: PrivateColumn, spec: ColumnSpec, values: pd.Series) ->
             bad = ~labels.isin(allowed)
         if bad.any():
             shown = list(column.categories[:10]) + (["..."] if len(column.categories) > 10 else [])
+            withheld = (
+                " (categories too rare to be released privately are not among them)"
+                if column.has_rare
+                else ""
+            )
             raise ConditionError(
                 f"Column {spec.name!r} cannot take the value {labels[bad].iloc[0]!r} in the "
-                f"private model; it takes one of {shown} (categories too rare to be released "
-                "privately are not among them)."
+                f"private model; it takes one of {shown}{withheld}."
             )
         return _label_tokens(column, spec, values)
     assert column.cell_low is not None and column.cell_high is not None  # numeric
