@@ -34,8 +34,8 @@ the 2-way measurements (inverse-variance weights), made non-negative, and every 
 projected onto them (least squares, then iterative proportional fitting), so all tables agree.
 Each column's distribution given its parents is then fitted to its edge table and its 3-way
 tables by iterative proportional fitting (:func:`_fit_conditional`), and the model is sampled
-exactly, column by column from the root. Given fixed values (conditions, seed rows), the draws
-before and at a fixed column are weighted by its probability and resampled
+exactly, column by column from the root. Under conditions (values, sets of categories, ranges,
+seed rows) the draws are weighted by the probability of what the conditions allow and resampled
 (:func:`_draw_given`); that too is post-processing and costs no budget.
 Numeric tokens decode to a fine cell drawn by its noisy weight, then uniformly within the cell.
 
@@ -61,7 +61,7 @@ below the threshold.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,6 +93,7 @@ __all__ = [
     "DEFAULT_DELTA",
     "PrivateColumn",
     "PrivateModel",
+    "condition_factors",
     "condition_tokens",
     "fit_private_model",
     "sample_private_model",
@@ -1690,25 +1691,36 @@ def sample_private_model(
     *,
     fixed: np.ndarray | None = None,
     mask: np.ndarray | None = None,
+    factors: Mapping[int, np.ndarray] | None = None,
+    ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
     describe: Callable[[int], str] | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
     """``n`` rows drawn from the model, decoded in the schema's order and dtypes.
 
     ``fixed`` and ``mask`` (rows, nodes), from :func:`condition_tokens`, fix some tokens of
-    each row; the other tokens are then drawn from the model's distribution given them (see
-    :func:`_draw_given`), and ``describe(row)`` names a row's fixed values in an error.
-    Only ``rng`` (the model's seed stream) is used: sampling is post-processing of the released
-    model, so it needs no privacy noise.
+    each row; ``factors`` (from :func:`condition_factors`) restrict some nodes' tokens in every
+    row, and numbers under ``ranges`` are drawn inside them. The other tokens are drawn from the
+    model's distribution given these (see :func:`_draw_given`); ``describe(row)`` names a row's
+    conditions in an error. Only ``rng`` (the model's seed stream) is used: sampling is
+    post-processing of the released model, so it needs no privacy noise.
     """
     token_rng, decode_rng = rng.spawn(2)
-    if mask is None or not mask.any():
+    d = len(model.nodes)
+    if (mask is None or not mask.any()) and not factors:
         drawn, _ = _draw_tokens(model, n, token_rng)
         if on_rows is not None:
             on_rows(n)
     else:
-        assert fixed is not None
-        drawn = _draw_given(model, fixed, mask, token_rng, describe or str, on_rows)
+        drawn = _draw_given(
+            model,
+            np.zeros((n, d), dtype=np.int64) if fixed is None else fixed,
+            np.zeros((n, d), dtype=bool) if mask is None else mask,
+            dict(factors or {}),
+            token_rng,
+            describe or str,
+            on_rows,
+        )
     token_of = {column_index: drawn[:, k] for k, column_index in enumerate(model.nodes)}
     streams = decode_rng.spawn(len(schema))
     out = {}
@@ -1723,7 +1735,8 @@ def sample_private_model(
         elif column.kind == "categorical":
             values = _decode_labels(column, spec, token_of[j])
         else:
-            values = _decode_numbers(column, spec, token_of[j], streams[j])
+            within = (ranges or {}).get(spec.name)
+            values = _decode_numbers(column, spec, token_of[j], streams[j], within)
         out[spec.name] = restore_dtype(values.reset_index(drop=True), spec)
     return pd.DataFrame(out)
 
@@ -1734,12 +1747,15 @@ def _draw_tokens(
     rng: np.random.Generator,
     fixed: np.ndarray | None = None,
     mask: np.ndarray | None = None,
+    factors: Mapping[int, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """``n`` rows of node tokens drawn root first, and each row's log-weight.
 
     Where ``mask`` holds, the row takes ``fixed``'s token instead of its draw, and its
     log-weight grows by that token's log-probability given the row's parents (likelihood
-    weighting). The random stream is consumed as without ``mask``.
+    weighting). A node with a factor (one weight in [0, 1] per token) is drawn from its
+    distribution times the factor, renormalised, and the row's log-weight grows by the log of
+    the mass kept. The random stream is consumed as without either.
     """
     d = len(model.nodes)
     drawn = np.zeros((n, d), dtype=np.int64)
@@ -1763,6 +1779,14 @@ def _draw_tokens(
                 )
             else:
                 probabilities = model.tables[k][parent_tokens[rows]]
+            if factors is not None and k in factors:
+                probabilities = probabilities * factors[k]
+                kept = probabilities.sum(axis=1, keepdims=True)
+                with np.errstate(divide="ignore"):
+                    log_weight[rows] += np.log(kept[:, 0])
+                # A row that keeps nothing has weight 0; its draw is any allowed token.
+                probabilities = np.where(kept > 0, probabilities, factors[k])
+                probabilities /= probabilities.sum(axis=1, keepdims=True)
             drawn[rows, k] = _draw(probabilities, rng)
             if mask is None:
                 continue
@@ -1780,15 +1804,18 @@ def _draw_given(
     model: PrivateModel,
     fixed: np.ndarray,
     mask: np.ndarray,
+    factors: dict[int, np.ndarray],
     rng: np.random.Generator,
     describe: Callable[[int], str],
     on_rows: Callable[[int], None] | None = None,
 ) -> np.ndarray:
-    """Each row's tokens given its fixed ones, by importance resampling.
+    """Each row's tokens given its fixed ones and the ``factors`` of every row, by importance
+    resampling.
 
     Rows with the same fixed tokens share a pool of particles: :data:`_CONDITION_POOL` per row
     and at least :data:`_CONDITION_MIN_PARTICLES`, drawn from the model with the fixed tokens in
-    place and weighted by their probability given each particle's parents. The rows are then
+    place and weighted by their probability given each particle's parents (and by the mass a
+    factor keeps, see :func:`_draw_tokens`). The rows are then
     selected from the pool by systematic resampling on those weights. With ``m`` particles the
     selection's error is the O(1/m) of self-normalised importance sampling, and a large pool
     makes most rows come from different particles; fixed tokens whose parents are all fixed or
@@ -1819,7 +1846,9 @@ def _draw_given(
         batch = pieces[first:last]
         sizes = np.array([_pool_size(len(rows)) for _, rows in batch])
         source = np.repeat([some[g] for g, _ in batch], sizes)
-        drawn, log_weight = _draw_tokens(model, int(sizes.sum()), rng, fixed[source], mask[source])
+        drawn, log_weight = _draw_tokens(
+            model, int(sizes.sum()), rng, fixed[source], mask[source], factors
+        )
         offset = 0
         for (g, rows), size in zip(batch, sizes, strict=True):
             pool = slice(offset, offset + size)
@@ -1828,7 +1857,7 @@ def _draw_given(
             if picked is None:
                 raise ConditionError(
                     f"The private model gives {describe(int(some[g]))} probability 0: its noisy "
-                    "tables hold no such combination. Fix fewer columns or other values."
+                    "tables hold no such combination. Condition on fewer columns or other values."
                 )
             out[rows] = drawn[pool][picked]
             if on_rows is not None:
@@ -1884,6 +1913,103 @@ def condition_tokens(
         rows = np.flatnonzero(present)
         fixed[rows, k], mask[rows, k] = lookup[codes], True
     return fixed, mask
+
+
+def condition_factors(
+    model: PrivateModel,
+    schema: Schema,
+    sets: Mapping[str, Sequence[Any]],
+    ranges: Mapping[str, tuple[float | None, float | None]],
+) -> dict[int, np.ndarray]:
+    """Each restricted node's factor: per token, the share of its values a condition allows.
+
+    ``sets`` hold values of categorical columns (None for missing); ``ranges`` inclusive
+    ``(low, high)`` numbers (datetimes as seconds; None for an open end). A bin's share is the
+    part of its cells' weight inside the range, as :func:`_decode_numbers` spreads it.
+    """
+    factors: dict[int, np.ndarray] = {}
+    node_of = {column: k for k, column in enumerate(model.nodes)}
+    names = list(schema.names)
+    for name, values in sets.items():
+        j = names.index(name)
+        column, spec = model.columns[j], schema[name]
+        if j not in node_of:
+            raise ConditionError(
+                f"Column {name!r} is not modelled; it cannot take a set of values."
+            )
+        if column.kind != "categorical":
+            raise ConditionError(
+                f"A set of values on the numeric column {name!r} is not supported yet for "
+                "differentially private models; give a (low, high) range or a single value."
+            )
+        factor = np.zeros(column.n_tokens)
+        present = [v for v in values if not _is_missing(v)]
+        if len(present) < len(values):
+            factor[column.missing_token] = 1.0
+        if present:
+            factor[_value_tokens(column, spec, pd.Series(present, dtype=object))] = 1.0
+        factors[node_of[j]] = factor
+    for name, (low, high) in ranges.items():
+        j = names.index(name)
+        column = model.columns[j]
+        assert column.cell_low is not None and column.cell_high is not None  # numeric
+        assert column.cell_weight is not None and column.cell_token is not None
+        inside = _cell_shares_inside(column, low, high)
+        weight = _cell_draw_weights(column)
+        factor = np.zeros(column.n_tokens)
+        np.add.at(factor, column.cell_token, weight * inside)
+        total = np.zeros(column.n_tokens)
+        np.add.at(total, column.cell_token, weight)
+        factor = np.divide(factor, total, out=np.zeros_like(factor), where=total > 0)
+        if not factor.any():
+            raise ConditionError(
+                f"The range on {name!r} holds none of the values the private model draws "
+                f"(from {column.cell_low.min():g} to {column.cell_high.max():g})."
+            )
+        factors[node_of[j]] = factor
+    return factors
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def _cell_draw_weights(column: PrivateColumn) -> np.ndarray:
+    """Each cell's weight within its bin as decoding draws it (equal when a bin's are all 0)."""
+    assert column.cell_weight is not None and column.cell_token is not None
+    weight = column.cell_weight.astype(float).copy()
+    totals = np.bincount(column.cell_token, weights=weight, minlength=column.n_bins)
+    empty = totals[column.cell_token] <= 0
+    weight[empty] = 1.0
+    return weight
+
+
+def _cell_shares_inside(column: PrivateColumn, low: float | None, high: float | None) -> np.ndarray:
+    """The share of each cell's decoded values inside ``[low, high]`` (None: open)."""
+    assert column.cell_low is not None and column.cell_high is not None
+    start, stop = _range_span(column, low, high)
+    lo, hi = column.cell_low, column.cell_high
+    point = hi <= lo
+    width = np.where(point, 1.0, hi - lo)
+    overlap = np.clip(np.minimum(hi, stop) - np.maximum(lo, start), 0.0, None) / width
+    at_point = (lo >= (-np.inf if low is None else low)) & (
+        lo <= (np.inf if high is None else high)
+    )
+    return np.asarray(np.where(point, at_point.astype(float), overlap))
+
+
+def _range_span(
+    column: PrivateColumn, low: float | None, high: float | None
+) -> tuple[float, float]:
+    """The interval of uniform draws that decode inside ``[low, high]``: an integer cell's value
+    is the floor of its draw, so it is ``[ceil(low), floor(high) + 1)`` there."""
+    start = -np.inf if low is None else float(low)
+    stop = np.inf if high is None else float(high)
+    if column.integer and low is not None:
+        start = float(math.ceil(start))
+    if column.integer and high is not None:
+        stop = float(math.floor(stop) + 1)
+    return start, stop
 
 
 def _value_tokens(column: PrivateColumn, spec: ColumnSpec, values: pd.Series) -> np.ndarray:
@@ -1952,20 +2078,34 @@ def _decode_labels(column: PrivateColumn, spec: ColumnSpec, tokens: np.ndarray) 
 
 
 def _decode_numbers(
-    column: PrivateColumn, spec: ColumnSpec, tokens: np.ndarray, rng: np.random.Generator
+    column: PrivateColumn,
+    spec: ColumnSpec,
+    tokens: np.ndarray,
+    rng: np.random.Generator,
+    within: tuple[float | None, float | None] | None = None,
 ) -> pd.Series:
+    """Each bin token's value: a cell by its weight, then uniformly within the cell; under
+    ``within`` (an inclusive range), cells by their weight inside it, values inside it."""
     assert column.cell_low is not None and column.cell_high is not None  # for mypy
     assert column.cell_weight is not None and column.cell_token is not None
     values = np.full(len(tokens), np.nan)
+    inside = None if within is None else _cell_shares_inside(column, *within)
     for b in range(column.n_bins):
         rows = np.flatnonzero(tokens == b)
         if not len(rows):
             continue
         cells = np.flatnonzero(column.cell_token == b)
         weights = column.cell_weight[cells]
+        if inside is not None:
+            weights = _cell_draw_weights(column)[cells] * inside[cells]
         p = weights / weights.sum() if weights.sum() > 0 else np.full(len(cells), 1.0 / len(cells))
         picked = cells[rng.choice(len(cells), size=len(rows), p=p)]
         low, high = column.cell_low[picked], column.cell_high[picked]
+        if within is not None:
+            start, stop = _range_span(column, *within)
+            is_point = high <= low
+            low = np.where(is_point, low, np.maximum(low, start))
+            high = np.where(is_point, high, np.minimum(high, stop))
         if column.integer:
             drawn = np.floor(low + rng.random(len(rows)) * (high - low))
         else:

@@ -93,18 +93,6 @@ def needs_controls(
     return len(conditions) > 0
 
 
-def is_set_or_range(model: Synthesizer, column: str, value: Any) -> bool:
-    """Whether a dict condition's value is a set of values or a range, not one value."""
-    if isinstance(value, tuple | list | set | frozenset):
-        return True
-    return (
-        isinstance(value, str)
-        and ".." in value
-        and column in model.schema_
-        and model.schema_[column].kind in _NUMERIC_KINDS
-    )
-
-
 @dataclass
 class _Layout:
     """Where each column's token parts are in the model's order."""

@@ -13,6 +13,7 @@ import pandas as pd
 from lookalike._progress import progress_bar
 from lookalike._randomness import RandomState, seed_sequence
 from lookalike.control import ControlReport
+from lookalike.control._conditions import parse_conditions
 from lookalike.control._rule_sampling import (
     fit_rules,
     rule_sampler,
@@ -24,6 +25,7 @@ from lookalike.errors import ConditionError, DataError, ModelFileError, NotFitte
 from lookalike.io import read_table
 from lookalike.models._dp import (
     PrivateModel,
+    condition_factors,
     condition_tokens,
     fit_private_model,
     sample_private_model,
@@ -33,7 +35,6 @@ from lookalike.models._dp import (
 from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
 from lookalike.persist import Artifact, read_artifact, write_artifact
 from lookalike.sample._controlled import (
-    is_set_or_range,
     needs_controls,
     report_plain_sample,
     sample_controlled,
@@ -112,8 +113,8 @@ class Synthesizer:
         ``(epsilon, delta)``-DP for adding or removing one row (``delta`` defaults to 1e-9). The
         other parameters then do not apply; see :mod:`lookalike.models._dp` for the method and
         ``describe()["privacy"]["ledger"]`` for how the budget was spent. Such a model samples
-        given fixed values (a dict of single values, or seed rows) at no further privacy cost;
-        sets, ranges, rebalancing, shift, parity and rules need the default model.
+        under conditions (values, sets of categories, ranges, seed rows) at no further privacy
+        cost; rebalancing, shift, parity and rules need the default model so far.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -521,14 +522,16 @@ class Synthesizer:
     def _sample_private(
         self, n: int, rng: np.random.Generator, conditions: Conditions, progress: bool
     ) -> pd.DataFrame:
-        """Rows of the private model, given fixed values (a dict or seed rows) if any."""
-        if isinstance(conditions, Mapping):
-            ranged = [c for c, v in conditions.items() if is_set_or_range(self, c, v)]
-            if ranged:
-                raise ConditionError(
-                    f"Sets of values and ranges (column(s) {ranged}) are not supported yet for "
-                    "differentially private models; fix single values."
-                )
+        """Rows of the private model, given conditions (a dict or seed rows) if any."""
+        sets: dict[str, tuple[Any, ...]] = {}
+        ranges: dict[str, tuple[float | None, float | None]] = {}
+        if isinstance(conditions, Mapping) and conditions:
+            specs = {spec.name: spec for spec in self.schema_}
+            parsed = parse_conditions(self.schema_.names, specs, conditions)
+            sets = {c.column: c.values for c in parsed if c.kind == "set"}
+            ranges = {c.column: (c.low, c.high) for c in parsed if c.kind == "range"}
+            conditions = {c.column: c.values[0] for c in parsed if c.kind == "value"}
+        factors = condition_factors(self.dp_model_, self.schema_, sets, ranges)
         table = self._condition_table(conditions, n)
         fixed = mask = None
         if table is not None:
@@ -540,9 +543,10 @@ class Synthesizer:
             )
 
         def describe(row: int) -> str:
-            assert table is not None
-            values = {c: v for c, v in table.iloc[row].items() if c in self.schema_}
-            return f"the fixed values {values}"
+            values: dict[str, Any] = {**sets, **ranges}
+            if table is not None:
+                values.update({str(c): v for c, v in table.iloc[row].dropna().items()})
+            return f"the conditions {values}"
 
         with progress_bar(progress) as bar:
             task = bar.add_task("Sampling rows", total=n)
@@ -553,6 +557,8 @@ class Synthesizer:
                 rng,
                 fixed=fixed,
                 mask=mask,
+                factors=factors,
+                ranges=ranges,
                 describe=describe,
                 on_rows=lambda k: bar.advance(task, k),
             )
