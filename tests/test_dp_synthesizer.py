@@ -178,8 +178,14 @@ def test_bad_domains_and_conditions_are_refused(
         private.sample(10, conditions={"age": [30, 40]})
     with pytest.raises(la.ConditionError, match="holds none of the values"):
         private.sample(10, conditions={"age": (500, 600)})
-    with pytest.raises(la.ConditionError, match="Rebalance, shift and parity"):
-        private.sample(10, rebalance={"sex": {"Male": 0.5}})
+    with pytest.raises(la.ConditionError, match="Shift and parity are not supported yet"):
+        private.sample(10, shift={"age": {"mean": "+5"}})
+    with pytest.raises(la.ConditionError, match="Shares of 'age' need a categorical column"):
+        private.sample(10, rebalance={"age": {30: 0.5}})
+    with pytest.raises(la.ConditionError, match="appear in both conditions and rebalance"):
+        private.sample(10, conditions={"sex": "Male"}, rebalance={"sex": {"Male": 0.5}})
+    with pytest.raises(la.ConditionError, match=r"the shares sum to 1\.2 > 1"):
+        private.sample(10, rebalance={"sex": {"Male": 0.6, "Female": 0.6}})
     with pytest.raises(la.ConditionError, match="cannot take the value 'Martian'"):
         private.sample(10, conditions={"sex": "Martian"})
     with pytest.raises(la.ConditionError, match="takes a number"):
@@ -515,6 +521,36 @@ def test_sets_and_ranges_give_the_models_conditional_distribution(table: pd.Data
     assert out["hours_per_week"].mean() == pytest.approx(
         reference["hours_per_week"].mean(), abs=0.5
     )
+
+
+def test_rebalance_reaches_its_shares_and_keeps_each_cell_of_the_model(
+    table: pd.DataFrame,
+) -> None:
+    with fixed_noise(7):
+        model = la.Synthesizer(epsilon=4.0, random_state=3).fit(table)
+    plain = model.sample(300_000, random_state=1)
+    rebalance = {"income": {">50K": 0.5}, "sex": {"Female": 0.5}}
+    out, report = model.sample_with_report(20_000, rebalance=rebalance, random_state=2)
+    assert (out["income"] == ">50K").mean() == pytest.approx(0.5, abs=1e-3)
+    assert (out["sex"] == "Female").mean() == pytest.approx(0.5, abs=1e-3)
+    assert report.max_abs_difference < 1e-3
+    model_shares = [t.model for t in report.targets]
+    assert model_shares[0] == pytest.approx((plain["income"] == ">50K").mean(), abs=0.01)
+    # Raking keeps the model's association between the two columns (their odds ratio).
+    log_odds = []
+    for frame in (out, plain):
+        counts = pd.crosstab(frame["income"] == ">50K", frame["sex"] == "Female").to_numpy()
+        log_odds.append(
+            (np.log(counts[0, 0] * counts[1, 1] / (counts[0, 1] * counts[1, 0])), counts)
+        )
+    standard_error = np.sqrt((1 / log_odds[0][1]).sum() + (1 / log_odds[1][1]).sum())
+    assert abs(log_odds[0][0] - log_odds[1][0]) < 4 * standard_error
+    # Within each cell of the rebalanced columns the rows are the model's given that cell.
+    for (income, sex), cell in out.groupby(["income", "sex"]):
+        reference = plain[(plain["income"] == income) & (plain["sex"] == sex)]
+        for column in ("education", "relationship", "race"):
+            tolerance = 4 * _tvd_noise(cell[column], reference[column])
+            assert _tvd(cell[column], reference[column]) < tolerance, (income, sex, column)
 
 
 def test_seed_rows_and_exact_numbers_on_a_private_model(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,6 +296,35 @@ def share_constraint(
             f"{source.capitalize()} of {name!r}: shares need a categorical column or a numeric "
             f"one with few distinct values; {name!r} is binned. Use 'mean' or 'quantiles'."
         )
+    target = target_shares(
+        name,
+        lambda key: encoder.tokens_for(key)[0],
+        shares,
+        model_shares,
+        source=source,
+        complete=complete,
+    )
+    return Constraint(
+        "shares",
+        source,
+        (column,),
+        shares=target,
+        asked={str(k): float(v) for k, v in shares.items()},
+        model_value={str(k): float(model_shares[encoder.tokens_for(k)[0]]) for k in shares},
+    )
+
+
+def target_shares(
+    name: str,
+    token_of: Callable[[Any], int],
+    shares: Any,
+    model_shares: np.ndarray,
+    *,
+    source: str,
+    complete: bool = False,
+) -> np.ndarray:
+    """Per token, the share ``shares`` (category -> share) asks for: the categories not named
+    share the rest in their ``model_shares`` proportions. ConditionError names a bad request."""
     if not isinstance(shares, Mapping) or not shares:
         raise ConditionError(
             f"{source.capitalize()} of {name!r} must map categories to shares, e.g. "
@@ -309,7 +338,7 @@ def share_constraint(
                 f"{source.capitalize()} of {name!r}: the share of {key!r} must be a number "
                 f"in [0, 1]. Got {share!r}."
             )
-        token = encoder.tokens_for(key)[0]
+        token = token_of(key)
         if given[token]:
             raise ConditionError(f"{source.capitalize()} of {name!r} names {key!r} twice.")
         given[token] = True
@@ -339,14 +368,7 @@ def share_constraint(
                 f"{rest:g}. Make the shares sum to 1."
             )
         target += rest * others / others.sum()
-    return Constraint(
-        "shares",
-        source,
-        (column,),
-        shares=target / target.sum(),
-        asked={str(k): float(v) for k, v in shares.items()},
-        model_value={str(k): float(model_shares[encoder.tokens_for(k)[0]]) for k in shares},
-    )
+    return np.asarray(target / target.sum())
 
 
 def mean_constraint(

@@ -93,12 +93,16 @@ __all__ = [
     "DEFAULT_DELTA",
     "PrivateColumn",
     "PrivateModel",
+    "allocate_cells",
+    "categorical_node",
     "condition_factors",
     "condition_tokens",
+    "draw_pilot",
     "fit_private_model",
     "sample_private_model",
     "split_domain_overrides",
     "validate_privacy_params",
+    "value_token",
 ]
 
 #: Used when ``delta`` is not given: fixed, so it reveals nothing about the table (adult has
@@ -1913,6 +1917,77 @@ def condition_tokens(
         rows = np.flatnonzero(present)
         fixed[rows, k], mask[rows, k] = lookup[codes], True
     return fixed, mask
+
+
+def draw_pilot(
+    model: PrivateModel,
+    n: int,
+    rng: np.random.Generator,
+    fixed: np.ndarray,
+    mask: np.ndarray,
+    factors: Mapping[int, np.ndarray],
+    describe: Callable[[int], str],
+) -> np.ndarray:
+    """``n`` rows of node tokens under one row's fixed tokens (``fixed``, ``mask``: one row)
+    and the ``factors``: the model's joint under the conditions, for targets to start from."""
+    if not mask.any() and not factors:
+        return _draw_tokens(model, n, rng)[0]
+    rows = np.zeros(n, dtype=np.intp)
+    return _draw_given(model, fixed[rows], mask[rows], dict(factors), rng, describe)
+
+
+def allocate_cells(
+    pilot: np.ndarray,
+    sizes: Sequence[int],
+    targets: Sequence[np.ndarray],
+    n: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """``n`` rows of tokens for some nodes (``pilot`` holds their tokens in a draw of the model,
+    ``sizes`` their token counts) whose shares are the ``targets`` (one distribution per node):
+    the pilot's joint raked to the targets by iterative proportional fitting, so every other
+    association among the nodes stays the model's; each cell then gets its share of the rows
+    (largest remainders), in random order. Cells the model never draws stay empty."""
+    cells = np.ravel_multi_index(tuple(pilot.T), tuple(sizes))
+    joint = np.bincount(cells, minlength=int(np.prod(sizes))).astype(float).reshape(sizes)
+    joint /= joint.sum()
+    for _ in range(_IPF_ROUNDS * 10):
+        worst = 0.0
+        for axis, target in enumerate(targets):
+            other = tuple(a for a in range(len(sizes)) if a != axis)
+            current = joint.sum(axis=other)
+            worst = max(worst, float(np.abs(current - target).max()))
+            shape = [1] * len(sizes)
+            shape[axis] = -1
+            joint *= _ratio(target, current).reshape(shape)
+        if worst < 1e-9:
+            break
+    flat = joint.ravel() / joint.sum()
+    counts = np.floor(flat * n).astype(np.int64)
+    remainder = flat * n - counts
+    extra = np.argsort(-(remainder + rng.random(len(flat)) * 1e-9))[: n - int(counts.sum())]
+    counts[extra] += 1
+    chosen = rng.permutation(np.repeat(np.arange(len(flat)), counts))
+    return np.stack(np.unravel_index(chosen, tuple(sizes)), axis=1).astype(np.int64)
+
+
+def categorical_node(model: PrivateModel, schema: Schema, name: str) -> int:
+    """The node of a categorical column; ConditionError (for shares) if it is not one."""
+    j = list(schema.names).index(name)
+    if model.columns[j].kind != "categorical" or j not in model.nodes:
+        raise ConditionError(
+            f"Shares of {name!r} need a categorical column of the private model; give numbers a "
+            "(low, high) range in conditions instead."
+        )
+    return model.nodes.index(j)
+
+
+def value_token(model: PrivateModel, schema: Schema, name: str, value: Any) -> int:
+    """The token of one value (None: missing) of a categorical column; ConditionError if none."""
+    column = model.columns[model.nodes[categorical_node(model, schema, name)]]
+    if _is_missing(value):
+        return column.missing_token
+    return int(_value_tokens(column, schema[name], pd.Series([value], dtype=object))[0])
 
 
 def condition_factors(

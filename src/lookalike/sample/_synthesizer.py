@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -12,7 +12,7 @@ import pandas as pd
 
 from lookalike._progress import progress_bar
 from lookalike._randomness import RandomState, seed_sequence
-from lookalike.control import ControlReport
+from lookalike.control import ControlReport, TargetResult
 from lookalike.control._conditions import parse_conditions
 from lookalike.control._rule_sampling import (
     fit_rules,
@@ -20,17 +20,22 @@ from lookalike.control._rule_sampling import (
     rules_from_manifest,
     rules_to_manifest,
 )
-from lookalike.encode import TableEncoder, restore_dtype
+from lookalike.control._targets import target_shares
+from lookalike.encode import TableEncoder, restore_dtype, value_label, value_labels
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import read_table
 from lookalike.models._dp import (
     PrivateModel,
+    allocate_cells,
+    categorical_node,
     condition_factors,
     condition_tokens,
+    draw_pilot,
     fit_private_model,
     sample_private_model,
     split_domain_overrides,
     validate_privacy_params,
+    value_token,
 )
 from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
 from lookalike.persist import Artifact, read_artifact, write_artifact
@@ -113,8 +118,8 @@ class Synthesizer:
         ``(epsilon, delta)``-DP for adding or removing one row (``delta`` defaults to 1e-9). The
         other parameters then do not apply; see :mod:`lookalike.models._dp` for the method and
         ``describe()["privacy"]["ledger"]`` for how the budget was spent. Such a model samples
-        under conditions (values, sets of categories, ranges, seed rows) at no further privacy
-        cost; rebalancing, shift, parity and rules need the default model so far.
+        under conditions (values, sets of categories, ranges, seed rows) and rebalancing at
+        no further privacy cost; shift, parity and rules need the default model so far.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -374,23 +379,12 @@ class Synthesizer:
         ``random_state`` overrides the model's stream; by default the same model gives the same rows.
         """
         self._check_fitted()
-        seed_rows = conditions if isinstance(conditions, pd.DataFrame) else None
-        if seed_rows is not None:
-            if n is not None and n != len(seed_rows):
-                raise ConditionError(
-                    f"n ({n}) must match the number of seed rows ({len(seed_rows)}), or be omitted."
-                )
-            n = len(seed_rows)
-        if n is None or isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
-            raise ValueError(
-                f"The number of rows to sample must be an int >= 1. Got {n!r} instead."
-            )
-        n = int(n)
-        rng = np.random.default_rng(
-            seed_sequence(random_state)
-            if random_state is not None
-            else np.random.SeedSequence(self.seed_entropy_, spawn_key=(_SAMPLE_STREAM,))
-        )
+        n = _row_count(n, conditions)
+        rng = np.random.default_rng(self._sample_seed(random_state))
+        if hasattr(self, "dp_model_"):
+            return self._sample_private(
+                n, rng, conditions, rebalance, shift, parity, rules, progress
+            )[0]
         if _needs_controls(self, conditions, rebalance, shift, parity):
             controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
             return self._sample_controlled(
@@ -402,12 +396,6 @@ class Synthesizer:
                 report=False,
                 progress=progress,
             )[0]
-        if hasattr(self, "dp_model_"):
-            if rules:
-                raise ConditionError(
-                    "Rules are not supported yet for differentially private models."
-                )
-            return self._sample_private(n, rng, conditions, progress)
         fixed_values = self._condition_table(conditions, n)
         fixed_tokens, fixed_mask = self._condition_tokens(fixed_values, n)
         token_rng, decode_rng = rng.spawn(2)
@@ -455,6 +443,18 @@ class Synthesizer:
         (0.5, True)
         """
 
+        if hasattr(self, "dp_model_"):
+            rng = np.random.default_rng(self._sample_seed(random_state))
+            count = _row_count(n, conditions)
+            out, targets = self._sample_private(
+                count, rng, conditions, rebalance, shift, parity, rules, progress
+            )
+            plain = report_plain_sample(self, out, conditions)
+            return out, ControlReport(
+                n_rows=len(out),
+                targets=(*plain.targets, *targets),
+                diagnostics={"method": "importance resampling (private model)"},
+            )
         if _needs_controls(self, conditions, rebalance, shift, parity):
             self._check_fitted()
             count = _check_count(n)
@@ -520,26 +520,46 @@ class Synthesizer:
             )
 
     def _sample_private(
-        self, n: int, rng: np.random.Generator, conditions: Conditions, progress: bool
-    ) -> pd.DataFrame:
-        """Rows of the private model, given conditions (a dict or seed rows) if any."""
+        self,
+        n: int,
+        rng: np.random.Generator,
+        conditions: Conditions,
+        rebalance: Mapping[str, Any] | None,
+        shift: Any,
+        parity: Any,
+        rules: Any,
+        progress: bool,
+    ) -> tuple[pd.DataFrame, list[TargetResult]]:
+        """Rows of the private model under conditions (a dict or seed rows) and rebalancing,
+        and what rebalancing achieved. Everything here is post-processing of the model."""
+        if rules:
+            raise ConditionError("Rules are not supported yet for differentially private models.")
+        if shift is not None or parity is not None:
+            raise ConditionError(
+                "Shift and parity are not supported yet for differentially private models "
+                "(epsilon is set); conditions and rebalance are."
+            )
+        if rebalance is not None and isinstance(conditions, pd.DataFrame):
+            raise ConditionError(
+                "Seed rows (a DataFrame of conditions) cannot be combined with rebalance, shift "
+                "or parity; give conditions as a dict."
+            )
+        dp, schema = self.dp_model_, self.schema_
         sets: dict[str, tuple[Any, ...]] = {}
         ranges: dict[str, tuple[float | None, float | None]] = {}
         if isinstance(conditions, Mapping) and conditions:
-            specs = {spec.name: spec for spec in self.schema_}
-            parsed = parse_conditions(self.schema_.names, specs, conditions)
+            specs = {spec.name: spec for spec in schema}
+            parsed = parse_conditions(schema.names, specs, conditions)
             sets = {c.column: c.values for c in parsed if c.kind == "set"}
             ranges = {c.column: (c.low, c.high) for c in parsed if c.kind == "range"}
             conditions = {c.column: c.values[0] for c in parsed if c.kind == "value"}
-        factors = condition_factors(self.dp_model_, self.schema_, sets, ranges)
+        factors = condition_factors(dp, schema, sets, ranges)
         table = self._condition_table(conditions, n)
-        fixed = mask = None
+        d = len(dp.nodes)
+        fixed, mask = np.zeros((n, d), dtype=np.int64), np.zeros((n, d), dtype=bool)
         if table is not None:
             fixed, mask = condition_tokens(
-                self.dp_model_,
-                self.schema_,
-                table,
-                from_dict=bool(table.attrs.get("from_dict", False)),
+                dp, schema, table, from_dict=bool(table.attrs.get("from_dict", False))
             )
 
         def describe(row: int) -> str:
@@ -548,11 +568,14 @@ class Synthesizer:
                 values.update({str(c): v for c, v in table.iloc[row].dropna().items()})
             return f"the conditions {values}"
 
+        asked: list[tuple[str, Any, float, float]] = []
+        if rebalance:
+            asked = self._rebalance_private(n, rng, rebalance, fixed, mask, factors, describe)
         with progress_bar(progress) as bar:
             task = bar.add_task("Sampling rows", total=n)
             out = sample_private_model(
-                self.dp_model_,
-                self.schema_,
+                dp,
+                schema,
                 n,
                 rng,
                 fixed=fixed,
@@ -562,7 +585,67 @@ class Synthesizer:
                 describe=describe,
                 on_rows=lambda k: bar.advance(task, k),
             )
-        return self._apply_exact_conditions(out, table)
+        out = self._apply_exact_conditions(out, table)
+        targets = []
+        for name, key, share, model_share in asked:
+            hit = value_labels(out[name]) == value_label(key)
+            targets.append(
+                TargetResult(
+                    "rebalance", name, f"share of {key!r}", share, float(hit.mean()), model_share
+                )
+            )
+        return out, targets
+
+    def _rebalance_private(
+        self,
+        n: int,
+        rng: np.random.Generator,
+        rebalance: Mapping[str, Any],
+        fixed: np.ndarray,
+        mask: np.ndarray,
+        factors: dict[int, np.ndarray],
+        describe: Callable[[int], str],
+    ) -> list[tuple[str, Any, float, float]]:
+        """Fix the rebalanced columns of every row (in ``fixed`` and ``mask``) so that their
+        shares are the asked ones, and return (column, category, asked, model share) for each
+        category named. The cells come from the model's joint under the conditions (a pilot
+        draw), raked to the targets; within a cell the rows are the model's given the cell."""
+        dp, schema = self.dp_model_, self.schema_
+        if not isinstance(rebalance, Mapping):
+            raise ConditionError(
+                f"rebalance must be a dict of column -> targets. Got {type(rebalance).__name__}."
+            )
+        unknown = [str(c) for c in rebalance if c not in schema]
+        if unknown:
+            raise ConditionError(
+                f"rebalance names unknown column(s) {unknown}; the model has {schema.names}."
+            )
+        nodes = [categorical_node(dp, schema, name) for name in rebalance]
+        both = [c for c, k in zip(rebalance, nodes, strict=True) if k in factors or mask[0, k]]
+        if both:
+            raise ConditionError(
+                f"Column(s) {both} appear in both conditions and rebalance; use one."
+            )
+        pilot = draw_pilot(
+            dp, _PRIVATE_PILOT_ROWS, rng.spawn(1)[0], fixed[:1], mask[:1], factors, describe
+        )
+        targets, asked = [], []
+        for (name, shares), k in zip(rebalance.items(), nodes, strict=True):
+
+            def token_of(key: Any, name: str = name) -> int:
+                return value_token(dp, schema, name, key)
+
+            size = dp.columns[dp.nodes[k]].n_tokens
+            model_shares = np.bincount(pilot[:, k], minlength=size) / len(pilot)
+            targets.append(target_shares(name, token_of, shares, model_shares, source="rebalance"))
+            asked += [
+                (name, key, float(share), float(model_shares[token_of(key)]))
+                for key, share in shares.items()
+            ]
+        sizes = [dp.columns[dp.nodes[k]].n_tokens for k in nodes]
+        cells = allocate_cells(pilot[:, nodes], sizes, targets, n, rng.spawn(1)[0])
+        fixed[:, nodes], mask[:, nodes] = cells, True
+        return asked
 
     def _condition_table(self, conditions: Conditions, n: int) -> pd.DataFrame | None:
         if conditions is None:
@@ -861,10 +944,20 @@ def _needs_controls(
         return False
 
     model._check_fitted()
-    if hasattr(model, "dp_model_") and rebalance is None and shift is None and parity is None:
-        # Fixed values on a private model are drawn by its own sampler (see _sample_private).
-        return False
     return needs_controls(model, conditions, rebalance, shift, parity)
+
+
+def _row_count(n: Any, conditions: Conditions) -> int:
+    """The rows to draw: ``n``, or as many as the seed rows (which ``n`` must then match)."""
+    if isinstance(conditions, pd.DataFrame):
+        if n is not None and n != len(conditions):
+            raise ConditionError(
+                f"n ({n}) must match the number of seed rows ({len(conditions)}), or be omitted."
+            )
+        n = len(conditions)
+    if n is None or isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"The number of rows to sample must be an int >= 1. Got {n!r} instead.")
+    return int(n)
 
 
 def _check_count(n: Any) -> int:
@@ -886,6 +979,8 @@ def _first_tree_problem(trees: list[ColumnModel], n_tokens: np.ndarray) -> str |
 _ROWS_PER_LEAF = 520
 #: ... and a continuous column's bin, at least one in this many.
 _ROWS_PER_CONTINUOUS_LEAF = 1600
+#: Rows of the pilot draw whose joint of the rebalanced columns a private model's targets rake.
+_PRIVATE_PILOT_ROWS = 50_000
 #: Under ``column_order="coarse_first"``, columns of at most this many tokens come first.
 _COARSE_TOKENS = 3
 
