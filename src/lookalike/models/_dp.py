@@ -161,8 +161,9 @@ _IPF_ROUNDS = 30
 _COARSE_PARENTS = 3
 #: Rows sampled at a time from nodes with coarse parents.
 _SAMPLE_CHUNK = 100_000
-#: Conditioned draws (importance resampling, :func:`_draw_given`): particles per output row,
-#: the fewest particles for one set of fixed values, and the most particles drawn in one pass.
+#: Conditioned draws (importance resampling, :func:`_draw_given`): the most particles per
+#: output row, the fewest particles for one set of fixed values (also the pilot's size), and
+#: the most particles drawn in one pass.
 _CONDITION_POOL = 8
 _CONDITION_MIN_PARTICLES = 1024
 _CONDITION_PASS_PARTICLES = 400_000
@@ -1816,53 +1817,59 @@ def _draw_given(
     """Each row's tokens given its fixed ones and the ``factors`` of every row, by importance
     resampling.
 
-    Rows with the same fixed tokens share a pool of particles: :data:`_CONDITION_POOL` per row
-    and at least :data:`_CONDITION_MIN_PARTICLES`, drawn from the model with the fixed tokens in
-    place and weighted by their probability given each particle's parents (and by the mass a
-    factor keeps, see :func:`_draw_tokens`). The rows are then
-    selected from the pool by systematic resampling on those weights. With ``m`` particles the
-    selection's error is the O(1/m) of self-normalised importance sampling, and a large pool
-    makes most rows come from different particles; fixed tokens whose parents are all fixed or
-    have none weigh every particle alike, and the draw is then exact. A pool where every weight
-    is zero means that the model gives the fixed values probability 0 (a ConditionError).
+    Rows with the same fixed tokens share a pool of particles, drawn from the model with the
+    fixed tokens in place and weighted by their probability given each particle's parents (and
+    by the mass a factor keeps, see :func:`_draw_tokens`); the rows are then selected from the
+    pool by systematic resampling on those weights. A pool holds at least
+    :data:`_CONDITION_MIN_PARTICLES` particles and, for a large group, ``k`` per row, where a
+    pilot of that many particles sets ``k`` to the 99.5th percentile of weight over mean weight
+    (between 1 and :data:`_CONDITION_POOL`): a particle is then expected to give at most one
+    row, so rows rarely repeat a particle, and fixed values that weigh every particle alike (no
+    parents, or all of them fixed) cost one particle per row, an exact draw. With ``m``
+    particles the selection's error is the O(1/m) of self-normalised importance sampling. A
+    pool whose weights are all zero means the model gives the fixed values probability 0 (a
+    ConditionError).
     """
     n, d = fixed.shape
     keys = [np.where(mask[:, k], fixed[:, k], -1) for k in range(d)]
     some, index = group_rows(keys, n)
     by_group = np.argsort(index, kind="stable")
     bounds = np.r_[0, np.cumsum(np.bincount(index, minlength=len(some)))]
-    # Pieces: (group, its rows), a large group split so that one pass holds its particles.
-    most = max(_CONDITION_PASS_PARTICLES // _CONDITION_POOL, 1)
-    pieces = [
-        (g, by_group[start : min(start + most, bounds[g + 1])])
-        for g in range(len(some))
-        for start in range(int(bounds[g]), int(bounds[g + 1]), most)
-    ]
+    # Pieces: (group, its rows, particles per row), a large group split so that one pass holds
+    # its particles.
+    pieces = []
+    for g in range(len(some)):
+        size = int(bounds[g + 1] - bounds[g])
+        per_row = float(_CONDITION_POOL)
+        if _CONDITION_POOL * size > _CONDITION_MIN_PARTICLES:
+            per_row = _pilot_pool(model, fixed[some[g]], mask[some[g]], factors, rng)
+            if per_row == 0:
+                raise _impossible(describe(int(some[g])))
+        most = max(int(_CONDITION_PASS_PARTICLES // per_row), 1)
+        for start in range(int(bounds[g]), int(bounds[g + 1]), most):
+            pieces.append((g, by_group[start : min(start + most, bounds[g + 1])], per_row))
     out = np.zeros((n, d), dtype=np.int64)
     first = 0
     while first < len(pieces):
         last, total = first, 0
         while last < len(pieces) and (
-            last == first or total + _pool_size(len(pieces[last][1])) <= _CONDITION_PASS_PARTICLES
+            last == first or total + _pool_size(*pieces[last][1:]) <= _CONDITION_PASS_PARTICLES
         ):
-            total += _pool_size(len(pieces[last][1]))
+            total += _pool_size(*pieces[last][1:])
             last += 1
         batch = pieces[first:last]
-        sizes = np.array([_pool_size(len(rows)) for _, rows in batch])
-        source = np.repeat([some[g] for g, _ in batch], sizes)
+        sizes = np.array([_pool_size(rows, per_row) for _, rows, per_row in batch])
+        source = np.repeat([some[g] for g, _, _ in batch], sizes)
         drawn, log_weight = _draw_tokens(
             model, int(sizes.sum()), rng, fixed[source], mask[source], factors
         )
         offset = 0
-        for (g, rows), size in zip(batch, sizes, strict=True):
+        for (g, rows, _), size in zip(batch, sizes, strict=True):
             pool = slice(offset, offset + size)
             offset += size
             picked = _systematic_pick(log_weight[pool], len(rows), rng)
             if picked is None:
-                raise ConditionError(
-                    f"The private model gives {describe(int(some[g]))} probability 0: its noisy "
-                    "tables hold no such combination. Condition on fewer columns or other values."
-                )
+                raise _impossible(describe(int(some[g])))
             out[rows] = drawn[pool][picked]
             if on_rows is not None:
                 on_rows(len(rows))
@@ -1870,8 +1877,36 @@ def _draw_given(
     return out
 
 
-def _pool_size(n_rows: int) -> int:
-    return max(_CONDITION_POOL * n_rows, _CONDITION_MIN_PARTICLES)
+def _pilot_pool(
+    model: PrivateModel,
+    fixed_row: np.ndarray,
+    mask_row: np.ndarray,
+    factors: dict[int, np.ndarray],
+    rng: np.random.Generator,
+) -> float:
+    """Particles per row for one set of fixed values (see :func:`_draw_given`); 0 when every
+    pilot particle has weight zero."""
+    rows = np.zeros(_CONDITION_MIN_PARTICLES, dtype=np.intp)
+    _, log_weight = _draw_tokens(
+        model, len(rows), rng, fixed_row[None, :][rows], mask_row[None, :][rows], factors
+    )
+    top = log_weight.max()
+    if not np.isfinite(top):
+        return 0.0
+    weight = np.exp(log_weight - top)
+    ratio = float(np.quantile(weight / weight.mean(), 0.995))
+    return float(np.clip(ratio, 1.0, _CONDITION_POOL))
+
+
+def _impossible(conditions: str) -> ConditionError:
+    return ConditionError(
+        f"The private model gives {conditions} probability 0: its noisy tables hold no such "
+        "combination. Condition on fewer columns or other values."
+    )
+
+
+def _pool_size(rows: np.ndarray, per_row: float) -> int:
+    return max(math.ceil(per_row * len(rows)), _CONDITION_MIN_PARTICLES)
 
 
 def _systematic_pick(log_weight: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray | None:
