@@ -589,3 +589,27 @@ def test_values_the_private_model_never_draws_are_refused(private: la.Synthesize
     value = dp_model.columns[dp_model.nodes[k]].categories[0]
     with pytest.raises(la.ConditionError, match="probability 0"):
         private_copy.sample(10, conditions={"sex": value})
+
+
+def test_dates_come_out_as_dates_and_ranges_keep_both_end_days() -> None:
+    rng = np.random.default_rng(0)
+    days = pd.to_datetime("2020-01-01") + pd.to_timedelta(rng.integers(0, 365, 3000), unit="D")
+    table = pd.DataFrame(
+        {
+            "day": days,
+            "oslo_day": days.tz_localize("Europe/Oslo"),
+            "text_day": days.strftime("%Y-%m-%d"),
+            "minute": days + pd.to_timedelta(rng.integers(0, 1440, 3000), unit="min"),
+            "kind": rng.choice(["a", "b"], 3000),
+        }
+    )
+    with fixed_noise(4):
+        model = la.Synthesizer(epsilon=2.0, random_state=0).fit(table)
+    out = model.sample(3000)
+    assert (out["day"] == out["day"].dt.normalize()).all()
+    assert (out["oslo_day"] == out["oslo_day"].dt.normalize()).all()
+    assert pd.to_datetime(out["text_day"]).notna().all()
+    assert (out["minute"].dt.second == 0).all() and out["minute"].dt.hour.nunique() > 12
+    inside = model.sample(3000, conditions={"day": ("2020-03-01 12:00", "2020-03-10")})
+    assert inside["day"].min() == pd.Timestamp("2020-03-02")
+    assert inside["day"].max() == pd.Timestamp("2020-03-10")

@@ -92,6 +92,9 @@ def _specs(draw: st.DrawFn) -> ColumnSpec:
         datetime_format=draw(st.one_of(st.none(), st.just("%Y-%m-%d"))),
         decimals=draw(st.one_of(st.none(), st.integers(0, 6))),
         pii=pii,
+        datetime_step=draw(st.sampled_from([None, "day", "second"]))
+        if kind is ColumnKind.DATETIME
+        else None,
     )
 
 
@@ -219,3 +222,28 @@ def test_a_column_that_reads_both_ways_is_read_one_way_with_a_warning_that_names
     with warnings.catch_warnings():
         warnings.simplefilter("error", la.DataWarning)
         assert la.infer_schema(settled)["weight"].number_format == "{:,.0f} kg"
+
+
+def test_the_step_of_a_datetime_column_is_inferred_on_its_wall_clock() -> None:
+    oslo = pd.Series(pd.to_datetime(["2021-03-01", "2021-07-01"])).dt.tz_localize("Europe/Oslo")
+    frame = pd.DataFrame(
+        {
+            "dates": pd.to_datetime(["2021-03-01", "1650-07-01"]),
+            "oslo_dates": oslo,  # midnight in Oslo is 23:00 or 22:00 in UTC
+            "minutes": ["2021-03-01 10:30", "2021-03-02 11:45"],
+            "fractions": pd.to_datetime(["2021-03-01 10:30:00.5", "2021-03-01 10:30:01.0"]),
+            "label": ["a", "b"],
+        }
+    )
+    schema = la.infer_schema(frame)
+    assert schema["dates"].datetime_step == "day"
+    assert schema["oslo_dates"].datetime_step == "day"
+    assert schema["minutes"].datetime_step == "minute"
+    assert schema["fractions"].datetime_step is None
+    assert schema["label"].datetime_step is None
+    # A kind given in an override drops the step or reads it.
+    assert la.infer_schema(frame, {"dates": "categorical"})["dates"].datetime_step is None
+    with pytest.raises(la.SchemaError, match="datetime_step is one of"):
+        ColumnSpec("d", ColumnKind.DATETIME, "str", datetime_step="week")
+    with pytest.raises(la.SchemaError, match="on a categorical column"):
+        ColumnSpec("c", ColumnKind.CATEGORICAL, "str", datetime_step="day")

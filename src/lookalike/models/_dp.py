@@ -45,9 +45,10 @@ without any public domain 0.912 / 0.951 / 0.969 at epsilon 0.3 / 1 / 4 (the tree
 0.952 / 0.956). smartnoise MST, which is given the codebook, scores 0.926-0.930 / 0.945-0.947 /
 0.953 in the same benchmark, and AIM 0.933-0.934 / 0.944-0.958 / 0.968. Fits take 4-7 s.
 
-The schema (column names, kinds, storage dtypes, decimals, date formats) is treated as public, as
-by every DP synthesizer (they all take a domain); it is inferred from the data unless a full
-:class:`~lookalike.schema.Schema` is given, so pass one when that metadata is itself sensitive.
+The schema (column names, kinds, storage dtypes, decimals, date formats and steps) is treated as
+public, as by every DP synthesizer (they all take a domain); it is inferred from the data unless a
+full :class:`~lookalike.schema.Schema` is given, so pass one when that metadata is itself
+sensitive. Dates come out as dates: values are floored onto the column's ``datetime_step``.
 The number of rows is not released: the model keeps a noisy estimate. ``delta`` defaults to
 :data:`DEFAULT_DELTA` (1e-9, fixed so that it reveals nothing; 1/n^2 for n = 31,623).
 
@@ -88,6 +89,7 @@ from lookalike.privacy import (
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import condition_seconds
+from lookalike.schema._schema import DATETIME_STEPS
 
 __all__ = [
     "DEFAULT_DELTA",
@@ -2064,7 +2066,7 @@ def condition_factors(
         column = model.columns[j]
         assert column.cell_low is not None and column.cell_high is not None  # numeric
         assert column.cell_weight is not None and column.cell_token is not None
-        inside = _cell_shares_inside(column, low, high)
+        inside = _cell_shares_inside(column, low, high, _grid_step(schema[name]))
         weight = _cell_draw_weights(column)
         factor = np.zeros(column.n_tokens)
         np.add.at(factor, column.cell_token, weight * inside)
@@ -2094,10 +2096,12 @@ def _cell_draw_weights(column: PrivateColumn) -> np.ndarray:
     return weight
 
 
-def _cell_shares_inside(column: PrivateColumn, low: float | None, high: float | None) -> np.ndarray:
+def _cell_shares_inside(
+    column: PrivateColumn, low: float | None, high: float | None, step: float | None = None
+) -> np.ndarray:
     """The share of each cell's decoded values inside ``[low, high]`` (None: open)."""
     assert column.cell_low is not None and column.cell_high is not None
-    start, stop = _range_span(column, low, high)
+    start, stop = _range_span(column, low, high, step)
     lo, hi = column.cell_low, column.cell_high
     point = hi <= lo
     width = np.where(point, 1.0, hi - lo)
@@ -2109,17 +2113,30 @@ def _cell_shares_inside(column: PrivateColumn, low: float | None, high: float | 
 
 
 def _range_span(
-    column: PrivateColumn, low: float | None, high: float | None
+    column: PrivateColumn, low: float | None, high: float | None, step: float | None = None
 ) -> tuple[float, float]:
-    """The interval of uniform draws that decode inside ``[low, high]``: an integer cell's value
-    is the floor of its draw, so it is ``[ceil(low), floor(high) + 1)`` there."""
+    """The interval of uniform draws that decode inside ``[low, high]``. An integer cell's value
+    is the floor of its draw, so it is ``[ceil(low), floor(high) + 1)`` there; values floored
+    onto a ``step`` (datetimes on a whole number of days, say) likewise on that grid."""
+    unit = 1.0 if column.integer else step
     start = -np.inf if low is None else float(low)
     stop = np.inf if high is None else float(high)
-    if column.integer and low is not None:
-        start = float(math.ceil(start))
-    if column.integer and high is not None:
-        stop = float(math.floor(stop) + 1)
+    if unit is not None and low is not None:
+        start = math.ceil(start / unit) * unit
+    if unit is not None and high is not None:
+        stop = (math.floor(stop / unit) + 1) * unit
     return start, stop
+
+
+def _grid_step(spec: ColumnSpec) -> float | None:
+    """Seconds of a datetime column's step when its values are floored onto it as they are
+    stored (naive times and text; a zoned column's step is on its wall clock instead)."""
+    if spec.kind is not ColumnKind.DATETIME or spec.datetime_step is None:
+        return None
+    dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype != "str" else None
+    if getattr(dtype, "tz", None) is not None:
+        return None
+    return float(DATETIME_STEPS[spec.datetime_step])
 
 
 def _value_tokens(column: PrivateColumn, spec: ColumnSpec, values: pd.Series) -> np.ndarray:
@@ -2168,6 +2185,33 @@ def _value_tokens(column: PrivateColumn, spec: ColumnSpec, values: pd.Series) ->
     return np.asarray(column.cell_token[cells], dtype=np.int64)
 
 
+def _on_step(
+    seconds: np.ndarray,
+    spec: ColumnSpec,
+    within: tuple[float | None, float | None] | None = None,
+) -> np.ndarray:
+    """Datetimes (seconds) moved down onto the column's step on its wall clock (dates come out
+    as dates); under ``within``, one step up where that left the range."""
+    step = DATETIME_STEPS[spec.datetime_step or "second"]
+    out = seconds.copy()
+    present = np.isfinite(out)
+    dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype != "str" else None
+    zone = getattr(dtype, "tz", None)
+    if zone is None:  # naive times, or text (written in UTC when it has offsets)
+        out[present] = np.floor(out[present] / step) * step
+    else:
+        stamps = pd.DatetimeIndex(pd.to_datetime(out[present], unit="s", utc=True))
+        wall = stamps.tz_convert(zone).tz_localize(None)
+        floored = wall.floor(f"{step}s").tz_localize(
+            zone, ambiguous=np.zeros(len(wall), dtype=bool), nonexistent="shift_forward"
+        )
+        out[present] = (floored - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1)
+        if within is not None and within[0] is not None:
+            # Floored on the wall clock, a value may leave the range; one step up is back in it.
+            out = np.where(present & (out < within[0]), out + step, out)
+    return out
+
+
 def _fresh_keys(spec: ColumnSpec, n: int) -> pd.Series:
     keys = np.arange(1, n + 1)
     if spec.dtype in {"str", "string", "object", "category"} or spec.dtype.startswith("string"):
@@ -2199,7 +2243,8 @@ def _decode_numbers(
     assert column.cell_low is not None and column.cell_high is not None  # for mypy
     assert column.cell_weight is not None and column.cell_token is not None
     values = np.full(len(tokens), np.nan)
-    inside = None if within is None else _cell_shares_inside(column, *within)
+    step = _grid_step(spec)
+    inside = None if within is None else _cell_shares_inside(column, *within, step)
     for b in range(column.n_bins):
         rows = np.flatnonzero(tokens == b)
         if not len(rows):
@@ -2212,7 +2257,7 @@ def _decode_numbers(
         picked = cells[rng.choice(len(cells), size=len(rows), p=p)]
         low, high = column.cell_low[picked], column.cell_high[picked]
         if within is not None:
-            start, stop = _range_span(column, *within)
+            start, stop = _range_span(column, *within, step)
             is_point = high <= low
             low = np.where(is_point, low, np.maximum(low, start))
             high = np.where(is_point, high, np.minimum(high, stop))
@@ -2222,6 +2267,8 @@ def _decode_numbers(
             drawn = low + rng.random(len(rows)) * (high - low)
         values[rows] = np.where(high > low, drawn, low)
     if spec.kind is ColumnKind.DATETIME:
+        if spec.datetime_step is not None:
+            values = _on_step(values, spec, within)
         # Whole seconds in the column's own unit, clipped to the years it holds (a noisy range
         # may reach beyond them). Text with UTC offsets is written in UTC: its offset is not
         # released.

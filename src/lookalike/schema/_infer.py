@@ -23,6 +23,7 @@ from lookalike.schema._numbers import (
 )
 from lookalike.schema._pii import detect_column_pii
 from lookalike.schema._schema import (
+    DATETIME_STEPS,
     DEFAULT_LOCALE,
     NUMERIC_PII_TYPES,
     ColumnKind,
@@ -142,6 +143,8 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
     kind = getattr(spec["kind"], "value", spec["kind"])
     if "number_format" not in override and kind not in {k.value for k in numeric_kinds}:
         spec["number_format"] = None  # a detected number format does not outlive the number
+    if "datetime_step" not in override and kind != ColumnKind.DATETIME.value:
+        spec["datetime_step"] = None
     result = ColumnSpec.from_dict(spec)
     if result.pii is not None and _is_numeric(series) and result.pii not in NUMERIC_PII_TYPES:
         allowed = ", ".join(sorted(p.value for p in NUMERIC_PII_TYPES))
@@ -154,6 +157,9 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
             fmt = _guess_format(series.dropna().astype(str))
             result = ColumnSpec.from_dict({**result.to_dict(), "datetime_format": fmt})
         _check_datetime_parses(result, series)
+        if "datetime_step" not in override:
+            step = datetime_step(parse_datetimes(series.dropna(), result.datetime_format))
+            result = ColumnSpec.from_dict({**result.to_dict(), "datetime_step": step})
     if result.kind in numeric_kinds and result.number_format is not None:
         values = series.dropna()
         bad = values[np.isnan(parse_formatted(values, result.number_format))]
@@ -203,7 +209,8 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
     if pd.api.types.is_bool_dtype(series):
         return ColumnSpec(name, ColumnKind.BOOLEAN, dtype, nullable)
     if pd.api.types.is_datetime64_any_dtype(series):
-        return ColumnSpec(name, ColumnKind.DATETIME, dtype, nullable)
+        step = datetime_step(values)
+        return ColumnSpec(name, ColumnKind.DATETIME, dtype, nullable, datetime_step=step)
     if _is_numeric(series):
         finite = pd.to_numeric(values).to_numpy(dtype=float)
         integral = bool(np.all(np.mod(finite[np.isfinite(finite)], 1) == 0))
@@ -217,7 +224,10 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
         return ColumnSpec(name, ColumnKind.BOOLEAN, dtype, nullable)
     fmt = _guess_format(text)
     if fmt is not None:
-        return ColumnSpec(name, ColumnKind.DATETIME, dtype, nullable, datetime_format=fmt)
+        step = datetime_step(parse_datetimes(values, fmt))
+        return ColumnSpec(
+            name, ColumnKind.DATETIME, dtype, nullable, datetime_format=fmt, datetime_step=step
+        )
     number_format = guess_number_format(text)
     if number_format is not None:
         numbers = parse_formatted(values, number_format)
@@ -297,6 +307,33 @@ def _guess_format(text: pd.Series) -> str | None:
     if parse_datetimes(text, fmt).isna().any():
         return None
     return fmt
+
+
+def datetime_step(stamps: pd.Series) -> str | None:
+    """The coarsest of :data:`DATETIME_STEPS` that every datetime is a whole number of on its
+    wall clock (local dates are whole days there, not in UTC), or None.
+
+    >>> datetime_step(pd.Series(pd.to_datetime(["2020-01-02", "1650-07-01"])))
+    'day'
+    >>> datetime_step(pd.Series(pd.to_datetime(["2020-01-02 10:30", None])))
+    'minute'
+    """
+    stamps = stamps.dropna()
+    if not len(stamps) or not pd.api.types.is_datetime64_any_dtype(stamps):
+        return None
+    if stamps.dt.tz is not None:
+        stamps = stamps.dt.tz_localize(None)
+    values = stamps.to_numpy()
+    per_second = {"s": 1, "ms": 10**3, "us": 10**6, "ns": 10**9}.get(
+        np.datetime_data(values.dtype)[0]
+    )
+    if per_second is None:
+        return None
+    ticks = values.astype(np.int64)
+    for name, seconds in DATETIME_STEPS.items():
+        if np.all(ticks % (seconds * per_second) == 0):
+            return name
+    return None
 
 
 def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:

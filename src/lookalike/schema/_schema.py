@@ -62,6 +62,10 @@ class PiiType(StrEnum):
     """Free text that mentions identifiers: replaced by fake text as a whole."""
 
 
+#: Steps of a datetime column's wall clock (seconds), coarsest first: ``datetime_step`` names the
+#: coarsest one every value is a whole number of.
+DATETIME_STEPS = {"day": 86_400, "hour": 3_600, "minute": 60, "second": 1}
+
 #: PII types whose fakes can be stored as whole numbers (in an integer column).
 NUMERIC_PII_TYPES = frozenset({PiiType.PHONE, PiiType.US_SSN, PiiType.CARD_NUMBER})
 
@@ -77,6 +81,10 @@ class ColumnSpec:
     Python format string, ``"${:,.2f}"``; ``"{:.,2f} €"`` for ``1.243,56 €``, with a decimal
     comma), so they are written back the same way.
     ``decimals`` is how many decimals the numbers carry (``0`` for whole numbers).
+    ``datetime_step`` is the coarsest of ``"day"``, ``"hour"``, ``"minute"`` and ``"second"``
+    that every value of a datetime column is a whole number of on its wall clock (``"day"`` for
+    dates), or ``None``. Like ``decimals`` it is read from the values; the private model draws
+    values on it.
     ``pii`` names the kind of direct identifier the column holds (a :class:`PiiType`), or is
     ``None``: a PII column is never learned, and comes out as fake values of that type.
     """
@@ -89,6 +97,7 @@ class ColumnSpec:
     decimals: int | None = None
     pii: PiiType | None = None
     number_format: str | None = None
+    datetime_step: str | None = None
 
     def __post_init__(self) -> None:
         # Field types are checked too: a schema may come from a file someone edited.
@@ -126,6 +135,14 @@ class ColumnSpec:
             ) from None
         if self.pii is not None:
             self._check_pii()
+        if self.datetime_step is not None and (
+            self.datetime_step not in DATETIME_STEPS or self.kind is not ColumnKind.DATETIME
+        ):
+            raise SchemaError(
+                f"Column {self.name!r}: datetime_step is one of {list(DATETIME_STEPS)} on a "
+                f"datetime column (or null). Got {self.datetime_step!r} on a {self.kind.value} "
+                "column."
+            )
         if self.number_format is not None:
             if not isinstance(self.number_format, str):
                 raise SchemaError(
