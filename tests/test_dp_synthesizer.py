@@ -178,11 +178,15 @@ def test_bad_domains_and_conditions_are_refused(
         private.sample(10, conditions={"age": [30, 40]})
     with pytest.raises(la.ConditionError, match="holds none of the values"):
         private.sample(10, conditions={"age": (500, 600)})
-    with pytest.raises(la.ConditionError, match="Shift and parity are not supported yet"):
+    with pytest.raises(la.ConditionError, match="means and quantiles are not supported yet"):
         private.sample(10, shift={"age": {"mean": "+5"}})
-    with pytest.raises(la.ConditionError, match="Shares of 'age' need a categorical column"):
+    with pytest.raises(la.ConditionError, match="'age' is not categorical"):
         private.sample(10, rebalance={"age": {30: 0.5}})
-    with pytest.raises(la.ConditionError, match="appear in both conditions and rebalance"):
+    with pytest.raises(la.ConditionError, match="'age' is not categorical"):
+        private.sample(10, parity={"target": "income", "sensitive": ["age"]})
+    with pytest.raises(la.ConditionError, match="in both rebalance and shift"):
+        private.sample(10, rebalance={"sex": {"Male": 0.5}}, shift={"sex": {"Male": 0.4}})
+    with pytest.raises(la.ConditionError, match="appear both in conditions and in rebalance"):
         private.sample(10, conditions={"sex": "Male"}, rebalance={"sex": {"Male": 0.5}})
     with pytest.raises(la.ConditionError, match=r"the shares sum to 1\.2 > 1"):
         private.sample(10, rebalance={"sex": {"Male": 0.6, "Female": 0.6}})
@@ -551,6 +555,30 @@ def test_rebalance_reaches_its_shares_and_keeps_each_cell_of_the_model(
         for column in ("education", "relationship", "race"):
             tolerance = 4 * _tvd_noise(cell[column], reference[column])
             assert _tvd(cell[column], reference[column]) < tolerance, (income, sex, column)
+
+
+def test_parity_and_a_shifted_distribution_on_a_private_model(table: pd.DataFrame) -> None:
+    with fixed_noise(7):
+        model = la.Synthesizer(epsilon=4.0, random_state=3).fit(table)
+    plain = model.sample(300_000, random_state=1)
+    parity = {"target": "income", "sensitive": ["sex"]}
+    out, report = model.sample_with_report(20_000, parity=parity, random_state=2)
+    rates = pd.crosstab(out["sex"], out["income"], normalize="index")
+    assert abs(rates.iloc[0] - rates.iloc[1]).max() < 2e-3
+    (gap,) = report.targets
+    assert gap.achieved < 2e-3
+    before = pd.crosstab(plain["sex"], plain["income"], normalize="index")
+    assert gap.model == pytest.approx(float(abs(before.iloc[0] - before.iloc[1]).max()), abs=0.02)
+    assert gap.model > 0.05  # the model's own gap, which parity removed
+    # Within each cell the rows are the model's given the cell.
+    for (income, sex), cell in out.groupby(["income", "sex"]):
+        reference = plain[(plain["income"] == income) & (plain["sex"] == sex)]
+        tolerance = 4 * _tvd_noise(cell["education"], reference["education"])
+        assert _tvd(cell["education"], reference["education"]) < tolerance, (income, sex)
+    shifted = model.sample(
+        5000, shift={"sex": {"distribution": {"Female": 0.7, "Male": 0.3}}}, random_state=3
+    )
+    assert (shifted["sex"] == "Female").mean() == pytest.approx(0.7, abs=1e-3)
 
 
 def test_seed_rows_and_exact_numbers_on_a_private_model(

@@ -1976,27 +1976,39 @@ def draw_pilot(
 def allocate_cells(
     pilot: np.ndarray,
     sizes: Sequence[int],
-    targets: Sequence[np.ndarray],
+    targets: Sequence[np.ndarray | None],
     n: int,
     rng: np.random.Generator,
+    independent: tuple[int, Sequence[int]] | None = None,
 ) -> np.ndarray:
     """``n`` rows of tokens for some nodes (``pilot`` holds their tokens in a draw of the model,
-    ``sizes`` their token counts) whose shares are the ``targets`` (one distribution per node):
-    the pilot's joint raked to the targets by iterative proportional fitting, so every other
-    association among the nodes stays the model's; each cell then gets its share of the rows
-    (largest remainders), in random order. Cells the model never draws stay empty."""
-    cells = np.ravel_multi_index(tuple(pilot.T), tuple(sizes))
-    joint = np.bincount(cells, minlength=int(np.prod(sizes))).astype(float).reshape(sizes)
+    ``sizes`` their token counts) whose shares are the ``targets`` (a distribution per node, or
+    None to leave it free) and, with ``independent = (a, others)``, where node ``a`` is
+    independent of the joint of ``others``. The pilot's joint is raked to these by iterative
+    proportional fitting, so every other association among the nodes stays the model's; each
+    cell then gets its share of the rows (largest remainders), in random order. Cells the model
+    never draws stay empty."""
+    shape = tuple(sizes)
+    cells = np.ravel_multi_index(tuple(pilot.T), shape)
+    joint = np.bincount(cells, minlength=int(np.prod(shape))).astype(float).reshape(shape)
     joint /= joint.sum()
+    axes = range(len(shape))
     for _ in range(_IPF_ROUNDS * 10):
         worst = 0.0
         for axis, target in enumerate(targets):
-            other = tuple(a for a in range(len(sizes)) if a != axis)
-            current = joint.sum(axis=other)
-            worst = max(worst, float(np.abs(current - target).max()))
-            shape = [1] * len(sizes)
-            shape[axis] = -1
-            joint *= _ratio(target, current).reshape(shape)
+            if target is None:
+                continue
+            current = joint.sum(axis=tuple(a for a in axes if a != axis), keepdims=True)
+            worst = max(worst, float(np.abs(current.ravel() - target).max()))
+            joint *= _ratio(target.reshape(current.shape), current)
+        if independent is not None:
+            a, others = independent
+            kept = {a, *others}
+            both = joint.sum(axis=tuple(b for b in axes if b not in kept), keepdims=True)
+            product = both.sum(axis=tuple(others), keepdims=True) * both.sum(axis=a, keepdims=True)
+            product /= both.sum()
+            worst = max(worst, float(np.abs(both - product).max()))
+            joint *= _ratio(product, both)
         if worst < 1e-9:
             break
     flat = joint.ravel() / joint.sum()
@@ -2005,16 +2017,16 @@ def allocate_cells(
     extra = np.argsort(-(remainder + rng.random(len(flat)) * 1e-9))[: n - int(counts.sum())]
     counts[extra] += 1
     chosen = rng.permutation(np.repeat(np.arange(len(flat)), counts))
-    return np.stack(np.unravel_index(chosen, tuple(sizes)), axis=1).astype(np.int64)
+    return np.stack(np.unravel_index(chosen, shape), axis=1).astype(np.int64)
 
 
 def categorical_node(model: PrivateModel, schema: Schema, name: str) -> int:
-    """The node of a categorical column; ConditionError (for shares) if it is not one."""
+    """The node of a categorical column; ConditionError if it is not one."""
     j = list(schema.names).index(name)
     if model.columns[j].kind != "categorical" or j not in model.nodes:
         raise ConditionError(
-            f"Shares of {name!r} need a categorical column of the private model; give numbers a "
-            "(low, high) range in conditions instead."
+            f"Column {name!r} is not categorical in the private model: rebalance, shares and "
+            "parity need categories (give numbers a (low, high) range in conditions instead)."
         )
     return model.nodes.index(j)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
@@ -20,7 +22,7 @@ from lookalike.control._rule_sampling import (
     rules_from_manifest,
     rules_to_manifest,
 )
-from lookalike.control._targets import target_shares
+from lookalike.control._targets import read_parity, target_shares
 from lookalike.encode import TableEncoder, restore_dtype, value_label, value_labels
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import read_table
@@ -118,8 +120,9 @@ class Synthesizer:
         ``(epsilon, delta)``-DP for adding or removing one row (``delta`` defaults to 1e-9). The
         other parameters then do not apply; see :mod:`lookalike.models._dp` for the method and
         ``describe()["privacy"]["ledger"]`` for how the budget was spent. Such a model samples
-        under conditions (values, sets of categories, ranges, seed rows) and rebalancing at
-        no further privacy cost; shift, parity and rules need the default model so far.
+        under conditions (values, sets of categories, ranges, seed rows), rebalancing, shifts
+        of category shares and parity at no further privacy cost; shifts of means and
+        quantiles, and rules, need the default model so far.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -534,12 +537,8 @@ class Synthesizer:
         and what rebalancing achieved. Everything here is post-processing of the model."""
         if rules:
             raise ConditionError("Rules are not supported yet for differentially private models.")
-        if shift is not None or parity is not None:
-            raise ConditionError(
-                "Shift and parity are not supported yet for differentially private models "
-                "(epsilon is set); conditions and rebalance are."
-            )
-        if rebalance is not None and isinstance(conditions, pd.DataFrame):
+        controls = any(x is not None for x in (rebalance, shift, parity))
+        if controls and isinstance(conditions, pd.DataFrame):
             raise ConditionError(
                 "Seed rows (a DataFrame of conditions) cannot be combined with rebalance, shift "
                 "or parity; give conditions as a dict."
@@ -568,9 +567,10 @@ class Synthesizer:
                 values.update({str(c): v for c, v in table.iloc[row].dropna().items()})
             return f"the conditions {values}"
 
-        asked: list[tuple[str, Any, float, float]] = []
-        if rebalance:
-            asked = self._rebalance_private(n, rng, rebalance, fixed, mask, factors, describe)
+        plan = None
+        if controls:
+            plan = _PrivateTargets.read(self, rebalance, shift, parity)
+            plan.fix_rows(self, n, rng, fixed, mask, factors, describe)
         with progress_bar(progress) as bar:
             task = bar.add_task("Sampling rows", total=n)
             out = sample_private_model(
@@ -586,66 +586,7 @@ class Synthesizer:
                 on_rows=lambda k: bar.advance(task, k),
             )
         out = self._apply_exact_conditions(out, table)
-        targets = []
-        for name, key, share, model_share in asked:
-            hit = value_labels(out[name]) == value_label(key)
-            targets.append(
-                TargetResult(
-                    "rebalance", name, f"share of {key!r}", share, float(hit.mean()), model_share
-                )
-            )
-        return out, targets
-
-    def _rebalance_private(
-        self,
-        n: int,
-        rng: np.random.Generator,
-        rebalance: Mapping[str, Any],
-        fixed: np.ndarray,
-        mask: np.ndarray,
-        factors: dict[int, np.ndarray],
-        describe: Callable[[int], str],
-    ) -> list[tuple[str, Any, float, float]]:
-        """Fix the rebalanced columns of every row (in ``fixed`` and ``mask``) so that their
-        shares are the asked ones, and return (column, category, asked, model share) for each
-        category named. The cells come from the model's joint under the conditions (a pilot
-        draw), raked to the targets; within a cell the rows are the model's given the cell."""
-        dp, schema = self.dp_model_, self.schema_
-        if not isinstance(rebalance, Mapping):
-            raise ConditionError(
-                f"rebalance must be a dict of column -> targets. Got {type(rebalance).__name__}."
-            )
-        unknown = [str(c) for c in rebalance if c not in schema]
-        if unknown:
-            raise ConditionError(
-                f"rebalance names unknown column(s) {unknown}; the model has {schema.names}."
-            )
-        nodes = [categorical_node(dp, schema, name) for name in rebalance]
-        both = [c for c, k in zip(rebalance, nodes, strict=True) if k in factors or mask[0, k]]
-        if both:
-            raise ConditionError(
-                f"Column(s) {both} appear in both conditions and rebalance; use one."
-            )
-        pilot = draw_pilot(
-            dp, _PRIVATE_PILOT_ROWS, rng.spawn(1)[0], fixed[:1], mask[:1], factors, describe
-        )
-        targets, asked = [], []
-        for (name, shares), k in zip(rebalance.items(), nodes, strict=True):
-
-            def token_of(key: Any, name: str = name) -> int:
-                return value_token(dp, schema, name, key)
-
-            size = dp.columns[dp.nodes[k]].n_tokens
-            model_shares = np.bincount(pilot[:, k], minlength=size) / len(pilot)
-            targets.append(target_shares(name, token_of, shares, model_shares, source="rebalance"))
-            asked += [
-                (name, key, float(share), float(model_shares[token_of(key)]))
-                for key, share in shares.items()
-            ]
-        sizes = [dp.columns[dp.nodes[k]].n_tokens for k in nodes]
-        cells = allocate_cells(pilot[:, nodes], sizes, targets, n, rng.spawn(1)[0])
-        fixed[:, nodes], mask[:, nodes] = cells, True
-        return asked
+        return out, [] if plan is None else plan.measure(out)
 
     def _condition_table(self, conditions: Conditions, n: int) -> pd.DataFrame | None:
         if conditions is None:
@@ -945,6 +886,162 @@ def _needs_controls(
 
     model._check_fitted()
     return needs_controls(model, conditions, rebalance, shift, parity)
+
+
+@dataclass
+class _PrivateTargets:
+    """Rebalance, shift (of category shares) and parity on a private model.
+
+    A pilot draw under the conditions gives the model's joint of the columns named; it is raked
+    to the asked shares (and made independent for parity), every row is given a cell of that
+    joint, and the rows are then drawn given their cell: within a cell, the model's own
+    distribution. Sampling is post-processing, so this spends no budget.
+    """
+
+    shares: list[tuple[str, str, Any, bool]]  # (source, column, {category: share}, complete)
+    parity: tuple[str, list[str]] | None
+    columns: list[str]
+    asked: list[TargetResult] = field(default_factory=list)
+
+    @classmethod
+    def read(cls, model: Synthesizer, rebalance: Any, shift: Any, parity: Any) -> _PrivateTargets:
+        names = model.schema_.names
+        shares: list[tuple[str, str, Any, bool]] = []
+        for source, request in (("rebalance", rebalance), ("shift", shift)):
+            if request is None:
+                continue
+            if not isinstance(request, Mapping):
+                raise ConditionError(
+                    f"{source} must be a dict of column -> targets. Got {type(request).__name__}."
+                )
+            unknown = [str(c) for c in request if c not in names]
+            if unknown:
+                raise ConditionError(
+                    f"{source} names unknown column(s) {unknown}; the model has {names}."
+                )
+            for name, wanted in request.items():
+                if source == "shift" and isinstance(wanted, Mapping):
+                    if {"mean", "quantiles"} & set(wanted):
+                        raise ConditionError(
+                            f"Shift of {name!r}: means and quantiles are not supported yet for "
+                            "differentially private models; category shares and "
+                            "'distribution' are."
+                        )
+                    if "distribution" in wanted:
+                        shares.append((source, name, wanted["distribution"], True))
+                        continue
+                shares.append((source, name, wanted, False))
+        both = sorted({c for _, c, _, _ in shares if sum(c == d for _, d, _, _ in shares) > 1})
+        if both:
+            raise ConditionError(f"Column(s) {both} appear in both rebalance and shift; use one.")
+        read = read_parity(parity, names) if parity is not None else None
+        columns = list(
+            dict.fromkeys([c for _, c, _, _ in shares] + ([read[0], *read[1]] if read else []))
+        )
+        return cls(shares, read, columns)
+
+    def fix_rows(
+        self,
+        model: Synthesizer,
+        n: int,
+        rng: np.random.Generator,
+        fixed: np.ndarray,
+        mask: np.ndarray,
+        factors: dict[int, np.ndarray],
+        describe: Callable[[int], str],
+    ) -> None:
+        """Give every row a cell of the target columns (in ``fixed`` and ``mask``)."""
+        dp, schema = model.dp_model_, model.schema_
+        nodes = [categorical_node(dp, schema, name) for name in self.columns]
+        clash = [c for c, k in zip(self.columns, nodes, strict=True) if k in factors or mask[0, k]]
+        if clash:
+            raise ConditionError(
+                f"Column(s) {clash} appear both in conditions and in rebalance, shift or parity; "
+                "use one."
+            )
+        pilot = draw_pilot(
+            dp, _PRIVATE_PILOT_ROWS, rng.spawn(1)[0], fixed[:1], mask[:1], factors, describe
+        )
+        sizes = [dp.columns[dp.nodes[k]].n_tokens for k in nodes]
+        targets: list[np.ndarray | None] = [None] * len(nodes)
+        for source, name, wanted, complete in self.shares:
+            axis = self.columns.index(name)
+
+            def token_of(key: Any, name: str = name) -> int:
+                return value_token(dp, schema, name, key)
+
+            model_shares = np.bincount(pilot[:, nodes[axis]], minlength=sizes[axis]) / len(pilot)
+            targets[axis] = target_shares(
+                name, token_of, wanted, model_shares, source=source, complete=complete
+            )
+            self.asked += [
+                TargetResult(
+                    source,
+                    name,
+                    f"share of {key!r}",
+                    float(share),
+                    float("nan"),
+                    float(model_shares[token_of(key)]),
+                )
+                for key, share in wanted.items()
+            ]
+        independent = None
+        if self.parity is not None:
+            target, sensitive = self.parity
+            independent = (
+                self.columns.index(target),
+                [self.columns.index(c) for c in sensitive],
+            )
+            # The pilot's tokens stand for the categories: gaps are the same on either.
+            before = pd.DataFrame(pilot[:, nodes], columns=self.columns)
+            for label, groups in _parity_groups(sensitive):
+                self.asked.append(
+                    TargetResult(
+                        "parity",
+                        target,
+                        f"demographic parity difference by {label}",
+                        0.0,
+                        float("nan"),
+                        _parity_gap(before, target, groups),
+                    )
+                )
+        cells = allocate_cells(
+            pilot[:, nodes], sizes, targets, n, rng.spawn(1)[0], independent=independent
+        )
+        fixed[:, nodes], mask[:, nodes] = cells, True
+
+    def measure(self, out: pd.DataFrame) -> list[TargetResult]:
+        """The asked targets with what the rows achieved."""
+        results = []
+        groups = dict(_parity_groups(self.parity[1])) if self.parity is not None else {}
+        for t in self.asked:
+            if t.control == "parity":
+                label = t.quantity.removeprefix("demographic parity difference by ")
+                achieved = _parity_gap(out, t.column, groups[label])
+            else:
+                key = t.quantity.removeprefix("share of ")
+                wanted = next(
+                    k for _, c, w, _ in self.shares if c == t.column for k in w if repr(k) == key
+                )
+                achieved = float((value_labels(out[t.column]) == value_label(wanted)).mean())
+            results.append(dataclasses.replace(t, achieved=achieved))
+        return results
+
+
+def _parity_groups(sensitive: list[str]) -> list[tuple[str, list[str]]]:
+    """Each sensitive column alone, then all of them together (when there are several)."""
+    alone = [(c, [c]) for c in sensitive]
+    return alone if len(sensitive) == 1 else [*alone, ("+".join(sensitive), list(sensitive))]
+
+
+def _parity_gap(frame: pd.DataFrame, target: str, groups: list[str]) -> float:
+    """Largest gap, over target categories, between the groups' rates of that category."""
+    labels = value_labels(frame[target]).fillna("\x00missing")
+    keys = frame[groups].astype(str).agg("|".join, axis=1)
+    rates = pd.crosstab(labels, keys, normalize="columns")
+    if rates.shape[1] < 2:
+        return 0.0
+    return float((rates.max(axis=1) - rates.min(axis=1)).max())
 
 
 def _row_count(n: Any, conditions: Conditions) -> int:
