@@ -178,8 +178,8 @@ def test_bad_domains_and_conditions_are_refused(
         private.sample(10, conditions={"age": [30, 40]})
     with pytest.raises(la.ConditionError, match="holds none of the values"):
         private.sample(10, conditions={"age": (500, 600)})
-    with pytest.raises(la.ConditionError, match="means and quantiles are not supported yet"):
-        private.sample(10, shift={"age": {"mean": "+5"}})
+    with pytest.raises(la.ConditionError, match="a mean of 500 is impossible"):
+        private.sample(10, shift={"age": {"mean": 500}})
     with pytest.raises(la.ConditionError, match="'age' is not categorical"):
         private.sample(10, rebalance={"age": {30: 0.5}})
     with pytest.raises(la.ConditionError, match="'age' is not categorical"):
@@ -579,6 +579,19 @@ def test_parity_and_a_shifted_distribution_on_a_private_model(table: pd.DataFram
         5000, shift={"sex": {"distribution": {"Female": 0.7, "Male": 0.3}}}, random_state=3
     )
     assert (shifted["sex"] == "Female").mean() == pytest.approx(0.7, abs=1e-3)
+    # An older population with more high earners: a mean and a share at once.
+    older, report = model.sample_with_report(
+        20_000,
+        shift={"age": {"mean": "+8"}},
+        rebalance={"income": {">50K": 0.5}},
+        random_state=4,
+    )
+    asked = {t.quantity: t for t in report.targets}
+    assert asked["mean"].asked == pytest.approx(plain["age"].mean() + 8, abs=0.5)
+    assert older["age"].mean() == pytest.approx(asked["mean"].asked, abs=0.5)
+    assert (older["income"] == ">50K").mean() == pytest.approx(0.5, abs=1e-3)
+    median = model.sample(20_000, shift={"hours_per_week": {"quantiles": {0.5: 45}}})
+    assert 44 <= median["hours_per_week"].median() <= 46
 
 
 def test_seed_rows_and_exact_numbers_on_a_private_model(

@@ -95,7 +95,7 @@ __all__ = [
     "DEFAULT_DELTA",
     "PrivateColumn",
     "PrivateModel",
-    "allocate_cells",
+    "allocate_rows",
     "categorical_node",
     "condition_factors",
     "condition_tokens",
@@ -103,6 +103,7 @@ __all__ = [
     "fit_private_model",
     "sample_private_model",
     "split_domain_overrides",
+    "target_axis",
     "validate_privacy_params",
     "value_token",
 ]
@@ -1700,6 +1701,7 @@ def sample_private_model(
     mask: np.ndarray | None = None,
     factors: Mapping[int, np.ndarray] | None = None,
     ranges: Mapping[str, tuple[float | None, float | None]] | None = None,
+    cells: Mapping[str, np.ndarray] | None = None,
     describe: Callable[[int], str] | None = None,
     on_rows: Callable[[int], None] | None = None,
 ) -> pd.DataFrame:
@@ -1707,7 +1709,8 @@ def sample_private_model(
 
     ``fixed`` and ``mask`` (rows, nodes), from :func:`condition_tokens`, fix some tokens of
     each row; ``factors`` (from :func:`condition_factors`) restrict some nodes' tokens in every
-    row, and numbers under ``ranges`` are drawn inside them. The other tokens are drawn from the
+    row, and numbers under ``ranges`` are drawn inside them; ``cells`` gives some numeric
+    columns each row's fine cell (-1: any), as targets on them do. The other tokens are drawn from the
     model's distribution given these (see :func:`_draw_given`); ``describe(row)`` names a row's
     conditions in an error. Only ``rng`` (the model's seed stream) is used: sampling is
     post-processing of the released model, so it needs no privacy noise.
@@ -1743,7 +1746,8 @@ def sample_private_model(
             values = _decode_labels(column, spec, token_of[j])
         else:
             within = (ranges or {}).get(spec.name)
-            values = _decode_numbers(column, spec, token_of[j], streams[j], within)
+            forced = (cells or {}).get(spec.name)
+            values = _decode_numbers(column, spec, token_of[j], streams[j], within, forced)
         out[spec.name] = restore_dtype(values.reset_index(drop=True), spec)
     return pd.DataFrame(out)
 
@@ -1973,51 +1977,63 @@ def draw_pilot(
     return _draw_given(model, fixed[rows], mask[rows], dict(factors), rng, describe)
 
 
-def allocate_cells(
-    pilot: np.ndarray,
-    sizes: Sequence[int],
-    targets: Sequence[np.ndarray | None],
-    n: int,
-    rng: np.random.Generator,
-    independent: tuple[int, Sequence[int]] | None = None,
-) -> np.ndarray:
-    """``n`` rows of tokens for some nodes (``pilot`` holds their tokens in a draw of the model,
-    ``sizes`` their token counts) whose shares are the ``targets`` (a distribution per node, or
-    None to leave it free) and, with ``independent = (a, others)``, where node ``a`` is
-    independent of the joint of ``others``. The pilot's joint is raked to these by iterative
-    proportional fitting, so every other association among the nodes stays the model's; each
-    cell then gets its share of the rows (largest remainders), in random order. Cells the model
-    never draws stay empty."""
-    shape = tuple(sizes)
-    cells = np.ravel_multi_index(tuple(pilot.T), shape)
-    joint = np.bincount(cells, minlength=int(np.prod(shape))).astype(float).reshape(shape)
-    joint /= joint.sum()
-    axes = range(len(shape))
-    for _ in range(_IPF_ROUNDS * 10):
-        worst = 0.0
-        for axis, target in enumerate(targets):
-            if target is None:
-                continue
-            current = joint.sum(axis=tuple(a for a in axes if a != axis), keepdims=True)
-            worst = max(worst, float(np.abs(current.ravel() - target).max()))
-            joint *= _ratio(target.reshape(current.shape), current)
-        if independent is not None:
-            a, others = independent
-            kept = {a, *others}
-            both = joint.sum(axis=tuple(b for b in axes if b not in kept), keepdims=True)
-            product = both.sum(axis=tuple(others), keepdims=True) * both.sum(axis=a, keepdims=True)
-            product /= both.sum()
-            worst = max(worst, float(np.abs(both - product).max()))
-            joint *= _ratio(product, both)
-        if worst < 1e-9:
-            break
-    flat = joint.ravel() / joint.sum()
-    counts = np.floor(flat * n).astype(np.int64)
-    remainder = flat * n - counts
-    extra = np.argsort(-(remainder + rng.random(len(flat)) * 1e-9))[: n - int(counts.sum())]
-    counts[extra] += 1
-    chosen = rng.permutation(np.repeat(np.arange(len(flat)), counts))
-    return np.stack(np.unravel_index(chosen, shape), axis=1).astype(np.int64)
+def allocate_rows(joint: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` rows of cells of ``joint`` (one index per axis), in random order. Systematic
+    sampling: each cell gets its expected count rounded up or down, without bias (rounding by
+    largest remainders moved a mean by 0.1 when most cells held less than one row)."""
+    cumulative = np.cumsum(joint.ravel() / joint.sum())
+    positions = (rng.random() + np.arange(n)) / n
+    chosen = np.minimum(np.searchsorted(cumulative, positions, side="right"), joint.size - 1)
+    return np.stack(np.unravel_index(rng.permutation(chosen), joint.shape), axis=1).astype(np.int64)
+
+
+@dataclass(frozen=True)
+class TargetAxis:
+    """A column as an axis of a joint that targets rake: its node, the value of each entry (NaN
+    for categories and missing values) and each entry's token. A category's entries are its
+    tokens; a number's are its fine cells (then missing), so a target can split a bin, and
+    ``share`` is each entry's share of its token (a cell's of its bin, as decoding draws it)."""
+
+    node: int
+    values: np.ndarray
+    token: np.ndarray
+    share: np.ndarray
+    cells: bool
+
+    def refine(self, joint: np.ndarray, axis: int) -> np.ndarray:
+        """A joint over tokens, with this axis spread over the entries."""
+        spread = np.take(joint, self.token, axis=axis)
+        shape = [1] * joint.ndim
+        shape[axis] = -1
+        return np.asarray(spread * self.share.reshape(shape))
+
+
+def target_axis(model: PrivateModel, schema: Schema, name: str) -> TargetAxis:
+    """The :class:`TargetAxis` of a modelled column."""
+    j = list(schema.names).index(name)
+    column = model.columns[j]
+    if j not in model.nodes:
+        raise ConditionError(f"Column {name!r} is generated, not learned; it cannot be targeted.")
+    node = model.nodes.index(j)
+    if column.kind != "numeric":
+        tokens = np.arange(column.n_tokens)
+        return TargetAxis(
+            node, np.full(column.n_tokens, np.nan), tokens, np.ones(len(tokens)), False
+        )
+    assert column.cell_low is not None and column.cell_high is not None
+    assert column.cell_token is not None
+    low, high = column.cell_low, column.cell_high
+    middle = np.where(high <= low, low, (low + high - (1.0 if column.integer else 0.0)) / 2)
+    weight = _cell_draw_weights(column)
+    totals = np.bincount(column.cell_token, weights=weight, minlength=column.n_bins)
+    share = weight / np.where(totals > 0, totals, 1.0)[column.cell_token]
+    return TargetAxis(
+        node,
+        np.r_[middle, np.nan],
+        np.r_[column.cell_token, column.missing_token].astype(np.intp),
+        np.r_[share, 1.0],
+        True,
+    )
 
 
 def categorical_node(model: PrivateModel, schema: Schema, name: str) -> int:
@@ -2249,9 +2265,11 @@ def _decode_numbers(
     tokens: np.ndarray,
     rng: np.random.Generator,
     within: tuple[float | None, float | None] | None = None,
+    cells: np.ndarray | None = None,
 ) -> pd.Series:
     """Each bin token's value: a cell by its weight, then uniformly within the cell; under
-    ``within`` (an inclusive range), cells by their weight inside it, values inside it."""
+    ``within`` (an inclusive range), cells by their weight inside it, values inside it. Rows
+    given a cell in ``cells`` (-1: none) are drawn within that cell."""
     assert column.cell_low is not None and column.cell_high is not None  # for mypy
     assert column.cell_weight is not None and column.cell_token is not None
     values = np.full(len(tokens), np.nan)
@@ -2261,12 +2279,18 @@ def _decode_numbers(
         rows = np.flatnonzero(tokens == b)
         if not len(rows):
             continue
-        cells = np.flatnonzero(column.cell_token == b)
-        weights = column.cell_weight[cells]
+        in_bin = np.flatnonzero(column.cell_token == b)
+        weights = column.cell_weight[in_bin]
         if inside is not None:
-            weights = _cell_draw_weights(column)[cells] * inside[cells]
-        p = weights / weights.sum() if weights.sum() > 0 else np.full(len(cells), 1.0 / len(cells))
-        picked = cells[rng.choice(len(cells), size=len(rows), p=p)]
+            weights = _cell_draw_weights(column)[in_bin] * inside[in_bin]
+        p = (
+            weights / weights.sum()
+            if weights.sum() > 0
+            else np.full(len(in_bin), 1.0 / len(in_bin))
+        )
+        picked = in_bin[rng.choice(len(in_bin), size=len(rows), p=p)]
+        if cells is not None:
+            picked = np.where(cells[rows] >= 0, cells[rows], picked)
         low, high = column.cell_low[picked], column.cell_high[picked]
         if within is not None:
             start, stop = _range_span(column, *within, step)

@@ -529,7 +529,7 @@ class _Targets:
                     groups = sensitive if group is None else [group]
                     label = "+".join(g.name for g in groups)
                     before = (
-                        _parity_difference(self.joint(pilot), target, groups)
+                        parity_difference(self.joint(pilot), target, groups)
                         if pilot is not None
                         else None
                     )
@@ -539,7 +539,7 @@ class _Targets:
                             target.name,
                             f"demographic parity difference by {label}",
                             0.0,
-                            _parity_difference(self.joint(drawn), target, groups),
+                            parity_difference(self.joint(drawn), target, groups),
                             before,
                         )
                     )
@@ -623,7 +623,7 @@ def _column_marginal(joint: np.ndarray, column: TargetColumn) -> np.ndarray:
     return np.asarray(current / max(current.sum(), 1e-300))
 
 
-def _parity_difference(
+def parity_difference(
     joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]
 ) -> float:
     """Largest gap, over target categories, between groups' rates of that category."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,13 +21,29 @@ from lookalike.control._rule_sampling import (
     rules_from_manifest,
     rules_to_manifest,
 )
-from lookalike.control._targets import read_parity, target_shares
-from lookalike.encode import TableEncoder, restore_dtype, value_label, value_labels
+from lookalike.control._targets import (
+    Constraint,
+    TargetColumn,
+    marginal,
+    mean_constraint,
+    parity_constraint,
+    quantile_constraint,
+    rake,
+    read_parity,
+    target_shares,
+)
+from lookalike.encode import (
+    TableEncoder,
+    numeric_values,
+    restore_dtype,
+    value_label,
+    value_labels,
+)
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import read_table
 from lookalike.models._dp import (
     PrivateModel,
-    allocate_cells,
+    allocate_rows,
     categorical_node,
     condition_factors,
     condition_tokens,
@@ -36,6 +51,7 @@ from lookalike.models._dp import (
     fit_private_model,
     sample_private_model,
     split_domain_overrides,
+    target_axis,
     validate_privacy_params,
     value_token,
 )
@@ -43,6 +59,7 @@ from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, s
 from lookalike.persist import Artifact, read_artifact, write_artifact
 from lookalike.sample._controlled import (
     needs_controls,
+    parity_difference,
     report_plain_sample,
     sample_controlled,
 )
@@ -120,9 +137,8 @@ class Synthesizer:
         ``(epsilon, delta)``-DP for adding or removing one row (``delta`` defaults to 1e-9). The
         other parameters then do not apply; see :mod:`lookalike.models._dp` for the method and
         ``describe()["privacy"]["ledger"]`` for how the budget was spent. Such a model samples
-        under conditions (values, sets of categories, ranges, seed rows), rebalancing, shifts
-        of category shares and parity at no further privacy cost; shifts of means and
-        quantiles, and rules, need the default model so far.
+        under conditions (values, sets of categories, ranges, seed rows), rebalancing, shift
+        and parity at no further privacy cost; rules need the default model so far.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -582,11 +598,12 @@ class Synthesizer:
                 mask=mask,
                 factors=factors,
                 ranges=ranges,
+                cells=None if plan is None else plan.cells,
                 describe=describe,
                 on_rows=lambda k: bar.advance(task, k),
             )
         out = self._apply_exact_conditions(out, table)
-        return out, [] if plan is None else plan.measure(out)
+        return out, [] if plan is None else plan.measure(self, out)
 
     def _condition_table(self, conditions: Conditions, n: int) -> pd.DataFrame | None:
         if conditions is None:
@@ -890,23 +907,29 @@ def _needs_controls(
 
 @dataclass
 class _PrivateTargets:
-    """Rebalance, shift (of category shares) and parity on a private model.
+    """Rebalance, shift and parity on a private model, through the default model's raking.
 
-    A pilot draw under the conditions gives the model's joint of the columns named; it is raked
-    to the asked shares (and made independent for parity), every row is given a cell of that
-    joint, and the rows are then drawn given their cell: within a cell, the model's own
-    distribution. Sampling is post-processing, so this spends no budget.
+    A pilot draw under the conditions gives the model's joint of the columns named (a number's
+    axis is its bins, valued at the mean each bin decodes to). The joint is raked to every
+    target at once (:func:`lookalike.control._targets.rake`), every row is given a cell of the
+    result, and the rows are drawn given their cell: within a cell, the model's own
+    distribution. Sampling is post-processing, so this spends no budget. Means and quantiles
+    are met on the bins' mean values, so the rows' own statistics differ by what is left of
+    the spread within bins.
     """
 
-    shares: list[tuple[str, str, Any, bool]]  # (source, column, {category: share}, complete)
+    requests: list[tuple[str, str, Any]]  # (source, column, request)
     parity: tuple[str, list[str]] | None
     columns: list[str]
-    asked: list[TargetResult] = field(default_factory=list)
+    constraints: list[Constraint] = field(default_factory=list)
+    pilot_joint: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    drawn_joint: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cells: dict[str, np.ndarray] = field(default_factory=dict)  # a number's fine cell per row
 
     @classmethod
     def read(cls, model: Synthesizer, rebalance: Any, shift: Any, parity: Any) -> _PrivateTargets:
         names = model.schema_.names
-        shares: list[tuple[str, str, Any, bool]] = []
+        requests: list[tuple[str, str, Any]] = []
         for source, request in (("rebalance", rebalance), ("shift", shift)):
             if request is None:
                 continue
@@ -919,26 +942,14 @@ class _PrivateTargets:
                 raise ConditionError(
                     f"{source} names unknown column(s) {unknown}; the model has {names}."
                 )
-            for name, wanted in request.items():
-                if source == "shift" and isinstance(wanted, Mapping):
-                    if {"mean", "quantiles"} & set(wanted):
-                        raise ConditionError(
-                            f"Shift of {name!r}: means and quantiles are not supported yet for "
-                            "differentially private models; category shares and "
-                            "'distribution' are."
-                        )
-                    if "distribution" in wanted:
-                        shares.append((source, name, wanted["distribution"], True))
-                        continue
-                shares.append((source, name, wanted, False))
-        both = sorted({c for _, c, _, _ in shares if sum(c == d for _, d, _, _ in shares) > 1})
+            requests += [(source, name, wanted) for name, wanted in request.items()]
+        named = [c for _, c, _ in requests]
+        both = sorted({c for c in named if named.count(c) > 1})
         if both:
             raise ConditionError(f"Column(s) {both} appear in both rebalance and shift; use one.")
         read = read_parity(parity, names) if parity is not None else None
-        columns = list(
-            dict.fromkeys([c for _, c, _, _ in shares] + ([read[0], *read[1]] if read else []))
-        )
-        return cls(shares, read, columns)
+        columns = list(dict.fromkeys(named + ([read[0], *read[1]] if read else [])))
+        return cls(requests, read, columns)
 
     def fix_rows(
         self,
@@ -952,96 +963,152 @@ class _PrivateTargets:
     ) -> None:
         """Give every row a cell of the target columns (in ``fixed`` and ``mask``)."""
         dp, schema = model.dp_model_, model.schema_
-        nodes = [categorical_node(dp, schema, name) for name in self.columns]
+        axes = [target_axis(dp, schema, name) for name in self.columns]
+        nodes = [a.node for a in axes]
         clash = [c for c, k in zip(self.columns, nodes, strict=True) if k in factors or mask[0, k]]
         if clash:
             raise ConditionError(
                 f"Column(s) {clash} appear both in conditions and in rebalance, shift or parity; "
                 "use one."
             )
+        shape = tuple(len(a.values) for a in axes)
+        if int(np.prod(shape)) > _PRIVATE_MAX_CELLS:
+            raise ConditionError(
+                f"The targets on {self.columns} span {int(np.prod(shape)):,} combinations of "
+                f"values; at most {_PRIVATE_MAX_CELLS:,} are supported. Target fewer columns."
+            )
         pilot = draw_pilot(
             dp, _PRIVATE_PILOT_ROWS, rng.spawn(1)[0], fixed[:1], mask[:1], factors, describe
         )
-        sizes = [dp.columns[dp.nodes[k]].n_tokens for k in nodes]
-        targets: list[np.ndarray | None] = [None] * len(nodes)
-        for source, name, wanted, complete in self.shares:
-            axis = self.columns.index(name)
-
-            def token_of(key: Any, name: str = name) -> int:
-                return value_token(dp, schema, name, key)
-
-            model_shares = np.bincount(pilot[:, nodes[axis]], minlength=sizes[axis]) / len(pilot)
-            targets[axis] = target_shares(
-                name, token_of, wanted, model_shares, source=source, complete=complete
+        sizes = tuple(dp.columns[dp.nodes[k]].n_tokens for k in nodes)
+        cells = np.ravel_multi_index(tuple(pilot[:, nodes].T), sizes)
+        joint = np.bincount(cells, minlength=int(np.prod(sizes))).reshape(sizes) / len(pilot)
+        for axis, target in enumerate(axes):
+            joint = target.refine(joint, axis)
+        columns = {
+            name: TargetColumn(name, (axis,), (len(a.values),), a.values)
+            for axis, (name, a) in enumerate(zip(self.columns, axes, strict=True))
+        }
+        for source, name, wanted in self.requests:
+            margin = marginal(joint, columns[name].axes)
+            self.constraints.append(
+                _private_constraint(model, columns[name], source, wanted, margin)
             )
-            self.asked += [
-                TargetResult(
-                    source,
-                    name,
-                    f"share of {key!r}",
-                    float(share),
-                    float("nan"),
-                    float(model_shares[token_of(key)]),
-                )
-                for key, share in wanted.items()
-            ]
-        independent = None
         if self.parity is not None:
-            target, sensitive = self.parity
-            independent = (
-                self.columns.index(target),
-                [self.columns.index(c) for c in sensitive],
+            outcome, sensitive = self.parity
+            for column in [outcome, *sensitive]:
+                categorical_node(dp, schema, column)
+            self.constraints.append(
+                parity_constraint(columns[outcome], [columns[c] for c in sensitive])
             )
-            # The pilot's tokens stand for the categories: gaps are the same on either.
-            before = pd.DataFrame(pilot[:, nodes], columns=self.columns)
-            for label, groups in _parity_groups(sensitive):
-                self.asked.append(
-                    TargetResult(
-                        "parity",
-                        target,
-                        f"demographic parity difference by {label}",
-                        0.0,
-                        float("nan"),
-                        _parity_gap(before, target, groups),
-                    )
-                )
-        cells = allocate_cells(
-            pilot[:, nodes], sizes, targets, n, rng.spawn(1)[0], independent=independent
-        )
-        fixed[:, nodes], mask[:, nodes] = cells, True
+        raked, _ = rake(joint, self.constraints)
+        rows = allocate_rows(raked, n, rng.spawn(1)[0])
+        for axis, (name, entries) in enumerate(zip(self.columns, axes, strict=True)):
+            fixed[:, entries.node] = entries.token[rows[:, axis]]
+            mask[:, entries.node] = True
+            if entries.cells:
+                missing = rows[:, axis] == len(entries.values) - 1
+                self.cells[name] = np.where(missing, -1, rows[:, axis])
+        # The target columns of the rows are their cells: their joint is known now.
+        drawn = np.bincount(np.ravel_multi_index(tuple(rows.T), shape), minlength=joint.size)
+        self.pilot_joint, self.drawn_joint = joint, drawn.reshape(shape) / n
 
-    def measure(self, out: pd.DataFrame) -> list[TargetResult]:
-        """The asked targets with what the rows achieved."""
+    def measure(self, model: Synthesizer, out: pd.DataFrame) -> list[TargetResult]:
+        """Each target, asked against what the rows achieved."""
         results = []
-        groups = dict(_parity_groups(self.parity[1])) if self.parity is not None else {}
-        for t in self.asked:
-            if t.control == "parity":
-                label = t.quantity.removeprefix("demographic parity difference by ")
-                achieved = _parity_gap(out, t.column, groups[label])
+        schema = model.schema_
+        for c in self.constraints:
+            column = c.columns[0]
+            if c.kind == "shares":
+                for key, share in c.asked.items():
+                    hit = value_labels(out[column.name]) == value_label(key)
+                    results.append(
+                        TargetResult(
+                            c.source,
+                            column.name,
+                            f"share of {key!r}",
+                            float(share),
+                            float(hit.mean()),
+                            c.model_value.get(key),
+                        )
+                    )
+            elif c.kind in ("mean", "quantiles"):
+                numbers = numeric_values(schema[column.name], out[column.name])
+                if c.kind == "mean":
+                    results.append(
+                        TargetResult(
+                            "shift",
+                            column.name,
+                            "mean",
+                            float(c.mean or 0.0),
+                            float(np.nanmean(numbers)),
+                            float(c.model_value),
+                        )
+                    )
+                for q, value in c.quantiles:
+                    results.append(
+                        TargetResult(
+                            "shift",
+                            column.name,
+                            f"quantile {q:g}",
+                            value,
+                            float(np.nanquantile(numbers, q)),
+                        )
+                    )
             else:
-                key = t.quantity.removeprefix("share of ")
-                wanted = next(
-                    k for _, c, w, _ in self.shares if c == t.column for k in w if repr(k) == key
-                )
-                achieved = float((value_labels(out[t.column]) == value_label(wanted)).mean())
-            results.append(dataclasses.replace(t, achieved=achieved))
+                target, *sensitive = c.columns
+                for group in [*sensitive, None]:
+                    groups = sensitive if group is None else [group]
+                    results.append(
+                        TargetResult(
+                            "parity",
+                            target.name,
+                            "demographic parity difference by " + "+".join(g.name for g in groups),
+                            0.0,
+                            parity_difference(self.drawn_joint, target, groups),
+                            parity_difference(self.pilot_joint, target, groups),
+                        )
+                    )
+                    if len(sensitive) == 1:
+                        break
         return results
 
 
-def _parity_groups(sensitive: list[str]) -> list[tuple[str, list[str]]]:
-    """Each sensitive column alone, then all of them together (when there are several)."""
-    alone = [(c, [c]) for c in sensitive]
-    return alone if len(sensitive) == 1 else [*alone, ("+".join(sensitive), list(sensitive))]
+def _private_constraint(
+    model: Synthesizer, column: TargetColumn, source: str, wanted: Any, model_shares: np.ndarray
+) -> Constraint:
+    """One rebalance or shift request on a private model's column, as a raking constraint."""
+    name = column.name
+    kind = model.schema_[name].kind
+    special = isinstance(wanted, Mapping) and bool(
+        {"mean", "quantiles", "distribution"} & set(wanted)
+    )
+    if special and len(wanted) > 1:
+        raise ConditionError(
+            f"Shift of {name!r}: give one of 'mean', 'quantiles', 'distribution' or category "
+            f"shares, not several. Got keys {list(wanted)}."
+        )
+    if source == "shift" and special and "mean" in wanted:
+        return mean_constraint(column, kind, wanted["mean"], model_shares)
+    if source == "shift" and special and "quantiles" in wanted:
+        return quantile_constraint(column, kind, wanted["quantiles"], model_shares)
+    complete = source == "shift" and special
+    shares = wanted["distribution"] if complete else wanted
+    dp = model.dp_model_
+    categorical_node(dp, model.schema_, name)
 
+    def token_of(key: Any) -> int:
+        return value_token(dp, model.schema_, name, key)
 
-def _parity_gap(frame: pd.DataFrame, target: str, groups: list[str]) -> float:
-    """Largest gap, over target categories, between the groups' rates of that category."""
-    labels = value_labels(frame[target]).fillna("\x00missing")
-    keys = frame[groups].astype(str).agg("|".join, axis=1)
-    rates = pd.crosstab(labels, keys, normalize="columns")
-    if rates.shape[1] < 2:
-        return 0.0
-    return float((rates.max(axis=1) - rates.min(axis=1)).max())
+    target = target_shares(name, token_of, shares, model_shares, source=source, complete=complete)
+    return Constraint(
+        "shares",
+        source,
+        (column,),
+        shares=target,
+        asked={str(k): float(v) for k, v in shares.items()},
+        model_value={str(k): float(model_shares[token_of(k)]) for k in shares},
+    )
 
 
 def _row_count(n: Any, conditions: Conditions) -> int:
@@ -1078,6 +1145,8 @@ _ROWS_PER_LEAF = 520
 _ROWS_PER_CONTINUOUS_LEAF = 1600
 #: Rows of the pilot draw whose joint of the rebalanced columns a private model's targets rake.
 _PRIVATE_PILOT_ROWS = 50_000
+#: ... and the most combinations of target values (a number's fine cells) that they rake.
+_PRIVATE_MAX_CELLS = 2_000_000
 #: Under ``column_order="coarse_first"``, columns of at most this many tokens come first.
 _COARSE_TOKENS = 3
 
