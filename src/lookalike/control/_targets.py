@@ -296,13 +296,29 @@ def share_constraint(
             f"{source.capitalize()} of {name!r}: shares need a categorical column or a numeric "
             f"one with few distinct values; {name!r} is binned. Use 'mean' or 'quantiles'."
         )
-    target = target_shares(
-        name,
+    return category_shares(
+        column,
         lambda key: encoder.tokens_for(key)[0],
         shares,
         model_shares,
         source=source,
         complete=complete,
+    )
+
+
+def category_shares(
+    column: TargetColumn,
+    token_of: Callable[[Any], int],
+    shares: Any,
+    model_shares: np.ndarray,
+    *,
+    source: str,
+    complete: bool = False,
+) -> Constraint:
+    """The constraint of target shares for some categories (``token_of`` gives a category's
+    token); the others share the rest in their model proportions."""
+    target = target_shares(
+        column.name, token_of, shares, model_shares, source=source, complete=complete
     )
     return Constraint(
         "shares",
@@ -310,7 +326,7 @@ def share_constraint(
         (column,),
         shares=target,
         asked={str(k): float(v) for k, v in shares.items()},
-        model_value={str(k): float(model_shares[encoder.tokens_for(k)[0]]) for k in shares},
+        model_value={str(k): float(model_shares[token_of(k)]) for k in shares},
     )
 
 

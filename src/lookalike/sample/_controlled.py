@@ -20,7 +20,7 @@ The Synthesizer's ``sample`` and ``sample_with_report`` call :func:`sample_contr
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -480,72 +480,17 @@ class _Targets:
         drawn: np.ndarray,
         pilot: np.ndarray | None,
     ) -> list[TargetResult]:
-        results: list[TargetResult] = []
+        if not constraints:
+            return []
         encoders = model.encoder_.encoders
-        for c in constraints:
-            column = c.columns[0]
-            if c.kind == "shares":
-                achieved = marginal(self.joint(drawn), column.axes[:1])
-                for key, share in dict(c.asked).items():
-                    token = encoders[column.name].tokens_for(key)[0]
-                    model_share = (c.model_value or {}).get(key)
-                    results.append(
-                        TargetResult(
-                            c.source,
-                            column.name,
-                            f"share of {key!r}",
-                            float(share),
-                            float(achieved[token]),
-                            model_share,
-                        )
-                    )
-            elif c.kind == "mean":
-                numbers = numeric_values(model.schema_[column.name], out[column.name])
-                results.append(
-                    TargetResult(
-                        "shift",
-                        column.name,
-                        "mean",
-                        float(c.mean or 0.0),
-                        float(np.nanmean(numbers)),
-                        float(c.model_value) if c.model_value is not None else None,
-                    )
-                )
-            elif c.kind == "quantiles":
-                numbers = numeric_values(model.schema_[column.name], out[column.name])
-                for q, value in c.quantiles:
-                    results.append(
-                        TargetResult(
-                            "shift",
-                            column.name,
-                            f"quantile {q:g}",
-                            value,
-                            float(np.nanquantile(numbers, q)),
-                        )
-                    )
-            else:
-                target, *sensitive = c.columns
-                for group in [*sensitive, None]:
-                    groups = sensitive if group is None else [group]
-                    label = "+".join(g.name for g in groups)
-                    before = (
-                        parity_difference(self.joint(pilot), target, groups)
-                        if pilot is not None
-                        else None
-                    )
-                    results.append(
-                        TargetResult(
-                            "parity",
-                            target.name,
-                            f"demographic parity difference by {label}",
-                            0.0,
-                            parity_difference(self.joint(drawn), target, groups),
-                            before,
-                        )
-                    )
-                    if len(sensitive) == 1:
-                        break
-        return results
+        return measure_targets(
+            model,
+            constraints,
+            out,
+            self.joint(drawn),
+            None if pilot is None else self.joint(pilot),
+            lambda name, key: encoders[name].tokens_for(key)[0],
+        )
 
     def conditional_tvd(
         self, model: Synthesizer, drawn: np.ndarray, reference: np.ndarray
@@ -621,6 +566,75 @@ def _column_marginal(joint: np.ndarray, column: TargetColumn) -> np.ndarray:
     """Shares of the column's first part (its categories or values)."""
     current = marginal(joint, column.axes[:1])
     return np.asarray(current / max(current.sum(), 1e-300))
+
+
+def measure_targets(
+    model: Synthesizer,
+    constraints: Sequence[Constraint],
+    out: pd.DataFrame,
+    drawn: np.ndarray,
+    pilot: np.ndarray | None,
+    token_of: Callable[[str, Any], int],
+) -> list[TargetResult]:
+    """Each constraint's asked values against what the rows ``out`` achieved: shares and parity
+    on ``drawn`` (the joint of the target columns in the rows), means and quantiles on the
+    values; parity also before the controls (on ``pilot``, the model's joint), when known."""
+    results: list[TargetResult] = []
+    for c in constraints:
+        column = c.columns[0]
+        if c.kind == "shares":
+            achieved = marginal(drawn, column.axes[:1])
+            for key, share in dict(c.asked).items():
+                results.append(
+                    TargetResult(
+                        c.source,
+                        column.name,
+                        f"share of {key!r}",
+                        float(share),
+                        float(achieved[token_of(column.name, key)]),
+                        (c.model_value or {}).get(key),
+                    )
+                )
+        elif c.kind in ("mean", "quantiles"):
+            numbers = numeric_values(model.schema_[column.name], out[column.name])
+            if c.kind == "mean":
+                results.append(
+                    TargetResult(
+                        "shift",
+                        column.name,
+                        "mean",
+                        float(c.mean or 0.0),
+                        float(np.nanmean(numbers)),
+                        float(c.model_value) if c.model_value is not None else None,
+                    )
+                )
+            for q, value in c.quantiles:
+                results.append(
+                    TargetResult(
+                        "shift",
+                        column.name,
+                        f"quantile {q:g}",
+                        value,
+                        float(np.nanquantile(numbers, q)),
+                    )
+                )
+        else:
+            target, *sensitive = c.columns
+            for group in [*sensitive, None]:
+                groups = sensitive if group is None else [group]
+                results.append(
+                    TargetResult(
+                        "parity",
+                        target.name,
+                        "demographic parity difference by " + "+".join(g.name for g in groups),
+                        0.0,
+                        parity_difference(drawn, target, groups),
+                        None if pilot is None else parity_difference(pilot, target, groups),
+                    )
+                )
+                if len(sensitive) == 1:
+                    break
+    return results
 
 
 def parity_difference(

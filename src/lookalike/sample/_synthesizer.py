@@ -24,20 +24,17 @@ from lookalike.control._rule_sampling import (
 from lookalike.control._targets import (
     Constraint,
     TargetColumn,
+    category_shares,
     marginal,
     mean_constraint,
     parity_constraint,
     quantile_constraint,
     rake,
     read_parity,
-    target_shares,
 )
 from lookalike.encode import (
     TableEncoder,
-    numeric_values,
     restore_dtype,
-    value_label,
-    value_labels,
 )
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import read_table
@@ -58,8 +55,8 @@ from lookalike.models._dp import (
 from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
 from lookalike.persist import Artifact, read_artifact, write_artifact
 from lookalike.sample._controlled import (
+    measure_targets,
     needs_controls,
-    parity_difference,
     report_plain_sample,
     sample_controlled,
 )
@@ -1015,63 +1012,15 @@ class _PrivateTargets:
 
     def measure(self, model: Synthesizer, out: pd.DataFrame) -> list[TargetResult]:
         """Each target, asked against what the rows achieved."""
-        results = []
-        schema = model.schema_
-        for c in self.constraints:
-            column = c.columns[0]
-            if c.kind == "shares":
-                for key, share in c.asked.items():
-                    hit = value_labels(out[column.name]) == value_label(key)
-                    results.append(
-                        TargetResult(
-                            c.source,
-                            column.name,
-                            f"share of {key!r}",
-                            float(share),
-                            float(hit.mean()),
-                            c.model_value.get(key),
-                        )
-                    )
-            elif c.kind in ("mean", "quantiles"):
-                numbers = numeric_values(schema[column.name], out[column.name])
-                if c.kind == "mean":
-                    results.append(
-                        TargetResult(
-                            "shift",
-                            column.name,
-                            "mean",
-                            float(c.mean or 0.0),
-                            float(np.nanmean(numbers)),
-                            float(c.model_value),
-                        )
-                    )
-                for q, value in c.quantiles:
-                    results.append(
-                        TargetResult(
-                            "shift",
-                            column.name,
-                            f"quantile {q:g}",
-                            value,
-                            float(np.nanquantile(numbers, q)),
-                        )
-                    )
-            else:
-                target, *sensitive = c.columns
-                for group in [*sensitive, None]:
-                    groups = sensitive if group is None else [group]
-                    results.append(
-                        TargetResult(
-                            "parity",
-                            target.name,
-                            "demographic parity difference by " + "+".join(g.name for g in groups),
-                            0.0,
-                            parity_difference(self.drawn_joint, target, groups),
-                            parity_difference(self.pilot_joint, target, groups),
-                        )
-                    )
-                    if len(sensitive) == 1:
-                        break
-        return results
+        dp, schema = model.dp_model_, model.schema_
+        return measure_targets(
+            model,
+            self.constraints,
+            out,
+            self.drawn_joint,
+            self.pilot_joint,
+            lambda name, key: value_token(dp, schema, name, key),
+        )
 
 
 def _private_constraint(
@@ -1100,15 +1049,7 @@ def _private_constraint(
     def token_of(key: Any) -> int:
         return value_token(dp, model.schema_, name, key)
 
-    target = target_shares(name, token_of, shares, model_shares, source=source, complete=complete)
-    return Constraint(
-        "shares",
-        source,
-        (column,),
-        shares=target,
-        asked={str(k): float(v) for k, v in shares.items()},
-        model_value={str(k): float(model_shares[token_of(k)]) for k in shares},
-    )
+    return category_shares(column, token_of, shares, model_shares, source=source, complete=complete)
 
 
 def _row_count(n: Any, conditions: Conditions) -> int:
