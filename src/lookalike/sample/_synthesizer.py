@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -13,53 +12,30 @@ import pandas as pd
 
 from lookalike._progress import progress_bar
 from lookalike._randomness import RandomState, seed_sequence
-from lookalike.control import ControlReport, TargetResult
-from lookalike.control._conditions import parse_conditions
+from lookalike.control import ControlReport
 from lookalike.control._rule_sampling import (
     fit_rules,
     rule_sampler,
     rules_from_manifest,
     rules_to_manifest,
 )
-from lookalike.control._targets import (
-    Constraint,
-    TargetColumn,
-    category_shares,
-    marginal,
-    mean_constraint,
-    parity_constraint,
-    quantile_constraint,
-    rake,
-    read_parity,
-)
-from lookalike.encode import (
-    TableEncoder,
-    restore_dtype,
-)
+from lookalike.encode import TableEncoder, restore_dtype
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import read_table
 from lookalike.models._dp import (
     PrivateModel,
-    allocate_rows,
-    categorical_node,
-    condition_factors,
-    condition_tokens,
-    draw_pilot,
     fit_private_model,
-    sample_private_model,
     split_domain_overrides,
-    target_axis,
     validate_privacy_params,
-    value_token,
 )
 from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
 from lookalike.persist import Artifact, read_artifact, write_artifact
 from lookalike.sample._controlled import (
-    measure_targets,
     needs_controls,
     report_plain_sample,
     sample_controlled,
 )
+from lookalike.sample._private import sample_private
 from lookalike.schema import ColumnKind, Schema, infer_schema
 from lookalike.schema._datetimes import condition_datetimes
 
@@ -398,8 +374,8 @@ class Synthesizer:
         n = _row_count(n, conditions)
         rng = np.random.default_rng(self._sample_seed(random_state))
         if hasattr(self, "dp_model_"):
-            return self._sample_private(
-                n, rng, conditions, rebalance, shift, parity, rules, progress
+            return sample_private(
+                self, n, rng, conditions, rebalance, shift, parity, rules, progress
             )[0]
         if _needs_controls(self, conditions, rebalance, shift, parity):
             controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
@@ -462,8 +438,8 @@ class Synthesizer:
         if hasattr(self, "dp_model_"):
             rng = np.random.default_rng(self._sample_seed(random_state))
             count = _row_count(n, conditions)
-            out, targets = self._sample_private(
-                count, rng, conditions, rebalance, shift, parity, rules, progress
+            out, targets = sample_private(
+                self, count, rng, conditions, rebalance, shift, parity, rules, progress
             )
             plain = report_plain_sample(self, out, conditions)
             return out, ControlReport(
@@ -510,11 +486,6 @@ class Synthesizer:
         progress: bool,
     ) -> tuple[pd.DataFrame, Any]:
 
-        if hasattr(self, "dp_model_"):
-            raise ConditionError(
-                "Rebalance, shift and parity are not supported yet for differentially "
-                "private models (epsilon is set); fixed values (conditions) are."
-            )
         token_rng, decode_rng = rng.spawn(2)
         # Its own stream: without rules, the rows are those drawn before rules existed.
         rule_rng = rng.spawn(1)[0]
@@ -534,73 +505,6 @@ class Synthesizer:
                 report=report,
                 on_batch=lambda k: bar.advance(task, k),
             )
-
-    def _sample_private(
-        self,
-        n: int,
-        rng: np.random.Generator,
-        conditions: Conditions,
-        rebalance: Mapping[str, Any] | None,
-        shift: Any,
-        parity: Any,
-        rules: Any,
-        progress: bool,
-    ) -> tuple[pd.DataFrame, list[TargetResult]]:
-        """Rows of the private model under conditions (a dict or seed rows) and rebalancing,
-        and what rebalancing achieved. Everything here is post-processing of the model."""
-        if rules:
-            raise ConditionError("Rules are not supported yet for differentially private models.")
-        controls = any(x is not None for x in (rebalance, shift, parity))
-        if controls and isinstance(conditions, pd.DataFrame):
-            raise ConditionError(
-                "Seed rows (a DataFrame of conditions) cannot be combined with rebalance, shift "
-                "or parity; give conditions as a dict."
-            )
-        dp, schema = self.dp_model_, self.schema_
-        sets: dict[str, tuple[Any, ...]] = {}
-        ranges: dict[str, tuple[float | None, float | None]] = {}
-        if isinstance(conditions, Mapping) and conditions:
-            specs = {spec.name: spec for spec in schema}
-            parsed = parse_conditions(schema.names, specs, conditions)
-            sets = {c.column: c.values for c in parsed if c.kind == "set"}
-            ranges = {c.column: (c.low, c.high) for c in parsed if c.kind == "range"}
-            conditions = {c.column: c.values[0] for c in parsed if c.kind == "value"}
-        factors = condition_factors(dp, schema, sets, ranges)
-        table = self._condition_table(conditions, n)
-        d = len(dp.nodes)
-        fixed, mask = np.zeros((n, d), dtype=np.int64), np.zeros((n, d), dtype=bool)
-        if table is not None:
-            fixed, mask = condition_tokens(
-                dp, schema, table, from_dict=bool(table.attrs.get("from_dict", False))
-            )
-
-        def describe(row: int) -> str:
-            values: dict[str, Any] = {**sets, **ranges}
-            if table is not None:
-                values.update({str(c): v for c, v in table.iloc[row].dropna().items()})
-            return f"the conditions {values}"
-
-        plan = None
-        if controls:
-            plan = _PrivateTargets.read(self, rebalance, shift, parity)
-            plan.fix_rows(self, n, rng, fixed, mask, factors, describe)
-        with progress_bar(progress) as bar:
-            task = bar.add_task("Sampling rows", total=n)
-            out = sample_private_model(
-                dp,
-                schema,
-                n,
-                rng,
-                fixed=fixed,
-                mask=mask,
-                factors=factors,
-                ranges=ranges,
-                cells=None if plan is None else plan.cells,
-                describe=describe,
-                on_rows=lambda k: bar.advance(task, k),
-            )
-        out = self._apply_exact_conditions(out, table)
-        return out, [] if plan is None else plan.measure(self, out)
 
     def _condition_table(self, conditions: Conditions, n: int) -> pd.DataFrame | None:
         if conditions is None:
@@ -902,156 +806,6 @@ def _needs_controls(
     return needs_controls(model, conditions, rebalance, shift, parity)
 
 
-@dataclass
-class _PrivateTargets:
-    """Rebalance, shift and parity on a private model, through the default model's raking.
-
-    A pilot draw under the conditions gives the model's joint of the columns named (a number's
-    axis is its bins, valued at the mean each bin decodes to). The joint is raked to every
-    target at once (:func:`lookalike.control._targets.rake`), every row is given a cell of the
-    result, and the rows are drawn given their cell: within a cell, the model's own
-    distribution. Sampling is post-processing, so this spends no budget. Means and quantiles
-    are met on the bins' mean values, so the rows' own statistics differ by what is left of
-    the spread within bins.
-    """
-
-    requests: list[tuple[str, str, Any]]  # (source, column, request)
-    parity: tuple[str, list[str]] | None
-    columns: list[str]
-    constraints: list[Constraint] = field(default_factory=list)
-    pilot_joint: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    drawn_joint: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    cells: dict[str, np.ndarray] = field(default_factory=dict)  # a number's fine cell per row
-
-    @classmethod
-    def read(cls, model: Synthesizer, rebalance: Any, shift: Any, parity: Any) -> _PrivateTargets:
-        names = model.schema_.names
-        requests: list[tuple[str, str, Any]] = []
-        for source, request in (("rebalance", rebalance), ("shift", shift)):
-            if request is None:
-                continue
-            if not isinstance(request, Mapping):
-                raise ConditionError(
-                    f"{source} must be a dict of column -> targets. Got {type(request).__name__}."
-                )
-            unknown = [str(c) for c in request if c not in names]
-            if unknown:
-                raise ConditionError(
-                    f"{source} names unknown column(s) {unknown}; the model has {names}."
-                )
-            requests += [(source, name, wanted) for name, wanted in request.items()]
-        named = [c for _, c, _ in requests]
-        both = sorted({c for c in named if named.count(c) > 1})
-        if both:
-            raise ConditionError(f"Column(s) {both} appear in both rebalance and shift; use one.")
-        read = read_parity(parity, names) if parity is not None else None
-        columns = list(dict.fromkeys(named + ([read[0], *read[1]] if read else [])))
-        return cls(requests, read, columns)
-
-    def fix_rows(
-        self,
-        model: Synthesizer,
-        n: int,
-        rng: np.random.Generator,
-        fixed: np.ndarray,
-        mask: np.ndarray,
-        factors: dict[int, np.ndarray],
-        describe: Callable[[int], str],
-    ) -> None:
-        """Give every row a cell of the target columns (in ``fixed`` and ``mask``)."""
-        dp, schema = model.dp_model_, model.schema_
-        axes = [target_axis(dp, schema, name) for name in self.columns]
-        nodes = [a.node for a in axes]
-        clash = [c for c, k in zip(self.columns, nodes, strict=True) if k in factors or mask[0, k]]
-        if clash:
-            raise ConditionError(
-                f"Column(s) {clash} appear both in conditions and in rebalance, shift or parity; "
-                "use one."
-            )
-        shape = tuple(len(a.values) for a in axes)
-        if int(np.prod(shape)) > _PRIVATE_MAX_CELLS:
-            raise ConditionError(
-                f"The targets on {self.columns} span {int(np.prod(shape)):,} combinations of "
-                f"values; at most {_PRIVATE_MAX_CELLS:,} are supported. Target fewer columns."
-            )
-        pilot = draw_pilot(
-            dp, _PRIVATE_PILOT_ROWS, rng.spawn(1)[0], fixed[:1], mask[:1], factors, describe
-        )
-        sizes = tuple(dp.columns[dp.nodes[k]].n_tokens for k in nodes)
-        cells = np.ravel_multi_index(tuple(pilot[:, nodes].T), sizes)
-        joint = np.bincount(cells, minlength=int(np.prod(sizes))).reshape(sizes) / len(pilot)
-        for axis, target in enumerate(axes):
-            joint = target.refine(joint, axis)
-        columns = {
-            name: TargetColumn(name, (axis,), (len(a.values),), a.values)
-            for axis, (name, a) in enumerate(zip(self.columns, axes, strict=True))
-        }
-        for source, name, wanted in self.requests:
-            margin = marginal(joint, columns[name].axes)
-            self.constraints.append(
-                _private_constraint(model, columns[name], source, wanted, margin)
-            )
-        if self.parity is not None:
-            outcome, sensitive = self.parity
-            for column in [outcome, *sensitive]:
-                categorical_node(dp, schema, column)
-            self.constraints.append(
-                parity_constraint(columns[outcome], [columns[c] for c in sensitive])
-            )
-        raked, _ = rake(joint, self.constraints)
-        rows = allocate_rows(raked, n, rng.spawn(1)[0])
-        for axis, (name, entries) in enumerate(zip(self.columns, axes, strict=True)):
-            fixed[:, entries.node] = entries.token[rows[:, axis]]
-            mask[:, entries.node] = True
-            if entries.cells:
-                missing = rows[:, axis] == len(entries.values) - 1
-                self.cells[name] = np.where(missing, -1, rows[:, axis])
-        # The target columns of the rows are their cells: their joint is known now.
-        drawn = np.bincount(np.ravel_multi_index(tuple(rows.T), shape), minlength=joint.size)
-        self.pilot_joint, self.drawn_joint = joint, drawn.reshape(shape) / n
-
-    def measure(self, model: Synthesizer, out: pd.DataFrame) -> list[TargetResult]:
-        """Each target, asked against what the rows achieved."""
-        dp, schema = model.dp_model_, model.schema_
-        return measure_targets(
-            model,
-            self.constraints,
-            out,
-            self.drawn_joint,
-            self.pilot_joint,
-            lambda name, key: value_token(dp, schema, name, key),
-        )
-
-
-def _private_constraint(
-    model: Synthesizer, column: TargetColumn, source: str, wanted: Any, model_shares: np.ndarray
-) -> Constraint:
-    """One rebalance or shift request on a private model's column, as a raking constraint."""
-    name = column.name
-    kind = model.schema_[name].kind
-    special = isinstance(wanted, Mapping) and bool(
-        {"mean", "quantiles", "distribution"} & set(wanted)
-    )
-    if special and len(wanted) > 1:
-        raise ConditionError(
-            f"Shift of {name!r}: give one of 'mean', 'quantiles', 'distribution' or category "
-            f"shares, not several. Got keys {list(wanted)}."
-        )
-    if source == "shift" and special and "mean" in wanted:
-        return mean_constraint(column, kind, wanted["mean"], model_shares)
-    if source == "shift" and special and "quantiles" in wanted:
-        return quantile_constraint(column, kind, wanted["quantiles"], model_shares)
-    complete = source == "shift" and special
-    shares = wanted["distribution"] if complete else wanted
-    dp = model.dp_model_
-    categorical_node(dp, model.schema_, name)
-
-    def token_of(key: Any) -> int:
-        return value_token(dp, model.schema_, name, key)
-
-    return category_shares(column, token_of, shares, model_shares, source=source, complete=complete)
-
-
 def _row_count(n: Any, conditions: Conditions) -> int:
     """The rows to draw: ``n``, or as many as the seed rows (which ``n`` must then match)."""
     if isinstance(conditions, pd.DataFrame):
@@ -1084,10 +838,6 @@ def _first_tree_problem(trees: list[ColumnModel], n_tokens: np.ndarray) -> str |
 _ROWS_PER_LEAF = 520
 #: ... and a continuous column's bin, at least one in this many.
 _ROWS_PER_CONTINUOUS_LEAF = 1600
-#: Rows of the pilot draw whose joint of the rebalanced columns a private model's targets rake.
-_PRIVATE_PILOT_ROWS = 50_000
-#: ... and the most combinations of target values (a number's fine cells) that they rake.
-_PRIVATE_MAX_CELLS = 2_000_000
 #: Under ``column_order="coarse_first"``, columns of at most this many tokens come first.
 _COARSE_TOKENS = 3
 

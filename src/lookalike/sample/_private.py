@@ -1,0 +1,267 @@
+"""Sampling a differentially private model under conditions and targets.
+
+Everything here is post-processing of the released model, so none of it spends privacy budget.
+Conditions become fixed tokens (values, seed rows) or factors (sets, ranges) that the model's
+importance-resampled draw honours (:func:`lookalike.models._dp.sample_private_model`).
+Rebalance, shift and parity go through the default model's raking
+(:mod:`lookalike.control._targets`) on the joint of the columns named, taken from a pilot draw:
+every row is given a cell of the raked joint and then drawn given it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from lookalike._progress import progress_bar
+from lookalike.control import TargetResult
+from lookalike.control._conditions import parse_conditions
+from lookalike.control._targets import (
+    Constraint,
+    TargetColumn,
+    category_shares,
+    marginal,
+    mean_constraint,
+    parity_constraint,
+    quantile_constraint,
+    rake,
+    read_parity,
+)
+from lookalike.errors import ConditionError
+from lookalike.models._dp import (
+    allocate_rows,
+    categorical_node,
+    condition_factors,
+    condition_tokens,
+    draw_pilot,
+    sample_private_model,
+    target_axis,
+    value_token,
+)
+from lookalike.sample._controlled import measure_targets
+
+if TYPE_CHECKING:
+    from lookalike.sample._synthesizer import Conditions, Synthesizer
+
+#: Rows of the pilot draw whose joint of the target columns is raked.
+_PILOT_ROWS = 50_000
+#: The most combinations of target values (a number's fine cells) that are raked.
+_MAX_CELLS = 2_000_000
+
+
+def sample_private(
+    model: Synthesizer,
+    n: int,
+    rng: np.random.Generator,
+    conditions: Conditions,
+    rebalance: Mapping[str, Any] | None,
+    shift: Any,
+    parity: Any,
+    rules: Any,
+    progress: bool,
+) -> tuple[pd.DataFrame, list[TargetResult]]:
+    """Rows of ``model``'s private model under conditions (a dict or seed rows) and targets,
+    and what each target achieved."""
+    if rules:
+        raise ConditionError("Rules are not supported yet for differentially private models.")
+    controls = any(x is not None for x in (rebalance, shift, parity))
+    if controls and isinstance(conditions, pd.DataFrame):
+        raise ConditionError(
+            "Seed rows (a DataFrame of conditions) cannot be combined with rebalance, shift "
+            "or parity; give conditions as a dict."
+        )
+    dp, schema = model.dp_model_, model.schema_
+    sets: dict[str, tuple[Any, ...]] = {}
+    ranges: dict[str, tuple[float | None, float | None]] = {}
+    if isinstance(conditions, Mapping) and conditions:
+        specs = {spec.name: spec for spec in schema}
+        parsed = parse_conditions(schema.names, specs, conditions)
+        sets = {c.column: c.values for c in parsed if c.kind == "set"}
+        ranges = {c.column: (c.low, c.high) for c in parsed if c.kind == "range"}
+        conditions = {c.column: c.values[0] for c in parsed if c.kind == "value"}
+    factors = condition_factors(dp, schema, sets, ranges)
+    table = model._condition_table(conditions, n)
+    d = len(dp.nodes)
+    fixed, mask = np.zeros((n, d), dtype=np.int64), np.zeros((n, d), dtype=bool)
+    if table is not None:
+        fixed, mask = condition_tokens(
+            dp, schema, table, from_dict=bool(table.attrs.get("from_dict", False))
+        )
+
+    def describe(row: int) -> str:
+        values: dict[str, Any] = {**sets, **ranges}
+        if table is not None:
+            values.update({str(c): v for c, v in table.iloc[row].dropna().items()})
+        return f"the conditions {values}"
+
+    plan = None
+    if controls:
+        plan = _PrivateTargets.read(model, rebalance, shift, parity)
+        plan.fix_rows(model, n, rng, fixed, mask, factors, describe)
+    with progress_bar(progress) as bar:
+        task = bar.add_task("Sampling rows", total=n)
+        out = sample_private_model(
+            dp,
+            schema,
+            n,
+            rng,
+            fixed=fixed,
+            mask=mask,
+            factors=factors,
+            ranges=ranges,
+            cells=None if plan is None else plan.cells,
+            describe=describe,
+            on_rows=lambda k: bar.advance(task, k),
+        )
+    out = model._apply_exact_conditions(out, table)
+    return out, [] if plan is None else plan.measure(model, out)
+
+
+@dataclass
+class _PrivateTargets:
+    """Rebalance, shift and parity on a private model, through the default model's raking.
+
+    A pilot draw under the conditions gives the model's joint of the columns named; a number's
+    axis is its fine cells (the pilot's bins spread by the cells' decoding weights), so a mean
+    or quantile can split a bin. The joint is raked to every target at once
+    (:func:`lookalike.control._targets.rake`), every row is given a cell of the result, and the
+    rows are drawn given their cell: within a cell, the model's own distribution.
+    """
+
+    requests: list[tuple[str, str, Any]]  # (source, column, request)
+    parity: tuple[str, list[str]] | None
+    columns: list[str]
+    constraints: list[Constraint] = field(default_factory=list)
+    pilot_joint: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    drawn_joint: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cells: dict[str, np.ndarray] = field(default_factory=dict)  # a number's fine cell per row
+
+    @classmethod
+    def read(cls, model: Synthesizer, rebalance: Any, shift: Any, parity: Any) -> _PrivateTargets:
+        names = model.schema_.names
+        requests: list[tuple[str, str, Any]] = []
+        for source, request in (("rebalance", rebalance), ("shift", shift)):
+            if request is None:
+                continue
+            if not isinstance(request, Mapping):
+                raise ConditionError(
+                    f"{source} must be a dict of column -> targets. Got {type(request).__name__}."
+                )
+            unknown = [str(c) for c in request if c not in names]
+            if unknown:
+                raise ConditionError(
+                    f"{source} names unknown column(s) {unknown}; the model has {names}."
+                )
+            requests += [(source, name, wanted) for name, wanted in request.items()]
+        named = [c for _, c, _ in requests]
+        both = sorted({c for c in named if named.count(c) > 1})
+        if both:
+            raise ConditionError(f"Column(s) {both} appear in both rebalance and shift; use one.")
+        read = read_parity(parity, names) if parity is not None else None
+        columns = list(dict.fromkeys(named + ([read[0], *read[1]] if read else [])))
+        return cls(requests, read, columns)
+
+    def fix_rows(
+        self,
+        model: Synthesizer,
+        n: int,
+        rng: np.random.Generator,
+        fixed: np.ndarray,
+        mask: np.ndarray,
+        factors: dict[int, np.ndarray],
+        describe: Callable[[int], str],
+    ) -> None:
+        """Give every row a cell of the target columns (in ``fixed`` and ``mask``)."""
+        dp, schema = model.dp_model_, model.schema_
+        axes = [target_axis(dp, schema, name) for name in self.columns]
+        nodes = [a.node for a in axes]
+        clash = [c for c, k in zip(self.columns, nodes, strict=True) if k in factors or mask[0, k]]
+        if clash:
+            raise ConditionError(
+                f"Column(s) {clash} appear both in conditions and in rebalance, shift or parity; "
+                "use one."
+            )
+        shape = tuple(len(a.values) for a in axes)
+        if int(np.prod(shape)) > _MAX_CELLS:
+            raise ConditionError(
+                f"The targets on {self.columns} span {int(np.prod(shape)):,} combinations of "
+                f"values; at most {_MAX_CELLS:,} are supported. Target fewer columns."
+            )
+        pilot = draw_pilot(dp, _PILOT_ROWS, rng.spawn(1)[0], fixed[:1], mask[:1], factors, describe)
+        sizes = tuple(dp.columns[dp.nodes[k]].n_tokens for k in nodes)
+        cells = np.ravel_multi_index(tuple(pilot[:, nodes].T), sizes)
+        joint = np.bincount(cells, minlength=int(np.prod(sizes))).reshape(sizes) / len(pilot)
+        for axis, target in enumerate(axes):
+            joint = target.refine(joint, axis)
+        columns = {
+            name: TargetColumn(name, (axis,), (len(a.values),), a.values)
+            for axis, (name, a) in enumerate(zip(self.columns, axes, strict=True))
+        }
+        for source, name, wanted in self.requests:
+            margin = marginal(joint, columns[name].axes)
+            self.constraints.append(
+                _private_constraint(model, columns[name], source, wanted, margin)
+            )
+        if self.parity is not None:
+            outcome, sensitive = self.parity
+            for column in [outcome, *sensitive]:
+                categorical_node(dp, schema, column)
+            self.constraints.append(
+                parity_constraint(columns[outcome], [columns[c] for c in sensitive])
+            )
+        raked, _ = rake(joint, self.constraints)
+        rows = allocate_rows(raked, n, rng.spawn(1)[0])
+        for axis, (name, entries) in enumerate(zip(self.columns, axes, strict=True)):
+            fixed[:, entries.node] = entries.token[rows[:, axis]]
+            mask[:, entries.node] = True
+            if entries.cells:
+                missing = rows[:, axis] == len(entries.values) - 1
+                self.cells[name] = np.where(missing, -1, rows[:, axis])
+        # The target columns of the rows are their cells: their joint is known now.
+        drawn = np.bincount(np.ravel_multi_index(tuple(rows.T), shape), minlength=joint.size)
+        self.pilot_joint, self.drawn_joint = joint, drawn.reshape(shape) / n
+
+    def measure(self, model: Synthesizer, out: pd.DataFrame) -> list[TargetResult]:
+        """Each target, asked against what the rows achieved."""
+        dp, schema = model.dp_model_, model.schema_
+        return measure_targets(
+            model,
+            self.constraints,
+            out,
+            self.drawn_joint,
+            self.pilot_joint,
+            lambda name, key: value_token(dp, schema, name, key),
+        )
+
+
+def _private_constraint(
+    model: Synthesizer, column: TargetColumn, source: str, wanted: Any, model_shares: np.ndarray
+) -> Constraint:
+    """One rebalance or shift request on a private model's column, as a raking constraint."""
+    name = column.name
+    kind = model.schema_[name].kind
+    special = isinstance(wanted, Mapping) and bool(
+        {"mean", "quantiles", "distribution"} & set(wanted)
+    )
+    if special and len(wanted) > 1:
+        raise ConditionError(
+            f"Shift of {name!r}: give one of 'mean', 'quantiles', 'distribution' or category "
+            f"shares, not several. Got keys {list(wanted)}."
+        )
+    if source == "shift" and special and "mean" in wanted:
+        return mean_constraint(column, kind, wanted["mean"], model_shares)
+    if source == "shift" and special and "quantiles" in wanted:
+        return quantile_constraint(column, kind, wanted["quantiles"], model_shares)
+    complete = source == "shift" and special
+    shares = wanted["distribution"] if complete else wanted
+    dp = model.dp_model_
+    categorical_node(dp, model.schema_, name)
+
+    def token_of(key: Any) -> int:
+        return value_token(dp, model.schema_, name, key)
+
+    return category_shares(column, token_of, shares, model_shares, source=source, complete=complete)
