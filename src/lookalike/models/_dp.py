@@ -1921,7 +1921,12 @@ def _systematic_pick(log_weight: np.ndarray, n: int, rng: np.random.Generator) -
     top = log_weight.max()
     if not np.isfinite(top):
         return None
-    weights = np.exp(log_weight - top)
+    return _systematic(np.exp(log_weight - top), n, rng)
+
+
+def _systematic(weights: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` indices drawn in proportion to ``weights`` by systematic sampling (each index
+    comes its expected number of times rounded up or down, without bias), in random order."""
     cumulative = np.cumsum(weights / weights.sum())
     positions = (rng.random() + np.arange(n)) / n
     picked = np.minimum(np.searchsorted(cumulative, positions, side="right"), len(weights) - 1)
@@ -1978,13 +1983,11 @@ def draw_pilot(
 
 
 def allocate_rows(joint: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
-    """``n`` rows of cells of ``joint`` (one index per axis), in random order. Systematic
-    sampling: each cell gets its expected count rounded up or down, without bias (rounding by
-    largest remainders moved a mean by 0.1 when most cells held less than one row)."""
-    cumulative = np.cumsum(joint.ravel() / joint.sum())
-    positions = (rng.random() + np.arange(n)) / n
-    chosen = np.minimum(np.searchsorted(cumulative, positions, side="right"), joint.size - 1)
-    return np.stack(np.unravel_index(rng.permutation(chosen), joint.shape), axis=1).astype(np.int64)
+    """``n`` rows of cells of ``joint`` (one index per axis), in random order, by systematic
+    sampling (rounding by largest remainders moved a mean by 0.1 when most cells held less than
+    one row)."""
+    chosen = _systematic(joint.ravel(), n, rng)
+    return np.stack(np.unravel_index(chosen, joint.shape), axis=1).astype(np.int64)
 
 
 @dataclass(frozen=True)
