@@ -445,7 +445,11 @@ class Synthesizer:
             return out, ControlReport(
                 n_rows=len(out),
                 targets=(*plain.targets, *targets),
-                diagnostics={"method": "importance resampling (private model)"},
+                diagnostics={
+                    "method": "importance resampling (private model)"
+                    if conditions is not None or targets
+                    else "plain draw (private model)"
+                },
             )
         if _needs_controls(self, conditions, rebalance, shift, parity):
             self._check_fitted()
