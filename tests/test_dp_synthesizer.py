@@ -613,6 +613,29 @@ def test_seed_rows_and_exact_numbers_on_a_private_model(
     )
     assert result.exit_code == 0, result.output
     assert (pd.read_csv(out_csv)["sex"] == "Female").all()
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(
+        "conditions:\n  age: {min: 50}\nshift:\n  income: {'>50K': 0.6}\n", encoding="utf-8"
+    )
+    shifted_csv = tmp_path / "shifted.csv"
+    result = CliRunner().invoke(
+        app,
+        ["sample", str(path), "-n", "2000", "-o", str(shifted_csv), "--scenario", str(scenario)],
+    )
+    assert result.exit_code == 0, result.output
+    assert "share of '>50K'" in result.stdout
+    shifted = pd.read_csv(shifted_csv)
+    assert (shifted["age"] >= 50).all()
+    assert (shifted["income"] == ">50K").mean() == pytest.approx(0.6, abs=1e-3)
+    ruled = tmp_path / "ruled.yaml"
+    ruled.write_text("rules:\n  - hours_per_week <= 60\n", encoding="utf-8")
+    refused = CliRunner().invoke(
+        app,
+        ["sample", str(path), "-n", "10", "-o", str(tmp_path / "r.csv"), "--scenario", str(ruled)],
+    )
+    assert refused.exit_code != 0
+    assert "Rules are not supported yet" in refused.stderr
+    assert not (tmp_path / "r.csv").exists()
 
 
 def test_values_the_private_model_never_draws_are_refused(private: la.Synthesizer) -> None:
