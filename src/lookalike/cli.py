@@ -800,10 +800,13 @@ def _print_wide(table: Table) -> None:
 
 
 def _schema_fields(columns: list[Mapping[str, Any]]) -> list[str]:
-    """The schema fields worth a table column: name, kind, dtype, and a date format if any."""
+    """The schema fields worth a table column: name, kind, dtype, and the formats, date steps
+    and PII types that some column has."""
     shown = ["name", "kind", "dtype"]
     if any(column.get("datetime_format") for column in columns):
         shown.append("datetime_format")
+    if any(column.get("datetime_step") for column in columns):
+        shown.append("datetime_step")
     if any(column.get("number_format") for column in columns):
         shown.append("number_format")
     if any(column.get("pii") for column in columns):
