@@ -2077,9 +2077,7 @@ def condition_factors(
         j = names.index(name)
         column, spec = model.columns[j], schema[name]
         if j not in node_of:
-            raise ConditionError(
-                f"Column {name!r} is not modelled; it cannot take a set of values."
-            )
+            raise ConditionError(f"Column {name!r} is generated, not learned; it takes no set.")
         if column.kind != "categorical":
             raise ConditionError(
                 f"A set of values on the numeric column {name!r} is not supported yet for "
@@ -2095,6 +2093,8 @@ def condition_factors(
     for name, (low, high) in ranges.items():
         j = names.index(name)
         column = model.columns[j]
+        if j not in node_of:
+            raise ConditionError(f"Column {name!r} is generated, not learned; it takes no range.")
         assert column.cell_low is not None and column.cell_high is not None  # numeric
         assert column.cell_weight is not None and column.cell_token is not None
         inside = _cell_shares_inside(column, low, high, _grid_step(schema[name]))
