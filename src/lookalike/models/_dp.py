@@ -96,16 +96,16 @@ __all__ = [
     "PrivateColumn",
     "PrivateModel",
     "allocate_rows",
-    "categorical_node",
     "condition_factors",
     "condition_tokens",
+    "countable",
     "draw_pilot",
+    "entry_of",
     "fit_private_model",
     "sample_private_model",
     "split_domain_overrides",
     "target_axis",
     "validate_privacy_params",
-    "value_token",
 ]
 
 #: Used when ``delta`` is not given: fixed, so it reveals nothing about the table (adult has
@@ -2039,23 +2039,49 @@ def target_axis(model: PrivateModel, schema: Schema, name: str) -> TargetAxis:
     )
 
 
-def categorical_node(model: PrivateModel, schema: Schema, name: str) -> int:
-    """The node of a categorical column; ConditionError if it is not one."""
+def countable(model: PrivateModel, schema: Schema, name: str) -> None:
+    """ConditionError unless the column's values can be counted one by one: categories, or
+    numbers with a cell of their own each (integers over a short range)."""
     j = list(schema.names).index(name)
-    if model.columns[j].kind != "categorical" or j not in model.nodes:
-        raise ConditionError(
-            f"Column {name!r} is not categorical in the private model: rebalance, shares and "
-            "parity need categories (give numbers a (low, high) range in conditions instead)."
-        )
-    return model.nodes.index(j)
+    column = model.columns[j]
+    if j in model.nodes and (column.kind == "categorical" or _point_cells(column)):
+        return
+    raise ConditionError(
+        f"Shares of {name!r} need categories or a number with few distinct values, and the "
+        f"private model bins {name!r}; use a mean or quantiles (shift), or a (low, high) range."
+    )
 
 
-def value_token(model: PrivateModel, schema: Schema, name: str, value: Any) -> int:
-    """The token of one value (None: missing) of a categorical column; ConditionError if none."""
-    column = model.columns[model.nodes[categorical_node(model, schema, name)]]
+def entry_of(model: PrivateModel, schema: Schema, name: str, value: Any) -> int:
+    """A value's entry on its column's :class:`TargetAxis` (a category's token, a number's
+    cell, the last entry for missing); ConditionError if the column cannot take it."""
+    countable(model, schema, name)
+    column = model.columns[list(schema.names).index(name)]
+    if column.kind == "categorical":
+        if _is_missing(value):
+            return column.missing_token
+        return int(_value_tokens(column, schema[name], pd.Series([value], dtype=object))[0])
+    assert column.cell_low is not None  # numeric, one cell per value
     if _is_missing(value):
-        return column.missing_token
-    return int(_value_tokens(column, schema[name], pd.Series([value], dtype=object))[0])
+        return len(column.cell_low)
+    spec = schema[name]
+    number = numeric_values(spec, pd.Series([value], dtype=object))[0]
+    hit = np.flatnonzero(column.cell_low == number)
+    if not len(hit):
+        raise ConditionError(
+            f"Column {name!r} cannot take the value {value!r} in the private model; it takes "
+            f"whole numbers from {column.cell_low.min():g} to {column.cell_low.max():g}."
+        )
+    return int(hit[0])
+
+
+def _point_cells(column: PrivateColumn) -> bool:
+    return (
+        column.kind == "numeric"
+        and column.cell_low is not None
+        and column.cell_high is not None
+        and bool(np.all(column.cell_low == column.cell_high))
+    )
 
 
 def condition_factors(

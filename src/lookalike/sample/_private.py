@@ -34,13 +34,13 @@ from lookalike.control._targets import (
 from lookalike.errors import ConditionError
 from lookalike.models._dp import (
     allocate_rows,
-    categorical_node,
     condition_factors,
     condition_tokens,
+    countable,
     draw_pilot,
+    entry_of,
     sample_private_model,
     target_axis,
-    value_token,
 )
 from lookalike.sample._controlled import measure_targets
 
@@ -209,7 +209,7 @@ class _PrivateTargets:
         if self.parity is not None:
             outcome, sensitive = self.parity
             for column in [outcome, *sensitive]:
-                categorical_node(dp, schema, column)
+                countable(dp, schema, column)
             self.constraints.append(
                 parity_constraint(columns[outcome], [columns[c] for c in sensitive])
             )
@@ -234,7 +234,7 @@ class _PrivateTargets:
             out,
             self.drawn_joint,
             self.pilot_joint,
-            lambda name, key: value_token(dp, schema, name, key),
+            lambda name, key: entry_of(dp, schema, name, key),
         )
 
 
@@ -259,9 +259,9 @@ def _private_constraint(
     complete = source == "shift" and special
     shares = wanted["distribution"] if complete else wanted
     dp = model.dp_model_
-    categorical_node(dp, model.schema_, name)
+    countable(dp, model.schema_, name)
 
     def token_of(key: Any) -> int:
-        return value_token(dp, model.schema_, name, key)
+        return entry_of(dp, model.schema_, name, key)
 
     return category_shares(column, token_of, shares, model_shares, source=source, complete=complete)
