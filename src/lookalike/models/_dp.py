@@ -43,7 +43,7 @@ Measured on adult (benchmarks/RESULTS.md; mostlyai-qa accuracy, delta 1e-9, mean
 without any public domain 0.912 / 0.951 / 0.969 at epsilon 0.3 / 1 / 4 (the tree alone: 0.916 /
 0.944 / 0.954); with the public adult codebook 0.939 / 0.960 / 0.971 (the tree alone: 0.937 /
 0.952 / 0.956). smartnoise MST, which is given the codebook, scores 0.926-0.930 / 0.945-0.947 /
-0.953 in the same benchmark, and AIM 0.933-0.934 / 0.944-0.958 / 0.968. Fits take 4-7 s.
+0.953 in the same benchmark, and AIM 0.933-0.934 / 0.944-0.958 / 0.968-0.969. Fits take 4-10 s.
 
 The schema (column names, kinds, storage dtypes, decimals, date formats and steps) is treated as
 public, as by every DP synthesizer (they all take a domain); it is inferred from the data unless a
