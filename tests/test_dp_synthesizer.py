@@ -634,13 +634,30 @@ def test_seed_rows_and_exact_numbers_on_a_private_model(
     assert (shifted["income"] == ">50K").mean() == pytest.approx(0.6, abs=1e-3)
     ruled = tmp_path / "ruled.yaml"
     ruled.write_text("rules:\n  - hours_per_week <= 60\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["sample", str(path), "-n", "500", "-o", str(tmp_path / "r.csv"), "--scenario", str(ruled)],
+    )
+    assert result.exit_code == 0, result.output
+    assert (pd.read_csv(tmp_path / "r.csv")["hours_per_week"] <= 60).all()
+    between = tmp_path / "between.yaml"
+    between.write_text("rules:\n  - hours_per_week <= age\n", encoding="utf-8")
     refused = CliRunner().invoke(
         app,
-        ["sample", str(path), "-n", "10", "-o", str(tmp_path / "r.csv"), "--scenario", str(ruled)],
+        [
+            "sample",
+            str(path),
+            "-n",
+            "10",
+            "-o",
+            str(tmp_path / "b.csv"),
+            "--scenario",
+            str(between),
+        ],
     )
     assert refused.exit_code != 0
-    assert "Rules are not supported yet" in refused.stderr
-    assert not (tmp_path / "r.csv").exists()
+    assert "enforces rules on one column" in refused.stderr
+    assert not (tmp_path / "b.csv").exists()
 
 
 def test_values_the_private_model_never_draws_are_refused(private: la.Synthesizer) -> None:
@@ -682,3 +699,34 @@ def test_dates_come_out_as_dates_and_ranges_keep_both_end_days() -> None:
     inside = model.sample(3000, conditions={"day": ("2020-03-01 12:00", "2020-03-10")})
     assert inside["day"].min() == pd.Timestamp("2020-03-02")
     assert inside["day"].max() == pd.Timestamp("2020-03-10")
+
+
+def test_rules_on_one_column_hold_on_a_private_model(table: pd.DataFrame) -> None:
+    with fixed_noise(7):
+        model = la.Synthesizer(epsilon=4.0, random_state=3).fit(table)
+    rules = [
+        "age >= 30",
+        "hours_per_week < 40",
+        "workclass not in ('Private', 'Self-emp-not-inc')",
+        "sex == 'Female'",
+    ]
+    out = model.sample(5000, rules=rules, random_state=1)
+    assert la.check_rules(out, rules).n_violations == 0
+    assert out["age"].min() >= 30 and out["hours_per_week"].max() <= 39
+    # As conditions do, the rules give the model's rows restricted to what they allow.
+    plain = model.sample(300_000, random_state=2)
+    reference = plain[
+        (plain["age"] >= 30)
+        & (plain["hours_per_week"] < 40)
+        & ~plain["workclass"].isin(["Private", "Self-emp-not-inc"])
+        & (plain["sex"] == "Female")
+    ]
+    for column in ("education", "marital_status", "income"):
+        tolerance = 4 * _tvd_noise(out[column], reference[column])
+        assert _tvd(out[column], reference[column]) < tolerance, column
+    with pytest.raises(la.ConditionError, match="enforces rules on one column"):
+        model.sample(10, rules=["if sex == 'Male' then age >= 20"])
+    with pytest.raises(la.ConditionError, match="allows none of the categories"):
+        model.sample(10, rules=["sex == 'Martian'"])
+    with pytest.raises(la.ConditionError, match="does not store rules yet"):
+        la.Synthesizer(epsilon=1.0).fit(table.head(300), rules=["age >= 18"])

@@ -20,6 +20,7 @@ import pandas as pd
 from lookalike._progress import progress_bar
 from lookalike.control import TargetResult
 from lookalike.control._conditions import parse_conditions
+from lookalike.control._rules import Comparison, Membership, Rule, Value, check_rules, parse_rules
 from lookalike.control._targets import (
     Constraint,
     TargetColumn,
@@ -31,8 +32,10 @@ from lookalike.control._targets import (
     rake,
     read_parity,
 )
+from lookalike.encode import value_label
 from lookalike.errors import ConditionError
 from lookalike.models._dp import (
+    RARE_LABEL,
     allocate_rows,
     condition_factors,
     condition_tokens,
@@ -43,6 +46,7 @@ from lookalike.models._dp import (
     target_axis,
 )
 from lookalike.sample._controlled import measure_targets
+from lookalike.schema import ColumnKind
 
 if TYPE_CHECKING:
     from lookalike.sample._synthesizer import Conditions, Synthesizer
@@ -66,8 +70,7 @@ def sample_private(
 ) -> tuple[pd.DataFrame, list[TargetResult]]:
     """Rows of ``model``'s private model under conditions (a dict or seed rows) and targets,
     and what each target achieved."""
-    if rules:
-        raise ConditionError("Rules are not supported yet for differentially private models.")
+    rule_sets, rule_ranges, parsed_rules = _one_column_rules(model, rules)
     controls = any(x is not None for x in (rebalance, shift, parity))
     if controls and isinstance(conditions, pd.DataFrame):
         raise ConditionError(
@@ -84,6 +87,12 @@ def sample_private(
         ranges = {c.column: (c.low, c.high) for c in parsed if c.kind == "range"}
         conditions = {c.column: c.values[0] for c in parsed if c.kind == "value"}
     factors = condition_factors(dp, schema, sets, ranges)
+    # Rules do not check missing values, so a rule's factor lets them through.
+    for node, factor in condition_factors(dp, schema, rule_sets, rule_ranges).items():
+        factor[dp.columns[dp.nodes[node]].missing_token] = 1.0
+        factors[node] = factors[node] * factor if node in factors else factor
+    for name, (low, high) in rule_ranges.items():
+        ranges[name] = _intersection(ranges.get(name, (None, None)), (low, high))
     table = model._condition_table(conditions, n)
     d = len(dp.nodes)
     fixed, mask = np.zeros((n, d), dtype=np.int64), np.zeros((n, d), dtype=bool)
@@ -118,7 +127,96 @@ def sample_private(
             on_rows=lambda k: bar.advance(task, k),
         )
     out = model._apply_exact_conditions(out, table)
+    if parsed_rules:
+        broken = [r.rule for r in check_rules(out, parsed_rules, schema=schema) if r.n_violations]
+        if broken:  # never expected: each rule restricted every draw
+            raise ConditionError(f"Rule(s) {broken} failed on the rows drawn; nothing written.")
     return out, [] if plan is None else plan.measure(model, out)
+
+
+def _one_column_rules(
+    model: Synthesizer, rules: Any
+) -> tuple[dict[str, tuple[Any, ...]], dict[str, tuple[float | None, float | None]], list[Rule]]:
+    """A private model's rules as the sets of categories and number ranges they allow.
+
+    Rules on one column (ranges, comparisons with a constant, allowed or forbidden categories)
+    restrict that column in every draw, like conditions that let missing values through (a rule
+    does not check them). Rules between columns, conditionals and formulas need the default
+    model's rule sampler: ConditionError.
+    """
+    parsed = parse_rules(rules)
+    schema, dp = model.schema_, model.dp_model_
+    sets: dict[str, tuple[Any, ...]] = {}
+    ranges: dict[str, tuple[float | None, float | None]] = {}
+    for rule in parsed:
+        columns = rule.columns
+        unknown = [c for c in columns if c not in schema]
+        if unknown:
+            raise ConditionError(f"Rule {rule.text!r} names unknown column(s) {unknown}.")
+        if rule.condition is not None or rule.formula is not None or len(columns) != 1:
+            raise ConditionError(
+                f"Rule {rule.text!r}: a differentially private model enforces rules on one "
+                "column so far (ranges, comparisons with a constant, allowed categories); "
+                "rules between columns, conditionals and formulas need the default model."
+            )
+        name = columns[0]
+        column = dp.columns[list(schema.names).index(name)]
+        for atom in rule.atoms:
+            labels = [*column.categories, *([RARE_LABEL] if column.has_rare else [])]
+            if isinstance(atom, Membership) and column.kind == "categorical":
+                named = {str(value_label(v)) for v in atom.values}
+                allowed = [label for label in labels if (label in named) != atom.negated]
+                sets[name] = _allowed(rule, allowed, sets.get(name))
+            elif (
+                isinstance(atom, Comparison)
+                and isinstance(atom.right, Value)
+                and column.kind == "categorical"
+                and atom.op in ("==", "!=")
+            ):
+                named = {str(value_label(atom.right.value))}
+                allowed = [label for label in labels if (label in named) == (atom.op == "==")]
+                sets[name] = _allowed(rule, allowed, sets.get(name))
+            elif (
+                isinstance(atom, Comparison)
+                and isinstance(atom.right, Value)
+                and isinstance(atom.right.value, int | float)
+                and not isinstance(atom.right.value, bool)
+                and column.kind == "numeric"
+                and schema[name].kind is not ColumnKind.DATETIME
+                and atom.op in ("<", "<=", ">", ">=")
+            ):
+                bound = float(atom.right.value)
+                if atom.op in ("<", "<="):
+                    high = bound if atom.op == "<=" else float(np.nextafter(bound, -np.inf))
+                    ranges[name] = _intersection(ranges.get(name, (None, None)), (None, high))
+                else:
+                    low = bound if atom.op == ">=" else float(np.nextafter(bound, np.inf))
+                    ranges[name] = _intersection(ranges.get(name, (None, None)), (low, None))
+            else:
+                raise ConditionError(
+                    f"Rule {rule.text!r}: on a differentially private model a rule on a number "
+                    "compares it with a number (<, <=, >, >=) and a rule on categories names "
+                    "them (==, !=, in, not in); dates and sets of numbers are not supported yet."
+                )
+    return sets, ranges, parsed
+
+
+def _allowed(rule: Rule, allowed: list[str], before: tuple[Any, ...] | None) -> tuple[str, ...]:
+    """The categories a rule allows, within those earlier rules allowed; none is an error."""
+    kept = tuple(label for label in allowed if before is None or label in before)
+    if not kept:
+        raise ConditionError(
+            f"Rule {rule.text!r} allows none of the categories the private model draws."
+        )
+    return kept
+
+
+def _intersection(
+    a: tuple[float | None, float | None], b: tuple[float | None, float | None]
+) -> tuple[float | None, float | None]:
+    lows = [x for x in (a[0], b[0]) if x is not None]
+    highs = [x for x in (a[1], b[1]) if x is not None]
+    return (max(lows) if lows else None, min(highs) if highs else None)
 
 
 @dataclass

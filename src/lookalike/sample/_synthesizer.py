@@ -110,8 +110,9 @@ class Synthesizer:
         ``(epsilon, delta)``-DP for adding or removing one row (``delta`` defaults to 1e-9). The
         other parameters then do not apply; see :mod:`lookalike.models._dp` for the method and
         ``describe()["privacy"]["ledger"]`` for how the budget was spent. Such a model samples
-        under conditions (values, sets of categories, ranges, seed rows), rebalancing, shift
-        and parity at no further privacy cost; rules need the default model so far.
+        under conditions (values, sets of categories, ranges, seed rows), rebalancing, shift,
+        parity and rules on one column at no further privacy cost; rules between columns need
+        the default model so far.
 
     >>> import pandas as pd
     >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b"] * 100})
@@ -249,7 +250,10 @@ class Synthesizer:
             frame_schema = frame_schema.with_locale(self.locale)
         seed = seed_sequence(self.random_state, owner="Synthesizer")
         if self.epsilon is not None and rules:
-            raise ConditionError("Rules are not supported yet for differentially private models.")
+            raise ConditionError(
+                "A differentially private model does not store rules yet; give rules on one "
+                "column when sampling (sample(rules=...) or a scenario file's rules)."
+            )
         if self.epsilon is not None:
             with progress_bar(progress) as bar:
                 tasks: dict[str, Any] = {}
