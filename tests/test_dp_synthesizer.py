@@ -724,6 +724,11 @@ def test_rules_on_one_column_hold_on_a_private_model(table: pd.DataFrame) -> Non
     for column in ("education", "marital_status", "income"):
         tolerance = 4 * _tvd_noise(out[column], reference[column])
         assert _tvd(out[column], reference[column]) < tolerance, column
+    # A condition's range and a rule's on one column: values in both, spread as rejection's.
+    both = model.sample(5000, conditions={"age": (25, 45)}, rules=["age > 35"], random_state=3)
+    assert both["age"].between(36, 45).all()
+    narrowed = plain[plain["age"].between(36, 45)]
+    assert _tvd(both["age"], narrowed["age"]) < 4 * _tvd_noise(both["age"], narrowed["age"])
     with pytest.raises(la.ConditionError, match="enforces rules on one column"):
         model.sample(10, rules=["if sex == 'Male' then age >= 20"])
     with pytest.raises(la.ConditionError, match="allows none of the categories"):

@@ -86,13 +86,16 @@ def sample_private(
         sets = {c.column: c.values for c in parsed if c.kind == "set"}
         ranges = {c.column: (c.low, c.high) for c in parsed if c.kind == "range"}
         conditions = {c.column: c.values[0] for c in parsed if c.kind == "value"}
+    # A rule's range on a column a condition already ranges narrows that range (a bin's share
+    # of the intersection is not the product of its shares of the two).
+    for name in [c for c in rule_ranges if c in ranges]:
+        ranges[name] = _intersection(ranges[name], rule_ranges.pop(name))
     factors = condition_factors(dp, schema, sets, ranges)
     # Rules do not check missing values, so a rule's factor lets them through.
     for node, factor in condition_factors(dp, schema, rule_sets, rule_ranges).items():
         factor[dp.columns[dp.nodes[node]].missing_token] = 1.0
         factors[node] = factors[node] * factor if node in factors else factor
-    for name, (low, high) in rule_ranges.items():
-        ranges[name] = _intersection(ranges.get(name, (None, None)), (low, high))
+    ranges.update(rule_ranges)
     table = model._condition_table(conditions, n)
     d = len(dp.nodes)
     fixed, mask = np.zeros((n, d), dtype=np.int64), np.zeros((n, d), dtype=bool)
