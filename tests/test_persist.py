@@ -87,6 +87,18 @@ def test_missing_file(tmp_path: Path) -> None:
         la.load(tmp_path / "nope.lookalike")
 
 
+def test_a_file_from_before_calibration_loads_as_uncalibrated(
+    fitted: la.Synthesizer, tmp_path: Path
+) -> None:
+    path = fitted.save(tmp_path / "m.lookalike")
+    _rewrite(path, lambda m: m["params"].pop("calibrate"))
+    loaded = la.load(path)
+    assert fitted.calibrate is True
+    assert loaded.calibrate is False
+    # The leaves are the file's either way: the parameter only says how they were made.
+    pd.testing.assert_frame_equal(loaded.sample(300), fitted.sample(300))
+
+
 def test_column_order_survives_save_and_load(adult_small: pd.DataFrame, tmp_path: Path) -> None:
     model = la.Synthesizer(random_state=5, column_order="cardinality").fit(adult_small)
     loaded = la.load(model.save(tmp_path / "m.lookalike"))

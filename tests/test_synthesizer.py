@@ -132,6 +132,8 @@ def test_not_fitted_and_bad_params() -> None:
         la.Synthesizer(rare_threshold=0).fit(pd.DataFrame({"a": [1, 2, 3] * 5}))
     with pytest.raises(ValueError, match="random_state"):
         la.Synthesizer(random_state=-1).fit(pd.DataFrame({"a": [1, 2, 3] * 5}))
+    with pytest.raises(ValueError, match="'calibrate' parameter"):
+        la.Synthesizer(calibrate="yes").fit(pd.DataFrame({"a": [1, 2, 3] * 5}))  # type: ignore[arg-type]
 
 
 def test_awkward_tables_are_handled() -> None:

@@ -444,6 +444,74 @@ def fit_column_models(
     return models
 
 
+#: Rows of the pilot sample that :func:`calibrate_marginals` draws through the chain.
+CALIBRATION_ROWS = 50_000
+#: Passes per column: each rescales by what the last left over (the mixture of trees and the
+#: per-leaf renormalisation keep one pass from landing exactly).
+_CALIBRATION_PASSES = 3
+#: Bounds on a token's factor: calibration corrects drift, it does not rewrite a column.
+_CALIBRATION_BOUNDS = (0.5, 2.0)
+
+
+def calibrate_marginals(
+    models: list[ColumnModel],
+    tokens: np.ndarray,
+    rng: np.random.Generator,
+    n_rows: int = CALIBRATION_ROWS,
+) -> None:
+    """Rescale the default-order leaves so each column's drawn marginal is the training one.
+
+    Each tree is right on average over the training rows that reach its leaves, but a sample
+    reaches them with drawn earlier columns, whose small errors carry down the chain: on
+    default_credit the sixth month's bill came out 0.019 off its training deciles (total
+    variation distance; sampling noise 0.010), too much mass on small bills. Here a pilot of
+    ``n_rows`` rows is drawn column by column in the default order; for each column, the pilot's
+    expected token shares (the average of its rows' leaf distributions, so the column's own
+    draw adds no noise) are compared with the training shares, and every leaf of the column's
+    default-order trees is multiplied token by token by their ratio (bounded to
+    ``_CALIBRATION_BOUNDS``) and brought back to its own total. Later columns are then calibrated
+    given the calibrated draws. Leaves are edited in place, and what the sampler had built from
+    them is dropped.
+
+    What it releases: one factor per token, a function of the column's training token shares
+    (which the leaves already aggregate). A token a leaf never gave weight keeps none, so no
+    combination appears that the leaf did not hold.
+    """
+    d = len(models)
+    features = np.full((n_rows, d), MASKED, dtype=np.float32)
+    for j, model in enumerate(models):
+        n_tokens = model.ordered[0].leaf_counts.shape[1]
+        target = np.bincount(tokens[:, j], minlength=n_tokens) / max(len(tokens), 1)
+        reached = [
+            np.bincount(t.leaves(features), minlength=len(t.leaf_counts)) for t in model.ordered
+        ]
+        for _ in range(_CALIBRATION_PASSES):
+            drawn = sum(
+                (rows[:, None] * _normalise_rows(t.leaf_counts)).sum(axis=0)
+                for t, rows in zip(model.ordered, reached, strict=True)
+            ) / (n_rows * len(model.ordered))
+            factor = np.ones(n_tokens)
+            np.divide(target, drawn, out=factor, where=drawn > 0)
+            factor = np.clip(factor, *_CALIBRATION_BOUNDS)
+            if np.abs(factor - 1.0).max() < 1e-3:
+                break
+            for tree in model.ordered:
+                counts = tree.leaf_counts.astype(np.float64)
+                scaled = counts * factor
+                scaled *= counts.sum(axis=1, keepdims=True) / np.maximum(
+                    scaled.sum(axis=1, keepdims=True), 1e-300
+                )
+                tree.leaf_counts[:] = scaled
+                forget_cached(tree)
+        draw_free(features, j, model.ordered, [alias_sampler(t) for t in model.ordered], rng)
+
+
+def _normalise_rows(counts: np.ndarray) -> np.ndarray:
+    counts = counts.astype(np.float64)
+    normalised: np.ndarray = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1e-300)
+    return normalised
+
+
 def _later_mask(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     """Which columns count as fixed, per row.
 
@@ -992,6 +1060,12 @@ def _cached(tree: TokenTree, kind: str, build: Callable[[], object]) -> object:
 
     _CACHE[key] = (weakref.ref(tree, forget), value)
     return value
+
+
+def forget_cached(tree: TokenTree) -> None:
+    """Drop what was built from ``tree``'s leaves (after they changed)."""
+    for key in [k for k, (ref, _) in _CACHE.items() if k[0] == id(tree) and ref() is tree]:
+        del _CACHE[key]
 
 
 def alias_sampler(tree: TokenTree) -> AliasSampler:

@@ -28,7 +28,13 @@ from lookalike.models._dp import (
     split_domain_overrides,
     validate_privacy_params,
 )
-from lookalike.models._trees import ColumnModel, TokenTree, fit_column_models, sample_tokens
+from lookalike.models._trees import (
+    ColumnModel,
+    TokenTree,
+    calibrate_marginals,
+    fit_column_models,
+    sample_tokens,
+)
 from lookalike.persist import Artifact, read_artifact, write_artifact
 from lookalike.sample._controlled import (
     needs_controls,
@@ -98,6 +104,14 @@ class Synthesizer:
         rows (was 650) brings back to 0.513, at 0.003 of default_credit's accuracy.
         "cardinality" also raised TSTR (0.920) but moved adult's DCR share from 0.520 to 0.535
         (benchmarks/RESULTS.md).
+    calibrate:
+        After fitting, rescale each column's default-order leaves so that the column's
+        marginal in a pilot drawn through the whole chain is its training marginal (see
+        :func:`lookalike.models._trees.calibrate_marginals`): errors of earlier columns no
+        longer drift down the chain. On default_credit the sixth month's bill went from 0.019
+        off its training deciles to 0.014, and qa accuracy rose on four seeds out of four
+        (mean +0.0009); adult and diabetes_brfss were unchanged (benchmarks/RESULTS.md).
+        ``False`` gives the leaves as the trees grew them.
     locale:
         Faker locale of the fakes that replace PII columns (``"de_DE"``); ``None`` keeps the
         schema's (``"en_US"`` unless an override file names one). PII columns are never learned.
@@ -140,6 +154,7 @@ class Synthesizer:
         min_impurity_decrease: float = 0.0,
         max_rows_per_tree: int | None = 100_000,
         column_order: str = "coarse_first",
+        calibrate: bool = True,
         locale: str | None = None,
         epsilon: float | None = None,
         delta: float | None = None,
@@ -158,6 +173,7 @@ class Synthesizer:
         self.min_impurity_decrease = min_impurity_decrease
         self.max_rows_per_tree = max_rows_per_tree
         self.column_order = column_order
+        self.calibrate = calibrate
         self.locale = locale
         self.epsilon = epsilon
         self.delta = delta
@@ -199,6 +215,10 @@ class Synthesizer:
                 raise ValueError(
                     f"The {name!r} parameter of Synthesizer must be {expected}. Got {value!r} instead."
                 )
+        if not isinstance(self.calibrate, bool | np.bool_):
+            raise ValueError(
+                f"The 'calibrate' parameter of Synthesizer must be True or False. Got {self.calibrate!r} instead."
+            )
         cap = self.max_rows_per_tree
         if cap is not None and (not isinstance(cap, int | np.integer) or cap < 1):
             raise ValueError(
@@ -331,6 +351,8 @@ class Synthesizer:
                 )[order],
                 on_column=lambda _: bar.advance(task),
             )
+            if self.calibrate:
+                calibrate_marginals(trees, tokens[:, order], fit_rng)
         self.schema_ = frame_schema
         self.encoder_ = encoder
         self.trees_ = trees
@@ -651,6 +673,8 @@ class Synthesizer:
             random_state = params.pop("random_state", None)
             # Files from before continuous bins had their own smoothing used the common one.
             params.setdefault("smoothing_continuous", params.get("smoothing", 0.0))
+            # ... and from before calibration were not calibrated.
+            params.setdefault("calibrate", False)
             model = cls(
                 random_state=random_state if isinstance(random_state, int) else None, **params
             )
