@@ -471,7 +471,8 @@ def calibrate_marginals(
     default-order trees is multiplied token by token by their ratio (bounded to
     ``_CALIBRATION_BOUNDS``) and brought back to its own total. Later columns are then calibrated
     given the calibrated draws. Leaves are edited in place, and what the sampler had built from
-    them is dropped.
+    them is dropped. A fine token's single tree also serves conditioned rows, so those get the
+    same factors.
 
     What it releases: one factor per token, a function of the column's training token shares
     (which the leaves already aggregate). A token a leaf never gave weight keeps none, so no
@@ -811,8 +812,7 @@ def leaf_probabilities(trees: tuple[TokenTree, ...], features: np.ndarray) -> np
     """
     total = np.zeros((len(features), trees[0].leaf_counts.shape[1]), dtype=np.float64)
     for tree in trees:
-        counts = tree.leaf_counts[tree.leaves(features)].astype(np.float64)
-        total += counts / np.maximum(counts.sum(axis=1, keepdims=True), 1e-300)
+        total += _normalise_rows(tree.leaf_counts[tree.leaves(features)])
     total /= len(trees)
     return total
 
