@@ -145,6 +145,8 @@ def test_sample_rejects_bad_row_counts(tmp_path: Path, model_file: Path, rows: s
     [
         ("nosuchcolumn=1", "unknown column(s) ['nosuchcolumn']", 1),
         ("age=abc", "column 'age' holds whole numbers; 'abc' is not one", 1),
+        # Past int64: it used to wrap to -9223372036854775808 in every row.
+        ("age=99999999999999999999", "holds whole numbers from -9223372036854775808", 1),
         ("age", "--condition must look like column=value", 2),
         ("=40", "--condition must look like column=value", 2),
     ],

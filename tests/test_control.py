@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -440,3 +441,44 @@ def test_rows_equal_in_every_key_share_a_group() -> None:
     # Same group exactly when equal in every key; ``some`` names a member of each group.
     assert len(some) == len(np.unique(stacked, axis=0))
     assert np.array_equal(stacked[some][index], stacked)
+
+
+def test_conditions_the_model_cannot_reach_are_reported_as_such() -> None:
+    # "kind" decides "side" outright: no leaf of "side" given kind "a" holds "right".
+    rng = np.random.default_rng(0)
+    kind = rng.choice(["a", "b"], size=2000)
+    table = pd.DataFrame(
+        {"kind": kind, "side": np.where(kind == "a", "left", "right"), "x": rng.normal(size=2000)}
+    )
+    model = la.Synthesizer(random_state=0).fit(table)
+    impossible = {"kind": "a", "side": "right"}
+
+    out, report = model.sample_with_report(200, conditions=impossible, random_state=1)
+
+    assert (out["kind"] == "a").all() and (out["side"] == "right").all()
+    assert report.diagnostics["fallbacks"]
+    assert report.diagnostics["model_probability"] == 0.0
+    assert "no probability" in report.to_text()
+    assert "a probability of" not in report.to_text()
+    # A reachable condition keeps its probability: about the share of its rows.
+    _, reachable = model.sample_with_report(200, conditions={"kind": "a"})
+    assert not reachable.diagnostics["fallbacks"]
+    assert 0.4 < reachable.diagnostics["model_probability"] < 0.6
+
+
+def test_a_value_the_columns_dtype_cannot_hold_is_refused(fitted: la.Synthesizer) -> None:
+    with pytest.raises(la.ConditionError, match=r"holds whole numbers\. Got 30\.5"):
+        fitted.sample(10, conditions={"age": 30.5})
+    with pytest.raises(la.ConditionError, match="from -9223372036854775808 to"):
+        fitted.sample(10, conditions={"age": 10**20})
+    with pytest.raises(la.ConditionError, match="holds whole numbers"):
+        fitted.sample(conditions=pd.DataFrame({"age": [40.0, 30.5]}))
+
+
+def test_a_value_beyond_the_models_range_is_kept_with_a_warning(fitted: la.Synthesizer) -> None:
+    with pytest.warns(la.DataWarning, match="500 lies outside the values the model produces"):
+        out = fitted.sample(20, conditions={"age": [40, 500]})
+    assert set(out["age"]) <= {40, 500} and (out["age"] == 500).any()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", la.DataWarning)
+        fitted.sample(20, conditions={"age": 40})

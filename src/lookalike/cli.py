@@ -630,7 +630,11 @@ def _coerce(text: str, dtype: str, pd: Any) -> Any:
             raise ValueError(text)
         return flag == "true"
     if lowered.startswith(("int", "uint")):
-        number = float(text)
+        try:
+            # Exactly, not through a float: 2**53 + 1 is a whole number a float cannot hold.
+            return int(text.strip())
+        except ValueError:
+            number = float(text)
         if not number.is_integer():
             raise ValueError(text)
         return int(number)

@@ -11,6 +11,7 @@ range from the same within-bin distribution, so no mass piles up on the range's 
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from lookalike.encode import (
     value_label,
     value_labels,
 )
-from lookalike.errors import ConditionError
+from lookalike.errors import ConditionError, DataWarning
 from lookalike.schema import ColumnKind, ColumnSpec
 from lookalike.schema._datetimes import condition_seconds
 
@@ -109,10 +110,48 @@ def parse_conditions(
             values = tuple(value)
             if not values:
                 raise ConditionError(f"The condition on {column!r} is an empty set of values.")
+            check_fits_dtype(spec, values)
             parsed.append(Condition(column, "set", values=values, asked=values))
         else:
+            check_fits_dtype(spec, [value])
             parsed.append(Condition(column, "value", values=(value,), asked=value))
     return parsed
+
+
+def check_fits_dtype(spec: ColumnSpec, values: Any) -> None:
+    """ConditionError if a condition value cannot be written into an integer column as asked.
+
+    Written anyway, 30.5 would be cut to 30 and 10**20 would wrap to a negative number.
+    """
+    bounds = _integer_bounds(spec.dtype)
+    if bounds is None:
+        return
+    low, high = bounds
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, int | float | np.number):
+            continue  # text and missing values are read (and named if bad) by the encoder
+        if isinstance(value, float | np.floating) and not np.isfinite(value):
+            continue
+        if not float(value).is_integer():
+            raise ConditionError(
+                f"Column {spec.name!r} holds whole numbers. Got {value!r} instead."
+            )
+        if not low <= int(value) <= high:
+            raise ConditionError(
+                f"Column {spec.name!r} holds whole numbers from {low} to {high} ({spec.dtype}). "
+                f"Got {value!r} instead."
+            )
+
+
+def _integer_bounds(dtype: str) -> tuple[int, int] | None:
+    try:
+        numpy_dtype = np.dtype(dtype.lower())
+    except TypeError:
+        return None
+    if numpy_dtype.kind not in "iu":
+        return None
+    info = np.iinfo(numpy_dtype)
+    return int(info.min), int(info.max)
 
 
 def _parse_range(spec: ColumnSpec, value: tuple[Any, ...]) -> Condition:
@@ -263,14 +302,51 @@ def _cell_shares_in_range(grid: np.ndarray, lo: float, hi: float) -> np.ndarray:
 
 
 def _support(encoder: NumericEncoder) -> str:
-    lows = [encoder.spikes.min()] if len(encoder.spikes) else []
-    highs = [encoder.spikes.max()] if len(encoder.spikes) else []
-    if len(encoder.within):
-        lows.append(encoder.within[:, 0].min())
-        highs.append(encoder.within[:, -1].max())
-    if not lows:
+    bounds = encoder.finite_range()
+    if bounds is None:
         return "no finite values"
-    return f"values from {min(lows):g} to {max(highs):g}"
+    return f"values from {bounds[0]:g} to {bounds[1]:g}"
+
+
+def warn_outside_range(encoders: Mapping[str, ColumnEncoder], conditions: Any) -> None:
+    """Warn, once per column, about condition values beyond what a numeric column produces.
+
+    Such a value is written as asked; the other columns are drawn as for the nearest value the
+    model produces, which says little about a value it never saw (an age of 500, say).
+    """
+    if not isinstance(conditions, Mapping):
+        return
+    for column, value in conditions.items():
+        encoder = encoders.get(column)
+        if not isinstance(encoder, NumericEncoder) or encoder.spec.kind is ColumnKind.DATETIME:
+            continue
+        if isinstance(value, tuple) or (isinstance(value, str) and ".." in value):
+            continue  # a range: outside values are already an error
+        values = list(value) if isinstance(value, list | set | frozenset) else [value]
+        try:
+            check_fits_dtype(encoder.spec, values)
+            for v in values:
+                encoder.tokens_for(v)
+            numbers = encoder._condition_numbers(pd.Series(values, dtype=object))
+        except (ConditionError, TypeError, ValueError):
+            continue  # the sampler names the bad value
+        bounds = encoder.finite_range()
+        if bounds is None:
+            continue
+        low, high = bounds
+        outside = [
+            v
+            for v, x in zip(values, numbers, strict=True)
+            if np.isfinite(x) and not low <= x <= high
+        ]
+        if outside:
+            warnings.warn(
+                f"Condition on {column!r}: {outside[0]!r} lies outside the values the "
+                f"model produces ({low:g} to {high:g}); the other columns are drawn "
+                "as for the nearest value it produces.",
+                DataWarning,
+                stacklevel=3,
+            )
 
 
 def decode_in_range(

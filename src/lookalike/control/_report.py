@@ -101,14 +101,15 @@ class ControlReport:
                 f"Other columns given the controlled ones, TVD moved (largest): {shown}{floor}"
             )
         mass = self.diagnostics.get("model_probability")
-        if isinstance(mass, float) and mass < 1:
-            lines.append(f"The model gives the conditions a probability of {mass:.3g}.")
         fallbacks = self.diagnostics.get("fallbacks")
         if fallbacks:
             lines.append(
-                "No mass under the model given the other columns (drawn from the column's "
-                f"overall distribution): {', '.join(fallbacks)}"
+                "The model gives the conditions no probability: given the other columns, no "
+                "row could reach these, so they were drawn from the column's overall "
+                f"distribution: {', '.join(fallbacks)}"
             )
+        elif isinstance(mass, float) and mass < 1:
+            lines.append(f"The model gives the conditions a probability of {mass:.3g}.")
         return "\n".join(lines)
 
     def __str__(self) -> str:

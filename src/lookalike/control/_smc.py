@@ -176,6 +176,10 @@ class Diagnostics:
 
     def to_dict(self) -> dict[str, object]:
         mass = float(np.exp(np.mean(self.log_mass))) if self.log_mass else 1.0
+        if self.fallbacks:
+            # A fallback column was drawn outside the model: the mass the particles kept after
+            # it describes the fallback draw, not the model, which gave the constraints none.
+            mass = 0.0
         return {
             "n_particles": self.n_particles,
             "model_probability": mass,

@@ -909,6 +909,15 @@ class NumericEncoder(ColumnEncoder):
             raise ConditionError(f"Column {self.name!r} takes {expected}. Got {value!r} instead.")
         return int(self._encode_values(np.array([number]))[0])
 
+    def finite_range(self) -> tuple[float, float] | None:
+        """The smallest and largest finite value the model produces; None if it produces none."""
+        lows = [float(self.spikes.min())] if len(self.spikes) else []
+        highs = [float(self.spikes.max())] if len(self.spikes) else []
+        if len(self.within):
+            lows.append(float(self.within[:, 0].min()))
+            highs.append(float(self.within[:, -1].max()))
+        return (min(lows), max(highs)) if lows else None
+
 
 class IdentifierEncoder(ColumnEncoder):
     """Unique keys: never learned; fresh keys ``1..n`` (with the real keys' text prefix) are made."""

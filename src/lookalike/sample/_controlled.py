@@ -217,7 +217,7 @@ def sample_controlled(
     if pilot_tokens is not None:
         moved, floor = targets.conditional_tvd(model, drawn, pilot_tokens)
         details["conditional_tvd_noise"] = floor
-    details["model_probability"] = mass
+    details["model_probability"] = 0.0 if details["fallbacks"] else mass
     details["method"] = "sequential importance resampling in the model's column order"
     return out, ControlReport(
         n_rows=len(out), targets=tuple(results), conditional_tvd=moved, diagnostics=details

@@ -13,6 +13,7 @@ import pandas as pd
 from lookalike._progress import progress_bar
 from lookalike._randomness import RandomState, seed_sequence
 from lookalike.control import ControlReport
+from lookalike.control._conditions import check_fits_dtype, warn_outside_range
 from lookalike.control._rule_sampling import (
     fit_rules,
     rule_sampler,
@@ -398,6 +399,7 @@ class Synthesizer:
         """
         self._check_fitted()
         n = _row_count(n, conditions)
+        self._warn_outside_range(conditions)
         rng = np.random.default_rng(self._sample_seed(random_state))
         if hasattr(self, "dp_model_"):
             return sample_private(
@@ -462,8 +464,9 @@ class Synthesizer:
         """
 
         if hasattr(self, "dp_model_"):
-            rng = np.random.default_rng(self._sample_seed(random_state))
+            self._check_fitted()
             count = _row_count(n, conditions)
+            rng = np.random.default_rng(self._sample_seed(random_state))
             out, targets = sample_private(
                 self, count, rng, conditions, rebalance, shift, parity, rules, progress
             )
@@ -480,6 +483,7 @@ class Synthesizer:
         if _needs_controls(self, conditions, rebalance, shift, parity):
             self._check_fitted()
             count = _check_count(n)
+            self._warn_outside_range(conditions)
             rng = np.random.default_rng(self._sample_seed(random_state))
             controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
             out, report = self._sample_controlled(
@@ -496,6 +500,11 @@ class Synthesizer:
             n, conditions=conditions, rules=rules, random_state=random_state, progress=progress
         )
         return out, report_plain_sample(self, out, conditions)
+
+    def _warn_outside_range(self, conditions: Conditions) -> None:
+        # A private model bins numbers on public bounds; its own checks name values beyond them.
+        if not hasattr(self, "dp_model_"):
+            warn_outside_range(self.encoder_.encoders, conditions)
 
     def _sample_seed(self, random_state: RandomState) -> np.random.SeedSequence:
         if random_state is not None:
@@ -557,6 +566,15 @@ class Synthesizer:
             raise ConditionError(
                 f"Condition on unknown column(s) {unknown}; the model has {self.schema_.names}."
             )
+        for column in table.columns:
+            present = table[column].dropna()
+            if table.attrs.get("from_dict"):
+                present = present.iloc[:1]  # one value repeated
+            try:
+                distinct = present.unique()
+            except TypeError:  # unhashable cells: the encoder names them
+                continue
+            check_fits_dtype(self.schema_[column], distinct)
         return table
 
     def _condition_tokens(
