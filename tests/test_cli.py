@@ -169,7 +169,45 @@ def test_schema_file_problems(tmp_path: Path, adult_csv: Path) -> None:
     _assert_one_line_error(
         _run("fit", adult_csv, "-o", model, "--schema", overrides), "nosuchcolumn"
     )
+    not_utf8 = tmp_path / "latin.json"
+    not_utf8.write_bytes(b'\xff\xfe{"age": "categorical"}')
+    _assert_one_line_error(
+        _run("fit", adult_csv, "-o", model, "--schema", not_utf8), "latin.json", "utf-8"
+    )
+    _assert_one_line_error(
+        _run("fit", adult_csv, "-o", model, "--schema", tmp_path), "is a folder, not a file"
+    )
     assert not model.exists()
+
+
+def test_a_malformed_scenario_or_rules_file_is_named(
+    tmp_path: Path, adult_csv: Path, model_file: Path
+) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("conditions: [1, 2\n")
+    out = tmp_path / "out.csv"
+    result = _run("sample", model_file, "-n", "5", "-o", out, "--scenario", bad)
+    _assert_one_line_error(result, "bad.yaml", "while parsing a flow sequence")
+    assert "bug" not in result.stderr
+    assert not out.exists()
+    model = tmp_path / "m.lookalike"
+    _assert_one_line_error(_run("fit", adult_csv, "-o", model, "--rules", bad), "bad.yaml")
+    assert not model.exists()
+
+
+def test_a_budget_or_row_count_that_cannot_be_read(
+    tmp_path: Path, adult_csv: Path, model_file: Path
+) -> None:
+    model = tmp_path / "m.lookalike"
+    result = _run("fit", adult_csv, "-o", model, "--epsilon", "abc")
+    _assert_one_line_error(result, "--epsilon must be a number > 0; got 'abc'", code=2)
+    result = _run("fit", adult_csv, "-o", model, "--epsilon", "1", "--delta", "x")
+    _assert_one_line_error(result, "--delta must be a number", code=2)
+    assert not model.exists()
+    out = tmp_path / "out.csv"
+    result = _run("sample", model_file, "-n", "99999999999999999999", "-o", out)
+    _assert_one_line_error(result, "-n must be at most 1,000,000,000", code=2)
+    assert not out.exists()
 
 
 def test_schema_file_overrides_a_column_kind(tmp_path: Path, adult_csv: Path) -> None:

@@ -48,6 +48,7 @@ _out = Console(highlight=False)
 _err = Console(stderr=True, highlight=False)
 
 _MODEL_SUFFIX = ".lookalike"
+_MAX_ROWS = 1_000_000_000
 _DEMO_FILES = ("adult_synthetic.csv", "adult.lookalike", "report.html", "report.json")
 
 
@@ -88,7 +89,7 @@ def fit(
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Overwrite the model file.")] = False,
     epsilon: Annotated[
-        float | None,
+        str | None,
         typer.Option(
             "--epsilon",
             help="Differential privacy: the model is (epsilon, delta)-DP. Public bounds and "
@@ -96,7 +97,7 @@ def fit(
         ),
     ] = None,
     delta: Annotated[
-        float | None,
+        str | None,
         typer.Option("--delta", help="The delta of --epsilon (default 1e-9)."),
     ] = None,
     rules: Annotated[
@@ -111,6 +112,7 @@ def fit(
     """Learn a table and save the model."""
     with _reported_errors():
         random_state = _parse_seed(seed)
+        eps, dlt = _parse_budget(epsilon, "--epsilon"), _parse_budget(delta, "--delta")
         from lookalike.io import check_output_path, read_table
 
         check_output_path(output, force=force)
@@ -120,7 +122,7 @@ def fit(
         declared = _read_rules(rules) if rules is not None else None
         frame = read_table(data)
         started = time.perf_counter()
-        model = la.Synthesizer(random_state=random_state, epsilon=epsilon, delta=delta).fit(
+        model = la.Synthesizer(random_state=random_state, epsilon=eps, delta=dlt).fit(
             frame, schema=overrides, rules=declared, progress=True
         )
         model.save(output, force=force)
@@ -526,6 +528,11 @@ def _reported_errors() -> Iterator[None]:
             _fail(str(exc) or type(exc).__name__)
         except OSError as exc:
             _fail(_describe_os_error(exc))
+        except MemoryError:
+            _fail(
+                "not enough memory for this; no output was written. Sample fewer rows (-n) "
+                "and join the files, or use a machine with more memory."
+            )
         except KeyboardInterrupt:
             _fail("interrupted; no output was written unless reported above.", code=130)
         except Exception as exc:  # the CLI promises one line, never a traceback
@@ -560,7 +567,22 @@ def _parse_count(text: str, option: str) -> int:
         raise _UsageProblem(f"{option} must be a whole number >= 1; got {text!r}.") from None
     if value < 1:
         raise _UsageProblem(f"{option} must be a whole number >= 1; got {value}.")
+    if value > _MAX_ROWS:
+        raise _UsageProblem(
+            f"{option} must be at most {_MAX_ROWS:,} (one call holds its rows in memory); "
+            f"got {value:,}. Sample in several runs."
+        )
     return value
+
+
+def _parse_budget(text: str | None, option: str) -> float | None:
+    """--epsilon and --delta: a number; the synthesizer checks its range and names it."""
+    if text is None:
+        return None
+    try:
+        return float(text.strip())
+    except ValueError:
+        raise _UsageProblem(f"{option} must be a number > 0; got {text!r}.") from None
 
 
 def _parse_seed(text: str | None) -> int | None:

@@ -85,17 +85,16 @@ class Scenario:
     @classmethod
     def from_file(cls, path: str | Path) -> Scenario:
         """Read a scenario from a ``.yaml``/``.yml`` or ``.json`` file."""
-        path = Path(path)
-        text = path.read_text(encoding="utf-8")
-        try:
-            if path.suffix.lower() == ".json":
-                data = json.loads(text)
-            else:
-                import yaml
+        import yaml
 
-                data = yaml.safe_load(text)
-        except (ValueError, ImportError) as exc:
-            raise ConditionError(f"Cannot read the scenario file {str(path)!r}: {exc}") from None
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8")
+            data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as exc:
+            # Parsers explain over several lines: the problem, then where it is.
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ConditionError(f"Cannot read the scenario file {str(path)!r}: {reason}") from None
         return cls.from_dict(data if data is not None else {})
 
     def sample_kwargs(self) -> dict[str, Any]:

@@ -86,12 +86,14 @@ def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None)
 def load_schema_overrides(path: str | Path) -> dict[str, Any]:
     """Read a schema override file (JSON, or YAML for ``.yaml``/``.yml``)."""
     path = Path(path)
+    if path.is_dir():
+        raise SchemaError(f"Schema file {str(path)!r} is a folder, not a file.")
     if not path.is_file():
         raise SchemaError(f"Schema file {str(path)!r} does not exist.")
-    text = path.read_text(encoding="utf-8")
     try:
+        text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
-    except (yaml.YAMLError, json.JSONDecodeError) as exc:
+    except (yaml.YAMLError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise SchemaError(f"Schema file {str(path)!r} cannot be parsed: {first}") from None
     if not isinstance(data, dict):
