@@ -309,7 +309,7 @@ def _support(encoder: NumericEncoder) -> str:
 
 
 def warn_outside_range(encoders: Mapping[str, ColumnEncoder], conditions: Any) -> None:
-    """Warn, once per column, about condition values beyond what a numeric column produces.
+    """Warn, once per column, about condition values well beyond what a numeric column produces.
 
     Such a value is written as asked; the other columns are drawn as for the nearest value the
     model produces, which says little about a value it never saw (an age of 500, say).
@@ -334,10 +334,13 @@ def warn_outside_range(encoders: Mapping[str, ColumnEncoder], conditions: Any) -
         if bounds is None:
             continue
         low, high = bounds
+        # Just past an end is where the protected extremes lie, and the nearest value is a fair
+        # stand-in there; a tenth of the range beyond it is a value the model knows nothing of.
+        slack = 0.1 * (high - low)
         outside = [
             v
             for v, x in zip(values, numbers, strict=True)
-            if np.isfinite(x) and not low <= x <= high
+            if np.isfinite(x) and not low - slack <= x <= high + slack
         ]
         if outside:
             warnings.warn(
