@@ -56,6 +56,10 @@ def test_overrides_and_errors(adult_small: pd.DataFrame) -> None:
         la.infer_schema(adult_small, {"age": "weird"})
     with pytest.raises(la.SchemaError, match="not numbers"):
         la.infer_schema(adult_small, {"sex": "continuous"})
+    # Many values as a boolean used to fit, then sample an empty column.
+    with pytest.raises(la.SchemaError, match="'fnlwgt' cannot be boolean: it holds"):
+        la.infer_schema(adult_small, {"fnlwgt": "boolean"})
+    assert la.infer_schema(adult_small, {"sex": "boolean"})["sex"].kind is ColumnKind.BOOLEAN
 
 
 def test_override_file_yaml_and_json(tmp_path, adult_small: pd.DataFrame) -> None:

@@ -154,6 +154,14 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
             f"Column {inferred.name!r} holds numbers, so it cannot be {result.pii.value!r} PII; "
             f"numbers can be {allowed} PII."
         )
+    if result.kind is ColumnKind.BOOLEAN:
+        n_distinct = int(series.nunique(dropna=True))
+        if n_distinct > 2:
+            # Learned as two categories, the rest would be withheld as rare: an empty column.
+            raise SchemaError(
+                f"Column {inferred.name!r} cannot be boolean: it holds {n_distinct:,} distinct "
+                "values, and a boolean column holds at most two."
+            )
     if result.kind is ColumnKind.DATETIME and inferred.kind is not ColumnKind.DATETIME:
         if result.datetime_format is None and not pd.api.types.is_datetime64_any_dtype(series):
             fmt = _guess_format(series.dropna().astype(str))
