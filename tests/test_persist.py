@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 import lookalike as la
+from lookalike.persist._container import _manifest_digest
 
 
 def test_round_trip_gives_the_same_rows(fitted: la.Synthesizer, tmp_path: Path) -> None:
@@ -48,12 +49,17 @@ def test_refuses_to_overwrite(fitted: la.Synthesizer, tmp_path: Path) -> None:
     assert la.load(path).n_rows_ == fitted.n_rows_
 
 
-def _rewrite(path: Path, manifest_edit=None, arrays: bytes | None = None) -> None:
+def _rewrite(
+    path: Path, manifest_edit=None, arrays: bytes | None = None, seal: bool = True
+) -> None:
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         payload = archive.read("arrays.npz")
     if manifest_edit:
         manifest_edit(manifest)
+    if seal and "manifest_sha256" in manifest:
+        # As a forger would: the deeper checks below must hold on their own.
+        manifest["manifest_sha256"] = _manifest_digest(manifest)
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("manifest.json", json.dumps(manifest))
         archive.writestr("arrays.npz", arrays if arrays is not None else payload)
@@ -80,6 +86,18 @@ def test_damaged_files_give_clear_errors(
     damage(path)
     with pytest.raises(la.ModelFileError, match=match):
         la.load(path)
+
+
+def test_a_hand_edited_manifest_is_refused(fitted: la.Synthesizer, tmp_path: Path) -> None:
+    path = fitted.save(tmp_path / "m.lookalike")
+    renamed = lambda m: m["schema"]["columns"][0].update(name="renamed")  # noqa: E731
+    _rewrite(path, renamed, seal=False)
+    with pytest.raises(la.ModelFileError, match="manifest does not match its checksum"):
+        la.load(path)
+    # A file written before manifests carried their own checksum still loads.
+    path = fitted.save(tmp_path / "old.lookalike")
+    _rewrite(path, lambda m: m.pop("manifest_sha256"), seal=False)
+    pd.testing.assert_frame_equal(la.load(path).sample(50), fitted.sample(50))
 
 
 def test_missing_file(tmp_path: Path) -> None:
@@ -126,6 +144,7 @@ def test_a_leaf_pointing_elsewhere_is_refused(fitted: la.Synthesizer, tmp_path: 
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     manifest = {**artifact.manifest, "arrays_sha256": hashlib.sha256(buffer.getvalue()).hexdigest()}
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("manifest.json", json.dumps(manifest))
         archive.writestr("arrays.npz", buffer.getvalue())

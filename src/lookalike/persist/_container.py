@@ -40,6 +40,7 @@ def write_artifact(path: str | Path, artifact: Artifact, *, force: bool = False)
         "format_version": FORMAT_VERSION,
         "arrays_sha256": hashlib.sha256(payload).hexdigest(),
     }
+    manifest["manifest_sha256"] = _manifest_digest(manifest)
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
@@ -92,6 +93,11 @@ def read_artifact(path: str | Path) -> Artifact:
         raise ModelFileError(
             f"{where} is corrupt or was modified: its arrays do not match the manifest checksum."
         )
+    # Files written before the manifest had its own checksum carry none, and still load.
+    if "manifest_sha256" in manifest and manifest["manifest_sha256"] != _manifest_digest(manifest):
+        raise ModelFileError(
+            f"{where} is corrupt or was modified: its manifest does not match its checksum."
+        )
     try:
         with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -102,3 +108,14 @@ def read_artifact(path: str | Path) -> Artifact:
         if not isinstance(array, np.ndarray) or array.dtype.kind not in "biuf":
             raise ModelFileError(f"{where} has a non-numeric array {name!r}.")
     return Artifact(manifest=manifest, arrays=arrays)
+
+
+def _manifest_digest(manifest: dict[str, Any]) -> str:
+    """SHA-256 of the manifest without its own checksum, in one canonical JSON spelling.
+
+    Like the arrays' checksum, it catches a damaged or hand-edited file (a renamed column, a
+    changed dtype), not a forger, who can recompute it.
+    """
+    body = {k: v for k, v in manifest.items() if k != "manifest_sha256"}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
