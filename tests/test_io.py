@@ -334,6 +334,10 @@ def test_missing_folder_and_folder_as_output(tmp_path: Path) -> None:
     (tmp_path / "dir.csv").mkdir()
     with pytest.raises(OutputExistsError, match="is an existing folder"):
         write_table(pd.DataFrame({"a": [1]}), tmp_path / "dir.csv", force=True)
+    # A folder without an extension is named as a folder, not as an unsupported type.
+    (tmp_path / "outdir").mkdir()
+    with pytest.raises(OutputExistsError, match="is an existing folder"):
+        check_table_output(tmp_path / "outdir")
 
 
 def test_unsupported_output_type_and_duplicate_names(tmp_path: Path) -> None:

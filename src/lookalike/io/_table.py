@@ -156,7 +156,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool =
 def check_table_output(path: str | os.PathLike[str], *, force: bool = False) -> Path:
     """Check, before any long work, that :func:`write_table` could write ``path``."""
     path = Path(path)
-    _format_of(path, "Output file")
+    if not path.is_dir():  # a folder gets check_output_path's plainer words
+        _format_of(path, "Output file")
     return check_output_path(path, force=force)
 
 
