@@ -19,6 +19,7 @@ FORMAT_VERSION = 1
 _MANIFEST = "manifest.json"
 _ARRAYS = "arrays.npz"
 _MAGIC = "lookalike-model"
+_ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -31,9 +32,7 @@ class Artifact:
 
 def write_artifact(path: str | Path, artifact: Artifact, *, force: bool = False) -> Path:
     """Write ``artifact`` to ``path`` atomically (temporary file in the same folder, then rename)."""
-    buffer = io.BytesIO()
-    np.savez_compressed(buffer, allow_pickle=False, **artifact.arrays)
-    payload = buffer.getvalue()
+    payload = _npz_bytes(artifact.arrays)
     manifest = {
         **artifact.manifest,
         "format": _MAGIC,
@@ -44,10 +43,26 @@ def write_artifact(path: str | Path, artifact: Artifact, *, force: bool = False)
 
     def write(tmp: Path) -> None:
         with zipfile.ZipFile(tmp, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr(_MANIFEST, json.dumps(manifest, indent=2, allow_nan=False))
-            archive.writestr(_ARRAYS, payload)
+            # A fixed date: the same model gives the same bytes, whenever it is saved.
+            for name, data in (
+                (_MANIFEST, json.dumps(manifest, indent=2, allow_nan=False).encode("utf-8")),
+                (_ARRAYS, payload),
+            ):
+                archive.writestr(zipfile.ZipInfo(name, date_time=_ZIP_DATE), data)
 
     return write_atomically(path, write, force=force)
+
+
+def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
+    """What ``np.savez_compressed`` writes, with fixed dates: the same arrays, the same bytes."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, array in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=_ZIP_DATE)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            with archive.open(info, "w", force_zip64=True) as file:
+                np.lib.format.write_array(file, np.asanyarray(array), allow_pickle=False)
+    return buffer.getvalue()
 
 
 def read_artifact(path: str | Path) -> Artifact:
