@@ -142,6 +142,24 @@ def test_utility_tasks_follow_the_target(thirds: tuple[pd.DataFrame, ...]) -> No
     assert multiclass.utility.n_test_rows == 100
 
 
+def test_a_target_nothing_predicts_is_not_rated(thirds: tuple[pd.DataFrame, ...]) -> None:
+    train, other, holdout = thirds
+    rng = np.random.default_rng(0)
+    coin = [pd.Series(rng.choice(["heads", "tails"], len(t)), index=t.index) for t in thirds]
+    result = evaluate(
+        train.assign(coin=coin[0]),
+        other.assign(coin=coin[1]),
+        holdout=holdout.assign(coin=coin[2]),
+        target="coin",
+        max_rows=500,
+    )
+    assert result.utility is not None and result.utility.real_score is not None
+    assert result.utility.real_score < 0.55  # a coin cannot be predicted
+    # The ratio of two scores near chance is noise: it is shown, not rated.
+    assert result.utility.verdict.rating == "not measured"
+    assert "barely predicts the target" in result.utility.verdict.explanation
+
+
 def test_mismatched_columns_are_named(thirds: tuple[pd.DataFrame, ...]) -> None:
     train, other, _ = thirds
     broken = other.drop(columns=["age"]).assign(shoe_size=1)

@@ -30,6 +30,8 @@ DETECTION_FAIR = 0.80
 #: Utility: synthetic score / real score needed for "good" / "fair".
 UTILITY_GOOD = 0.95
 UTILITY_FAIR = 0.85
+#: Utility is rated only when the real-data model beats chance (ROC AUC 0.5, R² 0) by this much.
+UTILITY_MIN_SKILL = 0.05
 #: Privacy: DCR share above which synthetic rows sit suspiciously close to training rows.
 DCR_SHARE_FAIR = 0.55
 DCR_SHARE_POOR = 0.60
@@ -117,11 +119,19 @@ def detection_verdict(auc: float | None) -> Verdict:
     )
 
 
-def utility_verdict(metric: str, ratio: float | None) -> Verdict:
+def utility_verdict(metric: str, ratio: float | None, real_score: float | None = None) -> Verdict:
     if ratio is None:
         return Verdict(NOT_MEASURED, "The prediction scores could not be compared.")
-    rating = GOOD if ratio >= UTILITY_GOOD else FAIR if ratio >= UTILITY_FAIR else POOR
     name = "R²" if metric == "r2" else "ROC AUC"
+    chance = 0.0 if metric == "r2" else 0.5
+    if real_score is not None and real_score < chance + UTILITY_MIN_SKILL:
+        # A share of a score near chance is noise over noise (a random target gave 157%).
+        return Verdict(
+            NOT_MEASURED,
+            f"Even a model trained on real data barely predicts the target ({name} "
+            f"{real_score:.2f}; chance is {chance:.2f}), so the comparison says nothing.",
+        )
+    rating = GOOD if ratio >= UTILITY_GOOD else FAIR if ratio >= UTILITY_FAIR else POOR
     return Verdict(
         rating,
         f"A model trained on synthetic data reaches {_pct(ratio)} of the {name} of the same model "
