@@ -232,7 +232,13 @@ def test_overrides_switch_pii_on_and_off(planted: pd.DataFrame) -> None:
         la.infer_schema(planted, {"city": {"pii": "passport"}})
     # A kind that can hold PII keeps the detected type; one that cannot drops it.
     assert la.infer_schema(planted, {"phone": "categorical"})["phone"].pii is PiiType.PHONE
-    assert la.infer_schema(planted, {"ssn": "boolean"})["ssn"].pii is None
+    two_valued = planted.assign(ssn=planted["ssn"].where(planted.index % 2 == 0, "123-45-6789"))
+    two_valued["ssn"] = two_valued["ssn"].where(two_valued.index % 2 == 1, "987-65-4321")
+    assert la.infer_schema(two_valued)["ssn"].pii is PiiType.US_SSN
+    assert la.infer_schema(two_valued, {"ssn": "boolean"})["ssn"].pii is None
+    # With many values, boolean is refused outright (it would sample an empty column).
+    with pytest.raises(la.SchemaError, match="cannot be boolean"):
+        la.infer_schema(planted, {"ssn": "boolean"})
 
 
 def test_override_file_sets_pii_and_locale(tmp_path: Path, planted: pd.DataFrame) -> None:
