@@ -160,6 +160,21 @@ def test_a_target_nothing_predicts_is_not_rated(thirds: tuple[pd.DataFrame, ...]
     assert "barely predicts the target" in result.utility.verdict.explanation
 
 
+def test_detection_below_chance_is_explained() -> None:
+    rng = np.random.default_rng(0)
+    training = pd.DataFrame({"x": rng.integers(0, 100, 600)})
+    fresh = pd.DataFrame({"x": rng.integers(0, 100, 2000)})
+    resampled = training.sample(2000, replace=True, random_state=1)
+    # Rows drawn from the training rows themselves: leaving one out tips its value to "synthetic".
+    mirrored = evaluate(training, resampled, random_state=0).detection
+    assert mirrored.auc is not None and mirrored.auc < 0.45
+    assert "below chance" in mirrored.verdict.explanation
+    assert mirrored.verdict.rating == "good"
+    honest = evaluate(training, fresh, random_state=0).detection
+    assert honest.auc is not None and abs(honest.auc - 0.5) < 0.05
+    assert "below chance" not in honest.verdict.explanation
+
+
 def test_mismatched_columns_are_named(thirds: tuple[pd.DataFrame, ...]) -> None:
     train, other, _ = thirds
     broken = other.drop(columns=["age"]).assign(shoe_size=1)

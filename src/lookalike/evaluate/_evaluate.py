@@ -169,7 +169,9 @@ def evaluate(
     auc, n_detection, n_folds = detection_auc(
         tables.real, tables.synthetic, tables.names, tables.kinds, streams[1], max_rows
     )
-    detection = DetectionResult(auc, n_detection, n_folds, _verdicts.detection_verdict(auc))
+    detection = DetectionResult(
+        auc, n_detection, n_folds, _verdicts.detection_verdict(auc, n_detection)
+    )
     timings["detection"] = time.perf_counter() - clock
 
     utility = None
