@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner, Result
 
+import lookalike as la
 from lookalike import __version__
 from lookalike.cli import app
 from lookalike.datasets import load_adult
@@ -313,6 +314,16 @@ def test_sample_with_conditions_fixes_the_columns(tmp_path: Path, model_file: Pa
     synthetic = read_table(out)
     assert synthetic["age"].tolist() == [40] * 50
     assert set(synthetic["sex"]) == {"Female"}
+
+
+def test_a_condition_on_a_column_whose_name_holds_an_equals_sign(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x=y": rng.choice(["on", "off"], 300), "z": rng.normal(size=300)})
+    model = la.Synthesizer(random_state=0).fit(table).save(tmp_path / "m.lookalike")
+    out = tmp_path / "out.csv"
+    result = _run("sample", model, "-n", "20", "-o", out, "-c", "x=y=on")
+    assert result.exit_code == 0, result.output
+    assert set(read_table(out)["x=y"]) == {"on"}
 
 
 def test_sample_completes_seed_rows(tmp_path: Path, model_file: Path) -> None:

@@ -618,7 +618,7 @@ def _typed_conditions(model: Synthesizer, conditions: Mapping[str, str]) -> dict
     import pandas as pd
 
     typed: dict[str, Any] = {}
-    for column, text in conditions.items():
+    for column, text in _split_at_known_columns(model, conditions).items():
         if text == "":
             typed[column] = None
             continue
@@ -642,6 +642,21 @@ def _typed_conditions(model: Synthesizer, conditions: Mapping[str, str]) -> dict
                 f"{text!r} is not one."
             ) from None
     return typed
+
+
+def _split_at_known_columns(model: Synthesizer, conditions: Mapping[str, str]) -> dict[str, str]:
+    """Re-split ``a=b=1`` at a later ``=`` when the model has a column ``a=b`` and none ``a``."""
+    out: dict[str, str] = {}
+    for column, text in conditions.items():
+        if column not in model.schema_:
+            item = f"{column}={text}"
+            cuts = [i for i, char in enumerate(item) if char == "=" and item[:i] in model.schema_]
+            if cuts:
+                column, text = item[: cuts[-1]], item[cuts[-1] + 1 :]
+        if column in out:
+            raise _UsageProblem(f"--condition names column {column!r} twice.")
+        out[column] = text
+    return out
 
 
 def _coerce(text: str, dtype: str, pd: Any) -> Any:
