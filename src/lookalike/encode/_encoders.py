@@ -37,6 +37,7 @@ from lookalike.schema._datetimes import (
     condition_seconds,
     datetime_unit,
     datetimes_to_seconds,
+    directive_texts,
     seconds_to_stamps,
 )
 from lookalike.schema._infer import parse_datetimes
@@ -172,6 +173,11 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
         partial["step_ns"] = _datetime_step_ns(wall_seconds[np.isfinite(wall_seconds)])
         if column_zone(spec) == "offset":
             partial["utc_offset_minutes"] = _utc_offset_minutes(parsed)
+        fmt = spec.datetime_format
+        if fmt and "%f" in fmt:
+            # strftime writes 6 digits; the column's own width is written back instead.
+            fractions = directive_texts(series.dropna(), fmt, "%f").dropna()
+            partial["fraction_digits"] = int(fractions.str.len().max()) if len(fractions) else 0
     return partial
 
 
@@ -254,6 +260,9 @@ def reduce_statistics(
         if len(offsets) == 1 and None not in offsets:
             # Text with one UTC offset throughout is written back with it (several: in UTC).
             stats["utc_offset_minutes"] = offsets.pop()
+        digits = [int(p["fraction_digits"]) for p in partials if p.get("fraction_digits")]
+        if digits:
+            stats["fraction_digits"] = min(max(digits), 9)
     discrete = spec.kind is ColumnKind.DISCRETE or (
         spec.kind is ColumnKind.DATETIME and len(values) <= 100
     )
@@ -799,8 +808,7 @@ class NumericEncoder(ColumnEncoder):
 
     def to_datetimes(self, seconds: np.ndarray) -> pd.Series:
         """Seconds since the epoch as this datetime column's values (its unit, format, zone)."""
-        offset = self.statistics.get("utc_offset_minutes")
-        return seconds_to_datetimes(seconds, self.spec, self.name, utc_offset_minutes=offset)
+        return seconds_to_datetimes(seconds, self.spec, self.name, statistics=self.statistics)
 
     def tokens_for(self, value: Any) -> tuple[int, ...]:
         coarse = self.token_for(value)
@@ -1046,6 +1054,22 @@ def _utc_offset_minutes(parsed: pd.Series) -> int | None:
     return None if offset is None else int(offset.total_seconds() // 60)
 
 
+def _strftime(stamps: pd.Series, fmt: str, fraction_digits: int | None) -> pd.Series:
+    """``stamps.dt.strftime(fmt)``, with ``%f`` at ``fraction_digits`` digits (up to 9)."""
+    if fraction_digits is None or "%f" not in fmt:
+        whole: pd.Series = stamps.dt.strftime(fmt)
+        return whole
+    fraction = stamps.dt.strftime("%f")
+    if fraction_digits > 6:
+        nanoseconds = stamps.dt.nanosecond.fillna(0).astype(np.int64)
+        fraction = fraction + nanoseconds.astype(str).str.zfill(3)
+    head, _, tail = fmt.partition("%f")
+    written: pd.Series = (
+        stamps.dt.strftime(head) + fraction.str[: int(fraction_digits)] + stamps.dt.strftime(tail)
+    )
+    return written
+
+
 def _is_missing(value: Any) -> bool:
     return (
         value is None
@@ -1137,22 +1161,35 @@ def _datetime_step_ns(seconds: np.ndarray) -> int:
 
 
 def seconds_to_datetimes(
-    seconds: np.ndarray, spec: ColumnSpec, name: str, *, utc_offset_minutes: int | None = None
+    seconds: np.ndarray,
+    spec: ColumnSpec,
+    name: str,
+    *,
+    statistics: Mapping[str, Any] | None = None,
 ) -> pd.Series:
     """Seconds since the epoch (UTC) back to the column's datetimes, or its text if it has a format.
 
-    The inverse of :func:`numeric_values` on a datetime column; NaN becomes missing. Text with
-    UTC offsets (``%z``) is written at ``utc_offset_minutes`` east of UTC, or in UTC.
+    The inverse of :func:`numeric_values` on a datetime column; NaN becomes missing. Text is
+    written as the column's ``statistics`` say: ``%f`` at ``fraction_digits`` digits (else
+    strftime's 6), and ``%z`` at ``utc_offset_minutes`` east of UTC (else in UTC).
     """
-    # In the column's own unit (text: microseconds), so dates of any year from 1 to 9999 fit.
-    stamps = seconds_to_stamps(seconds, datetime_unit(spec), name)
+    statistics = statistics or {}
+    digits = statistics.get("fraction_digits") if spec.datetime_format else None
+    # In the column's own unit (text: microseconds, nanoseconds for 7-9 fraction digits), so
+    # dates of any year from 1 to 9999 fit (1677-2262 in nanoseconds).
+    unit = "ns" if digits is not None and digits > 6 else datetime_unit(spec)
+    stamps = seconds_to_stamps(seconds, unit, name)
     if spec.datetime_format:
+        if digits is not None:
+            # Rounded in UTC: on a local clock a rounded time might happen twice or never.
+            stamps = stamps.dt.round(f"{10 ** (9 - int(digits))}ns")
         if column_zone(spec) == "offset":
             stamps = stamps.dt.tz_localize("UTC")
-            if utc_offset_minutes:
-                zone = datetime.timezone(datetime.timedelta(minutes=utc_offset_minutes))
+            minutes = statistics.get("utc_offset_minutes")
+            if minutes:
+                zone = datetime.timezone(datetime.timedelta(minutes=minutes))
                 stamps = stamps.dt.tz_convert(zone)
-        text: pd.Series = stamps.dt.strftime(spec.datetime_format).astype(object)
+        text = _strftime(stamps, spec.datetime_format, digits).astype(object)
         return text.where(stamps.notna(), None)
     dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype != "str" else None
     tz = getattr(dtype, "tz", None)

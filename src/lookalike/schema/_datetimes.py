@@ -14,6 +14,7 @@ on a zoned column are converted, and values with a zone on a naive column are an
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,9 @@ _YEARS_1_TO_9999 = (-62_135_596_800.0, 253_402_300_799.0)
 _NANOSECOND_RANGE = (-9.2e9, 9.2e9)
 #: Text columns are decoded at this resolution: strftime shows at most microseconds.
 _TEXT_UNIT = "us"
+_DIRECTIVE = re.compile(r"%[-#]?[a-zA-Z%]")
+#: What a directive's text looks like, where a pattern for it is needed; others match lazily.
+_DIRECTIVE_TEXT = {"%f": r"\d+", "%z": r"Z|[+-]\d\d(?::?\d\d)?", "%%": "%"}
 
 
 def datetimes_to_seconds(stamps: pd.Series) -> np.ndarray:
@@ -69,6 +73,28 @@ def seconds_to_stamps(seconds: np.ndarray, unit: str, name: str | None = None) -
     raw = ticks.view(f"datetime64[{unit}]").copy()
     raw[~finite] = np.datetime64("NaT")
     return pd.Series(raw, name=name)
+
+
+def directive_texts(text: pd.Series, fmt: str, directive: str) -> pd.Series:
+    """The part of each text that ``fmt``'s ``directive`` (``"%f"``, ``"%z"``) reads; NaN if none.
+
+    strftime writes fractions at 6 digits and offsets as ``+0100``; the text shows how the
+    column itself writes them.
+
+    >>> directive_texts(pd.Series(["10:00:01.25+01:00"]), "%H:%M:%S.%f%z", "%z").tolist()
+    ['+01:00']
+    """
+    pattern, position, captured = "", 0, False
+    for match in _DIRECTIVE.finditer(fmt):
+        pattern += re.escape(fmt[position : match.start()])
+        piece = _DIRECTIVE_TEXT.get(match.group(), ".+?")
+        capture = match.group() == directive and not captured
+        pattern += f"({piece})" if capture else f"(?:{piece})"
+        captured, position = captured or capture, match.end()
+    if not captured:
+        return pd.Series(np.nan, index=text.index, dtype=object)
+    pattern += re.escape(fmt[position:])
+    return text.astype(str).str.extract(f"^{pattern}$", expand=False)
 
 
 def datetime_unit(spec: ColumnSpec) -> str:
