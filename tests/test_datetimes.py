@@ -8,6 +8,7 @@ through nanoseconds.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from pathlib import Path
 
@@ -439,3 +440,18 @@ def test_fractional_seconds_keep_their_width(tmp_path: Path, digits: int) -> Non
     assert back.str.fullmatch(rf"\d{{4}}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{{{digits}}}").all()
     # Values between the training ones too, at the column's resolution: not all whole seconds.
     assert not back.str.endswith("." + "0" * digits).all()
+
+
+@pytest.mark.parametrize("offset", ["+01:00", "+0100", "-03", "+05:30", "+00:00"])
+def test_one_utc_offset_keeps_its_spelling(tmp_path: Path, offset: str) -> None:
+    wall = pd.Series(pd.date_range("2024-03-01", periods=N, freq="37min"))
+    text = wall.dt.strftime("%Y-%m-%dT%H:%M:%S") + offset
+    pd.DataFrame({"at": text, "x": np.arange(N) % 3}).to_csv(tmp_path / "real.csv", index=False)
+    model = _fit(la.read_table(tmp_path / "real.csv"))
+    assert model.schema_["at"].datetime_format == "%Y-%m-%dT%H:%M:%S%z"
+    la.write_table(model.sample(200), tmp_path / "synth.csv")
+    back = la.read_table(tmp_path / "synth.csv")["at"]
+    assert back.str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d" + re.escape(offset)).all()
+    instants = pd.to_datetime(back, format="%Y-%m-%dT%H:%M:%S%z")
+    real = pd.to_datetime(text, format="%Y-%m-%dT%H:%M:%S%z")
+    assert instants.between(real.min(), real.max()).all()

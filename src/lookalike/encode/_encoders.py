@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -171,9 +172,11 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
         wall = parsed if parsed.dt.tz is None else parsed.dt.tz_localize(None)
         wall_seconds = datetimes_to_seconds(wall)
         partial["step_ns"] = _datetime_step_ns(wall_seconds[np.isfinite(wall_seconds)])
-        if column_zone(spec) == "offset":
-            partial["utc_offset_minutes"] = _utc_offset_minutes(parsed)
         fmt = spec.datetime_format
+        if fmt and column_zone(spec) == "offset":
+            partial["utc_offset_minutes"] = _utc_offset_minutes(parsed)
+            # strftime writes +0100; the column's own spelling (+01:00, Z) is written back.
+            partial.update(_offset_spelling(directive_texts(series.dropna(), fmt, "%z")))
         if fmt and "%f" in fmt:
             # strftime writes 6 digits; the column's own width is written back instead.
             fractions = directive_texts(series.dropna(), fmt, "%f").dropna()
@@ -260,6 +263,13 @@ def reduce_statistics(
         if len(offsets) == 1 and None not in offsets:
             # Text with one UTC offset throughout is written back with it (several: in UTC).
             stats["utc_offset_minutes"] = offsets.pop()
+        spellings = [
+            str(p["utc_offset_spelling"]) for p in partials if p.get("utc_offset_spelling")
+        ]
+        if spellings:
+            stats["utc_offset_spelling"] = max(sorted(set(spellings)), key=spellings.count)
+        if any(p.get("utc_as_z") for p in partials):
+            stats["utc_as_z"] = True
         digits = [int(p["fraction_digits"]) for p in partials if p.get("fraction_digits")]
         if digits:
             stats["fraction_digits"] = min(max(digits), 9)
@@ -1054,19 +1064,43 @@ def _utc_offset_minutes(parsed: pd.Series) -> int | None:
     return None if offset is None else int(offset.total_seconds() // 60)
 
 
-def _strftime(stamps: pd.Series, fmt: str, fraction_digits: int | None) -> pd.Series:
-    """``stamps.dt.strftime(fmt)``, with ``%f`` at ``fraction_digits`` digits (up to 9)."""
-    if fraction_digits is None or "%f" not in fmt:
-        whole: pd.Series = stamps.dt.strftime(fmt)
-        return whole
-    fraction = stamps.dt.strftime("%f")
-    if fraction_digits > 6:
-        nanoseconds = stamps.dt.nanosecond.fillna(0).astype(np.int64)
-        fraction = fraction + nanoseconds.astype(str).str.zfill(3)
-    head, _, tail = fmt.partition("%f")
-    written: pd.Series = (
-        stamps.dt.strftime(head) + fraction.str[: int(fraction_digits)] + stamps.dt.strftime(tail)
+def _offset_spelling(offsets: pd.Series) -> Statistics:
+    """How text writes UTC offsets: ``+hh:mm``, ``+hhmm`` or ``+hh``, and whether UTC is ``Z``."""
+    present = offsets.dropna().astype(str)
+    shapes = present[present != "Z"].map(
+        lambda offset: "+hh:mm" if ":" in offset else "+hhmm" if len(offset) > 3 else "+hh"
     )
+    spelling: Statistics = {"utc_as_z": bool((present == "Z").any())}
+    if len(shapes):
+        spelling["utc_offset_spelling"] = str(shapes.value_counts().index[0])
+    return spelling
+
+
+def _strftime(stamps: pd.Series, fmt: str, statistics: Mapping[str, Any]) -> pd.Series:
+    """``stamps.dt.strftime(fmt)``, with ``%f`` at the column's ``fraction_digits`` (up to 9)
+    and ``%z`` in its ``utc_offset_spelling`` (``Z`` for UTC if ``utc_as_z``)."""
+    digits = statistics.get("fraction_digits")
+    spelling = statistics.get("utc_offset_spelling", "+hhmm")
+    as_z = bool(statistics.get("utc_as_z"))
+    written = pd.Series("", index=stamps.index, dtype=object)
+    for piece in re.split(r"(%[fz])", fmt):
+        if piece == "%f" and digits is not None:
+            fraction = stamps.dt.strftime("%f")
+            if digits > 6:
+                nanoseconds = stamps.dt.nanosecond.fillna(0).astype(np.int64)
+                fraction = fraction + nanoseconds.astype(str).str.zfill(3)
+            written = written + fraction.str[: int(digits)]
+        elif piece == "%z" and (spelling != "+hhmm" or as_z):
+            offset = stamps.dt.strftime("%z")
+            if spelling == "+hh:mm" or (spelling == "+hh" and not offset.str.endswith("00").all()):
+                offset = offset.str[:3] + ":" + offset.str[3:]
+            elif spelling == "+hh":
+                offset = offset.str[:3]
+            if as_z:
+                offset = offset.where(stamps.dt.strftime("%z") != "+0000", "Z")
+            written = written + offset
+        elif piece:
+            written = written + stamps.dt.strftime(piece)
     return written
 
 
@@ -1189,7 +1223,7 @@ def seconds_to_datetimes(
             if minutes:
                 zone = datetime.timezone(datetime.timedelta(minutes=minutes))
                 stamps = stamps.dt.tz_convert(zone)
-        text = _strftime(stamps, spec.datetime_format, digits).astype(object)
+        text = _strftime(stamps, spec.datetime_format, statistics).astype(object)
         return text.where(stamps.notna(), None)
     dtype = pd.api.types.pandas_dtype(spec.dtype) if spec.dtype != "str" else None
     tz = getattr(dtype, "tz", None)
