@@ -455,3 +455,77 @@ def test_one_utc_offset_keeps_its_spelling(tmp_path: Path, offset: str) -> None:
     instants = pd.to_datetime(back, format="%Y-%m-%dT%H:%M:%S%z")
     real = pd.to_datetime(text, format="%Y-%m-%dT%H:%M:%S%z")
     assert instants.between(real.min(), real.max()).all()
+
+
+def _berlin_spring() -> pd.Series:
+    """Europe/Berlin across the change to summer time on 2021-03-28 (+01:00, then +02:00)."""
+    return pd.Series(pd.date_range("2021-03-20", "2021-04-09", periods=N, tz="Europe/Berlin"))
+
+
+def test_offsets_of_one_time_zone_are_written_back_in_it(tmp_path: Path) -> None:
+    real = _berlin_spring().dt.floor("min")
+    pd.DataFrame({"at": real, "x": np.arange(N) % 3}).to_csv(tmp_path / "real.csv", index=False)
+    model = _fit(la.read_table(tmp_path / "real.csv"))
+    la.write_table(model.sample(300), tmp_path / "synth.csv")
+    back = la.read_table(tmp_path / "synth.csv")["at"]
+    assert back.str.fullmatch(r"2021-0\d-\d\d \d\d:\d\d:00\+0[12]:00").all()
+    instants = pd.to_datetime(back, format="%Y-%m-%d %H:%M:%S%z", utc=True)
+    assert instants.between(real.min(), real.max()).all()
+    # Each value is the Berlin wall time of its instant, with Berlin's offset then.
+    berlin = instants.dt.tz_convert("Europe/Berlin").dt.strftime("%Y-%m-%d %H:%M:%S%z")
+    assert (berlin == back.str.replace(r"(\d\d):(\d\d)$", r"\1\2", regex=True)).all()
+    assert back.str.endswith("+01:00").any() and back.str.endswith("+02:00").any()
+
+
+def test_utc_written_z_next_to_summer_offsets_keeps_both_spellings() -> None:
+    stamps = pd.Series(pd.date_range("2023-03-01", "2023-05-01", periods=N, tz="Europe/London"))
+    text = stamps.dt.strftime("%Y-%m-%dT%H:%M:%S%z").str.replace("+0000", "Z")
+    text = text.str.replace("+0100", "+01:00").astype("str")
+    out = _fit(pd.DataFrame({"at": text})).sample(300)["at"]
+    assert out.str.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|\+01:00)").all()
+    instants = pd.to_datetime(out, format="%Y-%m-%dT%H:%M:%S%z", utc=True)
+    summer = instants.dt.tz_convert("Europe/London").dt.strftime("%z") == "+0100"
+    assert (out.str.endswith("+01:00") == summer).all() and summer.any() and not summer.all()
+
+
+def test_offsets_that_no_time_zone_explains_are_written_in_utc() -> None:
+    stamps = pd.Series(pd.date_range("2023-03-01", periods=N, freq="h", tz="UTC"))
+    text = pd.Series(
+        np.where(
+            np.arange(N) % 2,
+            stamps.dt.tz_convert("Asia/Tokyo").dt.strftime("%Y-%m-%d %H:%M%z"),
+            stamps.dt.tz_convert("America/Chicago").dt.strftime("%Y-%m-%d %H:%M%z"),
+        ),
+        dtype="str",
+    )
+    model = _fit(pd.DataFrame({"at": text}))
+    out = model.sample(100)["at"]
+    assert out.str.endswith("+0000").all()
+
+
+def test_a_time_zone_is_found_across_partitions_of_one_offset_each() -> None:
+    text = _berlin_spring().dt.strftime("%Y-%m-%d %H:%M%z").astype("str")
+    spec = infer_schema(pd.DataFrame({"at": text}))["at"]
+    march, april = text[text.str.endswith("+0100")], text[text.str.endswith("+0200")]
+    partials = [analyze_column(spec, part) for part in (march, april)]
+    stats = reduce_statistics(spec, partials, rare_threshold=1, n_bins=8)
+    assert stats["time_zone"] in {"Europe/Berlin", *_zones_like_berlin_in_2021()}
+    # 2021-03-28 00:00 and 02:00 UTC: before and after the clocks went forward.
+    decoded = make_encoder(spec, stats).to_datetimes(np.array([1616889600.0, 1616896800.0]))
+    assert decoded.tolist() == ["2021-03-28 01:00+0100", "2021-03-28 04:00+0200"]
+    # A model saved before time zones were learned writes UTC, as it did.
+    old = {k: v for k, v in stats.items() if k not in {"time_zone", "utc_offset_spelling"}}
+    assert make_encoder(spec, old).to_datetimes(np.array([1616889600.0])).tolist() == [
+        "2021-03-28 00:00+0000"
+    ]
+
+
+def _zones_like_berlin_in_2021() -> set[str]:
+    from lookalike.schema._datetimes import fitting_time_zones
+
+    spring = _berlin_spring()
+    seconds = (
+        spring.dt.tz_convert("UTC").dt.tz_localize(None) - pd.Timestamp(0)
+    ).dt.total_seconds()
+    minutes = np.array([t.utcoffset().total_seconds() / 60 for t in spring])
+    return set(fitting_time_zones(seconds.to_numpy(), minutes))

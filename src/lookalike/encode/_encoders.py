@@ -39,6 +39,8 @@ from lookalike.schema._datetimes import (
     datetime_unit,
     datetimes_to_seconds,
     directive_texts,
+    fitting_time_zones,
+    offset_minutes,
     seconds_to_stamps,
 )
 from lookalike.schema._infer import parse_datetimes
@@ -171,12 +173,17 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
         # The step of the wall clock: local dates are whole days there, not in UTC.
         wall = parsed if parsed.dt.tz is None else parsed.dt.tz_localize(None)
         wall_seconds = datetimes_to_seconds(wall)
-        partial["step_ns"] = _datetime_step_ns(wall_seconds[np.isfinite(wall_seconds)])
         fmt = spec.datetime_format
         if fmt and column_zone(spec) == "offset":
+            offsets = directive_texts(series, fmt, "%z")
+            minutes = offset_minutes(offsets)
+            # Several offsets are read as UTC; each text's own offset gives its wall clock.
+            wall_seconds = np.where(np.isfinite(minutes), values + 60 * minutes, wall_seconds)
             partial["utc_offset_minutes"] = _utc_offset_minutes(parsed)
             # strftime writes +0100; the column's own spelling (+01:00, Z) is written back.
-            partial.update(_offset_spelling(directive_texts(series.dropna(), fmt, "%z")))
+            partial.update(_offset_spelling(offsets))
+            partial.update(_offset_zones(values, minutes))
+        partial["step_ns"] = _datetime_step_ns(wall_seconds[np.isfinite(wall_seconds)])
         if fmt and "%f" in fmt:
             # strftime writes 6 digits; the column's own width is written back instead.
             fractions = directive_texts(series.dropna(), fmt, "%f").dropna()
@@ -263,6 +270,10 @@ def reduce_statistics(
         if len(offsets) == 1 and None not in offsets:
             # Text with one UTC offset throughout is written back with it (several: in UTC).
             stats["utc_offset_minutes"] = offsets.pop()
+        zone = _time_zone(partials)
+        if zone is not None:
+            # Several offsets (daylight saving time) that one zone explains: written in it.
+            stats["time_zone"] = zone
         spellings = [
             str(p["utc_offset_spelling"]) for p in partials if p.get("utc_offset_spelling")
         ]
@@ -891,6 +902,8 @@ class NumericEncoder(ColumnEncoder):
     def _wall_zone(self) -> Any:
         """The zone whose wall clock the column's step is in; None for naive times and UTC."""
         zone = column_zone(self.spec)
+        if zone == "offset" and self.statistics.get("time_zone"):
+            return self.statistics["time_zone"]
         if zone == "offset":
             minutes = self.statistics.get("utc_offset_minutes")
             return datetime.timezone(datetime.timedelta(minutes=minutes)) if minutes else None
@@ -1064,6 +1077,33 @@ def _utc_offset_minutes(parsed: pd.Series) -> int | None:
     return None if offset is None else int(offset.total_seconds() // 60)
 
 
+def _offset_zones(seconds: np.ndarray, minutes: np.ndarray) -> Statistics:
+    """A partition's one UTC offset with the instants it spans, or the zones its offsets fit."""
+    finite = np.isfinite(seconds) & np.isfinite(minutes)
+    distinct = np.unique(minutes[finite])
+    if len(distinct) == 1:
+        present = seconds[finite]
+        return {"utc_offset_span": [float(distinct[0]), float(present.min()), float(present.max())]}
+    if len(distinct) > 1:
+        return {"time_zones": fitting_time_zones(seconds, minutes)}
+    return {}
+
+
+def _time_zone(partials: Sequence[Mapping[str, Any]]) -> str | None:
+    """The preferred time zone that fits every partition's UTC offsets when they show several
+    (None if they show one, or no zone fits them: the text is then written in UTC)."""
+    lists = [list(p["time_zones"]) for p in partials if "time_zones" in p]
+    spans = [p["utc_offset_span"] for p in partials if p.get("utc_offset_span")]
+    if not lists and len({span[0] for span in spans}) < 2:
+        return None
+    candidates = [z for z in lists[0] if all(z in other for other in lists[1:])] if lists else None
+    if spans:
+        seconds = np.array([instant for span in spans for instant in span[1:]], dtype=float)
+        minutes = np.repeat(np.array([span[0] for span in spans], dtype=float), 2)
+        candidates = fitting_time_zones(seconds, minutes, candidates)
+    return candidates[0] if candidates else None
+
+
 def _offset_spelling(offsets: pd.Series) -> Statistics:
     """How text writes UTC offsets: ``+hh:mm``, ``+hhmm`` or ``+hh``, and whether UTC is ``Z``."""
     present = offsets.dropna().astype(str)
@@ -1205,7 +1245,8 @@ def seconds_to_datetimes(
 
     The inverse of :func:`numeric_values` on a datetime column; NaN becomes missing. Text is
     written as the column's ``statistics`` say: ``%f`` at ``fraction_digits`` digits (else
-    strftime's 6), and ``%z`` at ``utc_offset_minutes`` east of UTC (else in UTC).
+    strftime's 6), and ``%z`` in ``time_zone`` or at ``utc_offset_minutes`` east of UTC (else
+    in UTC), spelled as ``utc_offset_spelling`` says.
     """
     statistics = statistics or {}
     digits = statistics.get("fraction_digits") if spec.datetime_format else None
@@ -1220,7 +1261,9 @@ def seconds_to_datetimes(
         if column_zone(spec) == "offset":
             stamps = stamps.dt.tz_localize("UTC")
             minutes = statistics.get("utc_offset_minutes")
-            if minutes:
+            if statistics.get("time_zone"):
+                stamps = stamps.dt.tz_convert(statistics["time_zone"])
+            elif minutes:
                 zone = datetime.timezone(datetime.timedelta(minutes=minutes))
                 stamps = stamps.dt.tz_convert(zone)
         text = _strftime(stamps, spec.datetime_format, statistics).astype(object)

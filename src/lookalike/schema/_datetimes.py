@@ -14,7 +14,11 @@ on a zoned column are converted, and values with a zone on a naive column are an
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
+from collections.abc import Sequence
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -34,6 +38,8 @@ _TEXT_UNIT = "us"
 _DIRECTIVE = re.compile(r"%[-#]?[a-zA-Z%]")
 #: What a directive's text looks like, where a pattern for it is needed; others match lazily.
 _DIRECTIVE_TEXT = {"%f": r"\d+", "%z": r"Z|[+-]\d\d(?::?\d\d)?", "%%": "%"}
+#: Time zones are checked against at most this many instants (the changes of offset among them).
+_MAX_ZONE_INSTANTS = 2_000
 
 
 def datetimes_to_seconds(stamps: pd.Series) -> np.ndarray:
@@ -95,6 +101,83 @@ def directive_texts(text: pd.Series, fmt: str, directive: str) -> pd.Series:
         return pd.Series(np.nan, index=text.index, dtype=object)
     pattern += re.escape(fmt[position:])
     return text.astype(str).str.extract(f"^{pattern}$", expand=False)
+
+
+def offset_minutes(offsets: pd.Series) -> np.ndarray:
+    """UTC offsets as written (``+01:00``, ``-0330``, ``+01``, ``Z``) in minutes; NaN if none.
+
+    >>> offset_minutes(pd.Series(["+01:00", "-0330", "+01", "Z", None])).tolist()
+    [60.0, -210.0, 60.0, 0.0, nan]
+    """
+    parts = offsets.astype(object).str.extract(r"^([+-])(\d\d):?(\d\d)?$")
+    hours = pd.to_numeric(parts[1]).to_numpy(dtype=float, na_value=np.nan)
+    minutes = pd.to_numeric(parts[2]).fillna(0).to_numpy(dtype=float, na_value=np.nan)
+    sign = np.where(parts[0].to_numpy() == "-", -1.0, 1.0)
+    out = np.asarray(sign * (hours * 60 + minutes), dtype=float)
+    out[(offsets == "Z").to_numpy(dtype=bool, na_value=False)] = 0.0
+    return out
+
+
+def fitting_time_zones(
+    seconds: np.ndarray, minutes: np.ndarray, candidates: Sequence[str] | None = None
+) -> list[str]:
+    """The time zones (of ``candidates``, else every IANA zone) in which each instant, in seconds
+    since the epoch, has the UTC offset in ``minutes``; canonical zones first, then by name.
+
+    Text written in a zone with daylight saving time shows several offsets; the zone writes the
+    same wall times back. Up to :data:`_MAX_ZONE_INSTANTS` instants are checked, always
+    including each change of offset.
+
+    >>> summer = [1616889600.0, 1616896800.0]  # 2021-03-28 00:00 and 02:00 UTC
+    >>> fitting_time_zones(np.array(summer), np.array([60.0, 120.0]), ["Europe/Berlin", "UTC"])
+    ['Europe/Berlin']
+    """
+    finite = np.isfinite(seconds) & np.isfinite(minutes)
+    pairs = np.unique(np.column_stack([np.floor(seconds[finite]), minutes[finite]]), axis=0)
+    if not len(pairs):
+        return []
+    changes = np.flatnonzero(np.diff(pairs[:, 1]) != 0)
+    edges = np.unique(np.concatenate([changes, changes + 1, [0, len(pairs) - 1]]))
+    spread = np.linspace(0, len(pairs) - 1, min(len(pairs), _MAX_ZONE_INSTANTS)).astype(np.int64)
+    checked = pairs[np.union1d(edges, spread)]
+    # Seconds, not nanoseconds: instants beyond 1677-2262 fit.
+    stamps = pd.DatetimeIndex(checked[:, 0].astype("datetime64[s]")).tz_localize("UTC")
+    first = np.isin(checked[:, 0], pairs[edges, 0])
+    names = _time_zone_names() if candidates is None else list(candidates)
+    return [
+        name
+        for name in names
+        if _offsets_fit(stamps[first], checked[first, 1], name)
+        and _offsets_fit(stamps, checked[:, 1], name)
+    ]
+
+
+def _offsets_fit(stamps: pd.DatetimeIndex, minutes: np.ndarray, zone: str) -> bool:
+    try:
+        local = stamps.tz_convert(zone).tz_localize(None)
+    except (ValueError, KeyError, zoneinfo.ZoneInfoNotFoundError):
+        return False
+    offsets = (local - stamps.tz_localize(None)).total_seconds().to_numpy() / 60
+    return bool(np.array_equal(offsets, minutes))
+
+
+@functools.cache
+def _time_zone_names() -> tuple[str, ...]:
+    """IANA zone names, canonical ones (``zone1970.tab``) first, then by name; no aliases of
+    fixed offsets (``Etc/GMT-1``) or of other zones' copies (``posix/``, ``right/``)."""
+    try:
+        table = resources.files("tzdata").joinpath("zoneinfo", "zone1970.tab").read_text()
+    except (ModuleNotFoundError, OSError):
+        table = ""  # no tzdata package: the system's zones, by name
+    canonical = {
+        line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")
+    }
+    names = [
+        name
+        for name in zoneinfo.available_timezones()
+        if "/" in name and not name.startswith(("Etc/", "posix/", "right/", "SystemV/"))
+    ]
+    return tuple(sorted(names, key=lambda name: (name not in canonical, name)))
 
 
 def datetime_unit(spec: ColumnSpec) -> str:

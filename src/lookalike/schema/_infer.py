@@ -311,8 +311,9 @@ def _guess_format(text: pd.Series) -> str | None:
     if len(formats) < len(head):
         return None
     fmt = max(set(formats), key=formats.count)
-    if fmt.endswith("%z") and head.str.endswith("Z").all():
-        # ISO 8601 "Z" (UTC) suffix: keep it as a literal so it is written back the same way.
+    if fmt.endswith("%z") and text.str.endswith("Z").all():
+        # ISO 8601 "Z" (UTC) suffix: keep it as a literal so it is written back the same way
+        # (not if later values have offsets: winter "Z", summer "+01:00" in London).
         fmt = fmt[:-2] + "Z"
     if parse_datetimes(text, fmt).isna().any():
         return None
