@@ -377,3 +377,17 @@ def test_load_adult_splits() -> None:
     assert str(train["age"].dtype) == "int64"
     with pytest.raises(DataError, match="'split' parameter of load_adult"):
         load_adult("validation")
+
+
+def test_csv_boolean_spellings_are_kept_for_writing(tmp_path: Path) -> None:
+    text = "paid,shouted,gaps,python\ntrue,TRUE,false,True\nfalse,FALSE,,False\ntrue,TRUE,,True\n"
+    df = read_table(_write(tmp_path / "t.csv", text))
+    assert [str(t) for t in df.dtypes] == ["bool", "bool", "boolean", "bool"]
+    # Python's own spelling needs no note; a column without true values spells them so.
+    assert df.attrs["boolean_spellings"] == {
+        "paid": {"True": "true", "False": "false"},
+        "shouted": {"True": "TRUE", "False": "FALSE"},
+        "gaps": {"True": "True", "False": "false"},
+    }
+    out = write_table(df, tmp_path / "out.csv")
+    assert out.read_text(encoding="utf-8") == text

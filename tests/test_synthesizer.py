@@ -363,3 +363,22 @@ def test_linked_amounts_stay_linked_on_default_credit() -> None:
             ]
             distances.append(0.5 * np.abs(shares[0] - shares[1]).sum())
     assert np.mean(distances) < 0.050
+
+
+def test_csv_booleans_are_written_back_as_the_input_spelled_them(tmp_path: Path) -> None:
+    n = 300
+    rng = np.random.default_rng(0)
+    paid = np.where(rng.random(n) < 0.3, "true", "false")
+    shouted = np.where(rng.random(n) < 0.6, "TRUE", "FALSE").astype(object)
+    shouted[::9] = ""
+    pd.DataFrame({"paid": paid, "shouted": shouted, "x": np.arange(n) % 4}).to_csv(
+        tmp_path / "real.csv", index=False
+    )
+    model = la.Synthesizer(random_state=0).fit(tmp_path / "real.csv")
+    loaded = la.load(model.save(tmp_path / "m.lookalike"))
+    for rows in (loaded.sample(200), loaded.sample(200, conditions={"paid": True})):
+        assert str(rows["paid"].dtype) == "bool"  # booleans in memory, spelled in CSV
+        la.write_table(rows, tmp_path / "synth.csv", force=True)
+        written = pd.read_csv(tmp_path / "synth.csv", dtype=str, keep_default_na=False)
+        assert set(written["paid"]) <= {"true", "false"}
+        assert set(written["shouted"]) == {"TRUE", "FALSE", ""}

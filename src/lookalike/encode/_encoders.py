@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.errors import ConditionError, SchemaError
+from lookalike.io import BOOLEAN_SPELLINGS
 from lookalike.pii._fakes import FakeMaker, faker_seed
 from lookalike.schema import DEFAULT_LOCALE, ColumnKind, ColumnSpec, PiiType
 from lookalike.schema._datetimes import (
@@ -137,11 +138,16 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
     if spec.kind in (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.TEXT):
         labels = value_labels(series)
         label_counts = labels.dropna().value_counts()
-        return {
+        counts_partial: Statistics = {
             "n": n,
             "n_missing": int(labels.isna().sum()),
             "counts": {str(k): int(v) for k, v in label_counts.items()},
         }
+        spelling = (series.attrs.get(BOOLEAN_SPELLINGS) or {}).get(spec.name)
+        if spec.kind is ColumnKind.BOOLEAN and spelling:
+            # How CSV text spelled the booleans ("true", "TRUE"), to write them back so.
+            counts_partial["spelling"] = {str(k): str(v) for k, v in spelling.items()}
+        return counts_partial
     if spec.kind is ColumnKind.IDENTIFIER:
         present = series.dropna()
         numeric = pd.api.types.is_numeric_dtype(series)
@@ -228,6 +234,9 @@ def reduce_statistics(
         ordered = sorted(merged.items(), key=lambda kv: (-kv[1], kv[0]))
         kept = [k for k, c in ordered if c >= rare_threshold]
         out: Statistics = {**base, "categories": kept, "has_rare": len(kept) < len(ordered)}
+        spellings = [p["spelling"] for p in partials if p.get("spelling")]
+        if spellings:
+            out["spelling"] = spellings[0]
         if spec.kind is ColumnKind.TEXT:
             # Withheld texts come back as fake text of about their length; like a PII text
             # column's, only lengths (in steps) that enough rows share are kept.

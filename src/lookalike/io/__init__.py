@@ -1,9 +1,16 @@
 """Read tables from files and in-memory frames; write them to CSV or Parquet, atomically."""
 
 from lookalike.io._files import check_output_path, write_text
-from lookalike.io._table import TABLE_SUFFIXES, check_table_output, read_table, write_table
+from lookalike.io._table import (
+    BOOLEAN_SPELLINGS,
+    TABLE_SUFFIXES,
+    check_table_output,
+    read_table,
+    write_table,
+)
 
 __all__ = [
+    "BOOLEAN_SPELLINGS",
     "TABLE_SUFFIXES",
     "check_output_path",
     "check_table_output",

@@ -8,6 +8,10 @@ How CSV text becomes typed columns (every rule here is a decision, tested in ``t
 - A column whose every value is a whole number becomes ``int64`` (``Int64``, nullable, when some cells
   are empty); decimal numbers become ``float64``; ``true``/``false`` in any case becomes ``bool``
   (``boolean`` when some cells are empty). Spaces around a number or a boolean are ignored.
+  How a boolean column spelled its values (``true``, ``TRUE``; the most common spelling of each)
+  is kept in ``frame.attrs["boolean_spellings"]`` (``{"paid": {"True": "true", "False": "false"}}``)
+  unless it is Python's ``True``/``False``; :func:`write_table` writes CSV with it, and a model
+  learns it, so synthetic rows are written back as the input was.
 - Numbers written with a leading zero (``007``, zip codes) and whole numbers beyond the int64 range
   stay **text**, so no digit is lost. Text is never stripped or otherwise changed.
 - Dates stay text; the schema layer recognises their format.
@@ -38,7 +42,7 @@ import pyarrow.parquet as pq
 from lookalike.errors import DataError, DataWarning
 from lookalike.io._files import check_output_path, write_atomically
 
-__all__ = ["TABLE_SUFFIXES", "check_table_output", "read_table", "write_table"]
+__all__ = ["BOOLEAN_SPELLINGS", "TABLE_SUFFIXES", "check_table_output", "read_table", "write_table"]
 
 
 @dataclass(frozen=True)
@@ -64,6 +68,8 @@ _FLOAT = re.compile(
     r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)"
 )
 _BOOLEAN = {"true", "false"}
+#: The ``DataFrame.attrs`` key of how boolean columns were spelled in CSV (see the module docstring).
+BOOLEAN_SPELLINGS = "boolean_spellings"
 _HEAD = 200
 # Tokens other tools write for "missing". We keep them as text but tell the user when they are the
 # only thing standing between a column and a numeric type.
@@ -121,6 +127,7 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool =
 
     Parquet keeps every dtype. CSV keeps whole numbers, booleans, decimal numbers and text as read
     back by :func:`read_table`, except that empty strings come back missing and datetimes as text.
+    Booleans named in ``df.attrs["boolean_spellings"]`` are written in CSV with that spelling.
     """
     if not isinstance(df, pd.DataFrame):
         raise DataError(f"write_table expects a pandas DataFrame. Got {type(df).__name__} instead.")
@@ -128,6 +135,8 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool =
     names = [str(c) for c in df.columns]
     _check_unique_names(names, "The table to write")
     frame = df.set_axis(pd.Index(names), axis=1)
+    if fmt.kind == "csv":
+        frame = _spell_booleans(frame)
 
     def write(tmp: Path) -> None:
         if fmt.kind == "parquet":
@@ -151,6 +160,17 @@ def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool =
                 frame.to_csv(text, index=False, sep=fmt.separator, lineterminator="\n")
 
     return write_atomically(path, write, force=force)
+
+
+def _spell_booleans(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its boolean columns as text in their ``attrs`` spelling (a copy if any)."""
+    spellings = frame.attrs.get(BOOLEAN_SPELLINGS) or {}
+    spelled = {
+        name: frame[name].map(lambda v, s=spelling: None if pd.isna(v) else s[str(bool(v))])
+        for name, spelling in spellings.items()
+        if name in frame.columns and pd.api.types.is_bool_dtype(frame[name])
+    }
+    return frame.assign(**spelled) if spelled else frame
 
 
 def check_table_output(path: str | os.PathLike[str], *, force: bool = False) -> Path:
@@ -241,9 +261,26 @@ def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
     _check_unique_names(names, f"Input file {shown}")
     frame = raw.iloc[1:].reset_index(drop=True)
     frame.columns = pd.Index(names)
+    spellings = {}
     for name in names:
-        frame[name] = _typed_column(frame[name], name, shown)
+        text = frame[name]
+        frame[name] = _typed_column(text, name, shown)
+        if pd.api.types.is_bool_dtype(frame[name]):
+            spelling = _boolean_spelling(text, frame[name])
+            if spelling != {"True": "True", "False": "False"}:
+                spellings[name] = spelling
+    if spellings:
+        frame.attrs[BOOLEAN_SPELLINGS] = spellings
     return frame
+
+
+def _boolean_spelling(text: pd.Series, flags: pd.Series) -> dict[str, str]:
+    """The most common spelling of true and of false in a column read as booleans."""
+    spelling = {}
+    for value in (True, False):
+        written = text[(flags == value).fillna(False).to_numpy(dtype=bool)].str.strip()
+        spelling[str(value)] = str(written.mode().iloc[0]) if len(written) else str(value)
+    return spelling
 
 
 def _decode(data: bytes, shown: str) -> bytes:

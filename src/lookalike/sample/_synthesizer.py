@@ -22,7 +22,7 @@ from lookalike.control._rule_sampling import (
 )
 from lookalike.encode import TableEncoder, restore_dtype
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
-from lookalike.io import read_table
+from lookalike.io import BOOLEAN_SPELLINGS, read_table
 from lookalike.models._dp import (
     PrivateModel,
     fit_private_model,
@@ -407,7 +407,7 @@ class Synthesizer:
             )[0]
         if _needs_controls(self, conditions, rebalance, shift, parity):
             controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
-            return self._sample_controlled(
+            controlled = self._sample_controlled(
                 n,
                 rng,
                 conditions=conditions,
@@ -416,6 +416,7 @@ class Synthesizer:
                 report=False,
                 progress=progress,
             )[0]
+            return self._with_spellings(controlled)
         fixed_values = self._condition_table(conditions, n)
         fixed_tokens, fixed_mask = self._condition_tokens(fixed_values, n)
         token_rng, decode_rng = rng.spawn(2)
@@ -437,7 +438,7 @@ class Synthesizer:
         tokens[:, self.order_] = drawn
         out = self.encoder_.decode(tokens, decode_rng)
         out = self._apply_exact_conditions(out, fixed_values)
-        return out if enforcer is None else enforcer.finish(drawn, out)
+        return self._with_spellings(out if enforcer is None else enforcer.finish(drawn, out))
 
     def sample_with_report(
         self,
@@ -495,7 +496,7 @@ class Synthesizer:
                 report=True,
                 progress=progress,
             )
-            return out, report
+            return self._with_spellings(out), report
         out = self.sample(
             n, conditions=conditions, rules=rules, random_state=random_state, progress=progress
         )
@@ -505,6 +506,17 @@ class Synthesizer:
         # A private model bins numbers on public bounds; its own checks name values beyond them.
         if not hasattr(self, "dp_model_"):
             warn_outside_range(self.encoder_.encoders, conditions)
+
+    def _with_spellings(self, out: pd.DataFrame) -> pd.DataFrame:
+        """``out``, its ``attrs`` naming how CSV spelled its booleans (write_table writes so)."""
+        spellings = {
+            name: stats["spelling"]
+            for name, stats in self.encoder_.statistics.items()
+            if stats.get("spelling")
+        }
+        if spellings:
+            out.attrs[BOOLEAN_SPELLINGS] = spellings
+        return out
 
     def _sample_seed(self, random_state: RandomState) -> np.random.SeedSequence:
         if random_state is not None:
