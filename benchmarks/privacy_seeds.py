@@ -8,6 +8,7 @@ data is no riskier (same rule as privacy.py: a risk's point estimate within the 
 95 % interval or below it; MIA AUC and DCR share at most 0.01 above).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy_seeds.py --seeds 5 [--params JSON]
+    ... --seeds 40 --first-seed 21 --pool seeds-1-20.json   # add seeds to an earlier run
 """
 
 from __future__ import annotations
@@ -44,6 +45,14 @@ def no_riskier(synthetic: dict[str, Any], real: dict[str, Any]) -> dict[str, boo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=1, help="seeds run from here (1)")
+    parser.add_argument(
+        "--pool",
+        type=Path,
+        nargs="*",
+        default=[],
+        help="--json files of earlier runs (other seeds, same parameters) to pool with this one",
+    )
     parser.add_argument("--json", type=Path, help="also write every seed's numbers here")
     parser.add_argument(
         "--params", default="{}", help="Synthesizer parameters as JSON, e.g. '{\"n_trees\": 5}'"
@@ -54,7 +63,7 @@ def main() -> None:
     train, test = load_dataset("adult")
     half = test.shape[0] // 2
     rows = []
-    for seed in range(1, args.seeds + 1):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         model = la.Synthesizer(random_state=seed, **params).fit(train)
         synthetic = model.sample(half, random_state=seed)
         order = np.random.default_rng(100 + seed).permutation(test.shape[0])
@@ -69,7 +78,9 @@ def main() -> None:
         print(seed, verdict, flush=True)
     lines = [
         f"Command: `OMP_NUM_THREADS=1 .venv/bin/python benchmarks/privacy_seeds.py --seeds "
-        f"{args.seeds} --params '{args.params}'` ({time.perf_counter() - started:.0f} s; "
+        f"{args.seeds} --first-seed {args.first_seed} --params '{args.params}'"
+        + "".join(f" --pool {p}" for p in args.pool)
+        + f"` ({time.perf_counter() - started:.0f} s; "
         f"{half:,} rows per side).",
         "",
         "| seed | MIA AUC synth / real | DCR share synth / real | singling out synth / real CI "
@@ -96,10 +107,22 @@ def main() -> None:
         + ", ".join(f"{k} {n}/{len(rows)}" for k, n in counts.items())
         + ".",
     ]
-    lines += ["", *pooled_lines(rows)]
-    print("\n".join(lines))
     if args.json:
         args.json.write_text(json.dumps([{"seed": s, **n} for s, n, _ in rows], indent=1))
+    pooled = list(rows)
+    for path in args.pool:
+        for entry in json.loads(path.read_text()):
+            numbers = {"synthetic": entry["synthetic"], "real": entry["real"]}
+            pooled.append(
+                (entry["seed"], numbers, no_riskier(numbers["synthetic"], numbers["real"]))
+            )
+    seeds = [seed for seed, _, _ in pooled]
+    if len(set(seeds)) < len(seeds):
+        raise SystemExit("--pool repeats a seed of this run or of another file.")
+    if args.pool:
+        lines += ["", f"Pooled with {', '.join(map(str, args.pool))}: {len(pooled)} seeds."]
+    lines += ["", *pooled_lines(pooled)]
+    print("\n".join(lines))
 
 
 def _risk(numbers: dict[str, Any], name: str) -> float:
