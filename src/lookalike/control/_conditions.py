@@ -132,7 +132,7 @@ def check_fits_dtype(spec: ColumnSpec, values: Any) -> None:
             continue  # text and missing values are read (and named if bad) by the encoder
         if isinstance(value, float | np.floating) and not np.isfinite(value):
             continue
-        if not float(value).is_integer():
+        if not isinstance(value, int | np.integer) and not float(value).is_integer():
             raise ConditionError(
                 f"Column {spec.name!r} holds whole numbers. Got {value!r} instead."
             )
