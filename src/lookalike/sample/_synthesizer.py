@@ -74,11 +74,13 @@ class Synthesizer:
         leaves generalise more and copy less, smaller ones are more faithful; see benchmarks/RESULTS.md for the measured
         trade-off on adult and default_credit.
     min_samples_leaf_continuous:
-        The same for the bin of a continuous number column (``None``: one in 1,600 of a tree's
+        The same for the bin of a continuous number column (``None``: one in 3,200 of a tree's
         rows, at least 5). A number's bin, given the columns before it, needs finer leaves than
         a category: with the same leaf as the rest, default_credit's linked monthly amounts
-        came out too loosely tied. On default_credit qa accuracy rose by about 0.005 over four
-        seeds, and qa's DCR share by about 0.002; adult was unchanged (benchmarks/RESULTS.md).
+        came out too loosely tied. One in 1,600 raised default_credit's qa accuracy by about
+        0.005 and qa's DCR share by about 0.002; with the marginals calibrated, one in 3,200
+        added 0.002 accuracy over eight seeds at a DCR share within its noise, and left adult
+        unchanged (benchmarks/RESULTS.md).
     min_samples_leaf_any_order:
         The same for the trees that serve conditions on later columns (``None``: the larger of
         ``min_samples_leaf`` and 10).
@@ -899,7 +901,7 @@ def _first_tree_problem(trees: list[ColumnModel], n_tokens: np.ndarray) -> str |
 #: The default leaf holds at least one in this many of the rows its tree learns from.
 _ROWS_PER_LEAF = 520
 #: ... and a continuous column's bin, at least one in this many.
-_ROWS_PER_CONTINUOUS_LEAF = 1600
+_ROWS_PER_CONTINUOUS_LEAF = 3200
 #: Under ``column_order="coarse_first"``, columns of at most this many tokens come first.
 _COARSE_TOKENS = 3
 
