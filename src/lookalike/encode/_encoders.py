@@ -83,8 +83,41 @@ def numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
         return datetimes_to_seconds(parse_datetimes(series, spec.datetime_format))
     if spec.number_format is not None:
         return parse_formatted(series, spec.number_format)
+    if spec.integer_offset is not None:
+        return _offset_numbers(series, spec.integer_offset)
     values = pd.to_numeric(series, errors="coerce")
     return values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
+
+
+def _offset_numbers(series: pd.Series, offset: int) -> np.ndarray:
+    """Whole numbers minus ``offset``, as float64: exact where float64 could not hold the value."""
+    missing = series.isna().to_numpy()
+    out = np.full(len(series), np.nan)
+    present = series[~missing]
+    if pd.api.types.is_integer_dtype(present):
+        unsigned = pd.api.types.is_unsigned_integer_dtype(present)
+        ints = present.to_numpy(dtype=np.uint64 if unsigned else np.int64)
+        # Arithmetic modulo 2**64: the difference is exact whenever it fits in int64.
+        difference = (ints.view(np.uint64) - np.uint64(offset % 2**64)).view(np.int64)
+        out[~missing] = difference
+        return out
+    # A condition's values (Python ints, floats or text): through Python's exact integers.
+    out[~missing] = [_minus_offset(v, offset) for v in present.tolist()]
+    return out
+
+
+def _minus_offset(value: Any, offset: int) -> float:
+    if isinstance(value, int | np.integer) and not isinstance(value, bool | np.bool_):
+        return float(int(value) - offset)
+    try:
+        return float(int(str(value).strip()) - offset)
+    except ValueError:
+        pass
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return math.nan
+    return float(int(number) - offset) if number.is_integer() else number - offset
 
 
 def value_labels(series: pd.Series) -> pd.Series:

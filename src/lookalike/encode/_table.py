@@ -133,6 +133,8 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     if dtype in {"bool", "boolean"}:
         mapped = values.map(lambda v: None if v is None or v != v else str(v).lower() == "true")
         return _cast(mapped, "boolean" if has_missing or dtype == "boolean" else "bool")
+    if spec.integer_offset is not None:
+        return _offset_integers(values, spec.integer_offset, dtype)
     numbers = pd.to_numeric(values, errors="coerce")
     if dtype in _NUMPY_INTEGERS or dtype in _NULLABLE_INTEGERS:
         nullable = (
@@ -142,6 +144,28 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     if dtype in _NUMPY_FLOATS or dtype in {"Float32", "Float64"}:
         return _cast(numbers, dtype)
     return _cast(numbers, "float64")
+
+
+def _offset_integers(values: pd.Series, offset: int, dtype: str) -> pd.Series:
+    """Whole numbers beyond float64's precision, in integers (never through float).
+
+    Floats are numbers as the encoders see them (minus the offset); anything else is the column's
+    own values (a condition's, or rows already restored).
+    """
+    unsigned = dtype.lower().startswith("uint")
+    numpy_dtype = np.dtype(np.uint64 if unsigned else np.int64)
+    missing = values.isna().to_numpy()
+    ints = np.zeros(len(values), dtype=numpy_dtype)
+    if pd.api.types.is_float_dtype(values):
+        relative = np.round(values.to_numpy(dtype=float)[~missing]).astype(np.int64)
+        # Arithmetic modulo 2**64, exact for every value of the column's type.
+        ints[~missing] = (relative.view(np.uint64) + np.uint64(offset % 2**64)).view(numpy_dtype)
+    else:
+        ints[~missing] = [int(v) for v in values[~missing].tolist()]
+    nullable = "UInt64" if unsigned else "Int64"
+    array = pd.arrays.IntegerArray(ints, missing)
+    target = nullable if missing.any() or dtype == nullable else str(numpy_dtype)
+    return _cast(pd.Series(array, name=values.name), target)
 
 
 def _cast(values: pd.Series, dtype: str) -> pd.Series:

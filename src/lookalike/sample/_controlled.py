@@ -698,9 +698,8 @@ def _decode_ranges(
             column[rows] = replacement.to_numpy()
             out[spec.name] = restore_dtype(pd.Series(column, name=spec.name), spec)
         else:
-            numbers = pd.to_numeric(out[spec.name], errors="coerce").to_numpy(
-                dtype="float64", na_value=np.nan, copy=True
-            )
+            # As the encoder reads them, so rows left alone and redrawn rows are the same numbers.
+            numbers = numeric_values(spec, out[spec.name]).copy()
             numbers[rows] = rounded
             out[spec.name] = restore_dtype(pd.Series(numbers, name=spec.name), spec)
     return out

@@ -39,6 +39,8 @@ MAX_DISCRETE_VALUES = 100
 MIN_TEXT_LENGTH = 40
 _ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid|guid)$|^id[_\W]|Id$|ID$", re.IGNORECASE)
 _MAX_DECIMALS = 6
+#: Whole numbers from this magnitude on are not all exact in float64.
+_FLOAT_EXACT = 2.0**53
 
 
 def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None) -> Schema:
@@ -147,6 +149,8 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
         spec["number_format"] = None  # a detected number format does not outlive the number
     if "datetime_step" not in override and kind != ColumnKind.DATETIME.value:
         spec["datetime_step"] = None
+    if "integer_offset" not in override and kind not in {k.value for k in numeric_kinds}:
+        spec["integer_offset"] = None
     result = ColumnSpec.from_dict(spec)
     if result.pii is not None and _is_numeric(series) and result.pii not in NUMERIC_PII_TYPES:
         allowed = ", ".join(sorted(p.value for p in NUMERIC_PII_TYPES))
@@ -227,7 +231,12 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
         if integral and all_unique and len(values) >= 10 and _ID_NAME.search(name):
             return ColumnSpec(name, ColumnKind.IDENTIFIER, dtype, nullable)
         kind = ColumnKind.DISCRETE if n_unique <= MAX_DISCRETE_VALUES else ColumnKind.CONTINUOUS
-        return ColumnSpec(name, kind, dtype, nullable, decimals=_decimals(series))
+        offset = None
+        if integral and len(finite) and np.abs(finite).max() >= _FLOAT_EXACT:
+            offset = _integer_offset(values)
+        return ColumnSpec(
+            name, kind, dtype, nullable, decimals=_decimals(series), integer_offset=offset
+        )
     # Text (str / object / category dtypes).
     text = values.astype(str)
     if len(text) and set(text.str.lower().unique()) <= {"true", "false"}:
@@ -262,6 +271,23 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
     ):
         return ColumnSpec(name, ColumnKind.TEXT, dtype, nullable)
     return ColumnSpec(name, ColumnKind.CATEGORICAL, dtype, nullable)
+
+
+def _integer_offset(values: pd.Series) -> int | None:
+    """For whole numbers beyond 2**53, their median rounded down to a multiple of 2**32.
+
+    Values minus this offset are exact in float64 while the column spans less than 2**53. The
+    rounding keeps the offset from telling any row's value; the median is not an extreme.
+
+    >>> _integer_offset(pd.Series([2**63 + 4, 2**63, 2**63 + 1], dtype="uint64")) == 2**63
+    True
+    """
+    if not pd.api.types.is_integer_dtype(values):
+        return None
+    unsigned = pd.api.types.is_unsigned_integer_dtype(values)
+    ints = np.sort(values.to_numpy(dtype=np.uint64 if unsigned else np.int64))
+    median = int(ints[len(ints) // 2])
+    return median - median % 2**32
 
 
 def _decimals(series: pd.Series) -> int:

@@ -12,8 +12,9 @@ from typing import Any
 from lookalike.errors import SchemaError
 
 #: Version 2 added ``ColumnSpec.pii`` and ``Schema.locale``; version 1 schemas are read as having
-#: no PII columns and the default locale.
-SCHEMA_VERSION = 2
+#: no PII columns and the default locale. Version 3 added ``ColumnSpec.integer_offset``; older
+#: schemas have none.
+SCHEMA_VERSION = 3
 #: Locale of the fake values that replace PII columns, unless the schema or the model names another.
 DEFAULT_LOCALE = "en_US"
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
@@ -87,6 +88,9 @@ class ColumnSpec:
     values on it.
     ``pii`` names the kind of direct identifier the column holds (a :class:`PiiType`), or is
     ``None``: a PII column is never learned, and comes out as fake values of that type.
+    ``integer_offset`` is set on a column of whole numbers beyond 2**53, which float64 cannot
+    hold exactly: the encoders see each value minus the offset (exact while the column spans less
+    than 2**53), and the offset is added back in integers when rows are written.
     """
 
     name: str
@@ -98,6 +102,7 @@ class ColumnSpec:
     pii: PiiType | None = None
     number_format: str | None = None
     datetime_step: str | None = None
+    integer_offset: int | None = None
 
     def __post_init__(self) -> None:
         # Field types are checked too: a schema may come from a file someone edited.
@@ -157,6 +162,17 @@ class ColumnSpec:
             from lookalike.schema._numbers import check_number_format
 
             check_number_format(self.number_format)
+        if self.integer_offset is not None and (
+            not isinstance(self.integer_offset, int)
+            or isinstance(self.integer_offset, bool)
+            or self.kind not in (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE)
+            or not self.dtype.lower().startswith(("int", "uint"))
+        ):
+            raise SchemaError(
+                f"Column {self.name!r}: integer_offset is a whole number on a continuous or "
+                f"discrete column of integers (or null). Got {self.integer_offset!r} on a "
+                f"{self.kind.value} column of {self.dtype}."
+            )
 
     def _check_pii(self) -> None:
         try:
@@ -269,7 +285,8 @@ class Schema:
         columns = data.get("columns")
         if not isinstance(columns, list):
             raise SchemaError("Schema 'columns' must be a list of column schemas.")
-        # Version 1 had no 'pii' and no 'locale': the dataclass defaults upgrade it.
+        # Version 1 had no 'pii' and no 'locale', version 2 no 'integer_offset': the dataclass
+        # defaults upgrade them.
         locale = data.get("locale", DEFAULT_LOCALE)
         return cls(
             tuple(ColumnSpec.from_dict(c) for c in columns), version=SCHEMA_VERSION, locale=locale
