@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
+import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 import lookalike as la
@@ -16,7 +21,7 @@ N = 400
 
 def _sample(frame: pd.DataFrame, tmp_path: Path, n: int = N) -> pd.DataFrame:
     model = la.Synthesizer(random_state=0).fit(frame)
-    model.save(tmp_path / "model.lk")
+    model.save(tmp_path / "model.lk", force=True)
     return la.load(tmp_path / "model.lk").sample(n, random_state=1)
 
 
@@ -83,3 +88,74 @@ def test_integer_offset_is_inferred_only_beyond_float_precision() -> None:
     assert la.Schema.from_dict(old)["n"].integer_offset is None
     with pytest.raises(la.SchemaError, match="integer_offset"):
         la.ColumnSpec("c", "categorical", "int64", integer_offset=2**60)
+
+
+# --- Parquet and Arrow column types -------------------------------------------------------------
+
+
+def _parquet_round_trip(column: pa.Array, tmp_path: Path) -> tuple[pa.DataType, pd.Series]:
+    """Fit on a Parquet file of ``column`` and an int column; the type and values sampled back."""
+    ints = pa.array(np.random.default_rng(4).integers(0, 9, len(column)))
+    pq.write_table(pa.table({"x": column, "n": ints}), tmp_path / "in.parquet")
+    out = _sample(read_table(tmp_path / "in.parquet"), tmp_path)
+    written = write_table(out, tmp_path / "out.parquet", force=True)
+    return pq.read_schema(written).field("x").type, pq.read_table(written).to_pandas()["x"]
+
+
+@pytest.mark.parametrize(
+    ("column", "shown"),
+    [
+        (pa.array([[1, 2]] * N, pa.list_(pa.int64())), "'x' (list<element: int64>)"),
+        (pa.array([{"a": 1}] * N, pa.struct([("a", pa.int64())])), "'x' (struct<a: int64>)"),
+        (pa.array([b"\x00"] * N, pa.binary()), "'x' (binary)"),
+    ],
+)
+def test_nested_and_binary_columns_are_refused_by_name(
+    column: pa.Array, shown: str, tmp_path: Path
+) -> None:
+    pq.write_table(pa.table({"x": column, "n": list(range(N))}), tmp_path / "in.parquet")
+    with pytest.raises(la.DataError, match=re.escape(shown)):
+        read_table(tmp_path / "in.parquet")
+
+
+def test_nested_and_binary_values_in_a_pandas_frame_are_refused_all_at_once() -> None:
+    frame = pd.DataFrame({"tags": [[1], [2], None], "blob": [b"a", b"b", None], "n": [1, 2, 3]})
+    with pytest.raises(la.DataError, match=r"'tags' \(list\), 'blob' \(bytes\)"):
+        read_table(frame)
+
+
+def test_decimals_are_learned_as_numbers_and_written_back_as_decimals(tmp_path: Path) -> None:
+    amounts = np.random.default_rng(5).uniform(0, 100, N)
+    text = [None if i % 20 == 0 else decimal.Decimal(f"{a:.2f}") for i, a in enumerate(amounts)]
+    arrow_type, out = _parquet_round_trip(pa.array(text, pa.decimal128(10, 2)), tmp_path)
+    assert arrow_type == pa.decimal128(10, 2)
+    present = out.dropna()
+    assert out.isna().any() and present.nunique() > 50
+    assert all(d == d.quantize(decimal.Decimal("0.01")) and 0 <= d <= 100 for d in present)
+
+
+def test_dates_come_back_as_dates(tmp_path: Path) -> None:
+    start = datetime.date(2020, 1, 1)
+    days = np.random.default_rng(6).integers(0, 300, N)
+    dates = pa.array([start + datetime.timedelta(days=int(d)) for d in days], pa.date32())
+    arrow_type, out = _parquet_round_trip(dates, tmp_path)
+    assert arrow_type == pa.date32()
+    assert out.map(lambda d: start <= d <= datetime.date(2020, 10, 27)).all()
+
+
+def test_durations_and_times_of_day_are_learned_as_numbers_of_their_unit(tmp_path: Path) -> None:
+    seconds = np.random.default_rng(7).integers(0, 86_400, N)
+    arrow_type, out = _parquet_round_trip(pa.array(seconds, pa.duration("s")), tmp_path)
+    assert arrow_type == pa.duration("s")
+    assert out.notna().all() and out.between(pd.Timedelta(0), pd.Timedelta(days=1)).all()
+    arrow_type, out = _parquet_round_trip(pa.array(seconds * 10**6, pa.time64("us")), tmp_path)
+    assert arrow_type == pa.time64("us")
+    assert out.notna().all() and out.nunique() > 50
+
+
+def test_durations_from_pandas_keep_their_dtype(tmp_path: Path) -> None:
+    rng = np.random.default_rng(8)
+    waits = pd.Series(pd.to_timedelta(rng.integers(0, 600, N), unit="s")).astype("timedelta64[s]")
+    out = _sample(pd.DataFrame({"wait": waits, "n": rng.integers(0, 9, N)}), tmp_path)
+    assert out["wait"].dtype == "timedelta64[s]" and out["wait"].notna().all()
+    assert out["wait"].between(pd.Timedelta(0), pd.Timedelta(seconds=600)).all()

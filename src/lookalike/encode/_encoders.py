@@ -46,6 +46,7 @@ from lookalike.schema._datetimes import (
 )
 from lookalike.schema._infer import parse_datetimes
 from lookalike.schema._numbers import parse_formatted
+from lookalike.schema._storage import storage_numbers
 
 #: What a withheld rare category is emitted as, in text columns.
 RARE_VALUE = "_RARE_"
@@ -85,6 +86,9 @@ def numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
         return parse_formatted(series, spec.number_format)
     if spec.integer_offset is not None:
         return _offset_numbers(series, spec.integer_offset)
+    stored = storage_numbers(series)
+    if stored is not None:
+        return stored
     values = pd.to_numeric(series, errors="coerce")
     return values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
 

@@ -17,6 +17,7 @@ from lookalike.encode._encoders import (
 from lookalike.errors import DataError
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._numbers import format_numbers, parse_formatted
+from lookalike.schema._storage import is_storage_dtype, numbers_to_storage, values_to_numbers
 
 
 class TableEncoder:
@@ -135,6 +136,10 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         return _cast(mapped, "boolean" if has_missing or dtype == "boolean" else "bool")
     if spec.integer_offset is not None:
         return _offset_integers(values, spec.integer_offset, dtype)
+    if is_storage_dtype(dtype):
+        restored = numbers_to_storage(values_to_numbers(values, dtype), dtype)
+        restored.index, restored.name = values.index, values.name
+        return restored
     numbers = pd.to_numeric(values, errors="coerce")
     if dtype in _NUMPY_INTEGERS or dtype in _NULLABLE_INTEGERS:
         nullable = (

@@ -21,6 +21,11 @@ How CSV text becomes typed columns (every rule here is a decision, tested in ``t
   :class:`DataWarning`.
 - In CSV an empty string cannot be told from a missing value: both come back missing. Parquet keeps
   every type and value exactly.
+- From Parquet, Arrow and polars, decimals, dates and times of day become pandas Arrow columns
+  (``decimal128(10, 2)[pyarrow]``, ``date32[day][pyarrow]``, ``time64[us][pyarrow]``), so they are
+  written back in their own types. Nested columns (lists, structs, maps) and binary data are
+  refused, every such column named in one error; so are Python lists, dicts and bytes in a pandas
+  DataFrame.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -104,11 +110,15 @@ def read_table(source: Any) -> pd.DataFrame:
             raise DataError(f"{what} has multi-level column names; flatten them first.")
         frame = source.copy(deep=True)
         frame.columns = pd.Index([str(c) for c in frame.columns])
-        return _check_table(frame.reset_index(drop=True), what)
+        frame = _check_table(frame.reset_index(drop=True), what)
+        _check_flat_values(frame, what)
+        return frame
     if isinstance(source, pa.Table):
-        return _check_table(_arrow_to_pandas(source), "The input Arrow table")
+        what = "The input Arrow table"
+        return _check_table(_arrow_to_pandas(source, what), what)
     if _is_polars(source, "DataFrame"):
-        return _check_table(_arrow_to_pandas(source.to_arrow()), "The input polars DataFrame")
+        what = "The input polars DataFrame"
+        return _check_table(_arrow_to_pandas(source.to_arrow(), what), what)
     if _is_polars(source, "LazyFrame"):
         raise DataError("read_table got a polars LazyFrame; call .collect() on it first.")
     raise DataError(
@@ -221,7 +231,7 @@ def _read_parquet(path: Path) -> pd.DataFrame:
         raise DataError(
             f"Input file {str(path)!r} is not a readable Parquet file: {_one_line(str(exc))}"
         ) from None
-    return _arrow_to_pandas(table)
+    return _arrow_to_pandas(table, f"Input file {str(path)!r}")
 
 
 def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
@@ -385,10 +395,11 @@ def _is_polars(source: Any, class_name: str) -> bool:
     return kind.__module__.split(".")[0] == "polars" and kind.__name__ == class_name
 
 
-def _arrow_to_pandas(table: pa.Table) -> pd.DataFrame:
+def _arrow_to_pandas(table: pa.Table, what: str) -> pd.DataFrame:
+    _check_flat_types(table.schema, what)
     if table.schema.pandas_metadata is not None:
         # Written from pandas: the metadata restores the exact dtypes (Int64, category, tz...).
-        frame: pd.DataFrame = table.to_pandas()
+        frame: pd.DataFrame = table.to_pandas(types_mapper=_arrow_dtype)
         _restore_datetime_units(frame, table.schema.pandas_metadata)
     else:
         # Otherwise arrow's default turns integers with nulls into floats; keep them integers.
@@ -438,7 +449,62 @@ _NUMPY_OF: dict[Any, Any] = {
 
 
 def _nullable_dtype(arrow_type: pa.DataType) -> Any:
-    return _NULLABLE_OF.get(arrow_type)
+    nullable = _NULLABLE_OF.get(arrow_type)
+    return nullable if nullable is not None else _arrow_dtype(arrow_type)
+
+
+def _arrow_dtype(arrow_type: pa.DataType) -> Any:
+    """Decimals, dates and times of day stay Arrow types: NumPy has none that keeps them."""
+    if (
+        pa.types.is_decimal(arrow_type)
+        or pa.types.is_date(arrow_type)
+        or pa.types.is_time(arrow_type)
+    ):
+        return pd.ArrowDtype(arrow_type)
+    return None
+
+
+def _check_flat_types(schema: pa.Schema, what: str) -> None:
+    """One error naming every column of nested values (lists, structs, maps) or binary data."""
+    bad = [
+        f"{field.name!r} ({field.type})"
+        for field in schema
+        if pa.types.is_nested(field.type)
+        or pa.types.is_binary(field.type)
+        or pa.types.is_large_binary(field.type)
+        or pa.types.is_fixed_size_binary(field.type)
+        or pa.types.is_binary_view(field.type)
+    ]
+    if bad:
+        raise _not_flat(what, bad)
+
+
+def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
+    """As :func:`_check_flat_types`, for the Python objects of a pandas frame."""
+    bad = []
+    for name in frame.columns:
+        column = frame[name]
+        if column.dtype != object:
+            continue
+        kind = pd.api.types.infer_dtype(column, skipna=True)
+        if kind == "bytes":
+            bad.append(f"{name!r} (bytes)")
+        elif kind == "mixed":
+            shape = next((type(v).__name__ for v in column if isinstance(v, _NESTED)), None)
+            if shape is not None:
+                bad.append(f"{name!r} ({shape})")
+    if bad:
+        raise _not_flat(what, bad)
+
+
+_NESTED = (list, tuple, dict, set, np.ndarray, bytes)
+
+
+def _not_flat(what: str, columns: list[str]) -> DataError:
+    return DataError(
+        f"{what} has column(s) of nested values or binary data, which lookalike does not learn: "
+        f"{', '.join(columns)}. Flatten them into plain columns, decode them to text or drop them."
+    )
 
 
 # --- checks -------------------------------------------------------------------------------------

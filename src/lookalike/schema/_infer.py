@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import yaml
 from pandas.tseries.api import guess_datetime_format
 
@@ -31,6 +32,7 @@ from lookalike.schema._schema import (
     Schema,
     check_locale,
 )
+from lookalike.schema._storage import storage_numbers
 
 #: Numbers with at most this many distinct values are discrete: each value is its own token.
 MAX_DISCRETE_VALUES = 100
@@ -223,10 +225,11 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
     if pd.api.types.is_bool_dtype(series):
         return ColumnSpec(name, ColumnKind.BOOLEAN, dtype, nullable)
     if pd.api.types.is_datetime64_any_dtype(series):
-        step = datetime_step(values)
+        step = datetime_step(parse_datetimes(values, None))
         return ColumnSpec(name, ColumnKind.DATETIME, dtype, nullable, datetime_step=step)
-    if _is_numeric(series):
-        finite = pd.to_numeric(values).to_numpy(dtype=float)
+    stored = storage_numbers(values)
+    if _is_numeric(series) or stored is not None:
+        finite = pd.to_numeric(values).to_numpy(dtype=float) if stored is None else stored
         integral = bool(np.all(np.mod(finite[np.isfinite(finite)], 1) == 0))
         if integral and all_unique and len(values) >= 10 and _ID_NAME.search(name):
             return ColumnSpec(name, ColumnKind.IDENTIFIER, dtype, nullable)
@@ -234,9 +237,8 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
         offset = None
         if integral and len(finite) and np.abs(finite).max() >= _FLOAT_EXACT:
             offset = _integer_offset(values)
-        return ColumnSpec(
-            name, kind, dtype, nullable, decimals=_decimals(series), integer_offset=offset
-        )
+        decimals = _decimals(series) if stored is None else _decimals(pd.Series(stored))
+        return ColumnSpec(name, kind, dtype, nullable, decimals=decimals, integer_offset=offset)
     # Text (str / object / category dtypes).
     text = values.astype(str)
     if len(text) and set(text.str.lower().unique()) <= {"true", "false"}:
@@ -378,6 +380,8 @@ def parse_datetimes(values: pd.Series, fmt: str | None) -> pd.Series:
 
     Values that cannot be parsed become NaT; callers decide whether that is an error.
     """
+    if isinstance(values.dtype, pd.ArrowDtype) and pa.types.is_date(values.dtype.pyarrow_dtype):
+        return values.astype("datetime64[s]")  # Arrow dates: NumPy has datetimes, not dates
     if pd.api.types.is_datetime64_any_dtype(values):
         return values
     text = values.astype(str)

@@ -1,0 +1,110 @@
+"""Numbers stored in types NumPy has no number for: durations, times of day and decimals.
+
+Such a column is learned as plain numbers and written back in its own type: a duration
+(``timedelta64[s]``, Parquet ``duration``) and an Arrow time of day (``time64[us][pyarrow]``)
+as whole counts of their unit, an Arrow decimal (``decimal128(10, 2)[pyarrow]``) as a float
+rounded back to its scale.
+
+>>> durations = pd.Series(pd.to_timedelta([90, None], unit="s")).astype("timedelta64[s]")
+>>> storage_numbers(durations).tolist()
+[90.0, nan]
+>>> numbers_to_storage(np.array([90.4, np.nan]), "timedelta64[s]").tolist()
+[Timedelta('0 days 00:01:30'), NaT]
+>>> numbers_to_storage(np.array([1.254, np.nan]), "decimal128(10, 2)[pyarrow]").tolist()
+[Decimal('1.25'), <NA>]
+"""
+
+from __future__ import annotations
+
+import decimal
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+_DECIMAL = re.compile(r"decimal(128|256)\((\d+), (-?\d+)\)\[pyarrow\]")
+_TICKS_PER_DAY = {"s": 86_400, "ms": 86_400 * 10**3, "us": 86_400 * 10**6, "ns": 86_400 * 10**9}
+
+
+def storage_numbers(series: pd.Series) -> np.ndarray | None:
+    """The column as float64 numbers (NaN for missing), or None if NumPy has a type for it."""
+    dtype = series.dtype
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        ticks = series.to_numpy()
+        numbers = ticks.view(np.int64).astype(float)
+        numbers[np.isnat(ticks)] = np.nan
+        return numbers
+    if isinstance(dtype, pd.ArrowDtype) and (
+        pa.types.is_time(dtype.pyarrow_dtype) or pa.types.is_decimal(dtype.pyarrow_dtype)
+    ):
+        values = pa.array(series)
+        if pa.types.is_time(values.type):
+            values = values.cast(pa.int64())
+        return np.asarray(
+            values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float
+        ).copy()
+    return None
+
+
+def is_storage_dtype(dtype: str) -> bool:
+    """Whether a schema's dtype is one :func:`numbers_to_storage` writes."""
+    return dtype.startswith("timedelta64") or _arrow_type(dtype) is not None
+
+
+def numbers_to_storage(numbers: np.ndarray, dtype: str) -> pd.Series:
+    """Numbers (NaN for missing) back in the column's own type; the inverse of
+    :func:`storage_numbers`."""
+    numbers = np.asarray(numbers, dtype=float)
+    missing = ~np.isfinite(numbers)
+    if dtype.startswith("timedelta64"):
+        unit = np.datetime_data(np.dtype(dtype))[0]
+        ticks = np.where(missing, 0, np.round(numbers)).astype(np.int64).view(f"m8[{unit}]")
+        ticks[missing] = np.timedelta64("NaT")
+        return pd.Series(ticks, dtype=dtype)
+    arrow_type = _arrow_type(dtype)
+    if arrow_type is None:
+        raise ValueError(f"{dtype!r} is not a duration, a time of day or a decimal.")
+    if pa.types.is_decimal(arrow_type):
+        scale = arrow_type.scale
+        # Through text, so the digits are exactly the rounded number's; the largest the
+        # precision holds bounds what an extrapolated tail may reach.
+        largest = 10.0 ** (arrow_type.precision - scale) - 10.0**-scale
+        text = [
+            None if m else decimal.Decimal(f"{v:.{max(scale, 0)}f}")
+            for v, m in zip(np.clip(numbers, -largest, largest), missing, strict=True)
+        ]
+        array: Any = pa.array(text, type=arrow_type)
+    else:
+        day = _TICKS_PER_DAY[arrow_type.unit]
+        ticks = np.clip(np.where(missing, 0, np.round(numbers)), 0, day - 1).astype(np.int64)
+        array = pa.array(ticks, mask=missing).cast(arrow_type)
+    return pd.Series(pd.arrays.ArrowExtensionArray(array))
+
+
+def values_to_numbers(values: pd.Series, dtype: str) -> np.ndarray:
+    """Numbers of values that are either numbers already or the column's own values (a
+    condition's, or rows already written back)."""
+    if pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.ArrowDtype):
+        return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    arrow_type = _arrow_type(dtype)
+    target: Any = dtype if arrow_type is None else pd.ArrowDtype(arrow_type)
+    present = values.astype(object).where(values.notna(), None).tolist()
+    numbers = storage_numbers(pd.Series(pd.array(present, dtype=target)))
+    if numbers is None:
+        raise ValueError(f"{dtype!r} is not a duration, a time of day or a decimal.")
+    return numbers
+
+
+def _arrow_type(dtype: str) -> pa.DataType | None:
+    match = _DECIMAL.fullmatch(dtype)
+    if match is not None:
+        width, precision, scale = match.groups()
+        make = pa.decimal128 if width == "128" else pa.decimal256
+        return make(int(precision), int(scale))
+    if dtype.startswith("time") and dtype.endswith("[pyarrow]") and "timestamp" not in dtype:
+        arrow_type = pd.api.types.pandas_dtype(dtype)
+        if isinstance(arrow_type, pd.ArrowDtype) and pa.types.is_time(arrow_type.pyarrow_dtype):
+            return arrow_type.pyarrow_dtype
+    return None
