@@ -159,3 +159,27 @@ def test_durations_from_pandas_keep_their_dtype(tmp_path: Path) -> None:
     out = _sample(pd.DataFrame({"wait": waits, "n": rng.integers(0, 9, N)}), tmp_path)
     assert out["wait"].dtype == "timedelta64[s]" and out["wait"].notna().all()
     assert out["wait"].between(pd.Timedelta(0), pd.Timedelta(seconds=600)).all()
+
+
+def test_ordered_categories_keep_their_order_and_unused_categories(tmp_path: Path) -> None:
+    levels = pd.CategoricalDtype(["lo", "mid", "hi", "unused"], ordered=True)
+    values = np.random.default_rng(9).choice(["lo", "mid", "hi"], N)
+    frame = pd.DataFrame({"x": pd.Series(values, dtype=levels), "n": np.arange(N) % 7})
+    frame.to_parquet(tmp_path / "in.parquet")
+    out = _sample(read_table(tmp_path / "in.parquet"), tmp_path)
+    assert out["x"].dtype == levels
+    written = write_table(out, tmp_path / "out.parquet", force=True)
+    assert pd.read_parquet(written)["x"].dtype == levels
+
+
+def test_declared_categories_survive_json_and_are_validated() -> None:
+    from lookalike.schema import infer_schema
+
+    levels = pd.CategoricalDtype(["lo", "hi"], ordered=True)
+    schema = infer_schema(pd.DataFrame({"x": pd.Series(["hi", "lo"] * 5, dtype=levels)}))
+    assert schema["x"].category_order == ("lo", "hi") and schema["x"].ordered
+    assert la.Schema.from_json(schema.to_json()) == schema
+    with pytest.raises(la.SchemaError, match="category_order"):
+        la.ColumnSpec("c", "categorical", "str", category_order=("a",))
+    with pytest.raises(la.SchemaError, match="ordered"):
+        la.ColumnSpec("c", "categorical", "category", ordered=True)

@@ -129,6 +129,12 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     bool_objects = spec.kind is ColumnKind.BOOLEAN and dtype == "object"
     if bool_objects and set(values.dropna()) <= {"True", "False"}:
         dtype = "boolean"
+    if dtype == "category" and spec.category_order is not None:
+        # The declared categories, unused ones too; a withheld rare value is not one of them and
+        # comes out missing.
+        declared = pd.CategoricalDtype(list(spec.category_order), ordered=spec.ordered)
+        result: pd.Series = values.astype(declared)
+        return result
     if dtype in _TEXT_DTYPES or dtype.startswith("string") or dtype == "category":
         return _cast(values, dtype)
     if dtype in {"bool", "boolean"}:

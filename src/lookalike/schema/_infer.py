@@ -73,6 +73,9 @@ def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None)
     columns = []
     for name in data.columns:
         inferred = _infer_column(str(name), data[name])
+        declared = _declared_categories(data[name])
+        if declared is not None:
+            inferred = ColumnSpec.from_dict({**inferred.to_dict(), **declared})
         pii = detect_column_pii(str(name), data[name], inferred.kind)
         if pii is not None:
             inferred = ColumnSpec.from_dict({**inferred.to_dict(), "pii": pii})
@@ -273,6 +276,17 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
     ):
         return ColumnSpec(name, ColumnKind.TEXT, dtype, nullable)
     return ColumnSpec(name, ColumnKind.CATEGORICAL, dtype, nullable)
+
+
+def _declared_categories(series: pd.Series) -> dict[str, Any] | None:
+    """A ``category`` column of text: its categories, in order, and whether they are ordered."""
+    dtype = series.dtype
+    if not isinstance(dtype, pd.CategoricalDtype) or str(dtype) != "category":
+        return None
+    categories = dtype.categories.tolist()
+    if not all(isinstance(c, str) for c in categories):
+        return None
+    return {"category_order": categories, "ordered": bool(dtype.ordered)}
 
 
 def _integer_offset(values: pd.Series) -> int | None:

@@ -12,8 +12,8 @@ from typing import Any
 from lookalike.errors import SchemaError
 
 #: Version 2 added ``ColumnSpec.pii`` and ``Schema.locale``; version 1 schemas are read as having
-#: no PII columns and the default locale. Version 3 added ``ColumnSpec.integer_offset``; older
-#: schemas have none.
+#: no PII columns and the default locale. Version 3 added ``ColumnSpec.integer_offset``,
+#: ``category_order`` and ``ordered``; older schemas have none.
 SCHEMA_VERSION = 3
 #: Locale of the fake values that replace PII columns, unless the schema or the model names another.
 DEFAULT_LOCALE = "en_US"
@@ -91,6 +91,9 @@ class ColumnSpec:
     ``integer_offset`` is set on a column of whole numbers beyond 2**53, which float64 cannot
     hold exactly: the encoders see each value minus the offset (exact while the column spans less
     than 2**53), and the offset is added back in integers when rows are written.
+    ``category_order`` holds the declared categories of a pandas ``category`` column of text, in
+    order and including unused ones, and ``ordered`` whether they are ordered, so the column is
+    written back with the same dtype.
     """
 
     name: str
@@ -103,6 +106,8 @@ class ColumnSpec:
     number_format: str | None = None
     datetime_step: str | None = None
     integer_offset: int | None = None
+    category_order: tuple[str, ...] | None = None
+    ordered: bool = False
 
     def __post_init__(self) -> None:
         # Field types are checked too: a schema may come from a file someone edited.
@@ -130,6 +135,23 @@ class ColumnSpec:
                     f"Column {self.name!r}: field {field_name!r} has an invalid value "
                     f"{getattr(self, field_name)!r}."
                 )
+        if self.category_order is not None:
+            if (
+                not isinstance(self.category_order, list | tuple)
+                or not all(isinstance(c, str) for c in self.category_order)
+                or self.dtype != "category"
+            ):
+                raise SchemaError(
+                    f"Column {self.name!r}: field 'category_order' is a list of strings on a "
+                    f"column of dtype 'category'. Got {self.category_order!r} on {self.dtype}."
+                )
+            # Lists from JSON are stored as tuples, so specs stay comparable and hashable.
+            object.__setattr__(self, "category_order", tuple(self.category_order))
+        if not isinstance(self.ordered, bool) or (self.ordered and self.category_order is None):
+            raise SchemaError(
+                f"Column {self.name!r}: field 'ordered' is true or false, and true only with a "
+                f"category_order. Got {self.ordered!r}."
+            )
         # Accept plain strings (from JSON or overrides) but store the enum.
         try:
             object.__setattr__(self, "kind", ColumnKind(self.kind))
@@ -194,6 +216,8 @@ class ColumnSpec:
         out = asdict(self)
         out["kind"] = self.kind.value
         out["pii"] = None if self.pii is None else self.pii.value
+        if self.category_order is not None:
+            out["category_order"] = list(self.category_order)
         return out
 
     @classmethod
@@ -285,7 +309,8 @@ class Schema:
         columns = data.get("columns")
         if not isinstance(columns, list):
             raise SchemaError("Schema 'columns' must be a list of column schemas.")
-        # Version 1 had no 'pii' and no 'locale', version 2 no 'integer_offset': the dataclass
+        # Version 1 had no 'pii' and no 'locale', version 2 no 'integer_offset'
+        # or 'category_order': the dataclass
         # defaults upgrade them.
         locale = data.get("locale", DEFAULT_LOCALE)
         return cls(
