@@ -183,3 +183,30 @@ def test_declared_categories_survive_json_and_are_validated() -> None:
         la.ColumnSpec("c", "categorical", "str", category_order=("a",))
     with pytest.raises(la.SchemaError, match="ordered"):
         la.ColumnSpec("c", "categorical", "category", ordered=True)
+
+
+def test_a_duration_condition_is_read_in_the_column_unit() -> None:
+    waits = pd.Series(pd.to_timedelta(np.arange(N) % 60, unit="s")).astype("timedelta64[s]")
+    model = la.Synthesizer(random_state=0).fit(pd.DataFrame({"wait": waits, "n": np.arange(N) % 3}))
+    encoder = model.encoder_.encoders["wait"]
+    assert encoder.token_for(pd.Timedelta(seconds=30)) == encoder.token_for(30)
+    out = model.sample(20, conditions={"wait": pd.Timedelta(seconds=30)})
+    assert (out["wait"] == pd.Timedelta(seconds=30)).all()
+
+
+def test_evaluation_reads_dates_durations_and_times(tmp_path: Path) -> None:
+    rng = np.random.default_rng(10)
+    days = rng.integers(0, 300, N)
+    table = pa.table(
+        {
+            "date": pa.array(
+                [datetime.date(2020, 1, 1) + datetime.timedelta(int(d)) for d in days]
+            ),
+            "wait": pa.array(rng.integers(0, 1000, N), pa.duration("s")),
+            "time": pa.array(rng.integers(0, 86_400, N) * 10**6, pa.time64("us")),
+            "n": pa.array(rng.integers(0, 9, N)),
+        }
+    )
+    real = read_table(table)
+    result = la.evaluate(real, _sample(real, tmp_path))
+    assert result is not None

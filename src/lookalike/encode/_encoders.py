@@ -86,7 +86,7 @@ def numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
         return parse_formatted(series, spec.number_format)
     if spec.integer_offset is not None:
         return _offset_numbers(series, spec.integer_offset)
-    stored = storage_numbers(series)
+    stored = storage_numbers(series, spec.dtype)
     if stored is not None:
         return stored
     values = pd.to_numeric(series, errors="coerce")

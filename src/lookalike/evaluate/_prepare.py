@@ -27,11 +27,13 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
 
 from lookalike.errors import DataError, SchemaError
 from lookalike.schema import ColumnKind as SchemaKind
 from lookalike.schema import Schema, infer_schema
 from lookalike.schema._numbers import guess_number_format, parse_formatted
+from lookalike.schema._storage import is_storage_dtype, storage_numbers
 
 ColumnKind = Literal["numeric", "datetime", "categorical"]
 
@@ -259,6 +261,8 @@ def _column_kind(series: pd.Series, number_format: str | None) -> ColumnKind:
         return "datetime"
     if pd.api.types.is_numeric_dtype(series.dtype) or number_format is not None:
         return "numeric"
+    if is_storage_dtype(str(series.dtype)):
+        return "numeric"  # durations and times of day, as numbers of their unit
     return "categorical"
 
 
@@ -283,6 +287,9 @@ def _canonical(
 
 def _as_numbers(series: pd.Series, name: str, role: str, fmt: str | None) -> FloatArray:
     """Numbers of a column; text is read with ``fmt``, the real table's number format."""
+    stored = storage_numbers(series)
+    if stored is not None:
+        return np.asarray(stored, dtype=np.float64)
     if pd.api.types.is_bool_dtype(series.dtype) or not pd.api.types.is_numeric_dtype(series.dtype):
         if fmt is not None and series.dtype != bool:
             converted = pd.Series(parse_formatted(series, fmt), index=series.index)
@@ -300,6 +307,8 @@ def _as_seconds(series: pd.Series, name: str, role: str) -> FloatArray:
         )
         _check_conversion(series, converted, name, role, "datetime")
         series = converted
+    if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
+        series = series.astype("datetime64[s]")  # Arrow dates
     if getattr(series.dt, "tz", None) is not None:
         series = series.dt.tz_convert("UTC").dt.tz_localize(None)
     seconds = (series - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)

@@ -28,16 +28,22 @@ _DECIMAL = re.compile(r"decimal(128|256)\((\d+), (-?\d+)\)\[pyarrow\]")
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400 * 10**3, "us": 86_400 * 10**6, "ns": 86_400 * 10**9}
 
 
-def storage_numbers(series: pd.Series) -> np.ndarray | None:
-    """The column as float64 numbers (NaN for missing), or None if NumPy has a type for it."""
-    dtype = series.dtype
-    if pd.api.types.is_timedelta64_dtype(dtype):
+def storage_numbers(series: pd.Series, dtype: str | None = None) -> np.ndarray | None:
+    """The column as float64 numbers (NaN for missing), or None if NumPy has a type for it.
+
+    Durations count units of ``dtype`` (a column's, for a condition's values) or their own.
+    """
+    timedelta = pd.api.types.is_timedelta64_dtype(series.dtype)
+    if timedelta and dtype is not None and dtype.startswith("timedelta64"):
+        series = series.astype(np.dtype(dtype))
+    if timedelta:
         ticks = series.to_numpy()
         numbers = ticks.view(np.int64).astype(float)
         numbers[np.isnat(ticks)] = np.nan
         return numbers
-    if isinstance(dtype, pd.ArrowDtype) and (
-        pa.types.is_time(dtype.pyarrow_dtype) or pa.types.is_decimal(dtype.pyarrow_dtype)
+    own = series.dtype
+    if isinstance(own, pd.ArrowDtype) and (
+        pa.types.is_time(own.pyarrow_dtype) or pa.types.is_decimal(own.pyarrow_dtype)
     ):
         values = pa.array(series)
         if pa.types.is_time(values.type):
