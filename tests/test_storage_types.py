@@ -210,3 +210,11 @@ def test_evaluation_reads_dates_durations_and_times(tmp_path: Path) -> None:
     real = read_table(table)
     result = la.evaluate(real, _sample(real, tmp_path))
     assert result is not None
+
+
+def test_a_rule_on_large_integers_is_refused_by_name() -> None:
+    k = np.random.default_rng(11).integers(0, 5, N)
+    frame = pd.DataFrame({"big": 10**17 + 7 * k, "nxt": 10**17 + 7 * k + 1, "n": k % 2})
+    model = la.Synthesizer(random_state=0).fit(frame)
+    with pytest.raises(la.ConditionError, match="column 'big' holds whole numbers beyond 2"):
+        model.sample(10, rules=["big <= 100000000000000014"])

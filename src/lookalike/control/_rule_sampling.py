@@ -234,6 +234,12 @@ def _describe_column(
             f"Rule {rule!r}: column {name!r} is an identifier or PII column, which is generated, "
             "not learned; rules cannot constrain it."
         )
+    if spec.integer_offset is not None:
+        # Rules compute in float64, which cannot tell such numbers apart; conditions are exact.
+        raise ConditionError(
+            f"Rule {rule!r}: column {name!r} holds whole numbers beyond 2**53, which rules "
+            "cannot compare exactly; condition on its values instead."
+        )
     positions = [position_in_order[p] for p in encoder.positions(name)]
     domain = column_domain(spec)
     n = column_encoder.n_tokens
