@@ -290,10 +290,11 @@ def _declared_categories(series: pd.Series) -> dict[str, Any] | None:
 
 
 def _integer_offset(values: pd.Series) -> int | None:
-    """For whole numbers beyond 2**53, their median rounded down to a multiple of 2**32.
+    """For whole numbers beyond 2**53, their median rounded down to a multiple of 2**52.
 
-    Values minus this offset are exact in float64 while the column spans less than 2**53. The
-    rounding keeps the offset from telling any row's value; the median is not an extreme.
+    Values minus this offset are exact in float64 while the column spans less than 2**52. The
+    coarse rounding tells little more than the values' order of magnitude, and the median is
+    not an extreme: the offset says nothing about any one row.
 
     >>> _integer_offset(pd.Series([2**63 + 4, 2**63, 2**63 + 1], dtype="uint64")) == 2**63
     True
@@ -303,7 +304,7 @@ def _integer_offset(values: pd.Series) -> int | None:
     unsigned = pd.api.types.is_unsigned_integer_dtype(values)
     ints = np.sort(values.to_numpy(dtype=np.uint64 if unsigned else np.int64))
     median = int(ints[len(ints) // 2])
-    return median - median % 2**32
+    return median - median % 2**52
 
 
 def _decimals(series: pd.Series) -> int:

@@ -90,7 +90,7 @@ class ColumnSpec:
     ``None``: a PII column is never learned, and comes out as fake values of that type.
     ``integer_offset`` is set on a column of whole numbers beyond 2**53, which float64 cannot
     hold exactly: the encoders see each value minus the offset (exact while the column spans less
-    than 2**53), and the offset is added back in integers when rows are written.
+    than 2**52), and the offset is added back in integers when rows are written.
     ``category_order`` holds the declared categories of a pandas ``category`` column of text, in
     order and including unused ones, and ``ordered`` whether they are ordered, so the column is
     written back with the same dtype.
