@@ -218,3 +218,23 @@ def test_a_rule_on_large_integers_is_refused_by_name() -> None:
     model = la.Synthesizer(random_state=0).fit(frame)
     with pytest.raises(la.ConditionError, match="column 'big' holds whole numbers beyond 2"):
         model.sample(10, rules=["big <= 100000000000000014"])
+
+
+def test_python_decimals_dates_and_times_in_a_pandas_frame_keep_their_types(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(12)
+    seconds = rng.integers(0, 86_400, N)
+    frame = pd.DataFrame(
+        {
+            "amount": [decimal.Decimal(f"{x:.2f}") for x in rng.uniform(0, 100, N)],
+            "day": [datetime.date(2020, 1, 1) + datetime.timedelta(int(d)) for d in seconds % 300],
+            "at": [datetime.time(s // 3600, s // 60 % 60, s % 60) for s in seconds],
+            "n": rng.integers(0, 9, N),
+        },
+        dtype=object,
+    ).astype({"n": "int64"})
+    out = _sample(frame, tmp_path)
+    assert isinstance(out["amount"].iloc[0], decimal.Decimal)
+    assert isinstance(out["day"].iloc[0], datetime.date)
+    assert isinstance(out["at"].iloc[0], datetime.time)

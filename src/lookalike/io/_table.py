@@ -23,9 +23,9 @@ How CSV text becomes typed columns (every rule here is a decision, tested in ``t
   every type and value exactly.
 - From Parquet, Arrow and polars, decimals, dates and times of day become pandas Arrow columns
   (``decimal128(10, 2)[pyarrow]``, ``date32[day][pyarrow]``, ``time64[us][pyarrow]``), so they are
-  written back in their own types. Nested columns (lists, structs, maps) and binary data are
-  refused, every such column named in one error; so are Python lists, dicts and bytes in a pandas
-  DataFrame.
+  written back in their own types; so do pandas columns of Python decimals, dates and times of
+  day. Nested columns (lists, structs, maps) and binary data are refused, every such column
+  named in one error; so are Python lists, dicts and bytes in a pandas DataFrame.
 """
 
 from __future__ import annotations
@@ -111,7 +111,7 @@ def read_table(source: Any) -> pd.DataFrame:
         frame = source.copy(deep=True)
         frame.columns = pd.Index([str(c) for c in frame.columns])
         frame = _check_table(frame.reset_index(drop=True), what)
-        _check_flat_values(frame, what)
+        _check_flat_values(frame, what)  # and types Python decimals, dates and times
         return frame
     if isinstance(source, pa.Table):
         what = "The input Arrow table"
@@ -480,14 +480,23 @@ def _check_flat_types(schema: pa.Schema, what: str) -> None:
 
 
 def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
-    """As :func:`_check_flat_types`, for the Python objects of a pandas frame."""
+    """As :func:`_check_flat_types`, for the Python objects of a pandas frame.
+
+    Columns of Python decimals, dates or times of day become Arrow columns, as they are read from
+    Parquet (``frame`` is the caller's copy).
+    """
     bad = []
     for name in frame.columns:
         column = frame[name]
         if column.dtype != object:
             continue
         kind = pd.api.types.infer_dtype(column, skipna=True)
-        if kind == "bytes":
+        if kind in ("decimal", "date", "time"):
+            present = column.where(column.notna(), None).tolist()
+            frame[name] = pd.Series(
+                pd.arrays.ArrowExtensionArray(pa.array(present)), index=frame.index
+            )
+        elif kind == "bytes":
             bad.append(f"{name!r} (bytes)")
         elif kind == "mixed":
             shape = next((type(v).__name__ for v in column if isinstance(v, _NESTED)), None)
