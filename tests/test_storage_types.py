@@ -151,6 +151,11 @@ def test_durations_and_times_of_day_are_learned_as_numbers_of_their_unit(tmp_pat
     arrow_type, out = _parquet_round_trip(pa.array(seconds * 10**6, pa.time64("us")), tmp_path)
     assert arrow_type == pa.time64("us")
     assert out.notna().all() and out.nunique() > 50
+    # Whole seconds in, whole seconds out: the step of the clock is kept, as for datetimes.
+    assert (out.map(lambda t: t.microsecond) == 0).all()
+    minutes = pa.array(seconds // 60 * 60, pa.duration("s"))
+    _, out = _parquet_round_trip(minutes, tmp_path)
+    assert (out.dt.total_seconds() % 60 == 0).all()
 
 
 def test_durations_from_pandas_keep_their_dtype(tmp_path: Path) -> None:

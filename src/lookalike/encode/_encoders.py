@@ -46,7 +46,8 @@ from lookalike.schema._datetimes import (
 )
 from lookalike.schema._infer import parse_datetimes
 from lookalike.schema._numbers import parse_formatted
-from lookalike.schema._storage import storage_numbers
+from lookalike.schema._schema import DATETIME_STEPS
+from lookalike.schema._storage import storage_numbers, ticks_per_second
 
 #: What a withheld rare category is emitted as, in text columns.
 RARE_VALUE = "_RARE_"
@@ -940,6 +941,11 @@ class NumericEncoder(ColumnEncoder):
             finite = np.isfinite(values)
             values[finite] = np.round(values[finite] / step) * step
             return values
+        per_second = ticks_per_second(self.spec.dtype) if self.spec.datetime_step else None
+        if per_second is not None and self.spec.datetime_step is not None:
+            # Durations and times of day on their clock step (whole seconds stay whole).
+            step = DATETIME_STEPS[self.spec.datetime_step] * per_second
+            return np.round(values / step) * step
         decimals = self.spec.decimals
         if decimals is not None and decimals < 6:
             values = np.round(values, decimals)

@@ -32,7 +32,7 @@ from lookalike.schema._schema import (
     Schema,
     check_locale,
 )
-from lookalike.schema._storage import storage_numbers
+from lookalike.schema._storage import storage_numbers, ticks_per_second
 
 #: Numbers with at most this many distinct values are discrete: each value is its own token.
 MAX_DISCRETE_VALUES = 100
@@ -241,7 +241,15 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
         if integral and len(finite) and np.abs(finite).max() >= _FLOAT_EXACT:
             offset = _integer_offset(values)
         decimals = _decimals(series) if stored is None else _decimals(pd.Series(stored))
-        return ColumnSpec(name, kind, dtype, nullable, decimals=decimals, integer_offset=offset)
+        return ColumnSpec(
+            name,
+            kind,
+            dtype,
+            nullable,
+            decimals=decimals,
+            integer_offset=offset,
+            datetime_step=None if stored is None else _clock_step(stored, dtype),
+        )
     # Text (str / object / category dtypes).
     text = values.astype(str)
     if len(text) and set(text.str.lower().unique()) <= {"true", "false"}:
@@ -276,6 +284,21 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
     ):
         return ColumnSpec(name, ColumnKind.TEXT, dtype, nullable)
     return ColumnSpec(name, ColumnKind.CATEGORICAL, dtype, nullable)
+
+
+def _clock_step(ticks: np.ndarray, dtype: str) -> str | None:
+    """The coarsest of :data:`DATETIME_STEPS` every duration or time of day is a whole number of.
+
+    >>> _clock_step(np.array([0.0, 1800e6, 3600e6]), "time64[us][pyarrow]")
+    'minute'
+    """
+    per_second = ticks_per_second(dtype)
+    if per_second is None or not len(ticks):
+        return None
+    for name, seconds in DATETIME_STEPS.items():
+        if np.all(np.mod(ticks, seconds * per_second) == 0):
+            return name
+    return None
 
 
 def _declared_categories(series: pd.Series) -> dict[str, Any] | None:

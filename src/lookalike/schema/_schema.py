@@ -84,8 +84,9 @@ class ColumnSpec:
     ``decimals`` is how many decimals the numbers carry (``0`` for whole numbers).
     ``datetime_step`` is the coarsest of ``"day"``, ``"hour"``, ``"minute"`` and ``"second"``
     that every value of a datetime column is a whole number of on its wall clock (``"day"`` for
-    dates), or ``None``. Like ``decimals`` it is read from the values; the private model draws
-    values on it.
+    dates), or ``None``; a duration or time-of-day column has one on its clock too. Like
+    ``decimals`` it is read from the values; values are drawn on it (by the private model, on
+    datetime columns).
     ``pii`` names the kind of direct identifier the column holds (a :class:`PiiType`), or is
     ``None``: a PII column is never learned, and comes out as fake values of that type.
     ``integer_offset`` is set on a column of whole numbers beyond 2**53, which float64 cannot
@@ -162,12 +163,19 @@ class ColumnSpec:
             ) from None
         if self.pii is not None:
             self._check_pii()
+        # Durations and times of day are numbers of their unit with a step on the clock too.
+        clock_numbers = self.kind in (
+            ColumnKind.CONTINUOUS,
+            ColumnKind.DISCRETE,
+        ) and self.dtype.startswith(("timedelta64", "time32", "time64"))
         if self.datetime_step is not None and (
-            self.datetime_step not in DATETIME_STEPS or self.kind is not ColumnKind.DATETIME
+            self.datetime_step not in DATETIME_STEPS
+            or (self.kind is not ColumnKind.DATETIME and not clock_numbers)
         ):
             raise SchemaError(
                 f"Column {self.name!r}: datetime_step is one of {list(DATETIME_STEPS)} on a "
-                f"datetime column (or null). Got {self.datetime_step!r} on a {self.kind.value} "
+                "datetime, duration or time-of-day column (or null). Got "
+                f"{self.datetime_step!r} on a {self.kind.value} "
                 "column."
             )
         if self.number_format is not None:

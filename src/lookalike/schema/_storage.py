@@ -103,6 +103,18 @@ def values_to_numbers(values: pd.Series, dtype: str) -> np.ndarray:
     return numbers
 
 
+def ticks_per_second(dtype: str) -> int | None:
+    """How many units of a duration or time-of-day dtype make a second; None for other dtypes."""
+    if dtype.startswith("timedelta64"):
+        unit = np.datetime_data(np.dtype(dtype))[0]
+    else:
+        arrow_type = _arrow_type(dtype)
+        if arrow_type is None or not pa.types.is_time(arrow_type):
+            return None
+        unit = arrow_type.unit
+    return _TICKS_PER_DAY.get(str(unit), 0) // 86_400 or None
+
+
 def _arrow_type(dtype: str) -> pa.DataType | None:
     match = _DECIMAL.fullmatch(dtype)
     if match is not None:
