@@ -177,6 +177,22 @@ def test_ordered_categories_keep_their_order_and_unused_categories(tmp_path: Pat
     assert pd.read_parquet(written)["x"].dtype == levels
 
 
+def test_a_rare_declared_category_is_not_written_into_the_model() -> None:
+    # pd.Categorical(values) declares every value seen, the rare ones too.
+    values = ["lo"] * 200 + ["hi"] * 199 + ["secret"]
+    levels = pd.CategoricalDtype(["lo", "hi", "secret", "unused"], ordered=True)
+    frame = pd.DataFrame({"x": pd.Series(values, dtype=levels), "n": np.arange(400) % 7})
+    model = la.Synthesizer(random_state=0).fit(frame)
+    assert model.schema_["x"].category_order == ("lo", "hi", "unused")
+    out = model.sample(500)
+    assert list(out["x"].dtype.categories) == ["lo", "hi", "unused"] and out["x"].dtype.ordered
+    # A private model carries no declared categories and no big-integer offset at all.
+    big = pd.Series(2**60 + np.arange(400) % 5, dtype="int64")
+    private = la.Synthesizer(epsilon=1.0, random_state=0).fit(frame.assign(big=big))
+    assert private.schema_["x"].category_order is None
+    assert private.schema_["big"].integer_offset is None
+
+
 def test_declared_categories_survive_json_and_are_validated() -> None:
     from lookalike.schema import infer_schema
 

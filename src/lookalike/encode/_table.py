@@ -133,7 +133,8 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         # The declared categories, unused ones too; a withheld rare value is not one of them and
         # comes out missing.
         declared = pd.CategoricalDtype(list(spec.category_order), ordered=spec.ordered)
-        result: pd.Series = values.astype(declared)
+        known = values.where(values.isin(declared.categories))
+        result: pd.Series = known.astype(declared)
         return result
     if dtype in _TEXT_DTYPES or dtype.startswith("string") or dtype == "category":
         return _cast(values, dtype)

@@ -43,7 +43,7 @@ from lookalike.sample._controlled import (
     sample_controlled,
 )
 from lookalike.sample._private import sample_private
-from lookalike.schema import ColumnKind, Schema, infer_schema
+from lookalike.schema import ColumnKind, ColumnSpec, Schema, infer_schema
 from lookalike.schema._datetimes import condition_datetimes
 
 Conditions = Mapping[str, Any] | pd.DataFrame | None
@@ -271,6 +271,9 @@ class Synthesizer:
             frame_schema = infer_schema(frame, schema)
         if self.locale is not None:
             frame_schema = frame_schema.with_locale(self.locale)
+        frame_schema = _without_rare_declarations(
+            frame_schema, frame, self.rare_threshold, private=self.epsilon is not None
+        )
         seed = seed_sequence(self.random_state, owner="Synthesizer")
         if self.epsilon is not None and rules:
             raise ConditionError(
@@ -881,6 +884,35 @@ def _row_count(n: Any, conditions: Conditions) -> int:
     if n is None or isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
         raise ValueError(f"The number of rows to sample must be an int >= 1. Got {n!r} instead.")
     return int(n)
+
+
+def _without_rare_declarations(
+    schema: Schema, frame: pd.DataFrame, rare_threshold: int, *, private: bool
+) -> Schema:
+    """The schema without values of the data that the model file must not carry.
+
+    A category column's declared categories are often made from the data itself, so a rare
+    value would be written into the model file and onto every synthetic table's dtype: only
+    categories no row holds, or at least ``rare_threshold`` rows do, are kept. A private model
+    keeps no declared categories and no big-integer offset (the median's order of magnitude):
+    its domain comes from the user or from the budget.
+    """
+    columns = []
+    for spec in schema:
+        changes: dict[str, Any] = {}
+        if spec.category_order is not None:
+            if private:
+                changes = {"category_order": None, "ordered": False}
+            else:
+                counts = frame[spec.name].value_counts()
+                kept = [
+                    c for c in spec.category_order if not 0 < int(counts.get(c, 0)) < rare_threshold
+                ]
+                changes = {"category_order": kept or None, "ordered": spec.ordered and bool(kept)}
+        if private and spec.integer_offset is not None:
+            changes["integer_offset"] = None
+        columns.append(ColumnSpec.from_dict({**spec.to_dict(), **changes}) if changes else spec)
+    return Schema(tuple(columns), schema.version, schema.locale)
 
 
 def _check_count(n: Any) -> int:
