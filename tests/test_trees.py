@@ -217,3 +217,56 @@ def test_calibration_undoes_drift_that_runs_down_the_chain() -> None:
     )
     # The chain's links are kept: the last column still follows the first.
     assert np.mean(np.abs(drawn[:, 3] - drawn[:, 0]) <= 1) > 0.8
+
+
+def test_column_dependence_ranks_a_copy_above_noise_and_discounts_chance() -> None:
+    from lookalike.models._trees import column_dependence
+
+    rng = np.random.default_rng(3)
+    x = rng.integers(0, 4, size=5000)
+    noisy = np.where(rng.random(5000) < 0.3, rng.integers(0, 4, size=5000), x)
+    many = rng.integers(0, 50, size=5000)  # independent, but many tokens
+    tokens = np.column_stack([x, noisy, many])
+    m = column_dependence(tokens, np.array([4, 4, 50]), rng)
+    assert m[0, 0] == pytest.approx(np.log(4), abs=0.01)
+    assert m[0, 1] == pytest.approx(m[1, 0])
+    assert m[0, 1] > 0.5
+    # The plug-in estimate between x and 50 independent tokens is about 147 / 10,000; less
+    # its chance level it is near zero.
+    assert abs(m[0, 2]) < 0.005
+
+
+def test_a_tree_offered_too_many_columns_keeps_the_most_dependent_ones() -> None:
+    from lookalike.models._trees import fit_column_models, sample_tokens
+
+    rng = np.random.default_rng(4)
+    n, d = 3000, 12
+    tokens = rng.integers(0, 3, size=(n, d))
+    tokens[:, 10] = tokens[:, 2]  # column 10 copies column 2; the others are noise
+    tokens[:, 11] = rng.integers(0, 5, size=n)  # a fine part: its bin is column 10
+    models = fit_column_models(
+        tokens,
+        np.array([3] * 11 + [5]),
+        min_samples_leaf=20,
+        min_samples_leaf_any_order=20,
+        n_random_orders=1,
+        rng=rng,
+        fine=np.array([False] * 11 + [True]),
+        max_features=3,
+    )
+    tree = models[10].ordered[0]
+    inner = tree.left >= 0
+    # The split is on the table's column 2, not on the third of the three columns it saw.
+    assert set(tree.feature[inner].tolist()) == {2}
+    assert models[10].any_order.feature[models[10].any_order.left >= 0].max() < d
+    drawn = sample_tokens(models, 2000, rng)
+    assert (drawn[:, 10] == drawn[:, 2]).all()
+
+
+def test_a_fine_token_always_sees_its_own_bin() -> None:
+    from lookalike.models._trees import _earlier_columns_seen
+
+    dependence = np.array([0.2, 0.9, 0.5, 0.7, 0.01, 0.0])
+    assert _earlier_columns_seen(dependence, 5, False, 3).tolist() == [1, 2, 3]
+    # The bin (column 4) replaces the weakest of the three, column 2.
+    assert _earlier_columns_seen(dependence, 5, True, 3).tolist() == [1, 3, 4]

@@ -26,6 +26,10 @@ from sklearn.tree import DecisionTreeClassifier
 
 MASKED = -1
 _BATCH_ROWS = 65_536
+#: The most columns one tree is offered (see :func:`fit_column_models`).
+MAX_TREE_FEATURES = 40
+#: Rows on which :func:`column_dependence` measures the columns' dependence.
+_DEPENDENCE_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -275,8 +279,10 @@ def _from_sklearn(
     n_tokens: int,
     smoothing: float,
     node_counts: np.ndarray | None = None,
+    columns: np.ndarray | None = None,
 ) -> TokenTree:
-    """``node_counts`` (nodes, classes) replaces sklearn's when it grew on weighted rows."""
+    """``node_counts`` (nodes, classes) replaces sklearn's when it grew on weighted rows;
+    ``columns`` maps the features the tree saw to the table's columns when it saw only some."""
     t = tree.tree_
     is_leaf = t.children_left < 0
     leaf_of_node = np.full(t.node_count, -1, dtype=np.int32)
@@ -299,6 +305,8 @@ def _from_sklearn(
     full = np.zeros((int(is_leaf.sum()), n_tokens), dtype=np.float32)
     full[:, tree.classes_.astype(np.int64)] = weights
     feature = np.where(is_leaf, 0, t.feature).astype(np.int32)
+    if columns is not None:
+        feature = np.where(is_leaf, 0, columns[feature]).astype(np.int32)
     return TokenTree(
         left=t.children_left.astype(np.int32),
         right=t.children_right.astype(np.int32),
@@ -361,6 +369,7 @@ def fit_column_models(
     max_rows: int | None = None,
     fine: np.ndarray | None = None,
     missing: np.ndarray | None = None,
+    max_features: int = MAX_TREE_FEATURES,
     on_column: Callable[[int], None] | None = None,
 ) -> list[ColumnModel]:
     """Fit the trees of every column of ``tokens`` (rows, columns).
@@ -378,10 +387,15 @@ def fit_column_models(
     learns from the first ensemble tree's rows, not from all of them. Both together cut the fit's
     CPU time by about a third there, for the same qa accuracy and DCR share
     (benchmarks/RESULTS.md).
+
+    A tree offered more than ``max_features`` columns sees only the ``max_features`` that
+    :func:`column_dependence` rates highest for its column (a fine token always keeps its own
+    bin): on wide tables sklearn's splitter otherwise scans every earlier column at every node.
     """
     n, d = tokens.shape
     if d == 0:
         return []
+    dependence = column_dependence(tokens, n_tokens, rng) if d - 1 > max_features else None
     is_fine = np.zeros(d, dtype=bool) if fine is None else np.asarray(fine, dtype=bool)
     has_missing = np.zeros(d, dtype=bool) if missing is None else np.asarray(missing, dtype=bool)
     is_continuous = (
@@ -400,6 +414,10 @@ def fit_column_models(
     models = []
     for j in range(d):
         ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
+        seen: np.ndarray | None = None
+        if dependence is not None and j > max_features:
+            seen = _earlier_columns_seen(dependence[j], j, bool(is_fine[j]), max_features)
+            ordered_view = tokens[:, seen]
         ordered = tuple(
             _fit_tree(
                 ordered_view[part],
@@ -414,6 +432,7 @@ def fit_column_models(
                 min_impurity_decrease,
                 rng,
                 missing=bool(has_missing[j]),
+                columns=seen,
             )
             for part in (parts[:1] if is_fine[j] else parts)
         )
@@ -424,12 +443,18 @@ def fit_column_models(
             if on_column is not None:
                 on_column(j)
             continue
+        others = np.flatnonzero(np.arange(d) != j)
+        seen = (
+            None
+            if dependence is None or len(others) <= max_features
+            else _most_dependent(dependence[j], others, max_features)
+        )
         views = [
             np.where((position < j) | ((position > j) & later), tokens[rows], MASKED)
             for later in visible_later
         ]
         any_order = _fit_tree(
-            np.vstack(views),
+            np.vstack(views) if seen is None else np.vstack(views)[:, seen],
             np.tile(tokens[rows, j], n_random_orders),
             int(n_tokens[j]),
             min_samples_leaf_any_order,
@@ -437,6 +462,7 @@ def fit_column_models(
             min_impurity_decrease,
             rng,
             missing=bool(has_missing[j]),
+            columns=seen,
         )
         models.append(ColumnModel(ordered=ordered, any_order=any_order))
         if on_column is not None:
@@ -444,8 +470,80 @@ def fit_column_models(
     return models
 
 
-#: Rows of the pilot sample that :func:`calibrate_marginals` draws through the chain.
-CALIBRATION_ROWS = 50_000
+def column_dependence(
+    tokens: np.ndarray, n_tokens: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    """Mutual information (nats) between every pair of token columns, less its chance level.
+
+    Measured on at most ``_DEPENDENCE_ROWS`` rows. Between independent columns of ``a`` and
+    ``b`` observed tokens the plug-in estimate averages about ``(a - 1)(b - 1) / 2n``; that
+    is subtracted so that many-token columns do not look related by chance alone.
+
+    >>> x = np.array([0, 1] * 50)
+    >>> tokens = np.column_stack([x, x, np.arange(100) % 3 // 2])
+    >>> m = column_dependence(tokens, np.array([2, 2, 2]), np.random.default_rng(0))
+    >>> bool(m[0, 1] > 0.6 > 0.01 > m[0, 2])
+    True
+    """
+    from scipy import sparse
+
+    n, d = tokens.shape
+    if n > _DEPENDENCE_ROWS:
+        tokens = tokens[np.sort(rng.choice(n, _DEPENDENCE_ROWS, replace=False))]
+        n = _DEPENDENCE_ROWS
+    sizes = np.asarray(n_tokens, dtype=np.int64)
+    offsets = np.r_[0, np.cumsum(sizes)]
+    onehot = sparse.csc_matrix(
+        (
+            np.ones(n * d),
+            (np.repeat(np.arange(n), d), (tokens + offsets[:-1]).ravel()),
+        ),
+        shape=(n, int(offsets[-1])),
+    )
+    totals = np.asarray(onehot.sum(axis=0)).ravel()
+    observed = np.add.reduceat(totals > 0, offsets[:-1])
+    dependence = np.zeros((d, d))
+    for j in range(d):
+        block = slice(int(offsets[j]), int(offsets[j + 1]))
+        joint = (onehot[:, block].T @ onehot).toarray()
+        expected = totals[block, None] * totals[None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(joint > 0, joint * np.log(joint * n / expected), 0.0)
+        dependence[j] = np.add.reduceat(terms.sum(axis=0), offsets[:-1]) / n
+    chance = (observed[:, None] - 1) * (observed[None, :] - 1) / (2.0 * n)
+    result: np.ndarray = dependence - chance
+    return result
+
+
+def _most_dependent(dependence: np.ndarray, candidates: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` candidate columns with the highest dependence, in table order."""
+    # A stable sort on the negated scores keeps ties in table order, so fits are reproducible.
+    best = candidates[np.argsort(-dependence[candidates], kind="stable")[:k]]
+    return np.sort(best)
+
+
+def _earlier_columns_seen(dependence: np.ndarray, j: int, fine: bool, k: int) -> np.ndarray:
+    """The ``k`` columns before ``j`` that column ``j``'s default-order trees see.
+
+    A fine token always sees its own bin (column ``j - 1``): the position inside a bin means
+    nothing without the bin, however little the two share overall.
+
+    >>> _earlier_columns_seen(np.array([0.5, 0.4, 0.3, 0.0, 0.0]), 4, True, 3).tolist()
+    [0, 1, 3]
+    """
+    seen = _most_dependent(dependence, np.arange(j), k)
+    if fine and j - 1 not in seen:
+        # Drop the least dependent of the k, keep table order.
+        weakest = seen[np.argsort(-dependence[seen], kind="stable")[-1]]
+        seen = np.sort(np.r_[seen[seen != weakest], j - 1])
+    return seen
+
+
+#: Rows of the pilot sample that :func:`calibrate_marginals` draws through the chain: four per
+#: training row, within these bounds. Beyond a few times the training rows the pilot's shares
+#: are already closer to the model's than the training shares are to the population's.
+CALIBRATION_ROWS = (10_000, 50_000)
+_CALIBRATION_ROWS_PER_ROW = 4
 #: Passes per column: each rescales by what the last left over (the mixture of trees and the
 #: per-leaf renormalisation keep one pass from landing exactly).
 _CALIBRATION_PASSES = 3
@@ -457,7 +555,7 @@ def calibrate_marginals(
     models: list[ColumnModel],
     tokens: np.ndarray,
     rng: np.random.Generator,
-    n_rows: int = CALIBRATION_ROWS,
+    n_rows: int | None = None,
 ) -> None:
     """Rescale the default-order leaves so each column's drawn marginal is the training one.
 
@@ -465,7 +563,8 @@ def calibrate_marginals(
     reaches them with drawn earlier columns, whose small errors carry down the chain: on
     default_credit the sixth month's bill came out 0.019 off its training deciles (total
     variation distance; sampling noise 0.010), too much mass on small bills. Here a pilot of
-    ``n_rows`` rows is drawn column by column in the default order; for each column, the pilot's
+    ``n_rows`` rows (default: see ``CALIBRATION_ROWS``) is drawn column by column in the default
+    order; for each column, the pilot's
     expected token shares (the average of its rows' leaf distributions, so the column's own
     draw adds no noise) are compared with the training shares, and every leaf of the column's
     default-order trees is multiplied token by token by their ratio (bounded to
@@ -479,6 +578,9 @@ def calibrate_marginals(
     combination appears that the leaf did not hold.
     """
     d = len(models)
+    if n_rows is None:
+        low, high = CALIBRATION_ROWS
+        n_rows = min(max(_CALIBRATION_ROWS_PER_ROW * len(tokens), low), high)
     features = np.full((n_rows, d), MASKED, dtype=np.float32)
     for j, model in enumerate(models):
         n_tokens = model.ordered[0].leaf_counts.shape[1]
@@ -540,7 +642,9 @@ def _fit_tree(
     min_impurity_decrease: float,
     rng: np.random.Generator,
     missing: bool = False,
+    columns: np.ndarray | None = None,
 ) -> TokenTree:
+    """``columns``: the table columns the ``view``'s columns are (None: all, in order)."""
     features = view.astype(np.float32)
     if (features == MASKED).all() or len(target) < 2 * min_samples_leaf:
         return _constant_tree(target, n_tokens)
@@ -553,7 +657,7 @@ def _fit_tree(
     weights = _missing_weights(target, n_tokens) if missing else None
     if weights is None:
         tree.fit(features, target)
-        return _from_sklearn(tree, n_tokens, smoothing)
+        return _from_sklearn(tree, n_tokens, smoothing, columns=columns)
     tree.fit(features, target, sample_weight=weights)
     # The leaves hold the rows' true counts: the weights only steer which splits are chosen.
     t = tree.tree_
@@ -562,7 +666,7 @@ def _fit_tree(
     # sklearn numbers children after their parent, so one backward pass sums every subtree.
     for node in np.flatnonzero(t.children_left >= 0)[::-1]:
         counts[node] = counts[t.children_left[node]] + counts[t.children_right[node]]
-    return _from_sklearn(tree, n_tokens, smoothing, node_counts=counts)
+    return _from_sklearn(tree, n_tokens, smoothing, node_counts=counts, columns=columns)
 
 
 def _missing_weights(target: np.ndarray, n_tokens: int) -> np.ndarray | None:
