@@ -529,3 +529,22 @@ def _zones_like_berlin_in_2021() -> set[str]:
     ).dt.total_seconds()
     minutes = np.array([t.utcoffset().total_seconds() / 60 for t in spring])
     return set(fitting_time_zones(seconds.to_numpy(), minutes))
+
+
+@pytest.mark.parametrize(
+    ("zone", "start"),
+    [
+        ("Europe/Berlin", "2021-03-20"),
+        ("America/New_York", "2021-03-10"),
+        ("Europe/London", "2021-03-20"),
+        ("Australia/Sydney", "2021-03-30"),
+    ],
+)
+def test_shared_offsets_get_the_zone_name_readers_expect(zone: str, start: str) -> None:
+    # Ceuta has had Berlin's offsets since 1979, Toronto New York's, Lisbon London's: the
+    # data cannot tell them apart, so the widely used name is written.
+    stamps = pd.Series(pd.date_range(start, periods=N, freq="3h", tz=zone))
+    text = stamps.dt.strftime("%Y-%m-%d %H:%M%z").astype("str")
+    spec = infer_schema(pd.DataFrame({"at": text}))["at"]
+    stats = reduce_statistics(spec, [analyze_column(spec, text)], rare_threshold=1, n_bins=8)
+    assert stats["time_zone"] == zone

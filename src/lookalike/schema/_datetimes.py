@@ -161,10 +161,43 @@ def _offsets_fit(stamps: pd.DatetimeIndex, minutes: np.ndarray, zone: str) -> bo
     return bool(np.array_equal(offsets, minutes))
 
 
+#: Zones many datasets are written in, tried first: where several zones have had the same
+#: offsets (Berlin, Paris and Ceuta since 1979), the name a reader expects is picked rather than
+#: the first in alphabetical order. One per pattern of offsets is enough; order breaks ties.
+_WIDELY_USED_ZONES = (
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Halifax",
+    "America/St_Johns",
+    "America/Mexico_City",
+    "America/Sao_Paulo",
+    "America/Santiago",
+    "Europe/London",
+    "Europe/Berlin",
+    "Europe/Athens",
+    "Europe/Moscow",
+    "Africa/Cairo",
+    "Asia/Jerusalem",
+    "Asia/Tehran",
+    "Asia/Kolkata",
+    "Asia/Shanghai",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Australia/Adelaide",
+    "Pacific/Auckland",
+)
+
+
 @functools.cache
 def _time_zone_names() -> tuple[str, ...]:
-    """IANA zone names, canonical ones (``zone1970.tab``) first, then by name; no aliases of
-    fixed offsets (``Etc/GMT-1``) or of other zones' copies (``posix/``, ``right/``)."""
+    """IANA zone names: widely used ones first (``_WIDELY_USED_ZONES``), then canonical ones
+    (``zone1970.tab``), then the rest, each by name; no aliases of fixed offsets (``Etc/GMT-1``)
+    or of other zones' copies (``posix/``, ``right/``)."""
     try:
         table = resources.files("tzdata").joinpath("zoneinfo", "zone1970.tab").read_text()
     except (ModuleNotFoundError, OSError):
@@ -177,7 +210,10 @@ def _time_zone_names() -> tuple[str, ...]:
         for name in zoneinfo.available_timezones()
         if "/" in name and not name.startswith(("Etc/", "posix/", "right/", "SystemV/"))
     ]
-    return tuple(sorted(names, key=lambda name: (name not in canonical, name)))
+    rank = {name: i for i, name in enumerate(_WIDELY_USED_ZONES)}
+    return tuple(
+        sorted(names, key=lambda name: (rank.get(name, len(rank)), name not in canonical, name))
+    )
 
 
 def datetime_unit(spec: ColumnSpec) -> str:
