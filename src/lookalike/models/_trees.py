@@ -500,12 +500,13 @@ def column_dependence(
         ),
         shape=(n, int(offsets[-1])),
     )
+    rows = onehot.tocsr()  # the right operand of every product, converted once
     totals = np.asarray(onehot.sum(axis=0)).ravel()
     observed = np.add.reduceat(totals > 0, offsets[:-1])
     dependence = np.zeros((d, d))
     for j in range(d):
         block = slice(int(offsets[j]), int(offsets[j + 1]))
-        joint = (onehot[:, block].T @ onehot).toarray()
+        joint = (onehot[:, block].T @ rows).toarray()
         expected = totals[block, None] * totals[None, :]
         with np.errstate(divide="ignore", invalid="ignore"):
             terms = np.where(joint > 0, joint * np.log(joint * n / expected), 0.0)
