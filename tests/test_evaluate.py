@@ -175,6 +175,24 @@ def test_detection_below_chance_is_explained() -> None:
     assert "below chance" not in honest.verdict.explanation
 
 
+def test_detection_sets_the_synthetic_rows_against_the_holdout_when_given() -> None:
+    rng = np.random.default_rng(0)
+    training = pd.DataFrame({"x": rng.integers(0, 100, 600)})
+    holdout = pd.DataFrame({"x": rng.integers(0, 100, 2000)})
+    fresh = pd.DataFrame({"x": rng.integers(0, 100, 2000)})
+    resampled = training.sample(2000, replace=True, random_state=1)
+    # Against its own training rows the resample scores below chance (test above). Against rows
+    # it never saw, its copy of 600 rows' chance frequencies is what gives it away.
+    result = evaluate(training, resampled, holdout=holdout, random_state=0)
+    assert result.detection.real_rows == "holdout"
+    assert result.detection.auc is not None and result.detection.auc > 0.55
+    assert "holdout" in result.detection.verdict.explanation
+    assert "never saw" in result.to_html()
+    honest = evaluate(training, fresh, holdout=holdout, random_state=0).detection
+    assert honest.auc is not None and abs(honest.auc - 0.5) < 0.05
+    assert evaluate(training, resampled, random_state=0).detection.real_rows == "training"
+
+
 def test_mismatched_columns_are_named(thirds: tuple[pd.DataFrame, ...]) -> None:
     train, other, _ = thirds
     broken = other.drop(columns=["age"]).assign(shoe_size=1)

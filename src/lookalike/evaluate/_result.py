@@ -101,6 +101,9 @@ class DetectionResult:
     n_rows_per_table: int
     n_folds: int
     verdict: Verdict
+    #: Which real rows the synthetic ones were set against: ``"holdout"`` when one was given
+    #: (rows the generator never saw), else ``"training"``.
+    real_rows: str = "training"
 
 
 @dataclass(frozen=True)

@@ -104,8 +104,9 @@ def fidelity_verdict(
     return Verdict(rating, text + ".")
 
 
-def detection_verdict(auc: float | None, n_rows: int = 0) -> Verdict:
-    """``n_rows``: rows per table the classifier saw (for how far below 0.5 chance can reach)."""
+def detection_verdict(auc: float | None, n_rows: int = 0, real_rows: str = "training") -> Verdict:
+    """``n_rows``: rows per table the classifier saw (for how far below 0.5 chance can reach);
+    ``real_rows``: ``"training"`` or ``"holdout"``, the real rows it saw."""
     if auc is None:
         return Verdict(NOT_MEASURED, "Too few rows to train a classifier.")
     if auc <= DETECTION_GOOD:
@@ -114,12 +115,14 @@ def detection_verdict(auc: float | None, n_rows: int = 0) -> Verdict:
         rating, how = FAIR, "can partly tell"
     else:
         rating, how = POOR, "can easily tell"
+    real = "real ones" if real_rows == "training" else "real holdout rows"
     text = (
-        f"A classifier {how} synthetic rows from real ones (ROC AUC {auc:.2f}; 0.50 means "
+        f"A classifier {how} synthetic rows from {real} (ROC AUC {auc:.2f}; 0.50 means "
         "indistinguishable, 1.00 means always told apart)."
     )
     # The AUC's standard error between two equal tables of n rows is sqrt((2n + 1) / (12 n^2)).
-    if n_rows > 0 and auc < 0.5 - 3 * math.sqrt((2 * n_rows + 1) / (12 * n_rows**2)):
+    below_chance = n_rows > 0 and auc < 0.5 - 3 * math.sqrt((2 * n_rows + 1) / (12 * n_rows**2))
+    if below_chance and real_rows == "training":
         # Cross-validation scores below chance when the synthetic rows follow the training rows'
         # own frequencies: leaving a real row out leaves its twins mostly on the synthetic side.
         # Resampled training rows do this (0.36-0.44 on 600 rows); a fresh sample scores 0.50.
