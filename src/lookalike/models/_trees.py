@@ -564,10 +564,9 @@ def calibrate_marginals(
     reaches them with drawn earlier columns, whose small errors carry down the chain: on
     default_credit the sixth month's bill came out 0.019 off its training deciles (total
     variation distance; sampling noise 0.010), too much mass on small bills. Here a pilot of
-    ``n_rows`` rows (default: see ``CALIBRATION_ROWS``) is drawn column by column in the default
-    order; for each column, the pilot's
-    expected token shares (the average of its rows' leaf distributions, so the column's own
-    draw adds no noise) are compared with the training shares, and every leaf of the column's
+    ``n_rows`` rows (default: see ``CALIBRATION_ROWS``) is drawn column by column in the
+    default order; for each column, the pilot's expected token shares (the average of its
+    rows' leaf distributions, so the column's own draw adds no noise) are compared with the training shares, and every leaf of the column's
     default-order trees is multiplied token by token by their ratio (bounded to
     ``_CALIBRATION_BOUNDS``) and brought back to its own total. Later columns are then calibrated
     given the calibrated draws. Leaves are edited in place, and what the sampler had built from
