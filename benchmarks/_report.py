@@ -220,7 +220,8 @@ def render_tables(results: dict[str, Any], synth_order: list[str]) -> str:
         "share of synthetic rows closer to a training row than to a holdout row (≈ 0.5 is ideal).",
         "- SDMetrics quality: `sdmetrics` `QualityReport` score (column shapes + column pair trends).",
         "- detection AUC, TSTR AUC, exact copies: from `lookalike.evaluate` (target column as "
-        "listed in `_data.py`; TSTR = train on synthetic, test on the real holdout, ROC AUC, macro "
+        "listed in `_data.py`; detection sets the synthetic rows against the real holdout, "
+        "against the training rows before 2026-11-27; TSTR = train on synthetic, test on the real holdout, ROC AUC, macro "
         f"one-vs-rest for 3 classes). {FALLBACK_MARK} marks a cell where `lookalike.evaluate` was "
         "unavailable or failed and the benchmark's own plain fallback was used (gradient-boosted "
         "trees; `_scores.py`).",
