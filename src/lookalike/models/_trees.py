@@ -413,11 +413,12 @@ def fit_column_models(
     position = np.arange(d)[None, :]
     models = []
     for j in range(d):
-        ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
         seen: np.ndarray | None = None
         if dependence is not None and j > max_features:
             seen = _earlier_columns_seen(dependence[j], j, bool(is_fine[j]), max_features)
-            ordered_view = tokens[:, seen]
+            ordered_view = tokens[:, seen]  # only earlier columns: nothing to mask
+        else:
+            ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
         ordered = tuple(
             _fit_tree(
                 ordered_view[part],
