@@ -88,11 +88,16 @@ def test_dp_model_keeps_far_dates() -> None:
     df = _open_ended()
     model = _fit(df, epsilon=50.0)
     out = model.sample(500)
+    # The private model cannot know a column is complete: its missing token is zeroed only while
+    # the noisy count is under 3 sd, so about one fit in 700 (the noise is fresh OS entropy)
+    # writes a few percent missing. Dates lost to the nanosecond range would be a tenth of the
+    # ends and all the births.
     ends = pd.to_datetime(out["end"], format="%Y-%m-%d")
-    assert ends.notna().all()
+    assert ends.isna().mean() < 0.06 and ends.isna().sum() == out["end"].isna().sum()
     assert (ends.dt.year > 2262).mean() > 0.02
     births = pd.to_datetime(out["birth"], format="%d/%m/%Y")
-    assert births.notna().all() and (births.dt.year < 1677).mean() > 0.5
+    assert births.isna().mean() < 0.06 and births.isna().sum() == out["birth"].isna().sum()
+    assert (births.dt.year < 1677).mean() > 0.5
 
 
 def test_rules_and_check_rules_on_far_dates() -> None:
