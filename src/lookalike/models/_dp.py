@@ -11,7 +11,8 @@ What a fit releases, each step paid for in one zCDP ledger (``lookalike.privacy`
    Categorical and text columns: categories come from the user (``categories``) or are those
    whose noisy count clears a threshold (the one step that spends delta; see
    :func:`lookalike.privacy.discover_categories`); booleans have public categories. Every column
-   also has a token for missing values, and categorical columns one for all other categories.
+   also has a token for missing values (never drawn in a column declared ``complete``), and
+   categorical columns one for all other categories.
 2. **1-way marginals** of the categorical tokens (Gaussian). Discovery releases the noisy counts
    of the categories it finds and of the missing values; they are a second measurement of those
    tokens and are combined with the 1-way one (inverse-variance weights, post-processing). So
@@ -63,7 +64,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -174,7 +175,7 @@ _FACTOR_BOUND = 1e12
 #: Rows drawn from the model to estimate its joint of two parents (post-processing).
 _MODEL_SAMPLE_ROWS = 100_000
 
-_DOMAIN_KEYS = ("bounds", "categories")
+_DOMAIN_KEYS = ("bounds", "categories", "complete")
 
 
 @dataclass(frozen=True)
@@ -199,6 +200,8 @@ class PrivateColumn:
     cell_weight: np.ndarray | None = None
     cell_token: np.ndarray | None = None
     integer: bool = False
+    #: Declared public: the column has no missing values, so none are drawn (at no budget).
+    complete: bool = False
 
     @property
     def n_tokens(self) -> int:
@@ -218,6 +221,7 @@ class PrivateColumn:
             "has_rare": self.has_rare,
             "n_bins": self.n_bins,
             "integer": self.integer,
+            "complete": self.complete,
         }
 
     def arrays(self, prefix: str) -> dict[str, np.ndarray]:
@@ -244,6 +248,7 @@ class PrivateColumn:
             has_rare=bool(data["has_rare"]),
             n_bins=int(data["n_bins"]),
             integer=bool(data["integer"]),
+            complete=bool(data.get("complete", False)),
         )
         if kind != "numeric":
             return column
@@ -268,6 +273,7 @@ class PrivateColumn:
             cell_weight=cells[2],
             cell_token=tokens,
             integer=column.integer,
+            complete=column.complete,
         )
 
 
@@ -460,12 +466,15 @@ def validate_privacy_params(epsilon: Any, delta: Any, owner: str = "Synthesizer"
 def split_domain_overrides(
     overrides: Mapping[str, Any],
 ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-    """Separate the public domain (``bounds``, ``categories``) from schema overrides.
+    """Separate the public domain (``bounds``, ``categories``, ``complete``) from schema overrides.
 
     ``{"age": {"kind": "discrete", "bounds": [17, 90]}, "sex": {"categories": ["F", "M"]}}``
     gives the schema overrides ``{"age": {"kind": "discrete"}}`` and the domain
     ``{"age": {"bounds": [17, 90]}, "sex": {"categories": ["F", "M"]}}``. A domain given here costs
     no privacy budget, so it must come from public knowledge, not from the table.
+    ``{"age": {"complete": true}}`` declares that a column has no missing values: the model then
+    never draws one (otherwise a complete column's missing token is released as a noisy count
+    like any other, and survives when the noise passes three standard deviations).
     """
     wrapped = set(overrides) <= {"columns", "version"} and isinstance(
         overrides.get("columns"), Mapping
@@ -584,6 +593,10 @@ def fit_private_model(
     n_bins = _n_bins(n_estimate, edge_sigma)
     for name, h in pending_numeric.items():
         measured[name] = _numeric_measured(h, name, n_bins)
+    for name, public in domain.items():
+        if public.get("complete") and name in measured:
+            m = measured[name]
+            measured[name] = replace(m, column=replace(m.column, complete=True))
 
     names = [spec.name for spec in modelled]
     columns_by_name = {name: measured[name].column for name in names}
@@ -736,6 +749,10 @@ def _check_domain(domain: Mapping[str, Mapping[str, Any]], schema: Schema) -> No
                 raise SchemaError(
                     f"Column {name!r}: 'categories' must be a non-empty list. Got {categories!r}."
                 )
+        if "complete" in public and not isinstance(public["complete"], bool):
+            raise SchemaError(
+                f"Column {name!r}: 'complete' must be true or false. Got {public['complete']!r}."
+            )
 
 
 def _user_bounds(spec: ColumnSpec, bounds: Any) -> tuple[float, float]:
@@ -1219,9 +1236,12 @@ def _drop_noise_only(estimate: np.ndarray, sd: np.ndarray, column: PrivateColumn
 
     These tokens exist in every column whether or not the data hold such values, so without this
     a complete column would come out with missing values at the rate of its noise. Ordinary
-    tokens are left to the shift of :func:`_norm_sub`.
+    tokens are left to the shift of :func:`_norm_sub`. A column declared complete loses its
+    missing token whatever its noisy count.
     """
     out = estimate.copy()
+    if column.complete:
+        out[column.missing_token] = 0.0
     special = [column.missing_token]
     if column.kind == "categorical" and column.has_rare:
         special.append(len(column.categories))
@@ -1229,7 +1249,10 @@ def _drop_noise_only(estimate: np.ndarray, sd: np.ndarray, column: PrivateColumn
         if out[token] < _NOISE_ONLY_SDS * sd[token]:
             out[token] = 0.0
     if not (out > 0).any() and len(out):
-        out[int(np.argmax(estimate))] = max(float(estimate.max()), 1.0)
+        allowed = estimate.copy()
+        if column.complete and len(allowed) > 1:
+            allowed[column.missing_token] = -np.inf
+        out[int(np.argmax(allowed))] = max(float(allowed.max()), 1.0)
     return out
 
 
