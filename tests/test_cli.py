@@ -326,6 +326,31 @@ def test_a_condition_on_a_column_whose_name_holds_an_equals_sign(tmp_path: Path)
     assert set(read_table(out)["x=y"]) == {"on"}
 
 
+def test_conditions_on_durations_and_times_of_day_read_the_columns_values(
+    tmp_path: Path,
+) -> None:
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {
+            "wait": pd.to_timedelta(rng.integers(60, 7_200, 300), unit="s").astype(
+                "timedelta64[s]"
+            ),
+            "at": pd.array(
+                [pd.Timestamp(int(s), unit="s").time() for s in rng.integers(0, 86_400, 300)],
+                dtype="time64[us][pyarrow]",
+            ),
+        }
+    )
+    model = la.Synthesizer(random_state=0).fit(table).save(tmp_path / "m.lookalike")
+    out = tmp_path / "out.parquet"
+    # A number counts the column's unit (seconds here): 600 is ten minutes, not 600 ns.
+    result = _run("sample", model, "-n", "5", "-o", out, "-c", "wait=600", "-c", "at=10:30:00")
+    assert result.exit_code == 0, result.output
+    written = read_table(out)
+    assert (written["wait"] == pd.Timedelta(minutes=10)).all()
+    assert written["at"].astype(str).tolist() == ["10:30:00"] * 5
+
+
 def test_sample_completes_seed_rows(tmp_path: Path, model_file: Path) -> None:
     seeds = tmp_path / "seeds.csv"
     seeds.write_text("age,sex\n39,Male\n,Female\n70,\n", encoding="utf-8")

@@ -356,6 +356,17 @@ def test_all_missing_datetime_column_next_to_good_ones(tmp_path: Path) -> None:
     assert str(out["never"].dtype) == "datetime64[s]" and out["never"].isna().all()
     la.write_table(out, tmp_path / "o.parquet")
     assert str(la.read_table(tmp_path / "o.parquet")["never"].dtype) == "datetime64[s]"
+    # It comes out missing, so a value on it is one the model cannot give.
+    with pytest.raises(la.ConditionError, match="'never' cannot take the value"):
+        model.sample(5, conditions={"never": "2024-03-01"})
+
+
+def test_a_value_on_an_all_missing_number_column_is_refused() -> None:
+    df = pd.DataFrame({"none": [np.nan] * N, "n": np.arange(N) % 7})
+    model = _fit(df)
+    with pytest.raises(la.ConditionError, match="'none' cannot take the value 3"):
+        model.sample(5, conditions={"none": 3})
+    assert model.sample(5, conditions={"none": None})["none"].isna().all()
 
 
 def test_datetime_column_with_one_distinct_value() -> None:
@@ -459,6 +470,19 @@ def test_one_utc_offset_keeps_its_spelling(tmp_path: Path, offset: str) -> None:
     instants = pd.to_datetime(back, format="%Y-%m-%dT%H:%M:%S%z")
     real = pd.to_datetime(text, format="%Y-%m-%dT%H:%M:%S%z")
     assert instants.between(real.min(), real.max()).all()
+
+
+def test_fixed_times_are_written_in_the_columns_zone_and_spelling() -> None:
+    stamps = pd.Series(pd.date_range("2021-01-01", periods=N, freq="17h", tz="Europe/Berlin"))
+    text = stamps.dt.strftime("%Y-%m-%d %H:%M:%S%z").str.replace(r"(\d\d)$", r":\1", regex=True)
+    model = _fit(pd.DataFrame({"ts": text, "x": np.arange(N) % 3}))
+    asked = ["2021-06-01 10:00:00+02:00", "2021-12-01 10:00:00+01:00"]
+    fixed = model.sample(2, conditions={"ts": asked[0]})
+    assert fixed["ts"].tolist() == [asked[0]] * 2
+    # Seed rows with two offsets (pandas reads them together as UTC), and an instant in UTC.
+    assert model.sample(conditions=pd.DataFrame({"ts": asked}))["ts"].tolist() == asked
+    utc = model.sample(1, conditions={"ts": pd.Timestamp("2021-06-01 08:00", tz="UTC")})
+    assert utc["ts"].tolist() == [asked[0]]
 
 
 def _berlin_spring() -> pd.Series:

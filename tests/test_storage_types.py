@@ -215,6 +215,76 @@ def test_a_duration_condition_is_read_in_the_column_unit() -> None:
     assert (out["wait"] == pd.Timedelta(seconds=30)).all()
 
 
+def _clock_model(tmp_path: Path) -> la.Synthesizer:
+    """A model of a Parquet file's duration, time of day, decimal and date columns."""
+    rng = np.random.default_rng(11)
+    seconds = rng.integers(60, 7_200, N)
+    table = pa.table(
+        {
+            "dur": pa.array(seconds, pa.duration("s")),
+            "tod": pa.array(rng.integers(0, 86_400, N) * 10**6, pa.time64("us")),
+            "d": pa.array(
+                [decimal.Decimal(f"{v:.2f}") for v in rng.uniform(0, 99, N)], pa.decimal128(4, 2)
+            ),
+            "day": pa.array(
+                [
+                    datetime.date(2020, 1, 1) + datetime.timedelta(days=int(k))
+                    for k in seconds % 300
+                ],
+                pa.date32(),
+            ),
+        }
+    )
+    pq.write_table(table, tmp_path / "clock.parquet")
+    return la.Synthesizer(random_state=0).fit(read_table(tmp_path / "clock.parquet"))
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "expected"),
+    [
+        # Text of a number counts the unit, as a condition on the command line arrives.
+        ("dur", "600", pd.Timedelta(minutes=10)),
+        ("dur", "0 days 00:55:54", pd.Timedelta(seconds=3354)),
+        ("dur", "10min", pd.Timedelta(minutes=10)),
+        ("tod", "10:59:00", datetime.time(10, 59)),
+        ("tod", datetime.time(10, 59), datetime.time(10, 59)),
+        ("tod", pd.Timedelta(hours=1), datetime.time(1, 0)),
+        ("tod", 3_600 * 10**6, datetime.time(1, 0)),
+        ("d", 50, decimal.Decimal("50.00")),
+        ("d", decimal.Decimal("50.50"), decimal.Decimal("50.50")),
+        ("d", "50.5", decimal.Decimal("50.50")),
+        ("day", datetime.date(2020, 3, 1), datetime.date(2020, 3, 1)),
+    ],
+)
+def test_fixed_values_on_storage_types_come_out_as_asked(
+    tmp_path: Path, column: str, value: object, expected: object
+) -> None:
+    out = _clock_model(tmp_path).sample(5, conditions={column: value})
+    assert (out[column] == expected).all()
+
+
+def test_the_models_own_output_is_taken_back_as_seed_rows(tmp_path: Path) -> None:
+    model = _clock_model(tmp_path)
+    written = write_table(model.sample(20, random_state=3), tmp_path / "out.csv")
+    for source in (
+        written,
+        write_table(model.sample(20, random_state=3), tmp_path / "out.parquet"),
+    ):
+        seeds = read_table(source)
+        # Every column fixed but the decimals, which are drawn again.
+        seeds["d"] = None
+        out = model.sample(conditions=seeds)
+        expected = model.sample(20, random_state=3)
+        assert out["dur"].tolist() == expected["dur"].tolist()
+        assert out["tod"].tolist() == expected["tod"].tolist()
+        assert out["d"].notna().all()
+
+
+def test_a_time_of_day_beyond_the_day_is_refused_by_name(tmp_path: Path) -> None:
+    with pytest.raises(la.ConditionError, match="'tod' takes a time of day"):
+        _clock_model(tmp_path).sample(5, conditions={"tod": pd.Timedelta(hours=25)})
+
+
 def test_evaluation_reads_dates_durations_and_times(tmp_path: Path) -> None:
     rng = np.random.default_rng(10)
     days = rng.integers(0, 300, N)

@@ -51,6 +51,12 @@ def test_rare_categories_are_never_emitted(adult_small: pd.DataFrame) -> None:
     out = la.Synthesizer(random_state=1).fit(adult_small).sample(20_000)
     assert not rare & set(out["native_country"].dropna())
     assert (out["native_country"] == RARE_VALUE).any()
+    # What comes out can be asked for; a withheld value is named as such.
+    model = la.Synthesizer(random_state=1).fit(adult_small)
+    fixed = model.sample(50, conditions={"native_country": RARE_VALUE})
+    assert (fixed["native_country"] == RARE_VALUE).all()
+    with pytest.raises(la.ConditionError, match="too rare to release"):
+        model.sample(5, conditions={"native_country": sorted(rare)[0]})
 
 
 def test_numeric_extremes_are_protected(adult_small: pd.DataFrame) -> None:

@@ -146,7 +146,7 @@ def check_fits_dtype(spec: ColumnSpec, values: Any) -> None:
 def _integer_bounds(dtype: str) -> tuple[int, int] | None:
     try:
         numpy_dtype = np.dtype(dtype.lower())
-    except TypeError:
+    except (TypeError, ValueError):  # "str", Arrow decimals and times
         return None
     if numpy_dtype.kind not in "iu":
         return None

@@ -47,7 +47,12 @@ from lookalike.schema._datetimes import (
 from lookalike.schema._infer import parse_datetimes
 from lookalike.schema._numbers import parse_formatted
 from lookalike.schema._schema import DATETIME_STEPS
-from lookalike.schema._storage import storage_numbers, ticks_per_second
+from lookalike.schema._storage import (
+    describe_storage,
+    is_storage_dtype,
+    ticks_per_second,
+    values_to_numbers,
+)
 
 #: What a withheld rare category is emitted as, in text columns.
 RARE_VALUE = "_RARE_"
@@ -87,9 +92,9 @@ def numeric_values(spec: ColumnSpec, series: pd.Series) -> np.ndarray:
         return parse_formatted(series, spec.number_format)
     if spec.integer_offset is not None:
         return _offset_numbers(series, spec.integer_offset)
-    stored = storage_numbers(series, spec.dtype)
-    if stored is not None:
-        return stored
+    if is_storage_dtype(spec.dtype):
+        # A duration, time of day or decimal: the column's own values, or numbers of its unit.
+        return values_to_numbers(series, spec.dtype)
     values = pd.to_numeric(series, errors="coerce")
     return values.astype("float64").to_numpy(dtype=float, na_value=np.nan)
 
@@ -758,10 +763,18 @@ class CategoricalEncoder(ColumnEncoder):
         if _is_missing(value):
             return self._missing_token_or_error()
         label = str(value_label(value))
+        if label == RARE_VALUE and self.rare_token is not None and _is_textual(self.spec):
+            return self.rare_token  # what the withheld values come out as
         if label not in self._index:
             shown = self.categories[:10] + (["..."] if len(self.categories) > 10 else [])
+            withheld = (
+                f" or {RARE_VALUE!r}, which stands for the values too rare to release"
+                if self.rare_token is not None and _is_textual(self.spec)
+                else ""
+            )
             raise ConditionError(
-                f"Column {self.name!r} cannot take the value {label!r}; it takes one of {shown}."
+                f"Column {self.name!r} cannot take the value {label!r}; it takes one of "
+                f"{shown}{withheld}."
             )
         return self._index[label]
 
@@ -988,8 +1001,18 @@ class NumericEncoder(ColumnEncoder):
         except (TypeError, ValueError):
             number = np.nan
         if np.isnan(number):
-            expected = "a date or time" if self.spec.kind is ColumnKind.DATETIME else "a number"
+            expected = (
+                "a date or time"
+                if self.spec.kind is ColumnKind.DATETIME
+                else describe_storage(self.spec.dtype) or "a number"
+            )
             raise ConditionError(f"Column {self.name!r} takes {expected}. Got {value!r} instead.")
+        if np.isfinite(number) and self.finite_range() is None:
+            raise ConditionError(
+                f"Column {self.name!r} cannot take the value {value!r}: the model produces no "
+                "values there (the column was empty in the training data, or each of its values "
+                "was too rare to release), so it comes out missing."
+            )
         return int(self._encode_values(np.array([number]))[0])
 
     def finite_range(self) -> tuple[float, float] | None:

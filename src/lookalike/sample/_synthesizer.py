@@ -20,7 +20,7 @@ from lookalike.control._rule_sampling import (
     rules_from_manifest,
     rules_to_manifest,
 )
-from lookalike.encode import TableEncoder, restore_dtype
+from lookalike.encode import TableEncoder, restore_dtype, seconds_to_datetimes
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import BOOLEAN_SPELLINGS, read_table
 from lookalike.models._dp import (
@@ -44,7 +44,7 @@ from lookalike.sample._controlled import (
 )
 from lookalike.sample._private import sample_private
 from lookalike.schema import ColumnKind, ColumnSpec, Schema, infer_schema
-from lookalike.schema._datetimes import condition_datetimes
+from lookalike.schema._datetimes import condition_datetimes, condition_seconds
 
 Conditions = Mapping[str, Any] | pd.DataFrame | None
 
@@ -643,13 +643,16 @@ class Synthesizer:
                 ColumnKind.IDENTIFIER,
             ):
                 merged = out[column].astype(object).to_numpy(copy=True)
-                given = values.to_numpy(dtype=object)
-                if spec.kind is ColumnKind.DATETIME:
-                    # As the column holds them: text in its own format, times in its own zone
-                    # (naive values are read as wall times there).
+                given = values.to_numpy(dtype=object, copy=True)
+                if spec.kind is ColumnKind.DATETIME and spec.datetime_format:
+                    # As the column writes its values: in its format, zone and offset spelling
+                    # (naive values are read as wall times in its zone).
+                    seconds = condition_seconds(spec, values[present])
+                    statistics = self.encoder_.encoders[column].statistics
+                    written = seconds_to_datetimes(seconds, spec, column, statistics=statistics)
+                    given[present] = written.to_numpy(dtype=object)
+                elif spec.kind is ColumnKind.DATETIME:
                     stamps = condition_datetimes(spec, values[present])
-                    if spec.datetime_format:
-                        stamps = stamps.dt.strftime(spec.datetime_format)
                     given[present] = stamps.to_numpy(dtype=object)
                 merged[present] = given[present]
                 out[column] = restore_dtype(pd.Series(merged, name=column), spec)

@@ -16,7 +16,9 @@ rounded back to its scale.
 
 from __future__ import annotations
 
+import datetime
 import decimal
+import math
 import re
 from typing import Any
 
@@ -91,16 +93,85 @@ def numbers_to_storage(numbers: np.ndarray, dtype: str) -> pd.Series:
 
 def values_to_numbers(values: pd.Series, dtype: str) -> np.ndarray:
     """Numbers of values that are either numbers already or the column's own values (a
-    condition's, or rows already written back)."""
+    condition's, or rows already written back); NaN for missing values and for values that are
+    neither.
+
+    A number (or text of one) counts units of ``dtype``. A duration column also takes
+    timedeltas and their text (``"0 days 00:10:00"``, ``"10min"``); a time-of-day column
+    ``datetime.time`` values, their text (``"10:30:00"``) and timedeltas since midnight; a
+    decimal column ``Decimal`` values. Text of a number is a number: ``"600"`` on a
+    ``timedelta64[s]`` column is ten minutes, as a condition on the command line means it.
+
+    >>> values_to_numbers(pd.Series(["600", "0 days 00:01:30", None]), "timedelta64[s]").tolist()
+    [600.0, 90.0, nan]
+    >>> times = pd.Series([datetime.time(1, 30), "00:00:02", pd.Timedelta(seconds=3)])
+    >>> values_to_numbers(times, "time64[us][pyarrow]").tolist()
+    [5400000000.0, 2000000.0, 3000000.0]
+    """
+    same_kind = str(values.dtype) == dtype or (
+        pd.api.types.is_timedelta64_dtype(values.dtype) and dtype.startswith("timedelta64")
+    )
+    if same_kind:
+        stored = storage_numbers(values, dtype)
+        if stored is not None:
+            return stored
     if pd.api.types.is_numeric_dtype(values) and not isinstance(values.dtype, pd.ArrowDtype):
         return pd.to_numeric(values, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
-    arrow_type = _arrow_type(dtype)
-    target: Any = dtype if arrow_type is None else pd.ArrowDtype(arrow_type)
-    present = values.astype(object).where(values.notna(), None).tolist()
-    numbers = storage_numbers(pd.Series(pd.array(present, dtype=target)))
-    if numbers is None:
+    if not is_storage_dtype(dtype):
         raise ValueError(f"{dtype!r} is not a duration, a time of day or a decimal.")
-    return numbers
+    return np.array([_value_number(v, dtype) for v in values.tolist()], dtype=float)
+
+
+def _value_number(value: Any, dtype: str) -> float:
+    """One value of a duration, time-of-day or decimal column as a number of its unit."""
+    if value is None or value is pd.NA or value is pd.NaT or isinstance(value, bool):
+        return math.nan
+    if isinstance(value, int | float | np.integer | np.floating | decimal.Decimal):
+        return float(value)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(decimal.Decimal(text))
+        except (decimal.InvalidOperation, ValueError):
+            pass
+    per_second = ticks_per_second(dtype)
+    if per_second is None:
+        return math.nan
+    is_time = not dtype.startswith("timedelta64")
+    if is_time and isinstance(value, str):
+        try:
+            value = datetime.time.fromisoformat(value.strip())
+        except ValueError:
+            return math.nan
+    if isinstance(value, datetime.time):
+        seconds = value.hour * 3600 + value.minute * 60 + value.second
+        return float(seconds * per_second + value.microsecond * per_second // 10**6)
+    try:
+        delta = pd.Timedelta(value)
+    except (TypeError, ValueError):
+        return math.nan
+    if pd.isna(delta):
+        return math.nan
+    nanoseconds = delta.value
+    if is_time and not 0 <= nanoseconds < 86_400 * 10**9:
+        return math.nan  # not a time of day: before midnight or a day or more after it
+    return float(nanoseconds * per_second / 10**9)
+
+
+def describe_storage(dtype: str) -> str | None:
+    """What a condition on a duration, time-of-day or decimal column takes, for error messages."""
+    if dtype.startswith("timedelta64"):
+        unit = np.datetime_data(np.dtype(dtype))[0]
+        return f"a duration (a Timedelta, text like '0 days 00:10:00', or a number of {unit})"
+    arrow_type = _arrow_type(dtype)
+    if arrow_type is None:
+        return None
+    if pa.types.is_time(arrow_type):
+        return (
+            "a time of day (a datetime.time, text like '10:30:00', or a number of "
+            f"{arrow_type.unit} since midnight)"
+        )
+    return "a decimal number"
 
 
 def ticks_per_second(dtype: str) -> int | None:
