@@ -295,6 +295,16 @@ def test_the_report_prints_the_guarantee_and_ledger_of_the_model(
     assert "differentially private" in out.stdout
     assert "Privacy ledger" not in out.stdout  # the ledger is in the page, not the console
     assert guarantee.steps[0].step in (tmp_path / "r.html").read_text(encoding="utf-8")
+    # A model of another table is refused, not reported as this one's guarantee.
+    other = tmp_path / "other.csv"
+    table.head(500).drop(columns=["age"]).assign(extra=1).to_csv(other, index=False)
+    refused = CliRunner().invoke(
+        app,
+        ["report", str(other), str(other), "--model", str(model), "-o", str(tmp_path / "x.html")],
+    )
+    assert refused.exit_code != 0 and not (tmp_path / "x.html").exists()
+    assert "lacks its column(s) ['age']" in refused.output
+    assert "has column(s) ['extra'] it never saw" in refused.output
 
 
 def test_the_default_model_claims_no_guarantee_and_lists_its_protections(

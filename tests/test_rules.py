@@ -443,3 +443,12 @@ def test_rules_contradicting_conditions_raise_clear_errors(dated: la.Synthesizer
         dated.sample(100, conditions={"city": ["Paris"], "country": ["US"]})
     with pytest.raises(ConditionError, match="set of values"):
         dated.sample(100, conditions={"end": ["2021-05-01", "2021-05-03"]})
+    # Fixed values that break a rule by themselves: the error names both.
+    with pytest.raises(
+        ConditionError,
+        match=r"The condition city == Paris and country == US breaks the rule "
+        r"'city within country'",
+    ):
+        dated.sample(100, conditions={"city": "Paris", "country": "US"})
+    with pytest.raises(ConditionError, match=r"discount == -0\.02 breaks the rule '0 <= disc"):
+        dated.sample(10, conditions={"discount": -0.02}, rules=[RULES["range"]])

@@ -886,6 +886,7 @@ class RuleSampler:
                     if np.isfinite(end):
                         bounds.append(_Bound(name, op, None, end, condition.describe()))
         if fixed:
+            self._check_fixed_values(fixed, conditions)
             self.every_row = pd.DataFrame(fixed)
             self._set_rows(self._new_rows(self.n_rows))
         if not bounds:
@@ -898,6 +899,27 @@ class RuleSampler:
                     closed.add(bound)
             closed.close()
             self.differences_for[name] = closed
+
+    def _check_fixed_values(
+        self, fixed: Mapping[str, list[Any]], conditions: Sequence[Condition]
+    ) -> None:
+        """ConditionError naming the condition and the rule when fixed values alone break a rule
+        (a rule on columns that are not all fixed is checked as rows are drawn)."""
+        given = [r for r in self.rules if set(r.columns) <= set(fixed)]
+        if not given:
+            return
+        report = check_rules(pd.DataFrame(fixed), given, schema=self.schema)
+        broken = [rule for rule, result in zip(given, report, strict=True) if result.n_violations]
+        if not broken:
+            return
+        involved = {column for rule in broken for column in rule.columns}
+        named = [c.describe() for c in conditions if c.kind == "value" and c.column in involved]
+        raise ConditionError(
+            f"The condition {' and '.join(named)} breaks the rule "
+            + " and ".join(repr(rule.text) for rule in broken)
+            + "; every sampled row obeys the rules, so change the condition or sample without "
+            "the rule."
+        )
 
     def _check_ranges(self, bounds: list[_Bound]) -> None:
         everything = self.differences.copy()

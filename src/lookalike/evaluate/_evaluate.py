@@ -147,6 +147,8 @@ def evaluate(
             "The 'controls' parameter must be a ControlReport (from "
             f"Synthesizer.sample_with_report). Got {type(controls).__name__} instead."
         )
+    if model is not None:
+        _check_model_columns(model, list(real_frame.columns))
     guarantee = None if model is None else describe_guarantee(model)
     # Rules are read and their columns checked before the slow sections run.
     parsed_rules = None if rules is None else parse_rules(rules)
@@ -251,6 +253,31 @@ def evaluate(
         controls=controls,
         guarantee=guarantee,
     )
+
+
+def _check_model_columns(model: Any, columns: list[Any]) -> None:
+    """DataError unless ``model`` was fitted on a table with these columns (any order): its
+    guarantee or protections would otherwise be reported for data it never saw."""
+    schema = getattr(model, "schema_", None)
+    if schema is None:
+        return  # not fitted: describe_guarantee names that
+    fitted = [str(name) for name in schema.names]
+    given = [str(name) for name in columns]
+    if sorted(fitted) != sorted(given):
+        missing = [c for c in fitted if c not in given]
+        extra = [c for c in given if c not in fitted]
+        raise DataError(
+            "The 'model' parameter was fitted on another table: the real table "
+            + ", ".join(
+                part
+                for part in (
+                    f"lacks its column(s) {missing}" if missing else "",
+                    f"has column(s) {extra} it never saw" if extra else "",
+                )
+                if part
+            )
+            + "."
+        )
 
 
 def _check_compared(parameter: str, columns: Any, excluded: Mapping[str, str]) -> None:
