@@ -130,6 +130,15 @@ def test_windows_1252_text_is_read_with_a_warning(tmp_path: Path) -> None:
     assert df["city"].tolist() == ["München", "Café"]
 
 
+def test_one_windows_1252_line_leaves_the_utf8_lines_alone(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    lines = ["name,n", "Zoë,1", "Zoë,2"]
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8") + "Café,3\n".encode("cp1252"))
+    with pytest.warns(DataWarning, match="on 1 of its 4 lines .the first is line 4.*Windows-1252"):
+        df = read_table(path)
+    assert df["name"].tolist() == ["Zoë", "Zoë", "Café"]
+
+
 def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes("a,b\nx,1\n".encode("utf-16"))

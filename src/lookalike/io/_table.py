@@ -17,8 +17,8 @@ How CSV text becomes typed columns (every rule here is a decision, tested in ``t
 - Dates stay text; the schema layer recognises their format.
 - A header cell that is blank is named ``unnamed_<n>`` (``n`` counts columns from 1), with a warning.
 - The file is read as UTF-8 (a byte-order mark is dropped; UTF-16 with a byte-order mark is read
-  too). Text that is not valid UTF-8 is read as Windows-1252, or Latin-1 if that fails, with a
-  :class:`DataWarning`.
+  too). A line that is not valid UTF-8 is read as Windows-1252, or Latin-1 if that fails, with a
+  :class:`DataWarning`; the other lines stay UTF-8.
 - In CSV an empty string cannot be told from a missing value: both come back missing. Parquet keeps
   every type and value exactly.
 - From Parquet, Arrow and polars, decimals, dates and times of day become pandas Arrow columns
@@ -310,18 +310,47 @@ def _decode(data: bytes, shown: str) -> bytes:
         raise DataError(f"Input file {shown} is not a text table: it looks like binary data.")
     try:
         data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        try:
-            text, encoding = data.decode("cp1252"), "Windows-1252"
-        except UnicodeDecodeError:
-            text, encoding = data.decode("latin-1"), "Latin-1"
-        warnings.warn(
-            f"Input file {shown} is not valid UTF-8 (byte {exc.start}); read it as {encoding}.",
-            DataWarning,
-            stacklevel=5,
-        )
-        return text.encode("utf-8")
+    except UnicodeDecodeError:
+        return _decode_by_line(data, shown)
     return data.removeprefix(b"\xef\xbb\xbf")
+
+
+def _decode_by_line(data: bytes, shown: str) -> bytes:
+    """UTF-8 where a line is valid UTF-8, Windows-1252 (else Latin-1) where it is not.
+
+    A file that is UTF-8 but for a line pasted from an older system keeps its other lines'
+    accents: decoded whole as Windows-1252, every "ë" in it read as "Ã«". Splitting at newlines
+    is safe in both encodings: no byte of a multi-byte UTF-8 character is a newline.
+    """
+    lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    bad: list[int] = []
+    encodings: set[str] = set()
+    for number, line in enumerate(lines):
+        try:
+            line.decode("utf-8")
+            continue
+        except UnicodeDecodeError:
+            bad.append(number)
+        try:
+            lines[number] = line.decode("cp1252").encode("utf-8")
+            encodings.add("Windows-1252")
+        except UnicodeDecodeError:
+            lines[number] = line.decode("latin-1").encode("utf-8")
+            encodings.add("Latin-1")
+    n_lines = len(lines) - (lines[-1] == b"")  # a final newline ends the last line
+    where = (
+        ""
+        if len(bad) == n_lines
+        else f" on {len(bad)} of its {n_lines} lines (the first is line {bad[0] + 1})"
+    )
+    warnings.warn(
+        f"Input file {shown} is not valid UTF-8{where}; read "
+        f"{'it' if len(bad) == n_lines else 'those lines'} as "
+        f"{' or '.join(sorted(encodings, reverse=True))}.",
+        DataWarning,
+        stacklevel=6,
+    )
+    return b"\n".join(lines)
 
 
 def _header_names(cells: list[Any], shown: str) -> list[str]:
