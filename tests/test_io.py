@@ -139,6 +139,13 @@ def test_one_windows_1252_line_leaves_the_utf8_lines_alone(tmp_path: Path) -> No
     assert df["name"].tolist() == ["Zoë", "Zoë", "Café"]
 
 
+def test_a_table_separated_by_semicolons_is_named_in_the_error(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("price;n\n1,5;2\n3;4\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"separated by ';'.*save it with ','"):
+        read_table(path)
+
+
 def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
     path = tmp_path / "t.csv"
     path.write_bytes("a,b\nx,1\n".encode("utf-16"))

@@ -74,6 +74,11 @@ def test_override_file_yaml_and_json(tmp_path, adult_small: pd.DataFrame) -> Non
     assert la.infer_schema(adult_small, over)["education_num"].kind is ColumnKind.CATEGORICAL
     with pytest.raises(la.SchemaError, match="cannot be parsed"):
         la.load_schema_overrides(tmp_path / "bad.json")
+    # A YAML error says where it is, on one line.
+    (tmp_path / "bad.yaml").write_text("age: continuous\nsex: [categorical\n")
+    with pytest.raises(la.SchemaError, match=r"cannot be parsed: .*line \d+, column \d+") as info:
+        la.load_schema_overrides(tmp_path / "bad.yaml")
+    assert "\n" not in str(info.value)
 
 
 def test_newer_schema_version_is_refused() -> None:

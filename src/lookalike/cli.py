@@ -674,7 +674,8 @@ def _coerce(text: str, dtype: str, pd: Any) -> Any:
             number = float(text)
         if not number.is_integer():
             raise ValueError(text)
-        return int(number)
+        # Beyond 64 bits no integer column holds it: kept as the float, so the error shows 1e+30.
+        return int(number) if abs(number) < 2**64 else number
     if lowered.startswith("float"):
         return float(text)
     if lowered.startswith("datetime64"):

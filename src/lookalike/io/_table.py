@@ -264,6 +264,12 @@ def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
         raise DataError(f"Input file {shown} has no header and no rows.") from None
     except pd.errors.ParserError as exc:
         message = _one_line(str(exc)).replace("Error tokenizing data. C error: ", "")
+        header = data.split(b"\n", 1)[0]
+        if fmt.separator == "," and b";" in header and b"," not in header:
+            # Spreadsheets in many locales write ';' between fields (and ',' in numbers).
+            message += (
+                "; its header is separated by ';', which lookalike does not read: save it with ','"
+            )
         raise DataError(f"Input file {shown} is not a well-formed table: {message}") from None
     if len(raw) <= 1:
         raise DataError(f"Input file {shown} has a header but no rows.")

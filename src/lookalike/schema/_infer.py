@@ -101,8 +101,9 @@ def load_schema_overrides(path: str | Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
     except (yaml.YAMLError, ValueError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SchemaError(f"Schema file {str(path)!r} cannot be parsed: {first}") from None
+        # YAML explains over several lines: the problem, then where it is (line and column).
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise SchemaError(f"Schema file {str(path)!r} cannot be parsed: {reason}") from None
     if not isinstance(data, dict):
         raise SchemaError(
             f"Schema file {str(path)!r} must hold a mapping of column names to kinds."
