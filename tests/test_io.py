@@ -357,6 +357,20 @@ def test_output_file_permissions_follow_the_umask(tmp_path: Path) -> None:
     assert path.stat().st_mode & 0o777 == 0o644
 
 
+def test_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        private = write_text("x", tmp_path / "r.txt")
+        private.chmod(0o600)
+        write_text("y", private, force=True)
+        table = write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+    finally:
+        os.umask(old)
+    assert private.read_text() == "y"
+    assert private.stat().st_mode & 0o777 == 0o600
+    assert table.stat().st_mode & 0o777 == 0o644
+
+
 def test_check_helpers_create_nothing(tmp_path: Path) -> None:
     assert check_output_path(tmp_path / "a.html") == tmp_path / "a.html"
     assert check_table_output(tmp_path / "a.csv.gz") == tmp_path / "a.csv.gz"
