@@ -178,6 +178,13 @@ def test_schema_file_problems(tmp_path: Path, adult_csv: Path) -> None:
     _assert_one_line_error(
         _run("fit", adult_csv, "-o", model, "--schema", tmp_path), "is a folder, not a file"
     )
+    public = tmp_path / "public.yaml"
+    public.write_text("age: {bounds: [17, 90]}\n")
+    _assert_one_line_error(
+        _run("fit", adult_csv, "-o", model, "--schema", public),
+        "['bounds'] apply only to a differentially private model",
+        "--epsilon",
+    )
     assert not model.exists()
 
 
