@@ -7,10 +7,12 @@ import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 import lookalike as la
@@ -286,6 +288,30 @@ def test_version() -> None:
     result = _run("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"lookalike {__version__}"
+
+
+def test_help_shows_square_brackets_as_written() -> None:
+    # Rich reads "[low, high]" as a markup tag and drops it unless the help escapes it.
+    result = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "--schema ('bounds': [low, high], 'categories': [...])." in result.stdout
+
+
+def _commands() -> dict[str, Any]:
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    return dict(group.commands)
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_option_help_is_shown_whole(name: str) -> None:
+    command = _commands()[name]
+    result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "1000"})
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.stdout.split())
+    for param in command.params:
+        written = " ".join((getattr(param, "help", None) or "").split()).replace("\\[", "[")
+        assert written in shown, f"{name} {param.name}: {written!r}"
 
 
 def test_fit_sample_inspect(tmp_path: Path, adult_csv: Path, model_file: Path) -> None:

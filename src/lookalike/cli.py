@@ -93,7 +93,7 @@ def fit(
         typer.Option(
             "--epsilon",
             help="Differential privacy: the model is (epsilon, delta)-DP. Public bounds and "
-            "categories may be given in --schema ('bounds': [low, high], 'categories': [...]).",
+            "categories may be given in --schema ('bounds': \\[low, high], 'categories': [...]).",
         ),
     ] = None,
     delta: Annotated[
