@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lookalike.datasets import load_adult
@@ -222,6 +223,16 @@ def test_bad_files_raise_one_line_data_errors(
         read_table(path)
     assert "\n" not in str(info.value)
     assert name in str(info.value)
+
+
+def test_duplicate_names_read_the_same_from_every_source(tmp_path: Path) -> None:
+    # CSV lists the repeated names; Parquet, Arrow and pandas used to say something else.
+    table = pa.table([pa.array([1]), pa.array([2]), pa.array([3])], names=["a", "b", "a"])
+    path = tmp_path / "dup.parquet"
+    pq.write_table(table, path)
+    for source in (path, table, table.to_pandas()):
+        with pytest.raises(DataError, match=r"duplicate column names: 'a' \(columns 1, 3\)\.$"):
+            read_table(source)
 
 
 def test_random_bytes_are_rejected_as_binary(tmp_path: Path) -> None:
