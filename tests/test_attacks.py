@@ -239,6 +239,9 @@ def test_audit_is_rated_against_the_claim_and_reported(tiny: pd.DataFrame, tmp_p
     path = tmp_path / "audit.json"
     audit.to_json(path)
     assert PrivacyAudit.from_dict(json.loads(path.read_text(encoding="utf-8"))) == audit
+    with pytest.raises(la.OutputExistsError, match="already exists"):
+        audit.to_json(path)
+    audit.to_json(path, force=True)
     result = la.evaluate(tiny, tiny.sample(200, random_state=1), max_rows=200)
     html = result.to_html(extra=[audit])
     assert 'id="privacy-audit"' in html and "above the 1 the model claims" in html

@@ -7,10 +7,12 @@ import json
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
+import typer
 from typer.testing import CliRunner, Result
 
 import lookalike as la
@@ -178,6 +180,13 @@ def test_schema_file_problems(tmp_path: Path, adult_csv: Path) -> None:
     _assert_one_line_error(
         _run("fit", adult_csv, "-o", model, "--schema", tmp_path), "is a folder, not a file"
     )
+    public = tmp_path / "public.yaml"
+    public.write_text("age: {bounds: [17, 90]}\n")
+    _assert_one_line_error(
+        _run("fit", adult_csv, "-o", model, "--schema", public),
+        "['bounds'] apply only to a differentially private model",
+        "--epsilon",
+    )
     assert not model.exists()
 
 
@@ -256,6 +265,47 @@ def test_existing_outputs_are_untouched_without_force(
     assert not (tmp_path / "new.html").exists()
 
 
+def test_an_input_is_never_an_output_even_with_force(
+    tmp_path: Path, adult_csv: Path, model_file: Path
+) -> None:
+    data = tmp_path / "data.csv"
+    data.write_bytes(adult_csv.read_bytes())
+    model = tmp_path / "model.lookalike"
+    model.write_bytes(model_file.read_bytes())
+    schema = tmp_path / "schema.json"
+    schema.write_text('{"age": "continuous"}')
+    link = tmp_path / "link.csv"
+    link.symlink_to(data)
+    commands = [
+        (["fit", data, "-o", data], data),
+        (["fit", data, "-o", tmp_path / "." / "schema.json", "--schema", schema], schema),
+        (["sample", model, "-n", "5", "-o", model], model),
+        (["sample", model, "-o", link, "--seed-rows", data], link),
+        (["report", data, data, "-o", tmp_path / "r.html", "--json", data], data),
+        (["pii", data, "-o", data], data),
+    ]
+    before = {path: path.read_bytes() for path in (data, model, schema)}
+    for command, output in commands:
+        _assert_one_line_error(
+            _run(*command, "--force"), f"Output file '{output}' is the input", code=2
+        )
+    assert {path: path.read_bytes() for path in before} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["data.csv", "model.lookalike", "schema.json", "link.csv"]
+    )
+
+
+@pytest.mark.parametrize(
+    "name", ["model.csv", "model.TSV", "model.parquet", "model.csv.gz", "m.gz"]
+)
+def test_a_model_is_not_written_under_a_table_name(
+    tmp_path: Path, adult_csv: Path, name: str
+) -> None:
+    result = _run("fit", adult_csv, "-o", tmp_path / name)
+    _assert_one_line_error(result, "named like a table", "*.lookalike", code=2)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_demo_refuses_to_overwrite_before_doing_any_work(tmp_path: Path) -> None:
     (tmp_path / "report.json").write_text("{}")
     result = _run("demo", "-o", tmp_path)
@@ -279,6 +329,30 @@ def test_version() -> None:
     result = _run("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"lookalike {__version__}"
+
+
+def test_help_shows_square_brackets_as_written() -> None:
+    # Rich reads "[low, high]" as a markup tag and drops it unless the help escapes it.
+    result = runner.invoke(app, ["fit", "--help"], env={"COLUMNS": "300"})
+    assert result.exit_code == 0, result.output
+    assert "--schema ('bounds': [low, high], 'categories': [...])." in result.stdout
+
+
+def _commands() -> dict[str, Any]:
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    return dict(group.commands)
+
+
+@pytest.mark.parametrize("name", sorted(_commands()))
+def test_every_option_help_is_shown_whole(name: str) -> None:
+    command = _commands()[name]
+    result = runner.invoke(app, [name, "--help"], env={"COLUMNS": "1000"})
+    assert result.exit_code == 0, result.output
+    shown = " ".join(result.stdout.split())
+    for param in command.params:
+        written = " ".join((getattr(param, "help", None) or "").split()).replace("\\[", "[")
+        assert written in shown, f"{name} {param.name}: {written!r}"
 
 
 def test_fit_sample_inspect(tmp_path: Path, adult_csv: Path, model_file: Path) -> None:

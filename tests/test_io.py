@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lookalike.datasets import load_adult
@@ -240,6 +241,16 @@ def test_bad_files_raise_one_line_data_errors(
     assert name in str(info.value)
 
 
+def test_duplicate_names_read_the_same_from_every_source(tmp_path: Path) -> None:
+    # CSV lists the repeated names; Parquet, Arrow and pandas used to say something else.
+    table = pa.table([pa.array([1]), pa.array([2]), pa.array([3])], names=["a", "b", "a"])
+    path = tmp_path / "dup.parquet"
+    pq.write_table(table, path)
+    for source in (path, table, table.to_pandas()):
+        with pytest.raises(DataError, match=r"duplicate column names: 'a' \(columns 1, 3\)\.$"):
+            read_table(source)
+
+
 def test_random_bytes_are_rejected_as_binary(tmp_path: Path) -> None:
     path = tmp_path / "noise.csv"
     path.write_bytes(np.random.default_rng(0).integers(0, 256, 4096, dtype=np.uint8).tobytes())
@@ -371,6 +382,20 @@ def test_output_file_permissions_follow_the_umask(tmp_path: Path) -> None:
     finally:
         os.umask(old)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_replaced_file_keeps_its_permissions(tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        private = write_text("x", tmp_path / "r.txt")
+        private.chmod(0o600)
+        write_text("y", private, force=True)
+        table = write_table(pd.DataFrame({"a": [1]}), tmp_path / "t.parquet")
+    finally:
+        os.umask(old)
+    assert private.read_text() == "y"
+    assert private.stat().st_mode & 0o777 == 0o600
+    assert table.stat().st_mode & 0o777 == 0o644
 
 
 def test_check_helpers_create_nothing(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import time
 import zipfile
 from pathlib import Path
@@ -48,6 +49,15 @@ def test_refuses_to_overwrite(fitted: la.Synthesizer, tmp_path: Path) -> None:
     assert path.read_text() == "precious"
     fitted.save(path, force=True)
     assert la.load(path).n_rows_ == fitted.n_rows_
+
+
+def test_model_file_permissions_follow_the_umask(fitted: la.Synthesizer, tmp_path: Path) -> None:
+    old = os.umask(0o022)
+    try:
+        path = fitted.save(tmp_path / "m.lookalike")
+    finally:
+        os.umask(old)
+    assert path.stat().st_mode & 0o777 == 0o644
 
 
 def _rewrite(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import re
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pytest
 
 from lookalike.control import ControlReport, TargetResult
 from lookalike.datasets import load_adult
-from lookalike.errors import DataError
+from lookalike.errors import DataError, OutputExistsError
 from lookalike.evaluate import EvaluationResult, evaluate
 from lookalike.report import _html, render_html
 from lookalike.scenarios import (
@@ -304,3 +305,57 @@ def test_extra_sections_must_be_scenario_results(small_result: EvaluationResult)
         small_result.to_html(extra=[small_result])
     with pytest.raises(DataError, match="list of stress-test"):
         small_result.to_html(extra=_stress_result(0.9))  # type: ignore[arg-type]
+
+
+# -- writing results to files ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda result, path, **kw: result.to_html(path, **kw),
+        lambda result, path, **kw: result.to_json(path, **kw),
+        lambda _, path, **kw: _stress_result(0.9).to_html(path, **kw),
+        lambda _, path, **kw: _stress_result(0.9).to_json(path, **kw),
+        lambda _, path, **kw: _experiment_result().to_html(path, **kw),
+        lambda _, path, **kw: _experiment_result().to_json(path, **kw),
+    ],
+    ids=[
+        "evaluation.html",
+        "evaluation.json",
+        "stress.html",
+        "stress.json",
+        "board.html",
+        "board.json",
+    ],
+)
+def test_result_writers_refuse_to_overwrite_without_force(
+    write, small_result: EvaluationResult, tmp_path: Path
+) -> None:
+    path = tmp_path / "out"
+    path.write_text("precious", encoding="utf-8")
+    with pytest.raises(OutputExistsError, match=r"'.*out' already exists.*force"):
+        write(small_result, path)
+    assert path.read_text(encoding="utf-8") == "precious"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    text = write(small_result, path, force=True)
+    assert path.read_text(encoding="utf-8") == text
+
+
+def test_written_results_get_the_permissions_of_any_new_file(
+    small_result: EvaluationResult, tmp_path: Path
+) -> None:
+    old = os.umask(0o022)
+    try:
+        small_result.to_html(tmp_path / "report.html")
+        _stress_result(0.9).to_json(tmp_path / "stress.json")
+        private = tmp_path / "private.json"
+        private.write_text("{}", encoding="utf-8")
+        private.chmod(0o600)
+        small_result.to_json(private, force=True)
+    finally:
+        os.umask(old)
+    assert (tmp_path / "report.html").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "stress.json").stat().st_mode & 0o777 == 0o644
+    # Replacing a file keeps the permissions its owner gave it.
+    assert private.stat().st_mode & 0o777 == 0o600

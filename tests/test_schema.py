@@ -62,6 +62,20 @@ def test_overrides_and_errors(adult_small: pd.DataFrame) -> None:
     assert la.infer_schema(adult_small, {"sex": "boolean"})["sex"].kind is ColumnKind.BOOLEAN
 
 
+def test_public_domain_fields_without_privacy_say_what_they_are_for(
+    adult_small: pd.DataFrame,
+) -> None:
+    # bounds / categories / complete are for a DP model: a plain fit names the fix, not a list of
+    # schema fields that lacks them.
+    for override in ({"bounds": [17, 90]}, {"kind": "discrete", "complete": True}):
+        with pytest.raises(la.SchemaError, match=r"'age'.*only to a differentially private model"):
+            la.Synthesizer().fit(adult_small.head(50), schema={"age": override})
+    with pytest.raises(la.SchemaError, match=r"\['categories'\] apply only .*--epsilon"):
+        la.infer_schema(adult_small, {"columns": {"sex": {"categories": ["Female", "Male"]}}})
+    with pytest.raises(la.SchemaError, match="Unknown column schema field"):
+        la.infer_schema(adult_small, {"age": {"bound": [17, 90]}})
+
+
 def test_override_file_yaml_and_json(tmp_path, adult_small: pd.DataFrame) -> None:
     (tmp_path / "s.yaml").write_text("columns:\n  age: continuous\n")
     (tmp_path / "s.json").write_text(json.dumps({"education_num": "categorical"}))

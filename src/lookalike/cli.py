@@ -9,6 +9,7 @@ checked before the long work starts, and no existing file is replaced without ``
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 import warnings
 import zipfile
@@ -93,7 +94,7 @@ def fit(
         typer.Option(
             "--epsilon",
             help="Differential privacy: the model is (epsilon, delta)-DP. Public bounds and "
-            "categories may be given in --schema ('bounds': [low, high], 'categories': [...]).",
+            "categories may be given in --schema ('bounds': \\[low, high], 'categories': [...]).",
         ),
     ] = None,
     delta: Annotated[
@@ -115,6 +116,8 @@ def fit(
         eps, dlt = _parse_budget(epsilon, "--epsilon"), _parse_budget(delta, "--delta")
         from lookalike.io import check_output_path, read_table
 
+        _check_not_inputs([output], [data, schema, rules])
+        _check_model_name(output)
         check_output_path(output, force=force)
         import lookalike as la
 
@@ -190,6 +193,7 @@ def sample(
             )
         from lookalike.io import check_table_output, read_table, write_table
 
+        _check_not_inputs([output], [model_path, scenario, seed_rows])
         check_table_output(output, force=force)
         controls: dict[str, Any] = {}
         if scenario is not None:
@@ -316,6 +320,8 @@ def report(
         from lookalike.io import check_output_path, read_table, write_text
 
         outputs = [output] if json_path is None else [output, json_path]
+        inputs = [real, synthetic, holdout, schema, rules, model]
+        _check_not_inputs(outputs, [*inputs, *(stress or ()), *(experiment or ()), *(audit or ())])
         _check_outputs(outputs, force=force)
         import lookalike as la
 
@@ -411,6 +417,7 @@ def pii(
         random_state = _parse_seed(seed)
         from lookalike.io import check_table_output, read_table, write_table
 
+        _check_not_inputs([output], [data, schema])
         check_table_output(output, force=force)
         import lookalike as la
 
@@ -696,6 +703,38 @@ def _describe_dtype(dtype: str) -> str:
     if lowered.startswith("datetime64"):
         return "dates"
     return f"values of type {dtype}"
+
+
+def _check_not_inputs(outputs: list[Path], inputs: list[Path | None]) -> None:
+    """Refuse an output that is one of the inputs: not even --force may replace the data read."""
+    for output in outputs:
+        for source in inputs:
+            if source is not None and _same_file(output, source):
+                raise _UsageProblem(
+                    f"Output file {str(output)!r} is the input {str(source)!r}; not even --force "
+                    "replaces the data being read. Write to another file."
+                )
+
+
+def _same_file(first: Path, second: Path) -> bool:
+    # samefile also sees through symbolic and hard links; a missing file is no input to protect.
+    try:
+        return os.path.samefile(first, second)
+    except OSError:
+        return False
+
+
+def _check_model_name(path: Path) -> None:
+    """Refuse a model file named like a table: it would later be read as one, and fail."""
+    from lookalike.io import TABLE_SUFFIXES
+
+    name = path.name.lower()
+    table_suffix = next((s for s in (*TABLE_SUFFIXES, ".gz") if name.endswith(s)), None)
+    if table_suffix is not None:
+        raise _UsageProblem(
+            f"Model file {str(path)!r} is named like a table ({table_suffix}); a model is a zip "
+            f"archive, conventionally named *{_MODEL_SUFFIX}."
+        )
 
 
 def _check_outputs(paths: list[Path], *, force: bool) -> None:

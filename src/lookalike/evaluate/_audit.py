@@ -86,10 +86,11 @@ class PrivacyAudit:
             out[key] = [None if math.isinf(v) else v for v in out[key]]
         return out
 
-    def to_json(self, path: str | Path | None = None) -> str:
+    def to_json(self, path: str | Path | None = None, *, force: bool = False) -> str:
         """The audit as JSON text; also written (atomically) to ``path`` if given. For
-        ``lookalike report ... --audit FILE``, or :meth:`from_dict` after ``json.loads``."""
-        return dump_json(self.to_dict(), path)
+        ``lookalike report ... --audit FILE``, or :meth:`from_dict` after ``json.loads``.
+        An existing file at ``path`` is replaced only if ``force`` is true."""
+        return dump_json(self.to_dict(), path, force=force)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> PrivacyAudit:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 import types
 import typing
 from collections.abc import Sequence
@@ -16,6 +14,7 @@ from typing import Any
 from lookalike.control._report import ControlReport
 from lookalike.control._rules import RuleReport, RuleResult
 from lookalike.errors import DataError
+from lookalike.io._files import check_output_path, write_text
 
 #: Version of the JSON layout of :class:`EvaluationResult`.
 RESULT_FORMAT_VERSION = 1
@@ -412,14 +411,20 @@ class EvaluationResult:
             raise DataError("Evaluation result could not be rebuilt.")
         return built
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        """The result as JSON text; also written (atomically) to ``path`` if given."""
-        return dump_json(self.to_dict(), path)
+    def to_json(self, path: str | Path | None = None, *, force: bool = False) -> str:
+        """The result as JSON text; also written (atomically) to ``path`` if given.
 
-    def to_html(self, path: str | Path | None = None, *, extra: Sequence[Any] = ()) -> str:
+        An existing file at ``path`` is replaced only if ``force`` is true, as for
+        :meth:`Synthesizer.save <lookalike.Synthesizer.save>`.
+        """
+        return dump_json(self.to_dict(), path, force=force)
+
+    def to_html(
+        self, path: str | Path | None = None, *, extra: Sequence[Any] = (), force: bool = False
+    ) -> str:
         """A self-contained HTML report; also written (atomically) to ``path`` if given.
 
-        ``extra`` adds sections after the evaluation's own: results of
+        An existing file at ``path`` is replaced only if ``force`` is true. ``extra`` adds sections after the evaluation's own: results of
         :func:`lookalike.stress_test`, :func:`lookalike.experiment` and
         :func:`lookalike.audit_privacy` (each with its verdict, figure and table). They stay
         separate values: evaluation needs no model.
@@ -428,10 +433,12 @@ class EvaluationResult:
         from lookalike.report import render_html
 
         if path is not None:
+            # Fail before the (slow) rendering if the file could not be written anyway.
             _check_directory(path)
+            check_output_path(path, force=force)
         html = render_html(self, extra=extra)
         if path is not None:
-            write_text_atomically(path, html)
+            write_text_atomically(path, html, force=force)
         return html
 
     def __repr__(self) -> str:
@@ -452,28 +459,22 @@ def _check_directory(path: str | Path) -> Path:
     return target
 
 
-def dump_json(data: dict[str, Any], path: str | Path | None = None) -> str:
+def dump_json(data: dict[str, Any], path: str | Path | None = None, *, force: bool = False) -> str:
     """``data`` as indented JSON text (NaN refused); also written (atomically) to ``path``."""
     text = json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False)
     if path is not None:
-        write_text_atomically(path, text)
+        write_text_atomically(path, text, force=force)
     return text
 
 
-def write_text_atomically(path: str | Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it over ``path``."""
-    target = _check_directory(path)
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return target
+def write_text_atomically(path: str | Path, text: str, *, force: bool = False) -> Path:
+    """Write ``text`` to ``path`` through a temporary file; an existing file only if ``force``.
+
+    The same writer as for models and tables, so every output refuses to overwrite and gets
+    the permissions the umask gives (not the 0600 of a private temporary file).
+    """
+    _check_directory(path)
+    return write_text(text, path, force=force)
 
 
 def _to_jsonable(value: Any) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 
@@ -84,6 +85,7 @@ def _reserve_temporary(path: Path) -> Path:
 
 def _publish(tmp: Path, path: Path, *, force: bool) -> None:
     if force:
+        _keep_mode(tmp, path)
         os.replace(tmp, path)
         return
     # A hard link fails if the target exists, so "do not overwrite" holds even if another process
@@ -102,3 +104,13 @@ def _publish(tmp: Path, path: Path, *, force: bool) -> None:
         os.replace(tmp, path)
         return
     tmp.unlink()
+
+
+def _keep_mode(tmp: Path, path: Path) -> None:
+    # Replacing a file keeps its permissions, as writing into it with open(path, "w") would:
+    # overwriting a report the user made private must not make it readable by others.
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return
+    os.chmod(tmp, stat.S_IMODE(mode))

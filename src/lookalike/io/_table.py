@@ -225,13 +225,15 @@ def _read_file(path: Path) -> pd.DataFrame:
 
 
 def _read_parquet(path: Path) -> pd.DataFrame:
+    what = f"Input file {str(path)!r}"
     try:
+        # Names first: pyarrow's reader fails on a repeated name with a message about field
+        # references, where a CSV with the same problem gets the duplicate names listed.
+        _check_unique_names(pq.read_schema(path).names, what)
         table = pq.read_table(path)
     except (pa.ArrowException, OSError) as exc:
-        raise DataError(
-            f"Input file {str(path)!r} is not a readable Parquet file: {_one_line(str(exc))}"
-        ) from None
-    return _arrow_to_pandas(table, f"Input file {str(path)!r}")
+        raise DataError(f"{what} is not a readable Parquet file: {_one_line(str(exc))}") from None
+    return _arrow_to_pandas(table, what)
 
 
 def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
@@ -431,6 +433,9 @@ def _is_polars(source: Any, class_name: str) -> bool:
 
 
 def _arrow_to_pandas(table: pa.Table, what: str) -> pd.DataFrame:
+    # Before conversion: a repeated name makes frame[name] a DataFrame, which the dtype fixes
+    # below cannot handle.
+    _check_unique_names([str(name) for name in table.column_names], what)
     _check_flat_types(table.schema, what)
     if table.schema.pandas_metadata is not None:
         # Written from pandas: the metadata restores the exact dtypes (Int64, category, tz...).

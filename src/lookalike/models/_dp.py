@@ -90,7 +90,7 @@ from lookalike.privacy import (
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import condition_seconds
-from lookalike.schema._schema import DATETIME_STEPS
+from lookalike.schema._schema import DATETIME_STEPS, PUBLIC_DOMAIN_FIELDS
 
 __all__ = [
     "DEFAULT_DELTA",
@@ -175,7 +175,7 @@ _FACTOR_BOUND = 1e12
 #: Rows drawn from the model to estimate its joint of two parents (post-processing).
 _MODEL_SAMPLE_ROWS = 100_000
 
-_DOMAIN_KEYS = ("bounds", "categories", "complete")
+_DOMAIN_KEYS = PUBLIC_DOMAIN_FIELDS
 
 
 @dataclass(frozen=True)

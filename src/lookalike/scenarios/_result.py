@@ -59,9 +59,12 @@ class ScenarioResult(ABC):
             raise DataError(f"The {name} could not be rebuilt.")
         return built
 
-    def to_json(self, path: str | Path | None = None) -> str:
-        """The result as JSON text; also written (atomically) to ``path`` if given."""
-        return dump_json(self.to_dict(), path)
+    def to_json(self, path: str | Path | None = None, *, force: bool = False) -> str:
+        """The result as JSON text; also written (atomically) to ``path`` if given.
+
+        An existing file at ``path`` is replaced only if ``force`` is true.
+        """
+        return dump_json(self.to_dict(), path, force=force)
 
     def plot(self) -> Figure:
         """A matplotlib figure of the result."""
@@ -70,13 +73,16 @@ class ScenarioResult(ABC):
 
         return scenario_figure(self)
 
-    def to_html(self, path: str | Path | None = None) -> str:
-        """A self-contained HTML page (figure embedded); also written to ``path`` if given."""
+    def to_html(self, path: str | Path | None = None, *, force: bool = False) -> str:
+        """A self-contained HTML page (figure embedded); also written to ``path`` if given.
+
+        An existing file at ``path`` is replaced only if ``force`` is true.
+        """
         from lookalike.report._scenarios import scenario_page
 
         html = scenario_page(self)
         if path is not None:
-            write_text_atomically(path, html)
+            write_text_atomically(path, html, force=force)
         return html
 
     def loss(self, reference: float, value: float) -> float:

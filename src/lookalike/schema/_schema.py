@@ -67,6 +67,10 @@ class PiiType(StrEnum):
 #: coarsest one every value is a whole number of.
 DATETIME_STEPS = {"day": 86_400, "hour": 3_600, "minute": 60, "second": 1}
 
+#: Override fields that give a differentially private model its public domain; they sit beside a
+#: column's schema overrides but are not schema fields, so only such a model accepts them.
+PUBLIC_DOMAIN_FIELDS = ("bounds", "categories", "complete")
+
 #: PII types whose fakes can be stored as whole numbers (in an integer column).
 NUMERIC_PII_TYPES = frozenset({PiiType.PHONE, PiiType.US_SSN, PiiType.CARD_NUMBER})
 
@@ -232,6 +236,13 @@ class ColumnSpec:
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnSpec:
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
+        domain = [name for name in unknown if name in PUBLIC_DOMAIN_FIELDS]
+        if domain:
+            # The usual slip: a schema file written for `fit --epsilon`, used without it.
+            raise SchemaError(
+                f"Column {data.get('name')!r}: field(s) {domain} apply only to a differentially "
+                "private model; fit with --epsilon (Synthesizer(epsilon=...)) or remove them."
+            )
         if unknown:
             raise SchemaError(
                 f"Unknown column schema field(s) {unknown}; expected some of {sorted(known)}."
