@@ -425,6 +425,13 @@ def test_conditions_on_durations_and_times_of_day_read_the_columns_values(
     assert written["at"].astype(str).tolist() == ["10:30:00"] * 5
 
 
+def test_output_names_with_brackets_are_printed_whole(tmp_path: Path, model_file: Path) -> None:
+    out = tmp_path / "out[v2].csv"
+    result = _run("sample", model_file, "-n", "5", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "out[v2].csv" in result.stdout.replace("\n", "")
+
+
 def test_sample_completes_seed_rows(tmp_path: Path, model_file: Path) -> None:
     seeds = tmp_path / "seeds.csv"
     seeds.write_text("age,sex\n39,Male\n,Female\n70,\n", encoding="utf-8")

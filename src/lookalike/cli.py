@@ -133,6 +133,7 @@ def fit(
             f"Learned {len(frame):,} rows x {frame.shape[1]} columns in "
             f"{time.perf_counter() - started:.1f} s; model saved to {output}",
             soft_wrap=True,
+            markup=False,
         )
 
 
@@ -237,6 +238,7 @@ def sample(
             f"Sampled {len(table):,} rows in {time.perf_counter() - started:.1f} s; "
             f"written to {output}",
             soft_wrap=True,
+            markup=False,
         )
         if report is not None and report.targets:
             _out.print(report.to_text(), soft_wrap=True, markup=False, highlight=False)
@@ -358,6 +360,7 @@ def report(
             f"Evaluated in {time.perf_counter() - started:.1f} s; report written to "
             + " and ".join(map(str, outputs)),
             soft_wrap=True,
+            markup=False,
         )
         if result.excluded_columns:
             not_compared = ", ".join(f"{n} ({r})" for n, r in result.excluded_columns.items())
@@ -501,7 +504,7 @@ def demo(
         for label, path in zip(
             ("synthetic rows", "model", "report", "numbers"), outputs, strict=True
         ):
-            _out.print(f"  {label:<15} {path}", soft_wrap=True)
+            _out.print(f"  {label:<15} {path}", soft_wrap=True, markup=False)
         _print_verdicts(result.to_dict())
 
 
@@ -771,7 +774,9 @@ def _print_model(description: Mapping[str, Any]) -> None:
     params = description.get("params", {})
     if isinstance(params, Mapping) and params:
         _out.print(
-            "Parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items()), soft_wrap=True
+            "Parameters: " + ", ".join(f"{k}={v!r}" for k, v in params.items()),
+            soft_wrap=True,
+            markup=False,
         )
     private = _private_section(description)
     for key, value in description.items():
@@ -784,7 +789,7 @@ def _print_model(description: Mapping[str, Any]) -> None:
             "schema",
             "rules",
         } and not (key == "privacy" and private):
-            _out.print(f"{key}: {value}", soft_wrap=True)
+            _out.print(f"{key}: {value}", soft_wrap=True, markup=False)
     schema = description.get("schema", {})
     columns = schema.get("columns", []) if isinstance(schema, Mapping) else []
     table = Table(title="Schema")
