@@ -234,6 +234,25 @@ def test_scenario_file_drives_the_cli(tmp_path: Path, fitted: la.Synthesizer) ->
     assert rows["age"].between(40, 70).all()
     assert abs((rows["income"] == ">50K").mean() - 0.5) < 0.01
     assert la.Scenario.from_file(scenario).sample_kwargs()["conditions"]["age"] == (40, 70)
+    # With rules in the scenario the asked-against-achieved table is printed too.
+    ruled = tmp_path / "ruled.yaml"
+    ruled.write_text(scenario.read_text() + "rules:\n  - hours_per_week <= 60\n")
+    result = CliRunner().invoke(
+        app,
+        [
+            "sample",
+            str(model),
+            "-n",
+            "500",
+            "-o",
+            str(tmp_path / "ruled.csv"),
+            "--scenario",
+            str(ruled),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "share of '>50K'" in result.output
+    assert (pd.read_csv(tmp_path / "ruled.csv")["hours_per_week"] <= 60).all()
 
     result = CliRunner().invoke(
         app, ["sample", str(model), "-n", "100", "-o", str(tmp_path / "r.csv"), "-c", "age=30..35"]

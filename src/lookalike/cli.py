@@ -216,23 +216,13 @@ def sample(
         elif not conditions:
             conditions = None
         started = time.perf_counter()
-        report = None
-        if "rules" in controls:
-            table = model.sample(
-                n,
-                conditions=conditions,
-                random_state=random_state,
-                progress=True,
-                **controls,
-            )
-        else:
-            table, report = model.sample_with_report(
-                n,
-                conditions=conditions,
-                random_state=random_state,
-                progress=True,
-                **controls,
-            )
+        table, report = model.sample_with_report(
+            n,
+            conditions=conditions,
+            random_state=random_state,
+            progress=True,
+            **controls,
+        )
         write_table(table, output, force=force)
         _out.print(
             f"Sampled {len(table):,} rows in {time.perf_counter() - started:.1f} s; "
