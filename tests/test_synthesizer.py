@@ -388,3 +388,32 @@ def test_csv_booleans_are_written_back_as_the_input_spelled_them(tmp_path: Path)
         written = pd.read_csv(tmp_path / "synth.csv", dtype=str, keep_default_na=False)
         assert set(written["paid"]) <= {"true", "false"}
         assert set(written["shouted"]) == {"TRUE", "FALSE", ""}
+
+
+def test_a_leaf_over_many_values_holds_rows_per_value() -> None:
+    # 60 ages, linked to a group: with leaves of one in 520 rows (at least 5) a leaf over the
+    # ages would be a few people's exact ages; with 3 rows per token it holds at least 183.
+    rng = np.random.default_rng(0)
+    group = rng.integers(0, 4, 3_000)
+    table = pd.DataFrame(
+        {
+            "group": group,
+            "score": rng.integers(0, 50, 3_000),  # noise the trees can split on down to 5 rows
+            "age": 20 + group * 10 + rng.integers(0, 30, 3_000),
+        }
+    )
+    per_token = la.Synthesizer(random_state=0).fit(table)
+    plain = la.Synthesizer(random_state=0, min_samples_leaf_per_token=0).fit(table)
+    assert per_token.describe()["privacy"]["min_samples_leaf_per_token"] == 3.0
+    n_tokens = per_token.encoder_.n_tokens[per_token.encoder_.modelled.index("age")]
+    assert n_tokens >= 60
+
+    def smallest_leaf(model: la.Synthesizer) -> float:
+        j = list(model.order_).index(model.encoder_.modelled.index("age"))
+        return min(float(t.leaf_counts.sum(axis=1).min()) for t in model.trees_[j].trees)
+
+    assert smallest_leaf(per_token) >= 3 * n_tokens
+    assert smallest_leaf(plain) < n_tokens
+    # The link to the group survives the larger leaves.
+    out = per_token.sample(3_000, random_state=1)
+    assert out.groupby("group")["age"].mean().is_monotonic_increasing

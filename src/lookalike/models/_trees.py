@@ -362,6 +362,7 @@ def fit_column_models(
     min_samples_leaf_continuous: int | None = None,
     smoothing_continuous: float | None = None,
     continuous: np.ndarray | None = None,
+    min_samples_per_token: float = 0.0,
     n_trees: int = 1,
     row_share: float = 1.0,
     smoothing: float = 0.0,
@@ -378,6 +379,10 @@ def fit_column_models(
     default-order trees grow leaves of ``min_samples_leaf_continuous`` rows, shrunk toward their
     parents by ``smoothing_continuous`` pseudo-rows (``None``: the common ``min_samples_leaf``
     and ``smoothing``).
+
+    A category's or discrete number's trees (neither ``continuous`` nor ``fine``) grow leaves
+    of at least ``min_samples_per_token`` rows per token of the column, so that a leaf's
+    distribution over many values is not a few rows' exact values.
 
     ``fine`` (boolean per column) marks the columns that refine the column before them (a
     number's position inside its bin). Such a column gets one default-order tree, which also
@@ -411,6 +416,9 @@ def fit_column_models(
     # second tree learns exactly those patterns.
     visible_later = [_later_mask(len(rows), d, rng) for _ in range(n_random_orders)]
     position = np.arange(d)[None, :]
+    per_token = np.where(
+        is_continuous | is_fine, 0, np.ceil(min_samples_per_token * np.asarray(n_tokens))
+    ).astype(np.int64)
     models = []
     for j in range(d):
         seen: np.ndarray | None = None
@@ -426,7 +434,7 @@ def fit_column_models(
                 int(n_tokens[j]),
                 (min_samples_leaf_continuous or min_samples_leaf)
                 if is_continuous[j]
-                else min_samples_leaf,
+                else max(min_samples_leaf, int(per_token[j])),
                 smoothing
                 if smoothing_continuous is None or not is_continuous[j]
                 else smoothing_continuous,
@@ -458,7 +466,7 @@ def fit_column_models(
             np.vstack(views) if seen is None else np.vstack(views)[:, seen],
             np.tile(tokens[rows, j], n_random_orders),
             int(n_tokens[j]),
-            min_samples_leaf_any_order,
+            max(min_samples_leaf_any_order, int(per_token[j])),
             smoothing,
             min_impurity_decrease,
             rng,

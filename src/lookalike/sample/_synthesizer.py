@@ -84,6 +84,13 @@ class Synthesizer:
     min_samples_leaf_any_order:
         The same for the trees that serve conditions on later columns (``None``: the larger of
         ``min_samples_leaf`` and 10).
+    min_samples_leaf_per_token:
+        A leaf of a category or a discrete number also aggregates at least this many rows per
+        token of its column (its values, and the rare and missing tokens): on adult, a leaf over
+        ``age``'s 74 tokens holds at least 222 rows, not a few dozen people's exact ages. With 3,
+        qa's DCR share fell by 0.0038 on adult and 0.0032 on default_credit (six seeds each, all
+        lower) for 0.0006 of adult's qa accuracy and none of default_credit's
+        (benchmarks/RESULTS.md). 0 turns it off.
     n_random_orders:
         Copies of the data, each with its own random mask of later columns, for those trees.
     n_trees, row_share:
@@ -149,6 +156,7 @@ class Synthesizer:
         min_samples_leaf: int | None = None,
         min_samples_leaf_any_order: int | None = None,
         min_samples_leaf_continuous: int | None = None,
+        min_samples_leaf_per_token: float = 3.0,
         n_random_orders: int = 1,
         n_trees: int = 3,
         row_share: float = 0.8,
@@ -168,6 +176,7 @@ class Synthesizer:
         self.min_samples_leaf = min_samples_leaf
         self.min_samples_leaf_any_order = min_samples_leaf_any_order
         self.min_samples_leaf_continuous = min_samples_leaf_continuous
+        self.min_samples_leaf_per_token = min_samples_leaf_per_token
         self.n_random_orders = n_random_orders
         self.n_trees = n_trees
         self.row_share = row_share
@@ -210,7 +219,13 @@ class Synthesizer:
                 raise ValueError(
                     f"The {name!r} parameter of Synthesizer must be an int >= 1. Got {value!r} instead."
                 )
-        for name in ("row_share", "smoothing", "smoothing_continuous", "min_impurity_decrease"):
+        for name in (
+            "row_share",
+            "smoothing",
+            "smoothing_continuous",
+            "min_impurity_decrease",
+            "min_samples_leaf_per_token",
+        ):
             value = getattr(self, name)
             valid = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
             if not valid or (name == "row_share" and not 0 < value <= 1):
@@ -338,6 +353,7 @@ class Synthesizer:
                 min_samples_leaf=leaf,
                 min_samples_leaf_any_order=leaf_any_order,
                 min_samples_leaf_continuous=leaf_continuous,
+                min_samples_per_token=float(self.min_samples_leaf_per_token),
                 n_random_orders=self.n_random_orders,
                 n_trees=int(self.n_trees),
                 row_share=float(self.row_share),
@@ -713,6 +729,8 @@ class Synthesizer:
             params.setdefault("smoothing_continuous", params.get("smoothing", 0.0))
             # ... and from before calibration were not calibrated.
             params.setdefault("calibrate", False)
+            # ... and from before leaves held rows per token grew without that floor.
+            params.setdefault("min_samples_leaf_per_token", 0.0)
             model = cls(
                 random_state=random_state if isinstance(random_state, int) else None, **params
             )
@@ -799,6 +817,7 @@ class Synthesizer:
                 "min_samples_leaf": self.min_samples_leaf_,
                 "min_samples_leaf_any_order": self.min_samples_leaf_any_order_,
                 "min_samples_leaf_continuous": self.min_samples_leaf_continuous_,
+                "min_samples_leaf_per_token": self.min_samples_leaf_per_token,
             },
             "rules": self._describe_rules(),
         }
