@@ -99,6 +99,15 @@ def test_damaged_files_give_clear_errors(
         la.load(path)
 
 
+@pytest.mark.parametrize("name", ["model.csv", "model.parquet", "model.csv.gz"])
+def test_a_model_is_not_saved_under_a_table_name(
+    fitted: la.Synthesizer, tmp_path: Path, name: str
+) -> None:
+    with pytest.raises(la.ModelFileError, match="named like a table"):
+        fitted.save(tmp_path / name)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_hand_edited_manifest_is_refused(fitted: la.Synthesizer, tmp_path: Path) -> None:
     path = fitted.save(tmp_path / "m.lookalike")
     renamed = lambda m: m["schema"]["columns"][0].update(name="renamed")  # noqa: E731

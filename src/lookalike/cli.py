@@ -719,10 +719,9 @@ def _same_file(first: Path, second: Path) -> bool:
 
 def _check_model_name(path: Path) -> None:
     """Refuse a model file named like a table: it would later be read as one, and fail."""
-    from lookalike.io import TABLE_SUFFIXES
+    from lookalike.io import table_suffix as suffix_of
 
-    name = path.name.lower()
-    table_suffix = next((s for s in (*TABLE_SUFFIXES, ".gz") if name.endswith(s)), None)
+    table_suffix = suffix_of(path)
     if table_suffix is not None:
         raise _UsageProblem(
             f"Model file {str(path)!r} is named like a table ({table_suffix}); a model is a zip "

@@ -6,6 +6,7 @@ from lookalike.io._table import (
     TABLE_SUFFIXES,
     check_table_output,
     read_table,
+    table_suffix,
     write_table,
 )
 
@@ -15,6 +16,7 @@ __all__ = [
     "check_output_path",
     "check_table_output",
     "read_table",
+    "table_suffix",
     "write_table",
     "write_text",
 ]

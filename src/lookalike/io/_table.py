@@ -48,7 +48,14 @@ import pyarrow.parquet as pq
 from lookalike.errors import DataError, DataWarning
 from lookalike.io._files import check_output_path, write_atomically
 
-__all__ = ["BOOLEAN_SPELLINGS", "TABLE_SUFFIXES", "check_table_output", "read_table", "write_table"]
+__all__ = [
+    "BOOLEAN_SPELLINGS",
+    "TABLE_SUFFIXES",
+    "check_table_output",
+    "read_table",
+    "table_suffix",
+    "write_table",
+]
 
 
 @dataclass(frozen=True)
@@ -585,3 +592,9 @@ def _check_table(frame: pd.DataFrame, what: str) -> pd.DataFrame:
 
 def _one_line(message: str) -> str:
     return " ".join(message.split())
+
+
+def table_suffix(path: str | Path) -> str | None:
+    """The table-file ending of ``path`` (``".csv"``, ``".parquet"``, ``".gz"``...), or None."""
+    name = Path(path).name.lower()
+    return next((s for s in (*TABLE_SUFFIXES, ".gz") if name.endswith(s)), None)

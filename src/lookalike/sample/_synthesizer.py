@@ -22,7 +22,7 @@ from lookalike.control._rule_sampling import (
 )
 from lookalike.encode import TableEncoder, restore_dtype, seconds_to_datetimes
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
-from lookalike.io import BOOLEAN_SPELLINGS, read_table
+from lookalike.io import BOOLEAN_SPELLINGS, read_table, table_suffix
 from lookalike.models._dp import (
     PrivateModel,
     fit_private_model,
@@ -677,8 +677,19 @@ class Synthesizer:
     # -- persistence --------------------------------------------------------------------------
 
     def save(self, path: str | Path, *, force: bool = False) -> Path:
-        """Write the fitted model to ``path`` (a zip of JSON and arrays; never pickle)."""
+        """Write the fitted model to ``path`` (a zip of JSON and arrays; never pickle).
+
+        A name that ends like a table (``.csv``, ``.parquet``, ``.gz``...) is refused
+        (ModelFileError): the model would later be read as a table, or replace one with
+        ``force``.
+        """
         self._check_fitted()
+        suffix = table_suffix(path)
+        if suffix is not None:
+            raise ModelFileError(
+                f"Model file {str(path)!r} is named like a table ({suffix}); a model is a zip "
+                "archive, conventionally named *.lookalike."
+            )
         return write_artifact(path, self._to_artifact(), force=force)
 
     def _to_artifact(self) -> Artifact:
