@@ -280,6 +280,12 @@ def test_the_models_own_output_is_taken_back_as_seed_rows(tmp_path: Path) -> Non
         assert out["d"].notna().all()
 
 
+def test_a_duration_far_outside_is_named_in_the_columns_own_type(tmp_path: Path) -> None:
+    model = _clock_model(tmp_path)
+    with pytest.warns(la.DataWarning, match=r"produces \(0 days 00:0\d:\d\d to 0 days 0[12]:"):
+        model.sample(5, conditions={"dur": pd.Timedelta(hours=30)})
+
+
 def test_a_time_of_day_beyond_the_day_is_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(la.ConditionError, match="'tod' takes a time of day"):
         _clock_model(tmp_path).sample(5, conditions={"tod": pd.Timedelta(hours=25)})

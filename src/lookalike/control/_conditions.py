@@ -31,6 +31,7 @@ from lookalike.encode import (
 from lookalike.errors import ConditionError, DataWarning
 from lookalike.schema import ColumnKind, ColumnSpec
 from lookalike.schema._datetimes import condition_seconds
+from lookalike.schema._storage import is_storage_dtype, numbers_to_storage
 
 _NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
 _RANGE_TEXT = re.compile(r"^\s*(.*?)\s*\.\.\s*(.*?)\s*$")
@@ -343,9 +344,14 @@ def warn_outside_range(encoders: Mapping[str, ColumnEncoder], conditions: Any) -
             if np.isfinite(x) and not low - slack <= x <= high + slack
         ]
         if outside:
+            shown = f"{low:g} to {high:g}"
+            if is_storage_dtype(encoder.spec.dtype):
+                # In the column's own type: 01:55:00, not 6.9e+09 microseconds.
+                ends = numbers_to_storage(np.array([low, high]), encoder.spec.dtype)
+                shown = f"{ends.iloc[0]} to {ends.iloc[1]}"
             warnings.warn(
                 f"Condition on {column!r}: {outside[0]!r} lies outside the values the "
-                f"model produces ({low:g} to {high:g}); the other columns are drawn "
+                f"model produces ({shown}); the other columns are drawn "
                 "as for the nearest value it produces.",
                 DataWarning,
                 stacklevel=3,
