@@ -260,6 +260,10 @@ def test_cli_fits_with_epsilon_and_inspect_prints_the_ledger(
     assert "Differential privacy" in shown.stdout
     assert "Privacy ledger" in shown.stdout
     assert "2-way" in shown.stdout and "gaussian" in shown.stdout
+    # Piped, every ledger step is one line, as the schema's rows are (Rich assumed 80 columns).
+    workclass = [line for line in shown.stdout.splitlines() if "categories workclass" in line]
+    assert len(workclass) == 1 and "gaussian-threshold" in workclass[0]
+    assert "threshold=" in workclass[0]
     bad = runner.invoke(
         app, ["fit", str(data), "-o", str(tmp_path / "x.lookalike"), "--epsilon", "-2"]
     )

@@ -800,7 +800,7 @@ def _print_model(description: Mapping[str, Any]) -> None:
                 str(rule.get("kind")),
                 "" if share is None else f"{100 * share:.2f}%",
             )
-        _out.print(listed)
+        _print_wide(listed)
     if private:
         _print_ledger(private)
 
@@ -831,7 +831,7 @@ def _print_ledger(private: Mapping[str, Any]) -> None:
         table.add_column(field, overflow="fold")
     for step in ledger_entries(ledger):
         table.add_row(step.step, step.mechanism, f"{step.rho:.4g}", f"{step.delta:.3g}", step.noise)
-    _out.print(table)
+    _print_wide(table)
 
 
 def _print_table_schema(frame: pd.DataFrame, schema: Mapping[str, Any], path: Path) -> None:
