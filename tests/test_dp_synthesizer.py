@@ -148,6 +148,9 @@ def test_public_bounds_and_categories_come_from_the_overrides(table: pd.DataFram
         s["step"] for s in model.describe()["privacy"]["differential_privacy"]["ledger"]["steps"]
     }
     assert "range age" not in steps and "categories race" not in steps
+    # A fixed value far beyond the public bounds is written as asked, with a warning.
+    with pytest.warns(la.DataWarning, match=r"'age': 500 lies outside .*\(20 to 60\)"):
+        assert (model.sample(5, conditions={"age": 500})["age"] == 500).all()
 
 
 def test_a_column_declared_complete_never_comes_out_missing(tmp_path: Path) -> None:
@@ -259,6 +262,7 @@ def test_cli_fits_with_epsilon_and_inspect_prints_the_ledger(
     assert shown.exit_code == 0, shown.output
     assert "Differential privacy" in shown.stdout
     assert "Privacy ledger" in shown.stdout
+    assert "trained on about" in shown.stdout and "noisy count" in shown.stdout
     assert "2-way" in shown.stdout and "gaussian" in shown.stdout
     # Piped, every ledger step is one line, as the schema's rows are (Rich assumed 80 columns).
     workclass = [line for line in shown.stdout.splitlines() if "categories workclass" in line]

@@ -469,3 +469,28 @@ def test_a_table_of_keys_only_has_nothing_to_compare(
     # The columns are still checked first.
     with pytest.raises(DataError, match=r"synthetic.*'email'"):
         evaluate(train, other.drop(columns=["email"]))
+
+
+def test_the_summary_counts_every_rated_section() -> None:
+    from lookalike.evaluate._verdicts import Verdict, overall_verdict
+
+    good, poor = Verdict("good", "."), Verdict("poor", ".")
+    assert (
+        overall_verdict(good, good, None, good).explanation == "Every measured aspect looks good."
+    )
+    # A poor fairness or guarantee is not summed up as "good".
+    unfair = overall_verdict(good, good, None, good, fairness=poor)
+    assert unfair.rating == "poor" and "fairness is poor" in unfair.explanation
+    both = overall_verdict(poor, poor, None, good, guarantee=Verdict("not measured", "."))
+    assert both.explanation.endswith("fidelity and detection are poor.")
+
+
+def test_an_attack_risk_above_zero_is_not_called_no_better() -> None:
+    from lookalike.evaluate._verdicts import attack_risk_verdict
+
+    details = "secret column 'grade'"
+    clear = attack_risk_verdict("attribute inference", 0.02, (0.0, 0.1), 0.5, 0.1, details)
+    assert clear.rating == "good" and "works no better" in clear.explanation
+    # The interval excludes 0 but not the 0.05 limit: good, yet not "no better".
+    hedged = attack_risk_verdict("attribute inference", 0.19, (0.049, 0.34), 0.5, 0.1, details)
+    assert hedged.rating == "good" and "works not clearly better" in hedged.explanation

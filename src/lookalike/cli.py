@@ -753,10 +753,13 @@ def _load_model(path: Path) -> Synthesizer:
 
 
 def _print_model(description: Mapping[str, Any]) -> None:
+    rows = f"{description.get('n_rows_trained', '?')} rows"
+    if _private_section(description) is not None:
+        rows = f"about {rows} (a noisy count: a private model does not release its row count)"
     _out.print(
         f"[bold]{description.get('class', 'model')}[/bold] "
         f"(lookalike {description.get('library_version', '?')}), trained on "
-        f"{description.get('n_rows_trained', '?')} rows, seed entropy "
+        f"{rows}, seed entropy "
         f"{description.get('seed_entropy', '?')}",
         soft_wrap=True,
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -332,30 +332,41 @@ def warn_outside_range(encoders: Mapping[str, ColumnEncoder], conditions: Any) -
         except (ConditionError, TypeError, ValueError):
             continue  # the sampler names the bad value
         bounds = encoder.finite_range()
-        if bounds is None:
-            continue
-        low, high = bounds
-        # Just past an end is where the protected extremes lie, and the nearest value is a fair
-        # stand-in there; a tenth of the range beyond it is a value the model knows nothing of.
-        slack = 0.1 * (high - low)
-        outside = [
-            v
-            for v, x in zip(values, numbers, strict=True)
-            if np.isfinite(x) and not low - slack <= x <= high + slack
-        ]
-        if outside:
-            shown = f"{low:g} to {high:g}"
-            if is_storage_dtype(encoder.spec.dtype):
-                # In the column's own type: 01:55:00, not 6.9e+09 microseconds.
-                ends = numbers_to_storage(np.array([low, high]), encoder.spec.dtype)
-                shown = f"{ends.iloc[0]} to {ends.iloc[1]}"
-            warnings.warn(
-                f"Condition on {column!r}: {outside[0]!r} lies outside the values the "
-                f"model produces ({shown}); the other columns are drawn "
-                "as for the nearest value it produces.",
-                DataWarning,
-                stacklevel=3,
-            )
+        if bounds is not None:
+            warn_if_outside(column, encoder.spec.dtype, values, numbers, bounds)
+
+
+def warn_if_outside(
+    column: str,
+    dtype: str,
+    values: Sequence[Any],
+    numbers: np.ndarray,
+    bounds: tuple[float, float],
+) -> None:
+    """The warning of :func:`warn_outside_range` for one column whose model produces numbers
+    within ``bounds`` (a private model's come from its public or measured range)."""
+    low, high = bounds
+    # Just past an end is where the protected extremes lie, and the nearest value is a fair
+    # stand-in there; a tenth of the range beyond it is a value the model knows nothing of.
+    slack = 0.1 * (high - low)
+    outside = [
+        v
+        for v, x in zip(values, numbers, strict=True)
+        if np.isfinite(x) and not low - slack <= x <= high + slack
+    ]
+    if outside:
+        shown = f"{low:g} to {high:g}"
+        if is_storage_dtype(dtype):
+            # In the column's own type: 01:55:00, not 6.9e+09 microseconds.
+            ends = numbers_to_storage(np.array([low, high]), dtype)
+            shown = f"{ends.iloc[0]} to {ends.iloc[1]}"
+        warnings.warn(
+            f"Condition on {column!r}: {outside[0]!r} lies outside the values the "
+            f"model produces ({shown}); the other columns are drawn "
+            "as for the nearest value it produces.",
+            DataWarning,
+            stacklevel=4,
+        )
 
 
 def decode_in_range(

@@ -239,7 +239,12 @@ def evaluate(
     }
     return EvaluationResult(
         summary=_verdicts.overall_verdict(
-            fidelity.verdict, detection.verdict, utility, privacy.verdict
+            fidelity.verdict,
+            detection.verdict,
+            utility,
+            privacy.verdict,
+            fairness=None if fairness is None else fairness.verdict,
+            guarantee=None if guarantee is None else guarantee.verdict,
         ),
         fidelity=fidelity,
         associations=associations,

@@ -187,19 +187,32 @@ def privacy_verdict(
 
 
 def overall_verdict(
-    fidelity: Verdict, detection: Verdict, utility: UtilityResult | None, privacy: Verdict
+    fidelity: Verdict,
+    detection: Verdict,
+    utility: UtilityResult | None,
+    privacy: Verdict,
+    fairness: Verdict | None = None,
+    guarantee: Verdict | None = None,
 ) -> Verdict:
+    """The weakest rated section's rating: every section with a verdict counts (fairness and a
+    private model's guarantee too), so a poor one is never summed up as "good"."""
     named = {"fidelity": fidelity, "detection": detection, "privacy": privacy}
     if utility is not None:
         named["utility"] = utility.verdict
+    if fairness is not None:
+        named["fairness"] = fairness
+    if guarantee is not None:
+        named["guarantee"] = guarantee
     rated = {k: v.rating for k, v in named.items() if v.rating in _ORDER}
     if not rated:
         return Verdict(NOT_MEASURED, "Nothing could be measured.")
     worst = max(rated.values(), key=_ORDER.__getitem__)
     if worst == GOOD:
         return Verdict(GOOD, "Every measured aspect looks good.")
-    weak = ", ".join(k for k, r in rated.items() if r == worst)
-    return Verdict(worst, f"The weakest aspect sets the overall rating: {weak} is {worst}.")
+    weak = [k for k, r in rated.items() if r == worst]
+    listed = weak[0] if len(weak) == 1 else ", ".join(weak[:-1]) + " and " + weak[-1]
+    verb = "is" if len(weak) == 1 else "are"
+    return Verdict(worst, f"The weakest aspect sets the overall rating: {listed} {verb} {worst}.")
 
 
 def _interval(ci: tuple[float, float]) -> str:
@@ -246,15 +259,17 @@ def attack_risk_verdict(
     details: str,
 ) -> Verdict:
     rating = GOOD if ci[0] <= RISK_FAIR else FAIR if ci[0] <= RISK_POOR else POOR
-    how = "no more often" if rating == GOOD else "more often"
+    # Good with an interval above 0: some extra risk, but not clearly more than RISK_FAIR.
+    hedge = "" if rating != GOOD else "no " if ci[0] <= 0 else "not clearly "
+    how = f"{hedge}more often" if hedge != "no " else "no more often"
     if attack in _RISK_SENTENCES:
         start, end = _RISK_SENTENCES[attack]
         if attack == "linkability":
-            how = "no better" if rating == GOOD else "better"
+            how = f"{hedge}better"
         text = f"{start} {how} {end}"
     else:
         column = details.split("'")[1] if "'" in details else details
-        how = "no better" if rating == GOOD else "better"
+        how = f"{hedge}better"
         text = (
             f"Guessing a person's {column} from their other columns with the synthetic data works "
             f"{how} for training people than for people the generator never saw"

@@ -2232,7 +2232,8 @@ def _value_tokens(column: PrivateColumn, spec: ColumnSpec, values: pd.Series) ->
         if bad.any():
             shown = list(column.categories[:10]) + (["..."] if len(column.categories) > 10 else [])
             withheld = (
-                " (categories too rare to be released privately are not among them)"
+                f", or {RARE_LABEL!r}, which stands for every other value (those not declared "
+                "public, or too rare to be released privately)"
                 if column.has_rare
                 else ""
             )

@@ -13,14 +13,14 @@ import pandas as pd
 from lookalike._progress import progress_bar
 from lookalike._randomness import RandomState, seed_sequence
 from lookalike.control import ControlReport
-from lookalike.control._conditions import check_fits_dtype, warn_outside_range
+from lookalike.control._conditions import check_fits_dtype, warn_if_outside, warn_outside_range
 from lookalike.control._rule_sampling import (
     fit_rules,
     rule_sampler,
     rules_from_manifest,
     rules_to_manifest,
 )
-from lookalike.encode import TableEncoder, restore_dtype, seconds_to_datetimes
+from lookalike.encode import TableEncoder, numeric_values, restore_dtype, seconds_to_datetimes
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import BOOLEAN_SPELLINGS, read_table, table_suffix
 from lookalike.models._dp import (
@@ -488,6 +488,7 @@ class Synthesizer:
         if hasattr(self, "dp_model_"):
             self._check_fitted()
             count = _row_count(n, conditions)
+            self._warn_outside_range(conditions)
             rng = np.random.default_rng(self._sample_seed(random_state))
             out, targets = sample_private(
                 self, count, rng, conditions, rebalance, shift, parity, rules, progress
@@ -524,9 +525,30 @@ class Synthesizer:
         return out, report_plain_sample(self, out, conditions)
 
     def _warn_outside_range(self, conditions: Conditions) -> None:
-        # A private model bins numbers on public bounds; its own checks name values beyond them.
         if not hasattr(self, "dp_model_"):
             warn_outside_range(self.encoder_.encoders, conditions)
+            return
+        # A private model's numbers lie within its (public or measured) range: a fixed value far
+        # beyond it is written as asked, the other columns drawn as for its nearest cell.
+        if not isinstance(conditions, Mapping):
+            return
+        for column, value in conditions.items():
+            if column not in self.schema_ or isinstance(value, tuple):
+                continue
+            spec = self.schema_[column]
+            private = self.dp_model_.columns[list(self.schema_.names).index(column)]
+            if private.kind != "numeric" or spec.kind is ColumnKind.DATETIME:
+                continue
+            if isinstance(value, str) and ".." in value:
+                continue  # a range
+            assert private.cell_low is not None and private.cell_high is not None  # numeric
+            values = list(value) if isinstance(value, list | set | frozenset) else [value]
+            try:
+                numbers = numeric_values(spec, pd.Series(values, dtype=object))
+            except (TypeError, ValueError):
+                continue  # the sampler names the bad value
+            bounds = (float(private.cell_low.min()), float(private.cell_high.max()))
+            warn_if_outside(column, spec.dtype, values, numbers, bounds)
 
     def _with_spellings(self, out: pd.DataFrame) -> pd.DataFrame:
         """``out``, its ``attrs`` naming how CSV spelled its booleans (write_table writes so)."""
