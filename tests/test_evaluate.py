@@ -494,3 +494,18 @@ def test_an_attack_risk_above_zero_is_not_called_no_better() -> None:
     # The interval excludes 0 but not the 0.05 limit: good, yet not "no better".
     hedged = attack_risk_verdict("attribute inference", 0.19, (0.049, 0.34), 0.5, 0.1, details)
     assert hedged.rating == "good" and "works not clearly better" in hedged.explanation
+
+
+def test_dates_written_as_text_are_binned_as_dates(tmp_path: Path) -> None:
+    # A CSV holds dates as text: the report reads them by the real table's schema, as fit does,
+    # not as a category per day.
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 700, 600), "D")
+    table = pd.DataFrame({"signup": days.strftime("%d/%m/%Y"), "x": rng.normal(size=600)})
+    table.to_csv(tmp_path / "real.csv", index=False)
+    result = evaluate(tmp_path / "real.csv", tmp_path / "real.csv", max_rows=600)
+    assert dict(result.settings)["column_kinds"]["signup"] == "datetime"
+    # Day first, as the schema inferred: 13/01/2020 is not read as a 13th month.
+    shifted = table.assign(signup=(days + pd.Timedelta(days=400)).strftime("%d/%m/%Y"))
+    moved = evaluate(table, shifted, schema={"signup": {"kind": "datetime"}}, max_rows=600)
+    assert moved.fidelity.univariate < result.fidelity.univariate

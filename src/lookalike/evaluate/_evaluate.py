@@ -56,7 +56,7 @@ from lookalike.evaluate._result import (
 )
 from lookalike.evaluate._rules import measure_rules
 from lookalike.evaluate._utility import utility_scores
-from lookalike.schema import Schema
+from lookalike.schema import ColumnKind, Schema
 
 #: Default cap on the rows per table used for fidelity and utility.
 DEFAULT_MAX_ROWS = 50_000
@@ -133,7 +133,10 @@ def evaluate(
     holdout_frame = None if holdout is None else load_table(holdout, "holdout")
     real_schema = table_schema(real_frame, schema)
     excluded = excluded_columns(real_schema)
-    tables = prepare_tables(real_frame, synthetic_frame, holdout_frame, excluded)
+    dates = {
+        spec.name: spec.datetime_format for spec in real_schema if spec.kind is ColumnKind.DATETIME
+    }
+    tables = prepare_tables(real_frame, synthetic_frame, holdout_frame, excluded, dates)
     _check_compared("target", [target], excluded)
     _check_compared("sensitive", [sensitive] if isinstance(sensitive, str) else sensitive, excluded)
     if target is not None and target not in tables.names:

@@ -181,11 +181,14 @@ def prepare_tables(
     synthetic: pd.DataFrame,
     holdout: pd.DataFrame | None,
     excluded: Mapping[str, str] | None = None,
+    dates: Mapping[str, str | None] | None = None,
 ) -> PreparedTables:
     """Check that the tables have the same columns and convert them to the real table's kinds.
 
     The ``excluded`` columns (names and reasons, from :func:`excluded_columns`) must be present in
-    every table too, but are dropped from the prepared tables.
+    every table too, but are dropped from the prepared tables. ``dates`` names the columns the
+    real table's schema reads as datetimes, with their text format (None: parsed as found):
+    dates written as text in a CSV are then binned as dates, not as categories.
     """
     all_names = tuple(str(c) for c in real.columns)
     excluded = {} if excluded is None else excluded
@@ -217,10 +220,14 @@ def prepare_tables(
     # Numbers written as text are read with the real table's format in every table: guessed
     # per table, "0,512 kg" could read as a decimal comma in one and as thousands in another.
     formats = {name: _text_number_format(real[name]) for name in names}
-    kinds = tuple(_column_kind(real[name], formats[name]) for name in names)
-    canonical_real = _canonical(real, names, kinds, "real", formats)
+    dates = {} if dates is None else dates
+    kinds = tuple(
+        "datetime" if name in dates else _column_kind(real[name], formats[name]) for name in names
+    )
+    canonical_real = _canonical(real, names, kinds, "real", formats, dates)
     canonical = {
-        role: _canonical(frame, names, kinds, role, formats) for role, frame in aligned.items()
+        role: _canonical(frame, names, kinds, role, formats, dates)
+        for role, frame in aligned.items()
     }
     bins = tuple(
         _fit_bins(name, kind, canonical_real[name].to_numpy())
@@ -272,6 +279,7 @@ def _canonical(
     kinds: Sequence[ColumnKind],
     role: str,
     formats: Mapping[str, str | None],
+    dates: Mapping[str, str | None] | None = None,
 ) -> pd.DataFrame:
     columns: dict[str, npt.NDArray[Any]] = {}
     for name, kind in zip(names, kinds, strict=True):
@@ -279,7 +287,7 @@ def _canonical(
         if kind == "numeric":
             columns[name] = _as_numbers(series, name, role, formats.get(name))
         elif kind == "datetime":
-            columns[name] = _as_seconds(series, name, role)
+            columns[name] = _as_seconds(series, name, role, (dates or {}).get(name))
         else:
             columns[name] = _as_strings(series)
     return pd.DataFrame(columns, index=pd.RangeIndex(frame.shape[0]))
@@ -300,15 +308,16 @@ def _as_numbers(series: pd.Series, name: str, role: str, fmt: str | None) -> Flo
     return np.asarray(series.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)
 
 
-def _as_seconds(series: pd.Series, name: str, role: str) -> FloatArray:
+def _as_seconds(series: pd.Series, name: str, role: str, fmt: str | None = None) -> FloatArray:
+    """Seconds since the epoch; text is read with the real table's ``fmt`` when it has one."""
+    if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
+        series = series.astype("datetime64[s]")  # Arrow dates
     if not pd.api.types.is_datetime64_any_dtype(series.dtype):
         converted = pd.to_datetime(
-            series.astype("object"), errors="coerce", format="mixed", utc=True
+            series.astype("object"), errors="coerce", format=fmt or "mixed", utc=True
         )
         _check_conversion(series, converted, name, role, "datetime")
         series = converted
-    if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
-        series = series.astype("datetime64[s]")  # Arrow dates
     if getattr(series.dt, "tz", None) is not None:
         series = series.dt.tz_convert("UTC").dt.tz_localize(None)
     seconds = (series - pd.Timestamp("1970-01-01")) / pd.Timedelta(seconds=1)
