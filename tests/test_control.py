@@ -161,6 +161,7 @@ def test_same_seed_same_rows_and_the_report_does_not_change_them(
         ({"shift": {"age": {"mean": 40, "quantiles": {0.5: 40}}}}, "not several"),
         ({"shift": {"race": {"distribution": {"White": 0.5}}}}, "must sum to 1"),
         ({"shift": {"age": {"quantiles": {0.2: 50, 0.8: 40}}}}, "must increase"),
+        ({"shift": {"age": {"meen": "+10"}}}, "unknown key 'meen'; a shift takes 'mean'"),
         ({"parity": {"target": "income"}}, "sensitive"),
         ({"parity": {"target": "income", "sensitive": ["income"]}}, "cannot also be"),
         (

@@ -71,6 +71,24 @@ _NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIM
 _SHIFT_KEYS = ("mean", "quantiles", "distribution")
 
 
+def _check_share_keys(spec: ColumnSpec, request: Mapping[Any, Any]) -> None:
+    """A numeric column's shift keyed by a word is a misspelt 'mean', 'quantiles' or
+    'distribution', not shares of values the column cannot take: say so."""
+    name = spec.name
+    if spec.kind not in (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE) or spec.number_format:
+        return
+    for key in request:
+        if isinstance(key, str):
+            try:
+                float(key)
+            except ValueError:
+                raise ConditionError(
+                    f"Shift of {name!r}: unknown key {key!r}; a shift takes 'mean', "
+                    "'quantiles' or 'distribution' (or, for a column of few values, shares of "
+                    "its values)."
+                ) from None
+
+
 def needs_controls(
     model: Synthesizer,
     conditions: Any,
@@ -398,6 +416,7 @@ class _Targets:
                     )
                 )
             else:
+                _check_share_keys(model.schema_[name], request)
                 out.append(
                     share_constraint(
                         column,
