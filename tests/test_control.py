@@ -502,3 +502,12 @@ def test_a_value_beyond_the_models_range_is_kept_with_a_warning(fitted: la.Synth
     with warnings.catch_warnings():
         warnings.simplefilter("error", la.DataWarning)
         fitted.sample(20, conditions={"age": 40})
+
+
+def test_the_report_text_shows_each_parity_target_whole(fitted: la.Synthesizer) -> None:
+    _, report = fitted.sample_with_report(
+        500, parity={"target": "income", "sensitive": ["sex", "race"]}, random_state=0
+    )
+    text = report.to_text()
+    for grouping in ("by sex ", "by race ", "by sex+race "):
+        assert f"demographic parity difference {grouping}" in text

@@ -86,10 +86,17 @@ class ControlReport:
 
     def to_text(self) -> str:
         """A plain table: one line per target, then the conditionals that moved most."""
-        lines = [f"{'control':<10} {'column':<20} {'quantity':<28} {'asked':>10} {'achieved':>10}"]
+        # As wide as the longest entry: "demographic parity difference by sex+race" was cut to
+        # 28 characters, and three parity targets read the same.
+        column_width = max([20, *(len(t.column) for t in self.targets)])
+        quantity_width = max([28, *(len(t.quantity) for t in self.targets)])
+        lines = [
+            f"{'control':<10} {'column':<{column_width}} {'quantity':<{quantity_width}} "
+            f"{'asked':>10} {'achieved':>10}"
+        ]
         for t in self.targets:
             lines.append(
-                f"{t.control:<10} {t.column[:20]:<20} {t.quantity[:28]:<28} "
+                f"{t.control:<10} {t.column:<{column_width}} {t.quantity:<{quantity_width}} "
                 f"{_fmt(t.asked):>10} {_fmt(t.achieved):>10}"
             )
         if self.conditional_tvd:
