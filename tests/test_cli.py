@@ -203,6 +203,11 @@ def test_a_malformed_scenario_or_rules_file_is_named(
     model = tmp_path / "m.lookalike"
     _assert_one_line_error(_run("fit", adult_csv, "-o", model, "--rules", bad), "bad.yaml")
     assert not model.exists()
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("# nothing yet\n")
+    result = _run("sample", model_file, "-n", "5", "-o", out, "--scenario", empty)
+    _assert_one_line_error(result, "empty.yaml", "is empty")
+    assert not out.exists()
 
 
 def test_a_budget_or_row_count_that_cannot_be_read(

@@ -289,6 +289,9 @@ def test_the_report_prints_the_guarantee_and_ledger_of_the_model(
     assert sum(s.rho for s in guarantee.steps) == pytest.approx(guarantee.rho_spent)
     html = result.to_html()
     assert 'id="guarantee"' in html and guarantee.steps[-1].step in html
+    # The summary's cards include the guarantee, next to fidelity and privacy.
+    summary = html.split('<section id="summary">')[1].split("</section>")[0]
+    assert '<div class="name">Guarantee</div>' in summary
     assert la.EvaluationResult.from_dict(json.loads(result.to_json())) == result
     # On the command line: lookalike report ... --model.
     paths = [tmp_path / "real.csv", tmp_path / "synth.csv"]

@@ -95,7 +95,12 @@ class Scenario:
             # Parsers explain over several lines: the problem, then where it is.
             reason = " ".join(str(exc).split()) or type(exc).__name__
             raise ConditionError(f"Cannot read the scenario file {str(path)!r}: {reason}") from None
-        return cls.from_dict(data if data is not None else {})
+        if data is None or data == {}:
+            raise ConditionError(
+                f"The scenario file {str(path)!r} is empty; give at least one of conditions, "
+                "rebalance, shift, parity or rules."
+            )
+        return cls.from_dict(data)
 
     def sample_kwargs(self) -> dict[str, Any]:
         """The given controls as keyword arguments of ``Synthesizer.sample``."""
