@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -309,7 +309,13 @@ def _support(encoder: NumericEncoder) -> str:
     return f"values from {bounds[0]:g} to {bounds[1]:g}"
 
 
-def warn_outside_range(encoders: Mapping[str, ColumnEncoder], conditions: Any) -> None:
+#: What a model produces in a numeric column, for :func:`warn_outside_range`: given a column
+#: and condition values, their numbers, the column's dtype and the range of numbers the model
+#: produces; None when the column is not numeric or a value is bad (the sampler names those).
+Produced = Callable[[str, list[Any]], tuple[np.ndarray, str, tuple[float, float]] | None]
+
+
+def warn_outside_range(conditions: Any, produced: Produced) -> None:
     """Warn, once per column, about condition values well beyond what a numeric column produces.
 
     Such a value is written as asked; the other columns are drawn as for the nearest value the
@@ -318,33 +324,43 @@ def warn_outside_range(encoders: Mapping[str, ColumnEncoder], conditions: Any) -
     if not isinstance(conditions, Mapping):
         return
     for column, value in conditions.items():
-        encoder = encoders.get(column)
-        if not isinstance(encoder, NumericEncoder) or encoder.spec.kind is ColumnKind.DATETIME:
-            continue
         if isinstance(value, tuple) or (isinstance(value, str) and ".." in value):
             continue  # a range: outside values are already an error
         values = list(value) if isinstance(value, list | set | frozenset) else [value]
+        found = produced(str(column), values)
+        if found is not None:
+            _warn_if_outside(str(column), values, *found)
+
+
+def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
+    """:data:`Produced` for the default model: its encoders' numbers and ranges."""
+
+    def produced(
+        column: str, values: list[Any]
+    ) -> tuple[np.ndarray, str, tuple[float, float]] | None:
+        encoder = encoders.get(column)
+        if not isinstance(encoder, NumericEncoder) or encoder.spec.kind is ColumnKind.DATETIME:
+            return None
         try:
             check_fits_dtype(encoder.spec, values)
             for v in values:
                 encoder.tokens_for(v)
             numbers = encoder._condition_numbers(pd.Series(values, dtype=object))
         except (ConditionError, TypeError, ValueError):
-            continue  # the sampler names the bad value
+            return None
         bounds = encoder.finite_range()
-        if bounds is not None:
-            warn_if_outside(column, encoder.spec.dtype, values, numbers, bounds)
+        return None if bounds is None else (numbers, encoder.spec.dtype, bounds)
+
+    return produced
 
 
-def warn_if_outside(
+def _warn_if_outside(
     column: str,
-    dtype: str,
     values: Sequence[Any],
     numbers: np.ndarray,
+    dtype: str,
     bounds: tuple[float, float],
 ) -> None:
-    """The warning of :func:`warn_outside_range` for one column whose model produces numbers
-    within ``bounds`` (a private model's come from its public or measured range)."""
     low, high = bounds
     # Just past an end is where the protected extremes lie, and the nearest value is a fair
     # stand-in there; a tenth of the range beyond it is a value the model knows nothing of.

@@ -13,7 +13,7 @@ import pandas as pd
 from lookalike._progress import progress_bar
 from lookalike._randomness import RandomState, seed_sequence
 from lookalike.control import ControlReport
-from lookalike.control._conditions import check_fits_dtype, warn_if_outside, warn_outside_range
+from lookalike.control._conditions import check_fits_dtype, encoder_range, warn_outside_range
 from lookalike.control._rule_sampling import (
     fit_rules,
     rule_sampler,
@@ -525,30 +525,28 @@ class Synthesizer:
         return out, report_plain_sample(self, out, conditions)
 
     def _warn_outside_range(self, conditions: Conditions) -> None:
-        if not hasattr(self, "dp_model_"):
-            warn_outside_range(self.encoder_.encoders, conditions)
-            return
-        # A private model's numbers lie within its (public or measured) range: a fixed value far
-        # beyond it is written as asked, the other columns drawn as for its nearest cell.
-        if not isinstance(conditions, Mapping):
-            return
-        for column, value in conditions.items():
-            if column not in self.schema_ or isinstance(value, tuple):
-                continue
-            spec = self.schema_[column]
-            private = self.dp_model_.columns[list(self.schema_.names).index(column)]
-            if private.kind != "numeric" or spec.kind is ColumnKind.DATETIME:
-                continue
-            if isinstance(value, str) and ".." in value:
-                continue  # a range
-            assert private.cell_low is not None and private.cell_high is not None  # numeric
-            values = list(value) if isinstance(value, list | set | frozenset) else [value]
-            try:
-                numbers = numeric_values(spec, pd.Series(values, dtype=object))
-            except (TypeError, ValueError):
-                continue  # the sampler names the bad value
-            bounds = (float(private.cell_low.min()), float(private.cell_high.max()))
-            warn_if_outside(column, spec.dtype, values, numbers, bounds)
+        if hasattr(self, "dp_model_"):
+            warn_outside_range(conditions, self._private_range)
+        else:
+            warn_outside_range(conditions, encoder_range(self.encoder_.encoders))
+
+    def _private_range(
+        self, column: str, values: list[Any]
+    ) -> tuple[np.ndarray, str, tuple[float, float]] | None:
+        """A private model's numbers lie within its (public or measured) range: a fixed value
+        far beyond it is written as asked, the other columns drawn as for its nearest cell."""
+        if column not in self.schema_:
+            return None
+        spec = self.schema_[column]
+        private = self.dp_model_.columns[list(self.schema_.names).index(column)]
+        if private.kind != "numeric" or spec.kind is ColumnKind.DATETIME:
+            return None
+        assert private.cell_low is not None and private.cell_high is not None  # numeric
+        try:
+            numbers = numeric_values(spec, pd.Series(values, dtype=object))
+        except (TypeError, ValueError):
+            return None  # the sampler names the bad value
+        return numbers, spec.dtype, (float(private.cell_low.min()), float(private.cell_high.max()))
 
     def _with_spellings(self, out: pd.DataFrame) -> pd.DataFrame:
         """``out``, its ``attrs`` naming how CSV spelled its booleans (write_table writes so)."""
