@@ -271,19 +271,15 @@ def _check_model_columns(model: Any, columns: list[Any]) -> None:
         return  # not fitted: describe_guarantee names that
     fitted = [str(name) for name in schema.names]
     given = [str(name) for name in columns]
-    if sorted(fitted) != sorted(given):
-        missing = [c for c in fitted if c not in given]
-        extra = [c for c in given if c not in fitted]
+    missing = [c for c in fitted if c not in given]
+    extra = [c for c in given if c not in fitted]
+    problems = ([f"lacks its column(s) {missing}"] if missing else []) + (
+        [f"has column(s) {extra} it never saw"] if extra else []
+    )
+    if problems:
         raise DataError(
             "The 'model' parameter was fitted on another table: the real table "
-            + ", ".join(
-                part
-                for part in (
-                    f"lacks its column(s) {missing}" if missing else "",
-                    f"has column(s) {extra} it never saw" if extra else "",
-                )
-                if part
-            )
+            + ", ".join(problems)
             + "."
         )
 
