@@ -718,15 +718,14 @@ def _same_file(first: Path, second: Path) -> bool:
 
 
 def _check_model_name(path: Path) -> None:
-    """Refuse a model file named like a table: it would later be read as one, and fail."""
-    from lookalike.io import table_suffix as suffix_of
+    """Refuse a model file named like a table before fitting (a usage problem, exit code 2)."""
+    from lookalike.errors import ModelFileError
+    from lookalike.io import check_model_name
 
-    table_suffix = suffix_of(path)
-    if table_suffix is not None:
-        raise _UsageProblem(
-            f"Model file {str(path)!r} is named like a table ({table_suffix}); a model is a zip "
-            f"archive, conventionally named *{_MODEL_SUFFIX}."
-        )
+    try:
+        check_model_name(path)
+    except ModelFileError as exc:
+        raise _UsageProblem(str(exc)) from None
 
 
 def _check_outputs(paths: list[Path], *, force: bool) -> None:

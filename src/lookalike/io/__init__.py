@@ -4,19 +4,19 @@ from lookalike.io._files import check_output_path, write_text
 from lookalike.io._table import (
     BOOLEAN_SPELLINGS,
     TABLE_SUFFIXES,
+    check_model_name,
     check_table_output,
     read_table,
-    table_suffix,
     write_table,
 )
 
 __all__ = [
     "BOOLEAN_SPELLINGS",
     "TABLE_SUFFIXES",
+    "check_model_name",
     "check_output_path",
     "check_table_output",
     "read_table",
-    "table_suffix",
     "write_table",
     "write_text",
 ]

@@ -45,15 +45,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lookalike.errors import DataError, DataWarning
+from lookalike.errors import DataError, DataWarning, ModelFileError
 from lookalike.io._files import check_output_path, write_atomically
 
 __all__ = [
     "BOOLEAN_SPELLINGS",
     "TABLE_SUFFIXES",
+    "check_model_name",
     "check_table_output",
     "read_table",
-    "table_suffix",
     "write_table",
 ]
 
@@ -594,7 +594,13 @@ def _one_line(message: str) -> str:
     return " ".join(message.split())
 
 
-def table_suffix(path: str | Path) -> str | None:
-    """The table-file ending of ``path`` (``".csv"``, ``".parquet"``, ``".gz"``...), or None."""
+def check_model_name(path: str | Path) -> None:
+    """ModelFileError if ``path`` ends like a table (``.csv``, ``.parquet``, ``.gz``...): the
+    model would later be read as a table, or replace one when overwriting is allowed."""
     name = Path(path).name.lower()
-    return next((s for s in (*TABLE_SUFFIXES, ".gz") if name.endswith(s)), None)
+    suffix = next((s for s in (*TABLE_SUFFIXES, ".gz") if name.endswith(s)), None)
+    if suffix is not None:
+        raise ModelFileError(
+            f"Model file {str(path)!r} is named like a table ({suffix}); a model is a zip "
+            "archive, conventionally named *.lookalike."
+        )

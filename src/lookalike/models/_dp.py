@@ -175,8 +175,6 @@ _FACTOR_BOUND = 1e12
 #: Rows drawn from the model to estimate its joint of two parents (post-processing).
 _MODEL_SAMPLE_ROWS = 100_000
 
-_DOMAIN_KEYS = PUBLIC_DOMAIN_FIELDS
-
 
 @dataclass(frozen=True)
 class PrivateColumn:
@@ -484,8 +482,8 @@ def split_domain_overrides(
     domain: dict[str, dict[str, Any]] = {}
     for name, override in inner.items():
         if isinstance(override, Mapping):
-            public = {k: override[k] for k in _DOMAIN_KEYS if k in override}
-            rest = {k: v for k, v in override.items() if k not in _DOMAIN_KEYS}
+            public = {k: override[k] for k in PUBLIC_DOMAIN_FIELDS if k in override}
+            rest = {k: v for k, v in override.items() if k not in PUBLIC_DOMAIN_FIELDS}
             if public:
                 domain[str(name)] = public
             if rest:

@@ -22,7 +22,7 @@ from lookalike.control._rule_sampling import (
 )
 from lookalike.encode import TableEncoder, numeric_values, restore_dtype, seconds_to_datetimes
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
-from lookalike.io import BOOLEAN_SPELLINGS, read_table, table_suffix
+from lookalike.io import BOOLEAN_SPELLINGS, check_model_name, read_table
 from lookalike.models._dp import (
     PrivateModel,
     fit_private_model,
@@ -704,12 +704,7 @@ class Synthesizer:
         ``force``.
         """
         self._check_fitted()
-        suffix = table_suffix(path)
-        if suffix is not None:
-            raise ModelFileError(
-                f"Model file {str(path)!r} is named like a table ({suffix}); a model is a zip "
-                "archive, conventionally named *.lookalike."
-            )
+        check_model_name(path)
         return write_artifact(path, self._to_artifact(), force=force)
 
     def _to_artifact(self) -> Artifact:
