@@ -511,3 +511,21 @@ def test_the_report_text_shows_each_parity_target_whole(fitted: la.Synthesizer) 
     text = report.to_text()
     for grouping in ("by sex ", "by race ", "by sex+race "):
         assert f"demographic parity difference {grouping}" in text
+
+
+def test_parity_reports_the_least_difference_its_group_sizes_allow(
+    fitted: la.Synthesizer,
+) -> None:
+    out, report = fitted.sample_with_report(
+        500, parity={"target": "income", "sensitive": ["sex", "race"]}, random_state=0
+    )
+    combined = next(t for t in report.targets if t.quantity.endswith("by sex+race"))
+    # Recomputed from the rows: each group's rate is k / n, at best the nearest to the overall rate.
+    overall = (out["income"] == ">50K").mean()
+    sizes = out.groupby(["sex", "race"]).size()
+    least = (np.rint(overall * sizes) / sizes - overall).abs().max()
+    assert combined.least_possible == pytest.approx(least, abs=1e-9)
+    assert 0.005 < combined.least_possible <= combined.achieved
+    assert "groups this small allow no less than" in report.to_text()
+    assert report.to_dict()["targets"][2]["least_possible"] == pytest.approx(least, abs=1e-6)
+    assert "least possible" in la.evaluate(out, out, controls=report).to_html()

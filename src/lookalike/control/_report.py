@@ -14,6 +14,8 @@ class TargetResult:
 
     ``model`` is the value the model gives without this control (under the other conditions), when
     it is known. ``difference`` is achieved - asked (shares and probabilities in [0, 1]).
+    ``least_possible`` is, for a parity target, the smallest difference the sampled groups' sizes
+    allow (a group of 4 rows has rates in steps of 0.25); no draw can achieve less.
     """
 
     control: str  # condition | rebalance | shift | parity
@@ -22,6 +24,7 @@ class TargetResult:
     asked: float
     achieved: float
     model: float | None = None
+    least_possible: float | None = None
 
     @property
     def difference(self) -> float:
@@ -36,6 +39,7 @@ class TargetResult:
             "achieved": _number(self.achieved),
             "difference": _number(self.difference),
             "model": _number(self.model),
+            "least_possible": _number(self.least_possible),
         }
 
 
@@ -99,6 +103,11 @@ class ControlReport:
                 f"{t.control:<10} {t.column:<{column_width}} {t.quantity:<{quantity_width}} "
                 f"{_fmt(t.asked):>10} {_fmt(t.achieved):>10}"
             )
+            if t.least_possible is not None and t.least_possible >= _SHOWN_FLOOR:
+                lines.append(
+                    f"{'':<10} {'':<{column_width}} groups this small allow no less than "
+                    f"{_fmt(t.least_possible)}: sample more rows to get closer"
+                )
         if self.conditional_tvd:
             worst = sorted(self.conditional_tvd.items(), key=lambda kv: -kv[1])[:5]
             shown = ", ".join(f"{k} {v:.3f}" for k, v in worst)
@@ -121,6 +130,10 @@ class ControlReport:
 
     def __str__(self) -> str:
         return self.to_text()
+
+
+#: A parity target's least possible difference is printed when it is at least this large.
+_SHOWN_FLOOR = 0.005
 
 
 def _number(value: float | None) -> float | None:

@@ -14,8 +14,8 @@ shows how close *any* new person's record is to the training rows by chance.
   differences, so it lies in about [0, 1.5]; it is computed as a Euclidean distance on an
   encoding built for that, so scikit-learn's NearestNeighbors can do the work.
 * DCR share: for each synthetic row, is its closest training row closer than its closest holdout
-  row? (Ties count half.) With training and holdout of **equal size** (the training rows are
-  subsampled to the holdout size) a generator that does not memorise scores about 0.5; more
+  row? (Ties count half.) With training and holdout of **equal size** (every table is
+  subsampled to the smallest of them) a generator that does not memorise scores about 0.5; more
   means synthetic rows sit near training records.
 * NNDR: distance to the closest training row divided by the distance to the second closest; low
   values mean a row points at one particular record. 1.0 when both are 0 (duplicated records).

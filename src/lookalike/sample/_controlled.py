@@ -649,6 +649,7 @@ def measure_targets(
                         0.0,
                         parity_difference(drawn, target, groups),
                         None if pilot is None else parity_difference(pilot, target, groups),
+                        least_possible=least_parity_difference(drawn, target, groups, len(out)),
                     )
                 )
                 if len(sensitive) == 1:
@@ -668,6 +669,27 @@ def parity_difference(
         return 0.0
     rates = table[:, present] / sizes[present]
     return float((rates.max(axis=1) - rates.min(axis=1)).max())
+
+
+def least_parity_difference(
+    joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn], n_rows: int
+) -> float:
+    """The smallest parity difference that groups of these sizes can show at the rows' overall
+    rates: a group of n rows has rates in steps of 1/n. ``joint`` holds shares of ``n_rows``.
+
+    A category's overall rate p lies between its smallest and largest group rate, so the gap is at
+    least every group's distance from p, and a group of n rows is at least |round(p n) / n - p|
+    from it. With 4 rows a group sits at 0.25, not 0.24: parity to 0.01 needs larger groups.
+    """
+    axes = [target.axes[0], *(s.axes[0] for s in sensitive)]
+    table = marginal(joint, axes).reshape(target.sizes[0], -1)
+    sizes = np.rint(table.sum(axis=0) * n_rows)
+    sizes = sizes[sizes > 0]
+    if len(sizes) < 2:
+        return 0.0
+    overall = table.sum(axis=1) / table.sum()
+    nearest = np.rint(np.outer(overall, sizes)) / sizes
+    return float(np.abs(nearest - overall[:, None]).max())
 
 
 def _mapping_or_error(name: str, value: Any) -> Mapping[str, Any]:
