@@ -660,3 +660,26 @@ def test_report_adds_stress_tests_and_experiments_from_their_json(tmp_path: Path
         code=2,
     )
     assert not (tmp_path / "r2.html").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "fragment"),
+    [
+        (["fit"], "missing argument 'DATA'. See 'lookalike fit --help'."),
+        (["sample", "m.lookalike", "-n", "5"], "missing option '-o'"),
+        (["fit", "x.csv", "-o", "m.lookalike", "--bogus"], "no such option: --bogus."),
+        (["fitt"], "no such command 'fitt'. Did you mean 'fit'?"),
+        (["report"], "missing argument 'REAL'."),
+    ],
+)
+def test_usage_errors_are_one_line_with_exit_code_2(args: list[str], fragment: str) -> None:
+    result = _run(*args)
+    _assert_one_line_error(result, fragment, code=2)
+    assert "╭" not in result.output and "Usage:" not in result.output
+
+
+def test_the_bare_command_still_prints_its_help() -> None:
+    result = _run()
+    assert result.exit_code == 2
+    assert "Usage: lookalike" in result.output and "error:" not in result.output
+    assert "fit" in result.output and "sample" in result.output

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -21,6 +22,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+from typer.core import TyperGroup
+from typer.exceptions import TyperException
 
 from lookalike import __version__
 from lookalike.errors import ConditionError, DataWarning, LookalikeError
@@ -36,7 +39,43 @@ if TYPE_CHECKING:
 
 __all__ = ["app", "main"]
 
+
+class _OneLineUsageErrors(TyperGroup):
+    """Usage errors (a missing argument, an unknown option, a value of the wrong type) print one
+    ``error:`` line with exit code 2, like every other error of the CLI, not typer's framed box."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        call = (args, prog_name, complete_var, False, windows_expand_args)
+        if not standalone_mode:
+            return super().main(*call, **extra)
+        try:
+            code = super().main(*call, **extra)
+        except TyperException as exc:
+            # The bare command has already printed its help; other errors say what went wrong.
+            if type(exc).__name__ != "NoArgsIsHelpError":
+                message = exc.format_message().rstrip()
+                context = getattr(exc, "ctx", None)
+                if context is not None:
+                    stop = "" if message.endswith((".", "?", "!")) else "."
+                    message += f"{stop} See '{context.command_path} --help'."
+                _print_problem("error", message[:1].lower() + message[1:], "bold red")
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            _print_problem("error", "aborted.", "bold red")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
+    cls=_OneLineUsageErrors,
     name="lookalike",
     help="Synthetic tables with the statistics of real ones, and measured fidelity and privacy.",
     no_args_is_help=True,
@@ -80,7 +119,10 @@ def _root(
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Argument(help="Table to learn: .csv, .csv.gz, .tsv, .parquet.")],
+    data: Annotated[
+        Path,
+        typer.Argument(metavar="DATA", help="Table to learn: .csv, .csv.gz, .tsv, .parquet."),
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write.")],
     seed: Annotated[
         str | None, typer.Option("--seed", help="Whole number >= 0; same seed, same model.")
@@ -236,7 +278,7 @@ def sample(
 
 @app.command()
 def report(
-    real: Annotated[Path, typer.Argument(help="The real (training) table.")],
+    real: Annotated[Path, typer.Argument(metavar="REAL", help="The real (training) table.")],
     synthetic: Annotated[Path, typer.Argument(metavar="SYNTH", help="The synthetic table.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="HTML report to write.")],
     holdout: Annotated[
@@ -383,7 +425,9 @@ def inspect(
 
 @app.command()
 def pii(
-    data: Annotated[Path, typer.Argument(help="Real table whose PII columns are replaced.")],
+    data: Annotated[
+        Path, typer.Argument(metavar="DATA", help="Real table whose PII columns are replaced.")
+    ],
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Table to write: .csv, .csv.gz, .parquet.")
     ],
