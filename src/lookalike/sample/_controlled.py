@@ -661,8 +661,7 @@ def parity_difference(
     joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]
 ) -> float:
     """Largest gap, over target categories, between groups' rates of that category."""
-    axes = [target.axes[0], *(s.axes[0] for s in sensitive)]
-    table = marginal(joint, axes).reshape(target.sizes[0], -1)
+    table = _by_group(joint, target, sensitive)
     sizes = table.sum(axis=0)
     present = sizes > 0
     if present.sum() < 2:
@@ -681,8 +680,7 @@ def least_parity_difference(
     least every group's distance from p, and a group of n rows is at least |round(p n) / n - p|
     from it. With 4 rows a group sits at 0.25, not 0.24: parity to 0.01 needs larger groups.
     """
-    axes = [target.axes[0], *(s.axes[0] for s in sensitive)]
-    table = marginal(joint, axes).reshape(target.sizes[0], -1)
+    table = _by_group(joint, target, sensitive)
     sizes = np.rint(table.sum(axis=0) * n_rows)
     sizes = sizes[sizes > 0]
     if len(sizes) < 2:
@@ -690,6 +688,12 @@ def least_parity_difference(
     overall = table.sum(axis=1) / table.sum()
     nearest = np.rint(np.outer(overall, sizes)) / sizes
     return float(np.abs(nearest - overall[:, None]).max())
+
+
+def _by_group(joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]) -> np.ndarray:
+    """The joint's shares as target categories (rows) by combined sensitive groups (columns)."""
+    axes = [target.axes[0], *(s.axes[0] for s in sensitive)]
+    return np.asarray(marginal(joint, axes).reshape(target.sizes[0], -1))
 
 
 def _mapping_or_error(name: str, value: Any) -> Mapping[str, Any]:
