@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from markupsafe import escape
 from typer.testing import CliRunner
 
 import lookalike as la
@@ -529,3 +530,24 @@ def test_parity_reports_the_least_difference_its_group_sizes_allow(
     assert "groups this small allow no less than" in report.to_text()
     assert report.to_dict()["targets"][2]["least_possible"] == pytest.approx(least, abs=1e-6)
     assert "least possible" in la.evaluate(out, out, controls=report).to_html()
+
+
+def test_parity_keeps_a_group_the_model_never_gives_the_positive_class() -> None:
+    # Group "c" never has y == "yes": no draw can give it the common rate. Raking toward parity
+    # used to shrink it until it vanished; it now keeps its rows and rates, and the report says so.
+    rng = np.random.default_rng(3)
+    group = rng.choice(["a", "b", "c"], size=6_000, p=[0.45, 0.4, 0.15])
+    rate = np.select([group == "a", group == "b"], [0.5, 0.2], 0.0)
+    real = pd.DataFrame({"group": group, "y": np.where(rng.random(6_000) < rate, "yes", "no")})
+    model = la.Synthesizer(random_state=0).fit(real)
+    out, report = model.sample_with_report(
+        6_000, parity={"target": "y", "sensitive": ["group"]}, random_state=1
+    )
+    assert abs((out["group"] == "c").mean() - 0.15) < 0.03
+    assert not ((out["group"] == "c") & (out["y"] == "yes")).any()
+    rates = out.groupby("group")["y"].apply(lambda s: (s == "yes").mean())
+    assert abs(rates["a"] - rates["b"]) < 0.03
+    (target,) = report.targets
+    assert target.note is not None and "in c, so this group keeps" in target.note
+    assert target.note in report.to_text() and report.to_dict()["targets"][0]["note"] == target.note
+    assert str(escape(target.note)) in la.evaluate(out, out, controls=report).to_html()

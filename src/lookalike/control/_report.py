@@ -15,7 +15,8 @@ class TargetResult:
     ``model`` is the value the model gives without this control (under the other conditions), when
     it is known. ``difference`` is achieved - asked (shares and probabilities in [0, 1]).
     ``least_possible`` is, for a parity target, the smallest difference the sampled groups' sizes
-    allow (a group of 4 rows has rates in steps of 0.25); no draw can achieve less.
+    allow (a group of 4 rows has rates in steps of 0.25); no draw can achieve less. ``note``
+    says in words what kept a target from its asked value, when something did.
     """
 
     control: str  # condition | rebalance | shift | parity
@@ -25,6 +26,7 @@ class TargetResult:
     achieved: float
     model: float | None = None
     least_possible: float | None = None
+    note: str | None = None
 
     @property
     def difference(self) -> float:
@@ -40,6 +42,7 @@ class TargetResult:
             "difference": _number(self.difference),
             "model": _number(self.model),
             "least_possible": _number(self.least_possible),
+            "note": self.note,
         }
 
 
@@ -108,6 +111,8 @@ class ControlReport:
                     f"{'':<10} {'':<{column_width}} groups this small allow no less than "
                     f"{_fmt(t.least_possible)}: sample more rows to get closer"
                 )
+            if t.note:
+                lines.append(f"{'':<10} {'':<{column_width}} {t.note}")
         if self.conditional_tvd:
             worst = sorted(self.conditional_tvd.items(), key=lambda kv: -kv[1])[:5]
             shown = ", ".join(f"{k} {v:.3f}" for k, v in worst)

@@ -89,13 +89,12 @@ def _expand(factor: np.ndarray, joint: np.ndarray, axes: Sequence[int]) -> np.nd
 def apply_constraint(joint: np.ndarray, c: Constraint) -> np.ndarray:
     """One raking step: the nearest joint meeting constraint ``c`` alone."""
     if c.kind == "parity":
-        target, *sensitive = c.columns
-        axes = [*target.axes, *(a for s in sensitive for a in s.axes)]
-        current = marginal(joint, axes)
-        n_target = int(np.prod(target.sizes))
-        table = current.reshape(n_target, -1)
-        product = np.outer(table.sum(axis=1), table.sum(axis=0)) / max(table.sum(), 1e-300)
-        factor = np.divide(product, table, out=np.zeros_like(table), where=table > 0)
+        axes, table = _parity_table(joint, c)
+        reach = ~parity_out_of_reach(table)
+        within = table[:, reach]
+        product = np.outer(within.sum(axis=1), within.sum(axis=0)) / max(within.sum(), 1e-300)
+        factor = np.ones_like(table)
+        factor[:, reach] = np.divide(product, within, out=np.zeros_like(within), where=within > 0)
         return np.asarray(joint * _expand(factor.reshape(-1), joint, axes))
     column = c.columns[0]
     current = marginal(joint, column.axes)
@@ -116,11 +115,10 @@ def gap(joint: np.ndarray, c: Constraint) -> float:
     if total <= 0:
         return np.inf
     if c.kind == "parity":
-        target, *sensitive = c.columns
-        axes = [*target.axes, *(a for s in sensitive for a in s.axes)]
-        table = marginal(joint, axes).reshape(int(np.prod(target.sizes)), -1) / total
-        product = np.outer(table.sum(axis=1), table.sum(axis=0))
-        return float(np.abs(table - product).max())
+        _, table = _parity_table(joint, c)
+        within = table[:, ~parity_out_of_reach(table)] / total
+        product = np.outer(within.sum(axis=1), within.sum(axis=0)) / max(within.sum(), 1e-300)
+        return float(np.abs(within - product).max(initial=0.0))
     column = c.columns[0]
     current = marginal(joint, column.axes) / total
     if c.kind == "shares":
@@ -134,6 +132,27 @@ def gap(joint: np.ndarray, c: Constraint) -> float:
         return abs(mean - float(c.mean or 0.0)) / spread
     masses, wanted = _interval_masses(current, column.values, c.quantiles)
     return float(np.abs(masses - wanted).max())
+
+
+def _parity_table(joint: np.ndarray, c: Constraint) -> tuple[list[int], np.ndarray]:
+    """The axes of a parity constraint's columns, and the joint's mass over them as target cells
+    (rows) by combined sensitive groups (columns)."""
+    target, *sensitive = c.columns
+    axes = [*target.axes, *(a for s in sensitive for a in s.axes)]
+    return axes, marginal(joint, axes).reshape(int(np.prod(target.sizes)), -1)
+
+
+def parity_out_of_reach(table: np.ndarray) -> np.ndarray:
+    """Per group (column of ``table``: target cells by groups), whether parity cannot reach it:
+    the group has rows but none in some target cell that other groups have.
+
+    Raking cannot create mass where the model has none, so scaling such a group toward the
+    common rates would only shrink it, until the group vanished from the output (adult's
+    ``Preschool`` has no ``>50K``). These groups keep the model's rates; parity holds among the
+    others.
+    """
+    present = table.sum(axis=1) > 0
+    return np.asarray((table.sum(axis=0) > 0) & ((table[present] <= 0).any(axis=0)))
 
 
 def rake(joint: np.ndarray, constraints: Sequence[Constraint]) -> tuple[np.ndarray, list[float]]:

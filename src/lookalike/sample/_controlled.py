@@ -50,13 +50,14 @@ from lookalike.control._targets import (
     marginal,
     mean_constraint,
     parity_constraint,
+    parity_out_of_reach,
     quantile_constraint,
     rake,
     read_parity,
     share_constraint,
     target_columns,
 )
-from lookalike.encode import NumericEncoder, numeric_values, restore_dtype
+from lookalike.encode import RARE_VALUE, NumericEncoder, numeric_values, restore_dtype
 from lookalike.errors import ConditionError
 from lookalike.models._trees import TokenFilter
 from lookalike.schema import ColumnKind, ColumnSpec
@@ -67,6 +68,8 @@ if TYPE_CHECKING:
 #: Rows of the pilot draw that estimates the model's joint of the target columns: twice the
 #: request, within these bounds (the batch's own raking makes the targets exact regardless).
 PILOT_ROWS = (20_000, 50_000)
+#: A parity note names at most this many of the groups parity could not reach.
+_MAX_NAMED_GROUPS = 5
 _NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
 _SHIFT_KEYS = ("mean", "quantiles", "distribution")
 
@@ -641,6 +644,12 @@ def measure_targets(
             target, *sensitive = c.columns
             for group in [*sensitive, None]:
                 groups = sensitive if group is None else [group]
+                # Groups the model never gives some target value keep its rates (the raking
+                # leaves them): the least possible difference and the note are about the others.
+                out_of_reach = (
+                    None if pilot is None else parity_out_of_reach(_by_group(pilot, target, groups))
+                )
+                kept = None if out_of_reach is None else ~out_of_reach
                 results.append(
                     TargetResult(
                         "parity",
@@ -649,7 +658,10 @@ def measure_targets(
                         0.0,
                         parity_difference(drawn, target, groups),
                         None if pilot is None else parity_difference(pilot, target, groups),
-                        least_possible=least_parity_difference(drawn, target, groups, len(out)),
+                        least_possible=least_parity_difference(
+                            drawn, target, groups, len(out), kept
+                        ),
+                        note=_unreachable_note(model, drawn, target, groups, out_of_reach),
                     )
                 )
                 if len(sensitive) == 1:
@@ -658,10 +670,16 @@ def measure_targets(
 
 
 def parity_difference(
-    joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]
+    joint: np.ndarray,
+    target: TargetColumn,
+    sensitive: list[TargetColumn],
+    kept: np.ndarray | None = None,
 ) -> float:
-    """Largest gap, over target categories, between groups' rates of that category."""
+    """Largest gap, over target categories, between groups' rates of that category (among the
+    groups ``kept``, a mask over the combined groups; all by default)."""
     table = _by_group(joint, target, sensitive)
+    if kept is not None:
+        table = table[:, kept]
     sizes = table.sum(axis=0)
     present = sizes > 0
     if present.sum() < 2:
@@ -671,16 +689,23 @@ def parity_difference(
 
 
 def least_parity_difference(
-    joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn], n_rows: int
+    joint: np.ndarray,
+    target: TargetColumn,
+    sensitive: list[TargetColumn],
+    n_rows: int,
+    kept: np.ndarray | None = None,
 ) -> float:
     """The smallest parity difference that groups of these sizes can show at the rows' overall
-    rates: a group of n rows has rates in steps of 1/n. ``joint`` holds shares of ``n_rows``.
+    rates: a group of n rows has rates in steps of 1/n. ``joint`` holds shares of ``n_rows``;
+    ``kept`` masks the combined groups considered (all by default).
 
     A category's overall rate p lies between its smallest and largest group rate, so the gap is at
     least every group's distance from p, and a group of n rows is at least |round(p n) / n - p|
     from it. With 4 rows a group sits at 0.25, not 0.24: parity to 0.01 needs larger groups.
     """
     table = _by_group(joint, target, sensitive)
+    if kept is not None:
+        table = table[:, kept]
     sizes = np.rint(table.sum(axis=0) * n_rows)
     sizes = sizes[sizes > 0]
     if len(sizes) < 2:
@@ -688,6 +713,57 @@ def least_parity_difference(
     overall = table.sum(axis=1) / table.sum()
     nearest = np.rint(np.outer(overall, sizes)) / sizes
     return float(np.abs(nearest - overall[:, None]).max())
+
+
+def _unreachable_note(
+    model: Synthesizer,
+    drawn: np.ndarray,
+    target: TargetColumn,
+    sensitive: list[TargetColumn],
+    out_of_reach: np.ndarray | None,
+) -> str | None:
+    """Names the groups parity could not reach (see :func:`parity_out_of_reach`), if any, and
+    the difference among the others."""
+    if out_of_reach is None or not out_of_reach.any():
+        return None
+    names = _group_labels(model, sensitive, np.flatnonzero(out_of_reach))
+    shown = ", ".join(names[:_MAX_NAMED_GROUPS])
+    if len(names) > _MAX_NAMED_GROUPS:
+        shown += f" and {len(names) - _MAX_NAMED_GROUPS} more"
+    among = parity_difference(drawn, target, sensitive, kept=~out_of_reach)
+    keep = "these groups keep" if len(names) > 1 else "this group keeps"
+    return (
+        f"the model never draws some value of {target.name} in {shown}, so {keep} the "
+        f"model's rates; among the other groups the difference is {among:.4f}"
+    )
+
+
+def _group_labels(
+    model: Synthesizer, sensitive: list[TargetColumn], groups: np.ndarray
+) -> list[str]:
+    """Each combined group's values (``a/b`` over the sensitive columns)."""
+    encoders = model.encoder_.encoders
+    cells = np.unravel_index(groups, [s.sizes[0] for s in sensitive])
+    labels: list[list[str]] = []
+    for column, tokens in zip(sensitive, cells, strict=True):
+        encoder = encoders[column.name]
+        if len(column.sizes) > 1:  # a continuous column's groups are its bins
+            labels.append([f"{column.name} bin {t + 1} of {column.sizes[0]}" for t in tokens])
+        elif isinstance(encoder, NumericEncoder):
+            labels.append(["missing" if np.isnan(v) else f"{v:g}" for v in column.values[tokens]])
+        else:
+            categories = list(getattr(encoder, "categories", []))
+            labels.append(
+                [
+                    str(categories[t])
+                    if t < len(categories)
+                    else "missing"
+                    if t == encoder.missing_token
+                    else RARE_VALUE
+                    for t in tokens
+                ]
+            )
+    return ["/".join(parts) for parts in zip(*labels, strict=True)]
 
 
 def _by_group(joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]) -> np.ndarray:
