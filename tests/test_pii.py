@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -36,7 +37,11 @@ from lookalike.schema._pii import (
     luhn_checksum,
 )
 
-DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+#: The shared datasets beside the clone, or where $LOOKALIKE_DATASETS says (as the benchmarks).
+DATASETS = Path(
+    os.environ.get("LOOKALIKE_DATASETS")
+    or Path(__file__).resolve().parents[2] / "shared" / "datasets"
+)
 
 _FIRST = ["Harriet", "Ambrose", "Cordelia", "Thaddeus", "Philippa", "Percival", "Rosalind", "Silas"]
 _LAST = ["Quillfeather", "Marchbanks", "Thistlewood", "Ravenscroft", "Oakenshield", "Pennywhistle"]
@@ -204,7 +209,7 @@ def _dataset_tables() -> list[tuple[str, Path]]:
 @pytest.mark.parametrize(("name", "path"), _dataset_tables(), ids=lambda v: str(v))
 def test_no_false_positives_on_real_datasets(name: str, path: Path) -> None:
     if not path.is_file():
-        pytest.skip(f"{path} is not available here")
+        pytest.skip(f"{path} is not available here (set $LOOKALIKE_DATASETS)")
     # pandas' own reader: the library's typed reader is slow on 250,000 rows and changes nothing.
     assert la.detect_pii(pd.read_csv(path)) == {}
 
