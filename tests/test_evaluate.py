@@ -254,7 +254,8 @@ def test_all_missing_and_constant_columns() -> None:
         }
     )
     synthetic = real.assign(x=rng.normal(size=n), y=rng.choice(["a", "b", "c"], size=n))
-    result = evaluate(real, synthetic, holdout=real.iloc[:100], random_state=0)
+    holdout = real.assign(x=rng.normal(size=n)).iloc[:100]  # fresh rows, not training rows
+    result = evaluate(real, synthetic, holdout=holdout, random_state=0)
     by_name = {c.name: c for c in result.fidelity.columns}
     assert by_name["empty"].accuracy == pytest.approx(1.0)
     assert by_name["empty"].labels == ("(missing)",)
@@ -509,3 +510,27 @@ def test_dates_written_as_text_are_binned_as_dates(tmp_path: Path) -> None:
     shifted = table.assign(signup=(days + pd.Timedelta(days=400)).strftime("%d/%m/%Y"))
     moved = evaluate(table, shifted, schema={"signup": {"kind": "datetime"}}, max_rows=600)
     assert moved.fidelity.univariate < result.fidelity.univariate
+
+
+def test_a_holdout_made_of_training_rows_is_refused(adult: pd.DataFrame) -> None:
+    real, synthetic = adult.iloc[:1_500], adult.iloc[1_500:]
+    for holdout in (real, pd.concat([real.iloc[:500], synthetic.iloc[:500]])):
+        with pytest.raises(DataError, match="holdout's rows are also rows of the real"):
+            evaluate(real, synthetic, holdout=holdout)
+    # Rows repeated by chance in a table of few values are not mistaken for an overlap.
+    rng = np.random.default_rng(0)
+    coarse = pd.DataFrame({"a": rng.integers(0, 3, 1_200), "b": rng.integers(0, 2, 1_200)})
+    evaluate(coarse.iloc[:800], coarse.iloc[800:1_000], holdout=coarse.iloc[1_000:])
+
+
+def test_tables_too_small_to_rate_are_shown_but_not_rated(adult: pd.DataFrame) -> None:
+    real, holdout = adult.iloc[:2_000], adult.iloc[2_000:]
+    tiny = real.sample(3, random_state=0)
+    result = evaluate(real, tiny, holdout=holdout, target="income")
+    assert result.privacy.exact_copy_share == 1.0  # measured,
+    for section in (result.fidelity, result.detection, result.privacy, result.utility):
+        assert section is not None and section.verdict.rating == "not measured"  # not rated
+        assert "Not rated: 3 rows are too few" in section.verdict.explanation
+    assert result.summary.rating == "not measured"
+    enough = evaluate(real, real.sample(300, random_state=0), holdout=holdout)
+    assert enough.fidelity.verdict.rating != "not measured"

@@ -310,6 +310,8 @@ def test_unknown_sensitive_columns_are_named(adult_thirds: tuple[pd.DataFrame, .
         evaluate(train, other, sensitive=["gender"])
     with pytest.raises(DataError, match="sensitive"):
         evaluate(train, other, sensitive=[3])  # type: ignore[list-item]
+    with pytest.raises(DataError, match="target 'income' cannot also be a sensitive"):
+        evaluate(train, other, target="income", sensitive=["sex", "income"])
 
 
 def test_same_seed_same_fairness_numbers(adult_thirds: tuple[pd.DataFrame, ...]) -> None:

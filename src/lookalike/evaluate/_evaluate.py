@@ -41,7 +41,7 @@ from lookalike.evaluate._prepare import (
     prepare_tables,
     table_schema,
 )
-from lookalike.evaluate._privacy import N_DISTANCE_BINS, measure_privacy
+from lookalike.evaluate._privacy import N_DISTANCE_BINS, measure_privacy, row_hashes
 from lookalike.evaluate._result import (
     AssociationResult,
     ColumnFidelity,
@@ -64,6 +64,9 @@ DEFAULT_MAX_ROWS = 50_000
 MAX_MATRIX_COLUMNS = 40
 #: Numeric histograms in the report have this many equal-width bins.
 N_HISTOGRAM_BINS = 30
+#: A holdout sharing more of its rows with the training table than this (and than twice the
+#: training table's own share of repeated rows) is refused.
+MAX_HOLDOUT_OVERLAP = 0.2
 #: Spawn key of the fairness section's random stream (far from the spawned section streams).
 _FAIRNESS_STREAM = 1000
 
@@ -137,6 +140,8 @@ def evaluate(
         spec.name: spec.datetime_format for spec in real_schema if spec.kind is ColumnKind.DATETIME
     }
     tables = prepare_tables(real_frame, synthetic_frame, holdout_frame, excluded, dates)
+    if tables.holdout is not None:
+        _check_holdout_apart(tables.real, tables.holdout)
     _check_compared("target", [target], excluded)
     _check_compared("sensitive", [sensitive] if isinstance(sensitive, str) else sensitive, excluded)
     if target is not None and target not in tables.names:
@@ -144,7 +149,7 @@ def evaluate(
             f"The 'target' parameter must name a column of the tables {list(tables.names)}. "
             f"Got {target!r} instead."
         )
-    sensitive_columns = check_sensitive(sensitive, tables.names)
+    sensitive_columns = check_sensitive(sensitive, tables.names, target)
     if controls is not None and not isinstance(controls, ControlReport):
         raise DataError(
             "The 'controls' parameter must be a ControlReport (from "
@@ -223,6 +228,19 @@ def evaluate(
         rule_result = measure_rules(real_frame, synthetic_frame, parsed_rules, real_schema)
         timings["rules"] = time.perf_counter() - clock
 
+    n_rated = min(real_frame.shape[0], synthetic_frame.shape[0])
+    if n_rated < _verdicts.MIN_ROWS_RATED:
+        fidelity = dataclasses.replace(
+            fidelity, verdict=_verdicts.unrated(fidelity.verdict, n_rated)
+        )
+        detection = dataclasses.replace(
+            detection, verdict=_verdicts.unrated(detection.verdict, n_rated)
+        )
+        privacy = dataclasses.replace(privacy, verdict=_verdicts.unrated(privacy.verdict, n_rated))
+        if utility is not None:
+            utility = dataclasses.replace(
+                utility, verdict=_verdicts.unrated(utility.verdict, n_rated)
+            )
     sections = [fidelity.verdict, detection.verdict, privacy.verdict]
     if utility is not None:
         sections.append(utility.verdict)
@@ -281,6 +299,22 @@ def _check_model_columns(model: Any, columns: list[Any]) -> None:
             "The 'model' parameter was fitted on another table: the real table "
             + ", ".join(problems)
             + "."
+        )
+
+
+def _check_holdout_apart(real: pd.DataFrame, holdout: pd.DataFrame) -> None:
+    """A holdout must be rows the generator never saw: refuse one made largely of training rows
+    (the training table itself, or training and test concatenated), which would make every
+    reference number, and the privacy verdict, meaningless."""
+    real_hashes = row_hashes(real)
+    shared = float(np.isin(row_hashes(holdout), real_hashes).mean())
+    # Tables of few distinct values repeat rows by chance; that rate is the yardstick.
+    twins = float(pd.Series(real_hashes).duplicated(keep=False).mean())
+    if shared > max(MAX_HOLDOUT_OVERLAP, 2 * twins):
+        raise DataError(
+            f"{shared:.0%} of the holdout's rows are also rows of the real (training) table, "
+            f"which repeats only {twins:.1%} of its own rows: a holdout must be real rows the "
+            "generator never saw, such as a split made before fitting."
         )
 
 

@@ -191,7 +191,9 @@ def _ordered(groups: npt.NDArray[np.object_]) -> list[str]:
 # -- the measurement --------------------------------------------------------------------------
 
 
-def check_sensitive(sensitive: Sequence[str] | str | None, names: Sequence[str]) -> tuple[str, ...]:
+def check_sensitive(
+    sensitive: Sequence[str] | str | None, names: Sequence[str], target: str | None = None
+) -> tuple[str, ...]:
     """Validate the ``sensitive`` parameter of :func:`lookalike.evaluate`."""
     if sensitive is None:
         return ()
@@ -209,6 +211,11 @@ def check_sensitive(sensitive: Sequence[str] | str | None, names: Sequence[str])
         )
     if len(set(chosen)) != len(chosen):
         raise DataError(f"The 'sensitive' parameter repeats a column: {list(chosen)}.")
+    if target is not None and target in chosen:
+        raise DataError(
+            f"The target {target!r} cannot also be a sensitive column: parity of a prediction "
+            "across groups of the very value predicted says nothing."
+        )
     return tuple(chosen)
 
 
