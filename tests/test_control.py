@@ -551,3 +551,14 @@ def test_parity_keeps_a_group_the_model_never_gives_the_positive_class() -> None
     assert target.note is not None and "in c, so this group keeps" in target.note
     assert target.note in report.to_text() and report.to_dict()["targets"][0]["note"] == target.note
     assert str(escape(target.note)) in la.evaluate(out, out, controls=report).to_html()
+
+
+def test_parity_over_a_column_fixed_to_one_value_is_named_vacuous(
+    fitted: la.Synthesizer,
+) -> None:
+    with pytest.warns(la.DataWarning, match="Parity by sex: the conditions fix it to one value"):
+        fitted.sample(
+            200,
+            conditions={"sex": "Female"},
+            parity={"target": "income", "sensitive": ["sex", "race"]},
+        )

@@ -20,6 +20,7 @@ The Synthesizer's ``sample`` and ``sample_with_report`` call :func:`sample_contr
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,7 +59,7 @@ from lookalike.control._targets import (
     target_columns,
 )
 from lookalike.encode import RARE_VALUE, NumericEncoder, numeric_values, restore_dtype
-from lookalike.errors import ConditionError
+from lookalike.errors import ConditionError, DataWarning
 from lookalike.models._trees import TokenFilter
 from lookalike.schema import ColumnKind, ColumnSpec
 
@@ -173,6 +174,15 @@ def sample_controlled(
         model, rules, rule_rng if rule_rng is not None else token_rng.spawn(1)[0], parsed
     )
     targets = _Targets.read(model, layout, rebalance, shift, parity)
+    if targets.parity is not None:
+        fixed = [c.column for c in parsed if c.kind == "value" and c.column in targets.parity[1]]
+        if fixed:
+            warnings.warn(
+                f"Parity by {', '.join(fixed)}: the conditions fix {'it' if len(fixed) == 1 else 'them'} "
+                "to one value, so there is one group there and nothing to equalise.",
+                DataWarning,
+                stacklevel=3,
+            )
     pilot_tokens: np.ndarray | None = None
     pilot_diagnostics: Diagnostics | None = None
     constraints: list[Constraint] = []
