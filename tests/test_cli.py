@@ -210,6 +210,42 @@ def test_a_malformed_scenario_or_rules_file_is_named(
     assert not out.exists()
 
 
+def test_a_column_fixed_by_both_condition_and_scenario_is_refused(
+    tmp_path: Path, model_file: Path
+) -> None:
+    scenario = tmp_path / "men.yaml"
+    scenario.write_text("conditions:\n  sex: Male\n")
+    out = tmp_path / "out.csv"
+    result = _run(
+        "sample", model_file, "-n", "5", "-o", out, "--condition", "sex=Female",
+        "--scenario", scenario,
+    )  # fmt: skip
+    _assert_one_line_error(result, "both fix sex", code=2)
+    assert not out.exists()
+
+
+def test_fit_rules_from_a_scenario_warns_that_its_other_controls_are_unused(
+    tmp_path: Path, adult_csv: Path
+) -> None:
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text("conditions:\n  sex: Male\nrules:\n  - age >= 17\n")
+    model = tmp_path / "m.lookalike"
+    result = _run("fit", adult_csv, "-o", model, "--rules", scenario)
+    assert result.exit_code == 0, result.output
+    assert "warning: " in result.stderr and "also has conditions" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["-o", "--json"])
+def test_report_files_must_be_named_for_what_they_hold(
+    tmp_path: Path, adult_csv: Path, option: str
+) -> None:
+    names = {"-o": tmp_path / "r.html", "--json": tmp_path / "r.json"}
+    names[option] = tmp_path / "r.csv"
+    result = _run("report", adult_csv, adult_csv, "-o", names["-o"], "--json", names["--json"])
+    _assert_one_line_error(result, f"{option} ", "r.csv", code=2)
+    assert not any(path.exists() for path in names.values())
+
+
 def test_a_budget_or_row_count_that_cannot_be_read(
     tmp_path: Path, adult_csv: Path, model_file: Path
 ) -> None:
@@ -656,7 +692,14 @@ def test_report_adds_stress_tests_and_experiments_from_their_json(tmp_path: Path
     assert "high x" in text
     _assert_one_line_error(
         _run("report", real, synthetic, "-o", tmp_path / "r2.html", "--stress", board_json),
-        "not a StressTestResult JSON file",
+        "holds an experiment leaderboard, not a stress test: give it with --experiment.",
+        code=2,
+    )
+    garbage = tmp_path / "other.json"
+    garbage.write_text('{"rows": 3}')
+    _assert_one_line_error(
+        _run("report", real, synthetic, "-o", tmp_path / "r2.html", "--audit", garbage),
+        "is not a privacy audit written by to_json",
         code=2,
     )
     assert not (tmp_path / "r2.html").exists()

@@ -125,7 +125,13 @@ def fit(
     ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Model file to write.")],
     seed: Annotated[
-        str | None, typer.Option("--seed", help="Whole number >= 0; same seed, same model.")
+        str | None,
+        typer.Option(
+            "--seed",
+            metavar="N",
+            help="Whole number >= 0; same seed, same model (default: a fresh random seed, "
+            "recorded in the model).",
+        ),
     ] = None,
     schema: Annotated[
         Path | None, typer.Option("--schema", help="JSON/YAML file fixing some column kinds.")
@@ -135,20 +141,22 @@ def fit(
         str | None,
         typer.Option(
             "--epsilon",
+            metavar="EPS",
             help="Differential privacy: the model is (epsilon, delta)-DP. Public bounds and "
             "categories may be given in --schema ('bounds': \\[low, high], 'categories': [...]).",
         ),
     ] = None,
     delta: Annotated[
         str | None,
-        typer.Option("--delta", help="The delta of --epsilon (default 1e-9)."),
+        typer.Option("--delta", metavar="DELTA", help="The delta of --epsilon (default 1e-9)."),
     ] = None,
     rules: Annotated[
         Path | None,
         typer.Option(
             "--rules",
-            help="YAML/JSON file with a 'rules:' list (a scenario file works): every sampled row "
-            "obeys them, and 'within' rules learn their allowed combinations here.",
+            help="YAML/JSON file with a 'rules:' list (a scenario file's rules, not its other "
+            "controls): every sampled row obeys them, and 'within' rules learn their allowed "
+            "combinations here.",
         ),
     ] = None,
 ) -> None:
@@ -188,17 +196,26 @@ def sample(
     rows: Annotated[
         str | None,
         typer.Option(
-            "-n", "--rows", help="Number of rows to draw (>= 1; with --seed-rows, optional)."
+            "-n",
+            "--rows",
+            metavar="N",
+            help="Number of rows to draw (>= 1; with --seed-rows, optional).",
         ),
     ] = None,
     seed: Annotated[
-        str | None, typer.Option("--seed", help="Whole number >= 0 (default: the model's).")
+        str | None,
+        typer.Option(
+            "--seed",
+            metavar="N",
+            help="Whole number >= 0 (default: the model's, so the same rows every time).",
+        ),
     ] = None,
     condition: Annotated[
         list[str] | None,
         typer.Option(
             "--condition",
             "-c",
+            metavar="COL=VALUE",
             help=(
                 "Fix a column, e.g. --condition age=40, or a range --condition age=60..90 "
                 "(repeatable; 'col=' asks for missing)."
@@ -244,10 +261,15 @@ def sample(
 
             controls = Scenario.from_file(scenario).sample_kwargs()
         model = _load_model(model_path)
-        conditions: Any = {
-            **controls.pop("conditions", {}),
-            **_typed_conditions(model, raw_conditions),
-        }
+        from_scenario = controls.pop("conditions", {})
+        from_options = _typed_conditions(model, raw_conditions)
+        twice = sorted(set(from_scenario) & set(from_options), key=str)
+        if twice:
+            raise _UsageProblem(
+                f"--condition and the scenario's conditions both fix {', '.join(twice)}: "
+                "give each column's condition in one place."
+            )
+        conditions: Any = {**from_scenario, **from_options}
         if seed_rows is not None:
             if conditions:
                 raise _UsageProblem(
@@ -288,12 +310,14 @@ def report(
         ),
     ] = None,
     target: Annotated[
-        str | None, typer.Option("--target", help="Column a downstream model would predict.")
+        str | None,
+        typer.Option("--target", metavar="COL", help="Column a downstream model would predict."),
     ] = None,
     sensitive: Annotated[
         str | None,
         typer.Option(
             "--sensitive",
+            metavar="COLS",
             help="Comma-separated sensitive columns (e.g. sex,race) for the fairness section.",
         ),
     ] = None,
@@ -312,7 +336,7 @@ def report(
         Path | None,
         typer.Option(
             "--rules",
-            help="YAML/JSON file with a 'rules:' list (a scenario file works) to check on both "
+            help="YAML/JSON file with a 'rules:' list (a scenario file's rules) to check on both "
             "tables.",
         ),
     ] = None,
@@ -354,6 +378,15 @@ def report(
         from lookalike.io import check_output_path, read_table, write_text
 
         outputs = [output] if json_path is None else [output, json_path]
+        # A report named like a table would later be read as one (or replace one with --force).
+        for path, option, suffixes, content in (
+            (output, "-o", (".html", ".htm"), "an HTML page"),
+            (json_path, "--json", (".json",), "JSON"),
+        ):
+            if path is not None and path.suffix.lower() not in suffixes:
+                raise _UsageProblem(
+                    f"{option} {str(path)!r} should end in {suffixes[0]}: it gets {content}."
+                )
         inputs = [real, synthetic, holdout, schema, rules, model]
         _check_not_inputs(outputs, [*inputs, *(stress or ()), *(experiment or ()), *(audit or ())])
         _check_outputs(outputs, force=force)
@@ -438,10 +471,20 @@ def pii(
         ),
     ] = False,
     locale: Annotated[
-        str | None, typer.Option("--locale", help="Faker locale of the fakes, e.g. de_DE.")
+        str | None,
+        typer.Option(
+            "--locale",
+            metavar="LOCALE",
+            help="Faker locale of the fakes, e.g. de_DE (default: the schema's, else en_US).",
+        ),
     ] = None,
     seed: Annotated[
-        str | None, typer.Option("--seed", help="Whole number >= 0; same seed, same fakes.")
+        str | None,
+        typer.Option(
+            "--seed",
+            metavar="N",
+            help="Whole number >= 0; same seed, same fakes (default: a fresh random seed).",
+        ),
     ] = None,
     schema: Annotated[
         Path | None,
@@ -487,7 +530,9 @@ def demo(
     force: Annotated[bool, typer.Option("--force", help="Overwrite earlier demo files.")] = False,
     rows: Annotated[
         str | None,
-        typer.Option("--rows", help="Train on this many adult rows (default: all 32,561)."),
+        typer.Option(
+            "--rows", metavar="N", help="Train on this many adult rows (default: all 32,561)."
+        ),
     ] = None,
 ) -> None:
     """Learn the bundled Adult census data, sample it, and write the model, rows and report."""
@@ -946,6 +991,14 @@ def _read_rules(path: Path) -> list[Any]:
     scenario = Scenario.from_file(path)
     if not scenario.rules:
         raise _UsageProblem(f"The rules file {str(path)!r} has no 'rules:' list.")
+    ignored = sorted(set(scenario.sample_kwargs()) - {"rules"})
+    if ignored:
+        warnings.warn(
+            f"{str(path)!r} also has {', '.join(ignored)}: only its rules are used here "
+            "(give the file to 'sample --scenario' for the rest).",
+            DataWarning,
+            stacklevel=2,
+        )
     return list(scenario.rules)
 
 
@@ -960,7 +1013,26 @@ def _read_result(path: Path, kind: type[_Result]) -> _Result:
     try:
         return kind.from_dict(data)
     except LookalikeError as exc:
-        raise _UsageProblem(f"{str(path)!r} is not a {kind.__name__} JSON file: {exc}") from None
+        problem = exc
+    import lookalike as la
+
+    # What the file holds instead, when it is another of these results: say where it belongs.
+    options: dict[Any, tuple[str, str]] = {
+        la.StressTestResult: ("a stress test", "--stress"),
+        la.ExperimentResult: ("an experiment leaderboard", "--experiment"),
+        la.PrivacyAudit: ("a privacy audit", "--audit"),
+    }
+    wanted = options[kind][0]
+    for other, (holds, option) in options.items():
+        if other is not kind:
+            try:
+                other.from_dict(data)
+            except LookalikeError:
+                continue
+            raise _UsageProblem(
+                f"{str(path)!r} holds {holds}, not {wanted}: give it with {option}."
+            )
+    raise _UsageProblem(f"{str(path)!r} is not {wanted} written by to_json: {problem}")
 
 
 def _print_verdicts(result: Mapping[str, Any]) -> None:
