@@ -629,6 +629,12 @@ def test_parity_and_a_shifted_distribution_on_a_private_model(table: pd.DataFram
     before = pd.crosstab(plain["sex"], plain["income"], normalize="index")
     assert gap.model == pytest.approx(float(abs(before.iloc[0] - before.iloc[1]).max()), abs=0.02)
     assert gap.model > 0.05  # the model's own gap, which parity removed
+    assert gap.note is None  # both groups reachable: nothing to say
+    # A parity note would name groups by the private model's own categories.
+    from lookalike.models._dp import category_label
+
+    labels = [category_label(model.dp_model_, model.schema_, "sex", t) for t in range(3)]
+    assert set(labels[:2]) == set(table["sex"].dropna()) and labels[2] in ("missing", "_RARE_")
     # Within each cell the rows are the model's given the cell.
     for (income, sex), cell in out.groupby(["income", "sex"]):
         reference = plain[(plain["income"] == income) & (plain["sex"] == sex)]

@@ -2096,6 +2096,14 @@ def entry_of(model: PrivateModel, schema: Schema, name: str, value: Any) -> int:
     return int(hit[0])
 
 
+def category_label(model: PrivateModel, schema: Schema, name: str, token: int) -> str:
+    """A categorical column's token as a label: its category, the rare label or ``missing``."""
+    column = model.columns[list(schema.names).index(name)]
+    if token < len(column.categories):
+        return str(column.categories[token])
+    return RARE_LABEL if column.has_rare and token == len(column.categories) else "missing"
+
+
 def _point_cells(column: PrivateColumn) -> bool:
     return (
         column.kind == "numeric"

@@ -58,7 +58,13 @@ from lookalike.control._targets import (
     share_constraint,
     target_columns,
 )
-from lookalike.encode import RARE_VALUE, NumericEncoder, numeric_values, restore_dtype
+from lookalike.encode import (
+    RARE_VALUE,
+    ColumnEncoder,
+    NumericEncoder,
+    numeric_values,
+    restore_dtype,
+)
 from lookalike.errors import ConditionError, DataWarning
 from lookalike.models._trees import TokenFilter
 from lookalike.schema import ColumnKind, ColumnSpec
@@ -522,6 +528,7 @@ class _Targets:
             self.joint(drawn),
             None if pilot is None else self.joint(pilot),
             lambda name, key: encoders[name].tokens_for(key)[0],
+            lambda name, token: _category_label(encoders[name], token),
         )
 
     def conditional_tvd(
@@ -607,10 +614,13 @@ def measure_targets(
     drawn: np.ndarray,
     pilot: np.ndarray | None,
     token_of: Callable[[str, Any], int],
+    label_of: Callable[[str, int], str],
 ) -> list[TargetResult]:
     """Each constraint's asked values against what the rows ``out`` achieved: shares and parity
     on ``drawn`` (the joint of the target columns in the rows), means and quantiles on the
-    values; parity also before the controls (on ``pilot``, the model's joint), when known."""
+    values; parity also before the controls (on ``pilot``, the model's joint), when known.
+    ``token_of(column, value)`` is a value's token; ``label_of(column, token)`` a category
+    token's label."""
     results: list[TargetResult] = []
     for c in constraints:
         column = c.columns[0]
@@ -671,7 +681,7 @@ def measure_targets(
                         least_possible=least_parity_difference(
                             drawn, target, groups, len(out), kept
                         ),
-                        note=_unreachable_note(model, drawn, target, groups, out_of_reach),
+                        note=_unreachable_note(drawn, target, groups, out_of_reach, label_of),
                     )
                 )
                 if len(sensitive) == 1:
@@ -726,17 +736,17 @@ def least_parity_difference(
 
 
 def _unreachable_note(
-    model: Synthesizer,
     drawn: np.ndarray,
     target: TargetColumn,
     sensitive: list[TargetColumn],
     out_of_reach: np.ndarray | None,
+    label_of: Callable[[str, int], str],
 ) -> str | None:
     """Names the groups parity could not reach (see :func:`parity_out_of_reach`), if any, and
     the difference among the others."""
     if out_of_reach is None or not out_of_reach.any():
         return None
-    names = _group_labels(model, sensitive, np.flatnonzero(out_of_reach))
+    names = _group_labels(sensitive, np.flatnonzero(out_of_reach), label_of)
     shown = ", ".join(names[:_MAX_NAMED_GROUPS])
     if len(names) > _MAX_NAMED_GROUPS:
         shown += f" and {len(names) - _MAX_NAMED_GROUPS} more"
@@ -749,31 +759,27 @@ def _unreachable_note(
 
 
 def _group_labels(
-    model: Synthesizer, sensitive: list[TargetColumn], groups: np.ndarray
+    sensitive: list[TargetColumn], groups: np.ndarray, label_of: Callable[[str, int], str]
 ) -> list[str]:
     """Each combined group's values (``a/b`` over the sensitive columns)."""
-    encoders = model.encoder_.encoders
     cells = np.unravel_index(groups, [s.sizes[0] for s in sensitive])
     labels: list[list[str]] = []
     for column, tokens in zip(sensitive, cells, strict=True):
-        encoder = encoders[column.name]
         if len(column.sizes) > 1:  # a continuous column's groups are its bins
             labels.append([f"{column.name} bin {t + 1} of {column.sizes[0]}" for t in tokens])
-        elif isinstance(encoder, NumericEncoder):
+        elif np.isfinite(column.values).any():  # a number's cells carry their values
             labels.append(["missing" if np.isnan(v) else f"{v:g}" for v in column.values[tokens]])
         else:
-            categories = list(getattr(encoder, "categories", []))
-            labels.append(
-                [
-                    str(categories[t])
-                    if t < len(categories)
-                    else "missing"
-                    if t == encoder.missing_token
-                    else RARE_VALUE
-                    for t in tokens
-                ]
-            )
+            labels.append([label_of(column.name, int(t)) for t in tokens])
     return ["/".join(parts) for parts in zip(*labels, strict=True)]
+
+
+def _category_label(encoder: ColumnEncoder, token: int) -> str:
+    """A category token's label: the category, ``_RARE_`` or ``missing``."""
+    categories = list(getattr(encoder, "categories", []))
+    if token < len(categories):
+        return str(categories[token])
+    return "missing" if token == encoder.missing_token else RARE_VALUE
 
 
 def _by_group(joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]) -> np.ndarray:

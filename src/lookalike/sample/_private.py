@@ -37,6 +37,7 @@ from lookalike.errors import ConditionError
 from lookalike.models._dp import (
     RARE_LABEL,
     allocate_rows,
+    category_label,
     condition_factors,
     condition_tokens,
     countable,
@@ -336,6 +337,7 @@ class _PrivateTargets:
             self.drawn_joint,
             self.pilot_joint,
             lambda name, key: entry_of(dp, schema, name, key),
+            lambda name, token: category_label(dp, schema, name, token),
         )
 
 
