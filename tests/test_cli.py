@@ -242,7 +242,7 @@ def test_report_files_must_be_named_for_what_they_hold(
     names = {"-o": tmp_path / "r.html", "--json": tmp_path / "r.json"}
     names[option] = tmp_path / "r.csv"
     result = _run("report", adult_csv, adult_csv, "-o", names["-o"], "--json", names["--json"])
-    _assert_one_line_error(result, f"{option} ", "r.csv", code=2)
+    _assert_one_line_error(result, f"{option} ", "r.csv", "is named like a table", code=2)
     assert not any(path.exists() for path in names.values())
 
 

@@ -517,20 +517,32 @@ def test_a_holdout_made_of_training_rows_is_refused(adult: pd.DataFrame) -> None
     for holdout in (real, pd.concat([real.iloc[:500], synthetic.iloc[:500]])):
         with pytest.raises(DataError, match="holdout's rows are also rows of the real"):
             evaluate(real, synthetic, holdout=holdout)
-    # Rows repeated by chance in a table of few values are not mistaken for an overlap.
-    rng = np.random.default_rng(0)
-    coarse = pd.DataFrame({"a": rng.integers(0, 3, 1_200), "b": rng.integers(0, 2, 1_200)})
-    evaluate(coarse.iloc[:800], coarse.iloc[800:1_000], holdout=coarse.iloc[1_000:])
+    # Rows repeated by chance in a table of few values are not mistaken for an overlap, even
+    # when the training table was deduplicated (its own repeat rate is then 0).
+    coarse = adult[["sex", "race", "workclass", "income", "relationship"]]
+    deduplicated = coarse.iloc[:2_000].drop_duplicates()
+    fresh = coarse.iloc[2_000:2_600]
+    assert row_hashes_shared(fresh, deduplicated) > 0.2  # a real chance overlap, above the limit
+    evaluate(deduplicated, coarse.iloc[2_600:3_000], holdout=fresh)
+
+
+def row_hashes_shared(table: pd.DataFrame, reference: pd.DataFrame) -> float:
+    keys = set(map(tuple, reference.astype(str).to_numpy()))
+    return float(np.mean([tuple(row) in keys for row in table.astype(str).to_numpy()]))
 
 
 def test_tables_too_small_to_rate_are_shown_but_not_rated(adult: pd.DataFrame) -> None:
     real, holdout = adult.iloc[:2_000], adult.iloc[2_000:]
     tiny = real.sample(3, random_state=0)
-    result = evaluate(real, tiny, holdout=holdout, target="income")
+    result = evaluate(real, tiny, holdout=holdout, target="income", sensitive=["sex"])
     assert result.privacy.exact_copy_share == 1.0  # measured,
-    for section in (result.fidelity, result.detection, result.privacy, result.utility):
+    sections = (result.fidelity, result.detection, result.privacy, result.utility, result.fairness)
+    for section in sections:
         assert section is not None and section.verdict.rating == "not measured"  # not rated
         assert "Not rated: 3 rows are too few" in section.verdict.explanation
     assert result.summary.rating == "not measured"
+    # A tiny holdout is as good as none for rating: privacy's distances use that many rows.
+    small_holdout = evaluate(real, real.sample(500, random_state=1), holdout=holdout.head(3))
+    assert small_holdout.privacy.verdict.rating == "not measured"
     enough = evaluate(real, real.sample(300, random_state=0), holdout=holdout)
     assert enough.fidelity.verdict.rating != "not measured"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -335,22 +335,15 @@ def test_a_range_condition_draws_its_end_cells_as_the_model_does() -> None:
     assert abs(share - (kept == 855).mean()) < 0.002  # about 5 standard errors
 
 
-#: The shared datasets beside the clone, or where $LOOKALIKE_DATASETS says (as the benchmarks).
-DATASETS = Path(
-    os.environ.get("LOOKALIKE_DATASETS")
-    or Path(__file__).resolve().parents[2] / "shared" / "datasets"
-)
-DEFAULT_CREDIT = DATASETS / "default_credit" / "default_credit.csv"
-
-
-def test_linked_amounts_stay_linked_on_default_credit() -> None:
+def test_linked_amounts_stay_linked_on_default_credit(
+    shared_dataset: Callable[[str], Path],
+) -> None:
     # Six monthly bills and six payments, each tied to the months around it. With the common
     # leaf (36 rows here) for their bins, the 66 amount pairs' decile tables were 0.055 from the
     # training table's on average (total variation distance); with their own small, smoothed
     # leaves, 0.045. A 6,000-row real holdout is 0.044 from its training table.
-    if not DEFAULT_CREDIT.is_file():
-        pytest.skip(f"{DEFAULT_CREDIT} is not available here (set $LOOKALIKE_DATASETS)")
-    table = pd.read_csv(DEFAULT_CREDIT).drop(columns=["id"]).head(24_000)
+    path = shared_dataset("default_credit/default_credit.csv")
+    table = pd.read_csv(path).drop(columns=["id"]).head(24_000)
     model = la.Synthesizer(random_state=0).fit(table)
     assert model.min_samples_leaf_continuous_ < model.min_samples_leaf_
     synthetic = model.sample(len(table), random_state=0)

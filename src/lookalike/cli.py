@@ -375,20 +375,22 @@ def report(
 ) -> None:
     """Measure fidelity, utility and privacy of a synthetic table against the real one."""
     with _reported_errors():
-        from lookalike.io import check_output_path, read_table, write_text
+        from lookalike.io import TABLE_SUFFIXES, check_output_path, read_table, write_text
 
         outputs = [output] if json_path is None else [output, json_path]
-        # A report named like a table would later be read as one (or replace one with --force).
-        for path, option, suffixes, content in (
-            (output, "-o", (".html", ".htm"), "an HTML page"),
-            (json_path, "--json", (".json",), "JSON"),
-        ):
-            if path is not None and path.suffix.lower() not in suffixes:
-                raise _UsageProblem(
-                    f"{option} {str(path)!r} should end in {suffixes[0]}: it gets {content}."
-                )
         inputs = [real, synthetic, holdout, schema, rules, model]
         _check_not_inputs(outputs, [*inputs, *(stress or ()), *(experiment or ()), *(audit or ())])
+        # A report named like a table or a model would later be read as one (or, with --force,
+        # replace one).
+        for path, option, content in (
+            (output, "-o", "an HTML page"),
+            (json_path, "--json", "JSON"),
+        ):
+            name = "" if path is None else path.name.lower()
+            if name.endswith((*TABLE_SUFFIXES, ".gz", _MODEL_SUFFIX)):
+                raise _UsageProblem(
+                    f"{option} {str(path)!r} is named like a table or a model; it gets {content}."
+                )
         _check_outputs(outputs, force=force)
         import lookalike as la
 

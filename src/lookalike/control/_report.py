@@ -14,8 +14,9 @@ class TargetResult:
 
     ``model`` is the value the model gives without this control (under the other conditions), when
     it is known. ``difference`` is achieved - asked (shares and probabilities in [0, 1]).
-    ``least_possible`` is, for a parity target, the smallest difference the sampled groups' sizes
-    allow (a group of 4 rows has rates in steps of 0.25); no draw can achieve less. ``note``
+    ``least_possible`` is, for a parity target, a floor under the difference that rows with the
+    sampled groups' sizes and category totals cannot go below (a group of 4 rows has rates in
+    steps of 0.25). ``note``
     says in words what kept a target from its asked value, when something did.
     """
 
@@ -108,8 +109,8 @@ class ControlReport:
             )
             if t.least_possible is not None and t.least_possible >= _SHOWN_FLOOR:
                 lines.append(
-                    f"{'':<10} {'':<{column_width}} groups this small allow no less than "
-                    f"{_fmt(t.least_possible)}: sample more rows to get closer"
+                    f"{'':<10} {'':<{column_width}} with groups this small the difference is "
+                    f"at least {_fmt(t.least_possible)}: sample more rows to get closer"
                 )
             if t.note:
                 lines.append(f"{'':<10} {'':<{column_width}} {t.note}")

@@ -46,6 +46,27 @@ class TargetColumn:
 
 
 @dataclass(frozen=True)
+class ParitySupport:
+    """Where parity can hold: the combined sensitive groups it equalises (``groups``, a mask over
+    the columns of :func:`parity_table`) and the target cells they share (``values``, a mask over
+    its rows). Groups left out keep the model's rates; cells left out are not drawn in the
+    equalised groups. ``groups_seen`` and ``values_seen`` mark those with any mass."""
+
+    groups: np.ndarray
+    values: np.ndarray
+    groups_seen: np.ndarray
+    values_seen: np.ndarray
+
+    @property
+    def left_out_groups(self) -> np.ndarray:
+        return np.asarray(self.groups_seen & ~self.groups)
+
+    @property
+    def left_out_values(self) -> np.ndarray:
+        return np.asarray(self.values_seen & ~self.values)
+
+
+@dataclass(frozen=True)
 class Constraint:
     """One target on the joint table. ``kind``: shares | mean | quantiles | parity."""
 
@@ -57,6 +78,7 @@ class Constraint:
     quantiles: tuple[tuple[float, float], ...] = ()
     asked: Any = None
     model_value: Any = None
+    support: ParitySupport | None = None  # parity: the groups and target cells it equalises
 
     @property
     def label(self) -> str:
@@ -89,12 +111,15 @@ def _expand(factor: np.ndarray, joint: np.ndarray, axes: Sequence[int]) -> np.nd
 def apply_constraint(joint: np.ndarray, c: Constraint) -> np.ndarray:
     """One raking step: the nearest joint meeting constraint ``c`` alone."""
     if c.kind == "parity":
-        axes, table = _parity_table(joint, c)
-        reach = ~parity_out_of_reach(table)
-        within = table[:, reach]
+        target, *sensitive = c.columns
+        axes, table = _parity_axes(target, sensitive), parity_table(joint, target, sensitive)
+        support = c.support or parity_support(table)
+        shared = np.ix_(support.values, support.groups)
+        within = table[shared]
         product = np.outer(within.sum(axis=1), within.sum(axis=0)) / max(within.sum(), 1e-300)
         factor = np.ones_like(table)
-        factor[:, reach] = np.divide(product, within, out=np.zeros_like(within), where=within > 0)
+        factor[:, support.groups] = 0.0  # cells the equalised groups do not share
+        factor[shared] = np.divide(product, within, out=np.zeros_like(within), where=within > 0)
         return np.asarray(joint * _expand(factor.reshape(-1), joint, axes))
     column = c.columns[0]
     current = marginal(joint, column.axes)
@@ -115,10 +140,13 @@ def gap(joint: np.ndarray, c: Constraint) -> float:
     if total <= 0:
         return np.inf
     if c.kind == "parity":
-        _, table = _parity_table(joint, c)
-        within = table[:, ~parity_out_of_reach(table)] / total
+        target, *sensitive = c.columns
+        table = parity_table(joint, target, sensitive) / total
+        support = c.support or parity_support(table)
+        within = table[np.ix_(support.values, support.groups)]
         product = np.outer(within.sum(axis=1), within.sum(axis=0)) / max(within.sum(), 1e-300)
-        return float(np.abs(within - product).max(initial=0.0))
+        unshared = table[np.ix_(~support.values, support.groups)]
+        return float(max(np.abs(within - product).max(initial=0.0), unshared.max(initial=0.0)))
     column = c.columns[0]
     current = marginal(joint, column.axes) / total
     if c.kind == "shares":
@@ -134,25 +162,69 @@ def gap(joint: np.ndarray, c: Constraint) -> float:
     return float(np.abs(masses - wanted).max())
 
 
-def _parity_table(joint: np.ndarray, c: Constraint) -> tuple[list[int], np.ndarray]:
-    """The axes of a parity constraint's columns, and the joint's mass over them as target cells
-    (rows) by combined sensitive groups (columns)."""
-    target, *sensitive = c.columns
-    axes = [*target.axes, *(a for s in sensitive for a in s.axes)]
-    return axes, marginal(joint, axes).reshape(int(np.prod(target.sizes)), -1)
+def _parity_axes(target: TargetColumn, sensitive: Sequence[TargetColumn]) -> list[int]:
+    return [target.axes[0], *(s.axes[0] for s in sensitive)]
 
 
-def parity_out_of_reach(table: np.ndarray) -> np.ndarray:
-    """Per group (column of ``table``: target cells by groups), whether parity cannot reach it:
-    the group has rows but none in some target cell that other groups have.
+def parity_table(
+    joint: np.ndarray, target: TargetColumn, sensitive: Sequence[TargetColumn]
+) -> np.ndarray:
+    """The joint's mass as target cells (rows) by combined sensitive groups (columns), on each
+    column's first axis: a continuous column's bins, not the positions inside them (parity of
+    400 bin-and-position cells, or across 400 groups of a few rows each, would ask for noise)."""
+    table = marginal(joint, _parity_axes(target, sensitive))
+    return np.asarray(table.reshape(target.sizes[0], -1))
 
-    Raking cannot create mass where the model has none, so scaling such a group toward the
-    common rates would only shrink it, until the group vanished from the output (adult's
-    ``Preschool`` has no ``>50K``). These groups keep the model's rates; parity holds among the
-    others.
+
+def least_rate_gap(counts: np.ndarray) -> float:
+    """A floor under the parity difference of rows with these group sizes and category totals
+    (``counts``: rows per target cell and group): a group of n rows has rates in steps of 1/n.
+
+    A category's overall rate p lies between its smallest and largest group rate, so the gap is at
+    least every group's distance from p, and a group of n rows is at least |round(p n) / n - p|
+    from it. With 4 rows a group sits at 0.25, not 0.24: parity to 0.01 needs larger groups.
+    The floor is not always reached (groups of 3 and 3 with 3 positives differ by at least 1/3;
+    the floor says 1/6).
+
+    >>> least_rate_gap(np.array([[1, 2], [3, 2]]))  # rates 1/4 and 2/4; p = 3/8
+    0.125
     """
-    present = table.sum(axis=1) > 0
-    return np.asarray((table.sum(axis=0) > 0) & ((table[present] <= 0).any(axis=0)))
+    sizes = np.rint(counts.sum(axis=0))
+    kept = sizes > 0
+    if kept.sum() < 2:
+        return 0.0
+    sizes, overall = sizes[kept], counts[:, kept].sum(axis=1) / sizes[kept].sum()
+    nearest = np.rint(np.outer(overall, sizes)) / sizes
+    return float(np.abs(nearest - overall[:, None]).max())
+
+
+def parity_support(table: np.ndarray) -> ParitySupport:
+    """Which groups and target cells parity can equalise, from the model's ``table``
+    (:func:`parity_table` of a pilot draw).
+
+    Raking cannot create mass where the model has none. A group with no rows of some target
+    value that other groups have cannot reach the common rates: scaled toward them it would only
+    shrink, until it vanished from the output (adult's ``Preschool`` has no ``>50K``). Each such
+    gap is closed by leaving out the lighter side: the target value (not drawn in any equalised
+    group: ``occupation``'s rare ``Priv-house-serv``, which men never have in the model, by
+    ``sex``) or the group (which keeps the model's rates: ``Preschool``), until the groups left
+    share every value left.
+    """
+    groups_seen, values_seen = table.sum(axis=0) > 0, table.sum(axis=1) > 0
+    groups, values = groups_seen.copy(), values_seen.copy()
+    while True:
+        empty = table[np.ix_(values, groups)] <= 0
+        if not empty.any():
+            return ParitySupport(groups, values, groups_seen, values_seen)
+        value_at, group_at = np.flatnonzero(values), np.flatnonzero(groups)
+        lacking_values = value_at[empty.any(axis=1)]
+        lacking_groups = group_at[empty.any(axis=0)]
+        value_mass = table[np.ix_(lacking_values, groups)].sum(axis=1)
+        group_mass = table[np.ix_(values, lacking_groups)].sum(axis=0)
+        if value_mass.min() <= group_mass.min():
+            values[lacking_values[np.argmin(value_mass)]] = False
+        else:
+            groups[lacking_groups[np.argmin(group_mass)]] = False
 
 
 def rake(joint: np.ndarray, constraints: Sequence[Constraint]) -> tuple[np.ndarray, list[float]]:
@@ -481,12 +553,17 @@ def quantile_constraint(
     return Constraint("quantiles", "shift", (column,), quantiles=tuple(points), asked=dict(points))
 
 
-def parity_constraint(target: TargetColumn, sensitive: Sequence[TargetColumn]) -> Constraint:
+def parity_constraint(
+    target: TargetColumn, sensitive: Sequence[TargetColumn], joint: np.ndarray
+) -> Constraint:
+    """Parity of ``target`` across the ``sensitive`` groups, where the model's ``joint`` (a pilot
+    draw's) lets it hold (see :func:`parity_support`)."""
     return Constraint(
         "parity",
         "parity",
         (target, *sensitive),
         asked={"demographic_parity_difference": 0.0},
+        support=parity_support(parity_table(joint, target, sensitive)),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -41,13 +41,19 @@ from lookalike.evaluate._prepare import (
     prepare_tables,
     table_schema,
 )
-from lookalike.evaluate._privacy import N_DISTANCE_BINS, measure_privacy, row_hashes
+from lookalike.evaluate._privacy import (
+    N_DISTANCE_BINS,
+    measure_privacy,
+    repeated_share,
+    row_hashes,
+)
 from lookalike.evaluate._result import (
     AssociationResult,
     ColumnFidelity,
     DetectionResult,
     DistanceHistogram,
     EvaluationResult,
+    FairnessResult,
     FidelityResult,
     Histogram,
     PairFidelity,
@@ -67,6 +73,10 @@ N_HISTOGRAM_BINS = 30
 #: A holdout sharing more of its rows with the training table than this (and than twice the
 #: training table's own share of repeated rows) is refused.
 MAX_HOLDOUT_OVERLAP = 0.2
+#: A result section: it has a verdict.
+_Section = TypeVar(
+    "_Section", FidelityResult, DetectionResult, UtilityResult, PrivacyResult, FairnessResult
+)
 #: Spawn key of the fairness section's random stream (far from the spawned section streams).
 _FAIRNESS_STREAM = 1000
 
@@ -228,19 +238,18 @@ def evaluate(
         rule_result = measure_rules(real_frame, synthetic_frame, parsed_rules, real_schema)
         timings["rules"] = time.perf_counter() - clock
 
-    n_rated = min(real_frame.shape[0], synthetic_frame.shape[0])
+    sizes = [real_frame.shape[0], synthetic_frame.shape[0]]
+    if holdout_frame is not None:
+        sizes.append(holdout_frame.shape[0])  # the reference of every section, and privacy's rows
+    n_rated = min(sizes)
     if n_rated < _verdicts.MIN_ROWS_RATED:
-        fidelity = dataclasses.replace(
-            fidelity, verdict=_verdicts.unrated(fidelity.verdict, n_rated)
-        )
-        detection = dataclasses.replace(
-            detection, verdict=_verdicts.unrated(detection.verdict, n_rated)
-        )
-        privacy = dataclasses.replace(privacy, verdict=_verdicts.unrated(privacy.verdict, n_rated))
-        if utility is not None:
-            utility = dataclasses.replace(
-                utility, verdict=_verdicts.unrated(utility.verdict, n_rated)
-            )
+
+        def unrated(section: _Section) -> _Section:
+            return dataclasses.replace(section, verdict=_verdicts.unrated(section.verdict, n_rated))
+
+        fidelity, detection, privacy = unrated(fidelity), unrated(detection), unrated(privacy)
+        utility = None if utility is None else unrated(utility)
+        fairness = None if fairness is None else unrated(fairness)
     sections = [fidelity.verdict, detection.verdict, privacy.verdict]
     if utility is not None:
         sections.append(utility.verdict)
@@ -306,15 +315,16 @@ def _check_holdout_apart(real: pd.DataFrame, holdout: pd.DataFrame) -> None:
     """A holdout must be rows the generator never saw: refuse one made largely of training rows
     (the training table itself, or training and test concatenated), which would make every
     reference number, and the privacy verdict, meaningless."""
-    real_hashes = row_hashes(real)
-    shared = float(np.isin(row_hashes(holdout), real_hashes).mean())
-    # Tables of few distinct values repeat rows by chance; that rate is the yardstick.
-    twins = float(pd.Series(real_hashes).duplicated(keep=False).mean())
+    real_hashes, holdout_hashes = row_hashes(real), row_hashes(holdout)
+    shared = float(np.isin(holdout_hashes, real_hashes).mean())
+    # Tables of few distinct values repeat rows by chance, and a fresh holdout shows it even when
+    # the training table was deduplicated: the higher of the two rates is the yardstick.
+    twins = max(repeated_share(real_hashes), repeated_share(holdout_hashes))
     if shared > max(MAX_HOLDOUT_OVERLAP, 2 * twins):
         raise DataError(
             f"{shared:.0%} of the holdout's rows are also rows of the real (training) table, "
-            f"which repeats only {twins:.1%} of its own rows: a holdout must be real rows the "
-            "generator never saw, such as a split made before fitting."
+            f"while each table repeats at most {twins:.1%} of its own rows: a holdout must be "
+            "real rows the generator never saw, such as a split made before fitting."
         )
 
 

@@ -60,6 +60,11 @@ def row_hashes(table: pd.DataFrame) -> np.ndarray:
     return np.asarray(pd.util.hash_pandas_object(table, index=False).to_numpy(), dtype=np.uint64)
 
 
+def repeated_share(hashes: np.ndarray) -> float:
+    """Share of rows (by :func:`row_hashes`) that have an identical twin in the same table."""
+    return float(pd.Series(hashes).duplicated(keep=False).mean())
+
+
 def measure_privacy(
     real: pd.DataFrame,
     synthetic: pd.DataFrame,
@@ -68,7 +73,7 @@ def measure_privacy(
     rng: np.random.Generator,
 ) -> PrivacyNumbers:
     real_hashes = row_hashes(real)
-    training_duplicates = float(pd.Series(real_hashes).duplicated(keep=False).mean())
+    training_duplicates = repeated_share(real_hashes)
     exact = float(np.isin(row_hashes(synthetic), real_hashes).mean())
     holdout_exact = (
         None if holdout is None else float(np.isin(row_hashes(holdout), real_hashes).mean())

@@ -53,8 +53,8 @@ CONFIDENCE_LABEL = "95%"
 RULE_SHORTFALL_FAIR = 0.01
 #: Privacy audit of a model without a claimed epsilon: a lower bound up to this is "fair".
 AUDIT_EPSILON_FAIR = 1.0
-#: Fewer real or synthetic rows than this, and fidelity, detection, utility and privacy are shown
-#: but not rated: at 200 rows a detection AUC's chance spread is already +-0.06 (3 standard
+#: Fewer rows than this in the real, synthetic or holdout table, and every section is shown but
+#: not rated: at 200 rows a detection AUC's chance spread is already +-0.06 (3 standard
 #: errors), and a single row once rated fidelity "good" and privacy "poor".
 MIN_ROWS_RATED = 200
 
@@ -196,8 +196,8 @@ def unrated(verdict: Verdict, n_rows: int) -> Verdict:
         return verdict
     return Verdict(
         NOT_MEASURED,
-        f"{verdict.explanation} Not rated: {n_rows} rows are too few to rate reliably (at least "
-        f"{MIN_ROWS_RATED} real and {MIN_ROWS_RATED} synthetic rows are needed).",
+        f"{verdict.explanation} Not rated: {n_rows} rows are too few to rate reliably (each "
+        f"table needs at least {MIN_ROWS_RATED}).",
     )
 
 

@@ -47,11 +47,13 @@ from lookalike.control._smc import (
 )
 from lookalike.control._targets import (
     Constraint,
+    ParitySupport,
     TargetColumn,
+    least_rate_gap,
     marginal,
     mean_constraint,
     parity_constraint,
-    parity_out_of_reach,
+    parity_table,
     quantile_constraint,
     rake,
     read_parity,
@@ -75,8 +77,8 @@ if TYPE_CHECKING:
 #: Rows of the pilot draw that estimates the model's joint of the target columns: twice the
 #: request, within these bounds (the batch's own raking makes the targets exact regardless).
 PILOT_ROWS = (20_000, 50_000)
-#: A parity note names at most this many of the groups parity could not reach.
-_MAX_NAMED_GROUPS = 5
+#: A parity note names at most this many of the groups (or target values) parity left out.
+_MAX_NAMED = 5
 _NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
 _SHIFT_KEYS = ("mean", "quantiles", "distribution")
 
@@ -181,14 +183,7 @@ def sample_controlled(
     )
     targets = _Targets.read(model, layout, rebalance, shift, parity)
     if targets.parity is not None:
-        fixed = [c.column for c in parsed if c.kind == "value" and c.column in targets.parity[1]]
-        if fixed:
-            warnings.warn(
-                f"Parity by {', '.join(fixed)}: the conditions fix {'it' if len(fixed) == 1 else 'them'} "
-                "to one value, so there is one group there and nothing to equalise.",
-                DataWarning,
-                stacklevel=3,
-            )
+        _warn_vacuous_parity(*targets.parity, parsed)
     pilot_tokens: np.ndarray | None = None
     pilot_diagnostics: Diagnostics | None = None
     constraints: list[Constraint] = []
@@ -259,6 +254,24 @@ def sample_controlled(
     return out, ControlReport(
         n_rows=len(out), targets=tuple(results), conditional_tvd=moved, diagnostics=details
     )
+
+
+def _warn_vacuous_parity(target: str, sensitive: list[str], conditions: list[Condition]) -> None:
+    """Parity across groups that the conditions fix to one value (or with the target fixed to
+    one value) has nothing to equalise; say so rather than report a perfect 0."""
+    single = [
+        c.column
+        for c in conditions
+        if c.kind == "value" or (c.kind == "set" and len(c.values) == 1)
+    ]
+    fixed = [name for name in (target, *sensitive) if name in single]
+    if fixed:
+        warnings.warn(
+            f"Parity of {target} by {'+'.join(sensitive)}: the conditions fix "
+            f"{', '.join(fixed)} to one value, so there is nothing to equalise there.",
+            DataWarning,
+            stacklevel=5,  # the caller of Synthesizer.sample
+        )
 
 
 def _rule_samplers(
@@ -448,7 +461,7 @@ class _Targets:
         if self.parity is not None:
             target, sensitive = self.parity
             out.append(
-                parity_constraint(self.columns[target], [self.columns[s] for s in sensitive])
+                parity_constraint(self.columns[target], [self.columns[s] for s in sensitive], joint)
             )
         return out
 
@@ -664,12 +677,8 @@ def measure_targets(
             target, *sensitive = c.columns
             for group in [*sensitive, None]:
                 groups = sensitive if group is None else [group]
-                # Groups the model never gives some target value keep its rates (the raking
-                # leaves them): the least possible difference and the note are about the others.
-                out_of_reach = (
-                    None if pilot is None else parity_out_of_reach(_by_group(pilot, target, groups))
-                )
-                kept = None if out_of_reach is None else ~out_of_reach
+                # The grouping the raking equalised: what it left out is said about it alone.
+                support = c.support if group is None or len(sensitive) == 1 else None
                 results.append(
                     TargetResult(
                         "parity",
@@ -679,9 +688,9 @@ def measure_targets(
                         parity_difference(drawn, target, groups),
                         None if pilot is None else parity_difference(pilot, target, groups),
                         least_possible=least_parity_difference(
-                            drawn, target, groups, len(out), kept
+                            drawn, target, groups, len(out), support
                         ),
-                        note=_unreachable_note(drawn, target, groups, out_of_reach, label_of),
+                        note=_support_note(drawn, target, groups, support, label_of),
                     )
                 )
                 if len(sensitive) == 1:
@@ -690,16 +699,16 @@ def measure_targets(
 
 
 def parity_difference(
-    joint: np.ndarray,
-    target: TargetColumn,
-    sensitive: list[TargetColumn],
-    kept: np.ndarray | None = None,
+    joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]
 ) -> float:
-    """Largest gap, over target categories, between groups' rates of that category (among the
-    groups ``kept``, a mask over the combined groups; all by default)."""
-    table = _by_group(joint, target, sensitive)
-    if kept is not None:
-        table = table[:, kept]
+    """Largest gap, over target categories (a number's bins), between groups' rates of that
+    category."""
+    return _rate_gap(parity_table(joint, target, sensitive))
+
+
+def _rate_gap(table: np.ndarray) -> float:
+    """Largest gap, over the rows of ``table`` (target cells by groups), between the groups'
+    rates of that cell; 0 with fewer than two groups."""
     sizes = table.sum(axis=0)
     present = sizes > 0
     if present.sum() < 2:
@@ -713,49 +722,52 @@ def least_parity_difference(
     target: TargetColumn,
     sensitive: list[TargetColumn],
     n_rows: int,
-    kept: np.ndarray | None = None,
+    support: ParitySupport | None = None,
 ) -> float:
-    """The smallest parity difference that groups of these sizes can show at the rows' overall
-    rates: a group of n rows has rates in steps of 1/n. ``joint`` holds shares of ``n_rows``;
-    ``kept`` masks the combined groups considered (all by default).
-
-    A category's overall rate p lies between its smallest and largest group rate, so the gap is at
-    least every group's distance from p, and a group of n rows is at least |round(p n) / n - p|
-    from it. With 4 rows a group sits at 0.25, not 0.24: parity to 0.01 needs larger groups.
-    """
-    table = _by_group(joint, target, sensitive)
-    if kept is not None:
-        table = table[:, kept]
-    sizes = np.rint(table.sum(axis=0) * n_rows)
-    sizes = sizes[sizes > 0]
-    if len(sizes) < 2:
-        return 0.0
-    overall = table.sum(axis=1) / table.sum()
-    nearest = np.rint(np.outer(overall, sizes)) / sizes
-    return float(np.abs(nearest - overall[:, None]).max())
+    """:func:`least_rate_gap` of the rows: ``joint`` holds shares of ``n_rows``; with ``support``,
+    over the groups and target cells parity equalised."""
+    table = parity_table(joint, target, sensitive)
+    if support is not None:
+        table = table[np.ix_(support.values, support.groups)]
+    return least_rate_gap(table * n_rows)
 
 
-def _unreachable_note(
+def _support_note(
     drawn: np.ndarray,
     target: TargetColumn,
     sensitive: list[TargetColumn],
-    out_of_reach: np.ndarray | None,
+    support: ParitySupport | None,
     label_of: Callable[[str, int], str],
 ) -> str | None:
-    """Names the groups parity could not reach (see :func:`parity_out_of_reach`), if any, and
-    the difference among the others."""
-    if out_of_reach is None or not out_of_reach.any():
+    """What parity left out (see :func:`parity_support`), in words, and the difference among the
+    groups it equalised; None when it left out nothing."""
+    if support is None:
         return None
-    names = _group_labels(sensitive, np.flatnonzero(out_of_reach), label_of)
-    shown = ", ".join(names[:_MAX_NAMED_GROUPS])
-    if len(names) > _MAX_NAMED_GROUPS:
-        shown += f" and {len(names) - _MAX_NAMED_GROUPS} more"
-    among = parity_difference(drawn, target, sensitive, kept=~out_of_reach)
-    keep = "these groups keep" if len(names) > 1 else "this group keeps"
-    return (
-        f"the model never draws some value of {target.name} in {shown}, so {keep} the "
-        f"model's rates; among the other groups the difference is {among:.4f}"
-    )
+    sentences = []
+    values = np.flatnonzero(support.left_out_values)
+    if len(values):
+        names = _listed(_cell_labels(target, values, label_of))
+        sentences.append(
+            f"{target.name} {names} {'is' if len(values) == 1 else 'are'} not drawn in the "
+            "equalised groups: some group has none in the model's pilot draw"
+        )
+    groups = np.flatnonzero(support.left_out_groups)
+    if len(groups):
+        names = _listed(_group_labels(sensitive, groups, label_of))
+        table = parity_table(drawn, target, sensitive)[np.ix_(support.values, support.groups)]
+        keep = "these groups keep" if len(groups) > 1 else "this group keeps"
+        sentences.append(
+            f"the model's pilot draw has no rows of some {target.name} "
+            f"{'bin' if len(target.sizes) > 1 else 'value'} in {names}, so "
+            f"{keep} the model's rates; among the {int(support.groups.sum())} other groups the "
+            f"difference is {_rate_gap(table):.4f}"
+        )
+    return "; ".join(sentences) or None
+
+
+def _listed(names: list[str]) -> str:
+    shown = ", ".join(names[:_MAX_NAMED])
+    return shown + (f" and {len(names) - _MAX_NAMED} more" if len(names) > _MAX_NAMED else "")
 
 
 def _group_labels(
@@ -763,15 +775,20 @@ def _group_labels(
 ) -> list[str]:
     """Each combined group's values (``a/b`` over the sensitive columns)."""
     cells = np.unravel_index(groups, [s.sizes[0] for s in sensitive])
-    labels: list[list[str]] = []
-    for column, tokens in zip(sensitive, cells, strict=True):
-        if len(column.sizes) > 1:  # a continuous column's groups are its bins
-            labels.append([f"{column.name} bin {t + 1} of {column.sizes[0]}" for t in tokens])
-        elif np.isfinite(column.values).any():  # a number's cells carry their values
-            labels.append(["missing" if np.isnan(v) else f"{v:g}" for v in column.values[tokens]])
-        else:
-            labels.append([label_of(column.name, int(t)) for t in tokens])
+    labels = [_cell_labels(s, c, label_of) for s, c in zip(sensitive, cells, strict=True)]
     return ["/".join(parts) for parts in zip(*labels, strict=True)]
+
+
+def _cell_labels(
+    column: TargetColumn, cells: np.ndarray, label_of: Callable[[str, int], str]
+) -> list[str]:
+    """A column's first-axis cells as labels: a continuous number's bins, a discrete number's
+    values, a category's categories."""
+    if len(column.sizes) > 1:
+        return [f"bin {c + 1} of {column.sizes[0]}" for c in cells]
+    if np.isfinite(column.values).any():
+        return ["missing" if np.isnan(v) else f"{v:g}" for v in column.values[cells]]
+    return [label_of(column.name, int(c)) for c in cells]
 
 
 def _category_label(encoder: ColumnEncoder, token: int) -> str:
@@ -780,12 +797,6 @@ def _category_label(encoder: ColumnEncoder, token: int) -> str:
     if token < len(categories):
         return str(categories[token])
     return "missing" if token == encoder.missing_token else RARE_VALUE
-
-
-def _by_group(joint: np.ndarray, target: TargetColumn, sensitive: list[TargetColumn]) -> np.ndarray:
-    """The joint's shares as target categories (rows) by combined sensitive groups (columns)."""
-    axes = [target.axes[0], *(s.axes[0] for s in sensitive)]
-    return np.asarray(marginal(joint, axes).reshape(target.sizes[0], -1))
 
 
 def _mapping_or_error(name: str, value: Any) -> Mapping[str, Any]:

@@ -313,7 +313,7 @@ class _PrivateTargets:
             for column in [outcome, *sensitive]:
                 countable(dp, schema, column)
             self.constraints.append(
-                parity_constraint(columns[outcome], [columns[c] for c in sensitive])
+                parity_constraint(columns[outcome], [columns[c] for c in sensitive], joint)
             )
         raked, _ = rake(joint, self.constraints)
         rows = allocate_rows(raked, n, rng.spawn(1)[0])
