@@ -596,3 +596,11 @@ def test_parity_over_a_column_fixed_to_one_value_is_named_vacuous(
         with pytest.warns(la.DataWarning, match=f"the conditions fix {fixed} to one value") as seen:
             fitted.sample(200, conditions=conditions, parity=parity)
         assert seen[0].filename == __file__  # points at the caller, not into the library
+
+
+def test_a_fixed_continuous_value_reports_its_cells_probability(fitted: la.Synthesizer) -> None:
+    _, report = fitted.sample_with_report(100, conditions={"fnlwgt": 200_000}, random_state=1)
+    assert report.diagnostics["cell_conditions"] == ["fnlwgt"]
+    assert "(for fnlwgt: of the value's cell, its bin and tenth" in report.to_text()
+    _, plain = fitted.sample_with_report(100, conditions={"sex": "Female"}, random_state=1)
+    assert plain.diagnostics["cell_conditions"] == [] and "cell" not in plain.to_text()

@@ -131,7 +131,14 @@ class ControlReport:
                 f"distribution: {', '.join(fallbacks)}"
             )
         elif isinstance(mass, float) and mass < 1:
-            lines.append(f"The model gives the conditions a probability of {mass:.3g}.")
+            cells = self.diagnostics.get("cell_conditions")
+            of_cells = (
+                f" (for {', '.join(cells)}: of the value's cell, its bin and tenth, as a single "
+                "value of a continuous number has no probability of its own)"
+                if cells
+                else ""
+            )
+            lines.append(f"The model gives the conditions a probability of {mass:.3g}{of_cells}.")
         return "\n".join(lines)
 
     def __str__(self) -> str:

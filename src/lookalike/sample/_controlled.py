@@ -64,6 +64,7 @@ from lookalike.encode import (
     RARE_VALUE,
     ColumnEncoder,
     NumericEncoder,
+    TableEncoder,
     numeric_values,
     restore_dtype,
 )
@@ -250,10 +251,23 @@ def sample_controlled(
         moved, floor = targets.conditional_tvd(model, drawn, pilot_tokens)
         details["conditional_tvd_noise"] = floor
     details["model_probability"] = 0.0 if details["fallbacks"] else mass
+    # A fixed value of a continuous number is drawn as its cell (bin and tenth), then set: the
+    # probability is the cell's, not the value's.
+    details["cell_conditions"] = [
+        c.column
+        for c in parsed
+        if c.kind == "value" and c.column in encoder.modelled and _has_cells(encoder, c.column)
+    ]
     details["method"] = "sequential importance resampling in the model's column order"
     return out, ControlReport(
         n_rows=len(out), targets=tuple(results), conditional_tvd=moved, diagnostics=details
     )
+
+
+def _has_cells(encoder: TableEncoder, column: str) -> bool:
+    """Whether the column is a continuous number, drawn as a bin and a tenth of it."""
+    column_encoder = encoder.encoders[column]
+    return isinstance(column_encoder, NumericEncoder) and column_encoder.has_fine_part
 
 
 def _warn_vacuous_parity(target: str, sensitive: list[str], conditions: list[Condition]) -> None:
