@@ -604,3 +604,20 @@ def test_a_fixed_continuous_value_reports_its_cells_probability(fitted: la.Synth
     assert "(for fnlwgt: of the value's cell, its bin and tenth" in report.to_text()
     _, plain = fitted.sample_with_report(100, conditions={"sex": "Female"}, random_state=1)
     assert plain.diagnostics["cell_conditions"] == [] and "cell" not in plain.to_text()
+
+
+def test_a_datetime_condition_far_outside_the_data_warns_in_dates() -> None:
+    rng = np.random.default_rng(0)
+    hours = pd.to_timedelta(rng.integers(0, 365 * 24, 3_000), unit="h")
+    table = pd.DataFrame({"when": pd.Timestamp("2013-01-01") + hours, "x": rng.normal(size=3_000)})
+    table["stamp"] = table["when"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+    model = la.Synthesizer(random_state=0).fit(table)
+    for column, value in (("when", pd.Timestamp("2020-01-01")), ("stamp", "2020-01-01T00:00:00Z")):
+        with pytest.warns(
+            la.DataWarning, match=rf"'{column}'.*produces \(2013-01-01 .* to 2013-12-"
+        ):
+            out = model.sample(5, conditions={column: value})
+        assert (out[column] == value).all()  # written as asked
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", la.DataWarning)
+        model.sample(5, conditions={"when": pd.Timestamp("2013-06-01")})

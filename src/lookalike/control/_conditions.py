@@ -315,6 +315,10 @@ def _support(encoder: NumericEncoder) -> str:
 Produced = Callable[[str, list[Any]], tuple[np.ndarray, str, tuple[float, float]] | None]
 
 
+#: The dtype :func:`encoder_range` gives a datetime column: its numbers are seconds.
+DATETIME_SECONDS = "datetime seconds"
+
+
 def warn_outside_range(conditions: Any, produced: Produced) -> None:
     """Warn, once per column, about condition values well beyond what a numeric column produces.
 
@@ -339,7 +343,7 @@ def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
         column: str, values: list[Any]
     ) -> tuple[np.ndarray, str, tuple[float, float]] | None:
         encoder = encoders.get(column)
-        if not isinstance(encoder, NumericEncoder) or encoder.spec.kind is ColumnKind.DATETIME:
+        if not isinstance(encoder, NumericEncoder):
             return None
         try:
             check_fits_dtype(encoder.spec, values)
@@ -349,7 +353,9 @@ def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
         except (ConditionError, TypeError, ValueError):
             return None
         bounds = encoder.finite_range()
-        return None if bounds is None else (numbers, encoder.spec.dtype, bounds)
+        # Datetimes are numbers of seconds; the warning shows them as dates.
+        dtype = DATETIME_SECONDS if encoder.spec.kind is ColumnKind.DATETIME else encoder.spec.dtype
+        return None if bounds is None else (numbers, dtype, bounds)
 
     return produced
 
@@ -372,7 +378,10 @@ def _warn_if_outside(
     ]
     if outside:
         shown = f"{low:g} to {high:g}"
-        if is_storage_dtype(dtype):
+        if dtype == DATETIME_SECONDS:
+            first, last = (pd.Timestamp(end, unit="s").round("s") for end in (low, high))
+            shown = f"{first} to {last}"
+        elif is_storage_dtype(dtype):
             # In the column's own type: 01:55:00, not 6.9e+09 microseconds.
             ends = numbers_to_storage(np.array([low, high]), dtype)
             shown = f"{ends.iloc[0]} to {ends.iloc[1]}"
