@@ -621,3 +621,19 @@ def test_a_datetime_condition_far_outside_the_data_warns_in_dates() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error", la.DataWarning)
         model.sample(5, conditions={"when": pd.Timestamp("2013-06-01")})
+
+
+def test_the_produced_range_ends_at_the_outermost_value_the_model_draws() -> None:
+    # Distances: a few frequent long routes at the top. The tail fitted past the clip reaches
+    # far beyond them, but the top cell holds only frequent values, so nothing above is drawn.
+    rng = np.random.default_rng(2)
+    short = np.round(rng.uniform(80, 2_500, 20_000), 2)  # too many values to be frequent
+    # Held by 90 and 80 rows: frequent (>= 5), not spikes of their own (< 1 % of rows), and more
+    # than the top tenth of the top bin, which therefore holds nothing else.
+    table = pd.DataFrame({"distance": np.concatenate([short, [4963.0] * 90, [4983.0] * 80])})
+    model = la.Synthesizer(random_state=0).fit(table)
+    top = model.sample(100_000, random_state=1)["distance"].max()
+    produced = model.encoder_.encoders["distance"].finite_range()
+    assert produced is not None and produced[1] == top == 4983
+    with pytest.raises(la.ConditionError, match=r"produces values from \S+ to 4983\."):
+        model.sample(10, conditions={"distance": (4984, 8000)})

@@ -1020,9 +1020,36 @@ class NumericEncoder(ColumnEncoder):
         lows = [float(self.spikes.min())] if len(self.spikes) else []
         highs = [float(self.spikes.max())] if len(self.spikes) else []
         if len(self.within):
-            lows.append(float(self.within[:, 0].min()))
-            highs.append(float(self.within[:, -1].max()))
+            lows.append(self._bins_end(-1.0))
+            highs.append(self._bins_end(1.0))
         return (min(lows), max(highs)) if lows else None
+
+    def _bins_end(self, side: float) -> float:
+        """The bins' last value on one side (1: the top, -1: the bottom) that the decoder draws.
+
+        Without frequent values it is the outer quantile (a fitted tail's end). With them, the
+        outermost cell that holds rows decides: its own outer quantile if some of its rows are
+        spread, else its outermost frequent value. distance on nycflights13 ends at 4,983, a
+        frequent value, not at the 6,419 its tail was fitted to reach.
+        """
+        bins = range(len(self.within) - 1, -1, -1) if side > 0 else range(len(self.within))
+        default = float(self.within[:, -1].max() if side > 0 else self.within[:, 0].min())
+        frequent = self.frequent_values
+        if frequent is None:
+            return default
+        n_grid = self.within.shape[1] - 1
+        cells = range(N_FINE_TOKENS - 1, -1, -1) if side > 0 else range(N_FINE_TOKENS)
+        for b in bins:
+            for c in cells:
+                cell = b * N_FINE_TOKENS + c
+                if frequent.cell_rows[cell] <= 0:
+                    continue
+                if frequent.cell_rows[cell] > frequent.cell_frequent[cell]:
+                    position = (c + (side > 0)) * n_grid / N_FINE_TOKENS
+                    return float(np.interp(position, np.arange(n_grid + 1), self.within[b]))
+                held = frequent.values[frequent.cell_of_entry == cell]
+                return float(held.max() if side > 0 else held.min())
+        return default
 
 
 class IdentifierEncoder(ColumnEncoder):
