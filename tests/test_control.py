@@ -637,3 +637,30 @@ def test_the_produced_range_ends_at_the_outermost_value_the_model_draws() -> Non
     assert produced is not None and produced[1] == top == 4983
     with pytest.raises(la.ConditionError, match=r"produces values from \S+ to 4983\."):
         model.sample(10, conditions={"distance": (4984, 8000)})
+
+
+def test_a_fixed_date_between_the_columns_steps_warns() -> None:
+    rng = np.random.default_rng(0)
+    hours = pd.to_timedelta(rng.integers(0, 365 * 24, 3_000), unit="h")
+    when = pd.Timestamp("2013-01-01") + hours
+    table = pd.DataFrame(
+        {
+            "when": when,
+            "stamp": when.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "local": when.tz_localize("UTC").tz_convert("Europe/Berlin"),  # whole local hours
+            "x": rng.normal(size=3_000),
+        }
+    )
+    model = la.Synthesizer(random_state=0).fit(table)
+    for column, value in (
+        ("when", pd.Timestamp("2013-06-01 12:30")),
+        ("stamp", "2013-06-01T12:30:00Z"),
+        ("local", pd.Timestamp("2013-06-01 12:30", tz="Europe/Berlin")),
+    ):
+        with pytest.warns(la.DataWarning, match=rf"'{column}'.*between the column's steps") as seen:
+            out = model.sample(5, conditions={column: value})
+        assert seen[0].filename == __file__ and (out[column] == value).all()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", la.DataWarning)
+        model.sample(5, conditions={"stamp": "2013-06-01T12:00:00Z"})
+        model.sample(5, conditions={"local": pd.Timestamp("2013-06-01 12:00", tz="Europe/Berlin")})

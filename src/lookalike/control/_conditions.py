@@ -336,6 +336,45 @@ def warn_outside_range(conditions: Any, produced: Produced) -> None:
             _warn_if_outside(str(column), values, *found)
 
 
+def warn_off_step(conditions: Any, encoders: Mapping[str, ColumnEncoder]) -> None:
+    """Warn, once per column, about a fixed date or time between the column's steps.
+
+    ``time_hour=12:30`` on a column of whole hours is written as asked, but the model has never
+    seen such a value; the other columns are drawn as for the values around it.
+    """
+    if not isinstance(conditions, Mapping):
+        return
+    for column, value in conditions.items():
+        encoder = encoders.get(str(column))
+        if (
+            not isinstance(encoder, NumericEncoder)
+            or encoder.spec.kind is not ColumnKind.DATETIME
+            or encoder.spec.datetime_step is None
+            or isinstance(value, tuple)
+            or (isinstance(value, str) and ".." in value)
+        ):
+            continue
+        values = list(value) if isinstance(value, list | set | frozenset) else [value]
+        try:
+            numbers = encoder._condition_numbers(pd.Series(values, dtype=object))
+        except (ConditionError, TypeError, ValueError):
+            continue  # named as an error where the condition is read
+        on_step = encoder._round(numbers.copy())
+        off = [
+            v
+            for v, x, y in zip(values, numbers, on_step, strict=True)
+            if np.isfinite(x) and abs(x - y) > 1e-6
+        ]
+        if off:
+            warnings.warn(
+                f"Condition on {str(column)!r}: {off[0]!r} lies between the column's steps (it "
+                f"holds whole {encoder.spec.datetime_step}s); written as asked, the other "
+                "columns are drawn as for the values around it.",
+                DataWarning,
+                stacklevel=4,
+            )
+
+
 def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
     """:data:`Produced` for the default model: its encoders' numbers and ranges."""
 

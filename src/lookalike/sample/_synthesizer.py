@@ -13,7 +13,12 @@ import pandas as pd
 from lookalike._progress import progress_bar
 from lookalike._randomness import RandomState, seed_sequence
 from lookalike.control import ControlReport
-from lookalike.control._conditions import check_fits_dtype, encoder_range, warn_outside_range
+from lookalike.control._conditions import (
+    check_fits_dtype,
+    encoder_range,
+    warn_off_step,
+    warn_outside_range,
+)
 from lookalike.control._rule_sampling import (
     fit_rules,
     rule_sampler,
@@ -529,6 +534,7 @@ class Synthesizer:
             warn_outside_range(conditions, self._private_range)
         else:
             warn_outside_range(conditions, encoder_range(self.encoder_.encoders))
+            warn_off_step(conditions, self.encoder_.encoders)
 
     def _private_range(
         self, column: str, values: list[Any]
