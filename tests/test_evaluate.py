@@ -546,3 +546,18 @@ def test_tables_too_small_to_rate_are_shown_but_not_rated(adult: pd.DataFrame) -
     assert small_holdout.privacy.verdict.rating == "not measured"
     enough = evaluate(real, real.sample(300, random_state=0), holdout=holdout)
     assert enough.fidelity.verdict.rating != "not measured"
+
+
+def test_bin_labels_write_four_digit_numbers_without_separators() -> None:
+    # A year reads wrong as 2,013; amounts of five digits and more keep their separators.
+    rng = np.random.default_rng(11)
+    table = pd.DataFrame(
+        {
+            "year": rng.integers(1990, 2021, 400),
+            "amount": rng.integers(10_000, 2_000_000, 400),
+        }
+    )
+    result = evaluate(table.iloc[:200], table.iloc[200:], random_state=0)
+    labels = {c.name: " ".join(c.labels) for c in result.fidelity.columns}
+    assert "1990" in labels["year"] and "2,0" not in labels["year"]
+    assert "," in labels["amount"]

@@ -408,6 +408,8 @@ def _format_value(value: float, kind: ColumnKind) -> str:
     if kind == "datetime":
         stamp = pd.Timestamp(value, unit="s")
         return stamp.strftime("%Y-%m-%d" if stamp == stamp.normalize() else "%Y-%m-%d %H:%M")
-    if value == int(value) and 1000 <= abs(value) < 1e12:
-        return f"{value:,.0f}"
+    if value == int(value) and abs(value) < 1e12:
+        # Four digits stay as written: a year (2013), a clock time (1130) or a code reads
+        # wrong as 2,013; longer numbers get separators (1,484,705).
+        return f"{value:,.0f}" if abs(value) >= 10_000 else f"{value:.0f}"
     return f"{value:.4g}"
