@@ -122,6 +122,52 @@ def test_frequent_values_are_drawn_as_themselves_with_their_share() -> None:
     assert (shares.iloc[:, 0] - shares.iloc[:, 1]).abs().sum() / 2 < 0.08
 
 
+def _any_minute(rng: np.random.Generator, n: int) -> pd.Series:
+    """HHMM times at any minute from 5:00 to 23:59: most times are held by one or two rows."""
+    minutes = rng.integers(5 * 60, 24 * 60, n)
+    return pd.Series(minutes // 60 * 100 + minutes % 60, name="dep_time")
+
+
+def test_hhmm_clock_times_are_spread_on_the_clock() -> None:
+    # Each time is too rare to release, so every row is spread inside its bin. On the number
+    # line, 11:30-12:30 runs through 1160-1199, no times; on the clock it does not.
+    series = _any_minute(np.random.default_rng(8), 2000)
+    spec = ColumnSpec("dep_time", ColumnKind.CONTINUOUS, "int64", nullable=False, decimals=0)
+    enc, stats = _encoder(spec, series, k=5, bins=20)
+    assert stats["clock"] == "hhmm"
+    assert sum(stats.get("frequent_counts", [])) < 0.2 * len(series)  # most rows are spread
+    decoded = enc.decode_parts(enc.encode_parts(series), np.random.default_rng(0))
+    assert (decoded % 100 < 60).all()
+    assert decoded.between(500, 2359).all()
+    hours = pd.concat(
+        [
+            (series // 100).value_counts(normalize=True),
+            (decoded // 100).value_counts(normalize=True),
+        ],
+        axis=1,
+    ).fillna(0.0)
+    assert (hours.iloc[:, 0] - hours.iloc[:, 1]).abs().sum() / 2 < 0.05
+    # Encoding reads the same clock: a time comes back in its own tenth of its bin.
+    again = enc.encode_parts(decoded)
+    assert (again == enc.encode_parts(decoded.astype(float))).all()
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.arange(17.0, 91.0),  # ages: endings 60-99 occur
+        np.arange(0.0, 60.0),  # minutes: one hour only
+        np.arange(0.0, 2401.0, 10.0),  # counts in tens: endings 60-90 occur
+        np.arange(0.0, 2401.0, 50.0),  # 49 values: too few to tell
+        np.arange(-100.0, 2300.0),  # below zero
+    ],
+)
+def test_numbers_that_are_not_clock_times_are_not_read_as_such(values: np.ndarray) -> None:
+    spec = ColumnSpec("x", ColumnKind.CONTINUOUS, "int64", nullable=False, decimals=0)
+    _, stats = _encoder(spec, pd.Series(np.repeat(values, 3)), k=2, bins=10)
+    assert "clock" not in stats
+
+
 def test_without_exact_counts_no_frequent_values_are_kept() -> None:
     # A histogram summarised by quantiles has representatives, not values: none is released.
     from lookalike.encode import _encoders

@@ -296,6 +296,41 @@ def test_a_range_condition_keeps_frequent_values_at_its_ends() -> None:
     assert (times % 100 < 60).all()
 
 
+@pytest.fixture(scope="module")
+def any_minute_model() -> tuple[pd.DataFrame, la.Synthesizer]:
+    # Departures at any minute from 5:00 to 23:59, each time held by about two rows: too rare
+    # to come back as themselves, so every row is spread inside its bin, on the clock.
+    rng = np.random.default_rng(9)
+    minutes = rng.integers(5 * 60, 24 * 60, 2500)
+    table = pd.DataFrame(
+        {"dep_time": minutes // 60 * 100 + minutes % 60, "late": rng.random(2500) < minutes / 2000}
+    )
+    return table, la.Synthesizer(random_state=0).fit(table)
+
+
+def test_rare_clock_times_come_back_as_times(any_minute_model) -> None:
+    table, model = any_minute_model
+    times = model.sample(20_000, random_state=1)["dep_time"]
+    assert (times % 100 < 60).all()
+    assert times.max() <= 2359
+    # The hour of day and its link to lateness are kept.
+    real_hours = (table["dep_time"] // 100).value_counts(normalize=True)
+    hours = (times // 100).value_counts(normalize=True)
+    assert real_hours.sub(hours, fill_value=0.0).abs().sum() / 2 < 0.04
+
+
+def test_conditions_and_rules_on_rare_clock_times_give_times(any_minute_model) -> None:
+    _, model = any_minute_model
+    # A range whose ends are no times (11:65, 12:75): the times inside it are 12:00-12:59.
+    ranged = model.sample(3000, conditions={"dep_time": (1165, 1275)}, random_state=2)["dep_time"]
+    assert ranged.between(1200, 1259).all()
+    assert ranged.nunique() > 40
+    ruled = model.sample(3000, rules=["dep_time >= 1165", "dep_time != 1200"], random_state=3)
+    times = ruled["dep_time"]
+    assert (times % 100 < 60).all()
+    assert (times >= 1201).all()
+
+
 def test_numbers_written_as_text_round_trip_as_numbers() -> None:
     rng = np.random.default_rng(7)
     amounts = rng.lognormal(7, 1, 3000)

@@ -246,6 +246,7 @@ def _range_masks(
     """Share of each token (and of each fine position of a bin) whose values lie in the range."""
     lo = -np.inf if low is None else low
     hi = np.inf if high is None else high
+    lo_grid, hi_grid = _range_on_grid(encoder, lo, hi)
     n = encoder.n_tokens
     coarse = np.zeros(n)
     fine = np.ones((n, N_FINE_TOKENS))
@@ -256,8 +257,8 @@ def _range_masks(
             value = encoder.spikes[refs[token]]
             coarse[token] = float(lo <= value <= hi)
             continue
-        grid = encoder.within[refs[token]]
-        shares = _cell_shares_in_range(grid, lo, hi)
+        grid = encoder.grid[refs[token]]
+        shares = _cell_shares_in_range(grid, lo_grid, hi_grid)
         if encoder.frequent_values is not None:
             shares = encoder.frequent_values.shares_in_range(int(refs[token]), shares, lo, hi)
         fine[token] = np.asarray(shares)
@@ -267,6 +268,14 @@ def _range_masks(
     if encoder.posinf_token is not None:
         coarse[encoder.posinf_token] = float(high is None)
     return coarse, fine
+
+
+def _range_on_grid(encoder: NumericEncoder, lo: float, hi: float) -> tuple[float, float]:
+    """[lo, hi] where the bins' quantile grids read it (minutes since midnight for clock times)."""
+    return (
+        float(encoder.to_grid(np.array([lo]))[0]),
+        float(encoder.to_grid(np.array([hi]), upper=True)[0]),
+    )
 
 
 def position_interval(grid: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
@@ -457,10 +466,9 @@ def decode_in_range(
     is_bin[in_atoms] = atoms[coarse[in_atoms]]
     refs = np.full(len(coarse), -1)
     refs[is_bin] = encoder._atom_ref[coarse[is_bin]]
-    n_grid = encoder.within.shape[1] - 1
+    lo_grid, hi_grid = _range_on_grid(encoder, lo, hi)
     for b in np.unique(refs[is_bin]):
-        grid = encoder.within[b]
-        start, end = position_interval(grid, lo, hi)
+        start, end = position_interval(encoder.grid[b], lo_grid, hi_grid)
         rows = np.flatnonzero(refs == b)
         cell_lo = fine[rows] / N_FINE_TOKENS
         a = np.maximum(cell_lo, start)
@@ -469,10 +477,7 @@ def decode_in_range(
         if not straddle.any():
             continue
         rows, a, z = rows[straddle], a[straddle], np.maximum(z[straddle], a[straddle])
-        position = (a + rng.random(len(rows)) * (z - a)) * n_grid
-        lower = np.minimum(position.astype(np.int64), n_grid - 1)
-        frac = position - lower
-        values = grid[lower] + frac * (grid[lower + 1] - grid[lower])
+        values = encoder.spread(np.full(len(rows), b), a + rng.random(len(rows)) * (z - a))
         if encoder.frequent_values is not None:
             cells = b * N_FINE_TOKENS + fine[rows]
             share_in = (z - a) * N_FINE_TOKENS

@@ -61,6 +61,8 @@ from lookalike.encode import (
     ColumnEncoder,
     NumericEncoder,
     TableEncoder,
+    clock_hhmm,
+    clock_minutes,
     numeric_values,
     restore_dtype,
     seconds_to_datetimes,
@@ -93,8 +95,9 @@ class _Column:
     low: np.ndarray  # float per token: smallest value it decodes to (NaN where missing)
     high: np.ndarray  # float per token: largest value
     bin_of: np.ndarray  # int per token: its bin, -1 for exact tokens
-    within: np.ndarray  # (bins, grid points) learned within-bin quantiles
+    within: np.ndarray  # (bins, grid points) learned within-bin quantiles, as the encoder's grid
     step: float | None  # values lie on this grid (decimals, whole numbers, date steps)
+    clock: bool = False  # HHMM clock times: whole minutes, and ``within`` holds minutes
     _fine_low: np.ndarray | None = None
     _fine_high: np.ndarray | None = None
     _sorted_low: np.ndarray | None = None
@@ -106,7 +109,10 @@ class _Column:
         return bool((self.bin_of >= 0).any())
 
     def round(self, values: np.ndarray) -> np.ndarray:
-        """Values as the decoder rounds them (to the column's decimals or date step)."""
+        """Values as the decoder rounds them (to the column's decimals or date step).
+
+        A formula's HHMM result stays what the formula says, a time or not.
+        """
         if self.step is None:
             return values
         with np.errstate(invalid="ignore"):
@@ -115,6 +121,12 @@ class _Column:
 
     def snap_up(self, low: np.ndarray, strict: np.ndarray) -> np.ndarray:
         """The smallest representable value >= low (> low where strict)."""
+        if self.clock:
+            # 11:65 is no time: the smallest time at or after it is 12:00.
+            with np.errstate(invalid="ignore"):
+                g = clock_hhmm(np.ceil(clock_minutes(low) - _TOLERANCE))
+                after = clock_hhmm(clock_minutes(g) + 1.0)
+            return np.where(strict & (g <= low), after, g)
         if self.step is None:
             return np.where(strict, np.nextafter(low, np.inf), low)
         finite = np.isfinite(low)
@@ -129,6 +141,12 @@ class _Column:
 
     def snap_down(self, high: np.ndarray, strict: np.ndarray) -> np.ndarray:
         """The largest representable value <= high (< high where strict)."""
+        if self.clock:
+            # 11:65 is no time: the largest time at or before it is 11:59.
+            with np.errstate(invalid="ignore"):
+                g = clock_hhmm(np.floor(clock_minutes(high, upper=True) + _TOLERANCE))
+                before = clock_hhmm(clock_minutes(g) - 1.0)
+            return np.where(strict & (g >= high), before, g)
         if self.step is None:
             return np.where(strict, np.nextafter(high, -np.inf), high)
         finite = np.isfinite(high)
@@ -150,10 +168,13 @@ class _Column:
         flat = np.asarray(bins, dtype=np.int64) * (n_grid + 1) + lower
         low = self.within.ravel().take(flat)
         high = self.within.ravel().take(flat + 1)
-        return np.asarray(low + frac * (high - low))
+        values = low + frac * (high - low)
+        return clock_hhmm(values) if self.clock else np.asarray(values)
 
     def value_to_share(self, bins: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
         """Smallest (side 'low') or largest ('high') share whose value reaches ``values``."""
+        if self.clock:
+            values = clock_minutes(values, upper=side == "high")
         out = np.empty(len(bins))
         grid = np.linspace(0.0, 1.0, self.within.shape[1])
         for b in np.unique(bins):
@@ -287,6 +308,7 @@ def _describe_column(
         bin_of=bin_of,
         within=within,
         step=step,
+        clock=isinstance(column_encoder, NumericEncoder) and column_encoder.clock,
     )
 
 
@@ -320,7 +342,7 @@ def _numeric_token_ranges(
     for extreme, value in ((encoder.neginf_token, -np.inf), (encoder.posinf_token, np.inf)):
         if extreme is not None:
             low[extreme] = high[extreme] = value
-    within = encoder.within if n_bins else np.empty((0, 2))
+    within = encoder.grid if n_bins else np.empty((0, 2))
     return low, high, bin_of, within
 
 
@@ -1319,9 +1341,8 @@ class RuleSampler:
         for excluded in exclusions:
             clash = finite & (values == excluded)
             if clash.any():
-                step = column.step if column.step is not None else 0.0
-                up = column.round(values + step) if step else np.nextafter(values, np.inf)
-                down = column.round(values - step) if step else np.nextafter(values, -np.inf)
+                always = np.ones(len(values), dtype=bool)
+                up, down = column.snap_up(values, always), column.snap_down(values, always)
                 values = np.where(
                     clash & (up <= high), up, np.where(clash & (down >= low), down, values)
                 )

@@ -324,12 +324,10 @@ def numeric_cell_values(encoder: ColumnEncoder) -> np.ndarray:
             if not atoms[t]:
                 values[t] = encoder.spikes[ref]
                 continue
-            grid = encoder.within[ref]
-            positions = np.linspace(0.0, 1.0, len(grid))
             for f in range(values.shape[1]):
-                # Mean of the piecewise-linear quantile function over the fine token's positions.
+                # Mean of the decoder's quantile function over the fine token's positions.
                 sub = np.linspace(f / N_FINE_TOKENS, (f + 1) / N_FINE_TOKENS, 33)
-                values[t, f] = float(np.interp(sub, positions, grid).mean())
+                values[t, f] = float(encoder.spread(np.full(len(sub), ref), sub).mean())
     return values.reshape(-1)
 
 

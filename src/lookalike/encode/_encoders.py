@@ -70,6 +70,13 @@ _SPIKE_SHARE = 0.01
 #: Fake free text is as long as real text to within this many characters.
 TEXT_LENGTH_STEP = 20
 _DATETIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+#: ``statistics["clock"]`` of a column of HHMM clock times, spread on the clock.
+CLOCK_HHMM = "hhmm"
+#: A column is read as HHMM clock times when it has at least this many distinct values, ...
+_CLOCK_MIN_VALUES = 60
+#: ... at least this many distinct minutes (last two digits) and hours.
+_CLOCK_MIN_MINUTES = 30
+_CLOCK_MIN_HOURS = 3
 
 Statistics = dict[str, Any]
 
@@ -157,6 +164,84 @@ def value_label(value: Any) -> str | None:
         if float(value).is_integer():
             return str(int(value))
     return str(value)
+
+
+# ---------------------------------------------------------------------------------------------
+# HHMM clock times: spread on the clock, not on the number line
+# ---------------------------------------------------------------------------------------------
+
+
+def is_hhmm_clock(values: np.ndarray) -> bool:
+    """Whether distinct numbers read as HHMM clock times (``1342`` for 13:42).
+
+    Whole numbers from 0 to 2400 whose last two digits never reach 60, with enough distinct
+    values, minutes and hours that chance does not explain it: 60 distinct whole numbers in that
+    range avoid the endings 60-99 with probability about 0.6**60, 5e-14.
+
+    >>> is_hhmm_clock(np.array([h * 100 + m for h in range(6, 9) for m in range(0, 60, 2)]))
+    True
+    >>> is_hhmm_clock(np.arange(0.0, 200.0))
+    False
+    """
+    if len(values) < _CLOCK_MIN_VALUES or not np.all(np.isfinite(values)):
+        return False
+    if values.min() < 0 or values.max() > 2400 or not np.all(values == np.round(values)):
+        return False
+    minutes = values % 100
+    hours = values // 100
+    return bool(
+        (minutes < 60).all()
+        and len(np.unique(minutes)) >= _CLOCK_MIN_MINUTES
+        and len(np.unique(hours)) >= _CLOCK_MIN_HOURS
+    )
+
+
+def clock_minutes(hhmm: np.ndarray, upper: bool = False) -> np.ndarray:
+    """HHMM as minutes since midnight.
+
+    60-99 past an hour is no time: as a lower bound it counts as the next hour's start (the
+    first time after it), as an ``upper`` bound as the hour's last minute (the last time
+    before it). Non-decreasing, so value order and ranges keep their meaning.
+
+    >>> clock_minutes(np.array([0.0, 59.0, 100.0, 1178.0, 1200.0, 2400.0, np.inf])).tolist()
+    [0.0, 59.0, 60.0, 720.0, 720.0, 1440.0, inf]
+    >>> clock_minutes(np.array([1159.0, 1178.0]), upper=True).tolist()
+    [719.0, 719.0]
+    """
+    with np.errstate(invalid="ignore"):
+        hours = np.floor(hhmm / 100.0)
+        past = hhmm - hours * 100.0
+        minutes = hours * 60.0 + np.where(past < 60.0, past, 59.0 if upper else 60.0)
+    return np.asarray(np.where(np.isfinite(hhmm), minutes, hhmm))
+
+
+def clock_hhmm(minutes: np.ndarray) -> np.ndarray:
+    """Minutes since midnight, rounded to whole minutes, as HHMM: the inverse of
+    :func:`clock_minutes` on clock times.
+
+    >>> clock_hhmm(np.array([0.0, 59.4, 59.6, 720.0, 1440.0])).tolist()
+    [0.0, 59.0, 100.0, 1200.0, 2400.0]
+    """
+    whole = np.round(minutes)
+    with np.errstate(invalid="ignore"):
+        hours = np.floor(whole / 60.0)
+        hhmm = hours * 100.0 + (whole - hours * 60.0)
+    return np.asarray(np.where(np.isfinite(minutes), hhmm, minutes))
+
+
+def _clock_grid(
+    edges: np.ndarray, within: np.ndarray, top: float
+) -> tuple[list[float], list[list[float]]]:
+    """Bins of a clock column made of clock times between 0 and ``top`` (2400 or 2359).
+
+    Quantiles are the data's own times; only fitted tail ends and the grids of empty bins are
+    not, and those are moved onto the clock (2440 becomes ``top``).
+    """
+
+    def on_clock(values: np.ndarray) -> np.ndarray:
+        return clock_hhmm(np.clip(clock_minutes(values), 0.0, clock_minutes(np.array(top))))
+
+    return on_clock(edges).tolist(), on_clock(within).tolist()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -347,10 +432,16 @@ def reduce_statistics(
         return stats
     # Dates are not extrapolated past the clipped ends: a date beyond the data may not exist yet.
     extrapolate = spec.kind is not ColumnKind.DATETIME
+    # Clock times are told by every value's digits, so only from an exact histogram.
+    clock = exact and spec.kind is not ColumnKind.DATETIME and is_hhmm_clock(values)
     stats.update(
         mode="continuous",
-        **_continuous_bins(values, counts, rare_threshold, n_bins, n_within, extrapolate, exact),
+        **_continuous_bins(
+            values, counts, rare_threshold, n_bins, n_within, extrapolate, exact, clock
+        ),
     )
+    if clock:
+        stats["clock"] = CLOCK_HHMM
     return stats
 
 
@@ -362,6 +453,7 @@ def _continuous_bins(
     n_within: int,
     extrapolate: bool = True,
     exact: bool = False,
+    clock: bool = False,
 ) -> Statistics:
     total = int(counts.sum())
     is_spike = counts >= max(rare_threshold, _SPIKE_SHARE * total)
@@ -396,9 +488,21 @@ def _continuous_bins(
         bin_rows = np.bincount(bins, weights=rest_counts, minlength=len(edges) - 1)
         _extrapolate_ends(edges, within, bin_rows, spikes, rare_threshold)
     out: Statistics = {"spikes": spikes.tolist(), "edges": edges.tolist(), "within": within}
+    if clock:
+        # Midnight is 2400 in some tables; telling that releases no row's time.
+        top = 2400.0 if values.max() >= 2400 else 2359.0
+        out["edges"], out["within"] = _clock_grid(edges, np.asarray(within), top)
     if exact:
+        grid = np.asarray(out["within"])
         out.update(
-            _frequent_values(raw_values, raw_counts, edges, np.asarray(within), rare_threshold)
+            _frequent_values(
+                clock_minutes(raw_values) if clock else raw_values,
+                raw_counts,
+                np.asarray(out["edges"]),
+                raw_values,
+                clock_minutes(grid) if clock else grid,
+                rare_threshold,
+            )
         )
     return out
 
@@ -509,10 +613,11 @@ class FrequentValues:
 
 
 def _frequent_values(
-    values: np.ndarray,
+    positions: np.ndarray,
     counts: np.ndarray,
     edges: np.ndarray,
-    within: np.ndarray,
+    values: np.ndarray,
+    grid: np.ndarray,
     rare_threshold: int,
 ) -> Statistics:
     """The values at least ``rare_threshold`` rows hold, by the cell (bin, tenth) they encode to.
@@ -524,10 +629,11 @@ def _frequent_values(
     spreads only the rest. A value held by that many rows is released as itself, as frequent
     categories are; rarer values never are. ``cell_rows`` counts every row of each cell (what the
     fine tokens were learned from), so the split between frequent and spread values matches the
-    data's.
+    data's. ``positions`` are the values where the bins' quantile ``grid`` is read (minutes since
+    midnight for clock times, else the values themselves).
     """
     bins = _bin_index(values, edges)
-    cells = bins * N_FINE_TOKENS + _tenths(values, bins, within)
+    cells = bins * N_FINE_TOKENS + _tenths(positions, bins, grid)
     cell_rows = np.bincount(cells, weights=counts, minlength=(len(edges) - 1) * N_FINE_TOKENS)
     frequent = counts >= max(rare_threshold, 1)
     if not frequent.any():
@@ -800,6 +906,10 @@ class NumericEncoder(ColumnEncoder):
             within = np.asarray(statistics["within"], dtype=float)
             self.within = within.reshape(n_bins, -1) if n_bins else np.empty((0, 0))
         self.frequent_values = FrequentValues.from_statistics(statistics)
+        #: HHMM clock times are spread in minutes since midnight: between 11:30 and 12:30, not
+        #: through 1160-1199, which are no times. ``grid`` is ``within`` where it is read.
+        self.clock = statistics.get("clock") == CLOCK_HHMM
+        self.grid = clock_minutes(self.within) if self.clock else self.within
         n_bins = max(len(self.edges) - 1, 0)
         # Atoms sorted by position: spikes at their value, bins at their lower edge.
         keys = np.concatenate([self.spikes, self.edges[:n_bins]])
@@ -822,6 +932,32 @@ class NumericEncoder(ColumnEncoder):
     @property
     def n_tokens(self) -> int:
         return max(self._n_tokens, 1)
+
+    def to_grid(self, values: np.ndarray, upper: bool = False) -> np.ndarray:
+        """Values where :attr:`grid` reads them: minutes for clock times, else themselves.
+
+        ``upper``: the values are upper bounds (see :func:`clock_minutes`).
+        """
+        return clock_minutes(values, upper) if self.clock else values
+
+    def from_grid(self, positions: np.ndarray) -> np.ndarray:
+        """The inverse of :meth:`to_grid` (clock times come back as whole minutes)."""
+        return clock_hhmm(positions) if self.clock else positions
+
+    def spread(self, bins: np.ndarray, shares: np.ndarray) -> np.ndarray:
+        """The value at each share (0..1) of each bin's spread rows.
+
+        Piecewise linear between the bin's learned quantiles, on the clock for clock times:
+        the decoder's map, which conditions, rules and shifts read too.
+        """
+        n_grid = self.grid.shape[1] - 1
+        position = np.clip(shares, 0.0, 1.0) * n_grid
+        lower = np.minimum(position.astype(np.int64), n_grid - 1)
+        frac = position - lower
+        flat = np.asarray(bins, dtype=np.int64) * (n_grid + 1) + lower
+        low = self.grid.ravel().take(flat)
+        high = self.grid.ravel().take(flat + 1)
+        return self.from_grid(low + frac * (high - low))
 
     def _encode_values(self, values: np.ndarray) -> np.ndarray:
         tokens = np.zeros(len(values), dtype=np.int64)
@@ -877,7 +1013,7 @@ class NumericEncoder(ColumnEncoder):
         in_atom = np.flatnonzero(coarse < n_atoms)
         in_bin = in_atom[self._atom_is_bin[coarse[in_atom]]]
         bins = self._atom_ref[coarse[in_bin]]
-        fine[in_bin] = _tenths(values[in_bin], bins, self.within)
+        fine[in_bin] = _tenths(self.to_grid(values[in_bin]), bins, self.grid)
         return fine
 
     def decode_parts(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
@@ -917,9 +1053,7 @@ class NumericEncoder(ColumnEncoder):
         values = np.empty(len(atom))
         values[~from_bin] = self.spikes[ref[~from_bin]]
         if from_bin.any():
-            rows = self.within[ref[from_bin]]
-            n_grid = self.within.shape[1] - 1
-            share = rng.random(len(rows))
+            share = rng.random(int(from_bin.sum()))
             frequent = None
             if fine is not None:
                 tenth = fine[is_atom][from_bin]
@@ -929,12 +1063,7 @@ class NumericEncoder(ColumnEncoder):
                     )
                 # The fine token names a tenth of the bin; draw uniformly within it.
                 share = (tenth + share) / N_FINE_TOKENS
-            position = share * n_grid
-            lower = np.minimum(position.astype(np.int64), n_grid - 1)
-            frac = position - lower
-            picked_low = np.take_along_axis(rows, lower[:, None], axis=1)[:, 0]
-            picked_high = np.take_along_axis(rows, lower[:, None] + 1, axis=1)[:, 0]
-            spread = picked_low + frac * (picked_high - picked_low)
+            spread = self.spread(ref[from_bin], share)
             values[from_bin] = (
                 spread if frequent is None else np.where(np.isnan(frequent), spread, frequent)
             )
@@ -1037,7 +1166,6 @@ class NumericEncoder(ColumnEncoder):
         frequent = self.frequent_values
         if frequent is None:
             return default
-        n_grid = self.within.shape[1] - 1
         cells = range(N_FINE_TOKENS - 1, -1, -1) if side > 0 else range(N_FINE_TOKENS)
         for b in bins:
             for c in cells:
@@ -1045,8 +1173,8 @@ class NumericEncoder(ColumnEncoder):
                 if frequent.cell_rows[cell] <= 0:
                     continue
                 if frequent.cell_rows[cell] > frequent.cell_frequent[cell]:
-                    position = (c + (side > 0)) * n_grid / N_FINE_TOKENS
-                    return float(np.interp(position, np.arange(n_grid + 1), self.within[b]))
+                    share = (c + (side > 0)) / N_FINE_TOKENS
+                    return float(self.spread(np.array([b]), np.array([share]))[0])
                 held = frequent.values[frequent.cell_of_entry == cell]
                 return float(held.max() if side > 0 else held.min())
         return default
