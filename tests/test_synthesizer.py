@@ -445,3 +445,28 @@ def test_a_leaf_over_many_values_holds_rows_per_value() -> None:
     # The link to the group survives the larger leaves.
     out = per_token.sample(3_000, random_state=1)
     assert out.groupby("group")["age"].mean().is_monotonic_increasing
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda model: model.sample(5, conditions={"age": 500}),
+        lambda model: model.sample_with_report(5, conditions={"age": 500}),
+        lambda model: model.sample_with_report(
+            50, conditions={"sex": "Male"}, parity={"target": "income", "sensitive": ["sex"]}
+        ),
+    ],
+)
+def test_warnings_point_at_the_callers_line(fitted: la.Synthesizer, call) -> None:
+    # However deep in the library a warning arises, it is shown at the line that called it.
+    with pytest.warns(la.DataWarning) as record:
+        call(fitted)
+    assert [Path(w.filename).name for w in record] == [Path(__file__).name] * len(record)
+
+
+def test_a_warning_while_reading_a_file_points_at_the_callers_line(tmp_path: Path) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text("a,\n1,2\n3,4\n")
+    with pytest.warns(la.DataWarning, match="no name") as record:
+        la.read_table(path)
+    assert Path(record[0].filename).name == Path(__file__).name

@@ -26,7 +26,7 @@ from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
 from lookalike import __version__
-from lookalike.errors import ConditionError, DataWarning, LookalikeError
+from lookalike.errors import ConditionError, DataWarning, LookalikeError, warn_data
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -995,11 +995,9 @@ def _read_rules(path: Path) -> list[Any]:
         raise _UsageProblem(f"The rules file {str(path)!r} has no 'rules:' list.")
     ignored = sorted(set(scenario.sample_kwargs()) - {"rules"})
     if ignored:
-        warnings.warn(
+        warn_data(
             f"{str(path)!r} also has {', '.join(ignored)}: only its rules are used here "
-            "(give the file to 'sample --scenario' for the rest).",
-            DataWarning,
-            stacklevel=2,
+            "(give the file to 'sample --scenario' for the rest)."
         )
     return list(scenario.rules)
 

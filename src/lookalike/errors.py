@@ -13,12 +13,16 @@ know about lookalike::
      ├── OutputExistsError(LookalikeError, FileExistsError)   refusing to overwrite without force
      └── BudgetExceededError(LookalikeError, ValueError)  a privacy budget would be exceeded
 
-Warnings (issued with :func:`warnings.warn`, never raised)::
+Warnings (issued with :func:`warn_data`, never raised)::
 
     DataWarning(UserWarning)       the input was used, but read in a way the user should know about
 """
 
 from __future__ import annotations
+
+import os
+import sys
+import warnings
 
 __all__ = [
     "BudgetExceededError",
@@ -67,3 +71,21 @@ class BudgetExceededError(LookalikeError, ValueError):
 
 class DataWarning(UserWarning):
     """The input was usable but was read in a way worth knowing (e.g. a fallback text encoding)."""
+
+
+def warn_data(message: str) -> None:
+    """Issue a :class:`DataWarning` that points at the caller's own line.
+
+    The first frame outside the lookalike package is the one shown, however deep in the library
+    the warning arises (a condition checked for ``sample`` or for ``sample_with_report``, a file
+    read for ``fit`` or for ``read_table``).
+    """
+    package = os.path.dirname(os.path.abspath(__file__)) + os.sep
+    frame = sys._getframe(1)
+    level = 2
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(
+        package
+    ):
+        frame = frame.f_back
+        level += 1
+    warnings.warn(message, DataWarning, stacklevel=level)

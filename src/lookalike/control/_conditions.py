@@ -11,7 +11,6 @@ range from the same within-bin distribution, so no mass piles up on the range's 
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,7 +27,7 @@ from lookalike.encode import (
     value_label,
     value_labels,
 )
-from lookalike.errors import ConditionError, DataWarning
+from lookalike.errors import ConditionError, warn_data
 from lookalike.schema import ColumnKind, ColumnSpec
 from lookalike.schema._datetimes import condition_seconds
 from lookalike.schema._storage import is_storage_dtype, numbers_to_storage
@@ -375,12 +374,10 @@ def warn_off_step(conditions: Any, encoders: Mapping[str, ColumnEncoder]) -> Non
             if np.isfinite(x) and abs(x - y) > 1e-6
         ]
         if off:
-            warnings.warn(
+            warn_data(
                 f"Condition on {str(column)!r}: {off[0]!r} lies between the column's steps (it "
                 f"holds whole {encoder.spec.datetime_step}s); written as asked, the other "
-                "columns are drawn as for the values around it.",
-                DataWarning,
-                stacklevel=4,
+                "columns are drawn as for the values around it."
             )
 
 
@@ -433,12 +430,10 @@ def _warn_if_outside(
             # In the column's own type: 01:55:00, not 6.9e+09 microseconds.
             ends = numbers_to_storage(np.array([low, high]), dtype)
             shown = f"{ends.iloc[0]} to {ends.iloc[1]}"
-        warnings.warn(
+        warn_data(
             f"Condition on {column!r}: {outside[0]!r} lies outside the values the "
             f"model produces ({shown}); the other columns are drawn "
-            "as for the nearest value it produces.",
-            DataWarning,
-            stacklevel=4,
+            "as for the nearest value it produces."
         )
 
 

@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.encode import value_label
-from lookalike.errors import ConditionError, DataWarning
+from lookalike.errors import ConditionError, warn_data
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import datetimes_to_seconds
 
@@ -1062,11 +1062,9 @@ def check_rules(
             if r.n_violations
         ]
         if broken_rules:
-            warnings.warn(
+            warn_data(
                 "The data breaks rule(s) "
                 + ", ".join(broken_rules)
-                + "; synthetic rows will obey them all the same.",
-                DataWarning,
-                stacklevel=2,
+                + "; synthetic rows will obey them all the same."
             )
     return report

@@ -34,7 +34,6 @@ import gzip
 import io
 import os
 import re
-import warnings
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +44,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from lookalike.errors import DataError, DataWarning, ModelFileError
+from lookalike.errors import DataError, ModelFileError, warn_data
 from lookalike.io._files import check_output_path, write_atomically
 
 __all__ = [
@@ -358,12 +357,10 @@ def _decode_by_line(data: bytes, shown: str) -> bytes:
         if len(bad) == n_lines
         else f" on {len(bad)} of its {n_lines} lines (the first is line {bad[0] + 1})"
     )
-    warnings.warn(
+    warn_data(
         f"Input file {shown} is not valid UTF-8{where}; read "
         f"{'it' if len(bad) == n_lines else 'those lines'} as "
-        f"{' or '.join(sorted(encodings, reverse=True))}.",
-        DataWarning,
-        stacklevel=6,
+        f"{' or '.join(sorted(encodings, reverse=True))}."
     )
     return b"\n".join(lines)
 
@@ -375,10 +372,8 @@ def _header_names(cells: list[Any], shown: str) -> list[str]:
             names.append(cell)
             continue
         name = f"unnamed_{position}"
-        warnings.warn(
-            f"Input file {shown}: column {position} has no name in the header; calling it {name!r}.",
-            DataWarning,
-            stacklevel=6,
+        warn_data(
+            f"Input file {shown}: column {position} has no name in the header; calling it {name!r}."
         )
         names.append(name)
     return names
@@ -422,11 +417,9 @@ def _typed_column(column: pd.Series, name: str, shown: str) -> pd.Series:
     others = present[~is_float]
     if is_float.any() and others.str.strip().str.lower().isin(_MISSING_TOKENS).all():
         tokens = sorted(set(others.tolist()))[:3]
-        warnings.warn(
+        warn_data(
             f"Input file {shown}: column {name!r} holds numbers but also {len(others)} cell(s) like "
-            f"{tokens}; only empty cells count as missing, so the column is read as text.",
-            DataWarning,
-            stacklevel=6,
+            f"{tokens}; only empty cells count as missing, so the column is read as text."
         )
     return column
 

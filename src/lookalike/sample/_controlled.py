@@ -20,7 +20,6 @@ The Synthesizer's ``sample`` and ``sample_with_report`` call :func:`sample_contr
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -68,7 +67,7 @@ from lookalike.encode import (
     numeric_values,
     restore_dtype,
 )
-from lookalike.errors import ConditionError, DataWarning
+from lookalike.errors import ConditionError, warn_data
 from lookalike.models._trees import TokenFilter
 from lookalike.schema import ColumnKind, ColumnSpec
 
@@ -280,11 +279,9 @@ def _warn_vacuous_parity(target: str, sensitive: list[str], conditions: list[Con
     ]
     fixed = [name for name in (target, *sensitive) if name in single]
     if fixed:
-        warnings.warn(
+        warn_data(
             f"Parity of {target} by {'+'.join(sensitive)}: the conditions fix "
-            f"{', '.join(fixed)} to one value, so there is nothing to equalise there.",
-            DataWarning,
-            stacklevel=5,  # the caller of Synthesizer.sample
+            f"{', '.join(fixed)} to one value, so there is nothing to equalise there."
         )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from sklearn.base import clone
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from lookalike._progress import progress_bar
-from lookalike.errors import DataError, DataWarning, LookalikeError
+from lookalike.errors import DataError, LookalikeError, warn_data
 from lookalike.evaluate._models import (
     fit_tree_encoding,
     informative_columns,
@@ -370,11 +369,9 @@ def _report_failures(failures: list[tuple[str, _Outcome]], n_variants: int) -> N
             )
         raise first
     listed = "; ".join(f"{name!r}: {outcome.message}" for name, outcome in failures)
-    warnings.warn(
+    warn_data(
         f"{len(failures)} of {n_variants} variants failed and rank last in the leaderboard "
-        f"(status 'failed'): {listed}",
-        DataWarning,
-        stacklevel=3,
+        f"(status 'failed'): {listed}"
     )
 
 

@@ -15,7 +15,7 @@ import pyarrow as pa
 import yaml
 from pandas.tseries.api import guess_datetime_format
 
-from lookalike.errors import DataError, DataWarning, SchemaError
+from lookalike.errors import DataError, SchemaError, warn_data
 from lookalike.schema._numbers import (
     decimals_of,
     guess_number_format,
@@ -351,13 +351,10 @@ def _warn_if_ambiguous(name: str, text: pd.Series, number_format: str) -> None:
     chosen, alternative = (
         float(parse_formatted(pd.Series([example]), f)[0]) for f in (number_format, other)
     )
-    warnings.warn(
-        DataWarning(
-            f"Column {name!r}: {example!r} could be {chosen:g} or {alternative:g}; read as "
-            f"{chosen:g} (number_format {number_format!r}). If it means {alternative:g}, give "
-            f"the column number_format {other!r} in the schema overrides."
-        ),
-        stacklevel=3,
+    warn_data(
+        f"Column {name!r}: {example!r} could be {chosen:g} or {alternative:g}; read as "
+        f"{chosen:g} (number_format {number_format!r}). If it means {alternative:g}, give "
+        f"the column number_format {other!r} in the schema overrides."
     )
 
 
