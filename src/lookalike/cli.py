@@ -185,6 +185,13 @@ def fit(
             soft_wrap=True,
             markup=False,
         )
+        links = model.describe().get("links") or []
+        if links:
+            _out.print(
+                f"Kept exactly in samples ({len(links)} link(s) found): " + "; ".join(links),
+                soft_wrap=True,
+                markup=False,
+            )
 
 
 @app.command()
@@ -870,6 +877,7 @@ def _print_model(description: Mapping[str, Any]) -> None:
             "params",
             "schema",
             "rules",
+            "links",
         } and not (key == "privacy" and private):
             _out.print(f"{key}: {value}", soft_wrap=True, markup=False)
     schema = description.get("schema", {})
@@ -894,6 +902,13 @@ def _print_model(description: Mapping[str, Any]) -> None:
                 "" if share is None else f"{100 * share:.2f}%",
             )
         _print_wide(listed)
+    links = description.get("links") or []
+    if links:
+        found = Table(title="Links found in the training table (kept exactly in samples)")
+        found.add_column("link", overflow="fold")
+        for link in links:
+            found.add_row(str(link))
+        _print_wide(found)
     if private:
         _print_ledger(private)
 

@@ -19,12 +19,19 @@ from lookalike.control._conditions import (
     warn_off_step,
     warn_outside_range,
 )
+from lookalike.control._links import (
+    Link,
+    apply_links,
+    find_links,
+    links_from_manifest,
+)
 from lookalike.control._rule_sampling import (
     fit_rules,
     rule_sampler,
     rules_from_manifest,
     rules_to_manifest,
 )
+from lookalike.control._rules import parse_rules
 from lookalike.encode import TableEncoder, numeric_values, restore_dtype, seconds_to_datetimes
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import BOOLEAN_SPELLINGS, check_model_name, read_table
@@ -127,6 +134,13 @@ class Synthesizer:
         off its training deciles to 0.014, and qa accuracy rose on four seeds out of four
         (mean +0.0009); adult and diabetes_brfss were unchanged (benchmarks/RESULTS.md).
         ``False`` gives the leaves as the trees grew them.
+    keep_links:
+        Find exact links between columns in the training table (a timestamp and its year,
+        month, day and hour columns; an HHMM time and its hour and minute; a time that is
+        another plus a delay) and recompute each linked column from its sources in every
+        sample, so they hold exactly, not just closely (see :mod:`lookalike.control._links`;
+        ``describe()["links"]`` lists them). A column a sample call fixes or constrains keeps
+        its drawn values. ``False`` leaves every column as the model draws it.
     locale:
         Faker locale of the fakes that replace PII columns (``"de_DE"``); ``None`` keeps the
         schema's (``"en_US"`` unless an override file names one). PII columns are never learned.
@@ -171,6 +185,7 @@ class Synthesizer:
         max_rows_per_tree: int | None = 100_000,
         column_order: str = "coarse_first",
         calibrate: bool = True,
+        keep_links: bool = True,
         locale: str | None = None,
         epsilon: float | None = None,
         delta: float | None = None,
@@ -191,6 +206,7 @@ class Synthesizer:
         self.max_rows_per_tree = max_rows_per_tree
         self.column_order = column_order
         self.calibrate = calibrate
+        self.keep_links = keep_links
         self.locale = locale
         self.epsilon = epsilon
         self.delta = delta
@@ -238,10 +254,12 @@ class Synthesizer:
                 raise ValueError(
                     f"The {name!r} parameter of Synthesizer must be {expected}. Got {value!r} instead."
                 )
-        if not isinstance(self.calibrate, bool | np.bool_):
-            raise ValueError(
-                f"The 'calibrate' parameter of Synthesizer must be True or False. Got {self.calibrate!r} instead."
-            )
+        for name in ("calibrate", "keep_links"):
+            if not isinstance(getattr(self, name), bool | np.bool_):
+                raise ValueError(
+                    f"The {name!r} parameter of Synthesizer must be True or False. "
+                    f"Got {getattr(self, name)!r} instead."
+                )
         cap = self.max_rows_per_tree
         if cap is not None and (not isinstance(cap, int | np.integer) or cap < 1):
             raise ValueError(
@@ -275,6 +293,8 @@ class Synthesizer:
         # A refit replaces whichever kind of model was fitted before.
         for stale in ("trees_", "dp_model_"):
             self.__dict__.pop(stale, None)
+        # Links are read from the rows themselves: a private model has none.
+        self.links_: tuple[Link, ...] = ()
         domain: dict[str, Any] = {}
         if self.epsilon is not None and isinstance(schema, Mapping):
             # Public bounds and categories for the private model, given beside the overrides.
@@ -349,8 +369,12 @@ class Synthesizer:
             self.rules_, self.rules_report_ = fit_rules(
                 rules, frame, frame_schema, encoder, self.rare_threshold
             )
+            if self.keep_links:
+                self.links_ = find_links(frame, frame_schema)
             task = bar.add_task("Learning columns", total=tokens.shape[1])
-            order = _model_order(encoder, self.column_order)
+            order = _model_order(
+                encoder, self.column_order, [c for k in self.links_ for c in k.computed]
+            )
             fine = np.array([part > 0 for _, part in encoder.model_columns])
             trees = fit_column_models(
                 tokens[:, order],
@@ -442,7 +466,7 @@ class Synthesizer:
                 report=False,
                 progress=progress,
             )[0]
-            return self._with_spellings(controlled)
+            return self._finish(controlled, conditions, controls, rules)
         fixed_values = self._condition_table(conditions, n)
         fixed_tokens, fixed_mask = self._condition_tokens(fixed_values, n)
         token_rng, decode_rng = rng.spawn(2)
@@ -464,7 +488,8 @@ class Synthesizer:
         tokens[:, self.order_] = drawn
         out = self.encoder_.decode(tokens, decode_rng)
         out = self._apply_exact_conditions(out, fixed_values)
-        return self._with_spellings(out if enforcer is None else enforcer.finish(drawn, out))
+        out = out if enforcer is None else enforcer.finish(drawn, out)
+        return self._finish(out, conditions, {}, rules)
 
     def sample_with_report(
         self,
@@ -523,7 +548,7 @@ class Synthesizer:
                 report=True,
                 progress=progress,
             )
-            return self._with_spellings(out), report
+            return self._finish(out, conditions, controls, rules), report
         out = self.sample(
             n, conditions=conditions, rules=rules, random_state=random_state, progress=progress
         )
@@ -553,6 +578,39 @@ class Synthesizer:
         except (TypeError, ValueError):
             return None  # the sampler names the bad value
         return numbers, spec.dtype, (float(private.cell_low.min()), float(private.cell_high.max()))
+
+    def _finish(
+        self,
+        out: pd.DataFrame,
+        conditions: Conditions,
+        controls: Mapping[str, Any],
+        rules: Sequence[str | Mapping[str, Any]] | None,
+    ) -> pd.DataFrame:
+        """Sampled rows with the model's links kept (see ``keep_links``) and spellings named.
+
+        A column the call fixes or constrains (a condition, rule, rebalance, shift or parity)
+        keeps its drawn values: recomputing it could break what was asked of it.
+        """
+        links = getattr(self, "links_", ())
+        if links:
+            kept: set[str] = set()
+            if isinstance(conditions, pd.DataFrame):
+                kept |= {str(c) for c in conditions.columns if conditions[c].notna().any()}
+            elif isinstance(conditions, Mapping):
+                kept |= {str(c) for c in conditions}
+            for name in ("rebalance", "shift"):
+                kept |= {str(c) for c in controls.get(name) or {}}
+            parity = controls.get("parity")
+            if isinstance(parity, Mapping):
+                sensitive = parity.get("sensitive") or []
+                kept |= {
+                    str(parity.get("target")),
+                    *map(str, [sensitive] if isinstance(sensitive, str) else sensitive),
+                }
+            for rule in [*getattr(self, "rules_", []), *parse_rules(rules)]:
+                kept |= set(rule.columns)
+            out = apply_links(out, links, self.encoder_.encoders, self.schema_, keep=kept)
+        return self._with_spellings(out)
 
     def _with_spellings(self, out: pd.DataFrame) -> pd.DataFrame:
         """``out``, its ``attrs`` naming how CSV spelled its booleans (write_table writes so)."""
@@ -748,6 +806,7 @@ class Synthesizer:
             "modelled_columns": self.encoder_.modelled,
             "n_model_columns": len(self.encoder_.model_columns),
             "rules": _rules_manifest(self),
+            "links": [link.to_dict() for link in getattr(self, "links_", ())],
         }
         return Artifact(manifest=manifest, arrays=arrays)
 
@@ -763,6 +822,8 @@ class Synthesizer:
             params.setdefault("calibrate", False)
             # ... and from before leaves held rows per token grew without that floor.
             params.setdefault("min_samples_leaf_per_token", 0.0)
+            # ... and from before links were kept did not keep them.
+            params.setdefault("keep_links", False)
             model = cls(
                 random_state=random_state if isinstance(random_state, int) else None, **params
             )
@@ -799,7 +860,10 @@ class Synthesizer:
             if model.seed_entropy_ < 0:
                 raise ValueError(f"negative seed entropy {model.seed_entropy_}")
             model.n_rows_ = int(manifest["n_rows"])
-            model.order_ = _model_order(encoder, model.column_order)
+            model.links_ = links_from_manifest(manifest.get("links"), schema)
+            model.order_ = _model_order(
+                encoder, model.column_order, [c for k in model.links_ for c in k.computed]
+            )
             model.min_samples_leaf_ = int(manifest["min_samples_leaf"])
             model.min_samples_leaf_any_order_ = int(manifest["min_samples_leaf_any_order"])
             # Files written before continuous bins had their own leaf used the common one.
@@ -852,6 +916,7 @@ class Synthesizer:
                 "min_samples_leaf_per_token": self.min_samples_leaf_per_token,
             },
             "rules": self._describe_rules(),
+            "links": [link.describe() for link in getattr(self, "links_", ())],
         }
 
     def _describe_rules(self) -> list[dict[str, Any]]:
@@ -992,12 +1057,13 @@ _ROWS_PER_CONTINUOUS_LEAF = 3200
 _COARSE_TOKENS = 3
 
 
-def _model_order(encoder: TableEncoder, column_order: str) -> np.ndarray:
+def _model_order(encoder: TableEncoder, column_order: str, last: Sequence[str] = ()) -> np.ndarray:
     """The order in which model columns are learned and drawn (a column's parts stay together).
 
     ``"coarse_first"`` puts the columns of at most three tokens (yes/no flags, a binary target)
     first, the rest in the table's order; ``"table"`` keeps the table's order; ``"cardinality"``
-    sorts every column by its number of tokens.
+    sorts every column by its number of tokens. ``last`` (the columns links compute) go
+    last, in that order.
     """
     columns = encoder.modelled
     if column_order == "cardinality":
@@ -1015,4 +1081,7 @@ def _model_order(encoder: TableEncoder, column_order: str) -> np.ndarray:
             "The 'column_order' parameter of Synthesizer must be 'coarse_first', 'table' or "
             f"'cardinality'. Got {column_order!r} instead."
         )
+    # Columns that links compute come last, drawn from the columns they are computed from
+    # rather than those drawn given a value the link then replaces.
+    columns = [name for name in columns if name not in last] + [n for n in last if n in columns]
     return np.asarray([j for name in columns for j in encoder.positions(name)], dtype=np.intp)

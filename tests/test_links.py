@@ -1,0 +1,199 @@
+"""Exact links between columns: found in the training table, kept exactly in samples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import lookalike as la
+from lookalike.control._links import Link, apply_links, clock_add, find_links, links_from_manifest
+from lookalike.schema import infer_schema
+
+
+def _flights(n: int = 3000, seed: int = 0) -> pd.DataFrame:
+    """Flights of 2021 in Paris: parts of the local departure, its HHMM time, a UTC hour
+    stamp, a delay and the actual departure (around midnight too)."""
+    rng = np.random.default_rng(seed)
+    local = pd.Timestamp("2021-01-01") + pd.to_timedelta(
+        rng.integers(0, 365 * 24 * 12, n) * 5, unit="min"
+    )
+    local = pd.Series(local).sort_values(ignore_index=True)
+    zoned = local.dt.tz_localize("Europe/Paris", ambiguous=True, nonexistent="shift_forward")
+    local = zoned.dt.tz_localize(None)  # nonexistent times moved, as the clocks did
+    delay = np.round(rng.exponential(12, n) - 4)
+    scheduled = local.dt.hour * 100 + local.dt.minute
+    frame = pd.DataFrame(
+        {
+            "year": local.dt.year,
+            "month": local.dt.month,
+            "day": local.dt.day,
+            "hour": local.dt.hour,
+            "minute": local.dt.minute,
+            "sched_dep_time": scheduled,
+            "dep_delay": delay,
+            "carrier": rng.choice(["AF", "KL", "LH"], n),
+            "local": local.dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "time_hour": zoned.dt.floor("h", ambiguous=True)
+            .dt.tz_convert("UTC")
+            .dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+    )
+    frame["dep_time"] = clock_add(scheduled.to_numpy(float), delay, midnight=2400)
+    cancelled = rng.random(n) < 0.03
+    frame.loc[cancelled, "dep_delay"] = np.nan
+    frame.loc[cancelled, "dep_time"] = np.nan
+    return frame
+
+
+@pytest.fixture(scope="module")
+def flights() -> pd.DataFrame:
+    return _flights()
+
+
+@pytest.fixture(scope="module")
+def flights_model(flights: pd.DataFrame) -> la.Synthesizer:
+    return la.Synthesizer(random_state=0).fit(flights)
+
+
+def test_links_are_found_with_their_zone_and_order(flights: pd.DataFrame) -> None:
+    links = {link.column: link for link in find_links(flights, infer_schema(flights))}
+    assert set(links) == {"local", "time_hour", "sched_dep_time", "dep_time"}
+    assert links["local"].sources == ("year", "month", "day", "hour", "minute")
+    assert links["local"].zone is None
+    # Stored in UTC, spelled by the parts on Paris's wall clock (a zone with the same rules).
+    assert links["time_hour"].sources == ("year", "month", "day", "hour")
+    assert links["time_hour"].zone in {"Europe/Paris", "Europe/Berlin"}
+    assert links["sched_dep_time"].describe() == (
+        "hour, minute = sched_dep_time // 100, sched_dep_time % 100 (HHMM)"
+    )
+    assert links["dep_time"].sources == ("sched_dep_time", "dep_delay")
+    assert links["dep_time"].midnight == 2400 or not (flights["dep_time"] == 2400).any()
+    found = list(links)
+    # A column is computed before any link reads it.
+    assert found.index("sched_dep_time") < found.index("dep_time")
+
+
+def test_no_links_are_found_where_there_are_none(adult: pd.DataFrame) -> None:
+    assert find_links(adult, infer_schema(adult)) == ()
+    broken = _flights(600)
+    broken.loc[5, "hour"] = (broken.loc[5, "hour"] + 1) % 24  # one row off: no link
+    columns = {link.column for link in find_links(broken, infer_schema(broken))}
+    assert {"local", "time_hour", "sched_dep_time"}.isdisjoint(columns)
+
+
+def test_samples_keep_every_link_exactly(
+    flights: pd.DataFrame, flights_model: la.Synthesizer
+) -> None:
+    out = flights_model.sample(4000, random_state=1)
+    local = pd.to_datetime(out["local"])
+    hour_stamp = pd.to_datetime(out["time_hour"], utc=True).dt.tz_convert("Europe/Paris")
+    for stamp in (local, hour_stamp):
+        assert (stamp.dt.year == out["year"]).all() and (stamp.dt.month == out["month"]).all()
+        assert (stamp.dt.day == out["day"]).all()
+    # The hour stamp is the local hour, but in the hour that did not exist (spring forward).
+    moved = (hour_stamp.dt.hour != out["hour"]) & (local.dt.hour == out["hour"])
+    assert moved.mean() < 0.001
+    assert (out["sched_dep_time"] == 100 * out["hour"] + out["minute"]).all()
+    flown = out["dep_delay"].notna()
+    expected = clock_add(
+        out.loc[flown, "sched_dep_time"].to_numpy(float),
+        out.loc[flown, "dep_delay"].to_numpy(float),
+        2400,
+    )
+    assert np.array_equal(out.loc[flown, "dep_time"].to_numpy(), expected)
+    assert out["dep_time"].isna().mean() == pytest.approx(
+        flights["dep_time"].isna().mean(), abs=0.02
+    )
+    # Types as in the training table.
+    assert out.dtypes.to_dict() == flights.dtypes.to_dict()
+    assert (
+        "local = the datetime of year, month, day, hour, minute"
+        in flights_model.describe()["links"]
+    )
+
+
+def test_without_links_the_columns_are_only_close(flights_model: la.Synthesizer) -> None:
+    plain = la.Synthesizer(random_state=0, keep_links=False).fit(_flights())
+    assert plain.describe()["links"] == []
+    out = plain.sample(4000, random_state=1)
+    local = pd.to_datetime(out["local"])
+    assert (local.dt.hour == out["hour"]).mean() < 0.99
+
+
+def test_fixed_columns_keep_their_values_and_their_sources_drive_the_rest(
+    flights_model: la.Synthesizer,
+) -> None:
+    # Fixing the parts: the linked columns follow them.
+    out = flights_model.sample(300, conditions={"hour": 7, "minute": 30}, random_state=2)
+    assert (out["sched_dep_time"] == 730).all()
+    assert (pd.to_datetime(out["local"]).dt.strftime("%H:%M") == "07:30").all()
+    # Fixing the time: hour and minute follow it.
+    fixed = flights_model.sample(300, conditions={"sched_dep_time": (900, 1000)}, random_state=3)
+    assert fixed["sched_dep_time"].between(900, 1000).all()
+    assert (fixed["sched_dep_time"] == 100 * fixed["hour"] + fixed["minute"]).all()
+    # Fixing a datetime: its parts are read from it.
+    day = flights_model.sample(300, conditions={"local": "2021-07-14 18:05:00"}, random_state=5)
+    assert (day[["month", "day", "hour", "minute"]] == [7, 14, 18, 5]).all(axis=None)
+    # Fixing a computed column that cannot be turned around: it keeps the asked value.
+    ruled = flights_model.sample(300, rules=["dep_time >= 1200"], random_state=4)
+    assert (ruled["dep_time"].dropna() >= 1200).all()
+
+
+def test_links_survive_saving_and_loading(tmp_path: Path, flights_model: la.Synthesizer) -> None:
+    path = flights_model.save(tmp_path / "flights.lookalike")
+    loaded = la.load(path)
+    assert loaded.links_ == flights_model.links_
+    pd.testing.assert_frame_equal(
+        loaded.sample(500, random_state=5), flights_model.sample(500, random_state=5)
+    )
+
+
+def test_inspect_lists_a_models_links(tmp_path: Path, flights_model: la.Synthesizer) -> None:
+    from typer.testing import CliRunner
+
+    from lookalike.cli import app
+
+    path = flights_model.save(tmp_path / "flights.lookalike")
+    result = CliRunner().invoke(app, ["inspect", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "Links found in the training table" in result.output
+    assert "hour, minute = sched_dep_time // 100, sched_dep_time % 100 (HHMM)" in result.output
+
+
+def test_a_malformed_link_in_a_model_file_is_refused(flights_model: la.Synthesizer) -> None:
+    good = [link.to_dict() for link in flights_model.links_]
+    schema = flights_model.schema_
+    assert links_from_manifest(good, schema) == flights_model.links_
+    for bad in (
+        {**good[0], "kind": "formula"},
+        {**good[0], "zone": "Mars/Olympus_Mons"},
+        {**good[0], "sources": ["year"]},
+        {**good[0], "column": "not_a_column"},
+    ):
+        with pytest.raises(ValueError, match="invalid link"):
+            links_from_manifest([bad], schema)
+
+
+def test_a_day_past_its_months_end_becomes_the_last_day(
+    flights: pd.DataFrame, flights_model: la.Synthesizer
+) -> None:
+    rows = flights.head(3).copy()
+    rows["month"], rows["day"] = [2, 4, 4], [30, 31, 12]
+    (link,) = [k for k in flights_model.links_ if k.column == "local"]
+    encoders, schema = flights_model.encoder_.encoders, flights_model.schema_
+    out = apply_links(rows.copy(), [link], encoders, schema)
+    assert out["day"].tolist() == [28, 30, 12]  # 2021 is no leap year
+    assert out["local"].str[:10].tolist() == ["2021-02-28", "2021-04-30", "2021-04-12"]
+    # A day the sample call fixed is not moved: the drawn datetime stays in that row.
+    kept = apply_links(rows.copy(), [link], encoders, schema, keep={"day"})
+    assert kept["day"].tolist() == [30, 31, 12]
+    assert kept["local"].tolist()[:2] == rows["local"].tolist()[:2]
+
+
+def test_link_descriptions_read_as_formulas() -> None:
+    assert Link(
+        "datetime_parts", "t", ("y", "m", "d"), ("year", "month", "day"), "UTC"
+    ).describe() == ("t = the datetime of y, m, d in UTC")
