@@ -798,3 +798,19 @@ def test_rules_on_one_column_hold_on_a_private_model(table: pd.DataFrame) -> Non
         model.sample(10, rules=["sex == 'Martian'"])
     with pytest.raises(la.ConditionError, match="does not store rules yet"):
         la.Synthesizer(epsilon=1.0).fit(table.head(300), rules=["age >= 18"])
+
+
+def test_a_private_model_draws_hhmm_times_on_the_clock() -> None:
+    # Cells of a noisy histogram are drawn uniformly: on the number line a fifth of the times
+    # ended in 60-99, and a noisy range reached past 2400.
+    rng = np.random.default_rng(12)
+    minutes = rng.integers(5 * 60, 24 * 60, 4000)
+    table = pd.DataFrame(
+        {"dep_time": minutes // 60 * 100 + minutes % 60, "late": rng.random(4000) < 0.3}
+    )
+    model = la.Synthesizer(random_state=0, epsilon=2.0).fit(table)
+    assert model.schema_["dep_time"].clock == "hhmm"
+    times = model.sample(5000)["dep_time"]
+    assert (times % 100 < 60).all() and times.between(0, 2400).all()
+    ranged = model.sample(2000, conditions={"dep_time": (1130, 1230)})["dep_time"]
+    assert ranged.between(1130, 1230).all() and (ranged % 100 < 60).all()

@@ -43,14 +43,13 @@ import pandas as pd
 
 from lookalike.encode import (
     ColumnEncoder,
-    clock_hhmm,
-    clock_minutes,
     numeric_values,
     restore_dtype,
     seconds_to_datetimes,
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import column_zone
+from lookalike.schema._numbers import clock_hhmm, clock_minutes
 
 __all__ = ["Link", "apply_links", "find_links", "links_from_manifest", "order_links"]
 

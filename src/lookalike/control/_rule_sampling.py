@@ -61,8 +61,6 @@ from lookalike.encode import (
     ColumnEncoder,
     NumericEncoder,
     TableEncoder,
-    clock_hhmm,
-    clock_minutes,
     numeric_values,
     restore_dtype,
     seconds_to_datetimes,
@@ -70,6 +68,7 @@ from lookalike.encode import (
 from lookalike.errors import ConditionError
 from lookalike.models._trees import MASKED, Patterns, TokenFilter, group_rows
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema._numbers import clock_hhmm, clock_minutes
 
 _TOLERANCE = 1e-9
 #: The per-row state of a :class:`RuleSampler`: dicts of one array per column, a row per entry.

@@ -45,7 +45,12 @@ from lookalike.schema._datetimes import (
     seconds_to_stamps,
 )
 from lookalike.schema._infer import parse_datetimes
-from lookalike.schema._numbers import parse_formatted
+from lookalike.schema._numbers import (
+    CLOCK_HHMM,
+    clock_hhmm,
+    clock_minutes,
+    parse_formatted,
+)
 from lookalike.schema._schema import DATETIME_STEPS
 from lookalike.schema._storage import (
     describe_storage,
@@ -70,13 +75,6 @@ _SPIKE_SHARE = 0.01
 #: Fake free text is as long as real text to within this many characters.
 TEXT_LENGTH_STEP = 20
 _DATETIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
-#: ``statistics["clock"]`` of a column of HHMM clock times, spread on the clock.
-CLOCK_HHMM = "hhmm"
-#: A column is read as HHMM clock times when it has at least this many distinct values, ...
-_CLOCK_MIN_VALUES = 60
-#: ... at least this many distinct minutes (last two digits) and hours.
-_CLOCK_MIN_MINUTES = 30
-_CLOCK_MIN_HOURS = 3
 
 Statistics = dict[str, Any]
 
@@ -169,64 +167,6 @@ def value_label(value: Any) -> str | None:
 # ---------------------------------------------------------------------------------------------
 # HHMM clock times: spread on the clock, not on the number line
 # ---------------------------------------------------------------------------------------------
-
-
-def is_hhmm_clock(values: np.ndarray) -> bool:
-    """Whether distinct numbers read as HHMM clock times (``1342`` for 13:42).
-
-    Whole numbers from 0 to 2400 whose last two digits never reach 60, with enough distinct
-    values, minutes and hours that chance does not explain it: 60 distinct whole numbers in that
-    range avoid the endings 60-99 with probability about 0.6**60, 5e-14.
-
-    >>> is_hhmm_clock(np.array([h * 100 + m for h in range(6, 9) for m in range(0, 60, 2)]))
-    True
-    >>> is_hhmm_clock(np.arange(0.0, 200.0))
-    False
-    """
-    if len(values) < _CLOCK_MIN_VALUES or not np.all(np.isfinite(values)):
-        return False
-    if values.min() < 0 or values.max() > 2400 or not np.all(values == np.round(values)):
-        return False
-    minutes = values % 100
-    hours = values // 100
-    return bool(
-        (minutes < 60).all()
-        and len(np.unique(minutes)) >= _CLOCK_MIN_MINUTES
-        and len(np.unique(hours)) >= _CLOCK_MIN_HOURS
-    )
-
-
-def clock_minutes(hhmm: np.ndarray, upper: bool = False) -> np.ndarray:
-    """HHMM as minutes since midnight.
-
-    60-99 past an hour is no time: as a lower bound it counts as the next hour's start (the
-    first time after it), as an ``upper`` bound as the hour's last minute (the last time
-    before it). Non-decreasing, so value order and ranges keep their meaning.
-
-    >>> clock_minutes(np.array([0.0, 59.0, 100.0, 1178.0, 1200.0, 2400.0, np.inf])).tolist()
-    [0.0, 59.0, 60.0, 720.0, 720.0, 1440.0, inf]
-    >>> clock_minutes(np.array([1159.0, 1178.0]), upper=True).tolist()
-    [719.0, 719.0]
-    """
-    with np.errstate(invalid="ignore"):
-        hours = np.floor(hhmm / 100.0)
-        past = hhmm - hours * 100.0
-        minutes = hours * 60.0 + np.where(past < 60.0, past, 59.0 if upper else 60.0)
-    return np.asarray(np.where(np.isfinite(hhmm), minutes, hhmm))
-
-
-def clock_hhmm(minutes: np.ndarray) -> np.ndarray:
-    """Minutes since midnight, rounded to whole minutes, as HHMM: the inverse of
-    :func:`clock_minutes` on clock times.
-
-    >>> clock_hhmm(np.array([0.0, 59.4, 59.6, 720.0, 1440.0])).tolist()
-    [0.0, 59.0, 100.0, 1200.0, 2400.0]
-    """
-    whole = np.round(minutes)
-    with np.errstate(invalid="ignore"):
-        hours = np.floor(whole / 60.0)
-        hhmm = hours * 100.0 + (whole - hours * 60.0)
-    return np.asarray(np.where(np.isfinite(minutes), hhmm, minutes))
 
 
 def _clock_grid(
@@ -432,16 +372,13 @@ def reduce_statistics(
         return stats
     # Dates are not extrapolated past the clipped ends: a date beyond the data may not exist yet.
     extrapolate = spec.kind is not ColumnKind.DATETIME
-    # Clock times are told by every value's digits, so only from an exact histogram.
-    clock = exact and spec.kind is not ColumnKind.DATETIME and is_hhmm_clock(values)
+    clock = spec.clock == CLOCK_HHMM
     stats.update(
         mode="continuous",
         **_continuous_bins(
             values, counts, rare_threshold, n_bins, n_within, extrapolate, exact, clock
         ),
     )
-    if clock:
-        stats["clock"] = CLOCK_HHMM
     return stats
 
 
@@ -908,7 +845,7 @@ class NumericEncoder(ColumnEncoder):
         self.frequent_values = FrequentValues.from_statistics(statistics)
         #: HHMM clock times are spread in minutes since midnight: between 11:30 and 12:30, not
         #: through 1160-1199, which are no times. ``grid`` is ``within`` where it is read.
-        self.clock = statistics.get("clock") == CLOCK_HHMM
+        self.clock = spec.clock == CLOCK_HHMM
         self.grid = clock_minutes(self.within) if self.clock else self.within
         n_bins = max(len(self.edges) - 1, 0)
         # Atoms sorted by position: spikes at their value, bins at their lower edge.

@@ -90,6 +90,7 @@ from lookalike.privacy import (
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import condition_seconds
+from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes
 from lookalike.schema._schema import DATETIME_STEPS, PUBLIC_DOMAIN_FIELDS
 
 __all__ = [
@@ -2356,7 +2357,13 @@ def _decode_numbers(
             is_point = high <= low
             low = np.where(is_point, low, np.maximum(low, start))
             high = np.where(is_point, high, np.minimum(high, stop))
-        if column.integer:
+        if spec.clock == CLOCK_HHMM:
+            # HHMM times uniformly over the cell's minutes, never through 1160-1199, and on
+            # the clock's face (a noisy range may reach past 2400).
+            first, end = (np.clip(clock_minutes(v), 0.0, 1440.0) for v in (low, high))
+            drawn = clock_hhmm(np.floor(first + rng.random(len(rows)) * (end - first)))
+            drawn = np.where(end > first, drawn, clock_hhmm(first))
+        elif column.integer:
             drawn = np.floor(low + rng.random(len(rows)) * (high - low))
         else:
             drawn = low + rng.random(len(rows)) * (high - low)

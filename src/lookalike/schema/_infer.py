@@ -17,8 +17,10 @@ from pandas.tseries.api import guess_datetime_format
 
 from lookalike.errors import DataError, SchemaError, warn_data
 from lookalike.schema._numbers import (
+    CLOCK_HHMM,
     decimals_of,
     guess_number_format,
+    is_hhmm_clock,
     other_reading,
     parse_formatted,
 )
@@ -157,6 +159,12 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
         spec["datetime_step"] = None
     if "integer_offset" not in override and kind not in {k.value for k in numeric_kinds}:
         spec["integer_offset"] = None
+    if "clock" not in override and (
+        kind not in {k.value for k in numeric_kinds}
+        or spec.get("number_format") is not None
+        or spec.get("decimals") not in (None, 0)
+    ):
+        spec["clock"] = None  # clock times do not outlive whole numbers
     result = ColumnSpec.from_dict(spec)
     if result.pii is not None and _is_numeric(series) and result.pii not in NUMERIC_PII_TYPES:
         allowed = ", ".join(sorted(p.value for p in NUMERIC_PII_TYPES))
@@ -242,6 +250,7 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
         if integral and len(finite) and np.abs(finite).max() >= _FLOAT_EXACT:
             offset = _integer_offset(values)
         decimals = _decimals(series) if stored is None else _decimals(pd.Series(stored))
+        hhmm = stored is None and offset is None and integral
         return ColumnSpec(
             name,
             kind,
@@ -250,6 +259,7 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
             decimals=decimals,
             integer_offset=offset,
             datetime_step=None if stored is None else _clock_step(stored, dtype),
+            clock=CLOCK_HHMM if hhmm and is_hhmm_clock(np.unique(finite)) else None,
         )
     # Text (str / object / category dtypes).
     text = values.astype(str)

@@ -13,8 +13,9 @@ from lookalike.errors import SchemaError
 
 #: Version 2 added ``ColumnSpec.pii`` and ``Schema.locale``; version 1 schemas are read as having
 #: no PII columns and the default locale. Version 3 added ``ColumnSpec.integer_offset``,
-#: ``category_order`` and ``ordered``; older schemas have none.
-SCHEMA_VERSION = 3
+#: ``category_order`` and ``ordered``; older schemas have none. Version 4 added
+#: ``ColumnSpec.clock``; older schemas read no column as clock times.
+SCHEMA_VERSION = 4
 #: Locale of the fake values that replace PII columns, unless the schema or the model names another.
 DEFAULT_LOCALE = "en_US"
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
@@ -99,6 +100,9 @@ class ColumnSpec:
     ``category_order`` holds the declared categories of a pandas ``category`` column of text, in
     order and including unused ones, and ``ordered`` whether they are ordered, so the column is
     written back with the same dtype.
+    ``clock`` is ``"hhmm"`` on whole numbers that are clock times written as HHMM (``1342`` for
+    13:42; read from the values, like ``decimals``): the models draw them in minutes since
+    midnight, so a value never ends in 60-99.
     """
 
     name: str
@@ -113,6 +117,7 @@ class ColumnSpec:
     integer_offset: int | None = None
     category_order: tuple[str, ...] | None = None
     ordered: bool = False
+    clock: str | None = None
 
     def __post_init__(self) -> None:
         # Field types are checked too: a schema may come from a file someone edited.
@@ -167,6 +172,7 @@ class ColumnSpec:
             ) from None
         if self.pii is not None:
             self._check_pii()
+        self._check_clock()
         # Durations and times of day are numbers of their unit with a step on the clock too.
         clock_numbers = self.kind in (
             ColumnKind.CONTINUOUS,
@@ -206,6 +212,17 @@ class ColumnSpec:
                 f"Column {self.name!r}: integer_offset is a whole number on a continuous or "
                 f"discrete column of integers (or null). Got {self.integer_offset!r} on a "
                 f"{self.kind.value} column of {self.dtype}."
+            )
+
+    def _check_clock(self) -> None:
+        if self.clock is None:
+            return
+        numbers = self.kind in (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE)
+        plain = self.number_format is None and self.integer_offset is None
+        if self.clock != "hhmm" or not numbers or not plain or self.decimals not in (None, 0):
+            raise SchemaError(
+                f"Column {self.name!r}: clock is 'hhmm' on a continuous or discrete column of "
+                f"whole numbers (or null). Got {self.clock!r} on a {self.kind.value} column."
             )
 
     def _check_pii(self) -> None:
@@ -329,7 +346,7 @@ class Schema:
         if not isinstance(columns, list):
             raise SchemaError("Schema 'columns' must be a list of column schemas.")
         # Version 1 had no 'pii' and no 'locale', version 2 no 'integer_offset'
-        # or 'category_order': the dataclass
+        # or 'category_order', version 3 no 'clock': the dataclass
         # defaults upgrade them.
         locale = data.get("locale", DEFAULT_LOCALE)
         return cls(
