@@ -142,6 +142,55 @@ def test_fixed_columns_keep_their_values_and_their_sources_drive_the_rest(
     assert (ruled["dep_time"].dropna() >= 1200).all()
 
 
+def _kept_everywhere(out: pd.DataFrame) -> None:
+    """Every link of the Paris flights holds in every row of ``out``."""
+    local = pd.to_datetime(out["local"])
+    assert (local.dt.hour == out["hour"]).all() and (local.dt.minute == out["minute"]).all()
+    assert (local.dt.day == out["day"]).all() and (local.dt.month == out["month"]).all()
+    assert (out["sched_dep_time"] == 100 * out["hour"] + out["minute"]).all()
+    stamp = pd.to_datetime(out["time_hour"], utc=True).dt.tz_convert("Europe/Paris")
+    assert (stamp.dt.floor("h").dt.tz_localize(None) == local.dt.floor("h")).mean() > 0.999
+    flown = out["dep_delay"].notna()
+    expected = clock_add(
+        out.loc[flown, "sched_dep_time"].to_numpy(float),
+        out.loc[flown, "dep_delay"].to_numpy(float),
+        2400,
+    )
+    assert np.array_equal(out.loc[flown, "dep_time"].to_numpy(), expected)
+
+
+@pytest.mark.parametrize(
+    "conditions",
+    [
+        {"time_hour": "2021-06-01T14:00:00Z"},  # a datetime gives its parts; the rest follow
+        {"local": "2021-03-02 09:45:00"},
+        {"hour": 5},  # an hour builds the time with the drawn minute
+        {"month": 2, "day": 14},
+    ],
+)
+def test_fixed_values_flow_through_every_link(flights_model: la.Synthesizer, conditions) -> None:
+    out = flights_model.sample(400, conditions=conditions, random_state=6)
+    for column, value in conditions.items():
+        assert (out[column] == value).all()
+    _kept_everywhere(out)
+
+
+def test_a_seed_row_fixes_its_own_cells_only(flights_model: la.Synthesizer) -> None:
+    seeds = pd.DataFrame({"hour": [np.nan] * 399 + [6.0]})
+    out = flights_model.sample(conditions=seeds, random_state=7)
+    assert out["hour"].iloc[-1] == 6
+    _kept_everywhere(out)
+
+
+def test_rules_that_hold_keep_the_links_and_broken_rows_keep_their_draw(
+    flights: pd.DataFrame,
+) -> None:
+    model = la.Synthesizer(random_state=0).fit(flights, rules=["dep_time >= 0", "hour >= 0"])
+    _kept_everywhere(model.sample(1000, random_state=8))
+    ruled = model.sample(600, rules=["dep_time >= 1200"], random_state=9)
+    assert (ruled["dep_time"].dropna() >= 1200).all()
+
+
 def test_links_survive_saving_and_loading(tmp_path: Path, flights_model: la.Synthesizer) -> None:
     path = flights_model.save(tmp_path / "flights.lookalike")
     loaded = la.load(path)
@@ -167,11 +216,21 @@ def test_a_malformed_link_in_a_model_file_is_refused(flights_model: la.Synthesiz
     good = [link.to_dict() for link in flights_model.links_]
     schema = flights_model.schema_
     assert links_from_manifest(good, schema) == flights_model.links_
+    dated = next(entry for entry in good if entry["kind"] == "datetime_parts")
     for bad in (
-        {**good[0], "kind": "formula"},
-        {**good[0], "zone": "Mars/Olympus_Mons"},
-        {**good[0], "sources": ["year"]},
-        {**good[0], "column": "not_a_column"},
+        {**dated, "kind": "formula"},
+        {**dated, "zone": "Mars/Olympus_Mons"},
+        {**dated, "sources": ["year"]},
+        {**dated, "column": "not_a_column"},
+        {**dated, "parts": ["year"] * len(dated["parts"])},
+        {**dated, "parts": ["day", "month", "year"], "sources": ["day", "month", "year"]},
+        {**dated, "parts": [], "sources": []},
+        *(  # a link of one kind relabelled as another
+            {**entry, "kind": other}
+            for entry in good
+            for other in ("datetime_parts", "clock_add")
+            if other != entry["kind"]
+        ),
     ):
         with pytest.raises(ValueError, match="invalid link"):
             links_from_manifest([bad], schema)
@@ -188,7 +247,7 @@ def test_a_day_past_its_months_end_becomes_the_last_day(
     assert out["day"].tolist() == [28, 30, 12]  # 2021 is no leap year
     assert out["local"].str[:10].tolist() == ["2021-02-28", "2021-04-30", "2021-04-12"]
     # A day the sample call fixed is not moved: the drawn datetime stays in that row.
-    kept = apply_links(rows.copy(), [link], encoders, schema, keep={"day"})
+    kept = apply_links(rows.copy(), [link], encoders, schema, fixed={"day": np.ones(3, bool)})
     assert kept["day"].tolist() == [30, 31, 12]
     assert kept["local"].tolist()[:2] == rows["local"].tolist()[:2]
 

@@ -356,13 +356,16 @@ def warn_off_step(conditions: Any, encoders: Mapping[str, ColumnEncoder]) -> Non
         encoder = encoders.get(str(column))
         if (
             not isinstance(encoder, NumericEncoder)
-            or encoder.spec.kind is not ColumnKind.DATETIME
-            or encoder.spec.datetime_step is None
             or isinstance(value, tuple)
             or (isinstance(value, str) and ".." in value)
         ):
             continue
         values = list(value) if isinstance(value, list | set | frozenset) else [value]
+        if encoder.clock:
+            _warn_off_clock(str(column), values, encoder)
+            continue
+        if encoder.spec.kind is not ColumnKind.DATETIME or encoder.spec.datetime_step is None:
+            continue
         try:
             numbers = encoder._condition_numbers(pd.Series(values, dtype=object))
         except (ConditionError, TypeError, ValueError):
@@ -379,6 +382,25 @@ def warn_off_step(conditions: Any, encoders: Mapping[str, ColumnEncoder]) -> Non
                 f"holds whole {encoder.spec.datetime_step}s); written as asked, the other "
                 "columns are drawn as for the values around it."
             )
+
+
+def _warn_off_clock(column: str, values: list[Any], encoder: NumericEncoder) -> None:
+    """Warn about a fixed value of an HHMM clock column that is no time (11:65, 2500)."""
+    try:
+        numbers = encoder._condition_numbers(pd.Series(values, dtype=object))
+    except (ConditionError, TypeError, ValueError):
+        return  # named as an error where the condition is read
+    off = [
+        v
+        for v, x in zip(values, numbers, strict=True)
+        if np.isfinite(x) and (x % 100 >= 60 or not 0 <= x <= 2400)
+    ]
+    if off:
+        warn_data(
+            f"Condition on {column!r}: {off[0]!r} is no clock time (the column holds HHMM "
+            "times, whose last two digits are minutes); written as asked, the other columns "
+            "are drawn as for the times around it."
+        )
 
 
 def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:

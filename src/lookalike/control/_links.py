@@ -49,7 +49,7 @@ from lookalike.encode import (
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import column_zone
-from lookalike.schema._numbers import clock_hhmm, clock_minutes
+from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes
 
 __all__ = ["Link", "apply_links", "find_links", "links_from_manifest", "order_links"]
 
@@ -65,6 +65,8 @@ DATETIME_PARTS = {
 }
 #: A link is looked for only where its sources are present in at least this many rows.
 MIN_LINKED_ROWS = 20
+#: At most this many (time, start, minutes) column triples are tried for ``clock_add`` links.
+_MAX_CLOCK_TRIALS = 50_000
 #: Rows each candidate is tried on before the whole table.
 _TRIAL_ROWS = 500
 #: Zones tried first, so that a common name is chosen among zones with the same rules.
@@ -149,10 +151,13 @@ class Link:
             midnight=int(data.get("midnight", 0)),
         )
         sizes = {"hhmm": 2, "clock_add": 2}
+        # A datetime's parts are year, month, day and then finer ones, in that order.
+        spelled = tuple(DATETIME_PARTS)[: len(link.parts)]
         valid = (
             link.kind in LINK_KINDS
             and len(link.sources) == sizes.get(link.kind, len(link.parts))
-            and set(link.parts) <= set(DATETIME_PARTS)
+            and (link.parts == () if link.kind in sizes else len(link.parts) >= 3)
+            and link.parts == spelled
             and link.midnight in (0, 2400)
             and len({link.column, *link.sources}) == 1 + len(link.sources)
         )
@@ -193,10 +198,21 @@ def links_from_manifest(entries: Any, schema: Schema) -> tuple[Link, ...]:
     if not isinstance(entries, list):
         raise ValueError("'links' is not a list")
     links = tuple(Link.from_dict(entry) for entry in entries)
+    numbers = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE)
     for link in links:
         unknown = [c for c in (link.column, *link.sources) if c not in schema]
         if unknown:
             raise ValueError(f"invalid link {link.to_dict()!r}: no column(s) {unknown}")
+        column = schema[link.column]
+        if link.kind == "datetime_parts":
+            column_fits = column.kind is ColumnKind.DATETIME
+        elif link.kind == "clock_add":
+            column_fits = column.clock == CLOCK_HHMM
+        else:
+            column_fits = column.kind in numbers
+        kinds_fit = column_fits and all(schema[c].kind in numbers for c in link.sources)
+        if not kinds_fit:
+            raise ValueError(f"invalid link {link.to_dict()!r}: its columns' kinds do not fit")
     return links
 
 
@@ -240,8 +256,13 @@ def find_links(frame: pd.DataFrame, schema: Schema) -> tuple[Link, ...]:
     times = [name for name in times if np.nanmax(whole[name]) >= 100]
     for name in times:
         accept(_hhmm(name, whole))
-    for name in times:
-        accept(_clock_add(name, times, whole))
+    # A time plus minutes is looked for where the result is a clock column of the schema; the
+    # search tries every start and every number of minutes, so it is skipped on tables with
+    # too many candidates to try in seconds.
+    clocks = [name for name in times if schema[name].clock == CLOCK_HHMM]
+    if len(clocks) * len(times) * len(whole) <= _MAX_CLOCK_TRIALS:
+        for name in clocks:
+            accept(_clock_add(name, times, whole))
     return order_links(found)
 
 
@@ -481,32 +502,79 @@ def apply_links(
     links: Sequence[Link],
     encoders: Mapping[str, ColumnEncoder],
     schema: Schema,
-    keep: Iterable[str] = (),
+    fixed: Mapping[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """``out`` with each link's computed columns recomputed from its inputs, in the rows where
     these are present.
 
-    Columns in ``keep`` (fixed or constrained by the sample call) keep their drawn values: a
-    link that would compute one is turned around where it can be, and skipped where not. With
-    ``hour`` and ``minute`` fixed, the HHMM time is built from them; with a datetime fixed, its
-    parts are read from it. A day past its month's end (31 June: the model draws month and day
-    as two columns, and pairs them so in a few rows in a thousand) becomes the month's last day
-    before a datetime is built, unless the day is kept; a date the parts still do not spell
-    leaves the drawn value.
+    ``fixed`` marks, per column, the rows whose value the sample call fixed or constrained;
+    those values stay. Rows are taken in groups that fix the same columns, and within a group
+    fixed values first flow back through the links that can be turned around (a fixed hour
+    builds the HHMM time with the drawn minute; a fixed datetime gives its parts), then the
+    other links compute what is not fixed; a link that would overwrite a fixed value is skipped.
+    A day past its month's end (31 June: the model draws month and day as two columns, and
+    pairs them so in a few rows in a thousand) becomes the month's last day before a datetime
+    is built, unless the day is fixed; a date the parts still do not spell leaves the drawn
+    value.
     """
-    kept = set(keep)
-    for link in links:
-        if not {link.column, *link.sources} <= set(out.columns):
-            continue
-        if not kept & set(link.computed):
-            solved = _solve(link, out, schema, kept)
-        elif set(link.computed) <= kept and not kept & set(link.inputs):
-            solved = _solve_back(link, out, schema)
-        else:
-            continue
-        for name, values in solved.items():
-            out[name] = _written(values, name, encoders, schema, out.index)
+    links = [k for k in links if {k.column, *k.sources} <= set(out.columns)]
+    involved = sorted({c for k in links for c in (k.column, *k.sources)})
+    masks = np.zeros((len(out), len(involved)), dtype=bool)
+    for j, name in enumerate(involved):
+        if fixed is not None and name in fixed:
+            masks[:, j] = np.asarray(fixed[name], dtype=bool)
+    patterns, group = np.unique(masks, axis=0, return_inverse=True)
+    for g, pattern in enumerate(patterns):
+        rows = np.flatnonzero(group.reshape(-1) == g)
+        kept = {name for name, on in zip(involved, pattern, strict=True) if on}
+        part = out.iloc[rows].copy() if len(patterns) > 1 else out
+        _apply_group(part, links, encoders, schema, kept)
+        if len(patterns) > 1:
+            for name in involved:
+                out[name] = _merged(out[name], part[name], rows)
     return out
+
+
+def _merged(column: pd.Series, part: pd.Series, rows: np.ndarray) -> pd.Series:
+    """``column`` with ``part``'s values at positions ``rows`` (a dtype that holds both)."""
+    if column.dtype != part.dtype:
+        column = column.astype(object)
+    column = column.copy()
+    column.iloc[rows] = part.to_numpy()
+    return column
+
+
+def _apply_group(
+    out: pd.DataFrame,
+    links: Sequence[Link],
+    encoders: Mapping[str, ColumnEncoder],
+    schema: Schema,
+    kept: set[str],
+) -> None:
+    """:func:`apply_links` on rows that fix the columns ``kept`` (in place)."""
+    determined, done = set(kept), set()
+    turned = True
+    while turned:  # fixed values flow back through the links that can be turned around
+        turned = False
+        for i, link in enumerate(links):
+            if i in done:
+                continue
+            inputs_fixed = bool(determined & set(link.sources))
+            back = (link.kind == "hhmm" and link.column not in determined and inputs_fixed) or (
+                link.kind == "datetime_parts" and link.column in determined and not inputs_fixed
+            )
+            solved = _solve_back(link, out, schema) if back else {}
+            if solved:
+                for name, values in solved.items():
+                    out[name] = _written(values, name, encoders, schema, out.index)
+                determined |= set(solved)
+                done.add(i)
+                turned = True
+    for i, link in enumerate(links):
+        if i in done or determined & set(link.computed):
+            continue
+        for name, values in _solve(link, out, schema, determined).items():
+            out[name] = _written(values, name, encoders, schema, out.index)
 
 
 def _numbers(out: pd.DataFrame, schema: Schema, names: Sequence[str]) -> np.ndarray:

@@ -31,7 +31,7 @@ from lookalike.control._rule_sampling import (
     rules_from_manifest,
     rules_to_manifest,
 )
-from lookalike.control._rules import parse_rules
+from lookalike.control._rules import TableValues, evaluate_rule, parse_rules
 from lookalike.encode import TableEncoder, numeric_values, restore_dtype, seconds_to_datetimes
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
 from lookalike.io import BOOLEAN_SPELLINGS, check_model_name, read_table
@@ -588,29 +588,65 @@ class Synthesizer:
     ) -> pd.DataFrame:
         """Sampled rows with the model's links kept (see ``keep_links``) and spellings named.
 
-        A column the call fixes or constrains (a condition, rule, rebalance, shift or parity)
-        keeps its drawn values: recomputing it could break what was asked of it.
+        Values the call fixes (a condition; a seed row's cells) or constrains as a whole (a
+        rebalance, shift or parity column) stay; a row where recomputing a link would break a
+        rule keeps its drawn values in the link's columns.
         """
         links = getattr(self, "links_", ())
         if links:
-            kept: set[str] = set()
+            n = len(out)
+            fixed: dict[str, np.ndarray] = {}
             if isinstance(conditions, pd.DataFrame):
-                kept |= {str(c) for c in conditions.columns if conditions[c].notna().any()}
+                seeds = conditions.reset_index(drop=True)
+                for c in seeds.columns:
+                    fixed[str(c)] = seeds[c].notna().to_numpy()[:n]
             elif isinstance(conditions, Mapping):
-                kept |= {str(c) for c in conditions}
-            for name in ("rebalance", "shift"):
-                kept |= {str(c) for c in controls.get(name) or {}}
+                fixed |= {str(c): np.ones(n, dtype=bool) for c in conditions}
+            targeted = {str(c) for name in ("rebalance", "shift") for c in controls.get(name) or {}}
             parity = controls.get("parity")
             if isinstance(parity, Mapping):
                 sensitive = parity.get("sensitive") or []
-                kept |= {
+                targeted |= {
                     str(parity.get("target")),
                     *map(str, [sensitive] if isinstance(sensitive, str) else sensitive),
                 }
-            for rule in [*getattr(self, "rules_", []), *parse_rules(rules)]:
-                kept |= set(rule.columns)
-            out = apply_links(out, links, self.encoder_.encoders, self.schema_, keep=kept)
+            fixed |= {c: np.ones(n, dtype=bool) for c in targeted}
+            drawn = out.copy()
+            out = apply_links(out, links, self.encoder_.encoders, self.schema_, fixed=fixed)
+            out = self._restore_rule_rows(out, drawn, links, rules)
         return self._with_spellings(out)
+
+    def _restore_rule_rows(
+        self,
+        out: pd.DataFrame,
+        drawn: pd.DataFrame,
+        links: Sequence[Link],
+        rules: Sequence[str | Mapping[str, Any]] | None,
+    ) -> pd.DataFrame:
+        """``out`` with the drawn values of the links' columns back in rows that now break a
+        rule (the drawn rows obey every rule: the sampler saw to it)."""
+        linked = {c for k in links for c in (k.column, *k.sources)}
+        every = [*getattr(self, "rules_", []), *parse_rules(rules)]
+        # A within rule is checked against the combinations it allows, when it has them.
+        touching = [
+            r
+            for r in every
+            if linked & set(r.columns) and (r.within is None or r.within.pairs is not None)
+        ]
+        if not touching:
+            return out
+        values = TableValues(out, self.schema_)
+        decimals = {spec.name: spec.decimals for spec in self.schema_}
+        broken = np.zeros(len(out), dtype=bool)
+        for rule in touching:
+            holds, _ = evaluate_rule(rule, values, decimals)
+            broken |= ~np.asarray(holds, dtype=bool)
+        if broken.any():
+            for name in sorted(linked):
+                column = out[name].copy()
+                column[broken] = drawn.loc[broken, name]
+                out[name] = column
+        return out
 
     def _with_spellings(self, out: pd.DataFrame) -> pd.DataFrame:
         """``out``, its ``attrs`` naming how CSV spelled its booleans (write_table writes so)."""
