@@ -84,19 +84,14 @@ def test_no_links_are_found_where_there_are_none(adult: pd.DataFrame) -> None:
     assert {"local", "time_hour", "sched_dep_time"}.isdisjoint(columns)
 
 
-def test_samples_keep_every_link_exactly(
-    flights: pd.DataFrame, flights_model: la.Synthesizer
-) -> None:
-    out = flights_model.sample(4000, random_state=1)
+def _kept_everywhere(out: pd.DataFrame) -> None:
+    """Every link of the Paris flights holds in every row of ``out``."""
     local = pd.to_datetime(out["local"])
-    hour_stamp = pd.to_datetime(out["time_hour"], utc=True).dt.tz_convert("Europe/Paris")
-    for stamp in (local, hour_stamp):
-        assert (stamp.dt.year == out["year"]).all() and (stamp.dt.month == out["month"]).all()
-        assert (stamp.dt.day == out["day"]).all()
-    # The hour stamp is the local hour, but in the hour that did not exist (spring forward).
-    moved = (hour_stamp.dt.hour != out["hour"]) & (local.dt.hour == out["hour"])
-    assert moved.mean() < 0.001
+    assert (local.dt.hour == out["hour"]).all() and (local.dt.minute == out["minute"]).all()
+    assert (local.dt.day == out["day"]).all() and (local.dt.month == out["month"]).all()
     assert (out["sched_dep_time"] == 100 * out["hour"] + out["minute"]).all()
+    stamp = pd.to_datetime(out["time_hour"], utc=True).dt.tz_convert("Europe/Paris")
+    assert (stamp.dt.floor("h").dt.tz_localize(None) == local.dt.floor("h")).mean() > 0.999
     flown = out["dep_delay"].notna()
     expected = clock_add(
         out.loc[flown, "sched_dep_time"].to_numpy(float),
@@ -104,6 +99,19 @@ def test_samples_keep_every_link_exactly(
         2400,
     )
     assert np.array_equal(out.loc[flown, "dep_time"].to_numpy(), expected)
+
+
+def test_samples_keep_every_link_exactly(
+    flights: pd.DataFrame, flights_model: la.Synthesizer
+) -> None:
+    out = flights_model.sample(4000, random_state=1)
+    _kept_everywhere(out)
+    local = pd.to_datetime(out["local"])
+    hour_stamp = pd.to_datetime(out["time_hour"], utc=True).dt.tz_convert("Europe/Paris")
+    assert (hour_stamp.dt.year == out["year"]).all()
+    # The hour stamp is the local hour, but in the hour that did not exist (spring forward).
+    moved = (hour_stamp.dt.hour != out["hour"]) & (local.dt.hour == out["hour"])
+    assert moved.mean() < 0.001
     assert out["dep_time"].isna().mean() == pytest.approx(
         flights["dep_time"].isna().mean(), abs=0.02
     )
@@ -140,23 +148,6 @@ def test_fixed_columns_keep_their_values_and_their_sources_drive_the_rest(
     # Fixing a computed column that cannot be turned around: it keeps the asked value.
     ruled = flights_model.sample(300, rules=["dep_time >= 1200"], random_state=4)
     assert (ruled["dep_time"].dropna() >= 1200).all()
-
-
-def _kept_everywhere(out: pd.DataFrame) -> None:
-    """Every link of the Paris flights holds in every row of ``out``."""
-    local = pd.to_datetime(out["local"])
-    assert (local.dt.hour == out["hour"]).all() and (local.dt.minute == out["minute"]).all()
-    assert (local.dt.day == out["day"]).all() and (local.dt.month == out["month"]).all()
-    assert (out["sched_dep_time"] == 100 * out["hour"] + out["minute"]).all()
-    stamp = pd.to_datetime(out["time_hour"], utc=True).dt.tz_convert("Europe/Paris")
-    assert (stamp.dt.floor("h").dt.tz_localize(None) == local.dt.floor("h")).mean() > 0.999
-    flown = out["dep_delay"].notna()
-    expected = clock_add(
-        out.loc[flown, "sched_dep_time"].to_numpy(float),
-        out.loc[flown, "dep_delay"].to_numpy(float),
-        2400,
-    )
-    assert np.array_equal(out.loc[flown, "dep_time"].to_numpy(), expected)
 
 
 @pytest.mark.parametrize(
