@@ -115,6 +115,10 @@ def test_samples_keep_every_link_exactly(
     assert out["dep_time"].isna().mean() == pytest.approx(
         flights["dep_time"].isna().mean(), abs=0.02
     )
+    # A cancelled flight has neither a delay nor a departure: missing together, as in training.
+    assert (out["dep_time"].isna() == out["dep_delay"].isna()).all()
+    (departure,) = [k for k in flights_model.links_ if k.column == "dep_time"]
+    assert departure.missing_follows and departure.describe().endswith("missing where an input is")
     # Types as in the training table.
     assert out.dtypes.to_dict() == flights.dtypes.to_dict()
     assert (

@@ -35,7 +35,7 @@ from __future__ import annotations
 import warnings
 import zoneinfo
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -91,7 +91,9 @@ class Link:
 
     ``parts`` names the part each source spells (``datetime_parts``); ``zone`` the wall clock
     the parts are read on, None for the column's own; ``midnight`` how the clock column writes
-    midnight (``clock_add``: 0 or 2400).
+    midnight (``clock_add``: 0 or 2400); ``missing_follows`` that the computed columns were
+    missing in every training row where an input was (a cancelled flight's departure time and
+    delay), so they are made missing there in samples too.
     """
 
     kind: str
@@ -100,6 +102,7 @@ class Link:
     parts: tuple[str, ...] = ()
     zone: str | None = None
     midnight: int = 0
+    missing_follows: bool = False
 
     @property
     def computed(self) -> tuple[str, ...]:
@@ -122,13 +125,16 @@ class Link:
         >>> Link("hhmm", "sched", ("hour", "minute")).describe()
         'hour, minute = sched // 100, sched % 100 (HHMM)'
         """
+        gaps = "; missing where an input is" if self.missing_follows else ""
         if self.kind == "hhmm":
             hour, minute = self.sources
-            return f"{hour}, {minute} = {self.column} // 100, {self.column} % 100 (HHMM)"
+            return f"{hour}, {minute} = {self.column} // 100, {self.column} % 100 (HHMM){gaps}"
         if self.kind == "clock_add":
-            return f"{self.column} = {self.sources[0]} + {self.sources[1]} minutes (HHMM clock)"
+            return (
+                f"{self.column} = {self.sources[0]} + {self.sources[1]} minutes (HHMM clock){gaps}"
+            )
         where = f" in {self.zone}" if self.zone else ""
-        return f"{self.column} = the datetime of {', '.join(self.sources)}{where}"
+        return f"{self.column} = the datetime of {', '.join(self.sources)}{where}{gaps}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -138,6 +144,7 @@ class Link:
             "parts": list(self.parts),
             "zone": self.zone,
             "midnight": self.midnight,
+            "missing_follows": self.missing_follows,
         }
 
     @classmethod
@@ -149,6 +156,7 @@ class Link:
             parts=tuple(str(p) for p in data.get("parts", ())),
             zone=None if data.get("zone") is None else str(data["zone"]),
             midnight=int(data.get("midnight", 0)),
+            missing_follows=data.get("missing_follows", False) is True,
         )
         sizes = {"hhmm": 2, "clock_add": 2}
         # A datetime's parts are year, month, day and then finer ones, in that order.
@@ -263,7 +271,17 @@ def find_links(frame: pd.DataFrame, schema: Schema) -> tuple[Link, ...]:
     if len(clocks) * len(times) * len(whole) <= _MAX_CLOCK_TRIALS:
         for name in clocks:
             accept(_clock_add(name, times, whole))
-    return order_links(found)
+    return order_links([_with_missingness(link, numbers) for link in found])
+
+
+def _with_missingness(link: Link, numbers: Mapping[str, np.ndarray]) -> Link:
+    """``link`` with ``missing_follows`` when its computed columns were missing in every row
+    (and there is one) where an input was."""
+    inputs = np.column_stack([numbers[c] for c in link.inputs])
+    gaps = ~np.isfinite(inputs).all(axis=1)
+    computed = np.column_stack([numbers[c] for c in link.computed])
+    follows = bool(gaps.any()) and bool(np.isnan(computed[gaps]).all())
+    return replace(link, missing_follows=follows)
 
 
 def _spread_rows(mask: np.ndarray) -> np.ndarray:
@@ -588,6 +606,8 @@ def _solve(link: Link, out: pd.DataFrame, schema: Schema, kept: set[str]) -> dic
         present = np.isfinite(time)
         hour, minute = _numbers(out, schema, link.sources).T
         hour[present], minute[present] = time[present] // 100, time[present] % 100
+        if link.missing_follows:
+            hour[~present], minute[~present] = np.nan, np.nan
         return dict(zip(link.sources, (hour, minute), strict=True))
     if link.kind == "datetime_parts" and link.sources[2] not in kept:
         _clamp_days(out, link.sources[:3], schema)
@@ -600,6 +620,8 @@ def _solve(link: Link, out: pd.DataFrame, schema: Schema, kept: set[str]) -> dic
         computed = clock_add(sources[present, 0], sources[present, 1], link.midnight)
     rows = np.flatnonzero(present)[np.isfinite(computed)]
     values[rows] = computed[np.isfinite(computed)]
+    if link.missing_follows:
+        values[~present] = np.nan
     return {link.column: values}
 
 
