@@ -161,6 +161,8 @@ def test_fixed_columns_keep_their_values_and_their_sources_drive_the_rest(
         {"local": "2021-03-02 09:45:00"},
         {"hour": 5},  # an hour builds the time with the drawn minute
         {"month": 2, "day": 14},
+        {"time_hour": "2021-06-01T14:00:00Z", "year": 2021},  # the other parts still follow
+        {"sched_dep_time": 830, "hour": 8},  # the minute comes from the time
     ],
 )
 def test_fixed_values_flow_through_every_link(flights_model: la.Synthesizer, conditions) -> None:
@@ -177,13 +179,35 @@ def test_a_seed_row_fixes_its_own_cells_only(flights_model: la.Synthesizer) -> N
     _kept_everywhere(out)
 
 
-def test_rules_that_hold_keep_the_links_and_broken_rows_keep_their_draw(
-    flights: pd.DataFrame,
+def test_rules_hold_and_the_links_they_leave_free_still_do(
+    flights: pd.DataFrame, flights_model: la.Synthesizer
 ) -> None:
     model = la.Synthesizer(random_state=0).fit(flights, rules=["dep_time >= 0", "hour >= 0"])
     _kept_everywhere(model.sample(1000, random_state=8))
-    ruled = model.sample(600, rules=["dep_time >= 1200"], random_state=9)
+    # A rule on a computed input: the rows it would break are linked from their drawn hour.
+    late = flights_model.sample(1000, rules=["hour >= 10"], random_state=10)
+    assert (late["hour"] >= 10).all()
+    _kept_everywhere(late)
+    # A rule on a time computed from others: it keeps its draw; the other links hold.
+    ruled = flights_model.sample(600, rules=["dep_time >= 1200"], random_state=9)
     assert (ruled["dep_time"].dropna() >= 1200).all()
+    assert (ruled["sched_dep_time"] == 100 * ruled["hour"] + ruled["minute"]).all()
+    local = pd.to_datetime(ruled["local"])
+    assert (local.dt.hour == ruled["hour"]).all() and (local.dt.day == ruled["day"]).all()
+
+
+def test_seed_rows_fixing_many_different_cells_keep_them(
+    flights_model: la.Synthesizer,
+) -> None:
+    # More patterns of fixed cells than the rows are grouped by: a column fixed in some rows
+    # then counts as fixed in all, and every fixed cell still stays.
+    rng = np.random.default_rng(11)
+    columns = ["year", "month", "day", "hour", "minute", "dep_delay", "sched_dep_time"]
+    drawn = flights_model.sample(600, random_state=12)[columns]
+    seeds = drawn.where(rng.random(drawn.shape) < 0.5)
+    out = flights_model.sample(conditions=seeds, random_state=13)
+    given = seeds.notna().to_numpy()
+    assert (out[columns].to_numpy()[given] == seeds.to_numpy()[given]).all()
 
 
 def test_links_survive_saving_and_loading(tmp_path: Path, flights_model: la.Synthesizer) -> None:

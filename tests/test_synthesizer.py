@@ -123,6 +123,11 @@ def test_seed_rows_give_one_row_each(fitted: la.Synthesizer) -> None:
         ),
         ({"n": 5, "conditions": {"age": "old"}}, la.ConditionError, "takes a number"),
         ({"n": 5, "conditions": {"income": None}}, la.ConditionError, "no missing values"),
+        (
+            {"conditions": pd.DataFrame([[30, 40]], columns=["age", "age"])},
+            la.ConditionError,
+            r"name column\(s\) \['age'\] more than once",
+        ),
     ],
 )
 def test_bad_sampling_requests(

@@ -67,6 +67,8 @@ DATETIME_PARTS = {
 MIN_LINKED_ROWS = 20
 #: At most this many (time, start, minutes) column triples are tried for ``clock_add`` links.
 _MAX_CLOCK_TRIALS = 50_000
+#: Rows are taken in at most this many groups of the link columns they fix (see apply_links).
+_MAX_PATTERNS = 64
 #: Rows each candidate is tried on before the whole table.
 _TRIAL_ROWS = 500
 #: Zones tried first, so that a common name is chosen among zones with the same rules.
@@ -542,6 +544,11 @@ def apply_links(
         if fixed is not None and name in fixed:
             masks[:, j] = np.asarray(fixed[name], dtype=bool)
     patterns, group = np.unique(masks, axis=0, return_inverse=True)
+    if len(patterns) > _MAX_PATTERNS:
+        # Each group costs a pass over the links: past this many, a column fixed in some
+        # rows counts as fixed in all (its links give way there, or are turned around).
+        patterns = np.asarray(masks.any(axis=0))[None, :]
+        group = np.zeros(len(out), dtype=np.int64)
     for g, pattern in enumerate(patterns):
         rows = np.flatnonzero(group.reshape(-1) == g)
         kept = {name for name, on in zip(involved, pattern, strict=True) if on}
@@ -577,11 +584,13 @@ def _apply_group(
         for i, link in enumerate(links):
             if i in done:
                 continue
-            inputs_fixed = bool(determined & set(link.sources))
-            back = (link.kind == "hhmm" and link.column not in determined and inputs_fixed) or (
-                link.kind == "datetime_parts" and link.column in determined and not inputs_fixed
-            )
-            solved = _solve_back(link, out, schema) if back else {}
+            open_sources = [c for c in link.sources if c not in determined]
+            back = (
+                link.kind == "hhmm"
+                and link.column not in determined
+                and len(open_sources) < len(link.sources)
+            ) or (link.kind == "datetime_parts" and link.column in determined and open_sources)
+            solved = _solve_back(link, out, schema, determined) if back else {}
             if solved:
                 for name, values in solved.items():
                     out[name] = _written(values, name, encoders, schema, out.index)
@@ -589,10 +598,15 @@ def _apply_group(
                 done.add(i)
                 turned = True
     for i, link in enumerate(links):
-        if i in done or determined & set(link.computed):
+        open_computed = [c for c in link.computed if c not in determined]
+        if i in done or not open_computed:
+            continue
+        # A link computing several columns (an hour and a minute) fills those not fixed.
+        if link.kind != "hhmm" and len(open_computed) < len(link.computed):
             continue
         for name, values in _solve(link, out, schema, determined).items():
-            out[name] = _written(values, name, encoders, schema, out.index)
+            if name in open_computed:
+                out[name] = _written(values, name, encoders, schema, out.index)
 
 
 def _numbers(out: pd.DataFrame, schema: Schema, names: Sequence[str]) -> np.ndarray:
@@ -625,8 +639,11 @@ def _solve(link: Link, out: pd.DataFrame, schema: Schema, kept: set[str]) -> dic
     return {link.column: values}
 
 
-def _solve_back(link: Link, out: pd.DataFrame, schema: Schema) -> dict[str, np.ndarray]:
-    """The inputs' values from fixed computed columns (none for ``clock_add``)."""
+def _solve_back(
+    link: Link, out: pd.DataFrame, schema: Schema, determined: set[str]
+) -> dict[str, np.ndarray]:
+    """The inputs' values from fixed computed columns (none for ``clock_add``): an HHMM time
+    from its hour and minute, a datetime's parts not ``determined`` from the datetime."""
     if link.kind == "hhmm":
         (time,) = _numbers(out, schema, [link.column]).T
         hour, minute = _numbers(out, schema, link.sources).T
@@ -645,8 +662,9 @@ def _solve_back(link: Link, out: pd.DataFrame, schema: Schema) -> dict[str, np.n
     for name, values, part in zip(
         link.sources, _numbers(out, schema, link.sources).T, link.parts, strict=True
     ):
-        values[present] = parts[part]
-        solved[name] = values
+        if name not in determined:
+            values[present] = parts[part]
+            solved[name] = values
     return solved
 
 

@@ -613,18 +613,20 @@ class Synthesizer:
             fixed |= {c: np.ones(n, dtype=bool) for c in targeted}
             drawn = out.copy()
             out = apply_links(out, links, self.encoder_.encoders, self.schema_, fixed=fixed)
-            out = self._restore_rule_rows(out, drawn, links, rules)
+            out = self._relink_rule_rows(out, drawn, links, rules, fixed)
         return self._with_spellings(out)
 
-    def _restore_rule_rows(
+    def _relink_rule_rows(
         self,
         out: pd.DataFrame,
         drawn: pd.DataFrame,
         links: Sequence[Link],
         rules: Sequence[str | Mapping[str, Any]] | None,
+        fixed: Mapping[str, np.ndarray],
     ) -> pd.DataFrame:
-        """``out`` with the drawn values of the links' columns back in rows that now break a
-        rule (the drawn rows obey every rule: the sampler saw to it)."""
+        """``out`` where rows that a recomputed value made break a rule are linked again from
+        their drawn values, with the rules' columns fixed there (the drawn rows obey every
+        rule: the sampler saw to it), so the rules hold and the other links still do."""
         linked = {c for k in links for c in (k.column, *k.sources)}
         every = [*getattr(self, "rules_", []), *parse_rules(rules)]
         # A within rule is checked against the combinations it allows, when it has them.
@@ -635,6 +637,25 @@ class Synthesizer:
         ]
         if not touching:
             return out
+        values = TableValues(out, self.schema_)
+        decimals = {spec.name: spec.decimals for spec in self.schema_}
+        broken = np.zeros(len(out), dtype=bool)
+        for rule in touching:
+            holds, _ = evaluate_rule(rule, values, decimals)
+            broken |= ~np.asarray(holds, dtype=bool)
+        if not broken.any():
+            return out
+        rows = np.flatnonzero(broken)
+        again = drawn.iloc[rows].copy()
+        ruled = {c for r in touching for c in r.columns}
+        fixed_again = {c: np.asarray(m)[rows] for c, m in fixed.items()}
+        fixed_again |= {c: np.ones(len(rows), dtype=bool) for c in ruled}
+        again = apply_links(again, links, self.encoder_.encoders, self.schema_, fixed=fixed_again)
+        for name in sorted(linked):
+            column = out[name].copy()
+            column.iloc[rows] = again[name].to_numpy()
+            out[name] = column
+        return out
         values = TableValues(out, self.schema_)
         decimals = {spec.name: spec.decimals for spec in self.schema_}
         broken = np.zeros(len(out), dtype=bool)
@@ -1031,6 +1052,9 @@ def _needs_controls(
 def _row_count(n: Any, conditions: Conditions) -> int:
     """The rows to draw: ``n``, or as many as the seed rows (which ``n`` must then match)."""
     if isinstance(conditions, pd.DataFrame):
+        repeated = sorted({str(c) for c in conditions.columns[conditions.columns.duplicated()]})
+        if repeated:
+            raise ConditionError(f"The seed rows name column(s) {repeated} more than once.")
         if n is not None and n != len(conditions):
             raise ConditionError(
                 f"n ({n}) must match the number of seed rows ({len(conditions)}), or be omitted."
