@@ -231,6 +231,20 @@ def test_inspect_lists_a_models_links(tmp_path: Path, flights_model: la.Synthesi
     assert "hour, minute = sched_dep_time // 100, sched_dep_time % 100 (HHMM)" in result.output
 
 
+def test_inspect_shows_a_tables_clock_columns(tmp_path: Path, flights: pd.DataFrame) -> None:
+    from typer.testing import CliRunner
+
+    from lookalike.cli import app
+
+    flights.to_csv(tmp_path / "flights.csv", index=False)
+    result = CliRunner().invoke(app, ["inspect", str(tmp_path / "flights.csv")])
+    assert result.exit_code == 0, result.output
+    header = next(line for line in result.output.splitlines() if "name" in line)
+    assert "clock" in header
+    row = next(line for line in result.output.splitlines() if line.startswith("│ dep_time "))
+    assert "hhmm" in row
+
+
 def test_a_malformed_link_in_a_model_file_is_refused(flights_model: la.Synthesizer) -> None:
     good = [link.to_dict() for link in flights_model.links_]
     schema = flights_model.schema_

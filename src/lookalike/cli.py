@@ -983,18 +983,10 @@ def _print_wide(table: Table) -> None:
 
 
 def _schema_fields(columns: list[Mapping[str, Any]]) -> list[str]:
-    """The schema fields worth a table column: name, kind, dtype, and the formats, date steps
-    and PII types that some column has."""
-    shown = ["name", "kind", "dtype"]
-    if any(column.get("datetime_format") for column in columns):
-        shown.append("datetime_format")
-    if any(column.get("datetime_step") for column in columns):
-        shown.append("datetime_step")
-    if any(column.get("number_format") for column in columns):
-        shown.append("number_format")
-    if any(column.get("pii") for column in columns):
-        shown.append("pii")
-    return shown
+    """The schema fields worth a table column: name, kind, dtype, and the formats, date steps,
+    clock times and PII types that some column has."""
+    optional = ("datetime_format", "datetime_step", "number_format", "clock", "pii")
+    return ["name", "kind", "dtype", *(f for f in optional if any(c.get(f) for c in columns))]
 
 
 def _cell(value: Any) -> str:
