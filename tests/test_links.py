@@ -196,6 +196,16 @@ def test_rules_hold_and_the_links_they_leave_free_still_do(
     assert (local.dt.hour == ruled["hour"]).all() and (local.dt.day == ruled["day"]).all()
 
 
+def test_a_reports_moved_columns_leave_out_what_links_compute(
+    flights_model: la.Synthesizer,
+) -> None:
+    _, report = flights_model.sample_with_report(
+        2000, rebalance={"carrier": {"AF": 0.6}}, random_state=14
+    )
+    computed = {c for link in flights_model.links_ for c in link.computed}
+    assert report.conditional_tvd and not computed & set(report.conditional_tvd)
+
+
 def test_seed_rows_fixing_many_different_cells_keep_them(
     flights_model: la.Synthesizer,
 ) -> None:

@@ -597,8 +597,10 @@ class _Targets:
         half = len(reference) // 2
         out: dict[str, float] = {}
         floors: list[float] = []
+        # Columns that links compute are replaced after the draw: their inputs are measured.
+        computed = {c for link in getattr(model, "links_", ()) for c in link.computed}
         for name in model.encoder_.modelled:
-            if name in self.columns:
+            if name in self.columns or name in computed:
                 continue
             moved = statistic(drawn, reference, name)
             if moved is not None:
