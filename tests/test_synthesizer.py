@@ -332,6 +332,8 @@ def test_conditions_and_rules_on_rare_clock_times_give_times(any_minute_model) -
     assert ranged.nunique() > 40
     with pytest.warns(la.DataWarning, match="1165 is no clock time"):
         model.sample(5, conditions={"dep_time": 1165}, random_state=3)
+    with pytest.warns(la.DataWarning, match=r"1165(\.0)? is no clock time"):  # a seed cell too
+        model.sample(conditions=pd.DataFrame({"dep_time": [np.nan, 1165]}), random_state=3)
     ruled = model.sample(3000, rules=["dep_time >= 1165", "dep_time != 1200"], random_state=3)
     times = ruled["dep_time"]
     assert (times % 100 < 60).all()

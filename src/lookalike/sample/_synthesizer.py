@@ -555,6 +555,15 @@ class Synthesizer:
         return out, report_plain_sample(self, out, conditions)
 
     def _warn_outside_range(self, conditions: Conditions) -> None:
+        if isinstance(conditions, pd.DataFrame):
+            if conditions.columns.duplicated().any():
+                return  # an error, raised where the seed rows are read
+            # A seed table's cells are warned about as a dict's sets of values are.
+            conditions = {
+                column: pd.unique(conditions[column].dropna()).tolist()[:_MAX_WARNED_SEEDS]
+                for column in conditions.columns
+                if conditions[column].notna().any()
+            }
         if hasattr(self, "dp_model_"):
             warn_outside_range(conditions, self._private_range)
         else:
@@ -1047,6 +1056,10 @@ def _needs_controls(
 
     model._check_fitted()
     return needs_controls(model, conditions, rebalance, shift, parity)
+
+
+#: A seed table's distinct values per column looked at for out-of-range and off-step warnings.
+_MAX_WARNED_SEEDS = 10_000
 
 
 def _row_count(n: Any, conditions: Conditions) -> int:
