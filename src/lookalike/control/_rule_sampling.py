@@ -97,6 +97,7 @@ class _Column:
     within: np.ndarray  # (bins, grid points) learned within-bin quantiles, as the encoder's grid
     step: float | None  # values lie on this grid (decimals, whole numbers, date steps)
     clock: bool = False  # HHMM clock times: whole minutes, and ``within`` holds minutes
+    spread: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None  # share -> value
     _fine_low: np.ndarray | None = None
     _fine_high: np.ndarray | None = None
     _sorted_low: np.ndarray | None = None
@@ -159,16 +160,10 @@ class _Column:
             return np.where(strict & (g >= high), self.round(g - self.step), g)
 
     def share_to_value(self, bins: np.ndarray, share: np.ndarray) -> np.ndarray:
-        """The decoder's map from a share of a bin to a value (piecewise linear)."""
-        n_grid = self.within.shape[1] - 1
-        position = np.clip(share, 0.0, 1.0) * n_grid
-        lower = np.minimum(position.astype(np.int64), n_grid - 1)
-        frac = position - lower
-        flat = np.asarray(bins, dtype=np.int64) * (n_grid + 1) + lower
-        low = self.within.ravel().take(flat)
-        high = self.within.ravel().take(flat + 1)
-        values = low + frac * (high - low)
-        return clock_hhmm(values) if self.clock else np.asarray(values)
+        """The decoder's map from a share of a bin to a value (:meth:`NumericEncoder.spread`)."""
+        if self.spread is None:  # pragma: no cover - only binned numbers have shares
+            raise ConditionError(f"Column {self.name!r} has no bins.")
+        return self.spread(bins, share)
 
     def value_to_share(self, bins: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
         """Smallest (side 'low') or largest ('high') share whose value reaches ``values``."""
@@ -308,6 +303,7 @@ def _describe_column(
         within=within,
         step=step,
         clock=isinstance(column_encoder, NumericEncoder) and column_encoder.clock,
+        spread=column_encoder.spread if isinstance(column_encoder, NumericEncoder) else None,
     )
 
 

@@ -665,18 +665,6 @@ class Synthesizer:
             column.iloc[rows] = again[name].to_numpy()
             out[name] = column
         return out
-        values = TableValues(out, self.schema_)
-        decimals = {spec.name: spec.decimals for spec in self.schema_}
-        broken = np.zeros(len(out), dtype=bool)
-        for rule in touching:
-            holds, _ = evaluate_rule(rule, values, decimals)
-            broken |= ~np.asarray(holds, dtype=bool)
-        if broken.any():
-            for name in sorted(linked):
-                column = out[name].copy()
-                column[broken] = drawn.loc[broken, name]
-                out[name] = column
-        return out
 
     def _with_spellings(self, out: pd.DataFrame) -> pd.DataFrame:
         """``out``, its ``attrs`` naming how CSV spelled its booleans (write_table writes so)."""
