@@ -30,6 +30,7 @@ from lookalike.encode import (
 from lookalike.errors import ConditionError, warn_data
 from lookalike.schema import ColumnKind, ColumnSpec
 from lookalike.schema._datetimes import condition_seconds
+from lookalike.schema._numbers import on_clock
 from lookalike.schema._storage import is_storage_dtype, numbers_to_storage
 
 _NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
@@ -393,7 +394,7 @@ def _warn_off_clock(column: str, values: list[Any], encoder: NumericEncoder) -> 
     off = [
         v
         for v, x in zip(values, numbers, strict=True)
-        if np.isfinite(x) and (x % 100 >= 60 or not 0 <= x <= 2400)
+        if np.isfinite(x) and not on_clock(np.array([x]))[0]
     ]
     if off:
         warn_data(

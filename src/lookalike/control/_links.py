@@ -49,7 +49,7 @@ from lookalike.encode import (
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import column_zone
-from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes
+from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes, on_clock
 
 __all__ = ["Link", "apply_links", "find_links", "links_from_manifest", "order_links"]
 
@@ -248,11 +248,7 @@ def find_links(frame: pd.DataFrame, schema: Schema) -> tuple[Link, ...]:
         if schema[name].kind is not ColumnKind.DATETIME and _whole(values)
     }
     # Whole numbers that read as HHMM times (0 to 2400, never ending in 60-99).
-    times = [
-        name
-        for name, values in whole.items()
-        if _within(values, 0, 2400) and np.all(np.mod(_present(values), 100) < 60)
-    ]
+    times = [name for name, values in whole.items() if on_clock(_present(values)).all()]
     found: list[Link] = []
 
     def accept(link: Link | None) -> None:
@@ -495,11 +491,6 @@ def _clock_add(name: str, times: Sequence[str], whole: Mapping[str, np.ndarray])
             if _holds(target, clock_add(whole[start], b, midnight), present):
                 return Link("clock_add", name, (start, minutes), midnight=midnight)
     return None
-
-
-def _within(values: np.ndarray, low: float, high: float) -> bool:
-    present = _present(values)
-    return bool(len(present)) and bool(present.min() >= low and present.max() <= high)
 
 
 def clock_add(start: np.ndarray, minutes: np.ndarray, midnight: int) -> np.ndarray:

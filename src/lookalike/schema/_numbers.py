@@ -232,6 +232,18 @@ _CLOCK_MIN_MINUTES = 30
 _CLOCK_MIN_HOURS = 3
 
 
+def on_clock(values: np.ndarray) -> np.ndarray:
+    """Which values are HHMM clock times: whole numbers from 0 to 2400 not ending in 60-99.
+
+    >>> on_clock(np.array([0.0, 1159.0, 1165.0, 2400.0, 2500.0, 12.5, np.nan])).tolist()
+    [True, True, False, True, False, False, False]
+    """
+    with np.errstate(invalid="ignore"):
+        return np.asarray(
+            (values >= 0) & (values <= 2400) & (values == np.round(values)) & (values % 100 < 60)
+        )
+
+
 def is_hhmm_clock(values: np.ndarray) -> bool:
     """Whether distinct numbers read as HHMM clock times (``1342`` for 13:42).
 
@@ -244,16 +256,11 @@ def is_hhmm_clock(values: np.ndarray) -> bool:
     >>> is_hhmm_clock(np.arange(0.0, 200.0))
     False
     """
-    if len(values) < _CLOCK_MIN_VALUES or not np.all(np.isfinite(values)):
+    if len(values) < _CLOCK_MIN_VALUES or not on_clock(values).all():
         return False
-    if values.min() < 0 or values.max() > 2400 or not np.all(values == np.round(values)):
-        return False
-    minutes = values % 100
-    hours = values // 100
     return bool(
-        (minutes < 60).all()
-        and len(np.unique(minutes)) >= _CLOCK_MIN_MINUTES
-        and len(np.unique(hours)) >= _CLOCK_MIN_HOURS
+        len(np.unique(values % 100)) >= _CLOCK_MIN_MINUTES
+        and len(np.unique(values // 100)) >= _CLOCK_MIN_HOURS
     )
 
 
