@@ -146,6 +146,43 @@ def test_patterns_combine_row_by_row() -> None:
     assert len(both.allowed) <= 35
 
 
+def test_shares_scale_the_allowed_tokens_in_every_draw_path() -> None:
+    """A cut token weighs its share of its mass: through a pattern's alias table (many rows),
+    per row (few rows), and combined with another filter."""
+    from lookalike.models._trees import Patterns, _draw_by_pattern, fit_column_models
+
+    rng = np.random.default_rng(4)
+    # One column, no features: the tree's single leaf is the column's distribution.
+    tokens = rng.choice(4, size=(4_000, 1), p=[0.4, 0.3, 0.2, 0.1])
+    models = fit_column_models(
+        tokens,
+        np.array([4]),
+        min_samples_leaf=10,
+        min_samples_leaf_any_order=10,
+        n_random_orders=1,
+        n_trees=1,
+        row_share=1.0,
+        rng=rng,
+    )
+    tree = models[0].ordered[0]
+    counts = tree.leaf_counts.sum(axis=0)
+    cut = Patterns(np.array([[True, True, True, False]]), np.zeros(1, np.intp))
+    cut = cut & Patterns(
+        np.array([[True, True, True, True]]), np.zeros(1, np.intp), np.array([[1, 0.5, 1, 1.0]])
+    )
+    expected = counts * cut.weights()[0]
+    expected /= expected.sum()
+    for n in (100_000, 100):  # an alias table for the pattern; the per-row draw
+        leaf = np.zeros(n, dtype=np.intp)
+        drawn = _draw_by_pattern(tree, leaf, cut.weights(), np.zeros(n, np.intp), rng)
+        shares = np.bincount(drawn, minlength=4) / n
+        assert shares[3] == 0
+        if n >= 100_000:
+            assert shares == pytest.approx(expected, abs=0.006)
+    assert not cut.whole().any()
+    assert Patterns(np.ones((1, 4), bool), np.zeros(3, np.intp), np.ones((1, 4))).whole().all()
+
+
 def test_restricted_draws_fall_back_to_the_overall_then_uniform() -> None:
     from lookalike.models._trees import _draw_restricted, _restricted_counts
 

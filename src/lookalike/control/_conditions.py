@@ -260,7 +260,8 @@ def _range_masks(
         grid = encoder.grid[refs[token]]
         shares = _cell_shares_in_range(grid, lo_grid, hi_grid)
         if encoder.frequent_values is not None:
-            shares = encoder.frequent_values.shares_in_range(int(refs[token]), shares, lo, hi)
+            cells = int(refs[token]) * N_FINE_TOKENS + np.arange(N_FINE_TOKENS)
+            shares = encoder.frequent_values.shares_in_range(cells, shares, lo, hi)
         fine[token] = np.asarray(shares)
         coarse[token] = float(shares.sum() > 0)
     if encoder.neginf_token is not None:

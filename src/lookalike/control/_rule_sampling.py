@@ -59,6 +59,7 @@ from lookalike.encode import (
     N_FINE_TOKENS,
     CategoricalEncoder,
     ColumnEncoder,
+    FrequentValues,
     NumericEncoder,
     TableEncoder,
     numeric_values,
@@ -98,11 +99,13 @@ class _Column:
     step: float | None  # values lie on this grid (decimals, whole numbers, date steps)
     clock: bool = False  # HHMM clock times: whole minutes, and ``within`` holds minutes
     spread: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None  # share -> value
+    frequent: FrequentValues | None = None  # values drawn as themselves, by (bin, tenth) cell
     _fine_low: np.ndarray | None = None
     _fine_high: np.ndarray | None = None
     _sorted_low: np.ndarray | None = None
     _sorted_high: np.ndarray | None = None
     _sorted_fine: tuple[np.ndarray, np.ndarray] | None = None
+    _token_of_bin: np.ndarray | None = None
 
     @property
     def continuous(self) -> bool:
@@ -166,9 +169,13 @@ class _Column:
         return self.spread(bins, share)
 
     def value_to_share(self, bins: np.ndarray, values: np.ndarray, side: str) -> np.ndarray:
-        """Smallest (side 'low') or largest ('high') share whose value reaches ``values``."""
+        """Smallest (side 'low') or largest ('high') share whose value, as the decoder rounds
+        it, reaches ``values``."""
         if self.clock:
             values = clock_minutes(values, upper=side == "high")
+        # Values within half a step round onto the bound (minutes for clock times).
+        half = 0.5 if self.clock else (self.step or 0.0) / 2
+        values = values - half if side == "low" else values + half
         out = np.empty(len(bins))
         grid = np.linspace(0.0, 1.0, self.within.shape[1])
         for b in np.unique(bins):
@@ -186,6 +193,93 @@ class _Column:
                 frac = np.where(width > 0, (v - a) / np.where(width > 0, width, 1.0), 0.0)
             out[rows] = grid[k - 1] + np.clip(frac, 0.0, 1.0) * (grid[k] - grid[k - 1])
         return out
+
+    def cuts(
+        self, bins: np.ndarray, low: np.ndarray, high: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the shares of bin ``bins`` (>= 0) where the interval [low, high] enters and
+        leaves its spread (0 and 1 where an end does not cut the bin), the shares
+        :meth:`RuleSampler._draw_values` draws between."""
+        enter, leave = np.zeros(len(bins)), np.ones(len(bins))
+        tokens = self.token_of_bin[bins]
+        cut_low = low > self.low[tokens]
+        if cut_low.any():
+            enter[cut_low] = self.value_to_share(bins[cut_low], low[cut_low], "low")
+        cut_high = high < self.high[tokens]
+        if cut_high.any():
+            leave[cut_high] = self.value_to_share(bins[cut_high], high[cut_high], "high")
+        return enter, np.maximum(leave, enter)
+
+    def tenth_shares(
+        self,
+        bins: np.ndarray,
+        enter: np.ndarray,
+        leave: np.ndarray,
+        low: np.ndarray,
+        high: np.ndarray,
+    ) -> np.ndarray:
+        """(rows, tenths): the share of each tenth's rows whose values the interval keeps.
+
+        The spread rows count by the part of the tenth's positions between ``enter`` and
+        ``leave``; the tenth's frequent values count when they lie in [low, high].
+        """
+        tenth = np.arange(N_FINE_TOKENS) / N_FINE_TOKENS
+        inside = np.minimum(leave[:, None], tenth + 1 / N_FINE_TOKENS) - np.maximum(
+            enter[:, None], tenth
+        )
+        positional = np.asarray(np.clip(inside * N_FINE_TOKENS, 0.0, 1.0))
+        if self.frequent is None:
+            return positional
+        cells = (bins[:, None] * N_FINE_TOKENS + np.arange(N_FINE_TOKENS)).ravel()
+        shares = self.frequent.shares_in_range(
+            cells,
+            positional.ravel(),
+            np.repeat(low, N_FINE_TOKENS),
+            np.repeat(high, N_FINE_TOKENS),
+        )
+        return np.asarray(shares.reshape(positional.shape))
+
+    def kept_share(self, bins: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+        """Per row, the share of bin ``bins``'s rows whose values [low, high] keeps."""
+        enter, leave = self.cuts(bins, low, high)
+        if self.frequent is None:
+            return np.asarray(leave - enter)
+        shares = self.tenth_shares(bins, enter, leave, low, high)
+        cells = bins[:, None] * N_FINE_TOKENS + np.arange(N_FINE_TOKENS)
+        rows = self.frequent.cell_rows[cells]
+        total = rows.sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            kept = (shares * rows).sum(axis=1) / np.where(total > 0, total, 1.0)
+        return np.asarray(np.where(total > 0, kept, shares.mean(axis=1)))
+
+    @property
+    def token_of_bin(self) -> np.ndarray:
+        if self._token_of_bin is None:
+            binned = np.flatnonzero(self.bin_of >= 0)
+            self._token_of_bin = np.zeros(len(self.within), dtype=np.int64)
+            self._token_of_bin[self.bin_of[binned]] = binned
+        return self._token_of_bin
+
+    def end_cuts(self, low: np.ndarray, high: np.ndarray) -> _EndCuts:
+        """Which bin each row's interval cuts at either end, and where."""
+        bins = self.token_of_bin
+        first, last = self.low[bins], self.high[bins]  # bins lie in value order
+        at_low = np.searchsorted(last, low, side="left")
+        inside = at_low < len(bins)
+        at_low = np.where(inside, at_low, 0)
+        at_low = np.where(inside & (first[at_low] < low), at_low, -1)
+        at_high = np.searchsorted(first, high, side="right") - 1
+        inside = at_high >= 0
+        at_high = np.where(inside, at_high, 0)
+        at_high = np.where(inside & (high < last[at_high]), at_high, -1)
+        enter, leave = np.zeros(len(low)), np.ones(len(low))
+        cut = at_low >= 0
+        if cut.any():
+            enter[cut] = self.cuts(at_low[cut], low[cut], high[cut])[0]
+        cut = at_high >= 0
+        if cut.any():
+            leave[cut] = self.cuts(at_high[cut], low[cut], high[cut])[1]
+        return _EndCuts(self, low, high, at_low, enter, at_high, leave)
 
     def rank_of_low(self, low: np.ndarray) -> np.ndarray:
         """How many tokens lie wholly below each lower end: rows with equal ranks allow the
@@ -232,6 +326,49 @@ class _Column:
             self._fine_low = self.round(self.share_to_value(every, starts)).reshape(shape)
             self._fine_high = self.round(self.share_to_value(every, ends)).reshape(shape)
         return self._fine_low[bins], self._fine_high[bins]
+
+
+#: Rows whose interval cuts a bin at shares this close together share a pattern of token weights.
+_SHARE_LEVELS = 64
+#: The least weight of a token the rules allow: an interval that only touches it keeps it possible.
+_LEAST_SHARE = 1e-9
+
+
+@dataclass(frozen=True)
+class _EndCuts:
+    """Per row of an interval [low, high]: the bins its low and high ends cut (-1: none), and
+    the shares of their spread where it enters the first and leaves the second."""
+
+    column: _Column
+    low: np.ndarray
+    high: np.ndarray
+    bin_low: np.ndarray
+    enter: np.ndarray
+    bin_high: np.ndarray
+    leave: np.ndarray
+
+    def keys(self) -> list[np.ndarray]:
+        """Small integers that rows whose cut bins are cut at nearly the same share share."""
+        return [
+            self.bin_low,
+            np.round(self.enter * _SHARE_LEVELS).astype(np.int64),
+            self.bin_high,
+            np.round(self.leave * _SHARE_LEVELS).astype(np.int64),
+        ]
+
+    def shares(self, some: np.ndarray, allowed: np.ndarray) -> np.ndarray | None:
+        """The token weights of the patterns whose rows are ``some``: a cut bin keeps the share
+        of its rows inside the interval (None: no pattern cuts one)."""
+        share = np.ones(allowed.shape)
+        for bins in (self.bin_low[some], self.bin_high[some]):
+            cut = np.flatnonzero(bins >= 0)
+            if len(cut):
+                rows = some[cut]
+                kept = self.column.kept_share(bins[cut], self.low[rows], self.high[rows])
+                share[cut, self.column.token_of_bin[bins[cut]]] = kept
+        if (share >= 1.0).all():
+            return None
+        return np.clip(share, _LEAST_SHARE, 1.0)
 
 
 def _describe_column(
@@ -304,6 +441,11 @@ def _describe_column(
         step=step,
         clock=isinstance(column_encoder, NumericEncoder) and column_encoder.clock,
         spread=column_encoder.spread if isinstance(column_encoder, NumericEncoder) else None,
+        frequent=(
+            column_encoder.frequent_values
+            if isinstance(column_encoder, NumericEncoder) and len(positions) > 1
+            else None
+        ),
     )
 
 
@@ -1111,6 +1253,7 @@ class RuleSampler:
                 extra.append((constraint, binding))
         keys: list[np.ndarray] = [tokens for _, tokens in pairs] + [b for _, b in unary]
         interval = None
+        cuts: _EndCuts | None = None
         if column.domain != "label":
             low, high, exclusions = self._interval(column, features, rows, extra)
             self._raise_if_empty(low > high, column, rows)
@@ -1121,6 +1264,11 @@ class RuleSampler:
             interval = (low, high, exclusions)
             keys += [column.rank_of_low(low), column.rank_of_high(high)]
             keys += [np.unique(excluded, return_inverse=True)[1] for excluded in exclusions]
+            if column.continuous:
+                # A bin an end cuts keeps the part of its mass inside: weighed whole, rows
+                # would pile up at the bound.
+                cuts = column.end_cuts(low, high)
+                keys += cuts.keys()
         some, index = group_rows(keys, len(rows))
         allowed = np.repeat(self.unary[name][None, :], len(some), axis=0)
         for pair, tokens in pairs:
@@ -1143,8 +1291,9 @@ class RuleSampler:
         if (~column.missing).any():
             dead = ~(allowed & ~column.missing[None, :]).any(axis=1)
             self._raise_if_empty(dead[index], column, rows)
+        share = None if cuts is None else cuts.shares(some, allowed)
         # An unrestricted column keeps the sampler's fast path.
-        return None if allowed.all() else Patterns(allowed, index)
+        return None if allowed.all() and share is None else Patterns(allowed, index, share)
 
     def _interval(
         self,
@@ -1228,7 +1377,15 @@ class RuleSampler:
         if not (bins >= 0).any():
             return None
         low, high, _ = self._bounds_for(column, features, rows)
+        in_bin = bins >= 0
+        enter, leave = np.zeros(len(rows)), np.ones(len(rows))
+        enter[in_bin], leave[in_bin] = column.cuts(bins[in_bin], low[in_bin], high[in_bin])
+        levels = _SHARE_LEVELS * N_FINE_TOKENS
         keys = [bins, *column.fine_ranks(low, high)]
+        keys += [
+            np.round(enter * levels).astype(np.int64),
+            np.round(leave * levels).astype(np.int64),
+        ]
         some, index = group_rows(keys, len(rows))
         in_bin = bins[some] >= 0
         allowed = np.ones((len(some), N_FINE_TOKENS), dtype=bool)
@@ -1237,7 +1394,19 @@ class RuleSampler:
         allowed[in_bin] = fits[in_bin]
         # Round-off can leave a bin that reaches the interval with no tenth that does: keep all.
         allowed[~allowed.any(axis=1)] = True
-        return None if allowed.all() else Patterns(allowed, index)
+        # Each tenth weighs the part of its rows inside the interval, as its bin did.
+        share = np.ones((len(some), N_FINE_TOKENS))
+        cut = in_bin & ((enter[some] > 0) | (leave[some] < 1))
+        if cut.any():
+            rep = some[cut]
+            share[cut] = np.clip(
+                column.tenth_shares(bins[rep], enter[rep], leave[rep], low[rep], high[rep]),
+                _LEAST_SHARE,
+                1.0,
+            )
+        if allowed.all() and (share >= 1.0).all():
+            return None
+        return Patterns(allowed, index, share)
 
     def _pin(
         self, column: _Column, part: int, features: np.ndarray, rows: np.ndarray
@@ -1330,7 +1499,23 @@ class RuleSampler:
                 share_high[cut_high] = np.minimum(share_high[cut_high], leaving)
             share_high = np.maximum(share_high, share_low)
             share = share_low + self.rng.random(len(b)) * (share_high - share_low)
-            values[in_bin] = column.round(column.share_to_value(b, share))
+            spread = column.round(column.share_to_value(b, share))
+            if column.frequent is not None and column.fine is not None:
+                # The tenth's frequent values (inside the interval where it cuts the tenth), as
+                # the decoder draws them.
+                cells = b * N_FINE_TOKENS + fine
+                frequent = column.frequent.draw(cells, self.rng.random(len(b)))[0]
+                cut = np.flatnonzero(cut_low | cut_high)
+                if len(cut):
+                    frequent[cut] = column.frequent.draw_in_range(
+                        cells[cut],
+                        (share_high[cut] - share_low[cut]) * N_FINE_TOKENS,
+                        low[in_bin][cut],
+                        high[in_bin][cut],
+                        self.rng,
+                    )
+                spread = np.where(np.isnan(frequent), spread, frequent)
+            values[in_bin] = spread
         finite = ~np.isnan(values)
         values[finite] = np.clip(values[finite], low[finite], high[finite])
         for excluded in exclusions:
@@ -1342,6 +1527,9 @@ class RuleSampler:
                     clash & (up <= high), up, np.where(clash & (down >= low), down, values)
                 )
         dead = finite & ((values < low) | (values > high))
+        for excluded in exclusions:
+            # The interval holds no other value on the column's grid.
+            dead |= finite & (values == excluded)
         self._raise_if_empty(dead, column, rows)
         self.values[column.name][rows] = values
         self.valued[column.name][rows] = True

@@ -415,7 +415,7 @@ class _Engine:
             else leaf_probabilities(self.models[j].ordered, features)
         )
         patterns = _live_restriction(allowed, j, features, rows + start, live)
-        restriction = None if patterns is None else patterns.dense()
+        restriction = None if patterns is None else patterns.dense_weights()
         if restriction is not None:
             probs = _restrict(probs, restriction, self.overall[j])
         tilted = probs * factor(features)
@@ -599,7 +599,8 @@ def _live_restriction(
     width = part.allowed.shape[1]
     index = np.full(len(rows), len(part.allowed), dtype=np.intp)
     index[live] = part.index
-    return Patterns(np.vstack([part.allowed, np.ones((1, width), dtype=bool)]), index)
+    share = None if part.share is None else np.vstack([part.share, np.ones((1, width))])
+    return Patterns(np.vstack([part.allowed, np.ones((1, width), dtype=bool)]), index, share)
 
 
 def _normalise(weights: np.ndarray) -> np.ndarray:

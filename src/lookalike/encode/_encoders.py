@@ -491,62 +491,64 @@ class FrequentValues:
         return out, np.clip(np.where(hit, uniform, left), 0.0, 1.0 - 1e-12)
 
     def shares_in_range(
-        self, b: int, positional: np.ndarray, low: float, high: float
+        self, cells: np.ndarray, positional: np.ndarray, low: Any, high: Any
     ) -> np.ndarray:
-        """Share of each of bin ``b``'s cells whose rows hold values in [low, high].
+        """Share of each cell's rows whose values lie in [low, high] (scalars, or one per cell).
 
         ``positional`` is each cell's share of positions in the range, which is what the spread
         rows have; frequent values count when they lie in the range.
         """
-        cells = b * N_FINE_TOKENS + np.arange(N_FINE_TOKENS)
+        _, weights = self._inside(cells, low, high)
         rows = self.cell_rows[cells]
-        first = int(np.searchsorted(self.cell_of_entry, cells[0], side="left"))
-        last = int(np.searchsorted(self.cell_of_entry, cells[-1], side="right"))
-        entries = np.arange(first, last)
-        counts = self.counts[entries]
-        inside = (self.values[entries] >= low) & (self.values[entries] <= high)
-        frequent_in = np.bincount(
-            self.cell_of_entry[entries] - cells[0],
-            weights=np.where(inside, counts, 0.0),
-            minlength=N_FINE_TOKENS,
-        )
         spread = rows - self.cell_frequent[cells]
         with np.errstate(invalid="ignore", divide="ignore"):
-            shares = np.where(rows > 0, (frequent_in + spread * positional) / rows, positional)
+            shares = np.where(
+                rows > 0, (weights.sum(axis=1) + spread * positional) / rows, positional
+            )
         return np.asarray(np.clip(shares, 0.0, 1.0))
 
     def draw_in_range(
         self,
         cells: np.ndarray,
         share_in: np.ndarray,
-        low: float,
-        high: float,
+        low: Any,
+        high: Any,
         rng: np.random.Generator,
     ) -> np.ndarray:
-        """A frequent value in [low, high] per row, or NaN where the row is spread instead.
+        """A frequent value in [low, high] (scalars, or one per row) per row, or NaN where the
+        row is spread instead.
 
         For rows whose cell straddles a range: the cell's frequent values inside the range keep
         their counts, the spread rows count with ``share_in``, the share of the cell's position
         interval that lies inside the range.
         """
         out = np.full(len(cells), np.nan)
-        inside = (self.values >= low) & (self.values <= high)
-        weights = np.where(inside, self.counts, 0.0)
-        cumulative = np.cumsum(weights)
-        start = np.concatenate([[0.0], cumulative])[np.searchsorted(self.cell_of_entry, cells)]
-        frequent_in = (
-            np.concatenate([[0.0], cumulative])[
-                np.searchsorted(self.cell_of_entry, cells, side="right")
-            ]
-            - start
-        )
+        entries, weights = self._inside(cells, low, high)
+        frequent_in = weights.sum(axis=1)
         spread_in = (self.cell_rows[cells] - self.cell_frequent[cells]) * share_in
-        total = frequent_in + spread_in
-        rank = rng.random(len(cells)) * total
-        hit = rank < frequent_in
-        entry = np.searchsorted(cumulative, start[hit] + rank[hit], side="right")
-        out[hit] = self.values[np.minimum(entry, len(self.values) - 1)]
+        rank = rng.random(len(cells)) * (frequent_in + spread_in)
+        hit = np.flatnonzero(rank < frequent_in)
+        if len(hit):
+            below = np.cumsum(weights[hit], axis=1) <= rank[hit][:, None]
+            pick = np.minimum(below.sum(axis=1), weights.shape[1] - 1)
+            out[hit] = self.values[entries[hit, pick]]
         return out
+
+    def _inside(self, cells: np.ndarray, low: Any, high: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Per cell, its frequent values' entries (cells, most entries of a cell) and their
+        counts where the value lies in [low, high] (0 elsewhere and past the cell's entries)."""
+        cells = np.asarray(cells, dtype=np.int64)
+        first = np.searchsorted(self.cell_of_entry, cells, side="left")
+        last = np.searchsorted(self.cell_of_entry, cells, side="right")
+        width = max(int((last - first).max()) if len(cells) else 0, 1)
+        entries = first[:, None] + np.arange(width)[None, :]
+        valid = entries < last[:, None]
+        entries = np.minimum(entries, max(len(self.values) - 1, 0))
+        values = self.values[entries] if len(self.values) else np.zeros(entries.shape)
+        lows = np.broadcast_to(np.asarray(low, dtype=float), cells.shape)[:, None]
+        highs = np.broadcast_to(np.asarray(high, dtype=float), cells.shape)[:, None]
+        inside = valid & (values >= lows) & (values <= highs)
+        return entries, np.where(inside, self.counts[entries] if len(self.values) else 0.0, 0.0)
 
 
 def _frequent_values(

@@ -40,24 +40,52 @@ class Patterns:
     for every row; ``end >= start`` one per token of ``start``), so the sampler works on the
     patterns and never on a (rows, tokens) array.
 
+    ``share`` (optional, same shape as ``allowed``) is the part of an allowed token's mass a row
+    may take: a bin that a bound cuts keeps only its values inside the bound, so its probability
+    is its model probability times that part (``None``: whole tokens).
+
     >>> p = Patterns(np.array([[True, False], [True, True]]), np.array([1, 0, 0]))
     >>> p.dense().tolist()
     [[True, True], [True, False], [True, False]]
+    >>> cut = Patterns(np.array([[True, True]]), np.array([0, 0, 0]), np.array([[1.0, 0.25]]))
+    >>> (p & cut).dense_weights().tolist()
+    [[1.0, 0.25], [1.0, 0.0], [1.0, 0.0]]
     """
 
     allowed: np.ndarray  # bool (patterns, tokens)
     index: np.ndarray  # int (rows,): each row's pattern
+    share: np.ndarray | None = None  # float (patterns, tokens) in (0, 1] where allowed
 
     def dense(self) -> np.ndarray:
         """The (rows, tokens) array of allowed tokens."""
         dense: np.ndarray = self.allowed[self.index]
         return dense
 
+    def weights(self) -> np.ndarray:
+        """Each pattern's multiplier of the tokens' probabilities (0 where not allowed)."""
+        weights = self.allowed.astype(np.float64)
+        return weights if self.share is None else weights * self.share
+
+    def dense_weights(self) -> np.ndarray:
+        """The (rows, tokens) array of :meth:`weights`."""
+        weights: np.ndarray = self.weights()[self.index]
+        return weights
+
+    def whole(self) -> np.ndarray:
+        """Per pattern: whether it allows every token, each whole (the row is unrestricted)."""
+        whole = np.asarray(self.allowed.all(axis=1))
+        if self.share is not None:
+            whole &= np.asarray((self.share >= 1.0).all(axis=1))
+        return whole
+
     def __and__(self, other: Patterns) -> Patterns:
         """Tokens both allow, row by row (a pattern for each pair of patterns that occurs)."""
         some, index = group_rows([self.index, other.index], len(self.index))
-        both = self.allowed[self.index[some]] & other.allowed[other.index[some]]
-        return Patterns(both, index)
+        mine, theirs = self.index[some], other.index[some]
+        both = self.allowed[mine] & other.allowed[theirs]
+        if self.share is None and other.share is None:
+            return Patterns(both, index)
+        return Patterns(both, index, self.weights()[mine] * other.weights()[theirs])
 
     @classmethod
     def of(cls, allowed: np.ndarray) -> Patterns:
@@ -78,7 +106,7 @@ TokenFilter = Callable[[int, np.ndarray, np.ndarray], "np.ndarray | Patterns | N
 exactly those rows, ``rows`` their positions in the whole sample. The result is a boolean array
 (rows, n_tokens of column j) or the same as :class:`Patterns`, or ``None`` when the column is
 unrestricted for these rows. The draw is then from the model's distribution restricted to the
-allowed tokens and renormalised.
+allowed tokens (each scaled by its :attr:`Patterns.share`, when given) and renormalised.
 """
 
 
@@ -122,8 +150,11 @@ def _compact(code: np.ndarray, size: int) -> tuple[np.ndarray, int]:
 
 
 def dense_restriction(restriction: np.ndarray | Patterns | None) -> np.ndarray | None:
-    """A filter's result as a (rows, tokens) array (``None`` stays ``None``)."""
-    return restriction.dense() if isinstance(restriction, Patterns) else restriction
+    """A filter's result as a (rows, tokens) array of token weights (``None`` stays ``None``):
+    1 for a whole allowed token, its share for a cut one, 0 for the others."""
+    if isinstance(restriction, Patterns):
+        return restriction.dense_weights()
+    return restriction
 
 
 def as_patterns(restriction: np.ndarray | Patterns | None) -> Patterns | None:
@@ -800,7 +831,7 @@ def draw_allowed(
         return
     patterns = restriction if isinstance(restriction, Patterns) else Patterns.of(restriction)
     n_allowed = patterns.allowed.sum(axis=1)
-    kind = np.where(n_allowed == patterns.allowed.shape[1], 0, np.where(n_allowed == 1, 1, 2))
+    kind = np.where(patterns.whole(), 0, np.where(n_allowed == 1, 1, 2))
     row_kind = kind[patterns.index]
     if (row_kind == 0).all():
         _draw_open(features, j, trees, samplers, table, rng)
@@ -823,12 +854,13 @@ def draw_allowed(
         else rng.integers(len(trees), size=len(closed))
     )
     tokens = np.empty(len(closed), dtype=np.float32)
+    weights = patterns.weights()
     for t, tree in enumerate(trees):
         mine = np.flatnonzero(pick == t)
         if len(mine):
             leaf = tree.leaves(take_rows(part, mine))
             index = patterns.index[closed[mine]]
-            tokens[mine] = _draw_by_pattern(tree, leaf, patterns.allowed, index, rng)
+            tokens[mine] = _draw_by_pattern(tree, leaf, weights, index, rng)
     features[closed, j] = tokens
 
 
@@ -849,24 +881,24 @@ def _draw_open(
 def _draw_by_pattern(
     tree: TokenTree,
     leaf: np.ndarray,
-    allowed: np.ndarray,
+    weights: np.ndarray,
     index: np.ndarray,
     rng: np.random.Generator,
 ) -> np.ndarray:
-    """:func:`_draw_restricted` for rows whose allowed tokens are ``allowed[index]``, through a
-    cached alias table for each frequent pattern."""
-    counts = np.bincount(index, minlength=len(allowed))
+    """:func:`_draw_restricted` for rows whose token weights (0 where not allowed) are
+    ``weights[index]``, through a cached alias table for each frequent pattern."""
+    counts = np.bincount(index, minlength=len(weights))
     # A table costs a pass over the tree's leaves: worth it when as many rows share it.
     frequent = np.flatnonzero(counts >= max(_MIN_PATTERN_ROWS, len(tree.leaf_counts)))
     tokens = np.empty(len(leaf), dtype=np.int64)
     rest = np.ones(len(leaf), dtype=bool)
     for p in frequent:
         rows = np.flatnonzero(index == p)
-        sampler = _pattern_sampler(tree, allowed[p])
+        sampler = _pattern_sampler(tree, weights[p])
         tokens[rows] = sampler.draw(leaf[rows], rng)
         rest[rows] = False
     if rest.any():
-        tokens[rest] = _draw_restricted(tree.leaf_counts, leaf[rest], allowed[index[rest]], rng)
+        tokens[rest] = _draw_restricted(tree.leaf_counts, leaf[rest], weights[index[rest]], rng)
     return tokens
 
 
@@ -878,21 +910,22 @@ def _pattern_words(allowed: np.ndarray) -> np.ndarray:
     return padded.view(np.uint64)
 
 
-def _pattern_sampler(tree: TokenTree, allowed: np.ndarray) -> AliasSampler:
+def _pattern_sampler(tree: TokenTree, weights: np.ndarray) -> AliasSampler:
     tables = _cached(tree, "allowed", dict)
     assert isinstance(tables, dict)
-    key = np.packbits(allowed).tobytes()
+    key = np.asarray(weights, dtype=np.float64).tobytes()
     sampler = tables.get(key)
     if sampler is None:
         if len(tables) >= _PATTERN_TABLES:
             del tables[next(iter(tables))]  # the oldest
-        sampler = tables[key] = AliasSampler(_restricted_counts(tree.leaf_counts, allowed))
+        sampler = tables[key] = AliasSampler(_restricted_counts(tree.leaf_counts, weights))
     assert isinstance(sampler, AliasSampler)
     return sampler
 
 
 def _restricted_counts(leaf_counts: np.ndarray, allowed: np.ndarray) -> np.ndarray:
-    """Every leaf's counts restricted to ``allowed``, with :func:`_draw_restricted`'s fallbacks."""
+    """Every leaf's counts restricted to ``allowed`` (bool, or token weights), with
+    :func:`_draw_restricted`'s fallbacks."""
     if not allowed.any():
         raise ValueError("A restricted draw allows no token for some rows.")
     counts = leaf_counts.astype(np.float64) * allowed[None, :]
@@ -961,9 +994,9 @@ def _draw_ensemble(
         if restriction is None:
             features[part, j] = sampler.draw(leaf, rng)
             continue
-        # Rows whose every token is allowed take the fast sampler; only the rest pay for a
-        # per-row renormalised draw.
-        open_rows = restriction.all(axis=1)
+        # Rows whose every token is allowed whole take the fast sampler; only the rest pay for
+        # a per-row renormalised draw.
+        open_rows = (restriction >= 1).all(axis=1)
         if open_rows.any():
             features[part[open_rows], j] = sampler.draw(leaf[open_rows], rng)
         closed = ~open_rows
@@ -976,7 +1009,8 @@ def _draw_ensemble(
 def _draw_restricted(
     leaf_counts: np.ndarray, leaf: np.ndarray, allowed: np.ndarray, rng: np.random.Generator
 ) -> np.ndarray:
-    """Draw from each row's leaf distribution restricted to its allowed tokens.
+    """Draw from each row's leaf distribution restricted to its allowed tokens (``allowed``:
+    bool, or token weights that also scale the allowed tokens' probabilities).
 
     A leaf that gives no weight to any allowed token falls back to the column's overall
     distribution over the allowed tokens, then to a uniform choice among them: the draw never
