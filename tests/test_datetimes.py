@@ -579,3 +579,20 @@ def test_shared_offsets_get_the_zone_name_readers_expect(zone: str, start: str) 
     spec = infer_schema(pd.DataFrame({"at": text}))["at"]
     stats = reduce_statistics(spec, [analyze_column(spec, text)], rare_threshold=1, n_bins=8)
     assert stats["time_zone"] == zone
+
+
+def test_day_first_dates_are_read_day_first_when_the_first_rows_cannot_tell() -> None:
+    """Hourly rows start with 24 rows of 01/01: the first 50 values fit month-first as well, and
+    were read so (the 13th to the 31st then fell back to per-value parsing, every 1st-12th of a
+    month swapped with its month)."""
+    stamps = pd.date_range("2013-01-01", "2013-12-31", freq="h")
+    table = pd.DataFrame(
+        {"when": stamps.strftime("%d/%m/%Y %H:%M"), "month": stamps.month, "x": stamps.day}
+    )
+    assert la.infer_schema(table)["when"].datetime_format == "%d/%m/%Y %H:%M"
+    synthetic = la.Synthesizer(random_state=0).fit(table).sample(2_000, random_state=1)
+    read = pd.to_datetime(synthetic["when"], format="%d/%m/%Y %H:%M")
+    assert (read.dt.month == synthetic["month"]).mean() > 0.9
+    # Month-first text keeps its order.
+    month_first = pd.DataFrame({"when": stamps.strftime("%m/%d/%Y"), "x": 1})
+    assert la.infer_schema(month_first)["when"].datetime_format == "%m/%d/%Y"

@@ -384,7 +384,11 @@ def _guess_format(text: pd.Series) -> str | None:
         formats = [f for f in (guess_datetime_format(v) for v in head) if f is not None]
     if len(formats) < len(head):
         return None
-    fmt = max(set(formats), key=formats.count)
+    # The first rows may not tell day from month (01/02/2013): the format, or the same with
+    # the two swapped, that reads the most values of the whole column, the commoner on a tie.
+    candidates = set(formats) | {_swap_day_month(f) for f in formats}
+    unread = {f: int(_to_datetime(text, f).isna().sum()) for f in candidates}
+    fmt = min(sorted(candidates), key=lambda f: (unread[f], -formats.count(f)))
     if fmt.endswith("%z") and text.str.endswith("Z").all():
         # ISO 8601 "Z" (UTC) suffix: keep it as a literal so it is written back the same way
         # (not if later values have offsets: winter "Z", summer "+01:00" in London).
@@ -392,6 +396,15 @@ def _guess_format(text: pd.Series) -> str | None:
     if parse_datetimes(text, fmt).isna().any():
         return None
     return fmt
+
+
+def _swap_day_month(fmt: str) -> str:
+    """``fmt`` with ``%d`` and ``%m`` swapped.
+
+    >>> _swap_day_month("%m/%d/%Y %H:%M")
+    '%d/%m/%Y %H:%M'
+    """
+    return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
 
 
 def datetime_step(stamps: pd.Series) -> str | None:
