@@ -417,7 +417,14 @@ def _continuous_bins(
     for b in range(len(edges) - 1):
         mask = bins == b
         if mask.any():
-            within.append(_weighted_quantiles(rest_values[mask], rest_counts[mask], grid).tolist())
+            # Quantiles no finer than rare_threshold rows apart, linear in between: with fewer
+            # rows, grid points repeat single rows' values and the spread would emit them
+            # as themselves (equal neighbours are a point mass).
+            rows = int(rest_counts[mask].sum())
+            steps = int(np.clip(rows // max(rare_threshold, 1), 1, n_within))
+            coarse = np.linspace(0, 1, steps + 1)
+            quantiles = _weighted_quantiles(rest_values[mask], rest_counts[mask], coarse)
+            within.append(np.interp(grid, coarse, quantiles).tolist())
         else:
             within.append(np.linspace(edges[b], edges[b + 1], n_within + 1).tolist())
     if extrapolate and rare_threshold > 1:
