@@ -726,3 +726,36 @@ def test_the_bare_command_still_prints_its_help() -> None:
     assert result.exit_code == 2
     assert "Usage: lookalike" in result.output and "error:" not in result.output
     assert "fit" in result.output and "sample" in result.output
+
+
+def test_sigterm_while_writing_leaves_no_file(tmp_path: Path) -> None:
+    """A scheduler's timeout (SIGTERM) during the write removes the temporary file, as Ctrl-C
+    does: it used to stay behind as a hidden ``.out.csv.<hex>.tmp``."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=500), "g": rng.choice(["a", "b"], 500)})
+    model = tmp_path / "m.lookalike"
+    la.Synthesizer(random_state=0).fit(table).save(model)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    command = [sys.executable, "-m", "lookalike", "sample", str(model), "-n", "3000000"]
+    process = subprocess.Popen(
+        [*command, "-o", str(out_dir / "s.csv")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    deadline = time.monotonic() + 120
+    while not any(out_dir.iterdir()) and process.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert process.poll() is None, "the sample finished before the test could stop it"
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143
+    assert "terminated" in err.decode() and "Traceback" not in err.decode()
+    assert list(out_dir.iterdir()) == []

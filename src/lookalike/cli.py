@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import sys
+import threading
 import time
 import warnings
 import zipfile
@@ -604,10 +606,31 @@ def main() -> None:
 # --- errors and warnings ------------------------------------------------------------------------
 
 
+class _Terminated(BaseException):
+    """SIGTERM, raised where the command is, so half-written files are removed on the way out."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+@contextlib.contextmanager
+def _terminated_as_exception() -> Iterator[None]:
+    """While a command runs, SIGTERM (``kill``, a scheduler's timeout) unwinds it as Ctrl-C does."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 @contextlib.contextmanager
 def _reported_errors() -> Iterator[None]:
     """Print warnings and errors as one ``warning:``/``error:`` line each; map errors to exit codes."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _terminated_as_exception():
         warnings.simplefilter("always", DataWarning)
 
         def show(message: Any, category: type[Warning], *args: Any, **kwargs: Any) -> None:
@@ -633,6 +656,8 @@ def _reported_errors() -> Iterator[None]:
             )
         except KeyboardInterrupt:
             _fail("interrupted; no output was written unless reported above.", code=130)
+        except _Terminated:
+            _fail("terminated; no output was written unless reported above.", code=143)
         except Exception as exc:  # the CLI promises one line, never a traceback
             _fail(
                 f"unexpected {type(exc).__name__}: {exc} (this is a bug in lookalike; please report it)"
