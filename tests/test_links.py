@@ -10,6 +10,7 @@ import pytest
 
 import lookalike as la
 from lookalike.control._links import Link, apply_links, clock_add, find_links, links_from_manifest
+from lookalike.errors import DataWarning
 from lookalike.schema import infer_schema
 
 
@@ -289,10 +290,23 @@ def test_a_day_past_its_months_end_becomes_the_last_day(
     out = apply_links(rows.copy(), [link], encoders, schema)
     assert out["day"].tolist() == [28, 30, 12]  # 2021 is no leap year
     assert out["local"].str[:10].tolist() == ["2021-02-28", "2021-04-30", "2021-04-12"]
-    # A day the sample call fixed is not moved: the drawn datetime stays in that row.
-    kept = apply_links(rows.copy(), [link], encoders, schema, fixed={"day": np.ones(3, bool)})
+    # A day the sample call fixed is not moved; the datetime is built from the month's last
+    # day, with a warning (it was left as drawn: a date unrelated to the parts).
+    with pytest.warns(DataWarning, match="2 row.*fix day past its month's end"):
+        kept = apply_links(rows.copy(), [link], encoders, schema, fixed={"day": np.ones(3, bool)})
     assert kept["day"].tolist() == [30, 31, 12]
-    assert kept["local"].tolist()[:2] == rows["local"].tolist()[:2]
+    assert kept["local"].str[:10].tolist() == ["2021-02-28", "2021-04-30", "2021-04-12"]
+
+
+def test_conditions_naming_no_date_build_the_months_last_day(
+    flights_model: la.Synthesizer,
+) -> None:
+    with pytest.warns(DataWarning, match="past its month's end"):
+        out = flights_model.sample(50, conditions={"month": 4, "day": 31}, random_state=0)
+    assert (out["day"] == 31).all()
+    local = pd.to_datetime(out["local"])
+    assert (local.dt.strftime("%m-%d") == "04-30").all()
+    assert (local.dt.hour == out["hour"]).all()
 
 
 def test_link_descriptions_read_as_formulas() -> None:

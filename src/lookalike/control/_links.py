@@ -47,6 +47,7 @@ from lookalike.encode import (
     restore_dtype,
     seconds_to_datetimes,
 )
+from lookalike.errors import warn_data
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import column_zone
 from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes, on_clock
@@ -525,8 +526,8 @@ def apply_links(
     other links compute what is not fixed; a link that would overwrite a fixed value is skipped.
     A day past its month's end (31 June: the model draws month and day as two columns, and
     pairs them so in a few rows in a thousand) becomes the month's last day before a datetime
-    is built, unless the day is fixed; a date the parts still do not spell leaves the drawn
-    value.
+    is built; a fixed one stays, with a warning, and the datetime is built from the month's
+    last day. A date the parts still do not spell leaves the drawn value.
     """
     links = [k for k in links if {k.column, *k.sources} <= set(out.columns)]
     involved = sorted({c for k in links for c in (k.column, *k.sources)})
@@ -544,7 +545,8 @@ def apply_links(
         rows = np.flatnonzero(group.reshape(-1) == g)
         kept = {name for name, on in zip(involved, pattern, strict=True) if on}
         part = out.iloc[rows].copy() if len(patterns) > 1 else out
-        _apply_group(part, links, encoders, schema, kept)
+        fixed_rows = {name: masks[rows, j] for j, name in enumerate(involved)}
+        _apply_group(part, links, encoders, schema, kept, fixed_rows)
         if len(patterns) > 1:
             for name in involved:
                 out[name] = _merged(out[name], part[name], rows)
@@ -566,8 +568,11 @@ def _apply_group(
     encoders: Mapping[str, ColumnEncoder],
     schema: Schema,
     kept: set[str],
+    fixed_rows: Mapping[str, np.ndarray],
 ) -> None:
-    """:func:`apply_links` on rows that fix the columns ``kept`` (in place)."""
+    """:func:`apply_links` on rows that fix the columns ``kept`` (in place); ``fixed_rows``
+    says which rows really fix each column (a column fixed in some rows counts as kept in
+    all when rows are not grouped)."""
     determined, done = set(kept), set()
     turned = True
     while turned:  # fixed values flow back through the links that can be turned around
@@ -595,7 +600,7 @@ def _apply_group(
         # A link computing several columns (an hour and a minute) fills those not fixed.
         if link.kind != "hhmm" and len(open_computed) < len(link.computed):
             continue
-        for name, values in _solve(link, out, schema, determined).items():
+        for name, values in _solve(link, out, schema, determined, fixed_rows).items():
             if name in open_computed:
                 out[name] = _written(values, name, encoders, schema, out.index)
 
@@ -604,7 +609,13 @@ def _numbers(out: pd.DataFrame, schema: Schema, names: Sequence[str]) -> np.ndar
     return np.column_stack([numeric_values(schema[n], out[n]) for n in names])
 
 
-def _solve(link: Link, out: pd.DataFrame, schema: Schema, kept: set[str]) -> dict[str, np.ndarray]:
+def _solve(
+    link: Link,
+    out: pd.DataFrame,
+    schema: Schema,
+    kept: set[str],
+    fixed_rows: Mapping[str, np.ndarray] | None = None,
+) -> dict[str, np.ndarray]:
     """The computed columns' values: the drawn ones, replaced where the inputs are present."""
     if link.kind == "hhmm":
         (time,) = _numbers(out, schema, [link.column]).T
@@ -614,10 +625,25 @@ def _solve(link: Link, out: pd.DataFrame, schema: Schema, kept: set[str]) -> dic
         if link.missing_follows:
             hour[~present], minute[~present] = np.nan, np.nan
         return dict(zip(link.sources, (hour, minute), strict=True))
-    if link.kind == "datetime_parts" and link.sources[2] not in kept:
-        _clamp_days(out, link.sources[:3], schema)
+    day = None
+    if link.kind == "datetime_parts":
+        day, past = _days_clamped(out, link.sources[:3], schema)
+        name = link.sources[2]
+        fixed = np.zeros(len(out), dtype=bool)
+        if name in kept:
+            fixed = np.ones(len(out), dtype=bool) if fixed_rows is None else fixed_rows[name]
+        if (past & ~fixed).any():
+            drawn = np.where(fixed, numeric_values(schema[name], out[name]), day)
+            out[name] = restore_dtype(pd.Series(drawn, index=out.index, name=name), schema[name])
+        if (past & fixed).any():
+            warn_data(
+                f"{int((past & fixed).sum())} row(s) fix {name} past its month's end (no such "
+                f"date); {link.column} is built from the month's last day there."
+            )
     (values,) = _numbers(out, schema, [link.column]).T
     sources = _numbers(out, schema, link.sources)
+    if day is not None:
+        sources[:, 2] = day
     present = np.isfinite(sources).all(axis=1)
     if link.kind == "datetime_parts":
         computed = _compose(sources[present], link.parts, link.zone)
@@ -677,23 +703,20 @@ def _written(
     return restored
 
 
-def _clamp_days(out: pd.DataFrame, columns: Sequence[str], schema: Schema) -> None:
-    """Days past their month's end, in ``out``'s year, month and day ``columns``, become the
-    month's last day (in place)."""
+def _days_clamped(
+    out: pd.DataFrame, columns: Sequence[str], schema: Schema
+) -> tuple[np.ndarray, np.ndarray]:
+    """The day column of ``out``'s year, month and day ``columns`` with days past their month's
+    end set to its last day, and which rows that changed."""
     year, month, day = (numeric_values(schema[c], out[c]) for c in columns)
     valid = np.isfinite(year) & np.isfinite(day) & np.isin(month, np.arange(1, 13))
     valid &= (year >= 1) & (year <= 9999)
-    if not valid.any():
-        return
-    firsts = pd.to_datetime(
-        pd.DataFrame({"year": year[valid], "month": month[valid], "day": 1}).astype(np.int64),
-        errors="coerce",
-    )
     last = np.full(len(out), np.inf)
-    last[valid] = firsts.dt.days_in_month.to_numpy(dtype=float)
-    past = valid & (day > last)
-    if past.any():
-        fixed = np.where(past, last, day)
-        out[columns[2]] = restore_dtype(
-            pd.Series(fixed, index=out.index, name=columns[2]), schema[columns[2]]
+    if valid.any():
+        firsts = pd.to_datetime(
+            pd.DataFrame({"year": year[valid], "month": month[valid], "day": 1}).astype(np.int64),
+            errors="coerce",
         )
+        last[valid] = firsts.dt.days_in_month.to_numpy(dtype=float)
+    past = valid & (day > last)
+    return np.where(past, last, day), past
