@@ -96,6 +96,19 @@ def test_a_bin_of_few_rows_has_no_grid_points_on_single_rows_values() -> None:
     assert max(shares) < 0.04, shares
 
 
+def test_values_drawn_as_themselves_are_not_rounded_again() -> None:
+    """Computed floats (9 * 1.15078 = 10.357019999999999) read as 5 decimals; a spike or a
+    frequent value is a training value and comes back as that float, not as 10.35702."""
+    rng = np.random.default_rng(0)
+    held = np.arange(1, 41) * 1.15078  # many are a hair off their 5-decimal spelling
+    values = pd.Series(np.where(rng.random(4_000) < 0.5, rng.choice(held, 4_000), 0.5))
+    spec = ColumnSpec("wind", ColumnKind.CONTINUOUS, "float64", nullable=False, decimals=5)
+    assert (np.round(held, 5) != held).any()
+    enc, _ = _encoder(spec, values, k=5, bins=8)
+    decoded = enc.decode(enc.encode(values), np.random.default_rng(1)).to_numpy(dtype=float)
+    assert np.isin(decoded, np.concatenate([held, [0.5]])).mean() > 0.99
+
+
 def test_statistics_do_not_depend_on_the_most_extreme_values() -> None:
     # The ends are extrapolated from quantiles taken after the clip: moving the 4 (k - 1) largest
     # and smallest values anywhere beyond the clip leaves every statistic as it was.

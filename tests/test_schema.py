@@ -271,3 +271,21 @@ def test_the_step_of_a_datetime_column_is_inferred_on_its_wall_clock() -> None:
         ColumnSpec("d", ColumnKind.DATETIME, "str", datetime_step="week")
     with pytest.raises(la.SchemaError, match="on a categorical column"):
         ColumnSpec("c", ColumnKind.CATEGORICAL, "str", datetime_step="day")
+
+
+def test_decimals_are_the_datas_own_not_a_relative_approximation() -> None:
+    """A tolerance relative to the value took 549467.43 for one decimal (the cents were lost)
+    and 40.6397511 for five; float noise (0.1 + 0.2) still reads as the decimals written."""
+    rng = np.random.default_rng(0)
+    n = 2_000
+    table = pd.DataFrame(
+        {
+            "price": np.round(rng.uniform(100_000, 900_000, n), 2),
+            "lat": np.round(rng.uniform(20, 60, n), 7),
+            "noisy": np.round(rng.normal(size=n), 1) + 0.1 + 0.2 - 0.3,
+        }
+    )
+    schema = la.infer_schema(table)
+    assert schema["price"].decimals == 2
+    assert schema["lat"].decimals == 6  # more than 6: a continuous float, never rounded
+    assert schema["noisy"].decimals == 1

@@ -998,6 +998,7 @@ class NumericEncoder(ColumnEncoder):
         from_bin = self._atom_is_bin[atom]
         values = np.empty(len(atom))
         values[~from_bin] = self.spikes[ref[~from_bin]]
+        exact = ~from_bin  # values drawn as themselves: training values, never rounded again
         if from_bin.any():
             share = rng.random(int(from_bin.sum()))
             frequent = None
@@ -1013,12 +1014,19 @@ class NumericEncoder(ColumnEncoder):
             values[from_bin] = (
                 spread if frequent is None else np.where(np.isnan(frequent), spread, frequent)
             )
+            if frequent is not None:
+                exact[np.flatnonzero(from_bin)[~np.isnan(frequent)]] = True
         out[is_atom] = values
         if self.neginf_token is not None:
             out[tokens == self.neginf_token] = -np.inf
         if self.posinf_token is not None:
             out[tokens == self.posinf_token] = np.inf
-        return self._round(out)
+        rounded = self._round(out.copy())
+        if self.spec.kind is not ColumnKind.DATETIME:
+            # 10.357019999999999 (a computed float) stays itself, not 10.35702.
+            where = np.flatnonzero(is_atom)[exact]
+            rounded[where] = out[where]
+        return rounded
 
     def _round(self, values: np.ndarray) -> np.ndarray:
         if self.spec.kind is ColumnKind.DATETIME:

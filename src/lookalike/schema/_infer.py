@@ -347,7 +347,9 @@ def _decimals(series: pd.Series) -> int:
     values = values[np.isfinite(values)]
     for decimals in range(_MAX_DECIMALS + 1):
         scaled = values * 10.0**decimals
-        if np.all(np.abs(scaled - np.round(scaled)) < 1e-6 * np.maximum(1.0, np.abs(scaled))):
+        # Float noise only (0.1 + 0.2): a relative tolerance of 1e-6 took 549467.43 for
+        # one decimal and 40.6397511 for five.
+        if np.all(np.abs(scaled - np.round(scaled)) < 1e-9 * np.maximum(1.0, np.abs(scaled))):
             return decimals
     return _MAX_DECIMALS
 
