@@ -2423,8 +2423,10 @@ def _decode_numbers(
             # the clock's face (a noisy range may reach past 2400).
             first, end = (np.clip(clock_minutes(v), 0.0, 1440.0) for v in (low, high))
             drawn = clock_hhmm(np.floor(first + rng.random(len(rows)) * (end - first)))
-            drawn = np.where(end > first, drawn, clock_hhmm(first))
-        elif column.integer:
+            # A point cell too (a noisy range's end may be past 2400) stays on the clock.
+            values[rows] = np.where(end > first, drawn, clock_hhmm(first))
+            continue
+        if column.integer:
             drawn = np.floor(low + rng.random(len(rows)) * (high - low))
         else:
             drawn = low + rng.random(len(rows)) * (high - low)
