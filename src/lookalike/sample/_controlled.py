@@ -233,6 +233,13 @@ def sample_controlled(
     if main_rules is not None:
         out = main_rules.finish(drawn, out)
     if not report:
+        # sample_with_report's report says so; a plain sample would say nothing.
+        if diagnostics.fallbacks:
+            warn_data(
+                "The model gives the conditions no probability: given the other columns, no row "
+                "could reach them, so these were drawn from their overall distribution: "
+                f"{', '.join(sorted(diagnostics.fallbacks))}."
+            )
         return out, None
     results: list[TargetResult] = []
     mass = (pilot_diagnostics or diagnostics).to_dict()["model_probability"]
