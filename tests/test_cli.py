@@ -254,6 +254,10 @@ def test_a_budget_or_row_count_that_cannot_be_read(
     _assert_one_line_error(result, "--epsilon must be a number > 0; got 'abc'", code=2)
     result = _run("fit", adult_csv, "-o", model, "--epsilon", "1", "--delta", "x")
     _assert_one_line_error(result, "--delta must be a number", code=2)
+    for budget in ("0", "-1", "inf", "nan"):  # read as numbers, but no budget: usage errors too
+        result = _run("fit", adult_csv, "-o", model, "--epsilon", budget)
+        _assert_one_line_error(result, f"--epsilon must be a number > 0; got '{budget}'", code=2)
+    assert not model.exists()
     assert not model.exists()
     out = tmp_path / "out.csv"
     result = _run("sample", model_file, "-n", "99999999999999999999", "-o", out)
@@ -280,7 +284,7 @@ def test_unsupported_output_type_is_reported_before_sampling(
     tmp_path: Path, model_file: Path
 ) -> None:
     result = _run("sample", model_file, "-n", "10", "-o", tmp_path / "out.xlsx")
-    _assert_one_line_error(result, "unsupported type (.xlsx)")
+    _assert_one_line_error(result, "unsupported type (.xlsx)", code=2)  # a usage error
 
 
 # --- never overwrite without --force -------------------------------------------------------------------

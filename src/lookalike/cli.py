@@ -9,6 +9,7 @@ checked before the long work starts, and no existing file is replaced without ``
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 import signal
 import sys
@@ -260,10 +261,10 @@ def sample(
                 "--seed-rows and --condition cannot be combined: put the fixed "
                 "values into the seed rows."
             )
-        from lookalike.io import check_table_output, read_table, write_table
+        from lookalike.io import read_table, write_table
 
         _check_not_inputs([output], [model_path, scenario, seed_rows])
-        check_table_output(output, force=force)
+        _check_table_output(output, force=force)
         controls: dict[str, Any] = {}
         if scenario is not None:
             from lookalike.control import Scenario
@@ -506,10 +507,10 @@ def pii(
     """Pseudonymise a real table: replace its PII columns with realistic fakes."""
     with _reported_errors():
         random_state = _parse_seed(seed)
-        from lookalike.io import check_table_output, read_table, write_table
+        from lookalike.io import read_table, write_table
 
         _check_not_inputs([output], [data, schema])
-        check_table_output(output, force=force)
+        _check_table_output(output, force=force)
         import lookalike as la
 
         overrides = la.load_schema_overrides(schema) if schema is not None else None
@@ -703,9 +704,12 @@ def _parse_budget(text: str | None, option: str) -> float | None:
     if text is None:
         return None
     try:
-        return float(text.strip())
+        value = float(text.strip())
     except ValueError:
         raise _UsageProblem(f"{option} must be a number > 0; got {text!r}.") from None
+    if not 0 < value < math.inf:
+        raise _UsageProblem(f"{option} must be a number > 0; got {text!r}.")
+    return value
 
 
 def _parse_seed(text: str | None) -> int | None:
@@ -848,6 +852,17 @@ def _check_model_name(path: Path) -> None:
     try:
         check_model_name(path)
     except ModelFileError as exc:
+        raise _UsageProblem(str(exc)) from None
+
+
+def _check_table_output(path: Path, *, force: bool) -> None:
+    """An output table's checks; a name of no table type is a usage problem (exit code 2)."""
+    from lookalike.errors import DataError
+    from lookalike.io import check_table_output
+
+    try:
+        check_table_output(path, force=force)
+    except DataError as exc:  # the only DataError here: the file type
         raise _UsageProblem(str(exc)) from None
 
 
