@@ -505,13 +505,13 @@ class FrequentValues:
         ``positional`` is each cell's share of positions in the range, which is what the spread
         rows have; frequent values count when they lie in the range.
         """
-        _, weights = self._inside(cells, low, high)
+        cells = np.asarray(cells, dtype=np.int64)
+        first, stop = self._span(cells, low, high)
+        frequent_in = self._before[stop] - self._before[first]
         rows = self.cell_rows[cells]
         spread = rows - self.cell_frequent[cells]
         with np.errstate(invalid="ignore", divide="ignore"):
-            shares = np.where(
-                rows > 0, (weights.sum(axis=1) + spread * positional) / rows, positional
-            )
+            shares = np.where(rows > 0, (frequent_in + spread * positional) / rows, positional)
         return np.asarray(np.clip(shares, 0.0, 1.0))
 
     def draw_in_range(
@@ -529,33 +529,39 @@ class FrequentValues:
         their counts, the spread rows count with ``share_in``, the share of the cell's position
         interval that lies inside the range.
         """
+        cells = np.asarray(cells, dtype=np.int64)
         out = np.full(len(cells), np.nan)
-        entries, weights = self._inside(cells, low, high)
-        frequent_in = weights.sum(axis=1)
+        first, stop = self._span(cells, low, high)
+        frequent_in = self._before[stop] - self._before[first]
         spread_in = (self.cell_rows[cells] - self.cell_frequent[cells]) * share_in
         rank = rng.random(len(cells)) * (frequent_in + spread_in)
-        hit = np.flatnonzero(rank < frequent_in)
-        if len(hit):
-            below = np.cumsum(weights[hit], axis=1) <= rank[hit][:, None]
-            pick = np.minimum(below.sum(axis=1), weights.shape[1] - 1)
-            out[hit] = self.values[entries[hit, pick]]
+        hit = rank < frequent_in
+        entry = np.searchsorted(self.cumulative, self._before[first[hit]] + rank[hit], "right")
+        out[hit] = self.values[np.minimum(entry, len(self.values) - 1)]
         return out
 
-    def _inside(self, cells: np.ndarray, low: Any, high: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Per cell, its frequent values' entries (cells, most entries of a cell) and their
-        counts where the value lies in [low, high] (0 elsewhere and past the cell's entries)."""
-        cells = np.asarray(cells, dtype=np.int64)
+    @property
+    def _before(self) -> np.ndarray:
+        """The total count of the entries before each entry (and of all of them, last)."""
+        return np.concatenate([[0.0], self.cumulative])
+
+    def _span(self, cells: np.ndarray, low: Any, high: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the entries ``[first, stop)`` of its cell whose values lie in [low, high]
+        (entries are sorted by cell, then by value)."""
+        lows = np.broadcast_to(np.asarray(low, dtype=float), cells.shape)
+        highs = np.broadcast_to(np.asarray(high, dtype=float), cells.shape)
         first = np.searchsorted(self.cell_of_entry, cells, side="left")
-        last = np.searchsorted(self.cell_of_entry, cells, side="right")
-        width = max(int((last - first).max()) if len(cells) else 0, 1)
-        entries = first[:, None] + np.arange(width)[None, :]
-        valid = entries < last[:, None]
-        entries = np.minimum(entries, max(len(self.values) - 1, 0))
-        values = self.values[entries] if len(self.values) else np.zeros(entries.shape)
-        lows = np.broadcast_to(np.asarray(low, dtype=float), cells.shape)[:, None]
-        highs = np.broadcast_to(np.asarray(high, dtype=float), cells.shape)[:, None]
-        inside = valid & (values >= lows) & (values <= highs)
-        return entries, np.where(inside, self.counts[entries] if len(self.values) else 0.0, 0.0)
+        stop = first.copy()
+        order = np.argsort(cells, kind="stable")
+        distinct, starts = np.unique(cells[order], return_index=True)
+        ends = np.append(starts[1:], len(order))
+        for cell, a, b in zip(distinct, starts, ends, strict=True):
+            rows = order[a:b]
+            at = int(first[rows[0]])
+            values = self.values[at : int(np.searchsorted(self.cell_of_entry, cell, "right"))]
+            first[rows] = at + np.searchsorted(values, lows[rows], side="left")
+            stop[rows] = at + np.searchsorted(values, highs[rows], side="right")
+        return first, np.maximum(stop, first)
 
 
 def _frequent_values(
