@@ -107,6 +107,11 @@ def test_values_drawn_as_themselves_are_not_rounded_again() -> None:
     enc, _ = _encoder(spec, values, k=5, bins=8)
     decoded = enc.decode(enc.encode(values), np.random.default_rng(1)).to_numpy(dtype=float)
     assert np.isin(decoded, np.concatenate([held, [0.5]])).mean() > 0.99
+    # Decimals an override asks for (fewer than the data's) round those values too.
+    coarse = ColumnSpec("wind", ColumnKind.CONTINUOUS, "float64", nullable=False, decimals=0)
+    enc, _ = _encoder(coarse, values, k=5, bins=8)
+    decoded = enc.decode(enc.encode(values), np.random.default_rng(1)).to_numpy(dtype=float)
+    assert (decoded == np.round(decoded)).all()
 
 
 def test_statistics_do_not_depend_on_the_most_extreme_values() -> None:

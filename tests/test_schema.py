@@ -283,9 +283,15 @@ def test_decimals_are_the_datas_own_not_a_relative_approximation() -> None:
             "price": np.round(rng.uniform(100_000, 900_000, n), 2),
             "lat": np.round(rng.uniform(20, 60, n), 7),
             "noisy": np.round(rng.normal(size=n), 1) + 0.1 + 0.2 - 0.3,
+            "large": np.round(rng.uniform(5e8, 6e8, n), 2),
+            "tiny": rng.uniform(1, 5, n) * 1e-10,
+            "single": np.round(rng.uniform(0, 100, n), 2).astype(np.float32),
         }
     )
     schema = la.infer_schema(table)
     assert schema["price"].decimals == 2
     assert schema["lat"].decimals == 6  # more than 6: a continuous float, never rounded
     assert schema["noisy"].decimals == 1
+    assert schema["large"].decimals == 2
+    assert schema["tiny"].decimals == 6  # not 0: that would make every value 0
+    assert schema["single"].decimals == 2  # float32's own noise is larger than float64's

@@ -564,6 +564,10 @@ class FrequentValues:
         return first, np.maximum(stop, first)
 
 
+#: Relative differences this small are float noise (64 float64 epsilons).
+_FLOAT_NOISE = 64 * float(np.finfo(np.float64).eps)
+
+
 def _frequent_values(
     positions: np.ndarray,
     counts: np.ndarray,
@@ -1029,8 +1033,11 @@ class NumericEncoder(ColumnEncoder):
             out[tokens == self.posinf_token] = np.inf
         rounded = self._round(out.copy())
         if self.spec.kind is not ColumnKind.DATETIME:
-            # 10.357019999999999 (a computed float) stays itself, not 10.35702.
+            # A training value that rounding moves by float noise only stays itself: a
+            # computed 10.357019999999999, not 10.35702. Decimals an override asks for apply.
             where = np.flatnonzero(is_atom)[exact]
+            noise = _FLOAT_NOISE * np.maximum(1.0, np.abs(out[where]))
+            where = where[np.abs(rounded[where] - out[where]) <= noise]
             rounded[where] = out[where]
         return rounded
 

@@ -345,11 +345,15 @@ def _decimals(series: pd.Series) -> int:
     """The fewest decimals (up to 6) that represent every value; 6 means 'continuous float'."""
     values = pd.to_numeric(series.dropna()).to_numpy(dtype=float)
     values = values[np.isfinite(values)]
+    # Float noise only, at the precision the values were stored with (0.1 + 0.2 has one
+    # decimal, as has 15.29 stored as float32): a tolerance of a millionth of the value took
+    # 549467.43 for one decimal, 40.6397511 for five and 3e-10 for none.
+    stored = getattr(series.dtype, "numpy_dtype", series.dtype)
+    floating = isinstance(stored, np.dtype) and np.issubdtype(stored, np.floating)
+    noise = 64 * float(np.finfo(stored if floating else np.float64).eps)
     for decimals in range(_MAX_DECIMALS + 1):
         scaled = values * 10.0**decimals
-        # Float noise only (0.1 + 0.2): a relative tolerance of 1e-6 took 549467.43 for
-        # one decimal and 40.6397511 for five.
-        if np.all(np.abs(scaled - np.round(scaled)) < 1e-9 * np.maximum(1.0, np.abs(scaled))):
+        if np.all(np.abs(scaled - np.round(scaled)) < noise * np.maximum(1.0, np.abs(scaled))):
             return decimals
     return _MAX_DECIMALS
 
