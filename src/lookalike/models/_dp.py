@@ -801,7 +801,8 @@ def _private_range(
     pure noise rarely passes) are dropped and the range spans the remaining ones. Extremes held by
     few rows are therefore clipped, which is also what protects them. Each grid point (1, 3.16,
     10, 31.6, ...) is a cell of its own between the open intervals, so a column capped at a
-    round number (visibility at 10, a percentage at 100) ends there, not at the next point.
+    round number (visibility at 10) ends there when the interval past it is empty, not at the
+    next point.
     (Ten points a decade were tried: on 2,000 rows at epsilon 1 too few rows then reach each
     cell, and ages came out between 40 and 50.) The fine histogram trims what this leaves past
     the data (:func:`_trimmed`).
@@ -831,26 +832,24 @@ def _private_range(
             break
     if len(kept) == 0:
         kept = np.array([int(np.argmax(noisy))])
-    low, low_open = _cell_end(grid, int(kept[0]), upper=False)
-    high, high_open = _cell_end(grid, int(kept[-1]), upper=True)
+    # An interval's ends count as in it: a maximum at a grid point held by too few rows to
+    # pass alone (a percentage's 100 in 1 % of rows) stays in the range.
+    low = _cell_end(grid, int(kept[0]), upper=False)
+    high = _cell_end(grid, int(kept[-1]), upper=True)
     if integer:
-        # Whole numbers inside an open end: the first above it, the last below it.
-        low = math.floor(low) + 1 if low_open else math.ceil(low)
-        high = math.ceil(high) - 1 if high_open else math.floor(high)
+        low, high = math.ceil(low), math.floor(high)
     return (low, max(high, low)), ledger
 
 
-def _cell_end(grid: np.ndarray, cell: int, *, upper: bool) -> tuple[float, bool]:
-    """The lower (or ``upper``) end of a :func:`_private_range` cell, and whether it is open.
-
-    The two unbounded cells end at the grid's last point on their open side.
-    """
+def _cell_end(grid: np.ndarray, cell: int, *, upper: bool) -> float:
+    """The lower (or ``upper``) end of a :func:`_private_range` cell: its grid point, or the
+    grid point that bounds the interval (the unbounded cells end at the grid's last point)."""
     i = cell // 2
     if cell % 2:  # the grid point itself
-        return float(grid[i]), False
+        return float(grid[i])
     if upper:
-        return (float(grid[i]), True) if i < len(grid) else (float(grid[-1]), False)
-    return (float(grid[i - 1]), True) if i > 0 else (float(grid[0]), False)
+        return float(grid[min(i, len(grid) - 1)])
+    return float(grid[max(i - 1, 0)])
 
 
 def _symlog(x: np.ndarray) -> np.ndarray:
