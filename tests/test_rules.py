@@ -509,3 +509,25 @@ def test_an_exclusion_that_leaves_no_value_is_a_clear_error() -> None:
     model = la.Synthesizer(random_state=0).fit(table)
     with pytest.raises(ConditionError, match="leave column 'c' no value"):
         model.sample(100, rules=["c >= 0.5", "c <= 0.51", "c != 0.5", "c != 0.51"])
+
+
+def test_a_pair_rule_keeps_the_rows_own_share_of_the_bin_it_cuts() -> None:
+    """``end >= start`` cuts the bin of ``end`` that holds ``start``; rows that end after they
+    start keep nearly all of it. Weighed by the bin's training rows inside (about half), days
+    2-9 after the start came out 45 % too rare."""
+    rng = np.random.default_rng(0)
+    n = 6_000
+    start = pd.Timestamp("2020-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    end = start + pd.to_timedelta(rng.integers(0, 60, n), unit="D")
+    model = la.Synthesizer(random_state=1).fit(
+        pd.DataFrame({"start": start, "end": end, "g": rng.choice(["a", "b"], n)})
+    )
+    day = pd.Timestamp("2020-06-15")
+    ruled = model.sample(30_000, conditions={"start": day}, rules=["end >= start"], random_state=3)
+    exact = model.sample(30_000, conditions={"start": day, "end": (day, None)}, random_state=3)
+
+    def early(frame: pd.DataFrame) -> float:
+        return float((frame["end"] - frame["start"]).dt.days.between(2, 9).mean())
+
+    # About 0.17 either way; the standard error of each share is about 0.002.
+    assert early(ruled) == pytest.approx(early(exact), abs=0.02)
