@@ -1322,12 +1322,20 @@ class RuleSampler:
             if len(rows):
                 b = bins[rows]
                 if column.fine is not None and self.models is not None:
-                    enter, leave = column.cuts(b, low[rows], high[rows])
-                    tenths = column.tenth_shares(b, enter, leave, low[rows], high[rows])
                     known = features[rows].copy()
                     known[:, column.coarse] = column.token_of_bin[b]
-                    likely = leaf_probabilities(self.models[column.fine].ordered, known)
-                    share[rows] = (likely * tenths).sum(axis=1)
+                    trees = self.models[column.fine].ordered
+                    # Rows in one leaf, cut at the same ends, share the answer: work on one each.
+                    ends = [
+                        np.unique(v[rows], return_inverse=True)[1].reshape(-1) for v in (low, high)
+                    ]
+                    keys = [b, *ends, *(tree.leaves(known) for tree in trees)]
+                    first, back = group_rows(keys, len(rows))
+                    one, lo, hi = b[first], low[rows][first], high[rows][first]
+                    enter, leave = column.cuts(one, lo, hi)
+                    tenths = column.tenth_shares(one, enter, leave, lo, hi)
+                    likely = leaf_probabilities(trees, known[first])
+                    share[rows] = (likely * tenths).sum(axis=1)[back]
                 else:
                     share[rows] = column.kept_share(b, low[rows], high[rows])
             kept.append(share)
