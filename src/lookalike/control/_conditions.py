@@ -272,11 +272,26 @@ def _range_masks(
 
 
 def _range_on_grid(encoder: NumericEncoder, lo: float, hi: float) -> tuple[float, float]:
-    """[lo, hi] where the bins' quantile grids read it (minutes since midnight for clock times)."""
+    """[lo, hi] where the bins' quantile grids read it (minutes since midnight for clock times),
+    widened by half the column's step: the values that round into the range. (Without it the
+    ends of ``k in (3000, 3009)`` on whole numbers got half their share.)"""
+    half = _half_step(encoder)
     return (
-        float(encoder.to_grid(np.array([lo]))[0]),
-        float(encoder.to_grid(np.array([hi]), upper=True)[0]),
+        float(encoder.to_grid(np.array([lo]))[0]) - half,
+        float(encoder.to_grid(np.array([hi]), upper=True)[0]) + half,
     )
+
+
+def _half_step(encoder: NumericEncoder) -> float:
+    """Half the step the decoder rounds a column's values to, where its grid reads them."""
+    spec = encoder.spec
+    if encoder.clock:
+        return 0.5  # whole minutes
+    if spec.kind is ColumnKind.DATETIME:
+        return int(encoder.statistics.get("step_ns", 1)) / 1e9 / 2
+    if spec.decimals is not None and spec.decimals < 6:
+        return 0.5 * 10.0 ** (-spec.decimals)
+    return 0.0
 
 
 def position_interval(grid: np.ndarray, lo: float, hi: float) -> tuple[float, float]:
