@@ -596,3 +596,13 @@ def test_day_first_dates_are_read_day_first_when_the_first_rows_cannot_tell() ->
     # Month-first text keeps its order.
     month_first = pd.DataFrame({"when": stamps.strftime("%m/%d/%Y"), "x": 1})
     assert la.infer_schema(month_first)["when"].datetime_format == "%m/%d/%Y"
+
+
+@pytest.mark.parametrize("fmt", ["%m/%d/%y", "%d/%m/%y", "%d.%m.%y", "%m/%d/%y %H:%M"])
+def test_two_digit_years_are_dates(fmt: str) -> None:
+    """pandas guesses no format for 01/02/13: such columns were taken for identifiers (every
+    value distinct) or categories, and their dates were never learned."""
+    stamps = pd.date_range("2013-01-01", periods=400, freq="D")
+    table = pd.DataFrame({"when": stamps.strftime(fmt), "x": np.arange(400)})
+    spec = la.infer_schema(table)["when"]
+    assert spec.kind is ColumnKind.DATETIME and spec.datetime_format == fmt

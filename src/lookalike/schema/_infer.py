@@ -389,12 +389,18 @@ def _guess_format(text: pd.Series) -> str | None:
         warnings.simplefilter("ignore", UserWarning)
         formats = [f for f in (guess_datetime_format(v) for v in head) if f is not None]
     if len(formats) < len(head):
-        return None
+        # pandas guesses no two-digit years (01/02/13): the common spellings that read
+        # every one of the first rows, then the same choice on the whole column as below.
+        tried = dict.fromkeys([*_SHORT_YEAR_FORMATS, *map(_swap_day_month, _SHORT_YEAR_FORMATS)])
+        formats = [f for f in tried if _to_datetime(head, f).notna().all()]
+        if not formats:
+            return None
     # The first rows may not tell day from month (01/02/2013): the format, or the same with
     # the two swapped, that reads the most values of the whole column, the commoner on a tie.
-    candidates = set(formats) | {_swap_day_month(f) for f in formats}
+    # On a tie the first of them in the rows' (or the list's) order.
+    candidates = list(dict.fromkeys([*formats, *map(_swap_day_month, formats)]))
     unread = {f: int(_to_datetime(text, f).isna().sum()) for f in candidates}
-    fmt = min(sorted(candidates), key=lambda f: (unread[f], -formats.count(f)))
+    fmt = min(candidates, key=lambda f: (unread[f], -formats.count(f)))
     if fmt.endswith("%z") and text.str.endswith("Z").all():
         # ISO 8601 "Z" (UTC) suffix: keep it as a literal so it is written back the same way
         # (not if later values have offsets: winter "Z", summer "+01:00" in London).
@@ -402,6 +408,15 @@ def _guess_format(text: pd.Series) -> str | None:
     if parse_datetimes(text, fmt).isna().any():
         return None
     return fmt
+
+
+#: Two-digit-year spellings tried when pandas guesses none (and each with day and month
+#: swapped).
+_SHORT_YEAR_FORMATS = tuple(
+    date + time
+    for date in ("%m/%d/%y", "%y-%m-%d", "%m-%d-%y", "%d.%m.%y")
+    for time in ("", " %H:%M", " %H:%M:%S")
+)
 
 
 def _swap_day_month(fmt: str) -> str:
