@@ -255,17 +255,10 @@ class _Column:
         return shares
 
     def kept_share(self, bins: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
-        """Per row, the share of bin ``bins``'s rows whose values [low, high] keeps."""
+        """Per row, the share of bin ``bins``'s spread that [low, high] keeps (a bin without
+        tenths has no frequent values: its rows are spread)."""
         enter, leave = self.cuts(bins, low, high)
-        if self.frequent is None:
-            return np.asarray(leave - enter)
-        shares = self.tenth_shares(bins, enter, leave, low, high)
-        cells = bins[:, None] * N_FINE_TOKENS + np.arange(N_FINE_TOKENS)
-        rows = self.frequent.cell_rows[cells]
-        total = rows.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            kept = (shares * rows).sum(axis=1) / np.where(total > 0, total, 1.0)
-        return np.asarray(np.where(total > 0, kept, shares.mean(axis=1)))
+        return np.asarray(leave - enter)
 
     @property
     def token_of_bin(self) -> np.ndarray:
@@ -1311,8 +1304,9 @@ class RuleSampler:
         That share is the bin's tenths' shares inside the interval weighed by how likely the
         row's next tenth is (the tenth's tree, with what is known of the row and the cut bin
         as its token): ``end >= start`` keeps nearly all of the bin holding ``start`` where
-        the rows near ``start`` end later, as they do. A column without tenths (or without its
-        trees) weighs the bin's training rows.
+        the rows near ``start`` end later, as they do. A column without tenths weighs the part
+        of the bin's spread inside (so does a sampler built without the trees, which only checks
+        rules at fit time and never draws).
         """
         bins_low, bins_high = column.cut_bins(low, high)
         kept = []
