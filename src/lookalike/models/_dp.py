@@ -136,6 +136,7 @@ _RANGE_GRID_DECADES = (-3, 13)
 _RANGE_GRID_PER_DECADE = 2
 #: The most rows (a share) that trimming a histogram's empty-looking ends may drop.
 _TRIM_SHARE = 0.001
+_CLOCK_END = 2359.0  # HHMM's last minute (2400, midnight at a day's end, counts as 2359)
 #: Cells of the fine grid within the range (linear and log-spaced, merged).
 _FINE_CELLS = 64
 #: Integer columns whose range spans at most this many values get one cell per value.
@@ -561,6 +562,10 @@ def fit_private_model(
                 (low, high), ledger = _private_range(
                     ledger, f"range {spec.name}", values, shares[f"range {spec.name}"], integer
                 )
+                if spec.clock == CLOCK_HHMM:
+                    # The clock's face is public: a range past it held only noise, which the
+                    # decoder put at 2400 (1 % of a flights table's departures).
+                    low, high = min(max(low, 0.0), _CLOCK_END), min(high, _CLOCK_END)
             histogram, ledger = _fine_histogram(
                 ledger, spec.name, values, low, high, integer, shares[f"bins {spec.name}"]
             )
