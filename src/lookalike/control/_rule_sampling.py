@@ -1485,10 +1485,13 @@ class RuleSampler:
     def _raise_if_empty(self, dead: np.ndarray, column: _Column, rows: np.ndarray) -> None:
         if dead.any():
             involved = [r.text for r in self.rules if column.name in r.columns]
+            # A share, not a count: under conditions the rows here are a pool of candidates,
+            # several per requested row (12,223 "rows" of a 5,000-row request).
+            share = float(dead.mean())
             raise ConditionError(
                 f"Rules {', '.join(repr(r) for r in involved)} leave column {column.name!r} no "
-                f"value on {int(dead.sum())} row(s), given the values drawn before it; "
-                "they cannot all hold there."
+                f"value on {100 * share:.3g} % of the rows drawn, given the values drawn before "
+                "it; they cannot all hold there."
             )
 
     # -- exact values -------------------------------------------------------------------------
