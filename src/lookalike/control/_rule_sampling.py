@@ -73,6 +73,7 @@ from lookalike.models._trees import (
     Patterns,
     TokenFilter,
     group_rows,
+    leaf_mixture,
     leaf_probabilities,
 )
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
@@ -80,7 +81,7 @@ from lookalike.schema._numbers import clock_hhmm, clock_minutes
 
 _TOLERANCE = 1e-9
 #: The per-row state of a :class:`RuleSampler`: dicts of one array per column, a row per entry.
-_ROW_STATE = ("values", "valued", "fixed", "kept_low", "kept_high", "kept")
+_ROW_STATE = ("values", "valued", "fixed", "kept_low", "kept_high", "kept", "cut_low", "cut_high")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -346,6 +347,8 @@ class _EndCuts:
     kept_low: np.ndarray
     bin_high: np.ndarray
     kept_high: np.ndarray
+    #: Each end's entry in the sampler's table of cut bins (-1: none, or not weighed by tenths).
+    entries: tuple[np.ndarray, np.ndarray]
 
     def keys(self) -> list[np.ndarray]:
         """Small integers that rows whose cut bins keep nearly the same share have in common."""
@@ -679,6 +682,9 @@ class RuleSampler:
         # Per-row state, one entry per row (see _ROW_STATE): the exact values drawn so far and,
         # kept from the draw of a continuous column's bin for the draw of its exact value
         # (nothing is drawn in between, so it is still the same), the interval its rules leave.
+        # The bins the rules' ends cut, as weighed when each row's bin was drawn: per entry, the
+        # bin, its tenths' weights, and whether an end cuts a tenth (else the tenth is free).
+        self._cut_tables: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self._set_rows(self._new_rows(n_rows))
         if fixed_values is not None:
             self._take_fixed(fixed_values, self._rows())
@@ -959,6 +965,9 @@ class RuleSampler:
             "kept_low": {name: np.full(n_rows, -np.inf) for name in continuous},
             "kept_high": {name: np.full(n_rows, np.inf) for name in continuous},
             "kept": {name: np.zeros(n_rows, dtype=bool) for name in continuous},
+            # The entry of the cut-bin table (see _end_cuts) of the bin each end cut, or -1.
+            "cut_low": {name: np.full(n_rows, -1, dtype=np.int64) for name in continuous},
+            "cut_high": {name: np.full(n_rows, -1, dtype=np.int64) for name in continuous},
         }
         if self.every_row is not None and n_rows:
             self._take_fixed(self.every_row.iloc[np.zeros(n_rows, dtype=np.intp)], state)
@@ -971,6 +980,7 @@ class RuleSampler:
         self.values, self.valued, self.fixed = state["values"], state["valued"], state["fixed"]
         self.kept_low, self.kept_high = state["kept_low"], state["kept_high"]
         self.kept = state["kept"]
+        self.cut_low, self.cut_high = state["cut_low"], state["cut_high"]
         self.n_rows = len(next(iter(self.fixed.values()), np.empty(self.n_rows)))
         self._cached_features, self._cached_tokens = None, {}
         self._complete_rows, self._complete = None, set()
@@ -1270,6 +1280,7 @@ class RuleSampler:
                 # would pile up at the bound.
                 cuts = self._end_cuts(column, features, low, high)
                 keys += cuts.keys()
+                self.cut_low[name][rows], self.cut_high[name][rows] = cuts.entries
         some, index = group_rows(keys, len(rows))
         allowed = np.repeat(self.unary[name][None, :], len(some), axis=0)
         for pair, tokens in pairs:
@@ -1309,9 +1320,10 @@ class RuleSampler:
         rules at fit time and never draws).
         """
         bins_low, bins_high = column.cut_bins(low, high)
-        kept = []
+        kept, entries = [], []
         for bins in (bins_low, bins_high):
             share = np.ones(len(low))
+            entry = np.full(len(low), -1, dtype=np.int64)
             rows = np.flatnonzero(bins >= 0)
             if len(rows):
                 b = bins[rows]
@@ -1319,21 +1331,39 @@ class RuleSampler:
                     known = features[rows].copy()
                     known[:, column.coarse] = column.token_of_bin[b]
                     trees = self.models[column.fine].ordered
+                    leaves = [tree.leaves(known) for tree in trees]
                     # Rows in one leaf, cut at the same ends, share the answer: work on one each.
                     ends = [
                         np.unique(v[rows], return_inverse=True)[1].reshape(-1) for v in (low, high)
                     ]
-                    keys = [b, *ends, *(tree.leaves(known) for tree in trees)]
-                    first, back = group_rows(keys, len(rows))
+                    first, back = group_rows([b, *ends, *leaves], len(rows))
                     one, lo, hi = b[first], low[rows][first], high[rows][first]
                     enter, leave = column.cuts(one, lo, hi)
                     tenths = column.tenth_shares(one, enter, leave, lo, hi)
-                    likely = leaf_probabilities(trees, known[first])
-                    share[rows] = (likely * tenths).sum(axis=1)[back]
+                    weights = tenths * leaf_mixture(trees, [leaf[first] for leaf in leaves])
+                    share[rows] = weights.sum(axis=1)[back]
+                    through = (enter > 0) | (leave < 1)
+                    entry[rows] = self._add_cuts(column.name, one, weights, through)[back]
                 else:
                     share[rows] = column.kept_share(b, low[rows], high[rows])
             kept.append(share)
-        return _EndCuts(column, bins_low, kept[0], bins_high, kept[1])
+            entries.append(entry)
+        return _EndCuts(column, bins_low, kept[0], bins_high, kept[1], (entries[0], entries[1]))
+
+    def _add_cuts(
+        self, name: str, bins: np.ndarray, weights: np.ndarray, through: np.ndarray
+    ) -> np.ndarray:
+        """Append cut bins to the column's table (:meth:`_end_cuts`); their entries."""
+        if name not in self._cut_tables:
+            self._cut_tables[name] = (bins, weights, through)
+            return np.arange(len(bins))
+        old = self._cut_tables[name]
+        self._cut_tables[name] = (
+            np.concatenate([old[0], bins]),
+            np.concatenate([old[1], weights]),
+            np.concatenate([old[2], through]),
+        )
+        return np.arange(len(old[0]), len(old[0]) + len(bins))
 
     def _interval(
         self,
@@ -1425,17 +1455,46 @@ class RuleSampler:
             return None
         low, high, _ = self._bounds_for(column, features, rows)
         in_bin = bins >= 0
+        # Rows whose ends are still those their bin was drawn under (:meth:`_mask`) take the
+        # weights it was drawn with where an end cut it, and are not cut where none did; the
+        # rest are worked out here (the same, at three times the cost).
+        weighed = np.full(len(rows), -1, dtype=np.int64)
+        settled = np.zeros(len(rows), dtype=bool)
+        if self.models is not None:  # (else _end_cuts kept no table)
+            settled = (
+                self.kept[column.name][rows]
+                & (self.kept_low[column.name][rows] == low)
+                & (self.kept_high[column.name][rows] == high)
+            )
+        if column.name in self._cut_tables:
+            table_bins, table_weights, table_through = self._cut_tables[column.name]
+            for entries in (self.cut_low[column.name][rows], self.cut_high[column.name][rows]):
+                take = (weighed < 0) & (entries >= 0) & settled
+                take[take] = table_bins[entries[take]] == bins[take]
+                weighed[take] = entries[take]
+        fresh = in_bin & ~settled
         enter, leave = np.zeros(len(rows)), np.ones(len(rows))
-        enter[in_bin], leave[in_bin] = column.cuts(bins[in_bin], low[in_bin], high[in_bin])
+        enter[fresh], leave[fresh] = column.cuts(bins[fresh], low[fresh], high[fresh])
+        through = (enter > 0) | (leave < 1)
+        if (weighed >= 0).any():
+            through[weighed >= 0] = table_through[weighed[weighed >= 0]]
         drawn = np.full(len(rows), -1, dtype=np.int64)
-        cut = np.flatnonzero(in_bin & ((enter > 0) | (leave < 1)))
+        cut = np.flatnonzero(in_bin & through)
         if len(cut):
             b = bins[cut]
-            weights = column.tenth_shares(b, enter[cut], leave[cut], low[cut], high[cut])
-            if self.models is not None and column.fine is not None:
-                known = features[cut].copy()
-                known[:, column.coarse + 1 : column.fine] = MASKED  # as when the bin was drawn
-                weights = weights * leaf_probabilities(self.models[column.fine].ordered, known)
+            weights = np.empty((len(cut), N_FINE_TOKENS))
+            stored = weighed[cut] >= 0
+            weights[stored] = table_weights[weighed[cut][stored]] if stored.any() else 0.0
+            new = cut[~stored]
+            if len(new):
+                shares = column.tenth_shares(
+                    b[~stored], enter[new], leave[new], low[new], high[new]
+                )
+                if self.models is not None and column.fine is not None:
+                    known = features[new].copy()
+                    known[:, column.coarse + 1 : column.fine] = MASKED  # as when the bin was drawn
+                    shares = shares * leaf_probabilities(self.models[column.fine].ordered, known)
+                weights[~stored] = shares
             total = weights.sum(axis=1)
             usable = total > 0  # none (round-off): the tenths that fit, below
             cumulative = np.cumsum(weights[usable], axis=1)
@@ -1443,18 +1502,23 @@ class RuleSampler:
             drawn[cut[usable]] = np.minimum(
                 (cumulative <= rank[:, None]).sum(axis=1), N_FINE_TOKENS - 1
             )
-        keys = [bins, *column.fine_ranks(low, high), drawn]
-        some, index = group_rows(keys, len(rows))
-        in_bin = bins[some] >= 0
-        allowed = np.ones((len(some), N_FINE_TOKENS), dtype=bool)
-        lows, highs = column.fine_ranges(np.maximum(bins[some], 0))
-        fits = (highs >= low[some][:, None]) & (lows <= high[some][:, None])
-        allowed[in_bin] = fits[in_bin]
-        # Round-off can leave a bin that reaches the interval with no tenth that does: keep all.
-        allowed[~allowed.any(axis=1)] = True
-        picked = drawn[some] >= 0
-        allowed[picked] = np.eye(N_FINE_TOKENS, dtype=bool)[drawn[some][picked]]
-        return None if allowed.all() else Patterns(allowed, index)
+        # The allowed tenths: the one drawn, else those that reach the interval (all where
+        # round-off leaves a bin that reaches it with none that does). Rows share them by the
+        # bits of the ten flags, so patterns stay few.
+        allowed = np.ones((len(rows), N_FINE_TOKENS), dtype=bool)
+        # (A bin no end cut lies wholly inside the interval.)
+        open_rows = np.flatnonzero(in_bin & (drawn < 0) & ~(settled & (weighed < 0)))
+        if len(open_rows):
+            lows, highs = column.fine_ranges(bins[open_rows])
+            fits = (highs >= low[open_rows, None]) & (lows <= high[open_rows, None])
+            fits[~fits.any(axis=1)] = True
+            allowed[open_rows] = fits
+        picked = np.flatnonzero(drawn >= 0)
+        allowed[picked] = np.eye(N_FINE_TOKENS, dtype=bool)[drawn[picked]]
+        if allowed.all():
+            return None
+        some, index = group_rows([allowed @ (1 << np.arange(N_FINE_TOKENS))], len(rows))
+        return Patterns(allowed[some], index)
 
     def _pin(
         self, column: _Column, part: int, features: np.ndarray, rows: np.ndarray
@@ -1586,6 +1650,11 @@ class RuleSampler:
         self.valued[column.name][rows] = True
 
     # -- after the draw -----------------------------------------------------------------------
+
+    @property
+    def replaced(self) -> set[str]:
+        """The columns :meth:`apply` writes on every row (the decoder need not draw them)."""
+        return set(self.values) | set(self.formulas)
 
     def finish(self, drawn: np.ndarray, out: pd.DataFrame) -> pd.DataFrame:
         """The last steps: ``drawn`` tokens (model order) and the decoded rows -> verified rows."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import numpy as np
@@ -94,13 +94,22 @@ class TableEncoder:
             return np.zeros((len(data), 0), dtype=np.int32)
         return np.hstack(parts).astype(np.int32)
 
-    def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.DataFrame:
-        """Rows of values, in schema order and dtypes, from tokens of the model columns."""
+    def decode(
+        self, tokens: np.ndarray, rng: np.random.Generator, skip: Collection[str] = ()
+    ) -> pd.DataFrame:
+        """Rows of values, in schema order and dtypes, from tokens of the model columns.
+
+        Columns in ``skip`` (every row of which the caller sets itself) come out as missing
+        objects, whatever their dtype.
+        """
         n = len(tokens)
         # One child stream per column: decoding one column never shifts another's draws.
         streams = dict(zip(self.schema.names, rng.spawn(len(self.schema)), strict=True))
         columns = {}
         for spec in self.schema:
+            if spec.name in skip:
+                columns[spec.name] = pd.Series(np.full(n, None, dtype=object), name=spec.name)
+                continue
             encoder = self.encoders[spec.name]
             where = self.positions(spec.name)
             column_tokens = tokens[:, where] if where else np.zeros((n, 1), np.int64)

@@ -960,9 +960,14 @@ def leaf_probabilities(trees: tuple[TokenTree, ...], features: np.ndarray) -> np
     Drawing from one tree picked at random (as :func:`sample_tokens` does) is drawing from this
     mixture; controlled sampling needs the whole distribution to weigh its rows exactly.
     """
-    total = np.zeros((len(features), trees[0].leaf_counts.shape[1]), dtype=np.float64)
-    for tree in trees:
-        total += _normalise_rows(tree.leaf_counts[tree.leaves(features)])
+    return leaf_mixture(trees, [tree.leaves(features) for tree in trees])
+
+
+def leaf_mixture(trees: tuple[TokenTree, ...], leaves: Sequence[np.ndarray]) -> np.ndarray:
+    """:func:`leaf_probabilities` of rows whose leaf in each tree is known already."""
+    total = np.zeros((len(leaves[0]), trees[0].leaf_counts.shape[1]), dtype=np.float64)
+    for tree, leaf in zip(trees, leaves, strict=True):
+        total += _normalise_rows(tree.leaf_counts[leaf])
     total /= len(trees)
     return total
 

@@ -486,7 +486,8 @@ class Synthesizer:
             )
         tokens = np.empty_like(drawn)
         tokens[:, self.order_] = drawn
-        out = self.encoder_.decode(tokens, decode_rng)
+        skip = set() if enforcer is None else enforcer.replaced
+        out = self.encoder_.decode(tokens, decode_rng, skip=skip)
         out = self._apply_exact_conditions(out, fixed_values)
         out = out if enforcer is None else enforcer.finish(drawn, out)
         return self._finish(out, conditions, {}, rules)
