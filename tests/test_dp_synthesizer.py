@@ -859,3 +859,22 @@ def test_a_maximum_at_a_grid_point_held_by_few_rows_stays() -> None:
     with fixed_noise(5):
         out = la.Synthesizer(epsilon=1.0, random_state=0).fit(table).sample(20_000, random_state=1)
     assert out["pct"].max() == 100 and (out["pct"] == 100).mean() > 0.004
+
+
+def test_a_private_model_fixes_a_datetime_read_from_text() -> None:
+    """A condition or a seed row on a datetime column written as text (any date in a CSV)
+    failed with "'Synthesizer' object has no attribute 'encoder_'"."""
+    rng = np.random.default_rng(0)
+    n = 3_000
+    stamps = pd.Timestamp("2013-01-01", tz="UTC") + pd.to_timedelta(
+        rng.integers(0, 365 * 24, n), unit="h"
+    )
+    table = pd.DataFrame(
+        {"time_hour": stamps.strftime("%Y-%m-%dT%H:%M:%SZ"), "c": rng.choice(["a", "b"], n)}
+    )
+    model = la.Synthesizer(epsilon=1.0, random_state=0).fit(table)
+    fixed = model.sample(50, conditions={"time_hour": "2013-06-01T16:00:00Z"})
+    assert (fixed["time_hour"] == "2013-06-01T16:00:00Z").all()
+    seeds = model.sample(20, random_state=1)[["time_hour"]]
+    completed = model.sample(conditions=seeds)
+    assert completed["time_hour"].tolist() == seeds["time_hour"].tolist()

@@ -803,7 +803,9 @@ class Synthesizer:
                     # As the column writes its values: in its format, zone and offset spelling
                     # (naive values are read as wall times in its zone).
                     seconds = condition_seconds(spec, values[present])
-                    statistics = self.encoder_.encoders[column].statistics
+                    # The private model releases no encoder statistics: it writes as its decoder.
+                    encoder = getattr(self, "encoder_", None)
+                    statistics = None if encoder is None else encoder.encoders[column].statistics
                     written = seconds_to_datetimes(seconds, spec, column, statistics=statistics)
                     given[present] = written.to_numpy(dtype=object)
                 elif spec.kind is ColumnKind.DATETIME:
