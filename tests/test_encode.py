@@ -418,3 +418,24 @@ def test_short_names_of_things_are_text_not_keys() -> None:
     schema = infer_schema(table)
     assert schema["name"].kind is ColumnKind.TEXT
     assert schema["code"].kind is ColumnKind.IDENTIFIER
+
+
+def test_a_cells_frequent_values_in_a_range_are_found_for_each_row() -> None:
+    """Each row's entries within [low, high] of its own cell, found in one search (it was a
+    Python loop over the cells), against a brute-force count."""
+    from lookalike.encode import _encoders
+
+    rng = np.random.default_rng(0)
+    cells = np.repeat(np.arange(40), rng.integers(0, 6, 40))
+    values = np.concatenate([np.sort(rng.choice(50, k, replace=False)) for k in np.bincount(cells)])
+    counts = rng.integers(1, 20, len(values))
+    frequent = _encoders.FrequentValues(np.full(40, 200.0), cells, values.astype(float), counts)
+    rows = rng.integers(0, 40, 2_000)
+    low = rng.uniform(-5, 55, 2_000)
+    high = low + rng.uniform(-2, 30, 2_000)
+    low[:10], high[10:20] = -np.inf, np.inf
+    shares = frequent.shares_in_range(rows, np.zeros(2_000), low, high)
+    inside = (
+        (cells[None, :] == rows[:, None]) & (values >= low[:, None]) & (values <= high[:, None])
+    )
+    assert np.allclose(shares * 200.0, (inside * counts).sum(axis=1))

@@ -21,6 +21,7 @@ are the row and missing counts only (plus, for free text, a histogram of lengths
 from __future__ import annotations
 
 import datetime
+import functools
 import math
 import re
 from abc import ABC, abstractmethod
@@ -550,18 +551,20 @@ class FrequentValues:
         (entries are sorted by cell, then by value)."""
         lows = np.broadcast_to(np.asarray(low, dtype=float), cells.shape)
         highs = np.broadcast_to(np.asarray(high, dtype=float), cells.shape)
-        first = np.searchsorted(self.cell_of_entry, cells, side="left")
-        stop = first.copy()
-        order = np.argsort(cells, kind="stable")
-        distinct, starts = np.unique(cells[order], return_index=True)
-        ends = np.append(starts[1:], len(order))
-        for cell, a, b in zip(distinct, starts, ends, strict=True):
-            rows = order[a:b]
-            at = int(first[rows[0]])
-            values = self.values[at : int(np.searchsorted(self.cell_of_entry, cell, "right"))]
-            first[rows] = at + np.searchsorted(values, lows[rows], side="left")
-            stop[rows] = at + np.searchsorted(values, highs[rows], side="right")
+        distinct, keys = self._entry_keys
+        # An entry's key is its cell, then its value's rank: one search finds a row's entries.
+        base = cells.astype(np.int64) * (len(distinct) + 1)
+        first = np.searchsorted(keys, base + np.searchsorted(distinct, lows, side="left"))
+        stop = np.searchsorted(keys, base + np.searchsorted(distinct, highs, side="right"))
         return first, np.maximum(stop, first)
+
+    @functools.cached_property
+    def _entry_keys(self) -> tuple[np.ndarray, np.ndarray]:
+        """The distinct frequent values, and each entry's cell and value rank as one integer
+        (in the entries' order)."""
+        distinct = np.unique(self.values)
+        rank = np.searchsorted(distinct, self.values)
+        return distinct, self.cell_of_entry.astype(np.int64) * (len(distinct) + 1) + rank
 
 
 #: Relative differences this small are float noise (64 float64 epsilons).
