@@ -331,46 +331,35 @@ class _Column:
         return self._fine_low[bins], self._fine_high[bins]
 
 
-#: Rows whose interval cuts a bin at shares this close together share a pattern of token weights.
-_SHARE_LEVELS = 64
 #: The least weight of a token the rules allow: an interval that only touches it keeps it possible.
 _LEAST_SHARE = 1e-9
 
 
 @dataclass(frozen=True)
 class _EndCuts:
-    """Per row: the bins an interval's low and high ends cut (-1: none) and the share of each
-    one's mass the interval keeps, given the row (see :meth:`RuleSampler._end_cuts`)."""
+    """The bins a filter call's intervals cut (-1: none), weighed only for the rows that draw
+    them (:class:`~lookalike.models._trees.CutShares`; see :meth:`RuleSampler._cut_shares`)."""
 
+    sampler: RuleSampler
     column: _Column
+    features: np.ndarray
+    rows: np.ndarray
+    low: np.ndarray
+    high: np.ndarray
     bin_low: np.ndarray
-    kept_low: np.ndarray
     bin_high: np.ndarray
-    kept_high: np.ndarray
-    #: Each end's entry in the sampler's table of cut bins (-1: none, or not weighed by tenths).
-    entries: tuple[np.ndarray, np.ndarray]
 
-    def keys(self) -> list[np.ndarray]:
-        """Small integers that rows whose cut bins keep nearly the same share have in common."""
-        return [
-            self.bin_low,
-            np.round(self.kept_low * _SHARE_LEVELS).astype(np.int64),
-            self.bin_high,
-            np.round(self.kept_high * _SHARE_LEVELS).astype(np.int64),
-        ]
+    def tokens(self, some: np.ndarray, allowed: np.ndarray) -> np.ndarray | None:
+        """Per pattern (rows ``some``), the allowed tokens an end cuts (None: none)."""
+        cut = np.zeros(allowed.shape, dtype=bool)
+        for bins in (self.bin_low, self.bin_high):
+            at = np.flatnonzero(bins[some] >= 0)
+            cut[at, self.column.token_of_bin[bins[some][at]]] = True
+        cut &= allowed
+        return cut if cut.any() else None
 
-    def shares(self, some: np.ndarray, allowed: np.ndarray) -> np.ndarray | None:
-        """The token weights of the patterns whose rows are ``some`` (None: no pattern cuts a
-        bin)."""
-        share = np.ones(allowed.shape)
-        for bins, kept in ((self.bin_low, self.kept_low), (self.bin_high, self.kept_high)):
-            cut = np.flatnonzero(bins[some] >= 0)
-            if len(cut):
-                tokens = self.column.token_of_bin[bins[some][cut]]
-                share[cut, tokens] = kept[some][cut]
-        if (share >= 1.0).all():
-            return None
-        return np.clip(share, _LEAST_SHARE, 1.0)
+    def __call__(self, rows: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        return self.sampler._cut_shares(self, rows, tokens)
 
 
 def _describe_column(
@@ -565,6 +554,13 @@ class _Differences:
         other.names, other.index, other.steps = self.names, self.index, self.steps
         other.bound, other.strict = self.bound.copy(), self.strict.copy()
         return other
+
+    def implied(self, i: int, j: int) -> bool:
+        """Whether ``x_i - x_j``'s bound follows from the two columns' own bounds (through x_0)."""
+        through = self.bound[i, 0] + self.bound[0, j]
+        if self.bound[i, j] != through:
+            return bool(self.bound[i, j] > through)
+        return not self.strict[i, j] or bool(self.strict[i, 0] or self.strict[0, j])
 
     def add(self, bound: _Bound) -> None:
         """Add ``column op other|constant`` (``!=`` is not a difference bound and is skipped)."""
@@ -1281,6 +1277,7 @@ class RuleSampler:
         keys: list[np.ndarray] = [tokens for _, tokens in pairs] + [b for _, b in unary]
         interval = None
         cuts: _EndCuts | None = None
+        share: np.ndarray | None = None
         if column.domain != "label":
             low, high, exclusions = self._interval(column, features, rows, extra)
             self._raise_if_empty(low > high, column, rows)
@@ -1294,9 +1291,11 @@ class RuleSampler:
             if column.continuous:
                 # A bin an end cuts keeps the part of its mass inside: weighed whole, rows
                 # would pile up at the bound.
-                cuts = self._end_cuts(column, features, low, high)
-                keys += cuts.keys()
-                self.cut_low[name][rows], self.cut_high[name][rows] = cuts.entries
+                bin_low, bin_high = column.cut_bins(low, high)
+                cuts = _EndCuts(self, column, features, rows, low, high, bin_low, bin_high)
+                keys += [bin_low, bin_high]
+                self.cut_low[name][rows] = -1
+                self.cut_high[name][rows] = -1
         some, index = group_rows(keys, len(rows))
         allowed = np.repeat(self.unary[name][None, :], len(some), axis=0)
         for pair, tokens in pairs:
@@ -1319,52 +1318,58 @@ class RuleSampler:
         if (~column.missing).any():
             dead = ~(allowed & ~column.missing[None, :]).any(axis=1)
             self._raise_if_empty(dead[index], column, rows)
-        share = None if cuts is None else cuts.shares(some, allowed)
+        cut = None if cuts is None else cuts.tokens(some, allowed)
         # An unrestricted column keeps the sampler's fast path.
-        return None if allowed.all() and share is None else Patterns(allowed, index, share)
+        if allowed.all() and cut is None:
+            return None
+        return Patterns(allowed, index, share, cut, None if cut is None else cuts)
 
-    def _end_cuts(
-        self, column: _Column, features: np.ndarray, low: np.ndarray, high: np.ndarray
-    ) -> _EndCuts:
-        """The bins each row's interval cuts, and the share of each one's mass it keeps.
+    def _cut_shares(self, cuts: _EndCuts, at: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        """The share of its bin's mass that each row's interval keeps, where the bin is one an
+        end cuts (1 elsewhere); ``at`` are positions among the filter call's rows.
 
         That share is the bin's tenths' shares inside the interval weighed by how likely the
         row's next tenth is (the tenth's tree, with what is known of the row and the cut bin
         as its token): ``end >= start`` keeps nearly all of the bin holding ``start`` where
-        the rows near ``start`` end later, as they do. A column without tenths weighs the part
-        of the bin's spread inside (so does a sampler built without the trees, which only checks
-        rules at fit time and never draws).
+        the rows near ``start`` end later, as they do. The weights are kept for the draw of the
+        tenth (:meth:`_fine_mask`). A column without tenths weighs the part of the bin's spread
+        inside (so does a sampler built without the trees, which only checks rules at fit time
+        and never draws).
         """
-        bins_low, bins_high = column.cut_bins(low, high)
-        kept, entries = [], []
-        for bins in (bins_low, bins_high):
-            share = np.ones(len(low))
-            entry = np.full(len(low), -1, dtype=np.int64)
-            rows = np.flatnonzero(bins >= 0)
-            if len(rows):
-                b = bins[rows]
-                if column.fine is not None and self.models is not None:
-                    known = features[rows].copy()
-                    known[:, column.coarse] = column.token_of_bin[b]
-                    trees = self.models[column.fine].ordered
-                    leaves = [tree.leaves(known) for tree in trees]
-                    # Rows in one leaf, cut at the same ends, share the answer: work on one each.
-                    ends = [
-                        np.unique(v[rows], return_inverse=True)[1].reshape(-1) for v in (low, high)
-                    ]
-                    first, back = group_rows([b, *ends, *leaves], len(rows))
-                    one, lo, hi = b[first], low[rows][first], high[rows][first]
-                    enter, leave = column.cuts(one, lo, hi)
-                    tenths = column.tenth_shares(one, enter, leave, lo, hi)
-                    weights = tenths * leaf_mixture(trees, [leaf[first] for leaf in leaves])
-                    share[rows] = weights.sum(axis=1)[back]
-                    through = (enter > 0) | (leave < 1)
-                    entry[rows] = self._add_cuts(column.name, one, weights, through)[back]
-                else:
-                    share[rows] = column.kept_share(b, low[rows], high[rows])
-            kept.append(share)
-            entries.append(entry)
-        return _EndCuts(column, bins_low, kept[0], bins_high, kept[1], (entries[0], entries[1]))
+        column = cuts.column
+        share = np.ones(len(at))
+        done = np.zeros(len(at), dtype=bool)
+        for bins, entries in (
+            (cuts.bin_low, self.cut_low[column.name]),
+            (cuts.bin_high, self.cut_high[column.name]),
+        ):
+            b = bins[at]
+            hit = np.flatnonzero(
+                ~done & (b >= 0) & (column.token_of_bin[np.maximum(b, 0)] == tokens)
+            )
+            if not len(hit):
+                continue
+            done[hit] = True
+            rows, b = at[hit], b[hit]
+            low, high = cuts.low[rows], cuts.high[rows]
+            if column.fine is None or self.models is None:
+                share[hit] = column.kept_share(b, low, high)
+                continue
+            known = cuts.features[rows].copy()
+            known[:, column.coarse] = column.token_of_bin[b]
+            trees = self.models[column.fine].ordered
+            leaves = [tree.leaves(known) for tree in trees]
+            # Rows in one leaf, cut at the same ends, share the answer: work on one each.
+            ends = [np.unique(v, return_inverse=True)[1].reshape(-1) for v in (low, high)]
+            first, back = group_rows([b, *ends, *leaves], len(rows))
+            one, lo, hi = b[first], low[first], high[first]
+            enter, leave = column.cuts(one, lo, hi)
+            tenths = column.tenth_shares(one, enter, leave, lo, hi)
+            weights = tenths * leaf_mixture(trees, [leaf[first] for leaf in leaves])
+            share[hit] = weights.sum(axis=1)[back]
+            through = (enter > 0) | (leave < 1)
+            entries[cuts.rows[rows]] = self._add_cuts(column.name, one, weights, through)[back]
+        return np.clip(share, _LEAST_SHARE, 1.0)
 
     def _add_cuts(
         self, name: str, bins: np.ndarray, weights: np.ndarray, through: np.ndarray
@@ -1417,12 +1422,16 @@ class RuleSampler:
         if column.name in d.index:
             i = d.index[column.name]
             for other, k in [("", 0), *((name, d.index[name]) for name in d.names)]:
-                if k == i or not (np.isfinite(d.bound[i, k]) or np.isfinite(d.bound[k, i])):
+                # A bound the two columns' static ranges imply adds nothing (the ranges' closure
+                # gives every pair of ranged columns one).
+                upper = np.isfinite(d.bound[i, k]) and (k == 0 or not d.implied(i, k))
+                lower = np.isfinite(d.bound[k, i]) and (k == 0 or not d.implied(k, i))
+                if k == i or not (upper or lower):
                     continue
                 value = np.zeros(n) if k == 0 else self._numbers(other, features, rows)
-                if np.isfinite(d.bound[i, k]):
+                if upper:
                     tighten(value + d.bound[i, k], bool(d.strict[i, k]), True, everywhere)
-                if np.isfinite(d.bound[k, i]):
+                if lower:
                     tighten(value - d.bound[k, i], bool(d.strict[k, i]), False, everywhere)
         exclusions: list[np.ndarray] = []
         bounds = [(b, everywhere) for b in self.exclusions if column.name in _columns_of(b)]

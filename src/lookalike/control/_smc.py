@@ -595,6 +595,7 @@ def _live_restriction(
     part = as_patterns(allowed(j, features[live], rows[live]))
     if part is None:
         return None
+    part = part.eager()  # its cut shares are the live rows'
     # The dead particles take an extra pattern that allows every token.
     width = part.allowed.shape[1]
     index = np.full(len(rows), len(part.allowed), dtype=np.intp)

@@ -19,13 +19,26 @@ import math
 import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 from sklearn.tree import DecisionTreeClassifier
 
 MASKED = -1
 _BATCH_ROWS = 65_536
+#: Rounds of drawing a token and keeping it by its lazily weighed share (see :func:`draw_allowed`)
+#: before the rows still turned away draw from their exact weights.
+_CUT_ROUNDS = 3
+
+
+class CutShares(Protocol):
+    """The shares of tokens a filter weighs only when drawn (see :attr:`Patterns.cut`)."""
+
+    def __call__(self, rows: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+        """Per row (a position among the filter call's rows), the share of ``tokens`` it keeps."""
+        ...
+
+
 #: The most columns one tree is offered (see :func:`fit_column_models`).
 MAX_TREE_FEATURES = 40
 #: Rows on which :func:`column_dependence` measures the columns' dependence.
@@ -44,6 +57,11 @@ class Patterns:
     may take: a bin that a bound cuts keeps only its values inside the bound, so its probability
     is its model probability times that part (``None``: whole tokens).
 
+    ``cut`` (optional, same shape) marks tokens whose share is a row's own and costly to work
+    out; ``cut_shares`` gives it for the rows that draw them, which keep the token with that
+    probability and otherwise draw again (:func:`draw_allowed`). That is exact, and rows that
+    never draw a cut token never pay for its share.
+
     >>> p = Patterns(np.array([[True, False], [True, True]]), np.array([1, 0, 0]))
     >>> p.dense().tolist()
     [[True, True], [True, False], [True, False]]
@@ -55,6 +73,8 @@ class Patterns:
     allowed: np.ndarray  # bool (patterns, tokens)
     index: np.ndarray  # int (rows,): each row's pattern
     share: np.ndarray | None = None  # float (patterns, tokens) in (0, 1] where allowed
+    cut: np.ndarray | None = None  # bool (patterns, tokens): shares given by cut_shares
+    cut_shares: CutShares | None = None
 
     def dense(self) -> np.ndarray:
         """The (rows, tokens) array of allowed tokens."""
@@ -66,26 +86,49 @@ class Patterns:
         weights = self.allowed.astype(np.float64)
         return weights if self.share is None else weights * self.share
 
-    def dense_weights(self) -> np.ndarray:
-        """The (rows, tokens) array of :meth:`weights`."""
-        weights: np.ndarray = self.weights()[self.index]
+    def dense_weights(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """The (rows, tokens) array of :meth:`weights`, cut tokens at each row's share (of
+        every row, or of ``rows``)."""
+        rows = np.arange(len(self.index)) if rows is None else rows
+        weights: np.ndarray = self.weights()[self.index[rows]]
+        if self.cut is not None and self.cut_shares is not None:
+            at, token = np.nonzero(self.cut[self.index[rows]])
+            if len(at):
+                weights[at, token] *= self.cut_shares(rows[at], token)
         return weights
+
+    def eager(self) -> Patterns:
+        """The same restriction with every share worked out (a pattern per row when cut)."""
+        if self.cut is None:
+            return self
+        weights = self.dense_weights()
+        allowed = weights > 0
+        return Patterns(allowed, np.arange(len(self.index)), np.where(allowed, weights, 1.0))
 
     def whole(self) -> np.ndarray:
         """Per pattern: whether it allows every token, each whole (the row is unrestricted)."""
         whole = np.asarray(self.allowed.all(axis=1))
         if self.share is not None:
             whole &= np.asarray((self.share >= 1.0).all(axis=1))
+        if self.cut is not None:
+            whole &= ~self.cut.any(axis=1)
         return whole
 
     def __and__(self, other: Patterns) -> Patterns:
         """Tokens both allow, row by row (a pattern for each pair of patterns that occurs)."""
+        if self.cut is not None and other.cut is not None:
+            return self.eager() & other.eager()
         some, index = group_rows([self.index, other.index], len(self.index))
         mine, theirs = self.index[some], other.index[some]
         both = self.allowed[mine] & other.allowed[theirs]
+        lazy = self if self.cut is not None else other
+        cut = None
+        if lazy.cut is not None:
+            cut = lazy.cut[mine if lazy is self else theirs] & both
         if self.share is None and other.share is None:
-            return Patterns(both, index)
-        return Patterns(both, index, self.weights()[mine] * other.weights()[theirs])
+            return Patterns(both, index, None, cut, lazy.cut_shares)
+        share = self.weights()[mine] * other.weights()[theirs]
+        return Patterns(both, index, share, cut, lazy.cut_shares)
 
     @classmethod
     def of(cls, allowed: np.ndarray) -> Patterns:
@@ -834,6 +877,48 @@ def draw_allowed(
         _draw_open(features, j, trees, samplers, table, rng)
         return
     patterns = restriction if isinstance(restriction, Patterns) else Patterns.of(restriction)
+    if patterns.cut is None or patterns.cut_shares is None or not patterns.cut.any():
+        _draw_patterns(features, j, trees, samplers, table, rng, patterns)
+        return
+    # Cut tokens draw at their whole weight, and a row keeps one by its share (a row with no
+    # other token keeps it: the share still goes to the caller, which records it).
+    alone = patterns.allowed.sum(axis=1) == 1
+    rows = np.arange(len(features))
+    for _ in range(_CUT_ROUNDS):
+        part = features if len(rows) == len(features) else take_rows(features, rows)
+        whole = Patterns(patterns.allowed, patterns.index[rows], patterns.share)
+        _draw_patterns(part, j, trees, samplers, table, rng, whole)
+        drawn = part[:, j].astype(np.int64)
+        lazy = np.flatnonzero(patterns.cut[patterns.index[rows], drawn])
+        keep = np.ones(len(rows), dtype=bool)
+        if len(lazy):
+            share = patterns.cut_shares(rows[lazy], drawn[lazy])
+            alone_rows = alone[patterns.index[rows[lazy]]]
+            keep[lazy] = alone_rows | (rng.random(len(lazy)) < share)
+        if part is not features:
+            features[rows[keep], j] = part[keep, j]
+        rows = rows[~keep]
+        if not len(rows):
+            return
+    # The rows a cut token kept turning away draw from their exact weights.
+    weights = patterns.dense_weights(rows)
+    allowed = weights > 0
+    part = take_rows(features, rows)
+    exact = Patterns(allowed, np.arange(len(rows)), np.where(allowed, weights, 1.0))
+    _draw_patterns(part, j, trees, samplers, table, rng, exact)
+    features[rows, j] = part[:, j]
+
+
+def _draw_patterns(
+    features: np.ndarray,
+    j: int,
+    trees: tuple[TokenTree, ...],
+    samplers: list[AliasSampler],
+    table: PrefixTable | None,
+    rng: np.random.Generator,
+    patterns: Patterns,
+) -> None:
+    """:func:`draw_allowed` for patterns whose shares are all known."""
     n_allowed = patterns.allowed.sum(axis=1)
     kind = np.where(patterns.whole(), 0, np.where(n_allowed == 1, 1, 2))
     row_kind = kind[patterns.index]
