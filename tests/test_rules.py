@@ -501,6 +501,25 @@ def test_rules_keep_a_columns_frequent_values() -> None:
         assert ruled["f"].isin(held).mean() == pytest.approx(expected, abs=0.05)
 
 
+def test_a_rule_naming_a_category_the_model_never_gives_is_an_error() -> None:
+    """A misspelt category made ``c != "B"`` hold everywhere and ``c == "Z"`` nowhere, silently
+    (conditions already refused such values)."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(
+        {"c": rng.choice(["a", "b", "c"], 2_000), "x": rng.normal(size=2_000).round(2)}
+    )
+    model = la.Synthesizer(random_state=0).fit(table)
+    for rule in (
+        'c != "B"',
+        'c in ("a", "B")',
+        'if c == "Z" then x >= 0',
+        'if x > 0 then c == "Z"',
+    ):
+        with pytest.raises(ConditionError, match="is not a value the model gives column 'c'"):
+            model.sample(10, rules=[rule])
+    assert (model.sample(500, rules=['c != "b"'], random_state=1)["c"] != "b").all()
+
+
 def test_an_exclusion_that_leaves_no_value_is_a_clear_error() -> None:
     rng = np.random.default_rng(0)
     table = pd.DataFrame(

@@ -362,6 +362,22 @@ class _EndCuts:
         return self.sampler._cut_shares(self, rows, tokens)
 
 
+def _check_labels(column: _Column, labels: set[Any], rule: str) -> None:
+    """Raise unless the model emits every one of ``labels`` in ``column`` (a misspelt category
+    made ``carrier != "Ev"`` hold everywhere and ``carrier == "ZZ"`` nowhere, silently)."""
+    emitted = {label for label, gone in zip(column.labels, column.missing, strict=True) if not gone}
+    unknown = sorted(str(label) for label in labels - emitted)
+    if unknown:
+        shown = sorted(str(label) for label in emitted)
+        listed = ", ".join(repr(label) for label in shown[:12]) + (
+            ", ..." if len(shown) > 12 else ""
+        )
+        raise ConditionError(
+            f"Rule {rule!r}: {unknown[0]!r} is not a value the model gives column "
+            f"{column.name!r} (it gives {listed}; rare categories are never emitted)."
+        )
+
+
 def _describe_column(
     name: str, encoder: TableEncoder, position_in_order: Mapping[int, int], rule: str
 ) -> _Column:
@@ -719,6 +735,7 @@ class RuleSampler:
             column = self.columns[atom.column]
             if column.domain == "label":
                 allowed = {constant_label(v) for v in atom.values}
+                _check_labels(column, allowed, rule)
                 member = np.array([label in allowed for label in column.labels])
             else:
                 if column.continuous:
@@ -763,6 +780,7 @@ class RuleSampler:
                     f"Rule {rule!r}: column {left.name!r} holds labels, which can only be "
                     "compared with == and != (or 'in')."
                 )
+            _check_labels(column, {constant_label(right.value)}, rule)
             equal = column.labels == constant_label(right.value)
             truth = (equal if atom.op == "==" else ~equal) | column.missing
             return _Unary(left.name, np.asarray(truth, dtype=bool), rule)
