@@ -169,6 +169,7 @@ def _one_column_rules(
             labels = [*column.categories, *([RARE_LABEL] if column.has_rare else [])]
             if isinstance(atom, Membership) and column.kind == "categorical":
                 named = {str(value_label(v)) for v in atom.values}
+                _check_named(rule, name, named, labels)
                 allowed = [label for label in labels if (label in named) != atom.negated]
                 sets[name] = _allowed(rule, allowed, sets.get(name))
             elif (
@@ -178,6 +179,7 @@ def _one_column_rules(
                 and atom.op in ("==", "!=")
             ):
                 named = {str(value_label(atom.right.value))}
+                _check_named(rule, name, named, labels)
                 allowed = [label for label in labels if (label in named) == (atom.op == "==")]
                 sets[name] = _allowed(rule, allowed, sets.get(name))
             elif (
@@ -203,6 +205,20 @@ def _one_column_rules(
                     "them (==, !=, in, not in); dates and sets of numbers are not supported yet."
                 )
     return sets, ranges, parsed
+
+
+def _check_named(rule: Rule, name: str, named: set[str], labels: list[str]) -> None:
+    """Raise unless the private model draws every category a rule names (a misspelt one made
+    ``c != "B"`` hold everywhere, silently)."""
+    unknown = sorted(named - set(labels))
+    if unknown:
+        listed = ", ".join(repr(label) for label in labels[:12]) + (
+            ", ..." if len(labels) > 12 else ""
+        )
+        raise ConditionError(
+            f"Rule {rule.text!r}: {unknown[0]!r} is not a category the private model draws in "
+            f"{name!r} (it draws {listed})."
+        )
 
 
 def _allowed(rule: Rule, allowed: list[str], before: tuple[Any, ...] | None) -> tuple[str, ...]:
