@@ -49,7 +49,8 @@ def storage_numbers(series: pd.Series, dtype: str | None = None) -> np.ndarray |
     ):
         values = pa.array(series)
         if pa.types.is_time(values.type):
-            values = values.cast(pa.int64())
+            # Arrow casts a time to the integer of its own width only (time32: int32).
+            values = values.cast(pa.int32() if pa.types.is_time32(values.type) else pa.int64())
         return np.asarray(
             values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float
         ).copy()
@@ -87,7 +88,8 @@ def numbers_to_storage(numbers: np.ndarray, dtype: str) -> pd.Series:
     else:
         day = _TICKS_PER_DAY[arrow_type.unit]
         ticks = np.clip(np.where(missing, 0, np.round(numbers)), 0, day - 1).astype(np.int64)
-        array = pa.array(ticks, mask=missing).cast(arrow_type)
+        width = pa.int32() if pa.types.is_time32(arrow_type) else pa.int64()
+        array = pa.array(ticks, mask=missing).cast(width).cast(arrow_type)
     return pd.Series(pd.arrays.ArrowExtensionArray(array))
 
 
