@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 
 import lookalike as la
@@ -107,6 +108,17 @@ def test_seed_rows_give_one_row_each(fitted: la.Synthesizer) -> None:
     assert out["sex"].iloc[:2].tolist() == ["Male", "Female"]
     assert out["income"].tolist() == [">50K", "<=50K", ">50K"]
     assert out["sex"].iloc[2] in {"Male", "Female"}
+
+
+def test_seed_rows_may_be_arrow_or_polars(fitted: la.Synthesizer) -> None:
+    """fit took them, but sample said "The number of rows to sample must be an int >= 1"."""
+    pl = pytest.importorskip("polars")
+    seeds = pd.DataFrame({"sex": ["Male", "Female", None], "income": [">50K", "<=50K", ">50K"]})
+    expected = fitted.sample(conditions=seeds)
+    for table in (pa.Table.from_pandas(seeds), pl.from_pandas(seeds)):
+        pd.testing.assert_frame_equal(fitted.sample(conditions=table), expected)
+        rows, _ = fitted.sample_with_report(conditions=table)
+        pd.testing.assert_frame_equal(rows, expected)
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from lookalike.io._table import (
     TABLE_SUFFIXES,
     check_model_name,
     check_table_output,
+    in_memory_frame,
     read_table,
     write_table,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "check_model_name",
     "check_output_path",
     "check_table_output",
+    "in_memory_frame",
     "read_table",
     "write_table",
     "write_text",

@@ -133,6 +133,18 @@ def read_table(source: Any) -> pd.DataFrame:
     )
 
 
+def in_memory_frame(source: Any) -> Any:
+    """A pyarrow Table or polars DataFrame as a pandas DataFrame (with :func:`read_table`'s
+    types); anything else as it is. Seed rows may leave whole columns empty, so no check that
+    a table to learn from needs is made.
+    """
+    if isinstance(source, pa.Table):
+        return _arrow_to_pandas(source, "The seed rows")
+    if _is_polars(source, "DataFrame"):
+        return _arrow_to_pandas(source.to_arrow(), "The seed rows")
+    return source
+
+
 def write_table(df: pd.DataFrame, path: str | os.PathLike[str], *, force: bool = False) -> Path:
     """Write ``df`` to ``path`` as CSV (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``) or Parquet.
 

@@ -34,7 +34,7 @@ from lookalike.control._rule_sampling import (
 from lookalike.control._rules import TableValues, evaluate_rule, parse_rules
 from lookalike.encode import TableEncoder, numeric_values, restore_dtype, seconds_to_datetimes
 from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
-from lookalike.io import BOOLEAN_SPELLINGS, check_model_name, read_table
+from lookalike.io import BOOLEAN_SPELLINGS, check_model_name, in_memory_frame, read_table
 from lookalike.models._dp import (
     PrivateModel,
     fit_private_model,
@@ -448,6 +448,7 @@ class Synthesizer:
         ``random_state`` overrides the model's stream; by default the same model gives the same rows.
         """
         self._check_fitted()
+        conditions = in_memory_frame(conditions)
         n = _row_count(n, conditions)
         self._warn_outside_range(conditions)
         rng = np.random.default_rng(self._sample_seed(random_state))
@@ -515,7 +516,7 @@ class Synthesizer:
         >>> report.targets[0].asked, abs(report.targets[0].achieved - 0.5) < 0.01
         (0.5, True)
         """
-
+        conditions = in_memory_frame(conditions)
         if hasattr(self, "dp_model_"):
             self._check_fitted()
             count = _row_count(n, conditions)
