@@ -183,6 +183,20 @@ def test_bad_controls_name_the_problem(
         fitted.sample(100, **kwargs)  # type: ignore[arg-type]
 
 
+def test_a_bad_shift_of_a_column_with_missing_values_is_one_error() -> None:
+    """The missing token's value, a mean over no tenths, warned "Mean of empty slice" first."""
+    rng = np.random.default_rng(0)
+    delay = rng.gamma(1.0, 20.0, 3_000).round()
+    delay[rng.random(3_000) < 0.05] = np.nan
+    model = la.Synthesizer(random_state=0).fit(
+        pd.DataFrame({"delay": delay, "carrier": rng.choice(["a", "b"], 3_000)})
+    )
+    with pytest.raises(la.ConditionError, match="unknown key 'median'"):
+        model.sample(100, shift={"delay": {"median": 30}})
+    shifted = model.sample(2_000, shift={"delay": {"mean": "+10"}}, random_state=1)
+    assert shifted["delay"].mean() == pytest.approx(np.nanmean(delay) + 10, abs=3)
+
+
 def test_contradictory_targets_are_reported() -> None:
     # Two columns that always agree cannot take different shares of "a".
     column_a = TargetColumn("a", (0,), (2,), np.array([0.0, 1.0]))

@@ -345,7 +345,10 @@ def target_columns(
         values = numeric_cell_values(encoder)
         if len(sizes) == 1 and len(encoder.part_tokens) > 1:
             # Coarse only: a bin's value is the mean over its fine tokens (equal weights).
-            values = np.nanmean(values.reshape(sizes[0], -1), axis=1)
+            # (The missing token has no value: NaN, without nanmean's empty-slice warning.)
+            parts = values.reshape(sizes[0], -1)
+            with np.errstate(invalid="ignore"):
+                values = np.nansum(parts, axis=1) / (~np.isnan(parts)).sum(axis=1)
         out[name] = TargetColumn(
             name=name,
             axes=tuple(range(axis, axis + len(sizes))),
