@@ -882,3 +882,13 @@ def test_a_private_model_fixes_a_datetime_read_from_text() -> None:
     seeds = model.sample(20, random_state=1)[["time_hour"]]
     completed = model.sample(conditions=seeds)
     assert completed["time_hour"].tolist() == seeds["time_hour"].tolist()
+
+
+def test_a_private_model_learns_numbers_past_ten_to_the_thirteen() -> None:
+    """The range grid stopped at 1e13: epoch microseconds all came out as 10000000000000."""
+    values = np.random.default_rng(0).integers(int(1.6e15), int(1.7e15), 5_000)
+    with fixed_noise(0):
+        model = la.Synthesizer(epsilon=1.0, random_state=0).fit(pd.DataFrame({"v": values}))
+    out = model.sample(2_000, random_state=1)["v"]
+    assert out.nunique() > 1_000
+    assert out.between(1.5e15, 1.8e15).all() and out.quantile(0.9) - out.quantile(0.1) > 5e13

@@ -129,10 +129,11 @@ _MISSING_KEY = "\x00missing\x00"
 #: 0.957 -> 0.956.
 _WEIGHTS = {"range": 0.08, "fine": 0.32, "discover": 0.6, "one_way": 0.02, "select": 0.04}
 _WEIGHT_MEASURE = 0.48
-#: The fixed grid for private ranges: 0 and +-10^(k/2) for magnitudes 1e-3 .. 1e13. Coarse on
+#: The fixed grid for private ranges: 0 and +-10^(k/2) for magnitudes 1e-3 .. 1e19 (int64's:
+#: epoch microseconds, nanoseconds of a day; up to 1e13 flattened them onto 1e13). Coarse on
 #: purpose: each cell must hold many rows to stand out of the noise, and the fine grid inside
 #: the range gives the detail.
-_RANGE_GRID_DECADES = (-3, 13)
+_RANGE_GRID_DECADES = (-3, 19)
 _RANGE_GRID_PER_DECADE = 2
 #: The most rows (a share) that trimming a histogram's empty-looking ends may drop.
 _TRIM_SHARE = 0.001
