@@ -520,6 +520,21 @@ def test_a_value_beyond_the_models_range_is_kept_with_a_warning(fitted: la.Synth
         fitted.sample(20, conditions={"age": 40})
 
 
+def test_a_code_past_a_column_of_frequent_values_only_is_warned_about() -> None:
+    """Months have no protected extremes, yet 13 was within the tenth of the range allowed
+    past the ends, and was written with no warning."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"month": rng.integers(1, 13, 3_000), "g": rng.choice(["a", "b"], 3_000)})
+    model = la.Synthesizer(random_state=0).fit(table)
+    with pytest.warns(
+        la.DataWarning, match=r"13 lies outside the values the model produces \(1 to 12\)"
+    ):
+        model.sample(10, conditions={"month": 13})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", la.DataWarning)
+        model.sample(10, conditions={"month": 12})
+
+
 def test_the_report_text_shows_each_parity_target_whole(fitted: la.Synthesizer) -> None:
     _, report = fitted.sample_with_report(
         500, parity={"target": "income", "sensitive": ["sex", "race"]}, random_state=0

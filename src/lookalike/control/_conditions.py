@@ -337,7 +337,9 @@ def _support(encoder: NumericEncoder) -> str:
 #: What a model produces in a numeric column, for :func:`warn_outside_range`: given a column
 #: and condition values, their numbers, the column's dtype and the range of numbers the model
 #: produces; None when the column is not numeric or a value is bad (the sampler names those).
-Produced = Callable[[str, list[Any]], tuple[np.ndarray, str, tuple[float, float]] | None]
+#: ``(column, values) -> (numbers, dtype, (low, high, slack))``: the range a numeric column produces
+#: and how far past it a fixed value may lie unwarned (None: not a numeric column).
+Produced = Callable[[str, list[Any]], tuple[np.ndarray, str, tuple[float, float, float]] | None]
 
 
 #: The dtype :func:`encoder_range` gives a datetime column: its numbers are seconds.
@@ -425,7 +427,7 @@ def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
 
     def produced(
         column: str, values: list[Any]
-    ) -> tuple[np.ndarray, str, tuple[float, float]] | None:
+    ) -> tuple[np.ndarray, str, tuple[float, float, float]] | None:
         encoder = encoders.get(column)
         if not isinstance(encoder, NumericEncoder):
             return None
@@ -437,9 +439,14 @@ def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
         except (ConditionError, TypeError, ValueError):
             return None
         bounds = encoder.finite_range()
+        if bounds is None:
+            return None
         # Datetimes are numbers of seconds; the warning shows them as dates.
         dtype = DATETIME_SECONDS if encoder.spec.kind is ColumnKind.DATETIME else encoder.spec.dtype
-        return None if bounds is None else (numbers, dtype, bounds)
+        # Just past an end is where protected extremes lie, and the nearest value is a fair
+        # stand-in there; a column of frequent values only (months) has none (13 went unwarned).
+        slack = 0.0 if not len(encoder.within) else 0.1 * (bounds[1] - bounds[0])
+        return numbers, dtype, (*bounds, slack)
 
     return produced
 
@@ -449,12 +456,9 @@ def _warn_if_outside(
     values: Sequence[Any],
     numbers: np.ndarray,
     dtype: str,
-    bounds: tuple[float, float],
+    bounds: tuple[float, float, float],
 ) -> None:
-    low, high = bounds
-    # Just past an end is where the protected extremes lie, and the nearest value is a fair
-    # stand-in there; a tenth of the range beyond it is a value the model knows nothing of.
-    slack = 0.1 * (high - low)
+    low, high, slack = bounds
     outside = [
         v
         for v, x in zip(values, numbers, strict=True)

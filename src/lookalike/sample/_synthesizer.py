@@ -574,9 +574,10 @@ class Synthesizer:
 
     def _private_range(
         self, column: str, values: list[Any]
-    ) -> tuple[np.ndarray, str, tuple[float, float]] | None:
+    ) -> tuple[np.ndarray, str, tuple[float, float, float]] | None:
         """A private model's numbers lie within its (public or measured) range: a fixed value
-        far beyond it is written as asked, the other columns drawn as for its nearest cell."""
+        far beyond it (a tenth of the range) is written as asked, the other columns drawn as
+        for its nearest cell."""
         if column not in self.schema_:
             return None
         spec = self.schema_[column]
@@ -588,7 +589,8 @@ class Synthesizer:
             numbers = numeric_values(spec, pd.Series(values, dtype=object))
         except (TypeError, ValueError):
             return None  # the sampler names the bad value
-        return numbers, spec.dtype, (float(private.cell_low.min()), float(private.cell_high.max()))
+        low, high = float(private.cell_low.min()), float(private.cell_high.max())
+        return numbers, spec.dtype, (low, high, 0.1 * (high - low))
 
     def _finish(
         self,
