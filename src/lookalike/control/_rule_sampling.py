@@ -712,6 +712,7 @@ class RuleSampler:
         # The columns valued on every row of the last ``rows`` seen by _value_known.
         self._complete_rows: np.ndarray | None = None
         self._complete: set[str] = set()
+        self._fixed_here: set[str] = set()
         self._row_index: slice | np.ndarray = slice(0, 0)
         self.may_exclude = {
             name: any(name in _columns_of(b) for b in self.exclusions)
@@ -1166,7 +1167,7 @@ class RuleSampler:
             return None
         # The cache of tokens holds within one call: a caller may fill ``features`` in place.
         self._cached_features, self._cached_tokens = None, {}
-        self._value_known(features, rows)
+        self._value_known(features, rows, before=j)
         name, part = target
         column = self.columns[name]
         if name in self.formulas:
@@ -1603,17 +1604,29 @@ class RuleSampler:
 
     # -- exact values -------------------------------------------------------------------------
 
-    def _value_known(self, features: np.ndarray, rows: np.ndarray) -> None:
-        """Draw the exact value of every continuous rule column already drawn on these rows."""
+    def _value_known(
+        self, features: np.ndarray, rows: np.ndarray, before: int | None = None
+    ) -> None:
+        """Draw the exact value of every continuous rule column already drawn on these rows
+        (while drawing the column at position ``before``: those before it, and fixed ones)."""
         if rows is not self._complete_rows:
             # Values are never unset: a column valued on every one of these rows stays so.
             self._complete_rows, self._complete = rows, set()
             # A batch's rows are usually a range: a slice reads the state without copying it.
             contiguous = len(rows) > 1 and bool((np.diff(rows) == 1).all())
             self._row_index = slice(int(rows[0]), int(rows[-1]) + 1) if contiguous else rows
+            self._fixed_here = {
+                name for name, fixed in self.fixed.items() if fixed[self._row_index].any()
+            }
         for column in self.draw_order:
             if column.name in self.formulas or column.name in self._complete:
                 continue
+            if (
+                before is not None
+                and column.coarse >= before
+                and column.name not in self._fixed_here
+            ):
+                continue  # drawn on no row yet: nothing to value (a scan of every row each call)
             unvalued = ~self.valued[column.name][self._row_index]
             where = np.flatnonzero(unvalued & (features[:, column.coarse] != MASKED))
             if not len(where):
