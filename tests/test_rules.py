@@ -339,8 +339,11 @@ def test_rules_with_seed_rows_and_fixed_values(model: la.Synthesizer, orders: pd
     assert set(fixed["city"]) <= {"Paris", "Lyon", "_RARE_"}
     # Seed values that break a rule are named before any sampling, with the first such row.
     broken = pd.DataFrame({"age": [40, 12, 15], "country": ["FR", None, "US"]})
-    with pytest.raises(
-        ConditionError, match=r"Seed rows break rule\(s\) 'age >= 18' \(2 rows\).*row 1"
+    with (
+        pytest.raises(
+            ConditionError, match=r"Seed rows break rule\(s\) 'age >= 18' \(2 rows\).*row 1"
+        ),
+        pytest.warns(la.DataWarning, match="12 lies outside the values the model produces"),
     ):
         model.sample(conditions=broken)
 
