@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from typer.testing import CliRunner
 
@@ -892,3 +893,22 @@ def test_a_private_model_learns_numbers_past_ten_to_the_thirteen() -> None:
     out = model.sample(2_000, random_state=1)["v"]
     assert out.nunique() > 1_000
     assert out.between(1.5e15, 1.8e15).all() and out.quantile(0.9) - out.quantile(0.1) > 5e13
+
+
+def test_a_private_model_keeps_the_step_of_durations_and_times_of_day() -> None:
+    """Whole-second times of day (microseconds) came out with microseconds (08:52:14.270835),
+    and the end of the day as 23:59:59.999999."""
+    rng = np.random.default_rng(0)
+    seconds = rng.integers(0, 86_400, 5_000)
+    table = pa.table(
+        {
+            "tod": pa.array(seconds * 10**6, pa.time64("us")),
+            "wait": pa.array(seconds, pa.duration("s")),
+            "g": rng.choice(["a", "b"], 5_000),
+        }
+    )
+    with fixed_noise(0):
+        model = la.Synthesizer(epsilon=1.0, random_state=0).fit(table)
+    out = model.sample(5_000, random_state=1)
+    assert (out["tod"].map(lambda t: t.microsecond) == 0).all()
+    assert (out["wait"].dt.total_seconds() % 1 == 0).all()

@@ -92,6 +92,7 @@ from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import condition_seconds
 from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes
 from lookalike.schema._schema import DATETIME_STEPS, PUBLIC_DOMAIN_FIELDS
+from lookalike.schema._storage import ticks_per_second
 
 __all__ = [
     "DEFAULT_DELTA",
@@ -2443,6 +2444,14 @@ def _decode_numbers(
         # may reach beyond them). Text with UTC offsets is written in UTC: its offset is not
         # released.
         return seconds_to_datetimes(np.round(values), spec, spec.name)
+    per_second = ticks_per_second(spec.dtype) if spec.datetime_step is not None else None
+    if per_second is not None and spec.datetime_step is not None:
+        # Durations and times of day on their clock's step (whole seconds stay whole), down
+        # onto it, so a time of day never reaches midnight's end.
+        step = DATETIME_STEPS[spec.datetime_step] * per_second
+        if spec.dtype.startswith(("time32", "time64")):  # a time of day: within the day
+            values = np.clip(values, 0.0, 86_400 * per_second - 1)
+        return pd.Series(np.floor(values / step) * step, name=spec.name)
     if spec.decimals is not None and spec.decimals < 6:
         values = np.round(values, spec.decimals)
     return pd.Series(values, name=spec.name)
