@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -559,6 +560,23 @@ def test_a_pair_rule_keeps_the_first_column_within_the_second_ones_range() -> No
     model = la.Synthesizer(random_state=0).fit(table)
     out = model.sample(5_000, rules=["y >= x"], random_state=1)
     assert (out["y"] >= out["x"]).all() and out["x"].max() <= out["y"].max() <= 90
+
+
+def test_a_pair_rule_holds_with_a_fixed_value_past_the_models_range() -> None:
+    """The columns' ranges once closed the comparisons into bounds between the columns (x - y
+    <= -9.96 from x <= 10 and y >= 19.96), which do not hold where a condition fixes x at 25:
+    every row broke ``y >= x`` (the review's case)."""
+    rng = np.random.default_rng(0)
+    n = 3_000
+    table = pd.DataFrame(
+        {"x": rng.uniform(0, 10, n).round(2), "y": rng.uniform(20, 30, n).round(2)}
+    )
+    model = la.Synthesizer(random_state=0).fit(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataWarning)  # 25 lies past x's range
+        fixed = model.sample(200, conditions={"x": 25.0}, rules=["y >= x"], random_state=1)
+        seeds = model.sample(conditions=pd.DataFrame({"y": [5.0] * 50}), rules=["y >= x"])
+    assert (fixed["y"] >= 25).all() and (seeds["x"] <= 5).all()
 
 
 def test_a_pair_rule_keeps_the_rows_own_share_of_the_bin_it_cuts() -> None:

@@ -909,11 +909,14 @@ class RuleSampler:
                         f"Rule {rule!r} contradicts the other rules: neither its 'then' part "
                         "nor the negation of its 'if' part can hold."
                     )
+        # The columns' own ranges bound them too: under ``arr_delay >= dep_delay`` a dep_delay
+        # past arr_delay's largest value leaves arr_delay none (a flights model's 660 against
+        # 648 failed one sample in three). Their closure gives each column static bounds only:
+        # the bounds it derives between two columns would not hold where a condition fixes one
+        # past its range. Ranges that the rules contradict are left to that error.
+        self.range_bounds: dict[str, tuple[float, float]] = {}
+        pruning = differences
         if any(b.other is not None for b in ranged):
-            # The columns' own ranges close the comparisons too: under ``arr_delay >=
-            # dep_delay`` a dep_delay past arr_delay's largest value leaves arr_delay none (a
-            # flights model's 660 against 648 failed one sample in three). Ranges that the rules
-            # contradict are left to that error.
             ranges = differences.copy()
             for name in numeric:
                 column = self.columns[name]
@@ -924,7 +927,10 @@ class RuleSampler:
                     ranges.add(_Bound(name, ">=", None, float(lowest), described))
                     ranges.add(_Bound(name, "<=", None, float(highest), described))
             if ranges.close():
-                differences = ranges
+                pruning = ranges
+                for name in numeric:
+                    i = ranges.index[name]
+                    self.range_bounds[name] = (-ranges.bound[0, i], ranges.bound[i, 0])
         self.differences = differences
         self.ranged = ranged
         self.exclusions = [b for b in bounds if b.op == "!="]
@@ -938,9 +944,9 @@ class RuleSampler:
         # Static bounds prune exact-value tokens (and bins entirely outside).
         for name in numeric:
             column = self.columns[name]
-            i = differences.index[name]
-            low = column.snap_up(np.array([-differences.bound[0, i]]), differences.strict[0, [i]])
-            high = column.snap_down(np.array([differences.bound[i, 0]]), differences.strict[i, [0]])
+            i = pruning.index[name]
+            low = column.snap_up(np.array([-pruning.bound[0, i]]), pruning.strict[0, [i]])
+            high = column.snap_down(np.array([pruning.bound[i, 0]]), pruning.strict[i, [0]])
             with np.errstate(invalid="ignore"):
                 reach = (column.high >= low[0]) & (column.low <= high[0])
             self.unary[name] &= reach | column.missing
@@ -1484,9 +1490,11 @@ class RuleSampler:
             i = d.index[column.name]
             for other, k in [("", 0), *((name, d.index[name]) for name in d.names)]:
                 # A bound the two columns' static ranges imply adds nothing (the ranges' closure
-                # gives every pair of ranged columns one).
-                upper = np.isfinite(d.bound[i, k]) and (k == 0 or not d.implied(i, k))
-                lower = np.isfinite(d.bound[k, i]) and (k == 0 or not d.implied(k, i))
+                # gives every pair of ranged columns one), unless a condition fixes the other
+                # column on some rows, maybe past its range (x fixed at 25 where x ends at 10).
+                fixed = k > 0 and bool(self.fixed[other][rows].any())
+                upper = np.isfinite(d.bound[i, k]) and (k == 0 or fixed or not d.implied(i, k))
+                lower = np.isfinite(d.bound[k, i]) and (k == 0 or fixed or not d.implied(k, i))
                 if k == i or not (upper or lower):
                     continue
                 value = np.zeros(n) if k == 0 else self._numbers(other, features, rows)
@@ -1494,6 +1502,10 @@ class RuleSampler:
                     tighten(value + d.bound[i, k], bool(d.strict[i, k]), True, everywhere)
                 if lower:
                     tighten(value - d.bound[k, i], bool(d.strict[k, i]), False, everywhere)
+        if column.name in self.range_bounds:
+            lowest, highest = self.range_bounds[column.name]
+            tighten(np.full(n, highest), False, True, everywhere)
+            tighten(np.full(n, lowest), False, False, everywhere)
         exclusions: list[np.ndarray] = []
         bounds = [(b, everywhere) for b in self.exclusions if column.name in _columns_of(b)]
         for constraint, binding in [*bounds, *extra]:
