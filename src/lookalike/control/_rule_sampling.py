@@ -370,11 +370,14 @@ class _EndCuts:
         cut &= self.allowed
         return cut if cut.any() else None
 
-    def __call__(self, rows: np.ndarray, tokens: np.ndarray) -> np.ndarray:
+    def __call__(
+        self, rows: np.ndarray, tokens: np.ndarray, trees: np.ndarray | None = None
+    ) -> np.ndarray:
         share = self.sampler._cut_shares(self, rows, tokens)
         gone = self.column.missing[tokens]
         if gone.any():
-            share[gone] = self.sampler._missing_shares(self, rows[gone])
+            tree = None if trees is None else trees[gone]
+            share[gone] = self.sampler._missing_shares(self, rows[gone], tree)
         return share
 
 
@@ -1414,14 +1417,25 @@ class RuleSampler:
             entries[cuts.rows[rows]] = self._add_cuts(column.name, one, weights, through)[back]
         return np.clip(share, _LEAST_SHARE, 1.0)
 
-    def _missing_shares(self, cuts: _EndCuts, at: np.ndarray) -> np.ndarray:
+    def _missing_shares(
+        self, cuts: _EndCuts, at: np.ndarray, trees: np.ndarray | None = None
+    ) -> np.ndarray:
         """Per row, the share of the missing token's mass it keeps: that of the values, the
         model's mass of the allowed ones (cut bins at their share) over all of theirs, so the
-        rules leave the model's share of missing values as it was."""
+        rules leave the model's share of missing values as it was. The mass is the row's own
+        tree's (``trees``: its index among the column's), or the trees' mixture."""
         if self.models is None:
             return np.ones(len(at))
         column = cuts.column
-        probs = leaf_probabilities(self.models[column.coarse].ordered, cuts.features[at])
+        ensemble = self.models[column.coarse].ordered
+        if trees is None:
+            probs = leaf_probabilities(ensemble, cuts.features[at])
+        else:
+            probs = np.empty((len(at), column.n_tokens))
+            for t, tree in enumerate(ensemble):
+                mine = np.flatnonzero(trees == t)
+                if len(mine):
+                    probs[mine] = leaf_mixture((tree,), [tree.leaves(cuts.features[at[mine]])])
         present = ~column.missing
         weights = probs * (cuts.allowed[cuts.index[at]] & present[None, :])
         for side, bins in enumerate((cuts.bin_low, cuts.bin_high)):
