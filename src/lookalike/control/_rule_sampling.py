@@ -716,6 +716,7 @@ class RuleSampler:
         # The bins the rules' ends cut, as weighed when each row's bin was drawn: per entry, the
         # bin, its tenths' weights, and whether an end cuts a tenth (else the tenth is free).
         self._cut_tables: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self._cut_dropped: dict[str, int] = {}  # entries numbered before the table's first
         self._set_rows(self._new_rows(n_rows))
         if fixed_values is not None:
             self._take_fixed(fixed_values, self._rows())
@@ -1337,6 +1338,11 @@ class RuleSampler:
                 # would pile up at the bound.
                 bin_low, bin_high = column.cut_bins(low, high)
                 keys += [bin_low, bin_high]
+                # A new batch: the earlier batches' weights go (the table grew to 163 MB over
+                # 1,000,000 rows); a row still pointing into them is worked out afresh.
+                dropped = self._cut_tables.pop(name, None)
+                if dropped is not None:
+                    self._cut_dropped[name] = self._cut_dropped.get(name, 0) + len(dropped[0])
                 self.cut_low[name][rows] = -1
                 self.cut_high[name][rows] = -1
         some, index = group_rows(keys, len(rows))
@@ -1455,17 +1461,19 @@ class RuleSampler:
     def _add_cuts(
         self, name: str, bins: np.ndarray, weights: np.ndarray, through: np.ndarray
     ) -> np.ndarray:
-        """Append cut bins to the column's table (:meth:`_end_cuts`); their entries."""
+        """Append cut bins to the column's table (:meth:`_cut_shares`); their entries (numbered
+        on from the dropped ones)."""
+        start = self._cut_dropped.get(name, 0)
         if name not in self._cut_tables:
             self._cut_tables[name] = (bins, weights, through)
-            return np.arange(len(bins))
+            return start + np.arange(len(bins))
         old = self._cut_tables[name]
         self._cut_tables[name] = (
             np.concatenate([old[0], bins]),
             np.concatenate([old[1], weights]),
             np.concatenate([old[2], through]),
         )
-        return np.arange(len(old[0]), len(old[0]) + len(bins))
+        return start + np.arange(len(old[0]), len(old[0]) + len(bins))
 
     def _interval(
         self,
@@ -1578,12 +1586,17 @@ class RuleSampler:
                 & (self.kept_low[column.name][rows] == low)
                 & (self.kept_high[column.name][rows] == high)
             )
+        dropped = self._cut_dropped.get(column.name, 0)
+        for entries in (self.cut_low[column.name][rows], self.cut_high[column.name][rows]):
+            # An entry of a dropped table (an earlier batch's) tells nothing: work it out.
+            settled &= ~((entries >= 0) & (entries < dropped))
         if column.name in self._cut_tables:
             table_bins, table_weights, table_through = self._cut_tables[column.name]
             for entries in (self.cut_low[column.name][rows], self.cut_high[column.name][rows]):
-                take = (weighed < 0) & (entries >= 0) & settled
-                take[take] = table_bins[entries[take]] == bins[take]
-                weighed[take] = entries[take]
+                local = entries - dropped
+                take = (weighed < 0) & (local >= 0) & settled
+                take[take] = table_bins[local[take]] == bins[take]
+                weighed[take] = local[take]
         fresh = in_bin & ~settled
         enter, leave = np.zeros(len(rows)), np.ones(len(rows))
         enter[fresh], leave[fresh] = column.cuts(bins[fresh], low[fresh], high[fresh])
