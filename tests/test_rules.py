@@ -522,23 +522,33 @@ def test_a_bound_leaves_the_share_of_missing_values_as_it_was() -> None:
         assert missing.to_numpy() == pytest.approx(expected.to_numpy(), abs=0.012), rule
 
 
-def test_a_rule_naming_a_category_the_model_never_gives_is_an_error() -> None:
+def test_a_rule_naming_a_category_the_model_never_gives_is_warned_about() -> None:
     """A misspelt category made ``c != "B"`` hold everywhere and ``c == "Z"`` nowhere, silently
-    (conditions already refused such values)."""
+    (conditions refuse such values). A rule may name a real category too rare to release, so it
+    is a warning; a category the dtype declares is not warned about."""
     rng = np.random.default_rng(0)
-    table = pd.DataFrame(
-        {"c": rng.choice(["a", "b", "c"], 2_000), "x": rng.normal(size=2_000).round(2)}
-    )
-    model = la.Synthesizer(random_state=0).fit(table)
+    c = rng.choice(["a", "b", "c"], 2_000).astype(object)
+    c[:3] = "rare"
+    table = pd.DataFrame({"c": c, "x": rng.normal(size=2_000).round(2)})
     for rule in (
         'c != "B"',
         'c in ("a", "B")',
         'if c == "Z" then x >= 0',
         'if x > 0 then c == "Z"',
     ):
-        with pytest.raises(ConditionError, match="is not a value the model gives column 'c'"):
+        model = la.Synthesizer(random_state=0).fit(table)
+        with pytest.warns(DataWarning, match="is not a value the model gives column 'c'"):
             model.sample(10, rules=[rule])
-    assert (model.sample(500, rules=['c != "b"'], random_state=1)["c"] != "b").all()
+    # Held by every real row, so fitted with it: the rare category is named, not an error.
+    with pytest.warns(DataWarning, match="'rare' is not a value the model gives"):
+        la.Synthesizer(random_state=0).fit(table, rules=['c in ("a", "b", "c", "rare")'])
+    sized = pd.DataFrame(
+        {"size": pd.Categorical(rng.choice(["S", "M"], 500), categories=["S", "M", "XL"])}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DataWarning)
+        out = la.Synthesizer(random_state=0).fit(sized).sample(100, rules=['size != "XL"'])
+    assert len(out) == 100
 
 
 def test_an_exclusion_that_leaves_no_value_is_a_clear_error() -> None:

@@ -66,7 +66,7 @@ from lookalike.encode import (
     restore_dtype,
     seconds_to_datetimes,
 )
-from lookalike.errors import ConditionError
+from lookalike.errors import ConditionError, warn_data
 from lookalike.models._trees import (
     MASKED,
     ColumnModel,
@@ -381,19 +381,24 @@ class _EndCuts:
         return share
 
 
-def _check_labels(column: _Column, labels: set[Any], rule: str) -> None:
-    """Raise unless the model emits every one of ``labels`` in ``column`` (a misspelt category
-    made ``carrier != "Ev"`` hold everywhere and ``carrier == "ZZ"`` nowhere, silently)."""
+def _check_labels(
+    column: _Column, labels: set[Any], rule: str, declared: Sequence[Any] | None
+) -> None:
+    """Warn where the model never gives one of ``labels`` in ``column``: a misspelt category
+    made ``carrier != "Ev"`` hold everywhere and ``carrier == "ZZ"`` nowhere, silently. (Not an
+    error: a real category too rare to be released, or one the dtype declares, is such a value
+    and the rule about it is sound.)"""
     emitted = {label for label, gone in zip(column.labels, column.missing, strict=True) if not gone}
-    unknown = sorted(str(label) for label in labels - emitted)
+    unknown = sorted(str(label) for label in labels - emitted - {str(v) for v in declared or ()})
     if unknown:
         shown = sorted(str(label) for label in emitted)
         listed = ", ".join(repr(label) for label in shown[:12]) + (
             ", ..." if len(shown) > 12 else ""
         )
-        raise ConditionError(
+        warn_data(
             f"Rule {rule!r}: {unknown[0]!r} is not a value the model gives column "
-            f"{column.name!r} (it gives {listed}; rare categories are never emitted)."
+            f"{column.name!r} (it gives {listed}); the rule takes it for a value never drawn. "
+            "A misspelling? (Categories too rare to release are never drawn either.)"
         )
 
 
@@ -749,6 +754,10 @@ class RuleSampler:
 
     # -- compiling --------------------------------------------------------------------------
 
+    def _declared(self, name: str) -> Sequence[Any] | None:
+        spec = self.schema[name] if name in self.schema.names else None
+        return None if spec is None else spec.category_order
+
     def _compile(self, atom: Atom, rule: str) -> _Constraint:
         if isinstance(atom, Within):
             return self._compile_within(atom, rule)
@@ -756,7 +765,7 @@ class RuleSampler:
             column = self.columns[atom.column]
             if column.domain == "label":
                 allowed = {constant_label(v) for v in atom.values}
-                _check_labels(column, allowed, rule)
+                _check_labels(column, allowed, rule, self._declared(atom.column))
                 member = np.array([label in allowed for label in column.labels])
             else:
                 if column.continuous:
@@ -801,7 +810,7 @@ class RuleSampler:
                     f"Rule {rule!r}: column {left.name!r} holds labels, which can only be "
                     "compared with == and != (or 'in')."
                 )
-            _check_labels(column, {constant_label(right.value)}, rule)
+            _check_labels(column, {constant_label(right.value)}, rule, self._declared(left.name))
             equal = column.labels == constant_label(right.value)
             truth = (equal if atom.op == "==" else ~equal) | column.missing
             return _Unary(left.name, np.asarray(truth, dtype=bool), rule)

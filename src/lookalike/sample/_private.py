@@ -33,7 +33,7 @@ from lookalike.control._targets import (
     read_parity,
 )
 from lookalike.encode import value_label
-from lookalike.errors import ConditionError
+from lookalike.errors import ConditionError, warn_data
 from lookalike.models._dp import (
     RARE_LABEL,
     allocate_rows,
@@ -208,16 +208,17 @@ def _one_column_rules(
 
 
 def _check_named(rule: Rule, name: str, named: set[str], labels: list[str]) -> None:
-    """Raise unless the private model draws every category a rule names (a misspelt one made
-    ``c != "B"`` hold everywhere, silently)."""
+    """Warn where the private model never draws a category a rule names (a misspelt one made
+    ``c != "B"`` hold everywhere, silently); the rule takes it for a value never drawn."""
     unknown = sorted(named - set(labels))
     if unknown:
         listed = ", ".join(repr(label) for label in labels[:12]) + (
             ", ..." if len(labels) > 12 else ""
         )
-        raise ConditionError(
+        warn_data(
             f"Rule {rule.text!r}: {unknown[0]!r} is not a category the private model draws in "
-            f"{name!r} (it draws {listed})."
+            f"{name!r} (it draws {listed}); the rule takes it for a value never drawn. "
+            "A misspelling?"
         )
 
 
