@@ -916,3 +916,14 @@ def test_a_private_model_keeps_the_step_of_durations_and_times_of_day() -> None:
     out = model.sample(5_000, random_state=1)
     assert (out["tod"].map(lambda t: t.microsecond) == 0).all()
     assert (out["wait"].dt.total_seconds() % 1 == 0).all()
+
+
+def test_a_private_model_near_int64s_end_does_not_wrap() -> None:
+    """The range grid reaches 1e19, past int64: values drawn past 2**63 wrapped to -9.2e18."""
+    rng = np.random.default_rng(0)
+    values = rng.integers(int(5e18), int(9.2e18), 5_000)
+    table = pd.DataFrame({"v": values, "c": rng.choice(["a", "b"], 5_000)})
+    with fixed_noise(0):
+        model = la.Synthesizer(epsilon=1.0, random_state=0).fit(table)
+    out = model.sample(5_000, random_state=1)["v"]
+    assert out.dtype == np.int64 and (out > 0).all()

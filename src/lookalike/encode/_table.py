@@ -161,7 +161,13 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         nullable = (
             dtype if dtype in _NULLABLE_INTEGERS else dtype.capitalize().replace("Uint", "UInt")
         )
-        return _cast(numbers.round(), nullable if has_missing else dtype)
+        # Within the dtype: past it the cast wraps (a private model's noisy range reached 1e19,
+        # and 5e18-9.2e18 came out as -9.2e18 in 1 % of rows).
+        info = np.iinfo(dtype.lower())
+        top = float(info.max)
+        if top > info.max:  # float rounds int64's largest up past it
+            top = float(np.nextafter(top, -np.inf))
+        return _cast(numbers.round().clip(float(info.min), top), nullable if has_missing else dtype)
     if dtype in _NUMPY_FLOATS or dtype in {"Float32", "Float64"}:
         return _cast(numbers, dtype)
     return _cast(numbers, "float64")
