@@ -551,6 +551,19 @@ def test_a_rule_naming_a_category_the_model_never_gives_is_warned_about() -> Non
     assert len(out) == 100
 
 
+def test_a_range_ending_on_a_decimal_holds_at_its_end() -> None:
+    """Values were rounded as 4800 * 0.0001, which is 0.48000000000000004: rows at the bound
+    of ``0.47 <= x <= 0.48`` broke it and the sample failed (the review's case)."""
+    rng = np.random.default_rng(2)
+    table = pd.DataFrame(
+        {"x": rng.normal(0.4, 0.1, 5_000).round(4), "g": rng.choice(["a", "b"], 5_000)}
+    )
+    model = la.Synthesizer(random_state=0).fit(table)
+    out = model.sample(20_000, rules=["0.47 <= x <= 0.48"], random_state=1)
+    assert out["x"].between(0.47, 0.48).all() and (out["x"] == 0.48).any()
+    assert (out["x"] == out["x"].round(4)).all()
+
+
 def test_an_exclusion_that_leaves_no_value_is_a_clear_error() -> None:
     rng = np.random.default_rng(0)
     table = pd.DataFrame(

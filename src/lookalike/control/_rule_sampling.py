@@ -25,6 +25,7 @@ and label tables are pruned to values that have a partner (arc consistency).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +128,12 @@ class _Column:
         if self.step is None:
             return values
         with np.errstate(invalid="ignore"):
+            decimals = -math.log10(self.step)
+            if self.step < 1 and abs(decimals - round(decimals)) < 1e-9:
+                # As the decoder rounds decimals: 4800 * 0.0001 is 0.48000000000000004, past a
+                # bound of 0.48, where round(0.48, 4) is 0.48 (every row broke 0.47 <= x <= 0.48
+                # that ended at its bound).
+                return np.asarray(np.round(values, round(decimals)) + 0.0)
             # + 0.0 turns -0.0 into 0.0.
             return np.asarray(np.round(values / self.step) * self.step + 0.0)
 
