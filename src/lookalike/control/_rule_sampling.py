@@ -388,6 +388,11 @@ class _EndCuts:
         return share
 
 
+def listed_values(values: Sequence[Any], most: int = 12) -> str:
+    """The first ``most`` values, quoted, for a message (``'a', 'b', ...``)."""
+    return ", ".join(repr(v) for v in values[:most]) + (", ..." if len(values) > most else "")
+
+
 def _check_labels(
     column: _Column, labels: set[Any], rule: str, declared: Sequence[Any] | None
 ) -> None:
@@ -398,10 +403,7 @@ def _check_labels(
     emitted = {label for label, gone in zip(column.labels, column.missing, strict=True) if not gone}
     unknown = sorted(str(label) for label in labels - emitted - {str(v) for v in declared or ()})
     if unknown:
-        shown = sorted(str(label) for label in emitted)
-        listed = ", ".join(repr(label) for label in shown[:12]) + (
-            ", ..." if len(shown) > 12 else ""
-        )
+        listed = listed_values(sorted(str(label) for label in emitted))
         warn_data(
             f"Rule {rule!r}: {unknown[0]!r} is not a value the model gives column "
             f"{column.name!r} (it gives {listed}); the rule takes it for a value never drawn. "

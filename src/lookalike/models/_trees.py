@@ -926,11 +926,7 @@ def _draw_cut(
     closed = np.flatnonzero(row_kind == 2)
     if not len(closed):
         return
-    pick = (
-        np.zeros(len(closed), dtype=np.intp)
-        if len(trees) == 1
-        else rng.integers(len(trees), size=len(closed))
-    )
+    pick = _pick_trees(len(trees), len(closed), rng)
     leaf = np.empty(len(closed), dtype=np.int64)
     part = take_rows(features, closed)
     for t, tree in enumerate(trees):
@@ -992,11 +988,7 @@ def _draw_patterns(
     if not len(closed):
         return
     part = take_rows(features, closed)
-    pick = (
-        np.zeros(len(closed), dtype=np.intp)
-        if len(trees) == 1
-        else rng.integers(len(trees), size=len(closed))
-    )
+    pick = _pick_trees(len(trees), len(closed), rng)
     tokens = np.empty(len(closed), dtype=np.float32)
     weights = patterns.weights()
     for t, tree in enumerate(trees):
@@ -1006,6 +998,13 @@ def _draw_patterns(
             index = patterns.index[closed[mine]]
             tokens[mine] = _draw_by_pattern(tree, leaf, weights, index, rng)
     features[closed, j] = tokens
+
+
+def _pick_trees(n_trees: int, n_rows: int, rng: np.random.Generator) -> np.ndarray:
+    """The tree of an ensemble each row draws from, uniformly (no draw for a single tree)."""
+    if n_trees == 1:
+        return np.zeros(n_rows, dtype=np.intp)
+    return rng.integers(n_trees, size=n_rows)
 
 
 def _draw_open(
@@ -1125,11 +1124,7 @@ def _draw_ensemble(
     """Fill column ``j`` of ``rows``: each row draws from the leaf of one tree picked at random."""
     if len(rows) == 0:
         return
-    pick = (
-        np.zeros(len(rows), dtype=np.intp)
-        if len(trees) == 1
-        else rng.integers(len(trees), size=len(rows))
-    )
+    pick = _pick_trees(len(trees), len(rows), rng)
     for t, (tree, sampler) in enumerate(zip(trees, samplers, strict=True)):
         part = rows if len(trees) == 1 else rows[pick == t]
         if not len(part):

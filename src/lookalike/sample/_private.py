@@ -20,6 +20,7 @@ import pandas as pd
 from lookalike._progress import progress_bar
 from lookalike.control import TargetResult
 from lookalike.control._conditions import parse_conditions
+from lookalike.control._rule_sampling import listed_values
 from lookalike.control._rules import Comparison, Membership, Rule, Value, check_rules, parse_rules
 from lookalike.control._targets import (
     Constraint,
@@ -212,9 +213,7 @@ def _check_named(rule: Rule, name: str, named: set[str], labels: list[str]) -> N
     ``c != "B"`` hold everywhere, silently); the rule takes it for a value never drawn."""
     unknown = sorted(named - set(labels))
     if unknown:
-        listed = ", ".join(repr(label) for label in labels[:12]) + (
-            ", ..." if len(labels) > 12 else ""
-        )
+        listed = listed_values(labels)
         warn_data(
             f"Rule {rule.text!r}: {unknown[0]!r} is not a category the private model draws in "
             f"{name!r} (it draws {listed}); the rule takes it for a value never drawn. "
