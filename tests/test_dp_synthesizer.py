@@ -927,3 +927,28 @@ def test_a_private_model_near_int64s_end_does_not_wrap() -> None:
         model = la.Synthesizer(epsilon=1.0, random_state=0).fit(table)
     out = model.sample(5_000, random_state=1)["v"]
     assert out.dtype == np.int64 and (out > 0).all()
+
+
+def test_a_private_whole_number_range_past_2_to_the_63_is_learned() -> None:
+    """The range's ends were Python ints: -10**19 made numpy arrays of objects, and the fit
+    failed (a CI run met it at epsilon 0.05, where noise alone reached the grid's ends)."""
+    rng = np.random.default_rng(0)
+    values = rng.integers(-(9 * 10**18), 9 * 10**18, 5_000)
+    table = pd.DataFrame({"v": values, "c": rng.choice(["a", "b"], 5_000)})
+    with fixed_noise(0):
+        model = la.Synthesizer(epsilon=1.0, random_state=0).fit(table)
+    out = model.sample(2_000, random_state=1)["v"]
+    assert out.dtype == np.int64 and (out < 0).mean() == pytest.approx(0.5, abs=0.1)
+
+
+def test_a_noisy_one_point_range_far_out_still_has_a_cell() -> None:
+    """At epsilon 0.05 on 300 rows, noise alone can make a whole-number column's range the
+    single point -1e19; -1e19 + 1 is -1e19 in floats, so it got no cell and the fit failed
+    (16 fits in 150)."""
+    from lookalike.models._dp import _fine_cells
+
+    for low, high in ((-1e19, -1e19), (1e18, 1e18), (5.0, 5.0)):
+        lows, highs = _fine_cells(low, high, True)
+        assert lows.tolist() == [low] and highs.tolist() == [high]
+    lows, highs = _fine_cells(-1e19, 1e19, True)
+    assert len(lows) > 10 and lows.min() == -1e19 and highs.max() == 1e19

@@ -844,7 +844,8 @@ def _private_range(
     low = _cell_end(grid, int(kept[0]), upper=False)
     high = _cell_end(grid, int(kept[-1]), upper=True)
     if integer:
-        low, high = math.ceil(low), math.floor(high)
+        # As floats: past 2**63 a Python int makes numpy arrays of objects (the grid reaches 1e19).
+        low, high = float(math.ceil(low)), float(math.floor(high))
     return (low, max(high, low)), ledger
 
 
@@ -874,11 +875,14 @@ def _fine_cells(low: float, high: float, integer: bool) -> tuple[np.ndarray, np.
     linear and a log-spaced grid (so both flat and skewed columns get resolution), and 0 gets a
     cell of its own (zero-inflated columns are common). Depends on ``low`` and ``high`` only.
     """
+    if high <= low:
+        return np.array([low]), np.array([low])
+    # Past 2**53 floats skip whole numbers: a range there is cut as a continuous one (a noisy
+    # range of one point at -1e19 made no cells at all, as -1e19 + 1 is -1e19).
+    integer = integer and max(abs(low), abs(high)) < 2.0**53
     if integer and high - low + 1 <= _MAX_INTEGER_CELLS:
         points = np.arange(low, high + 1, dtype=float)
         return points, points.copy()
-    if high <= low:
-        return np.array([low]), np.array([low])
     linear = np.linspace(low, high, _FINE_CELLS + 1)
     logs = _symexp(np.linspace(_symlog(np.array(low)), _symlog(np.array(high)), _FINE_CELLS + 1))
     extra = [0.0] if low < 0 < high else []
