@@ -1040,7 +1040,7 @@ class RuleSampler:
             "kept_low": {name: np.full(n_rows, -np.inf) for name in continuous},
             "kept_high": {name: np.full(n_rows, np.inf) for name in continuous},
             "kept": {name: np.zeros(n_rows, dtype=bool) for name in continuous},
-            # The entry of the cut-bin table (see _end_cuts) of the bin each end cut, or -1.
+            # The entry of the cut-bin table (see _cut_shares) of the bin each end cut, or -1.
             "cut_low": {name: np.full(n_rows, -1, dtype=np.int64) for name in continuous},
             "cut_high": {name: np.full(n_rows, -1, dtype=np.int64) for name in continuous},
         }
@@ -1582,7 +1582,7 @@ class RuleSampler:
         """Which tenths of its bin each row may take, as shared patterns (see :meth:`_mask`).
 
         In a bin the interval cuts, the tenth is drawn here, from the same distribution that
-        weighed the bin (:meth:`_end_cuts`: the tenth's tree on what was known when the bin
+        weighed the bin (:meth:`_cut_shares`: the tenth's tree on what was known when the bin
         was drawn, times each tenth's share inside the interval). Drawn from the tree on what is
         known now, a small leaf that holds only a thin cut tenth would take it whole (1003 in
         ``1000 <= k <= 1003`` came out for 39 % of rows).
@@ -1598,7 +1598,7 @@ class RuleSampler:
         # rest are worked out here (the same, at three times the cost).
         weighed = np.full(len(rows), -1, dtype=np.int64)
         settled = np.zeros(len(rows), dtype=bool)
-        if self.models is not None:  # (else _end_cuts kept no table)
+        if self.models is not None:  # (else _cut_shares kept no table)
             settled = (
                 self.kept[column.name][rows]
                 & (self.kept_low[column.name][rows] == low)
