@@ -105,6 +105,7 @@ __all__ = [
     "draw_pilot",
     "entry_of",
     "fit_private_model",
+    "node_marginals",
     "sample_private_model",
     "split_domain_overrides",
     "target_axis",
@@ -1633,6 +1634,16 @@ def _add_coarse_parents(
         if on_step is not None:
             on_step("Choosing more parents", d)
     return tree, ledger
+
+
+def node_marginals(model: PrivateModel) -> list[np.ndarray]:
+    """Each node's distribution over its tokens, through the tree (coarse parents' factors
+    are fitted to keep each node's table with its tree parent, so they leave it nearly so)."""
+    out: list[np.ndarray] = [np.zeros(0)] * len(model.nodes)
+    for k in model.order:
+        parent = model.parents[k]
+        out[k] = model.tables[k][0] if parent == -1 else out[parent] @ model.tables[k]
+    return out
 
 
 def _node_probabilities(tree: _Tree, c: int, drawn: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ from lookalike.models._dp import (
     countable,
     draw_pilot,
     entry_of,
+    node_marginals,
     sample_private_model,
     target_axis,
 )
@@ -93,9 +94,13 @@ def sample_private(
     for name in [c for c in rule_ranges if c in ranges]:
         ranges[name] = _intersection(ranges[name], rule_ranges.pop(name))
     factors = condition_factors(dp, schema, sets, ranges)
-    # Rules do not check missing values, so a rule's factor lets them through.
-    for node, factor in condition_factors(dp, schema, rule_sets, rule_ranges).items():
-        factor[dp.columns[dp.nodes[node]].missing_token] = 1.0
+    # Rules do not check missing values, which keep their share of the column (as under the
+    # default model): with a factor of 1, they took all the mass a rule removed.
+    rule_factors = condition_factors(dp, schema, rule_sets, rule_ranges)
+    marginals = node_marginals(dp) if rule_factors else []
+    for node, factor in rule_factors.items():
+        missing = dp.columns[dp.nodes[node]].missing_token
+        factor[missing] = _missing_share_kept(marginals[node], factor, missing)
         factors[node] = factors[node] * factor if node in factors else factor
     ranges.update(rule_ranges)
     table = model._condition_table(conditions, n)
@@ -137,6 +142,16 @@ def sample_private(
         if broken:  # never expected: each rule restricted every draw
             raise ConditionError(f"Rule(s) {broken} failed on the rows drawn; nothing written.")
     return out, [] if plan is None else plan.measure(model, out)
+
+
+def _missing_share_kept(marginal: np.ndarray, factor: np.ndarray, missing: int) -> float:
+    """The factor on a column's missing token that keeps its share under a rule's ``factor``
+    on the other tokens: the share of the present values the rule allows."""
+    present = 1.0 - float(marginal[missing])
+    if present <= 0:
+        return 1.0
+    allowed = float(np.delete(marginal * factor, missing).sum())
+    return min(allowed / present, 1.0)
 
 
 def _one_column_rules(
