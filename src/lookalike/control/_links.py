@@ -16,10 +16,18 @@ inputs are present:
     minute are computed from it);
 ``clock_add``
     a clock column is another clock column plus a number of minutes, around the clock
-    (``dep_time`` is ``sched_dep_time`` plus ``dep_delay``).
+    (``dep_time`` is ``sched_dep_time`` plus ``dep_delay``);
+``mapping``
+    a column of codes or categories takes one value for each value of another (adult's
+    ``education`` for its ``education_num``, an airport's ``tz`` for its ``tzone``): the model
+    broke such pairs in 0.2 % of adult's synthetic rows and 3 % of nycflights13's airports. Of
+    two that name each other, the number is drawn and the category computed.
+    The link keeps the pairs of the values the model releases (seen at least
+    ``rare_threshold`` times) and only where they hold at least 80 % of the rows.
 
-The model draws the computed columns (:attr:`Link.computed`) last, and :func:`apply_links`
-recomputes them in the sampled rows. A link says how columns relate, never a row's values.
+The model draws the computed columns (:attr:`Link.drawn_last`) last, and :func:`apply_links`
+recomputes them in the sampled rows (a ``mapping``'s too, which the model draws in its own
+order). A link says how columns relate, never a row's values.
 Rows whose inputs are missing keep the model's values, and a column that a sample call fixes
 or constrains (a condition, a rule, a target) keeps its drawn values in that call.
 
@@ -46,6 +54,7 @@ from lookalike.encode import (
     numeric_values,
     restore_dtype,
     seconds_to_datetimes,
+    value_labels,
 )
 from lookalike.errors import warn_data
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
@@ -54,7 +63,7 @@ from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes, on_
 
 __all__ = ["Link", "apply_links", "find_links", "links_from_manifest", "order_links"]
 
-LINK_KINDS = ("datetime_parts", "hhmm", "clock_add")
+LINK_KINDS = ("datetime_parts", "hhmm", "clock_add", "mapping")
 #: The parts a datetime is spelled in, coarsest first, and each part's range.
 DATETIME_PARTS = {
     "year": (1, 9999),
@@ -72,6 +81,12 @@ _MAX_CLOCK_TRIALS = 50_000
 _MAX_PATTERNS = 64
 #: Rows each candidate is tried on before the whole table.
 _TRIAL_ROWS = 500
+#: A ``mapping`` link: the share of the rows (with its source present) whose source value it
+#: lists, and the most values it lists.
+_MAPPED_SHARE = 0.8
+_MAX_MAPPED_VALUES = 10_000
+#: Column kinds a ``mapping`` link reads and computes (values compared by their labels).
+_MAPPING_KINDS = (ColumnKind.CATEGORICAL, ColumnKind.BOOLEAN, ColumnKind.DISCRETE)
 #: Zones tried first, so that a common name is chosen among zones with the same rules.
 _COMMON_ZONES = (
     "UTC",
@@ -96,7 +111,8 @@ class Link:
     the parts are read on, None for the column's own; ``midnight`` how the clock column writes
     midnight (``clock_add``: 0 or 2400); ``missing_follows`` that the computed columns were
     missing in every training row where an input was (a cancelled flight's departure time and
-    delay), so they are made missing there in samples too.
+    delay), so they are made missing there in samples too; ``pairs`` (``mapping``) each
+    source value's label and the label of the column's value for it.
     """
 
     kind: str
@@ -106,6 +122,7 @@ class Link:
     zone: str | None = None
     midnight: int = 0
     missing_follows: bool = False
+    pairs: tuple[tuple[str, str], ...] = ()
 
     @property
     def computed(self) -> tuple[str, ...]:
@@ -114,6 +131,14 @@ class Link:
         hour and a minute drawn apart, nycflights13's ``sched_dep_time`` lost 0.005-0.01 of
         univariate accuracy)."""
         return self.sources if self.kind == "hhmm" else (self.column,)
+
+    @property
+    def drawn_last(self) -> tuple[str, ...]:
+        """The computed columns the model draws last. Not a ``mapping``'s: drawn in the model's
+        own order it nearly always holds already, and moved last it changed adult's model
+        (education_num last: 3-way fidelity -0.0012 over 4 seeds; education last: qa's DCR
+        share +0.0023 over 5 seeds), where recomputing it changes only the rows it fixes."""
+        return () if self.kind == "mapping" else self.computed
 
     @property
     def inputs(self) -> tuple[str, ...]:
@@ -127,8 +152,13 @@ class Link:
         'dep = sched + delay minutes (HHMM clock)'
         >>> Link("hhmm", "sched", ("hour", "minute")).describe()
         'hour, minute = sched // 100, sched % 100 (HHMM)'
+        >>> Link("mapping", "tz", ("tzone",), pairs=(("America/Chicago", "-6"),)).describe()
+        'tz = the one value each tzone has (1 value listed)'
         """
         gaps = "; missing where an input is" if self.missing_follows else ""
+        if self.kind == "mapping":
+            listed = f"{len(self.pairs)} value{'s' if len(self.pairs) != 1 else ''} listed"
+            return f"{self.column} = the one value each {self.sources[0]} has ({listed})"
         if self.kind == "hhmm":
             hour, minute = self.sources
             return f"{hour}, {minute} = {self.column} // 100, {self.column} % 100 (HHMM){gaps}"
@@ -148,6 +178,7 @@ class Link:
             "zone": self.zone,
             "midnight": self.midnight,
             "missing_follows": self.missing_follows,
+            "pairs": [list(pair) for pair in self.pairs],
         }
 
     @classmethod
@@ -160,8 +191,9 @@ class Link:
             zone=None if data.get("zone") is None else str(data["zone"]),
             midnight=int(data.get("midnight", 0)),
             missing_follows=data.get("missing_follows", False) is True,
+            pairs=_read_pairs(data.get("pairs", ())),
         )
-        sizes = {"hhmm": 2, "clock_add": 2}
+        sizes = {"hhmm": 2, "clock_add": 2, "mapping": 1}
         # A datetime's parts are year, month, day and then finer ones, in that order.
         spelled = tuple(DATETIME_PARTS)[: len(link.parts)]
         valid = (
@@ -171,12 +203,24 @@ class Link:
             and link.parts == spelled
             and link.midnight in (0, 2400)
             and len({link.column, *link.sources}) == 1 + len(link.sources)
+            and (link.kind == "mapping") == bool(link.pairs)
+            and len({key for key, _ in link.pairs}) == len(link.pairs)
         )
         if not valid:
             raise ValueError(f"invalid link {dict(data)!r}")
         if link.zone is not None and link.zone not in zoneinfo.available_timezones():
             raise ValueError(f"invalid link {dict(data)!r}: unknown zone")  # not at sampling
         return link
+
+
+def _read_pairs(entries: Any) -> tuple[tuple[str, str], ...]:
+    """A ``mapping`` link's pairs as stored; ValueError unless a list of pairs of strings."""
+    if not isinstance(entries, list | tuple) or not all(
+        isinstance(pair, list | tuple) and len(pair) == 2 and all(isinstance(v, str) for v in pair)
+        for pair in entries
+    ):
+        raise ValueError(f"invalid link pairs {entries!r:.80}")
+    return tuple((str(key), str(value)) for key, value in entries)
 
 
 def order_links(links: Sequence[Link]) -> tuple[Link, ...]:
@@ -222,6 +266,8 @@ def links_from_manifest(entries: Any, schema: Schema) -> tuple[Link, ...]:
         else:
             column_fits = column.kind in numbers
         kinds_fit = column_fits and all(schema[c].kind in numbers for c in link.sources)
+        if link.kind == "mapping":
+            kinds_fit = all(_mappable(schema[c]) for c in (link.column, *link.sources))
         if not kinds_fit:
             raise ValueError(f"invalid link {link.to_dict()!r}: its columns' kinds do not fit")
     return links
@@ -232,10 +278,16 @@ def links_from_manifest(entries: Any, schema: Schema) -> tuple[Link, ...]:
 # ---------------------------------------------------------------------------------------------
 
 
-def find_links(frame: pd.DataFrame, schema: Schema) -> tuple[Link, ...]:
+def find_links(
+    frame: pd.DataFrame,
+    schema: Schema,
+    encoders: Mapping[str, ColumnEncoder] | None = None,
+    rare_threshold: int = 5,
+) -> tuple[Link, ...]:
     """The links of :data:`LINK_KINDS` that hold in every row of ``frame`` where their sources
     are present (and in at least :data:`MIN_LINKED_ROWS` rows), at most one for each column,
-    in the order of :func:`order_links`."""
+    in the order of :func:`order_links`. ``mapping`` links list only values seen at least
+    ``rare_threshold`` times and, for categories, that ``encoders`` release."""
     numbers = {
         spec.name: numeric_values(spec, frame[spec.name])
         for spec in schema
@@ -270,7 +322,94 @@ def find_links(frame: pd.DataFrame, schema: Schema) -> tuple[Link, ...]:
     if len(clocks) * len(times) * len(whole) <= _MAX_CLOCK_TRIALS:
         for name in clocks:
             accept(_clock_add(name, times, whole))
-    return order_links([_with_missingness(link, numbers) for link in found])
+    found = [_with_missingness(link, numbers) for link in found]
+    # Of two columns that name each other (education and education_num), the category is
+    # computed from the number.
+    mappings = sorted(
+        _mappings(frame, schema, encoders or {}, rare_threshold),
+        key=lambda k: schema[k.sources[0]].kind is not ColumnKind.DISCRETE,
+    )
+    for link in mappings:
+        # Not the other way round of one found already: the two would close a cycle, and
+        # neither would be kept.
+        if not any(k.column == link.sources[0] and k.sources == (link.column,) for k in found):
+            accept(link)
+    return order_links(found)
+
+
+def _mappable(spec: ColumnSpec) -> bool:
+    return (
+        spec.kind in _MAPPING_KINDS
+        and spec.pii is None
+        and spec.number_format is None
+        and spec.integer_offset is None
+        and spec.clock is None
+    )
+
+
+def _mappings(
+    frame: pd.DataFrame,
+    schema: Schema,
+    encoders: Mapping[str, ColumnEncoder],
+    rare_threshold: int,
+) -> list[Link]:
+    """``mapping`` links: a column present, with one value, for each value of another, in every
+    row where the other is present."""
+    names = [spec.name for spec in schema if _mappable(spec) and spec.name in frame]
+    codes, labels = {}, {}
+    for name in names:
+        # Codes of the values themselves (labels of each row would cost seconds on 250,000
+        # rows); the values are labelled once.
+        codes[name], uniques = pd.factorize(frame[name], use_na_sentinel=True)
+        labels[name] = value_labels(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+    found = []
+    for source in names:
+        present = codes[source] >= 0
+        keys = codes[source][present]
+        counts = np.bincount(keys, minlength=len(labels[source]))
+        listed = counts >= rare_threshold
+        released = getattr(encoders.get(source), "categories", None)
+        if released is not None:
+            listed &= np.isin(np.asarray(labels[source], dtype=object), list(released))
+        if (
+            len(keys) < MIN_LINKED_ROWS
+            or not 2 <= listed.sum() <= _MAX_MAPPED_VALUES
+            or counts[listed].sum() < _MAPPED_SHARE * len(keys)
+        ):
+            continue
+        order = np.argsort(keys, kind="stable")
+        sorted_keys = keys[order]
+        same = sorted_keys[1:] == sorted_keys[:-1]
+        # Pairs of neighbours with the same key, a few spread ones first: most columns differ
+        # there, and only those that do not are compared on every row.
+        trial = np.flatnonzero(same)[_spread_rows(same[same])]
+        firsts = np.flatnonzero(np.r_[True, ~same])
+        for column in names:
+            values = codes[column][present]
+            if column == source or (values[order[trial]] != values[order[trial + 1]]).any():
+                continue
+            in_order = values[order]
+            if (in_order < 0).any() or (same & (in_order[1:] != in_order[:-1])).any():
+                continue
+            kept = listed[sorted_keys[firsts]]
+            pairs = zip(
+                labels[source][sorted_keys[firsts][kept]],
+                labels[column][in_order[firsts][kept]],
+                strict=True,
+            )
+            released = getattr(encoders.get(column), "categories", None)
+            table = tuple(
+                (str(key), str(value))
+                for key, value in pairs
+                if released is None or value in released
+            )
+            # A column with one value for every listed key adds nothing a link should force
+            # (a constant year; a flag whose rare other value sits with rare keys). Values
+            # that differ but read alike (1 and "1" in one column of objects) are not keys.
+            keys_unique = len({key for key, _ in table}) == len(table)
+            if keys_unique and len({value for _, value in table}) >= 2:
+                found.append(Link("mapping", column, (source,), pairs=table))
+    return found
 
 
 def _with_missingness(link: Link, numbers: Mapping[str, np.ndarray]) -> Link:
@@ -581,6 +720,22 @@ def _apply_group(
             if i in done:
                 continue
             open_sources = [c for c in link.sources if c not in determined]
+            if link.kind == "mapping" and link.column in determined and open_sources:
+                # One value for each: a fixed code gives its category back.
+                targets = [value for _, value in link.pairs]
+                if len(set(targets)) == len(targets):
+                    (source,) = link.sources
+                    back_link = Link(
+                        "mapping",
+                        source,
+                        (link.column,),
+                        pairs=tuple((value, key) for key, value in link.pairs),
+                    )
+                    out[source] = _mapped(back_link, out, schema)
+                    determined.add(source)
+                    done.add(i)
+                    turned = True
+                continue
             back = (
                 link.kind == "hhmm"
                 and link.column not in determined
@@ -600,9 +755,33 @@ def _apply_group(
         # A link computing several columns (an hour and a minute) fills those not fixed.
         if link.kind != "hhmm" and len(open_computed) < len(link.computed):
             continue
+        if link.kind == "mapping":
+            out[link.column] = _mapped(link, out, schema)
+            continue
         for name, values in _solve(link, out, schema, determined, fixed_rows).items():
             if name in open_computed:
                 out[name] = _written(values, name, encoders, schema, out.index)
+
+
+def _mapped(link: Link, out: pd.DataFrame, schema: Schema) -> pd.Series:
+    """A ``mapping`` link's column: its listed value where the source's value is listed, the
+    drawn value elsewhere. Each distinct source value is looked up once."""
+    table = dict(link.pairs)
+    codes, uniques = pd.factorize(out[link.sources[0]], use_na_sentinel=True)
+    labels = value_labels(pd.Series(uniques, dtype=object))
+    known = [(i, table[label]) for i, label in enumerate(labels) if label in table]
+    column = out[link.column].copy()
+    if not known:
+        return column
+    values = restore_dtype(
+        pd.Series([value for _, value in known], dtype=object), schema[link.column]
+    )
+    position = np.full(len(uniques) + 1, -1)  # a missing source (code -1) takes the last
+    position[[i for i, _ in known]] = np.arange(len(known))
+    at = position[codes]
+    rows = np.flatnonzero(at >= 0)
+    column.iloc[rows] = values.astype(column.dtype).to_numpy()[at[rows]]
+    return column
 
 
 def _numbers(out: pd.DataFrame, schema: Schema, names: Sequence[str]) -> np.ndarray:

@@ -370,10 +370,10 @@ class Synthesizer:
                 rules, frame, frame_schema, encoder, self.rare_threshold
             )
             if self.keep_links:
-                self.links_ = find_links(frame, frame_schema)
+                self.links_ = find_links(frame, frame_schema, encoder.encoders, self.rare_threshold)
             task = bar.add_task("Learning columns", total=tokens.shape[1])
             order = _model_order(
-                encoder, self.column_order, [c for k in self.links_ for c in k.computed]
+                encoder, self.column_order, [c for k in self.links_ for c in k.drawn_last]
             )
             fine = np.array([part > 0 for _, part in encoder.model_columns])
             trees = fit_column_models(
@@ -922,7 +922,7 @@ class Synthesizer:
             model.n_rows_ = int(manifest["n_rows"])
             model.links_ = links_from_manifest(manifest.get("links"), schema)
             model.order_ = _model_order(
-                encoder, model.column_order, [c for k in model.links_ for c in k.computed]
+                encoder, model.column_order, [c for k in model.links_ for c in k.drawn_last]
             )
             model.min_samples_leaf_ = int(manifest["min_samples_leaf"])
             model.min_samples_leaf_any_order_ = int(manifest["min_samples_leaf_any_order"])
