@@ -316,6 +316,25 @@ def test_conditions_naming_no_date_build_the_months_last_day(
     assert (local.dt.hour == out["hour"]).all()
 
 
+def test_seed_rows_past_their_months_end_are_warned_about_once(
+    flights_model: la.Synthesizer,
+) -> None:
+    """Rows are linked in groups that fix the same columns, and each group warned: seed rows
+    fixing 31 April with and without an hour gave one warning per group."""
+    seeds = pd.DataFrame(
+        {"month": [4, 4, 6, 6], "day": [31, 31, 31, 31], "hour": [9, None, 9, None]}
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DataWarning)
+        out = flights_model.sample(conditions=seeds, random_state=0)
+    said = [str(w.message) for w in caught if "past its month's end" in str(w.message)]
+    assert said == [
+        "4 row(s) fix day past its month's end (no such date); local and time_hour are built "
+        "from the month's last day there."
+    ]
+    assert out["local"].str[5:10].tolist() == ["04-30", "04-30", "06-30", "06-30"]
+
+
 def test_link_descriptions_read_as_formulas() -> None:
     assert Link(
         "datetime_parts", "t", ("y", "m", "d"), ("year", "month", "day"), "UTC"

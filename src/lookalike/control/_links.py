@@ -680,15 +680,25 @@ def apply_links(
         # rows counts as fixed in all (its links give way there, or are turned around).
         patterns = np.asarray(masks.any(axis=0))[None, :]
         group = np.zeros(len(out), dtype=np.int64)
+    # Fixed days past their month's end, counted over the groups: one warning for them all.
+    past_days: dict[tuple[str, str], int] = {}
     for g, pattern in enumerate(patterns):
         rows = np.flatnonzero(group.reshape(-1) == g)
         kept = {name for name, on in zip(involved, pattern, strict=True) if on}
         part = out.iloc[rows].copy() if len(patterns) > 1 else out
         fixed_rows = {name: masks[rows, j] for j, name in enumerate(involved)}
-        _apply_group(part, links, encoders, schema, kept, fixed_rows)
+        _apply_group(part, links, encoders, schema, kept, fixed_rows, past_days)
         if len(patterns) > 1:
             for name in involved:
                 out[name] = _merged(out[name], part[name], rows)
+    for day in dict.fromkeys(name for name, _ in past_days):
+        built = [column for name, column in past_days if name == day]
+        count = max(past_days[day, column] for column in built)
+        verb = "is" if len(built) == 1 else "are"
+        warn_data(
+            f"{count} row(s) fix {day} past its month's end (no such date); "
+            f"{' and '.join(built)} {verb} built from the month's last day there."
+        )
     return out
 
 
@@ -708,6 +718,7 @@ def _apply_group(
     schema: Schema,
     kept: set[str],
     fixed_rows: Mapping[str, np.ndarray],
+    past_days: dict[tuple[str, str], int],
 ) -> None:
     """:func:`apply_links` on rows that fix the columns ``kept`` (in place); ``fixed_rows``
     says which rows really fix each column (a column fixed in some rows counts as kept in
@@ -758,7 +769,7 @@ def _apply_group(
         if link.kind == "mapping":
             out[link.column] = _mapped(link, out, schema)
             continue
-        for name, values in _solve(link, out, schema, determined, fixed_rows).items():
+        for name, values in _solve(link, out, schema, determined, fixed_rows, past_days).items():
             if name in open_computed:
                 out[name] = _written(values, name, encoders, schema, out.index)
 
@@ -793,9 +804,12 @@ def _solve(
     out: pd.DataFrame,
     schema: Schema,
     kept: set[str],
-    fixed_rows: Mapping[str, np.ndarray] | None = None,
+    fixed_rows: Mapping[str, np.ndarray],
+    past_days: dict[tuple[str, str], int],
 ) -> dict[str, np.ndarray]:
-    """The computed columns' values: the drawn ones, replaced where the inputs are present."""
+    """The computed columns' values: the drawn ones, replaced where the inputs are present.
+    Rows that fix a day past its month's end are counted in ``past_days`` (by the day and the
+    datetime column) for :func:`apply_links` to warn about once."""
     if link.kind == "hhmm":
         (time,) = _numbers(out, schema, [link.column]).T
         present = np.isfinite(time)
@@ -810,15 +824,13 @@ def _solve(
         name = link.sources[2]
         fixed = np.zeros(len(out), dtype=bool)
         if name in kept:
-            fixed = np.ones(len(out), dtype=bool) if fixed_rows is None else fixed_rows[name]
+            fixed = fixed_rows[name]
         if (past & ~fixed).any():
             drawn = np.where(fixed, numeric_values(schema[name], out[name]), day)
             out[name] = restore_dtype(pd.Series(drawn, index=out.index, name=name), schema[name])
         if (past & fixed).any():
-            warn_data(
-                f"{int((past & fixed).sum())} row(s) fix {name} past its month's end (no such "
-                f"date); {link.column} is built from the month's last day there."
-            )
+            count = int((past & fixed).sum())
+            past_days[name, link.column] = past_days.get((name, link.column), 0) + count
     (values,) = _numbers(out, schema, [link.column]).T
     sources = _numbers(out, schema, link.sources)
     if day is not None:
