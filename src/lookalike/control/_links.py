@@ -356,45 +356,53 @@ def _mappings(
     """``mapping`` links: a column present, with one value, for each value of another, in every
     row where the other is present."""
     names = [spec.name for spec in schema if _mappable(spec) and spec.name in frame]
-    codes, labels = {}, {}
+    # Codes of the values themselves, a column each (labels of each row would cost seconds on
+    # 250,000 rows); the values are labelled once.
+    codes, labels = [], []
     for name in names:
-        # Codes of the values themselves (labels of each row would cost seconds on 250,000
-        # rows); the values are labelled once.
-        codes[name], uniques = pd.factorize(frame[name], use_na_sentinel=True)
-        labels[name] = value_labels(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+        column_codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
+        codes.append(column_codes.astype(np.int32))
+        labels.append(value_labels(pd.Series(uniques, dtype=object)).to_numpy(dtype=object))
+    # Row by row too, so that a few rows of every column are read at once.
+    matrix = np.column_stack(codes) if codes else np.zeros((len(frame), 0), dtype=np.int32)
     found = []
-    for source in names:
-        present = codes[source] >= 0
-        keys = codes[source][present]
-        counts = np.bincount(keys, minlength=len(labels[source]))
+    for s, source in enumerate(names):
+        present = codes[s] >= 0
+        keys = codes[s][present]
+        counts = np.bincount(keys, minlength=len(labels[s]))
         listed = counts >= rare_threshold
         released = getattr(encoders.get(source), "categories", None)
         if released is not None:
-            listed &= np.isin(np.asarray(labels[source], dtype=object), list(released))
+            listed &= np.isin(labels[s], list(released))
         if (
             len(keys) < MIN_LINKED_ROWS
             or not 2 <= listed.sum() <= _MAX_MAPPED_VALUES
             or counts[listed].sum() < _MAPPED_SHARE * len(keys)
         ):
             continue
-        order = np.argsort(keys, kind="stable")
+        # A stable sort of small codes is a radix sort (4x faster on 100,000 rows).
+        small = keys.astype(np.int16) if len(labels[s]) < 2**15 else keys
+        order = np.argsort(small, kind="stable")
         sorted_keys = keys[order]
         same = sorted_keys[1:] == sorted_keys[:-1]
         # Pairs of neighbours with the same key, a few spread ones first: most columns differ
         # there, and only those that do not are compared on every row.
         trial = np.flatnonzero(same)[_spread_rows(same[same])]
         firsts = np.flatnonzero(np.r_[True, ~same])
-        for column in names:
-            values = codes[column][present]
-            if column == source or (values[order[trial]] != values[order[trial + 1]]).any():
-                continue
-            in_order = values[order]
+        rows = np.flatnonzero(present)[order]  # the table's rows in key order
+        # The columns that agree on the trial pairs, all at once (pair by pair, every row of
+        # every pair of columns took 27 s on 400 columns of 100,000 rows).
+        agree = ~(matrix[rows[trial]] != matrix[rows[trial + 1]]).any(axis=0)
+        agree[s] = False
+        for c in np.flatnonzero(agree):
+            column = names[c]
+            in_order = codes[c][rows]
             if (in_order < 0).any() or (same & (in_order[1:] != in_order[:-1])).any():
                 continue
             kept = listed[sorted_keys[firsts]]
             pairs = zip(
-                labels[source][sorted_keys[firsts][kept]],
-                labels[column][in_order[firsts][kept]],
+                labels[s][sorted_keys[firsts][kept]],
+                labels[c][in_order[firsts][kept]],
                 strict=True,
             )
             released = getattr(encoders.get(column), "categories", None)
