@@ -545,7 +545,8 @@ def test_fixed_values_give_the_models_conditional_distribution(table: pd.DataFra
     # Fix the column drawn last (of those with a second value frequent enough to compare on):
     # every other column must be reweighed by its value.
     drawn = [dp_model.columns[dp_model.nodes[i]].name for i in dp_model.order]
-    last = next(c for c in reversed(drawn) if plain[c].value_counts().iloc[1] > 30_000)
+    counts = {c: plain[c].value_counts() for c in drawn}
+    last = next(c for c in reversed(drawn) if len(counts[c]) > 1 and counts[c].iloc[1] > 30_000)
     value = plain[last].value_counts().index[1]
     out = model.sample(20_000, conditions={last: value}, random_state=2)
     assert (out[last] == value).all()
@@ -662,7 +663,8 @@ def test_parity_and_a_shifted_distribution_on_a_private_model(table: pd.DataFram
     # A number with a cell per value takes shares like a category.
     graduates = model.sample(5000, rebalance={"education_num": {13: 0.4}}, random_state=5)
     assert (graduates["education_num"] == 13).mean() == pytest.approx(0.4, abs=1e-3)
-    assert 44 <= median["hours_per_week"].median() <= 46
+    # Half the rows at most 45 (the median itself may fall halfway to the next value drawn).
+    assert (median["hours_per_week"] <= 45).mean() == pytest.approx(0.5, abs=0.01)
 
 
 def test_seed_rows_and_exact_numbers_on_a_private_model(
@@ -1012,3 +1014,15 @@ def test_a_rule_on_a_private_model_leaves_the_missing_share_as_it_was() -> None:
         out = model.sample(n, random_state=1, rules=[rule])
         assert la.check_rules(out, [rule]).n_violations == 0
         assert out[name].isna().mean() == pytest.approx(plain[name].isna().mean(), abs=0.01)
+
+
+def test_a_thin_tail_does_not_keep_the_empty_values_at_the_other_end() -> None:
+    """The share that keeps thin tails was for all runs of empty-looking values at once: a
+    real tail (ages 64-79, 400 rows) kept ages 10-20, which held only noise, too."""
+    from lookalike.models._dp import _FineHistogram, _without_empty_values
+
+    ages = np.arange(10, 101, dtype=float)
+    noisy = np.select([ages <= 20, ages <= 63, ages <= 79], [20.0, 650.0, 25.0], 0.0)
+    histogram = _FineHistogram(np.array([]), ages, ages, np.append(noisy, 0.0), 23.3, True)
+    kept = _without_empty_values(histogram).cell_low
+    assert kept.min() == 21 and {64.0, 79.0} <= set(kept)
