@@ -425,3 +425,17 @@ def test_a_malformed_mapping_in_a_model_file_is_refused() -> None:
     ):
         with pytest.raises(ValueError, match="invalid link"):
             links_from_manifest([bad], model.schema_)
+    # Values the columns never take (a tampered file loaded, then failed in pandas or wrote
+    # the value into samples).
+    encoders = model.encoder_.encoders
+    assert links_from_manifest([entry], model.schema_, encoders) == (
+        next(k for k in model.links_ if k.column == "country"),
+    )
+    (coded,) = [k.to_dict() for k in model.links_ if k.column == "level"]
+    for bad, named in (
+        ({**entry, "pairs": [["Lyon", "FR"], ["Paris", "Atlantis"]]}, "'Atlantis'"),
+        ({**coded, "pairs": [["abc", "low"], ["2", "mid"]]}, "'abc' is not a value of 'code'"),
+        ({**entry, "pairs": [[str(k), "FR"] for k in range(10_001)]}, "more than 10000"),
+    ):
+        with pytest.raises(ValueError, match=named):
+            links_from_manifest([bad], model.schema_, encoders)

@@ -245,9 +245,11 @@ def order_links(links: Sequence[Link]) -> tuple[Link, ...]:
     return tuple(ordered)
 
 
-def links_from_manifest(entries: Any, schema: Schema) -> tuple[Link, ...]:
+def links_from_manifest(
+    entries: Any, schema: Schema, encoders: Mapping[str, ColumnEncoder] | None = None
+) -> tuple[Link, ...]:
     """Links as a model file stores them; ValueError when malformed (the loader names the
-    file)."""
+    file). A ``mapping``'s values must be ones its columns take (``encoders``' categories)."""
     if entries is None:
         return ()
     if not isinstance(entries, list):
@@ -270,7 +272,30 @@ def links_from_manifest(entries: Any, schema: Schema) -> tuple[Link, ...]:
             kinds_fit = all(_mappable(schema[c]) for c in (link.column, *link.sources))
         if not kinds_fit:
             raise ValueError(f"invalid link {link.to_dict()!r}: its columns' kinds do not fit")
+        if link.kind == "mapping":
+            _check_pairs(link, schema, encoders or {})
     return links
+
+
+def _check_pairs(link: Link, schema: Schema, encoders: Mapping[str, ColumnEncoder]) -> None:
+    """ValueError unless each of a ``mapping``'s labels is a value its column can take."""
+    if len(link.pairs) > _MAX_MAPPED_VALUES:
+        raise ValueError(f"invalid link for {link.column!r}: more than {_MAX_MAPPED_VALUES} pairs")
+    for side, name in enumerate((link.sources[0], link.column)):
+        spec, labels = schema[name], [pair[side] for pair in link.pairs]
+        categories = getattr(encoders.get(name), "categories", None)
+        if categories is not None:
+            wrong = [label for label in labels if label not in set(categories)]
+        elif spec.kind is ColumnKind.BOOLEAN:
+            wrong = [label for label in labels if label not in {"True", "False"}]
+        else:
+            numbers = pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce")
+            finite = np.isfinite(numbers.to_numpy(dtype=float))
+            wrong = [label for label, ok in zip(labels, finite, strict=True) if not ok]
+        if wrong:
+            raise ValueError(
+                f"invalid link for {link.column!r}: {wrong[0]!r} is not a value of {name!r}"
+            )
 
 
 # ---------------------------------------------------------------------------------------------

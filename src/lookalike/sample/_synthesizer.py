@@ -920,7 +920,7 @@ class Synthesizer:
             if model.seed_entropy_ < 0:
                 raise ValueError(f"negative seed entropy {model.seed_entropy_}")
             model.n_rows_ = int(manifest["n_rows"])
-            model.links_ = links_from_manifest(manifest.get("links"), schema)
+            model.links_ = links_from_manifest(manifest.get("links"), schema, encoder.encoders)
             model.order_ = _model_order(
                 encoder, model.column_order, [c for k in model.links_ for c in k.drawn_last]
             )
