@@ -1111,9 +1111,10 @@ def _without_empty_values(h: _FineHistogram) -> _FineHistogram:
     many of its own scale too; adult's ``education_num`` 1-3 (552 rows, each value too thin to
     show) stay while 17-31 go. Runs go lightest first while together they hold at most
     ``_EMPTY_VALUES_SHARE`` of the rows: a heavier one is a thin spread-out tail (ages on 2,000
-    rows, 500 of them over 49 cells), which stays without keeping the empty runs beside it
-    (default_credit's ages 64-79 kept 11-17 and 80-95 too when the share was for all runs at
-    once). A value dropped is taken as rare: its rows count as the nearest value kept.
+    rows, 500 of them over 49 cells), which stays without keeping the empty runs elsewhere (a
+    real tail at ages 64-79 kept the empty ages 10-20 too when the share was for all runs at
+    once); empty values right next to it are one run with it and stay. A value dropped is taken
+    as rare: its rows count as the nearest value kept.
     """
     counts = h.noisy[:-1]
     if not h.integer or len(counts) < 2 or not (h.cell_low == h.cell_high).all():
