@@ -439,3 +439,55 @@ def test_a_malformed_mapping_in_a_model_file_is_refused() -> None:
     ):
         with pytest.raises(ValueError, match=named):
             links_from_manifest([bad], model.schema_, encoders)
+
+
+def test_rules_on_a_mapped_column_keep_its_pairs() -> None:
+    """Rules restrict a column given those drawn before it, and a mapped column is computed
+    afterwards: under ``country == 'DE'`` the cities drawn first gave most rows French
+    cities, and the rule then kept the broken pairs."""
+    frame = _coded()[["code", "level", "city", "country", "income"]]
+    # Each source before the column it maps to (a two-value country is drawn first by default).
+    model = la.Synthesizer(random_state=0, column_order="table").fit(frame)
+    country_of = dict(zip(frame["city"], frame["country"], strict=True))
+    for rules, countries in (
+        (["country == 'DE'"], {"DE"}),
+        (["country != 'DE'"], {"FR"}),
+        (["if income > 60000 then country == 'FR'"], {"FR", "DE"}),
+    ):
+        out = model.sample(2000, rules=rules, random_state=1)
+        assert set(out["country"]) == countries
+        assert (out["country"] == out["city"].map(country_of)).all(), rules
+        assert la.check_rules(out, rules).all_hold
+    # A numeric source: each code's level, and the share of its codes as the model draws them.
+    out = model.sample(4000, rules=["level in ('low', 'mid')"], random_state=1)
+    assert set(out["code"]) == {1, 2}
+    assert (out["level"] == out["code"].map({1: "low", 2: "mid"})).all()
+    free = model.sample(4000, random_state=1)["level"].value_counts()
+    assert out["level"].value_counts(normalize=True)["low"] == pytest.approx(
+        free["low"] / (free["low"] + free["mid"]), abs=0.04
+    )
+    # A 'within' rule on the two columns knows their combinations from the link.
+    out = model.sample(500, rules=["city within country", "income > 30000"], random_state=1)
+    assert (out["country"] == out["city"].map(country_of)).all()
+    # Through the controlled sampler too.
+    out = model.sample(2000, rules=["country == 'DE'"], rebalance={"level": {"top": 0.3}})
+    assert (out["country"] == out["city"].map(country_of)).all()
+    assert out["level"].eq("top").mean() == pytest.approx(0.3, abs=0.03)
+
+
+def test_rules_and_fixed_values_win_over_a_mapping() -> None:
+    frame = _coded(1500)
+    model = la.Synthesizer(random_state=0).fit(frame)
+    # Rules that contradict the link hold, the link gives way.
+    out = model.sample(300, rules=["country == 'DE'", "city == 'Lyon'"], random_state=1)
+    assert (out["country"] == "DE").all() and (out["city"] == "Lyon").all()
+    seeds = pd.DataFrame({"city": ["Lyon"] * 50 + [None] * 50})
+    out = model.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)
+    assert (out["country"] == "DE").all() and (out["city"].iloc[:50] == "Lyon").all()
+    # Seed rows that fix none of the link's cells leave it to hold.
+    seeds = pd.DataFrame({"city": [None] * 100, "level": ["low"] * 100})
+    out = model.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)
+    assert out["city"].isin(["Bonn", "Köln"]).all()
+    with pytest.warns(DataWarning, match="no probability"):
+        out = model.sample(100, conditions={"city": "Nice"}, rules=["country == 'DE'"])
+    assert (out["country"] == "DE").all() and (out["city"] == "Nice").all()

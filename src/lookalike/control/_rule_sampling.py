@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.control._conditions import Condition
+from lookalike.control._links import Link
 from lookalike.control._rules import (
     Arithmetic,
     Atom,
@@ -66,6 +67,7 @@ from lookalike.encode import (
     numeric_values,
     restore_dtype,
     seconds_to_datetimes,
+    value_label,
 )
 from lookalike.errors import ConditionError, warn_data
 from lookalike.models._trees import (
@@ -489,6 +491,14 @@ def _describe_column(
     )
 
 
+def _token_labels(column: _Column) -> list[str | None]:
+    """Each token's label as links and data know it (``value_label``), None where missing."""
+    return [
+        None if missing else value_label(label)
+        for label, missing in zip(column.labels, column.missing, strict=True)
+    ]
+
+
 def _number_label(value: float) -> str | None:
     if np.isinf(value):
         return str(value)
@@ -670,6 +680,7 @@ class RuleSampler:
         rng: np.random.Generator,
         fixed_values: pd.DataFrame | None = None,
         models: Sequence[ColumnModel] | None = None,
+        links: Sequence[Link] = (),
     ) -> None:
         self.rules = list(rules)
         self.encoder = encoder
@@ -708,6 +719,10 @@ class RuleSampler:
                     pairs.append(self._conditional_pair(condition, consequence, rule.text))
                     continue
             self.conditionals.append(_Conditional(condition, consequence, negated, rule.text))
+        for link in links:
+            pair = self._link_pair(link, encoder, position_in_order)
+            if pair is not None:
+                pairs.append(pair)
         targets = set(self.formulas)
         for rule in self.rules:
             clash = targets & set(rule.columns) - (
@@ -850,6 +865,39 @@ class RuleSampler:
             table = ~table
         table |= child.missing[:, None] | parent.missing[None, :]
         return _Pair(atom.child, atom.parent, table, rule)
+
+    def _link_pair(
+        self, link: Link, encoder: TableEncoder, position_in_order: Mapping[int, int]
+    ) -> _Pair | None:
+        """A ``mapping`` link as a table of allowed pairs: a listed source value goes only with
+        its value, an unlisted one (rare, say) with any; None for a column drawn by bins.
+
+        Rules restrict a column given the columns drawn before it, and the link is recomputed
+        after the draw: under ``region == "N"`` a state drawn before the region would then
+        give most rows another region, and the rule would keep the broken pair. With the
+        table, the arc consistency of the rules keeps only the states of the allowed regions.
+        """
+        text = f"the link {link.describe()}"
+        (source_name,) = link.sources
+        described = {
+            name: self.columns.get(name) or _describe_column(name, encoder, position_in_order, text)
+            for name in (source_name, link.column)
+        }
+        if any(column.continuous for column in described.values()):
+            return None
+        self.columns.update(described)
+        source, computed = described[source_name], described[link.column]
+        computed_index = {
+            label: t for t, label in enumerate(_token_labels(computed)) if label is not None
+        }
+        value_of = dict(link.pairs)
+        table = np.ones((source.n_tokens, computed.n_tokens), dtype=bool)
+        for t, label in enumerate(_token_labels(source)):
+            mapped = value_of.get(label) if label is not None else None
+            if mapped is not None and mapped in computed_index:
+                table[t] = computed.missing
+                table[t, computed_index[mapped]] = True
+        return _Pair(source_name, link.column, table, text)
 
     def _conditional_pair(
         self, condition: _Constraint, consequence: _Constraint, rule: str
@@ -2025,17 +2073,24 @@ def rule_sampler(
     n_rows: int,
     rng: np.random.Generator,
     fixed_values: pd.DataFrame | None,
+    fixed_columns: Sequence[str] = (),
 ) -> RuleSampler | None:
     """The sampler for the model's fit-time rules plus ``rules``; None when there are none.
 
     A ``within`` rule given at sample time without combinations uses those learned at fit time
-    for the same two columns.
+    for the same two columns (or a ``mapping`` link's, the source within its value). The model's ``mapping`` links on the rules' columns hold as rules
+    too (see :meth:`RuleSampler._link_pair`), unless the call fixes one of their columns
+    (``fixed_values``' or ``fixed_columns``) or the rules contradict them: fixed values and
+    rules win over a link, as in :func:`~lookalike.control._links.apply_links`.
     """
     fitted: list[Rule] = list(getattr(model, "rules_", []))
     extra = parse_rules(rules)
     known = {
         (r.within.child, r.within.parent): r.within.pairs for r in fitted if r.within is not None
     }
+    for link in getattr(model, "links_", ()):
+        if link.kind == "mapping":
+            known.setdefault((link.sources[0], link.column), frozenset(link.pairs))
     completed = []
     for rule in extra:
         within = rule.within
@@ -2049,6 +2104,32 @@ def rule_sampler(
         return None
     if fixed_values is not None:
         _check_seed_rows(fixed_values, everything, model.schema_)
+    held = set(fixed_columns)
+    if fixed_values is not None:
+        held |= {str(c) for c in fixed_values.columns if fixed_values[c].notna().any()}
+    held |= {r.formula.target for r in everything if r.formula is not None}
+    ruled = {name for r in everything for name in r.columns}
+    links = [
+        link
+        for link in getattr(model, "links_", ())
+        if link.kind == "mapping"
+        and ruled & {link.column, *link.sources}
+        and not held & {link.column, *link.sources}
+    ]
+    if links:
+        try:
+            return RuleSampler(
+                everything,
+                model.encoder_,
+                model.order_,
+                n_rows,
+                rng,
+                fixed_values,
+                model.trees_,
+                links,
+            )
+        except ConditionError:
+            pass  # the rules contradict a link: they win, as the error without it would tell
     return RuleSampler(
         everything, model.encoder_, model.order_, n_rows, rng, fixed_values, model.trees_
     )

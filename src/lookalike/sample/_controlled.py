@@ -299,7 +299,7 @@ def _rule_samplers(
     pilot_rng, main_rng = rng.spawn(2)
     samplers = []
     for stream in (pilot_rng, main_rng):
-        sampler = rule_sampler(model, rules, 0, stream, None)
+        sampler = rule_sampler(model, rules, 0, stream, None, [c.column for c in conditions])
         if sampler is None:
             return None, None
         sampler.take_conditions(conditions)
