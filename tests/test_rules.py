@@ -622,3 +622,19 @@ def test_a_pair_rule_keeps_the_rows_own_share_of_the_bin_it_cuts() -> None:
 
     # About 0.17 either way; the standard error of each share is about 0.002.
     assert early(ruled) == pytest.approx(early(exact), abs=0.02)
+
+
+def test_rules_on_labels_with_missing_values(fitted: la.Synthesizer) -> None:
+    """A rule on a column of labels with missing values raised a KeyError (its missing token
+    was weighed as if it were a bin a range cuts); a saved model with such a rule could never
+    be sampled."""
+    rules = ["workclass == 'Private'", "occupation not in ('Sales', 'Tech-support')"]
+    out = fitted.sample(3000, rules=rules, random_state=1)
+    assert la.check_rules(out, rules).all_hold
+    assert set(out["workclass"].dropna()) == {"Private"}
+    plain = fitted.sample(30_000, random_state=2)
+    # Missing values satisfy every rule and keep the share the model gives them.
+    assert out["workclass"].isna().mean() == pytest.approx(
+        plain["workclass"].isna().mean(), abs=0.02
+    )
+    assert out["workclass"].isna().any()

@@ -1455,13 +1455,12 @@ class RuleSampler:
         column = cuts.column
         share = np.ones(len(at))
         done = np.zeros(len(at), dtype=bool)
-        for bins, entries in (
-            (cuts.bin_low, self.cut_low[column.name]),
-            (cuts.bin_high, self.cut_high[column.name]),
-        ):
+        for bins, state in ((cuts.bin_low, self.cut_low), (cuts.bin_high, self.cut_high)):
             b = bins[at]
+            # (A column of labels has no bins, and no entries: its missing token is weighed.)
             if not (b >= 0).any():
                 continue
+            entries = state[column.name]
             hit = np.flatnonzero(
                 ~done & (b >= 0) & (column.token_of_bin[np.maximum(b, 0)] == tokens)
             )
