@@ -476,18 +476,41 @@ def test_rules_on_a_mapped_column_keep_its_pairs() -> None:
 
 
 def test_rules_and_fixed_values_win_over_a_mapping() -> None:
+    """Values a call fixes and rules hold where they contradict a link, with a warning (the
+    rows then hold pairs the data never has); the links they do not contradict still hold."""
     frame = _coded(1500)
     model = la.Synthesizer(random_state=0).fit(frame)
-    # Rules that contradict the link hold, the link gives way.
-    out = model.sample(300, rules=["country == 'DE'", "city == 'Lyon'"], random_state=1)
+    broken = "rows pair 'city' with another 'country' than its own"
+    with pytest.warns(DataWarning, match=f"300 of 300 {broken}"):
+        out = model.sample(300, rules=["country == 'DE'", "city == 'Lyon'"], random_state=1)
     assert (out["country"] == "DE").all() and (out["city"] == "Lyon").all()
+    # Only the contradicted link gives way (all of them did).
+    rules = ["country == 'DE'", "level == 'low'", "code == 2"]
+    with pytest.warns(DataWarning, match="rows pair 'code' with another 'level'") as caught:
+        out = model.sample(300, rules=rules, random_state=1)
+    assert not any("'city'" in str(w.message) for w in caught)
+    assert out["city"].isin(["Bonn", "Köln"]).all()
     seeds = pd.DataFrame({"city": ["Lyon"] * 50 + [None] * 50})
-    out = model.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)
+    with pytest.warns(DataWarning, match=f"50 of 100 {broken}"):
+        out = model.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)
     assert (out["country"] == "DE").all() and (out["city"].iloc[:50] == "Lyon").all()
     # Seed rows that fix none of the link's cells leave it to hold.
     seeds = pd.DataFrame({"city": [None] * 100, "level": ["low"] * 100})
     out = model.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)
     assert out["city"].isin(["Bonn", "Köln"]).all()
-    with pytest.warns(DataWarning, match="no probability"):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         out = model.sample(100, conditions={"city": "Nice"}, rules=["country == 'DE'"])
+    messages = " | ".join(str(w.message) for w in caught)
+    assert "no probability" in messages and f"100 of 100 {broken}" in messages
     assert (out["country"] == "DE").all() and (out["city"] == "Nice").all()
+    # A set of values restricts a column as a rule does: the link holds under both.
+    out = model.sample(
+        300, conditions={"country": {"DE", "FR"}}, rules=["city in ('Bonn', 'Lyon')"]
+    )
+    country_of = dict(zip(frame["city"], frame["country"], strict=True))
+    assert (out["country"] == out["city"].map(country_of)).all()
+    # Both values fixed: the pair asked for, without a warning.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model.sample(50, conditions={"level": "top", "code": 4}, rules=["income > 0"])

@@ -61,7 +61,14 @@ from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import column_zone
 from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes, on_clock
 
-__all__ = ["Link", "apply_links", "find_links", "links_from_manifest", "order_links"]
+__all__ = [
+    "Link",
+    "apply_links",
+    "find_links",
+    "links_from_manifest",
+    "order_links",
+    "warn_broken_mappings",
+]
 
 LINK_KINDS = ("datetime_parts", "hhmm", "clock_add", "mapping")
 #: The parts a datetime is spelled in, coarsest first, and each part's range.
@@ -808,6 +815,45 @@ def _apply_group(
         for name, values in _solve(link, out, schema, determined, fixed_rows, past_days).items():
             if name in open_computed:
                 out[name] = _written(values, name, encoders, schema, out.index)
+
+
+def warn_broken_mappings(
+    out: pd.DataFrame,
+    links: Sequence[Link],
+    schema: Schema,
+    fixed: Mapping[str, np.ndarray] | None = None,
+) -> None:
+    """Warn once where rows pair a ``mapping`` link's source with another value than its own:
+    a call's fixed values and rules win over a link (``education_num`` fixed at 9 under the
+    rule ``education == 'Doctorate'``), and silently the rows held pairs the data never has.
+    Rows that fix both values (``fixed``, as for :func:`apply_links`) asked for their pair.
+
+    >>> link = Link("mapping", "level", ("code",), pairs=(("1", "low"), ("2", "high")))
+    >>> from lookalike.schema import infer_schema
+    >>> rows = pd.DataFrame({"code": [1, 2, 2], "level": ["low", "low", "high"]})
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     warn_broken_mappings(rows, [link], infer_schema(rows))
+    >>> print(caught[0].message)
+    1 of 3 rows pair 'code' with another 'level' than its own (level = the one value each code has (2 values listed)): the call's conditions or rules fix these values.
+    """
+    broken = []
+    for link in links:
+        if link.kind != "mapping" or not {link.column, *link.sources} <= set(out.columns):
+            continue
+        drawn = out[link.column]
+        own = _mapped(link, out, schema)
+        differ = ~(own.eq(drawn) | (own.isna() & drawn.isna())).to_numpy()
+        if fixed is not None and link.column in fixed and link.sources[0] in fixed:
+            differ &= ~(np.asarray(fixed[link.column]) & np.asarray(fixed[link.sources[0]]))
+        n = int(differ.sum())
+        if n:
+            broken.append(
+                f"{n} of {len(out)} rows pair {link.sources[0]!r} with another "
+                f"{link.column!r} than its own ({link.describe()})"
+            )
+    if broken:
+        warn_data("; ".join(broken) + ": the call's conditions or rules fix these values.")
 
 
 def _mapped(link: Link, out: pd.DataFrame, schema: Schema) -> pd.Series:

@@ -2115,23 +2115,28 @@ def rule_sampler(
         and ruled & {link.column, *link.sources}
         and not held & {link.column, *link.sources}
     ]
-    if links:
+
+    def build(kept: Sequence[Link]) -> RuleSampler:
+        return RuleSampler(
+            everything, model.encoder_, model.order_, n_rows, rng, fixed_values, model.trees_, kept
+        )
+
+    if not links:
+        return build([])
+    try:
+        return build(links)
+    except ConditionError:
+        pass
+    # The rules contradict a link: they win over it (the rows then hold pairs the link does
+    # not list, and the sample warns), and the links they leave possible still hold.
+    kept: list[Link] = []
+    for link in links:
         try:
-            return RuleSampler(
-                everything,
-                model.encoder_,
-                model.order_,
-                n_rows,
-                rng,
-                fixed_values,
-                model.trees_,
-                links,
-            )
+            build([*kept, link])
         except ConditionError:
-            pass  # the rules contradict a link: they win, as the error without it would tell
-    return RuleSampler(
-        everything, model.encoder_, model.order_, n_rows, rng, fixed_values, model.trees_
-    )
+            continue
+        kept.append(link)
+    return build(kept)
 
 
 def _check_seed_rows(seed: pd.DataFrame, rules: Sequence[Rule], schema: Schema) -> None:

@@ -299,7 +299,10 @@ def _rule_samplers(
     pilot_rng, main_rng = rng.spawn(2)
     samplers = []
     for stream in (pilot_rng, main_rng):
-        sampler = rule_sampler(model, rules, 0, stream, None, [c.column for c in conditions])
+        # A fixed value holds in every row, where a link could leave a row no value; sets and
+        # ranges restrict a column as rules do.
+        fixed = [c.column for c in conditions if c.kind == "value"]
+        sampler = rule_sampler(model, rules, 0, stream, None, fixed)
         if sampler is None:
             return None, None
         sampler.take_conditions(conditions)

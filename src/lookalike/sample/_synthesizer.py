@@ -24,6 +24,7 @@ from lookalike.control._links import (
     apply_links,
     find_links,
     links_from_manifest,
+    warn_broken_mappings,
 )
 from lookalike.control._rule_sampling import (
     fit_rules,
@@ -627,6 +628,8 @@ class Synthesizer:
             drawn = out.copy()
             out = apply_links(out, links, self.encoder_.encoders, self.schema_, fixed=fixed)
             out = self._relink_rule_rows(out, drawn, links, rules, fixed)
+            if fixed or rules or getattr(self, "rules_", None):
+                warn_broken_mappings(out, links, self.schema_, fixed)
         return self._with_spellings(out)
 
     def _relink_rule_rows(
