@@ -254,6 +254,8 @@ def test_a_budget_or_row_count_that_cannot_be_read(
     _assert_one_line_error(result, "--epsilon must be a number > 0; got 'abc'", code=2)
     result = _run("fit", adult_csv, "-o", model, "--epsilon", "1", "--delta", "x")
     _assert_one_line_error(result, "--delta must be a number", code=2)
+    result = _run("fit", adult_csv, "-o", model, "--epsilon", "1", "--delta", "2")
+    _assert_one_line_error(result, "--delta must be a number between 0 and 1; got '2'", code=2)
     for budget in ("0", "-1", "inf", "nan"):  # read as numbers, but no budget: usage errors too
         result = _run("fit", adult_csv, "-o", model, "--epsilon", budget)
         _assert_one_line_error(result, f"--epsilon must be a number > 0; got '{budget}'", code=2)
@@ -763,3 +765,24 @@ def test_sigterm_while_writing_leaves_no_file(tmp_path: Path) -> None:
     assert process.returncode == 143
     assert "terminated" in err.decode() and "Traceback" not in err.decode()
     assert list(out_dir.iterdir()) == []
+
+
+def test_missing_scenario_rules_and_result_files_are_named(
+    tmp_path: Path, adult_csv: Path, model_file: Path
+) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    out = tmp_path / "out.csv"
+    for option in ("--scenario", "--rules"):
+        command = (
+            ("sample", model_file, "-n", "5", "-o", out)
+            if option == "--scenario"
+            else ("fit", adult_csv, "-o", tmp_path / "m.lookalike")
+        )
+        result = _run(*command, option, tmp_path / "nope.yaml")
+        _assert_one_line_error(result, "Scenario file", "nope.yaml", "does not exist")
+        result = _run(*command, option, folder)
+        _assert_one_line_error(result, "Scenario file", "is a folder, not a file")
+    result = _run("report", adult_csv, adult_csv, "-o", tmp_path / "r.html", "--audit", folder)
+    _assert_one_line_error(result, "Result file", "is a folder, not a file", code=2)
+    assert not out.exists() and not (tmp_path / "r.html").exists()

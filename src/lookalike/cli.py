@@ -700,7 +700,7 @@ def _parse_count(text: str, option: str) -> int:
 
 
 def _parse_budget(text: str | None, option: str) -> float | None:
-    """--epsilon and --delta: a number; the synthesizer checks its range and names it."""
+    """--epsilon and --delta: a number > 0 (a delta under 1), as a usage error otherwise."""
     if text is None:
         return None
     try:
@@ -709,6 +709,8 @@ def _parse_budget(text: str | None, option: str) -> float | None:
         raise _UsageProblem(f"{option} must be a number > 0; got {text!r}.") from None
     if not 0 < value < math.inf:
         raise _UsageProblem(f"{option} must be a number > 0; got {text!r}.")
+    if option == "--delta" and value >= 1:
+        raise _UsageProblem(f"--delta must be a number between 0 and 1; got {text!r}.")
     return value
 
 
@@ -1053,6 +1055,10 @@ def _read_result(path: Path, kind: type[_Result]) -> _Result:
     """A stress-test, experiment or audit result from the JSON file its ``to_json`` wrote."""
     import json
 
+    if path.is_dir():
+        raise _UsageProblem(f"Result file {str(path)!r} is a folder, not a file.")
+    if not path.exists():
+        raise _UsageProblem(f"Result file {str(path)!r} does not exist.")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

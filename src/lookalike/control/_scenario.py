@@ -88,6 +88,10 @@ class Scenario:
         import yaml
 
         path = Path(path)
+        if path.is_dir():
+            raise ConditionError(f"Scenario file {str(path)!r} is a folder, not a file.")
+        if not path.exists():
+            raise ConditionError(f"Scenario file {str(path)!r} does not exist.")
         try:
             text = path.read_text(encoding="utf-8")
             data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
