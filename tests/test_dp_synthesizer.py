@@ -1115,3 +1115,20 @@ def test_whole_numbers_come_out_as_round_as_the_data(tmp_path: Path) -> None:
     write_artifact(tmp_path / "bad.lookalike", Artifact(artifact.manifest, arrays))
     with pytest.raises(la.ModelFileError):
         la.load(tmp_path / "bad.lookalike")
+
+
+def test_a_code_and_its_label_stay_together() -> None:
+    """A code of a few whole numbers was binned, and drawn within its bin whatever its label
+    said: adult's education agreed with its code in 81 % of rows at epsilon 1. A code now has
+    a token per value, and the 2-way table's empty cells lose their noise with one shift."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    code = rng.choice(np.arange(1, 17), n, p=np.r_[np.full(8, 0.02), np.full(8, 0.105)])
+    label = np.array([f"level-{c:02d}" for c in range(17)])[code]
+    other = {f"g{i}": rng.choice(["a", "b", "c"], n) for i in range(4)}
+    table = pd.DataFrame({"code": code, "label": label, **other})
+    with fixed_noise(1):
+        model = la.Synthesizer(epsilon=1.0, random_state=0).fit(table)
+    out = model.sample(n, random_state=1)
+    agree = out["label"] == out["code"].map(lambda c: f"level-{c:02d}")
+    assert agree.mean() > 0.93

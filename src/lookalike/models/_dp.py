@@ -1360,8 +1360,16 @@ def _numeric_measured(h: _FineHistogram, name: str, n_bins: int) -> _Measured:
     # The cells that rows past the ends are clipped into, and the regions their rows spread over.
     ends = _cell_index(np.array([-np.inf, np.inf]), cell_low, cell_high, low, high, integer)
     spread = np.where(h.overflow > _OVERFLOW_SDS * sigma, h.overflow, 0.0)
-    regions = _overflow_regions(np.maximum(noisy[:-1], 0.0), ends, spread)
-    cell_token = _bins_with_regions(np.maximum(noisy[:-1], 0.0), n_bins, regions, spread)
+    if (cell_low == cell_high).all() and len(cell_low) <= _MAX_TOKENS:
+        # A code (a few whole numbers): a token per value, as a category has. In bins, a
+        # value was drawn within its bin whatever the other columns said: adult's education
+        # agreed with its code in 81 % of rows at epsilon 1, 91 % with a token per value.
+        # Rows past its ends are its end values.
+        regions: list[np.ndarray | None] = [None, None]
+        cell_token = np.arange(len(cell_low))
+    else:
+        regions = _overflow_regions(np.maximum(noisy[:-1], 0.0), ends, spread)
+        cell_token = _bins_with_regions(np.maximum(noisy[:-1], 0.0), n_bins, regions, spread)
     bins = int(cell_token.max()) + 1
     weights = np.zeros(len(cell_token))
     for b in range(bins):
@@ -2057,9 +2065,12 @@ def _ratio(target: np.ndarray, current: np.ndarray) -> np.ndarray:
 def _consistent_table(noisy: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     """A non-negative table with row sums ``rows`` and column sums ``cols``, close to ``noisy``.
 
-    First the least-squares additive correction onto the margins, then clipping at 0, then
-    iterative proportional fitting back onto the margins (a small share of the independent table
-    keeps every row and column fittable).
+    First the least-squares additive correction onto the margins, then one shift of every cell
+    before clipping at 0 so that the table holds its total (:func:`_norm_sub`: clipping alone
+    kept the positive half of the noise in every empty cell, which in a sparse table such as
+    adult's education by its code is a tenth of the rows), then iterative proportional fitting
+    back onto the margins (a small share of the independent table keeps every row and column
+    fittable).
     """
     n_rows, n_cols = noisy.shape
     row_gap = rows - noisy.sum(axis=1)
@@ -2070,7 +2081,8 @@ def _consistent_table(noisy: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> 
         - (row_gap.sum() + col_gap.sum()) / (2 * n_rows * n_cols)
     )
     total = max(float(rows.sum()), 1e-12)
-    table: np.ndarray = np.maximum(noisy + shift, 0.0) + 1e-3 * np.outer(rows, cols) / total
+    cleaned = _norm_sub((noisy + shift).ravel(), total).reshape(noisy.shape)
+    table: np.ndarray = cleaned + 1e-3 * np.outer(rows, cols) / total
     for _ in range(100):
         table *= (rows / np.maximum(table.sum(axis=1), 1e-300))[:, None]
         table *= (cols / np.maximum(table.sum(axis=0), 1e-300))[None, :]
