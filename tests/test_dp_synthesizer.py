@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -480,19 +481,24 @@ def test_coarse_parents_hold_structure_that_no_tree_of_pairs_can(
 def test_a_model_with_coarse_parents_round_trips_and_refuses_a_bad_factor(
     tmp_path: Path,
 ) -> None:
-    from lookalike.persist import Artifact, read_artifact, write_artifact
-
     with fixed_noise(2):
         model = la.Synthesizer(epsilon=20.0, random_state=0).fit(_xor_table())
     loaded = la.load(model.save(tmp_path / "xor.lookalike"))
     pd.testing.assert_frame_equal(loaded.sample(2000), model.sample(2000))
-    artifact = read_artifact(tmp_path / "xor.lookalike")
+    _assert_refused_negated(tmp_path / "xor.lookalike", lambda k: k.startswith("dp.factor"))
+
+
+def _assert_refused_negated(path: Path, picks: Callable[[str], bool]) -> None:
+    """A saved model with the first array ``picks`` names negated does not load."""
+    from lookalike.persist import Artifact, read_artifact, write_artifact
+
+    artifact = read_artifact(path)
     arrays = dict(artifact.arrays)
-    name = next(k for k in arrays if k.startswith("dp.factor"))
+    name = next(k for k in arrays if picks(k))
     arrays[name] = -arrays[name]
-    write_artifact(tmp_path / "bad.lookalike", Artifact(artifact.manifest, arrays))
+    write_artifact(path.with_name("bad.lookalike"), Artifact(artifact.manifest, arrays))
     with pytest.raises(la.ModelFileError):
-        la.load(tmp_path / "bad.lookalike")
+        la.load(path.with_name("bad.lookalike"))
 
 
 def test_a_private_fit_reports_its_progress_per_column_and_stage() -> None:
@@ -1079,8 +1085,6 @@ def test_whole_numbers_come_out_as_round_as_the_data(tmp_path: Path) -> None:
     """Drawn uniformly within their cells, a private model's credit limits (multiples of
     10,000) came out round in 1.6 % of rows; a noisy count of trailing zeros per decade puts
     them back on their round values."""
-    from lookalike.persist import Artifact, read_artifact, write_artifact
-
     rng = np.random.default_rng(0)
     n = 20_000
     limit = 10_000 * rng.integers(1, 60, n)
@@ -1108,13 +1112,7 @@ def test_whole_numbers_come_out_as_round_as_the_data(tmp_path: Path) -> None:
     # Saved and loaded; a tampered table of shares is refused.
     path = model.save(tmp_path / "round.lookalike")
     pd.testing.assert_frame_equal(la.load(path).sample(500), model.sample(500))
-    artifact = read_artifact(path)
-    arrays = dict(artifact.arrays)
-    name = next(k for k in arrays if k.endswith(".round"))
-    arrays[name] = -arrays[name]
-    write_artifact(tmp_path / "bad.lookalike", Artifact(artifact.manifest, arrays))
-    with pytest.raises(la.ModelFileError):
-        la.load(tmp_path / "bad.lookalike")
+    _assert_refused_negated(path, lambda k: k.endswith(".round"))
 
 
 def test_a_code_and_its_label_stay_together() -> None:
