@@ -773,16 +773,18 @@ def test_missing_scenario_rules_and_result_files_are_named(
     folder = tmp_path / "folder"
     folder.mkdir()
     out = tmp_path / "out.csv"
-    for option in ("--scenario", "--rules"):
+    for option, role in (("--scenario", "Scenario file"), ("--rules", "Rules file")):
         command = (
             ("sample", model_file, "-n", "5", "-o", out)
             if option == "--scenario"
             else ("fit", adult_csv, "-o", tmp_path / "m.lookalike")
         )
         result = _run(*command, option, tmp_path / "nope.yaml")
-        _assert_one_line_error(result, "Scenario file", "nope.yaml", "does not exist")
+        _assert_one_line_error(result, role, "nope.yaml", "does not exist")
         result = _run(*command, option, folder)
-        _assert_one_line_error(result, "Scenario file", "is a folder, not a file")
+        _assert_one_line_error(result, role, "is a folder, not a file")
     result = _run("report", adult_csv, adult_csv, "-o", tmp_path / "r.html", "--audit", folder)
-    _assert_one_line_error(result, "Result file", "is a folder, not a file", code=2)
+    _assert_one_line_error(result, "Result file", "is a folder, not a file")
+    result = _run("report", adult_csv, adult_csv, "-o", tmp_path / "r.html", "--audit", "no.json")
+    _assert_one_line_error(result, "Result file", "no.json", "does not exist")
     assert not out.exists() and not (tmp_path / "r.html").exists()

@@ -1130,3 +1130,19 @@ def test_a_code_and_its_label_stay_together() -> None:
     out = model.sample(n, random_state=1)
     agree = out["label"] == out["code"].map(lambda c: f"level-{c:02d}")
     assert agree.mean() > 0.93
+
+
+def test_values_past_declared_bounds_are_clipped_onto_them() -> None:
+    """Declared bounds clip (README): rows past them are their end's value, not spread over
+    the cells inside as rows past a private range are."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    ages = rng.integers(17, 91, n)
+    table = pd.DataFrame({"age": ages, "g": rng.choice(["a", "b"], n)})
+    with fixed_noise(0):
+        model = la.Synthesizer(epsilon=1.0, random_state=0).fit(
+            table, {"age": {"bounds": [17, 60]}}
+        )
+    out = model.sample(n, random_state=1)["age"]
+    assert out.between(17, 60).all()
+    assert (out == 60).mean() == pytest.approx((ages >= 60).mean(), abs=0.03)

@@ -514,3 +514,24 @@ def test_rules_and_fixed_values_win_over_a_mapping() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         model.sample(50, conditions={"level": "top", "code": 4}, rules=["income > 0"])
+
+
+def test_a_rule_tying_a_mapped_column_to_another_leaves_the_link_to_give_way() -> None:
+    """With the link as a rule of pairs, rules that contradict it only in some rows (``if
+    income > X then country == 'DE'`` with ``if income > X then city == 'Lyon'``) left those
+    rows no value: the sample raised, and a model fitted with such rules could not be
+    sampled. The link now joins only rules on its own columns; here the rules win, with a
+    warning."""
+    # Income drawn first: its rows past 60,000 then need a German Lyon.
+    frame = _coded(1500)[["income", "code", "level", "city", "country"]]
+    rules = ["if income > 60000 then country == 'DE'", "if income > 60000 then city == 'Lyon'"]
+    model = la.Synthesizer(random_state=0, column_order="table").fit(frame)
+    for fitted in (model, la.Synthesizer(random_state=0, column_order="table")):
+        with pytest.warns(DataWarning, match="rows pair 'city' with another 'country'"):
+            if fitted is model:
+                out = model.sample(1000, rules=rules, random_state=1)
+            else:
+                with pytest.warns(DataWarning, match="break"):  # the training rows do
+                    fitted.fit(frame, rules=rules)
+                out = fitted.sample(1000, random_state=1)
+        assert la.check_rules(out, rules).all_hold

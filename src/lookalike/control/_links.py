@@ -835,7 +835,7 @@ def warn_broken_mappings(
     ...     warnings.simplefilter("always")
     ...     warn_broken_mappings(rows, [link], infer_schema(rows))
     >>> print(caught[0].message)
-    1 of 3 rows pair 'code' with another 'level' than its own (level = the one value each code has (2 values listed)): the call's conditions or rules fix these values.
+    1 of 3 rows pair 'code' with another 'level' than its own (level = the one value each code has (2 values listed)): the call's fixed values, targets (rebalance, shift, parity) or rules win over the link there.
     """
     broken = []
     for link in links:
@@ -853,7 +853,10 @@ def warn_broken_mappings(
                 f"{link.column!r} than its own ({link.describe()})"
             )
     if broken:
-        warn_data("; ".join(broken) + ": the call's conditions or rules fix these values.")
+        warn_data(
+            "; ".join(broken) + ": the call's fixed values, targets (rebalance, shift, parity) "
+            "or rules win over the link there."
+        )
 
 
 def _mapped(link: Link, out: pd.DataFrame, schema: Schema) -> pd.Series:

@@ -2107,13 +2107,12 @@ def rule_sampler(
     if fixed_values is not None:
         held |= {str(c) for c in fixed_values.columns if fixed_values[c].notna().any()}
     held |= {r.formula.target for r in everything if r.formula is not None}
-    ruled = {name for r in everything for name in r.columns}
     links = [
         link
         for link in getattr(model, "links_", ())
         if link.kind == "mapping"
-        and ruled & {link.column, *link.sources}
         and not held & {link.column, *link.sources}
+        and _rules_allow_link(everything, {link.column, *link.sources})
     ]
 
     def build(kept: Sequence[Link]) -> RuleSampler:
@@ -2137,6 +2136,24 @@ def rule_sampler(
             continue
         kept.append(link)
     return build(kept)
+
+
+def _rules_allow_link(rules: Sequence[Rule], columns: set[str]) -> bool:
+    """Whether a ``mapping`` link on ``columns`` joins the rules: some rule names one of them,
+    and every such rule names nothing else (a rule on one column, or a ``within`` of the two).
+
+    Rules on one column prune the link's pairs before any row is drawn, so a contradiction is
+    found then. A rule that ties a link column to another (``if age > 60 then education_num
+    == 9``) restricts it row by row, and with the link a row could be left no value at all: the
+    link gives way to such rules, as to fixed values (the sample warns of the pairs broken).
+    """
+    touching = [r for r in rules if columns & set(r.columns)]
+    return bool(touching) and all(
+        set(r.columns) <= columns
+        and r.formula is None
+        and (len(set(r.columns)) == 1 or (r.within is not None and r.condition is None))
+        for r in touching
+    )
 
 
 def _check_seed_rows(seed: pd.DataFrame, rules: Sequence[Rule], schema: Schema) -> None:

@@ -664,7 +664,9 @@ def fit_private_model(
         h = _trimmed(h)
         if "bounds" not in domain.get(name, {}):  # declared bounds name the values that exist
             h = _without_empty_values(h)
-        measured[name] = _numeric_measured(h, name, n_bins)
+        # Declared bounds clip the values past them onto their ends, as documented.
+        spread = "bounds" not in domain.get(name, {})
+        measured[name] = _numeric_measured(h, name, n_bins, spread_overflow=spread)
         if name in rounding:
             m = measured[name]
             table, first = rounding[name]
@@ -972,7 +974,8 @@ def _private_range(
 
     The grid never depends on the data; cells whose noisy count is below a high threshold (so that
     pure noise rarely passes) are dropped and the range spans the remaining ones. Extremes held by
-    few rows are therefore clipped, which is also what protects them. Each grid point (1, 3.16,
+    few rows are therefore left out, which is also what protects them: their rows are counted
+    apart and drawn over the range's end cells (:func:`_overflow_regions`). Each grid point (1, 3.16,
     10, 31.6, ...) is a cell of its own between the open intervals, so a column capped at a
     round number (visibility at 10) ends there when the interval past it is empty, not at the
     next point.
@@ -1337,7 +1340,9 @@ def _without_empty_values(h: _FineHistogram) -> _FineHistogram:
     )
 
 
-def _numeric_measured(h: _FineHistogram, name: str, n_bins: int) -> _Measured:
+def _numeric_measured(
+    h: _FineHistogram, name: str, n_bins: int, spread_overflow: bool = True
+) -> _Measured:
     """The column's tokens (bins of fine cells), their cells' weights and their 1-way marginal.
 
     Within a bin, cells are drawn by a straight line through their noisy counts when the counts
@@ -1368,7 +1373,15 @@ def _numeric_measured(h: _FineHistogram, name: str, n_bins: int) -> _Measured:
         regions: list[np.ndarray | None] = [None, None]
         cell_token = np.arange(len(cell_low))
     else:
-        regions = _overflow_regions(np.maximum(noisy[:-1], 0.0), ends, spread)
+        if spread_overflow:
+            regions = _overflow_regions(np.maximum(noisy[:-1], 0.0), ends, spread)
+        else:  # clipped onto the ends: the end cells hold them
+            regions = [
+                np.array([end]) if extra > 0 else None
+                for end, extra in zip(ends, spread, strict=True)
+            ]
+            if ends[0] == ends[1]:
+                regions = [None, None]
         cell_token = _bins_with_regions(np.maximum(noisy[:-1], 0.0), n_bins, regions, spread)
     bins = int(cell_token.max()) + 1
     weights = np.zeros(len(cell_token))

@@ -511,7 +511,7 @@ class Synthesizer:
         ``rules`` hold in every row, as in :meth:`sample`.
 
         >>> import pandas as pd
-        >>> df = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b", "b", "b"] * 50})
+        >>> df = pd.DataFrame({"x": list(range(25)) * 8, "c": ["a", "b", "b", "b"] * 50})
         >>> model = Synthesizer(random_state=7).fit(df)
         >>> rows, report = model.sample_with_report(1000, rebalance={"c": {"a": 0.5}})
         >>> report.targets[0].asked, abs(report.targets[0].achieved - 0.5) < 0.01
