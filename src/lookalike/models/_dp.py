@@ -1365,11 +1365,13 @@ def _numeric_measured(
     # The cells that rows past the ends are clipped into, and the regions their rows spread over.
     ends = _cell_index(np.array([-np.inf, np.inf]), cell_low, cell_high, low, high, integer)
     spread = np.where(h.overflow > _OVERFLOW_SDS * sigma, h.overflow, 0.0)
-    if (cell_low == cell_high).all() and len(cell_low) <= _MAX_TOKENS:
+    if (cell_low == cell_high).all() and len(cell_low) <= min(2 * n_bins, _MAX_TOKENS):
         # A code (a few whole numbers): a token per value, as a category has. In bins, a
         # value was drawn within its bin whatever the other columns said: adult's education
         # agreed with its code in 81 % of rows at epsilon 1, 91 % with a token per value.
-        # Rows past its ends are its end values.
+        # Not past twice the bins the noise allows: at epsilon 0.3, adult's 16 codes in 16
+        # tokens cost TSTR 0.016 (5 fits), in fewer bins nothing. Rows past its ends are its
+        # end values.
         regions: list[np.ndarray | None] = [None, None]
         cell_token = np.arange(len(cell_low))
     else:
