@@ -1035,19 +1035,12 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _check_input_file(path: Path, role: str) -> None:
-    """ConditionError (exit 1, as for every input file) unless ``path`` is a file."""
-    if path.is_dir():
-        raise ConditionError(f"{role} {str(path)!r} is a folder, not a file.")
-    if not path.exists():
-        raise ConditionError(f"{role} {str(path)!r} does not exist.")
-
-
 def _read_rules(path: Path) -> list[Any]:
     """The 'rules' list of a YAML/JSON file (a scenario file, or one with only 'rules')."""
     from lookalike.control import Scenario
+    from lookalike.io import check_input_file
 
-    _check_input_file(path, "Rules file")
+    check_input_file(path, "Rules file", ConditionError)
     scenario = Scenario.from_file(path)
     if not scenario.rules:
         raise _UsageProblem(f"The rules file {str(path)!r} has no 'rules:' list.")
@@ -1064,7 +1057,9 @@ def _read_result(path: Path, kind: type[_Result]) -> _Result:
     """A stress-test, experiment or audit result from the JSON file its ``to_json`` wrote."""
     import json
 
-    _check_input_file(path, "Result file")
+    from lookalike.io import check_input_file
+
+    check_input_file(path, "Result file", ConditionError)
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:

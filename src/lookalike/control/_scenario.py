@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from lookalike.errors import ConditionError
+from lookalike.io import check_input_file
 
 _KEYS = ("name", "conditions", "rebalance", "shift", "parity", "rules")
 
@@ -88,10 +89,7 @@ class Scenario:
         import yaml
 
         path = Path(path)
-        if path.is_dir():
-            raise ConditionError(f"Scenario file {str(path)!r} is a folder, not a file.")
-        if not path.exists():
-            raise ConditionError(f"Scenario file {str(path)!r} does not exist.")
+        check_input_file(path, "Scenario file", ConditionError)
         try:
             text = path.read_text(encoding="utf-8")
             data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)

@@ -1,6 +1,6 @@
 """Read tables from files and in-memory frames; write them to CSV or Parquet, atomically."""
 
-from lookalike.io._files import check_output_path, write_text
+from lookalike.io._files import check_input_file, check_output_path, write_text
 from lookalike.io._table import (
     BOOLEAN_SPELLINGS,
     TABLE_SUFFIXES,
@@ -14,6 +14,7 @@ from lookalike.io._table import (
 __all__ = [
     "BOOLEAN_SPELLINGS",
     "TABLE_SUFFIXES",
+    "check_input_file",
     "check_model_name",
     "check_output_path",
     "check_table_output",

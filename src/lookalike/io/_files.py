@@ -1,4 +1,5 @@
-"""Output paths: refuse to overwrite, and publish files atomically (temp file + rename)."""
+"""Input and output paths: inputs must be files; outputs are never overwritten unasked and are
+published atomically (temp file + rename)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,21 @@ from pathlib import Path
 
 from lookalike.errors import OutputExistsError
 
-__all__ = ["check_output_path", "write_atomically", "write_text"]
+__all__ = ["check_input_file", "check_output_path", "write_atomically", "write_text"]
+
+
+def check_input_file(path: Path, role: str, error: type[Exception]) -> None:
+    """Raise ``error`` naming ``role`` unless ``path`` is a file that exists.
+
+    >>> check_input_file(Path("no-such.yaml"), "Rules file", ValueError)
+    Traceback (most recent call last):
+    ...
+    ValueError: Rules file 'no-such.yaml' does not exist.
+    """
+    if path.is_dir():
+        raise error(f"{role} {str(path)!r} is a folder, not a file.")
+    if not path.exists():
+        raise error(f"{role} {str(path)!r} does not exist.")
 
 
 def check_output_path(path: str | os.PathLike[str], *, force: bool = False) -> Path:

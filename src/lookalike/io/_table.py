@@ -45,7 +45,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from lookalike.errors import DataError, ModelFileError, warn_data
-from lookalike.io._files import check_output_path, write_atomically
+from lookalike.io._files import check_input_file, check_output_path, write_atomically
 
 __all__ = [
     "BOOLEAN_SPELLINGS",
@@ -226,10 +226,7 @@ def _format_of(path: Path, role: str) -> _Format:
 
 def _read_file(path: Path) -> pd.DataFrame:
     shown = repr(str(path))
-    if not path.exists():
-        raise DataError(f"Input file {shown} does not exist.")
-    if path.is_dir():
-        raise DataError(f"Input file {shown} is a folder, not a file.")
+    check_input_file(path, "Input file", DataError)
     fmt = _format_of(path, "Input file")
     try:
         size = path.stat().st_size

@@ -16,6 +16,7 @@ import yaml
 from pandas.tseries.api import guess_datetime_format
 
 from lookalike.errors import DataError, SchemaError, warn_data
+from lookalike.io import check_input_file
 from lookalike.schema._numbers import (
     CLOCK_HHMM,
     decimals_of,
@@ -95,10 +96,7 @@ def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None)
 def load_schema_overrides(path: str | Path) -> dict[str, Any]:
     """Read a schema override file (JSON, or YAML for ``.yaml``/``.yml``)."""
     path = Path(path)
-    if path.is_dir():
-        raise SchemaError(f"Schema file {str(path)!r} is a folder, not a file.")
-    if not path.is_file():
-        raise SchemaError(f"Schema file {str(path)!r} does not exist.")
+    check_input_file(path, "Schema file", SchemaError)
     try:
         text = path.read_text(encoding="utf-8")
         data = yaml.safe_load(text) if path.suffix in {".yaml", ".yml"} else json.loads(text)
