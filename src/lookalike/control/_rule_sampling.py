@@ -2077,10 +2077,11 @@ def rule_sampler(
     """The sampler for the model's fit-time rules plus ``rules``; None when there are none.
 
     A ``within`` rule given at sample time without combinations uses those learned at fit time
-    for the same two columns (or a ``mapping`` link's, the source within its value). The model's ``mapping`` links on the rules' columns hold as rules
-    too (see :meth:`RuleSampler._link_pair`), unless the call fixes one of their columns
-    (``fixed_values``' or ``fixed_columns``) or the rules contradict them: fixed values and
-    rules win over a link, as in :func:`~lookalike.control._links.apply_links`.
+    for the same two columns (or a ``mapping`` link's: the source within its value). The
+    model's ``mapping`` links hold as rules too (see :meth:`RuleSampler._link_pair`) where
+    :func:`_rules_allow_link`, unless the call fixes one of their columns (``fixed_values``' or
+    ``fixed_columns``) or the rules contradict them: fixed values and rules win over a link,
+    as in :func:`~lookalike.control._links.apply_links`.
     """
     fitted: list[Rule] = list(getattr(model, "rules_", []))
     extra = parse_rules(rules)

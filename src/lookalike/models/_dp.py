@@ -1375,15 +1375,9 @@ def _numeric_measured(
         regions: list[np.ndarray | None] = [None, None]
         cell_token = np.arange(len(cell_low))
     else:
-        if spread_overflow:
-            regions = _overflow_regions(np.maximum(noisy[:-1], 0.0), ends, spread)
-        else:  # clipped onto the ends: the end cells hold them
-            regions = [
-                np.array([end]) if extra > 0 else None
-                for end, extra in zip(ends, spread, strict=True)
-            ]
-            if ends[0] == ends[1]:
-                regions = [None, None]
+        regions = _overflow_regions(
+            np.maximum(noisy[:-1], 0.0), ends, spread, inward=spread_overflow
+        )
         cell_token = _bins_with_regions(np.maximum(noisy[:-1], 0.0), n_bins, regions, spread)
     bins = int(cell_token.max()) + 1
     weights = np.zeros(len(cell_token))
@@ -1424,18 +1418,21 @@ def _numeric_measured(
 
 
 def _overflow_regions(
-    weights: np.ndarray, ends: np.ndarray, spread: np.ndarray
+    weights: np.ndarray, ends: np.ndarray, spread: np.ndarray, *, inward: bool = True
 ) -> list[np.ndarray | None]:
     """For the rows below and above the cells (``spread``), the run of cells from the end cell
     they are clipped into inward that holds as many rows as they are: they are drawn over it,
-    by its cells' weights, not as a spike at the end. None where there are none, or where the
-    two runs would meet (a column of a few cells)."""
+    by its cells' weights, not as a spike at the end. Without ``inward`` (declared bounds,
+    which clip) the run is the end cell alone. None where there are none, or where the two
+    runs would meet (a column of a few cells)."""
     regions: list[np.ndarray | None] = []
     for end, extra, step in ((int(ends[0]), spread[0], 1), (int(ends[1]), spread[1], -1)):
         if extra <= 0:
             regions.append(None)
             continue
         order = np.arange(end, len(weights) if step > 0 else -1, step)
+        if not inward:
+            order = order[:1]
         enough = np.flatnonzero(np.cumsum(weights[order]) >= float(extra))
         run = order[: int(enough[0]) + 1] if len(enough) else order
         regions.append(np.sort(run))
