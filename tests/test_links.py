@@ -546,3 +546,20 @@ def test_a_rule_tying_a_mapped_column_to_another_leaves_the_link_to_give_way() -
     with pytest.warns(DataWarning, match=broken):
         out = ruled.sample(1000, random_state=1)
     assert la.check_rules(out, rules).all_hold
+
+
+def test_targets_on_a_mapped_column_keep_its_pairs() -> None:
+    """A rebalanced (shifted, parity) column keeps the values its targets drew, so the link
+    cannot recompute it: drawn after a source whose leaf did not tell the values apart, half
+    the rows broke their pair (501 of 1,000 here). The link now holds as a rule of pairs."""
+    frame = pd.DataFrame({"x": list(range(20)) * 10, "c": ["a", "b", "b", "b"] * 50})
+    model = la.Synthesizer(random_state=7).fit(frame)
+    assert [(k.kind, k.column, k.sources) for k in model.links_] == [("mapping", "c", ("x",))]
+    c_of = dict(zip(frame["x"], frame["c"], strict=True))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out, report = model.sample_with_report(1000, rebalance={"c": {"a": 0.5}}, random_state=1)
+        assert (out["c"] == out["x"].map(c_of)).all()
+        assert report.targets[0].achieved == pytest.approx(0.5, abs=0.01)
+        out = model.sample(1000, shift={"x": {"mean": "+3"}}, random_state=1)
+        assert (out["c"] == out["x"].map(c_of)).all()

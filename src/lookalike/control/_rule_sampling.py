@@ -2073,8 +2073,10 @@ def rule_sampler(
     rng: np.random.Generator,
     fixed_values: pd.DataFrame | None,
     fixed_columns: Sequence[str] = (),
+    targeted: Sequence[str] = (),
 ) -> RuleSampler | None:
-    """The sampler for the model's fit-time rules plus ``rules``; None when there are none.
+    """The sampler for the model's fit-time rules plus ``rules``; None when there are none
+    and no link holds as a rule.
 
     A ``within`` rule given at sample time without combinations uses those learned at fit time
     for the same two columns (or a ``mapping`` link's: the source within its value). The
@@ -2082,6 +2084,11 @@ def rule_sampler(
     :func:`_rules_allow_link`, unless the call fixes one of their columns (``fixed_values``' or
     ``fixed_columns``) or the rules contradict them: fixed values and rules win over a link,
     as in :func:`~lookalike.control._links.apply_links`.
+
+    Links on a ``targeted`` column (rebalanced, shifted, or in a parity) hold as rules with no
+    rule at all: the targets fix that column's value, so the link cannot recompute it after the
+    draw, and a source drawn first from a leaf that does not tell its value apart would keep
+    another (a 200-row table rebalanced to half its rarest value broke 501 pairs of 1,000).
     """
     fitted: list[Rule] = list(getattr(model, "rules_", []))
     extra = parse_rules(rules)
@@ -2100,8 +2107,6 @@ def rule_sampler(
                 rule = rule.with_pairs(pairs)
         completed.append(rule)
     everything = [*fitted, *(r for r in completed if r.text not in {f.text for f in fitted})]
-    if not everything:
-        return None
     if fixed_values is not None:
         _check_seed_rows(fixed_values, everything, model.schema_)
     held = set(fixed_columns)
@@ -2113,8 +2118,10 @@ def rule_sampler(
         for link in getattr(model, "links_", ())
         if link.kind == "mapping"
         and not held & {link.column, *link.sources}
-        and _rules_allow_link(everything, {link.column, *link.sources})
+        and _rules_allow_link(everything, {link.column, *link.sources}, set(targeted))
     ]
+    if not everything and not links:
+        return None
 
     def build(kept: Sequence[Link]) -> RuleSampler:
         return RuleSampler(
@@ -2139,9 +2146,10 @@ def rule_sampler(
     return build(kept)
 
 
-def _rules_allow_link(rules: Sequence[Rule], columns: set[str]) -> bool:
-    """Whether a ``mapping`` link on ``columns`` joins the rules: some rule names one of them,
-    and every such rule names nothing else (a rule on one column, or a ``within`` of the two).
+def _rules_allow_link(rules: Sequence[Rule], columns: set[str], targeted: set[str]) -> bool:
+    """Whether a ``mapping`` link on ``columns`` joins the rules: some rule names one of them
+    or one of them is ``targeted``, and every rule naming one names nothing else (a rule on one
+    column, or a ``within`` of the two).
 
     Rules on one column prune the link's pairs before any row is drawn, so a contradiction is
     found then. A rule that ties a link column to another (``if age > 60 then education_num
@@ -2149,7 +2157,7 @@ def _rules_allow_link(rules: Sequence[Rule], columns: set[str]) -> bool:
     link gives way to such rules, as to fixed values (the sample warns of the pairs broken).
     """
     touching = [r for r in rules if columns & set(r.columns)]
-    return bool(touching) and all(
+    return bool(touching or columns & targeted) and all(
         set(r.columns) <= columns
         and r.formula is None
         and (len(set(r.columns)) == 1 or (r.within is not None and r.condition is None))

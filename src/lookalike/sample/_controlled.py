@@ -178,10 +178,14 @@ def sample_controlled(
             names[where[1]] = condition.describe()
 
     pilot_rng, main_rng = token_rng.spawn(2)
-    pilot_rules, main_rules = _rule_samplers(
-        model, rules, rule_rng if rule_rng is not None else token_rng.spawn(1)[0], parsed
-    )
     targets = _Targets.read(model, layout, rebalance, shift, parity)
+    pilot_rules, main_rules = _rule_samplers(
+        model,
+        rules,
+        rule_rng if rule_rng is not None else token_rng.spawn(1)[0],
+        parsed,
+        list(targets.columns),
+    )
     if targets.parity is not None:
         _warn_vacuous_parity(*targets.parity, parsed)
     pilot_tokens: np.ndarray | None = None
@@ -293,16 +297,21 @@ def _warn_vacuous_parity(target: str, sensitive: list[str], conditions: list[Con
 
 
 def _rule_samplers(
-    model: Synthesizer, rules: Any, rng: np.random.Generator, conditions: list[Condition]
+    model: Synthesizer,
+    rules: Any,
+    rng: np.random.Generator,
+    conditions: list[Condition],
+    targeted: Sequence[str],
 ) -> tuple[RuleSampler | None, RuleSampler | None]:
-    """The rules' samplers of the pilot and of the main draw (None, None without rules)."""
+    """The rules' samplers of the pilot and of the main draw (None, None without rules or
+    links that hold as rules, see :func:`rule_sampler`)."""
     pilot_rng, main_rng = rng.spawn(2)
     samplers = []
     for stream in (pilot_rng, main_rng):
         # A fixed value holds in every row, where a link could leave a row no value; sets and
         # ranges restrict a column as rules do.
         fixed = [c.column for c in conditions if c.kind == "value"]
-        sampler = rule_sampler(model, rules, 0, stream, None, fixed)
+        sampler = rule_sampler(model, rules, 0, stream, None, fixed, targeted)
         if sampler is None:
             return None, None
         sampler.take_conditions(conditions)
