@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -206,6 +207,26 @@ def test_identifiers_are_regenerated_not_learned() -> None:
     out = la.Synthesizer(random_state=0).fit(df).sample(300)
     assert out["user_id"].is_unique
     assert str(out["user_id"].dtype) == "int64"
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        np.arange(1, 501),
+        [f"C{k:04d}" for k in range(500)],
+        [f"ID-{k}" for k in range(1, 501)],
+        [f"{k:x}" for k in range(10**6, 10**6 + 500)],
+    ],
+)
+def test_fresh_keys_are_never_real_keys(keys: Any) -> None:
+    """Keys were numbered 1..n: customer 17's key on a synthetic row read as customer 17's
+    record. They are now longer than any real key, and still unique past the real count."""
+    df = pd.DataFrame({"user_id": keys, "x": np.tile([1, 2], 250)})
+    model = la.Synthesizer(random_state=0).fit(df)
+    assert model.schema_["user_id"].kind is la.ColumnKind.IDENTIFIER
+    out = model.sample(2000)
+    assert out["user_id"].is_unique and not out["user_id"].isin(df["user_id"]).any()
+    assert out["user_id"].dtype == df["user_id"].dtype
 
 
 def test_compiled_and_numpy_traversals_agree(fitted: la.Synthesizer) -> None:

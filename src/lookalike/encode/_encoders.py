@@ -1151,7 +1151,11 @@ class NumericEncoder(ColumnEncoder):
 
 
 class IdentifierEncoder(ColumnEncoder):
-    """Unique keys: never learned; fresh keys ``1..n`` (with the real keys' text prefix) are made."""
+    """Unique keys: never learned; fresh keys are numbered ``1..n`` past a power of ten one digit
+    longer than the longest real key (with the real keys' text prefix), so none of them is a
+    real key: real ``1..30000`` become ``100001..``, ``C0042`` becomes ``C10001``. Numeric keys
+    too long for that within 64 bits are numbered ``1..n``.
+    """
 
     @property
     def is_modelled(self) -> bool:
@@ -1166,13 +1170,15 @@ class IdentifierEncoder(ColumnEncoder):
 
     def decode(self, tokens: np.ndarray, rng: np.random.Generator) -> pd.Series:
         n = len(tokens)
-        keys = np.arange(1, n + 1)
+        prefix = "" if self.statistics["numeric"] else str(self.statistics["prefix"])
+        # Every real key has at most ``width`` characters; these have more.
+        start = 10 ** max(int(self.statistics["width"]) - len(prefix), 0)
         if self.statistics["numeric"]:
-            out = pd.Series(keys, name=self.name, dtype=object)
+            start = start if start + n < 2**63 else 0
+            out = pd.Series(np.arange(1, n + 1) + start, name=self.name, dtype=object)
         else:
-            prefix = self.statistics["prefix"]
-            width = max(int(self.statistics["width"]) - len(prefix), len(str(n)))
-            out = pd.Series([f"{prefix}{k:0{width}d}" for k in keys], name=self.name, dtype=object)
+            out = pd.Series([f"{prefix}{start + k}" for k in range(1, n + 1)], name=self.name)
+            out = out.astype(object)
         share = self.statistics["n_missing"] / max(self.statistics["n"], 1)
         if share > 0:
             out[rng.random(n) < share] = None
