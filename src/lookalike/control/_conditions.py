@@ -221,7 +221,25 @@ def condition_masks(condition: Condition, encoder: ColumnEncoder) -> TokenMasks:
         return TokenMasks(coarse, within if has_fine else None)
     coarse = np.zeros(n)
     fine: np.ndarray | None = np.zeros((n, N_FINE_TOKENS)) if has_fine else None
-    for value in condition.values:
+    stepped = isinstance(encoder, NumericEncoder) and _half_step(encoder) > 0
+    numbers = (
+        _condition_numbers(encoder.spec, pd.Series(list(condition.values), dtype=object))
+        if stepped
+        else np.full(len(condition.values), np.nan)
+    )
+    for value, number in zip(condition.values, numbers, strict=True):
+        if stepped and np.isfinite(number):
+            # The decoder rounds to the column's step: a value comes from every within-bin
+            # position that rounds to it, which may be the next tenth's (a date drawn in one
+            # tenth and written as the day re-read in the tenth before, where the model gave
+            # it no probability: the model's own rows fed back as seed rows were "unreachable").
+            assert isinstance(encoder, NumericEncoder)  # for mypy: stepped
+            value_coarse, value_fine = _range_masks(encoder, number, number)
+            if value_coarse.any():
+                coarse = np.maximum(coarse, value_coarse)
+                if fine is not None:
+                    fine = np.maximum(fine, np.where(value_coarse[:, None] > 0, value_fine, 0.0))
+                continue
         tokens = encoder.tokens_for(value)
         coarse[tokens[0]] = 1.0
         if fine is not None:
