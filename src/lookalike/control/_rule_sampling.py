@@ -2090,23 +2090,7 @@ def rule_sampler(
     draw, and a source drawn first from a leaf that does not tell its value apart would keep
     another (a 200-row table rebalanced to half its rarest value broke 501 pairs of 1,000).
     """
-    fitted: list[Rule] = list(getattr(model, "rules_", []))
-    extra = parse_rules(rules)
-    known = {
-        (r.within.child, r.within.parent): r.within.pairs for r in fitted if r.within is not None
-    }
-    for link in getattr(model, "links_", ()):
-        if link.kind == "mapping":
-            known.setdefault((link.sources[0], link.column), frozenset(link.pairs))
-    completed = []
-    for rule in extra:
-        within = rule.within
-        if within is not None and within.pairs is None:
-            pairs = known.get((within.child, within.parent))
-            if pairs is not None:
-                rule = rule.with_pairs(pairs)
-        completed.append(rule)
-    everything = [*fitted, *(r for r in completed if r.text not in {f.text for f in fitted})]
+    everything = _all_rules(model, rules)
     if fixed_values is not None:
         _check_seed_rows(fixed_values, everything, model.schema_)
     held = set(fixed_columns)
@@ -2144,6 +2128,34 @@ def rule_sampler(
             continue
         kept.append(link)
     return build(kept)
+
+
+def _all_rules(model: Any, rules: Any) -> list[Rule]:
+    """The model's fit-time rules and ``rules``; a ``within`` rule given without combinations
+    takes those learned at fit time for the same two columns (or a ``mapping`` link's)."""
+    fitted: list[Rule] = list(getattr(model, "rules_", []))
+    extra = parse_rules(rules)
+    known = {
+        (r.within.child, r.within.parent): r.within.pairs for r in fitted if r.within is not None
+    }
+    for link in getattr(model, "links_", ()):
+        if link.kind == "mapping":
+            known.setdefault((link.sources[0], link.column), frozenset(link.pairs))
+    completed = []
+    for rule in extra:
+        within = rule.within
+        if within is not None and within.pairs is None:
+            pairs = known.get((within.child, within.parent))
+            if pairs is not None:
+                rule = rule.with_pairs(pairs)
+        completed.append(rule)
+    return [*fitted, *(r for r in completed if r.text not in {f.text for f in fitted})]
+
+
+def check_seed_rows(model: Any, rules: Any, seed: pd.DataFrame) -> None:
+    """Raise :class:`ConditionError` before sampling when seed rows' given values already break
+    one of the model's rules or ``rules``, naming the rule, the count and the first row."""
+    _check_seed_rows(seed, _all_rules(model, rules), model.schema_)
 
 
 def _rules_allow_link(rules: Sequence[Rule], columns: set[str], targeted: set[str]) -> bool:

@@ -149,8 +149,11 @@ def sample_controlled(
     rule_rng: np.random.Generator | None = None,
     report: bool = True,
     on_batch: Callable[[int], None] | None = None,
+    fallbacks: set[str] | None = None,
 ) -> tuple[pd.DataFrame, ControlReport | None]:
     """Draw ``n`` rows of ``model`` under the controls; the report when ``report`` is set.
+    Without it, the conditions the model gives no probability are warned about, or added to
+    ``fallbacks`` for the caller to warn about (one warning for many draws).
 
     The model's fit-time rules and ``rules`` hold in every row; ``rule_rng`` draws their exact
     values (its own stream: without rules the rows are those drawn before rules existed).
@@ -238,7 +241,9 @@ def sample_controlled(
         out = main_rules.finish(drawn, out)
     if not report:
         # sample_with_report's report says so; a plain sample would say nothing.
-        if diagnostics.fallbacks:
+        if diagnostics.fallbacks and fallbacks is not None:
+            fallbacks |= diagnostics.fallbacks
+        elif diagnostics.fallbacks:
             warn_data(
                 "The model gives the conditions no probability: given the other columns, no row "
                 "could reach them, so these were drawn from their overall distribution: "

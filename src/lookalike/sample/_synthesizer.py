@@ -27,6 +27,7 @@ from lookalike.control._links import (
     warn_broken_mappings,
 )
 from lookalike.control._rule_sampling import (
+    check_seed_rows,
     fit_rules,
     rule_sampler,
     rules_from_manifest,
@@ -34,7 +35,14 @@ from lookalike.control._rule_sampling import (
 )
 from lookalike.control._rules import TableValues, evaluate_rule, parse_rules
 from lookalike.encode import TableEncoder, numeric_values, restore_dtype, seconds_to_datetimes
-from lookalike.errors import ConditionError, DataError, ModelFileError, NotFittedError, SchemaError
+from lookalike.errors import (
+    ConditionError,
+    DataError,
+    ModelFileError,
+    NotFittedError,
+    SchemaError,
+    warn_data,
+)
 from lookalike.io import BOOLEAN_SPELLINGS, check_model_name, in_memory_frame, read_table
 from lookalike.models._dp import (
     PrivateModel,
@@ -436,7 +444,9 @@ class Synthesizer:
         value, a set of values (list, set or frozenset) or an inclusive ``(low, high)`` range
         (``None`` for an open end); a DataFrame of seed rows gives one synthetic row per seed row,
         its non-missing cells fixed. The other columns are drawn from the model's conditional
-        distribution given the constrained ones.
+        distribution given the constrained ones (seed rows in groups that fix the same values;
+        past 256 groups, in one pass that draws the columns before a fixed one from the
+        any-order trees, which is faster and approximate).
         ``rebalance`` sets target shares of categories (``{"income": {">50K": 0.5}}``);
         ``shift`` moves several columns at once (category shares, ``{"mean": "+10"}``,
         ``{"quantiles": {0.5: 60}}`` or ``{"distribution": {...}}``) while every other column keeps
@@ -469,12 +479,91 @@ class Synthesizer:
                 progress=progress,
             )[0]
             return self._finish(controlled, conditions, controls, rules)
-        groups = self._seed_link_groups(conditions, rules)
-        if groups is None:
-            out = self._draw(n, conditions, rules, rng, progress)
-        else:
-            out = self._draw_seed_groups(*groups, rules, rng, progress)
+        out = self._draw_seed_rows(conditions, rules, rng, progress)
+        if out is None:
+            groups = self._seed_link_groups(conditions, rules)
+            if groups is None:
+                out = self._draw(n, conditions, rules, rng, progress)
+            else:
+                out = self._draw_seed_groups(*groups, rules, rng, progress)
         return self._finish(out, conditions, {}, rules)
+
+    def _draw_seed_rows(
+        self,
+        conditions: Conditions,
+        rules: Sequence[str | Mapping[str, Any]] | None,
+        rng: np.random.Generator,
+        progress: bool,
+    ) -> pd.DataFrame | None:
+        """Seed rows drawn exactly: one controlled draw (as for a dict of the same values) per
+        group of seed rows that fix the same tokens, each row then given its own exact values;
+        None for other conditions, or past ``_MAX_SEED_GROUPS`` groups.
+
+        Drawn in one pass, the columns before a fixed one came from the any-order trees: 5,000
+        adult seed rows of ``education`` Masters gave 45 % high incomes (real: 56 %) and ages 0.18
+        in total variation from the real Masters' (a dict: 0.03). Under rules a group fixes the
+        same values, not only the same tokens, as the rules read each row's exact values.
+        """
+        if not isinstance(conditions, pd.DataFrame) or len(conditions) == 0:
+            return None
+        table = self._condition_table(conditions, len(conditions))
+        if table is None:
+            return None
+        present = table.notna().to_numpy()
+        if rules or getattr(self, "rules_", []):
+            check_seed_rows(self, rules, table)  # every row that breaks one, before any draw
+            keys = np.column_stack(
+                [pd.factorize(table[c], use_na_sentinel=True)[0] for c in table.columns]
+                or [np.zeros(len(table), dtype=np.intp)]
+            )
+        else:
+            tokens, mask = self._condition_tokens(table, len(table))
+            if tokens is None or mask is None:
+                return None
+            keys = np.column_stack([np.where(mask, tokens, -1), present])
+        _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        if len(first) > _MAX_SEED_GROUPS:
+            return None
+        group = group.reshape(-1)
+        members = [np.flatnonzero(group == g) for g in range(len(first))]
+        *streams, key_stream = rng.spawn(len(first) + 1)
+        parts = []
+        unreached: set[str] = set()
+        n_unreached = 0
+        with progress_bar(progress) as bar:
+            task = bar.add_task("Sampling rows", total=len(table))
+            for g, rows in enumerate(members):
+                group_fallbacks: set[str] = set()
+                row = table.iloc[int(first[g])]
+                fixed = {
+                    c: row[c] for c, on in zip(table.columns, present[first[g]], strict=True) if on
+                }
+                part, _ = self._sample_controlled(
+                    len(rows),
+                    streams[g],
+                    conditions=fixed,
+                    rebalance=None,
+                    shift=None,
+                    parity=None,
+                    rules=rules,
+                    report=False,
+                    progress=False,
+                    fallbacks=group_fallbacks,
+                )
+                parts.append(part)
+                unreached |= group_fallbacks
+                n_unreached += len(rows) if group_fallbacks else 0
+                bar.advance(task, len(rows))
+        if unreached:
+            named = sorted(unreached)
+            more = f" and {len(named) - 10} more" if len(named) > 10 else ""
+            warn_data(
+                f"The model gives the conditions of {n_unreached} seed row(s) no probability: "
+                "given the other columns, no row could reach them, so these were drawn from "
+                f"their overall distribution: {', '.join(named[:10])}{more}."
+            )
+        out = self._in_seed_order(parts, members, key_stream)
+        return self._apply_exact_conditions(out, table)
 
     def _draw(
         self,
@@ -612,10 +701,23 @@ class Synthesizer:
         """:meth:`_draw` per group of seed rows (each from its own stream), back in the seed
         rows' order."""
         seeds = conditions.reset_index(drop=True)
+        *streams, key_stream = rng.spawn(len(groups) + 1)
         parts = [
             self._draw(len(rows), seeds.iloc[rows].reset_index(drop=True), rules, stream, progress)
-            for rows, stream in zip(groups, rng.spawn(len(groups)), strict=True)
+            for rows, stream in zip(groups, streams, strict=True)
         ]
+        out = self._in_seed_order(parts, groups, key_stream)
+        return self._apply_exact_conditions(out, self._condition_table(seeds, len(seeds)))
+
+    def _in_seed_order(
+        self,
+        parts: Sequence[pd.DataFrame],
+        groups: Sequence[np.ndarray],
+        rng: np.random.Generator,
+    ) -> pd.DataFrame:
+        """The rows drawn for groups of seed rows, each back at its seed row's position, with
+        keys and fakes made anew over all of them (each group numbered its keys from the same
+        start); the caller sets the seed rows' own values again."""
         out = pd.concat(parts, ignore_index=True)
         for name in out.columns:
             if isinstance(parts[0][name].dtype, pd.CategoricalDtype):
@@ -623,7 +725,14 @@ class Synthesizer:
                 labels = sorted({v for part in parts for v in part[name].cat.categories})
                 out[name] = pd.Categorical(out[name], categories=labels)
         out.index = np.concatenate(groups)
-        return out.sort_index()
+        out = out.sort_index().reset_index(drop=True)
+        modelled = set(self.encoder_.modelled)
+        tokens = np.zeros((len(out), len(self.encoder_.model_columns)), dtype=np.int32)
+        fresh = self.encoder_.decode(tokens, rng, skip=modelled)
+        for name in out.columns:
+            if name not in modelled:
+                out[name] = fresh[name].array
+        return out
 
     def _warn_outside_range(self, conditions: Conditions) -> None:
         if isinstance(conditions, pd.DataFrame):
@@ -769,6 +878,7 @@ class Synthesizer:
         rules: Sequence[str | Mapping[str, Any]] | None,
         report: bool,
         progress: bool,
+        fallbacks: set[str] | None = None,
     ) -> tuple[pd.DataFrame, Any]:
 
         token_rng, decode_rng = rng.spawn(2)
@@ -789,6 +899,7 @@ class Synthesizer:
                 rule_rng=rule_rng,
                 report=report,
                 on_batch=lambda k: bar.advance(task, k),
+                fallbacks=fallbacks,
             )
 
     def _condition_table(self, conditions: Conditions, n: int) -> pd.DataFrame | None:
@@ -1123,6 +1234,10 @@ def _needs_controls(
     return needs_controls(model, conditions, rebalance, shift, parity)
 
 
+#: Seed tables fixing more distinct combinations than this are drawn in one pass (approximate:
+#: the columns before a fixed one come from the any-order trees); each group costs a
+#: controlled draw of at least 4,096 particles.
+_MAX_SEED_GROUPS = 256
 #: A seed table's distinct values per column looked at for out-of-range and off-step warnings.
 _MAX_WARNED_SEEDS = 10_000
 
