@@ -96,11 +96,27 @@ def test_csv_column_of_only_empty_cells_is_kept_as_missing(tmp_path: Path) -> No
     assert df["a"].tolist() == [1, 2]
 
 
-def test_numeric_column_with_na_tokens_stays_text_and_warns(tmp_path: Path) -> None:
-    path = _write(tmp_path / "t.csv", "score\n1.5\nNA\n3\n")
-    with pytest.warns(DataWarning, match=r"'score'.*only empty cells count as missing"):
+def test_numeric_column_with_na_tokens_reads_them_as_missing(tmp_path: Path) -> None:
+    """R's write.csv spells missing NA: the column was read as text, so every number became a
+    rare category. Tokens that only spell missing values make it numeric, with a warning; in
+    a text column they stay values."""
+    path = _write(tmp_path / "t.csv", "score,n,code\n1.5,NA,NA\n?,4,DE\n3,N/A,FR\n")
+    with pytest.warns(DataWarning) as caught:
         df = read_table(path)
-    assert df["score"].tolist() == ["1.5", "NA", "3"]
+    messages = sorted(str(w.message).split(": ", 1)[1] for w in caught)
+    assert messages == [
+        "column 'n' holds numbers and 2 cell(s) like ['N/A', 'NA'], read as missing values "
+        "(written back as empty cells).",
+        "column 'score' holds numbers and 1 cell(s) like ['?'], read as missing values "
+        "(written back as empty cells).",
+    ]
+    assert str(df["score"].dtype) == "float64" and df["score"].isna().tolist() == [
+        False,
+        True,
+        False,
+    ]
+    assert str(df["n"].dtype) == "Int64" and df["n"].tolist()[1] == 4
+    assert df["code"].tolist() == ["NA", "DE", "FR"]
 
 
 def test_blank_header_cell_is_named_after_its_position(tmp_path: Path) -> None:
