@@ -279,6 +279,23 @@ def test_a_lone_outlier_is_never_released() -> None:
     assert not out["x"].isin([987654.32, 123.45]).any()
 
 
+def test_columns_whose_every_value_is_withheld_are_named_at_fit() -> None:
+    """Eight rows: every age, date and flag is seen fewer than 5 times, so the model releases
+    none of them and they come out missing. That was silent and read as a bug."""
+    table = pd.DataFrame(
+        {
+            "age": [23, 35, 47, 52, 61, 29, 44, 38],
+            "paid": [True, False] * 4,
+            "when": pd.date_range("2024-01-01", periods=8, tz="UTC"),
+            "city": ["Paris"] * 8,
+        }
+    )
+    with pytest.warns(la.DataWarning, match=r"\['age', 'paid', 'when'\] have no value seen"):
+        model = la.Synthesizer(random_state=0).fit(table)
+    out = model.sample(50)
+    assert out[["age", "paid", "when"]].isna().all().all() and out["city"].eq("Paris").all()
+
+
 def test_small_tables_keep_their_spread() -> None:
     rng = np.random.default_rng(0)
     df = pd.DataFrame({"price": np.round(rng.normal(50, 10, 80), 2), "k": ["a", "b"] * 40})

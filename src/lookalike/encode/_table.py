@@ -63,6 +63,25 @@ class TableEncoder:
         return cls(schema, statistics)
 
     @property
+    def withheld(self) -> list[str]:
+        """Columns with values of which none may be released: every value (and every bin's
+        worth of numbers) was seen fewer than ``rare_threshold`` times, so each comes out
+        missing (``_RARE_`` in a column of text)."""
+        names = []
+        for name, stats in self.statistics.items():
+            if name not in self.modelled or int(stats["n"]) <= int(stats["n_missing"]):
+                continue
+            if "categories" in stats:
+                # Withheld texts come back as fake texts of their lengths, where those are kept.
+                released = bool(stats["categories"] or stats.get("rare_length_steps"))
+            else:
+                released = bool(stats.get("spikes") or stats.get("edges") or stats.get("values"))
+                released |= bool(stats.get("has_posinf") or stats.get("has_neginf"))
+            if not released:
+                names.append(name)
+        return names
+
+    @property
     def modelled(self) -> list[str]:
         """Names of the columns a model learns (all but identifiers and PII), in schema order."""
         return [name for name, enc in self.encoders.items() if enc.is_modelled]

@@ -372,6 +372,14 @@ class Synthesizer:
                 n_bins=self.n_bins,
                 on_column=lambda _: bar.advance(task),
             )
+            if encoder.withheld:
+                # Privacy says so, but a column that silently came out empty read as a bug.
+                warn_data(
+                    f"Column(s) {encoder.withheld} have no value seen at least rare_threshold "
+                    f"({self.rare_threshold}) times, so the model releases none of their values: "
+                    "they come out missing (_RARE_ in text). Fit on more rows, or lower "
+                    "rare_threshold at the cost of privacy."
+                )
             tokens = encoder.encode(frame)
             # Control comes later in the flow than models; imported where used.
 
