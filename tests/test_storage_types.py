@@ -67,6 +67,22 @@ def test_a_condition_on_a_large_integer_is_exact() -> None:
     assert (out["big"] == 10**17 + 21).all() and out["big"].dtype == "int64"
 
 
+def test_large_integers_are_named_in_messages_as_they_are_written() -> None:
+    """Errors and warnings showed the learned numbers, the values minus the model's offset:
+    "it produces values from 8000 to 994000" for values about 1.15e18."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {"big": 2**60 + rng.integers(0, 1000, N) * 1000, "g": ["a", "b"] * (N // 2)}
+    )
+    model = la.Synthesizer(random_state=0).fit(frame)
+    low, high = frame["big"].min(), frame["big"].max()
+    with pytest.raises(la.ConditionError, match=rf"values from {2**60 + 8000} to {2**60 + 994000}"):
+        model.sample(3, conditions={"big": (2**60 - 10**6, 2**60 - 1)})
+    assert low <= 2**60 + 8000 and high >= 2**60 + 994000
+    with pytest.warns(la.DataWarning, match=rf"produces \({2**60 + 8000} to {2**60 + 994000}\)"):
+        model.sample(3, conditions={"big": 2**60 + 5 * 10**7})
+
+
 def test_large_integers_from_csv_round_trip(tmp_path: Path) -> None:
     k = np.random.default_rng(3).integers(0, 5, N)
     source = tmp_path / "big.csv"

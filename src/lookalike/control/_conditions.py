@@ -349,7 +349,31 @@ def _support(encoder: NumericEncoder) -> str:
     bounds = encoder.finite_range()
     if bounds is None:
         return "no finite values"
-    return f"values from {bounds[0]:g} to {bounds[1]:g}"
+    return f"values from {range_text(_shown_dtype(encoder), encoder.spec.integer_offset)(*bounds)}"
+
+
+def _shown_dtype(encoder: NumericEncoder) -> str:
+    """The dtype a numeric column's range is shown in (datetimes: their numbers are seconds)."""
+    return DATETIME_SECONDS if encoder.spec.kind is ColumnKind.DATETIME else encoder.spec.dtype
+
+
+def range_text(dtype: str, offset: int | None = None) -> Callable[[float, float], str]:
+    """How a range of a column's numbers reads in its own terms: dates as dates, durations as
+    durations (01:55:00, not 6.9e+09 microseconds), whole numbers past 2**53 with the
+    ``integer_offset`` their model subtracts added back (not 8000 to 994000)."""
+
+    def shown(low: float, high: float) -> str:
+        if offset is not None:
+            return f"{round(low) + offset} to {round(high) + offset}"
+        if dtype == DATETIME_SECONDS:
+            first, last = (pd.Timestamp(end, unit="s").round("s") for end in (low, high))
+            return f"{first} to {last}"
+        if is_storage_dtype(dtype):
+            ends = numbers_to_storage(np.array([low, high]), dtype)
+            return f"{ends.iloc[0]} to {ends.iloc[1]}"
+        return f"{low:g} to {high:g}"
+
+    return shown
 
 
 #: What a model produces in a numeric column, for :func:`warn_outside_range`: given a column
@@ -357,7 +381,10 @@ def _support(encoder: NumericEncoder) -> str:
 #: produces; None when the column is not numeric or a value is bad (the sampler names those).
 #: ``(column, values) -> (numbers, dtype, (low, high, slack))``: the range a numeric column produces
 #: and how far past it a fixed value may lie unwarned (None: not a numeric column).
-Produced = Callable[[str, list[Any]], tuple[np.ndarray, str, tuple[float, float, float]] | None]
+Produced = Callable[
+    [str, list[Any]],
+    tuple[np.ndarray, Callable[[float, float], str], tuple[float, float, float]] | None,
+]
 
 
 #: The dtype :func:`encoder_range` gives a datetime column: its numbers are seconds.
@@ -445,7 +472,7 @@ def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
 
     def produced(
         column: str, values: list[Any]
-    ) -> tuple[np.ndarray, str, tuple[float, float, float]] | None:
+    ) -> tuple[np.ndarray, Callable[[float, float], str], tuple[float, float, float]] | None:
         encoder = encoders.get(column)
         if not isinstance(encoder, NumericEncoder):
             return None
@@ -459,12 +486,11 @@ def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
         bounds = encoder.finite_range()
         if bounds is None:
             return None
-        # Datetimes are numbers of seconds; the warning shows them as dates.
-        dtype = DATETIME_SECONDS if encoder.spec.kind is ColumnKind.DATETIME else encoder.spec.dtype
+        shown = range_text(_shown_dtype(encoder), encoder.spec.integer_offset)
         # Just past an end is where protected extremes lie, and the nearest value is a fair
         # stand-in there; a column of frequent values only (months) has none (13 went unwarned).
         slack = 0.0 if not len(encoder.within) else 0.1 * (bounds[1] - bounds[0])
-        return numbers, dtype, (*bounds, slack)
+        return numbers, shown, (*bounds, slack)
 
     return produced
 
@@ -473,7 +499,7 @@ def _warn_if_outside(
     column: str,
     values: Sequence[Any],
     numbers: np.ndarray,
-    dtype: str,
+    shown: Callable[[float, float], str],
     bounds: tuple[float, float, float],
 ) -> None:
     low, high, slack = bounds
@@ -483,17 +509,9 @@ def _warn_if_outside(
         if np.isfinite(x) and not low - slack <= x <= high + slack
     ]
     if outside:
-        shown = f"{low:g} to {high:g}"
-        if dtype == DATETIME_SECONDS:
-            first, last = (pd.Timestamp(end, unit="s").round("s") for end in (low, high))
-            shown = f"{first} to {last}"
-        elif is_storage_dtype(dtype):
-            # In the column's own type: 01:55:00, not 6.9e+09 microseconds.
-            ends = numbers_to_storage(np.array([low, high]), dtype)
-            shown = f"{ends.iloc[0]} to {ends.iloc[1]}"
         warn_data(
             f"Condition on {column!r}: {outside[0]!r} lies outside the values the "
-            f"model produces ({shown}); the other columns are drawn "
+            f"model produces ({shown(low, high)}); the other columns are drawn "
             "as for the nearest value it produces."
         )
 

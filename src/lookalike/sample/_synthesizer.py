@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -16,6 +16,7 @@ from lookalike.control import ControlReport
 from lookalike.control._conditions import (
     check_fits_dtype,
     encoder_range,
+    range_text,
     warn_off_step,
     warn_outside_range,
 )
@@ -760,7 +761,7 @@ class Synthesizer:
 
     def _private_range(
         self, column: str, values: list[Any]
-    ) -> tuple[np.ndarray, str, tuple[float, float, float]] | None:
+    ) -> tuple[np.ndarray, Callable[[float, float], str], tuple[float, float, float]] | None:
         """A private model's numbers lie within its (public or measured) range: a fixed value
         far beyond it (a tenth of the range) is written as asked, the other columns drawn as
         for its nearest cell."""
@@ -776,7 +777,7 @@ class Synthesizer:
         except (TypeError, ValueError):
             return None  # the sampler names the bad value
         low, high = float(private.cell_low.min()), float(private.cell_high.max())
-        return numbers, spec.dtype, (low, high, 0.1 * (high - low))
+        return numbers, range_text(spec.dtype), (low, high, 0.1 * (high - low))
 
     def _finish(
         self,
