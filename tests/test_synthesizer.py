@@ -144,6 +144,29 @@ def test_keys_stay_unique_across_groups_of_seed_rows() -> None:
     assert out["c"].iloc[:-1:3].eq("a").all() and out["c"].iloc[1::3].eq("b").all()
 
 
+def test_whole_number_column_labels_come_back(tmp_path: Path) -> None:
+    """pd.DataFrame(array) has labels 0, 1, 2: samples came back labelled '0', '1', '2', and
+    conditions={2: "a"} was refused as "unknown column(s) ['2']; the model has [..., '2']"."""
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame(rng.normal(size=(400, 2)))
+    real[2] = rng.choice(["a", "b"], 400)
+    model = la.Synthesizer(random_state=0).fit(real)
+    assert list(model.sample(5).columns) == [0, 1, 2]
+    assert model.sample(20, conditions={2: "a"})[2].eq("a").all()
+    assert model.sample(conditions=real[[2]].head(30))[2].tolist() == real[2].head(30).tolist()
+    rows, report = model.sample_with_report(2000, rebalance={2: {"a": 0.8}}, random_state=1)
+    assert report.targets[0].achieved == pytest.approx(0.8, abs=0.02)
+    assert list(rows.columns) == [0, 1, 2] and rows[2].eq("a").mean() == pytest.approx(
+        0.8, abs=0.02
+    )
+    again = la.load(model.save(tmp_path / "m.lookalike"))
+    pd.testing.assert_frame_equal(again.sample(50), model.sample(50))
+    # Text labels stay text, and their files say nothing of labels.
+    named = la.Synthesizer(random_state=0).fit(real.rename(columns=str))
+    assert list(named.sample(5).columns) == ["0", "1", "2"]
+    assert "integer_labels" not in named._to_artifact().manifest
+
+
 def test_seed_rows_may_be_arrow_or_polars(fitted: la.Synthesizer) -> None:
     """fit took them, but sample said "The number of rows to sample must be an int >= 1"."""
     pl = pytest.importorskip("polars")

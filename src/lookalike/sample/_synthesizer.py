@@ -298,6 +298,9 @@ class Synthesizer:
         each held in ``data``; a DataWarning names those the data breaks.
         """
         self._validate_params()
+        # pandas' default labels (pd.DataFrame(array)) are whole numbers; the schema names
+        # columns by text, and samples give the numbers back.
+        self.integer_labels_ = _integer_labels(data)
         frame = read_table(data)
         _check_trainable(frame, self.rare_threshold)
         # A refit replaces whichever kind of model was fitted before.
@@ -468,7 +471,30 @@ class Synthesizer:
         ``random_state`` overrides the model's stream; by default the same model gives the same rows.
         """
         self._check_fitted()
-        conditions = in_memory_frame(conditions)
+        rows = self._sample_rows(
+            n,
+            self._by_name(in_memory_frame(conditions)),
+            self._by_name(rebalance),
+            self._by_name(shift),
+            parity,
+            rules,
+            random_state,
+            progress,
+        )
+        return self._labelled(rows)
+
+    def _sample_rows(
+        self,
+        n: int | None,
+        conditions: Conditions,
+        rebalance: Mapping[str, Any] | None,
+        shift: Mapping[str, Any] | None,
+        parity: Mapping[str, Any] | None,
+        rules: Sequence[str | Mapping[str, Any]] | None,
+        random_state: RandomState,
+        progress: bool,
+    ) -> pd.DataFrame:
+        """:meth:`sample`'s rows, with the columns named as the schema names them."""
         n = _row_count(n, conditions)
         self._warn_outside_range(conditions)
         rng = np.random.default_rng(self._sample_seed(random_state))
@@ -630,9 +656,10 @@ class Synthesizer:
         >>> report.targets[0].asked, abs(report.targets[0].achieved - 0.5) < 0.01
         (0.5, True)
         """
-        conditions = in_memory_frame(conditions)
+        self._check_fitted()
+        conditions = self._by_name(in_memory_frame(conditions))
+        rebalance, shift = self._by_name(rebalance), self._by_name(shift)
         if hasattr(self, "dp_model_"):
-            self._check_fitted()
             count = _row_count(n, conditions)
             self._warn_outside_range(conditions)
             rng = np.random.default_rng(self._sample_seed(random_state))
@@ -640,7 +667,7 @@ class Synthesizer:
                 self, count, rng, conditions, rebalance, shift, parity, rules, progress
             )
             plain = report_plain_sample(self, out, conditions)
-            return out, ControlReport(
+            return self._labelled(out), ControlReport(
                 n_rows=len(out),
                 targets=(*plain.targets, *targets),
                 diagnostics={
@@ -664,11 +691,30 @@ class Synthesizer:
                 report=True,
                 progress=progress,
             )
-            return self._finish(out, conditions, controls, rules), report
-        out = self.sample(
-            n, conditions=conditions, rules=rules, random_state=random_state, progress=progress
-        )
-        return out, report_plain_sample(self, out, conditions)
+            return self._labelled(self._finish(out, conditions, controls, rules)), report
+        out = self._sample_rows(n, conditions, None, None, None, rules, random_state, progress)
+        return self._labelled(out), report_plain_sample(self, out, conditions)
+
+    def _by_name(self, request: Any) -> Any:
+        """``request`` (conditions, seed rows, targets) with whole-number keys read as the
+        schema's names of them: ``{2: "a"}`` was refused with "unknown column(s) ['2']; the
+        model has ['0', '1', '2']"."""
+        names = set(self.schema_.names)
+
+        def named(key: Any) -> Any:
+            return str(key) if key not in names and str(key) in names else key
+
+        if isinstance(request, pd.DataFrame):
+            return request.rename(columns=named)
+        if isinstance(request, Mapping):
+            return {named(k): v for k, v in request.items()}
+        return request
+
+    def _labelled(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """``rows`` with the whole-number labels of the table the model learned, if it had them."""
+        if getattr(self, "integer_labels_", False):
+            rows.columns = pd.Index([int(name) for name in rows.columns])
+        return rows
 
     def _seed_link_groups(
         self, conditions: Conditions, rules: Sequence[str | Mapping[str, Any]] | None
@@ -1035,6 +1081,7 @@ class Synthesizer:
                     "n_rows": self.n_rows_,
                     "schema": self.schema_.to_dict(),
                     "differential_privacy": self.dp_model_.manifest(),
+                    **self._labels_manifest(),
                 },
                 arrays=self.dp_model_.arrays(),
             )
@@ -1058,8 +1105,13 @@ class Synthesizer:
             "n_model_columns": len(self.encoder_.model_columns),
             "rules": _rules_manifest(self),
             "links": [link.to_dict() for link in getattr(self, "links_", ())],
+            **self._labels_manifest(),
         }
         return Artifact(manifest=manifest, arrays=arrays)
+
+    def _labels_manifest(self) -> dict[str, Any]:
+        # Written only when set, so other models' files stay as they were.
+        return {"integer_labels": True} if getattr(self, "integer_labels_", False) else {}
 
     @classmethod
     def _from_artifact(cls, artifact: Artifact, where: str) -> Synthesizer:
@@ -1080,6 +1132,11 @@ class Synthesizer:
             )
             model._validate_params()
             schema = Schema.from_dict(manifest["schema"])
+            model.integer_labels_ = manifest.get("integer_labels", False)
+            if model.integer_labels_ not in (True, False) or (
+                model.integer_labels_ and not all(_is_integer_text(n) for n in schema.names)
+            ):
+                raise ValueError(f"integer_labels {model.integer_labels_!r} for {schema.names}")
             if model.epsilon is not None:
                 model.dp_model_ = PrivateModel.from_manifest(
                     manifest["differential_privacy"], arrays, schema
@@ -1202,6 +1259,22 @@ def load(path: str | Path) -> Synthesizer:
 def _rules_manifest(model: Synthesizer) -> dict[str, Any]:
 
     return rules_to_manifest(getattr(model, "rules_", []), getattr(model, "rules_report_", None))
+
+
+def _integer_labels(data: Any) -> bool:
+    """Whether ``data`` is a pandas table whose column labels are all whole numbers."""
+    if not isinstance(data, pd.DataFrame) or data.shape[1] == 0:
+        return False
+    return all(
+        isinstance(c, int | np.integer) and not isinstance(c, bool | np.bool_) for c in data.columns
+    )
+
+
+def _is_integer_text(name: str) -> bool:
+    try:
+        return str(int(name)) == name
+    except ValueError:
+        return False
 
 
 def _check_trainable(frame: pd.DataFrame, rare_threshold: int) -> None:
