@@ -221,7 +221,13 @@ def condition_masks(condition: Condition, encoder: ColumnEncoder) -> TokenMasks:
         return TokenMasks(coarse, within if has_fine else None)
     coarse = np.zeros(n)
     fine: np.ndarray | None = np.zeros((n, N_FINE_TOKENS)) if has_fine else None
-    stepped = isinstance(encoder, NumericEncoder) and _half_step(encoder) > 0
+    # One value is set exactly afterwards, whichever tenth drew it; a set's value is chosen by
+    # the tenth drawn (``_set_exact_values``), so sets keep each value's own tenth.
+    stepped = (
+        condition.kind == "value"
+        and isinstance(encoder, NumericEncoder)
+        and _half_step(encoder) > 0
+    )
     numbers = (
         _condition_numbers(encoder.spec, pd.Series(list(condition.values), dtype=object))
         if stepped
