@@ -162,23 +162,7 @@ def sample_controlled(
     layout = _Layout(model)
     specs = {spec.name: spec for spec in model.schema_}
     parsed = parse_conditions(model.schema_.names, specs, conditions) if conditions else []
-    factors: dict[int, list[ColumnFactor]] = {}
-    names: dict[int, str] = {}
-    for condition in parsed:
-        if condition.column not in encoder.modelled:
-            if condition.kind != "value":
-                raise ConditionError(
-                    f"Column {condition.column!r} is generated, not learned; it takes a fixed "
-                    f"value only, not a set or range."
-                )
-            continue
-        masks = condition_masks(condition, encoder.encoders[condition.column])
-        where = layout.positions(condition.column)
-        factors.setdefault(where[0], []).append(_constant(masks.coarse))
-        names[where[0]] = condition.describe()
-        if masks.fine is not None and len(where) > 1:
-            factors.setdefault(where[1], []).append(_by_previous(masks.fine, where[0]))
-            names[where[1]] = condition.describe()
+    factors, names = _condition_factors(model, layout, parsed)
 
     pilot_rng, main_rng = token_rng.spawn(2)
     targets = _Targets.read(model, layout, rebalance, shift, parity)
@@ -277,6 +261,54 @@ def sample_controlled(
     return out, ControlReport(
         n_rows=len(out), targets=tuple(results), conditional_tvd=moved, diagnostics=details
     )
+
+
+def condition_tokens(
+    model: Synthesizer,
+    n: int,
+    rng: np.random.Generator,
+    conditions: Mapping[str, Any],
+    fallbacks: set[str],
+) -> np.ndarray:
+    """Token rows (the encoder's column order) of ``n`` rows drawn under ``conditions``
+    alone, as :func:`sample_controlled` draws them, for a caller that decodes many such draws
+    at once (decoding is most of a small draw's time). The conditions the model gives no
+    probability are added to ``fallbacks``."""
+    specs = {spec.name: spec for spec in model.schema_}
+    parsed = parse_conditions(model.schema_.names, specs, conditions)
+    factors, names = _condition_factors(model, _Layout(model), parsed)
+    drawn, diagnostics = sample_tilted_tokens(
+        model.trees_, n, rng, TiltPlan(factors=_combined(factors), names=names)
+    )
+    fallbacks |= diagnostics.fallbacks
+    tokens = np.empty_like(drawn)
+    tokens[:, model.order_] = drawn
+    return tokens
+
+
+def _condition_factors(
+    model: Synthesizer, layout: _Layout, parsed: list[Condition]
+) -> tuple[dict[int, list[ColumnFactor]], dict[int, str]]:
+    """The conditions' token factors by model column, and their descriptions."""
+    encoder = model.encoder_
+    factors: dict[int, list[ColumnFactor]] = {}
+    names: dict[int, str] = {}
+    for condition in parsed:
+        if condition.column not in encoder.modelled:
+            if condition.kind != "value":
+                raise ConditionError(
+                    f"Column {condition.column!r} is generated, not learned; it takes a fixed "
+                    f"value only, not a set or range."
+                )
+            continue
+        masks = condition_masks(condition, encoder.encoders[condition.column])
+        where = layout.positions(condition.column)
+        factors.setdefault(where[0], []).append(_constant(masks.coarse))
+        names[where[0]] = condition.describe()
+        if masks.fine is not None and len(where) > 1:
+            factors.setdefault(where[1], []).append(_by_previous(masks.fine, where[0]))
+            names[where[1]] = condition.describe()
+    return factors, names
 
 
 def _has_cells(encoder: TableEncoder, column: str) -> bool:
