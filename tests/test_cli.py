@@ -645,6 +645,35 @@ def test_demo_on_a_slice(tmp_path: Path) -> None:
     assert 'id="guarantee"' in (folder / "report.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow
+def test_a_demo_stopped_while_writing_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The demo wrote its four files one by one: stopped while writing the report, it left the
+    synthetic rows and the model (and said nothing was written), and the next run refused to
+    overwrite them."""
+    import lookalike.io
+
+    written = lookalike.io.write_text
+
+    def stopped(text: str, path: Path, **kwargs: Any) -> Path:
+        if Path(path).suffix == ".html":
+            raise KeyboardInterrupt
+        return written(text, path, **kwargs)
+
+    monkeypatch.setattr(lookalike.io, "write_text", stopped)
+    folder = tmp_path / "demo"
+    result = _run("demo", "-o", folder, "--rows", "500")
+    assert result.exit_code == 130, result.output
+    assert not folder.exists() and [p.name for p in tmp_path.iterdir()] == []
+    # Into a folder that holds other files: they stay, and nothing is added.
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    assert _run("demo", "-o", folder, "--rows", "500").exit_code == 130
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
 # --- exceptions become one line, never a traceback ---------------------------------------------------
 
 

@@ -11,8 +11,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import time
 import warnings
@@ -581,12 +583,12 @@ def demo(
         with _out.status("Evaluating fidelity, utility and privacy..."):
             result = la.evaluate(train, synthetic, holdout=holdout, target="income", model=model)
 
-        directory.mkdir(parents=True, exist_ok=True)
-        synthetic_path, model_path, html_path, json_path = outputs
-        write_table(synthetic, synthetic_path, force=force)
-        model.save(model_path, force=force)
-        write_text(result.to_html(), html_path, force=force)
-        write_text(result.to_json(), json_path, force=force)
+        with _staged_folder(directory, force=force) as staged:
+            synthetic_path, model_path, html_path, json_path = (staged / n for n in _DEMO_FILES)
+            write_table(synthetic, synthetic_path)
+            model.save(model_path)
+            write_text(result.to_html(), html_path)
+            write_text(result.to_json(), json_path)
         _out.print(
             f"Fit {fit_seconds:.1f} s, sampled {len(synthetic):,} rows in {sample_seconds:.1f} s, "
             f"total {time.perf_counter() - started:.1f} s.",
@@ -597,6 +599,38 @@ def demo(
         ):
             _out.print(f"  {label:<15} {path}", soft_wrap=True, markup=False)
         _print_verdicts(result.to_dict())
+
+
+@contextlib.contextmanager
+def _staged_folder(directory: Path, *, force: bool) -> Iterator[Path]:
+    """A hidden folder beside ``directory`` to write files into; when the block ends they
+    are moved into ``directory`` together, and on any error or interrupt none of them is.
+
+    The demo wrote its four files one by one, so a stop while writing left some of them (and
+    said nothing was written), and the next run refused to overwrite them.
+    """
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
+    moved: list[Path] = []
+    created = not directory.exists()
+    try:
+        yield staged
+        directory.mkdir(exist_ok=True)
+        for path in sorted(staged.iterdir()):
+            target = directory / path.name
+            if target.exists() and not force:
+                raise LookalikeError(f"Output {str(target)!r} appeared while the demo ran.")
+            os.replace(path, target)
+            moved.append(target)
+    except BaseException:
+        if not force:  # replaced files cannot come back; new ones go
+            for target in moved:
+                target.unlink(missing_ok=True)
+        if created and directory.is_dir() and not any(directory.iterdir()):
+            directory.rmdir()
+        raise
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
 
 
 def main() -> None:
