@@ -208,6 +208,9 @@ def test_numbers_written_as_text_are_numbers_with_their_format() -> None:
     assert schema["rate"].number_format == "{:.1f}%" and schema["rate"].kind is ColumnKind.DISCRETE
     assert schema["qty"].number_format == "{:,.0f}"
     assert schema["zip"].number_format is None
+    # One text repeated is a label, not a number (adult's "<=50K" alone was read as 50).
+    single = la.infer_schema(pd.DataFrame({"income": ["<=50K"] * n}))["income"]
+    assert single.number_format is None and single.kind is ColumnKind.CATEGORICAL
     with pytest.raises(la.SchemaError, match="number_format"):
         la.infer_schema(table, {"zip": {"kind": "categorical", "number_format": "{:.2f}"}})
     with pytest.raises(la.SchemaError, match="one field"):

@@ -76,11 +76,12 @@ def guess_number_format(text: pd.Series) -> str | None:
     Every value must be a number with the same prefix (up to three characters and a space, e.g.
     ``$`` or ``EUR ``), the same suffix (``%``, `` kg``) and the same number of decimals; at least one of a
     prefix, a suffix or thousands separators must be there (plain numbers are read as numbers
-    already), and no value may start with a zero it would lose (``007`` is a code).
+    already), no value may start with a zero it would lose (``007`` is a code), and there must
+    be two different values at least.
     """
     values = text.dropna().astype(str)
-    if not len(values):
-        return None
+    if values.nunique() < 2:
+        return None  # one text is a label: adult's "<=50K" alone read as the number 50
     found = _guess_with(values, _NUMBER, ",")
     if found is not None or values.str.fullmatch(_PLAIN).all():
         return found  # plain "1.234" keeps its decimal point
