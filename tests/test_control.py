@@ -520,6 +520,20 @@ def test_a_value_beyond_the_models_range_is_kept_with_a_warning(fitted: la.Synth
         fitted.sample(20, conditions={"age": 40})
 
 
+def test_an_infinity_the_model_never_produces_is_warned_about() -> None:
+    """``--condition x=inf`` on a column without infinities wrote inf in every row, with
+    no warning; one the column holds often enough is a value it produces."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=500), "g": rng.choice(["a", "b"], 500)})
+    with pytest.warns(la.DataWarning, match="inf lies outside the values the model produces"):
+        la.Synthesizer(random_state=0).fit(table).sample(3, conditions={"x": float("inf")})
+    table.loc[:20, "x"] = np.inf
+    model = la.Synthesizer(random_state=0).fit(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", la.DataWarning)
+        assert np.isposinf(model.sample(3, conditions={"x": float("inf")})["x"]).all()
+
+
 def test_a_code_past_a_column_of_frequent_values_only_is_warned_about() -> None:
     """Months have no protected extremes, yet 13 was within the tenth of the range allowed
     past the ends, and was written with no warning."""

@@ -492,6 +492,12 @@ def encoder_range(encoders: Mapping[str, ColumnEncoder]) -> Produced:
         bounds = encoder.finite_range()
         if bounds is None:
             return None
+        # An infinity the column holds often enough to release is a value it produces.
+        stats = encoder.statistics
+        produced_inf = (np.isposinf(numbers) & bool(stats.get("has_posinf"))) | (
+            np.isneginf(numbers) & bool(stats.get("has_neginf"))
+        )
+        numbers = np.where(produced_inf, np.nan, numbers)
         shown = range_text(_shown_dtype(encoder), encoder.spec.integer_offset)
         # Just past an end is where protected extremes lie, and the nearest value is a fair
         # stand-in there; a column of frequent values only (months) has none (13 went unwarned).
@@ -512,7 +518,7 @@ def _warn_if_outside(
     outside = [
         v
         for v, x in zip(values, numbers, strict=True)
-        if np.isfinite(x) and not low - slack <= x <= high + slack
+        if not np.isnan(x) and not low - slack <= x <= high + slack
     ]
     if outside:
         warn_data(
