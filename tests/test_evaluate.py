@@ -492,9 +492,12 @@ def test_an_attack_risk_above_zero_is_not_called_no_better() -> None:
     details = "secret column 'grade'"
     clear = attack_risk_verdict("attribute inference", 0.02, (0.0, 0.1), 0.5, 0.1, details)
     assert clear.rating == "good" and "works no better" in clear.explanation
-    # The interval excludes 0 but not the 0.05 limit: good, yet not "no better".
+    # The interval excludes 0 but not the 0.05 limit: good, and the risk is said to be there
+    # ("works not clearly better" beside an interval that excludes 0 read as the opposite).
     hedged = attack_risk_verdict("attribute inference", 0.19, (0.049, 0.34), 0.5, 0.1, details)
-    assert hedged.rating == "good" and "works not clearly better" in hedged.explanation
+    assert hedged.rating == "good" and "works better for training people" in hedged.explanation
+    assert "not clearly by more than 0.05" in hedged.explanation
+    assert "not clearly better" not in hedged.explanation
 
 
 def test_dates_written_as_text_are_binned_as_dates(tmp_path: Path) -> None:

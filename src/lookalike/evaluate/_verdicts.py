@@ -274,9 +274,10 @@ def attack_risk_verdict(
     details: str,
 ) -> Verdict:
     rating = GOOD if ci[0] <= RISK_FAIR else FAIR if ci[0] <= RISK_POOR else POOR
-    # Good with an interval above 0: some extra risk, but not clearly more than RISK_FAIR.
-    hedge = "" if rating != GOOD else "no " if ci[0] <= 0 else "not clearly "
-    how = f"{hedge}more often" if hedge != "no " else "no more often"
+    # Good with an interval above 0: some extra risk, but not clearly more than RISK_FAIR. It
+    # read "works not clearly better" beside an interval of 0.03-0.51, which says it does.
+    hedge = "no " if rating == GOOD and ci[0] <= 0 else ""
+    how = f"{hedge}more often"
     if attack in _RISK_SENTENCES:
         start, end = _RISK_SENTENCES[attack]
         if attack == "linkability":
@@ -289,7 +290,10 @@ def attack_risk_verdict(
             f"Guessing a person's {column} from their other columns with the synthetic data works "
             f"{how} for training people than for people the generator never saw"
         )
-    text += f" (risk {risk:.2f}, {CONFIDENCE_LABEL} interval {_interval(ci)}; 0 = no extra risk)."
+    text += f" (risk {risk:.2f}, {CONFIDENCE_LABEL} interval {_interval(ci)}; 0 = no extra risk)"
+    if rating == GOOD and ci[0] > 0:
+        text += f", though not clearly by more than {RISK_FAIR:.2f}, past which it would rate fair"
+    text += "."
     if main_rate <= baseline_rate:
         text += " The attack did no better than random guessing, so this number says little."
     return Verdict(rating, text)
