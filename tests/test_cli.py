@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import signal
+import subprocess
+import sys
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
@@ -672,6 +675,29 @@ def test_a_demo_stopped_while_writing_leaves_no_file(
     assert _run("demo", "-o", folder, "--rows", "500").exit_code == 130
     assert [p.name for p in folder.iterdir()] == ["notes.txt"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["demo"]
+
+
+@pytest.mark.parametrize(("stop", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_while_the_command_loads_is_one_line(stop: int, code: int) -> None:
+    """Loading the package takes about two seconds; Ctrl-C then printed a traceback (or
+    "ImportError: initialization failed") and SIGTERM ended it silently. The signal is sent
+    as pandas starts to load, as if the user had pressed Ctrl-C then."""
+    script = (
+        "import importlib.abc, os, sys\n"
+        "import lookalike_cli\n"
+        "class Stop(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        f"        if name == 'pandas': os.kill(os.getpid(), {int(stop)})\n"
+        "sys.meta_path.insert(0, Stop())\n"
+        "sys.argv = ['lookalike', '--version']\n"
+        "lookalike_cli.main()\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == code, done.stderr
+    assert done.stderr == "error: stopped while starting; no output was written.\n"
+    assert done.stdout == ""
 
 
 # --- exceptions become one line, never a traceback ---------------------------------------------------
