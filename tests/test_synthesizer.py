@@ -132,6 +132,23 @@ def test_seed_rows_are_drawn_as_a_dict_of_their_values_is(fitted: la.Synthesizer
     pd.testing.assert_frame_equal(out, fitted.sample(conditions=seeds, random_state=1))
 
 
+def test_declared_categories_keep_their_order_across_groups_of_seed_rows() -> None:
+    """Seed rows under rules are drawn group by group and put together; an ordered category
+    column came back with its categories sorted by name and no longer ordered."""
+    rng = np.random.default_rng(0)
+    sizes = ["S", "M", "L", "XL", "XXL"]
+    table = pd.DataFrame(
+        {
+            "size": pd.Categorical(rng.choice(sizes[:4], 600), categories=sizes, ordered=True),
+            "c": rng.choice(["a", "b"], 600),
+            "x": rng.normal(size=600),
+        }
+    )
+    model = la.Synthesizer(random_state=0).fit(table, rules=["x > -10"])
+    out = model.sample(conditions=pd.DataFrame({"c": ["a", "b", None] * 20}))
+    assert out["size"].dtype == table["size"].dtype
+
+
 def test_keys_stay_unique_across_groups_of_seed_rows() -> None:
     table = pd.DataFrame(
         {"user_id": np.arange(400), "c": ["a", "b"] * 200, "x": np.arange(400.0) % 37}

@@ -787,8 +787,10 @@ class Synthesizer:
         start); the caller sets the seed rows' own values again."""
         out = pd.concat(parts, ignore_index=True)
         for name in out.columns:
-            if isinstance(parts[0][name].dtype, pd.CategoricalDtype):
-                # Each part has the categories it drew; together they have them all.
+            dtypes = [part[name].dtype for part in parts]
+            if isinstance(dtypes[0], pd.CategoricalDtype) and any(d != dtypes[0] for d in dtypes):
+                # Each part has the categories it drew (declared ones keep one dtype throughout,
+                # in their order); together they have them all.
                 labels = sorted({v for part in parts for v in part[name].cat.categories})
                 out[name] = pd.Categorical(out[name], categories=labels)
         out.index = np.concatenate(groups)
