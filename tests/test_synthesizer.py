@@ -178,9 +178,18 @@ def test_whole_number_column_labels_come_back(tmp_path: Path) -> None:
     )
     again = la.load(model.save(tmp_path / "m.lookalike"))
     pd.testing.assert_frame_equal(again.sample(50), model.sample(50))
+    # Rules and parity name such columns too, and check_rules reads the model's own rows.
+    ruled = model.sample(100, rules=["`2` == 'a'"])
+    assert la.check_rules(ruled, ["`2` == 'a'"]).all_hold
+    fair = model.sample(500, parity={"target": 2, "sensitive": [0]}, random_state=1)
+    assert list(fair.columns) == [0, 1, 2]
     # Text labels stay text, and their files say nothing of labels.
     named = la.Synthesizer(random_state=0).fit(real.rename(columns=str))
     assert list(named.sample(5).columns) == ["0", "1", "2"]
+    # A refit that fails (on a table labelled 0, 1) leaves the fitted model as it was.
+    with pytest.raises(la.DataError):
+        named.fit(pd.DataFrame({0: [1.0, 2.0], 1: ["a", "b"]}))
+    assert list(named.sample(3).columns) == ["0", "1", "2"]
     assert "integer_labels" not in named._to_artifact().manifest
 
 

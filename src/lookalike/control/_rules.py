@@ -1045,6 +1045,9 @@ def check_rules(
             f"check_rules expects a pandas DataFrame. Got {type(table).__name__} instead."
         )
     parsed = parse_rules(rules)  # type: ignore[arg-type]
+    if not all(isinstance(c, str) for c in table.columns):
+        # Rules name columns by text; a table labelled 0, 1, 2 (pd.DataFrame(array)) too.
+        table = table.rename(columns=str)
     values = TableValues(table, schema)
     decimals = {spec.name: spec.decimals for spec in schema} if schema is not None else None
     results = []

@@ -300,8 +300,8 @@ class Synthesizer:
         """
         self._validate_params()
         # pandas' default labels (pd.DataFrame(array)) are whole numbers; the schema names
-        # columns by text, and samples give the numbers back.
-        self.integer_labels_ = _integer_labels(data)
+        # columns by text, and samples give the numbers back (set once the fit succeeds).
+        integer_labels = _integer_labels(data)
         frame = read_table(data)
         _check_trainable(frame, self.rare_threshold)
         # A refit replaces whichever kind of model was fitted before.
@@ -354,6 +354,7 @@ class Synthesizer:
             self.schema_ = frame_schema
             # The true row count is not released; the model keeps a noisy estimate.
             self.n_rows_ = round(self.dp_model_.n_rows_estimate)
+            self.integer_labels_ = integer_labels
             self.seed_entropy_ = int(seed.entropy) if isinstance(seed.entropy, int) else 0
             return self
         fit_rng = np.random.default_rng(
@@ -431,6 +432,7 @@ class Synthesizer:
         self.trees_ = trees
         self.order_ = order
         self.n_rows_ = len(frame)
+        self.integer_labels_ = integer_labels
         self.min_samples_leaf_ = leaf
         self.min_samples_leaf_any_order_ = leaf_any_order
         self.min_samples_leaf_continuous_ = leaf_continuous
@@ -477,7 +479,7 @@ class Synthesizer:
             self._by_name(in_memory_frame(conditions)),
             self._by_name(rebalance),
             self._by_name(shift),
-            parity,
+            self._parity_by_name(parity),
             rules,
             random_state,
             progress,
@@ -671,6 +673,7 @@ class Synthesizer:
         self._check_fitted()
         conditions = self._by_name(in_memory_frame(conditions))
         rebalance, shift = self._by_name(rebalance), self._by_name(shift)
+        parity = self._parity_by_name(parity)
         if hasattr(self, "dp_model_"):
             count = _row_count(n, conditions)
             self._warn_outside_range(conditions)
@@ -721,6 +724,21 @@ class Synthesizer:
         if isinstance(request, Mapping):
             return {named(k): v for k, v in request.items()}
         return request
+
+    def _parity_by_name(self, parity: Any) -> Any:
+        """``parity`` with whole-number column keys read as the schema's names (see
+        :meth:`_by_name`)."""
+        if not isinstance(parity, Mapping):
+            return parity
+        named = dict(parity)
+        if "target" in named:
+            named["target"] = self._by_name({named["target"]: None}).popitem()[0]
+        sensitive = named.get("sensitive")
+        if isinstance(sensitive, list | tuple):
+            named["sensitive"] = [self._by_name({c: None}).popitem()[0] for c in sensitive]
+        elif sensitive is not None:
+            named["sensitive"] = self._by_name({sensitive: None}).popitem()[0]
+        return named
 
     def _labelled(self, rows: pd.DataFrame) -> pd.DataFrame:
         """``rows`` with the whole-number labels of the table the model learned, if it had them."""
