@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,34 @@ def test_seed_rows_are_drawn_as_a_dict_of_their_values_is(fitted: la.Synthesizer
     assert out["sex"].iloc[::3].eq("Female").all() and out["sex"].iloc[1::3].eq("Male").all()
     assert out.iloc[::3].drop(columns=["age", "sex"]).duplicated().mean() < 0.1
     pd.testing.assert_frame_equal(out, fitted.sample(conditions=seeds, random_state=1))
+
+
+def test_seed_tables_past_the_group_limit_say_they_are_drawn_in_one_pass() -> None:
+    """Past the limit the draw changes (the one pass is approximate): that was silent."""
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame({"x": rng.normal(size=3000), "y": rng.normal(size=3000)})
+    table["c"] = np.where(table["x"] + rng.normal(size=3000) > 0, "a", "b")
+    model = la.Synthesizer(random_state=0).fit(table)
+    many = table[["x", "y"]].sample(2000, random_state=1).reset_index(drop=True)
+    with pytest.warns(la.DataWarning, match=r"combinations of values \(more than 1,024\)"):
+        out = model.sample(conditions=many)
+    assert np.allclose(out["x"], many["x"]) and np.allclose(out["y"], many["y"])
+    # Under a rule on another column, the seeds' numbers group by their tokens (the rule reads
+    # no fixed value), so 300 distinct values are far fewer draws and no warning.
+    few = table[["x"]].sample(300, random_state=2).reset_index(drop=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ruled = model.sample(conditions=few, rules=["y > -3"])
+    assert np.allclose(ruled["x"], few["x"]) and (ruled["y"] > -3).all()
+
+
+def test_a_warning_of_every_group_of_seed_rows_is_said_once() -> None:
+    table = pd.DataFrame({"c": ["a", "b", "c", "d"] * 100, "x": np.arange(400.0) % 50})
+    model = la.Synthesizer(random_state=0).fit(table)
+    seeds = pd.DataFrame({"c": ["a", "b", "c", "d"] * 5})
+    with pytest.warns(la.DataWarning) as caught:
+        model.sample(conditions=seeds, rules=["c != 'zz'"])
+    assert ["'zz'" in str(w.message) for w in caught] == [True]
 
 
 def test_declared_categories_keep_their_order_across_groups_of_seed_rows() -> None:

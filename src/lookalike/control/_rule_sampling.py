@@ -2152,6 +2152,11 @@ def _all_rules(model: Any, rules: Any) -> list[Rule]:
     return [*fitted, *(r for r in completed if r.text not in {f.text for f in fitted})]
 
 
+def ruled_columns(model: Any, rules: Any) -> set[str]:
+    """The columns that the model's fit-time rules or ``rules`` name."""
+    return {c for rule in _all_rules(model, rules) for c in rule.columns}
+
+
 def check_seed_rows(model: Any, rules: Any, seed: pd.DataFrame) -> None:
     """Raise :class:`ConditionError` before sampling when seed rows' given values already break
     one of the model's rules or ``rules``, naming the rule, the count and the first row."""

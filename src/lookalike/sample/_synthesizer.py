@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -31,6 +32,7 @@ from lookalike.control._rule_sampling import (
     check_seed_rows,
     fit_rules,
     rule_sampler,
+    ruled_columns,
     rules_from_manifest,
     rules_to_manifest,
 )
@@ -39,6 +41,7 @@ from lookalike.encode import TableEncoder, numeric_values, restore_dtype, second
 from lookalike.errors import (
     ConditionError,
     DataError,
+    DataWarning,
     ModelFileError,
     NotFittedError,
     SchemaError,
@@ -549,20 +552,28 @@ class Synthesizer:
         if table is None:
             return None
         present = table.notna().to_numpy()
-        if rules or getattr(self, "rules_", []):
-            check_seed_rows(self, rules, table)  # every row that breaks one, before any draw
-            keys = np.column_stack(
-                [pd.factorize(table[c], use_na_sentinel=True)[0] for c in table.columns]
-                or [np.zeros(len(table), dtype=np.intp)]
-            )
-        else:
-            tokens, mask = self._condition_tokens(table, len(table))
-            if tokens is None or mask is None:
-                return None
-            keys = np.column_stack([np.where(mask, tokens, -1), present])
-        _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         ruled = bool(rules or getattr(self, "rules_", []))
-        if len(first) > (_MAX_RULED_SEED_GROUPS if ruled else _MAX_SEED_GROUPS):
+        if ruled:
+            check_seed_rows(self, rules, table)  # every row that breaks one, before any draw
+        tokens, mask = self._condition_tokens(table, len(table))
+        if tokens is None or mask is None:
+            return None
+        # Rows that fix the same tokens are one draw; under rules, which read a row's exact
+        # values, the columns they name must also hold the same values.
+        named = ruled_columns(self, rules) if ruled else set()
+        keys = np.column_stack(
+            [np.where(mask, tokens, -1), present]
+            + [pd.factorize(table[c])[0][:, None] for c in table.columns if str(c) in named]
+        )
+        _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+        limit = _MAX_RULED_SEED_GROUPS if ruled else _MAX_SEED_GROUPS
+        if len(first) > limit:
+            warn_data(
+                f"The seed rows fix {len(first):,} different combinations of values (more than "
+                f"{limit:,}{' under rules' if ruled else ''}), so they are drawn in one pass, "
+                "the columns before a fixed one from trees learned in random orders: faster, "
+                "and approximate. For exact draws fix fewer columns (or coarser values)."
+            )
             return None
         group = group.reshape(-1)
         members = [np.flatnonzero(group == g) for g in range(len(first))]
@@ -571,7 +582,8 @@ class Synthesizer:
         parts = []
         unreached: set[str] = set()
         n_unreached = 0
-        with progress_bar(progress) as bar:
+        with progress_bar(progress) as bar, warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")  # each said once below, not once a group
             task = bar.add_task("Sampling rows", total=len(table))
             for g, rows in enumerate(members):
                 group_fallbacks: set[str] = set()
@@ -600,13 +612,18 @@ class Synthesizer:
                 unreached |= group_fallbacks
                 n_unreached += len(rows) if group_fallbacks else 0
                 bar.advance(task, len(rows))
+        for category, text in dict.fromkeys((w.category, str(w.message)) for w in caught):
+            if issubclass(category, DataWarning):
+                warn_data(text)
+            else:
+                warnings.warn(text, category, stacklevel=4)
         if unreached:
-            named = sorted(unreached)
-            more = f" and {len(named) - 10} more" if len(named) > 10 else ""
+            listed = sorted(unreached)
+            more = f" and {len(listed) - 10} more" if len(listed) > 10 else ""
             warn_data(
                 f"The model gives the conditions of {n_unreached} seed row(s) no probability: "
                 "given the other columns, no row could reach them, so these were drawn from "
-                f"their overall distribution: {', '.join(named[:10])}{more}."
+                f"their overall distribution: {', '.join(listed[:10])}{more}."
             )
         if ruled:
             out = self._in_seed_order(parts, members, key_stream)
