@@ -117,6 +117,11 @@ def test_numeric_column_with_na_tokens_reads_them_as_missing(tmp_path: Path) -> 
     ]
     assert str(df["n"].dtype) == "Int64" and df["n"].tolist()[1] == 4
     assert df["code"].tolist() == ["NA", "DE", "FR"]
+    # A column of NA alone (a seed file's column left to be drawn) is missing throughout.
+    with pytest.warns(DataWarning) as caught:
+        df = read_table(_write(tmp_path / "s.csv", "age,hours\nNA,NA\nNA,40\n"))
+    assert "'age' holds only cells like ['NA'], read as missing" in str(caught[0].message)
+    assert df["age"].isna().all() and df["hours"].tolist()[1] == 40
 
 
 def test_blank_header_cell_is_named_after_its_position(tmp_path: Path) -> None:

@@ -395,6 +395,16 @@ def _typed_column(column: pd.Series, name: str, shown: str) -> pd.Series:
         return pd.Series(float("nan"), index=column.index, dtype="float64")
     # Most text columns show it in their first values: skip the full scans for them.
     head = present.iloc[:_HEAD].str.strip()
+    if head.str.lower().isin(_MISSING_TOKENS).all():
+        spelled = present.str.strip().str.lower()
+        if spelled.isin(_MISSING_TOKENS).all():
+            # A column R wrote as NA throughout (a seed file's column left to be drawn).
+            tokens = sorted(set(present.tolist()))[:3]
+            warn_data(
+                f"Input file {shown}: column {name!r} holds only cells like {tokens}, read as "
+                "missing values."
+            )
+            return pd.Series(float("nan"), index=column.index, dtype="float64")
     head_is_float = head.str.fullmatch(_FLOAT)
     maybe_typed = (
         head_is_float.all()
