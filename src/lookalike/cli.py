@@ -263,7 +263,7 @@ def sample(
                 "--seed-rows and --condition cannot be combined: put the fixed "
                 "values into the seed rows."
             )
-        from lookalike.io import read_table, write_table
+        from lookalike.io import read_table
 
         _check_not_inputs([output], [model_path, scenario, seed_rows])
         _check_table_output(output, force=force)
@@ -299,7 +299,7 @@ def sample(
             progress=True,
             **controls,
         )
-        write_table(table, output, force=force)
+        _write_rows(table, output, force=force)
         _out.print(
             f"Sampled {len(table):,} rows in {time.perf_counter() - started:.1f} s; "
             f"written to {output}",
@@ -509,7 +509,7 @@ def pii(
     """Pseudonymise a real table: replace its PII columns with realistic fakes."""
     with _reported_errors():
         random_state = _parse_seed(seed)
-        from lookalike.io import read_table, write_table
+        from lookalike.io import read_table
 
         _check_not_inputs([output], [data, schema])
         _check_table_output(output, force=force)
@@ -525,7 +525,7 @@ def pii(
             locale=locale,
             random_state=random_state,
         )
-        write_table(table, output, force=force)
+        _write_rows(table, output, force=force)
         columns = replaced_schema.pii_columns
         listed = ", ".join(f"{name} ({kind.value})" for name, kind in columns.items())
         _out.print(
@@ -599,6 +599,16 @@ def demo(
         ):
             _out.print(f"  {label:<15} {path}", soft_wrap=True, markup=False)
         _print_verdicts(result.to_dict())
+
+
+def _write_rows(table: pd.DataFrame, output: Path, *, force: bool) -> None:
+    """``write_table`` with a progress bar: millions of rows take tens of seconds to write."""
+    from lookalike._progress import progress_bar
+    from lookalike.io import write_table
+
+    with progress_bar(True) as bar:
+        task = bar.add_task(f"Writing {output.name}", total=len(table))
+        write_table(table, output, force=force, on_rows=lambda k: bar.advance(task, k))
 
 
 @contextlib.contextmanager
