@@ -219,33 +219,26 @@ def condition_masks(condition: Condition, encoder: ColumnEncoder) -> TokenMasks:
                 f"{_support(encoder)}."
             )
         return TokenMasks(coarse, within if has_fine else None)
-    coarse = np.zeros(n)
-    fine: np.ndarray | None = np.zeros((n, N_FINE_TOKENS)) if has_fine else None
-    # One value is set exactly afterwards, whichever tenth drew it; a set's value is chosen by
-    # the tenth drawn (``_set_exact_values``), so sets keep each value's own tenth.
-    stepped = (
+    if (
         condition.kind == "value"
         and isinstance(encoder, NumericEncoder)
         and _half_step(encoder) > 0
-    )
-    numbers = (
-        _condition_numbers(encoder.spec, pd.Series(list(condition.values), dtype=object))
-        if stepped
-        else np.full(len(condition.values), np.nan)
-    )
-    for value, number in zip(condition.values, numbers, strict=True):
-        if stepped and np.isfinite(number):
-            # The decoder rounds to the column's step: a value comes from every within-bin
-            # position that rounds to it, which may be the next tenth's (a date drawn in one
-            # tenth and written as the day re-read in the tenth before, where the model gave
-            # it no probability: the model's own rows fed back as seed rows were "unreachable").
-            assert isinstance(encoder, NumericEncoder)  # for mypy: stepped
+    ):
+        # The decoder rounds to the column's step: a value comes from every within-bin position
+        # that rounds to it, which may be the next tenth's (a date drawn in one tenth and written
+        # as the day re-read in the tenth before, where the model gave it no probability: the
+        # model's own rows fed back as seed rows were "unreachable"). A value is set exactly
+        # afterwards, whichever tenth drew it; a set's value is chosen by the tenth drawn
+        # (``_set_exact_values``), so sets keep each value's own tenth.
+        value = pd.Series([condition.values[0]], dtype=object)
+        number = float(_condition_numbers(encoder.spec, value)[0])
+        if np.isfinite(number):
             value_coarse, value_fine = _range_masks(encoder, number, number)
             if value_coarse.any():
-                coarse = np.maximum(coarse, value_coarse)
-                if fine is not None:
-                    fine = np.maximum(fine, np.where(value_coarse[:, None] > 0, value_fine, 0.0))
-                continue
+                return TokenMasks(value_coarse, value_fine if has_fine else None)
+    coarse = np.zeros(n)
+    fine: np.ndarray | None = np.zeros((n, N_FINE_TOKENS)) if has_fine else None
+    for value in condition.values:
         tokens = encoder.tokens_for(value)
         coarse[tokens[0]] = 1.0
         if fine is not None:

@@ -731,30 +731,29 @@ class Synthesizer:
         """``request`` (conditions, seed rows, targets) with whole-number keys read as the
         schema's names of them: ``{2: "a"}`` was refused with "unknown column(s) ['2']; the
         model has ['0', '1', '2']"."""
-        names = set(self.schema_.names)
-
-        def named(key: Any) -> Any:
-            return str(key) if key not in names and str(key) in names else key
-
         if isinstance(request, pd.DataFrame):
-            return request.rename(columns=named)
+            return request.rename(columns=self._column_name)
         if isinstance(request, Mapping):
-            return {named(k): v for k, v in request.items()}
+            return {self._column_name(k): v for k, v in request.items()}
         return request
 
+    def _column_name(self, key: Any) -> Any:
+        """``key``, or its text where only that names a column (``2`` for ``"2"``)."""
+        names = self.schema_.names
+        return str(key) if key not in names and str(key) in names else key
+
     def _parity_by_name(self, parity: Any) -> Any:
-        """``parity`` with whole-number column keys read as the schema's names (see
-        :meth:`_by_name`)."""
+        """``parity`` with whole-number column keys read as the schema's names."""
         if not isinstance(parity, Mapping):
             return parity
         named = dict(parity)
         if "target" in named:
-            named["target"] = self._by_name({named["target"]: None}).popitem()[0]
+            named["target"] = self._column_name(named["target"])
         sensitive = named.get("sensitive")
         if isinstance(sensitive, list | tuple):
-            named["sensitive"] = [self._by_name({c: None}).popitem()[0] for c in sensitive]
+            named["sensitive"] = [self._column_name(c) for c in sensitive]
         elif sensitive is not None:
-            named["sensitive"] = self._by_name({sensitive: None}).popitem()[0]
+            named["sensitive"] = self._column_name(sensitive)
         return named
 
     def _labelled(self, rows: pd.DataFrame) -> pd.DataFrame:
