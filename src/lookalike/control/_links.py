@@ -794,7 +794,11 @@ def _apply_group(
                 link.kind == "hhmm"
                 and link.column not in determined
                 and len(open_sources) < len(link.sources)
-            ) or (link.kind == "datetime_parts" and link.column in determined and open_sources)
+            ) or (
+                link.kind in ("datetime_parts", "clock_add")
+                and link.column in determined
+                and bool(open_sources)
+            )
             solved = _solve_back(link, out, schema, determined) if back else {}
             if solved:
                 for name, values in solved.items():
@@ -946,8 +950,29 @@ def _solve(
 def _solve_back(
     link: Link, out: pd.DataFrame, schema: Schema, determined: set[str]
 ) -> dict[str, np.ndarray]:
-    """The inputs' values from fixed computed columns (none for ``clock_add``): an HHMM time
-    from its hour and minute, a datetime's parts not ``determined`` from the datetime."""
+    """The inputs' values from fixed computed columns: an HHMM time from its hour and minute,
+    a datetime's parts not ``determined`` from the datetime, and for ``clock_add`` its number
+    of minutes (or, when that is fixed too, its start) from the fixed time.
+
+    A fixed ``dep_time`` leaves ``sched_dep_time`` as drawn given it, and the delay becomes
+    the drawn delay moved by the least number of minutes, either way around the clock, that
+    makes the times agree (a drawn delay missing counts as 0): the delay is drawn after the
+    scheduled time, so it is the value the model drew with the most knowledge. Without this,
+    97 % of nycflights13's rows under ``dep_time == 1230`` broke the link.
+    """
+    if link.kind == "clock_add":
+        (time,) = _numbers(out, schema, [link.column]).T
+        start, minutes = _numbers(out, schema, link.sources).T
+        target = clock_minutes(time)
+        if link.sources[1] not in determined:
+            present = np.isfinite(target) & np.isfinite(start)
+            drawn = np.where(np.isfinite(minutes), minutes, 0.0)
+            gap = np.mod(target - clock_minutes(start) - drawn + 720.0, 1440.0) - 720.0
+            minutes[present] = (drawn + gap)[present]
+            return {link.sources[1]: minutes}
+        present = np.isfinite(target) & np.isfinite(minutes)
+        start[present] = clock_hhmm(np.mod(target - minutes, 1440.0))[present]
+        return {link.sources[0]: start}
     if link.kind == "hhmm":
         (time,) = _numbers(out, schema, [link.column]).T
         hour, minute = _numbers(out, schema, link.sources).T
