@@ -186,6 +186,24 @@ def test_dataframe_is_copied_not_mutated() -> None:
     assert list(df.index) == [0, 1]
 
 
+def test_a_named_index_is_data_and_an_unnamed_one_is_not(tmp_path: Path) -> None:
+    stamps = pd.date_range("2013-01-01", periods=3, freq="h", tz="UTC")
+    frame = pd.DataFrame({"origin": ["EWR", "JFK", "LGA"], "temp": [1.5, 2.0, 3.0]})
+    indexed = frame.set_index(pd.Index(stamps, name="time_hour"))
+    for source in (indexed, tmp_path / "w.parquet"):
+        indexed.to_parquet(tmp_path / "w.parquet")
+        df = read_table(source)
+        assert df.columns.tolist() == ["time_hour", "origin", "temp"]
+        assert df["time_hour"].tolist() == list(stamps) and list(df.index) == [0, 1, 2]
+    both = read_table(frame.assign(t=stamps).set_index(["origin", "t"]))
+    assert both.columns.tolist() == ["origin", "t", "temp"]
+    # One level named, one not: the named one is kept.
+    mixed = frame.set_index([pd.Index([7, 8, 9]), pd.Index(stamps, name="t")])
+    assert read_table(mixed).columns.tolist() == ["t", "origin", "temp"]
+    with pytest.raises(DataError, match=r"index level named like a column \('temp'\)"):
+        read_table(frame.set_index(pd.Index([1, 2, 3], name="temp")))
+
+
 def test_arrow_table_keeps_integers_with_nulls_as_integers() -> None:
     table = pa.table(
         {"i": [1, None, 3], "j": [1, 2, 3], "b": [True, None, False], "s": ["a", None, "c"]}

@@ -117,7 +117,7 @@ def read_table(source: Any) -> pd.DataFrame:
             raise DataError(f"{what} has multi-level column names; flatten them first.")
         frame = source.copy(deep=True)
         frame.columns = pd.Index([str(c) for c in frame.columns])
-        frame = _check_table(frame.reset_index(drop=True), what)
+        frame = _check_table(_index_as_columns(frame, what), what)
         _check_flat_values(frame, what)  # and types Python decimals, dates and times
         return frame
     if isinstance(source, pa.Table):
@@ -497,7 +497,33 @@ def _arrow_to_pandas(table: pa.Table, what: str) -> pd.DataFrame:
             if dtype in _NUMPY_OF and not frame[name].isna().any():
                 frame[name] = frame[name].astype(_NUMPY_OF[dtype])
     frame.columns = pd.Index([str(c) for c in frame.columns])
-    return frame.reset_index(drop=True)
+    return _index_as_columns(frame, what)
+
+
+def _index_as_columns(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+    """``frame`` with its named index levels as its first columns, and a fresh 0..n-1 index.
+
+    A named index holds data (``df.set_index("time_hour")``, or a Parquet file written from such
+    a frame); unnamed levels are row labels and are dropped.
+
+    >>> frame = pd.DataFrame({"x": [1, 2]}, index=pd.Index([5, 6], name="id"))
+    >>> _index_as_columns(frame, "The input DataFrame").to_dict("list")
+    {'id': [5, 6], 'x': [1, 2]}
+    """
+    names = [name for name in frame.index.names if name is not None]
+    if not names:
+        return frame.reset_index(drop=True)
+    clash = sorted({str(name) for name in names} & set(frame.columns))
+    if clash:
+        raise DataError(
+            f"{what} has an index level named like a column ({', '.join(map(repr, clash))}); "
+            "rename or drop one of them."
+        )
+    unnamed = [i for i, name in enumerate(frame.index.names) if name is None]
+    frame = frame.reset_index(level=unnamed, drop=True) if unnamed else frame
+    frame = frame.reset_index()
+    frame.columns = pd.Index([str(c) for c in frame.columns])
+    return frame
 
 
 def _restore_datetime_units(frame: pd.DataFrame, metadata: dict[str, Any]) -> None:
