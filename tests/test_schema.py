@@ -62,6 +62,21 @@ def test_overrides_and_errors(adult_small: pd.DataFrame) -> None:
     assert la.infer_schema(adult_small, {"sex": "boolean"})["sex"].kind is ColumnKind.BOOLEAN
 
 
+def test_a_given_datetime_format_must_read_the_text() -> None:
+    stamps = pd.DataFrame({"t": ["2013-01-01T06:00:00Z", "2013-01-01T07:00:00Z"] * 5})
+    with pytest.raises(la.SchemaError, match=r"'t': no value is written as datetime_format"):
+        la.infer_schema(stamps, {"t": {"kind": "datetime", "datetime_format": "%d/%m/%Y"}})
+    # Some values in another format: read in theirs, written in the given one, with a warning.
+    mixed = pd.DataFrame({"t": ["01/02/2013", "03/02/2013", "2013-02-05"] * 4})
+    with pytest.warns(la.DataWarning, match="4 of 12 values are not written as") as caught:
+        schema = la.infer_schema(mixed, {"t": {"datetime_format": "%d/%m/%Y"}})
+    assert len(caught) == 1 and schema["t"].datetime_format == "%d/%m/%Y"
+    given = {"t": {"kind": "datetime", "datetime_format": "%Y-%m-%dT%H:%M:%SZ"}}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert la.infer_schema(stamps, given)["t"].datetime_step == "hour"
+
+
 def test_public_domain_fields_without_privacy_say_what_they_are_for(
     adult_small: pd.DataFrame,
 ) -> None:

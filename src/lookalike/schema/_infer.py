@@ -178,7 +178,11 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
                 f"Column {inferred.name!r} cannot be boolean: it holds {n_distinct:,} distinct "
                 "values, and a boolean column holds at most two."
             )
-    if result.kind is ColumnKind.DATETIME and inferred.kind is not ColumnKind.DATETIME:
+    if result.kind is ColumnKind.DATETIME and override.get("datetime_format") is not None:
+        _check_format_is_used(result, series)
+    if result.kind is ColumnKind.DATETIME and (
+        inferred.kind is not ColumnKind.DATETIME or "datetime_format" in override
+    ):
         if result.datetime_format is None and not pd.api.types.is_datetime64_any_dtype(series):
             fmt = _guess_format(series.dropna().astype(str))
             result = ColumnSpec.from_dict({**result.to_dict(), "datetime_format": fmt})
@@ -218,6 +222,30 @@ def _check_datetime_parses(spec: ColumnSpec, series: pd.Series) -> None:
         raise SchemaError(
             f"Column {spec.name!r} cannot be a datetime with format {spec.datetime_format!r}: "
             f"{len(bad)} value(s) do not parse, e.g. {str(bad.iloc[0])!r}."
+        )
+
+
+def _check_format_is_used(spec: ColumnSpec, series: pd.Series) -> None:
+    """A ``datetime_format`` given for text must read it: values in other formats are read by
+    their own and written in the given one, so a format that reads none of them rewrote the
+    whole column (``%d/%m/%Y`` on ``2013-01-01T06:00:00Z`` dropped every time of day)."""
+    values = series.dropna()
+    if not len(values) or pd.api.types.is_datetime64_any_dtype(values):
+        return
+    fmt = spec.datetime_format or ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        unread = values[_to_datetime(values.astype(str), fmt).isna().to_numpy()]
+    if len(unread) == len(values):
+        raise SchemaError(
+            f"Column {spec.name!r}: no value is written as datetime_format {fmt!r}, "
+            f"e.g. {str(unread.iloc[0])!r}."
+        )
+    if len(unread):
+        warn_data(
+            f"Column {spec.name!r}: {len(unread):,} of {len(values):,} values are not written as "
+            f"datetime_format {fmt!r} (e.g. {str(unread.iloc[0])!r}); they are read in their "
+            "own format and written in that one."
         )
 
 
