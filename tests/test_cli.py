@@ -247,6 +247,13 @@ def test_report_files_must_be_named_for_what_they_hold(
     result = _run("report", adult_csv, adult_csv, "-o", names["-o"], "--json", names["--json"])
     _assert_one_line_error(result, f"{option} ", "r.csv", "is named like a table", code=2)
     assert not any(path.exists() for path in names.values())
+    # HTML in a file named .json (or JSON in .html) would be opened by the wrong program.
+    names = {"-o": tmp_path / "r.html", "--json": tmp_path / "r.json"}
+    names[option] = tmp_path / ("page.json" if option == "-o" else "numbers.html")
+    result = _run("report", adult_csv, adult_csv, "-o", names["-o"], "--json", names["--json"])
+    suffix = ".html or .htm" if option == "-o" else ".json"
+    _assert_one_line_error(result, f"{option} ", f"name it with {suffix}.", code=2)
+    assert not any(path.exists() for path in names.values())
 
 
 def test_a_budget_or_row_count_that_cannot_be_read(

@@ -50,8 +50,14 @@ def test_identifier_boolean_datetime_text() -> None:
 def test_overrides_and_errors(adult_small: pd.DataFrame) -> None:
     schema = la.infer_schema(adult_small, {"age": "continuous", "sex": {"kind": "categorical"}})
     assert schema["age"].kind is ColumnKind.CONTINUOUS
-    with pytest.raises(la.SchemaError, match="unknown column"):
+    with pytest.raises(la.SchemaError, match="unknown column") as raised:
         la.infer_schema(adult_small, {"nope": "categorical"})
+    assert "Did you mean" not in str(raised.value)
+    typo = {"colums": {"age": "continuous"}}
+    with pytest.raises(la.SchemaError, match=r"Did you mean 'columns' for 'colums'\?"):
+        la.infer_schema(adult_small, typo)
+    with pytest.raises(la.SchemaError, match=r"Did you mean 'education' for 'educaton'\?"):
+        la.infer_schema(adult_small, {"educaton": "categorical"})
     with pytest.raises(la.SchemaError, match="kind must be one of"):
         la.infer_schema(adult_small, {"age": "weird"})
     with pytest.raises(la.SchemaError, match="not numbers"):
@@ -60,6 +66,17 @@ def test_overrides_and_errors(adult_small: pd.DataFrame) -> None:
     with pytest.raises(la.SchemaError, match="'fnlwgt' cannot be boolean: it holds"):
         la.infer_schema(adult_small, {"fnlwgt": "boolean"})
     assert la.infer_schema(adult_small, {"sex": "boolean"})["sex"].kind is ColumnKind.BOOLEAN
+
+
+def test_a_repeated_code_marked_identifier_warns(adult_small: pd.DataFrame) -> None:
+    n = len(adult_small)
+    with pytest.warns(la.DataWarning, match=rf"'sex' is marked identifier, but {n - 2:,} of"):
+        schema = la.infer_schema(adult_small, {"sex": "identifier"})
+    assert schema["sex"].kind is ColumnKind.IDENTIFIER
+    keys = pd.DataFrame({"id": range(50), "x": [1, 2] * 25})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert la.infer_schema(keys, {"id": "identifier"})["id"].kind is ColumnKind.IDENTIFIER
 
 
 def test_a_given_datetime_format_must_read_the_text() -> None:

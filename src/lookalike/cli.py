@@ -394,14 +394,18 @@ def report(
         _check_not_inputs(outputs, [*inputs, *(stress or ()), *(experiment or ()), *(audit or ())])
         # A report named like a table or a model would later be read as one (or, with --force,
         # replace one).
-        for path, option, content in (
-            (output, "-o", "an HTML page"),
-            (json_path, "--json", "JSON"),
+        for path, option, content, suffixes in (
+            (output, "-o", "an HTML page", (".html", ".htm")),
+            (json_path, "--json", "JSON", (".json",)),
         ):
             name = "" if path is None else path.name.lower()
             if name.endswith((*TABLE_SUFFIXES, ".gz", _MODEL_SUFFIX)):
                 raise _UsageProblem(
                     f"{option} {str(path)!r} is named like a table or a model; it gets {content}."
+                )
+            if path is not None and not name.endswith(suffixes):
+                raise _UsageProblem(
+                    f"{option} {str(path)!r} gets {content}: name it with {' or '.join(suffixes)}."
                 )
         _check_outputs(outputs, force=force)
         import lookalike as la

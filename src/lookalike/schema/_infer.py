@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 import warnings
@@ -131,8 +132,15 @@ def _normalise_overrides(
             }
     unknown = sorted(str(k) for k in overrides if k not in names)
     if unknown:
+        # A misspelt wrapper key ("colums:") reads as a column of that name.
+        guesses = {
+            name: close[0]
+            for name in unknown
+            if (close := difflib.get_close_matches(name, [*names, *_WRAPPER_KEYS], n=1, cutoff=0.8))
+        }
+        hint = "".join(f" Did you mean {guess!r} for {name!r}?" for name, guess in guesses.items())
         raise SchemaError(
-            f"Schema overrides name unknown column(s) {unknown}; the table has {names}."
+            f"Schema overrides name unknown column(s) {unknown}; the table has {names}.{hint}"
         )
     return dict(overrides), locale
 
@@ -170,6 +178,16 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
             f"Column {inferred.name!r} holds numbers, so it cannot be {result.pii.value!r} PII; "
             f"numbers can be {allowed} PII."
         )
+    if result.kind is ColumnKind.IDENTIFIER and inferred.kind is not ColumnKind.IDENTIFIER:
+        present = series.dropna()
+        n_repeated = len(present) - int(present.nunique())
+        if n_repeated:
+            warn_data(
+                f"Column {inferred.name!r} is marked identifier, but {n_repeated:,} of its "
+                f"{len(present):,} values repeat an earlier one; samples give every row a new "
+                "unique key, so which rows share a value is not kept (a repeated code is "
+                "categorical)."
+            )
     if result.kind is ColumnKind.BOOLEAN:
         n_distinct = int(series.nunique(dropna=True))
         if n_distinct > 2:
