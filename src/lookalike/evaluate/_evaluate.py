@@ -591,5 +591,7 @@ def _measure_privacy(tables: PreparedTables, rng: np.random.Generator) -> Privac
             numbers.holdout_exact_copy_share,
             numbers.training_duplicate_share,
             numbers.dcr_share,
+            n_synthetic=len(tables.synthetic),
+            n_baseline=len(tables.real if tables.holdout is None else tables.holdout),
         ),
     )

@@ -59,6 +59,10 @@ AUDIT_EPSILON_FAIR = 1.0
 MIN_ROWS_RATED = 200
 
 
+#: The normal quantile of a two-sided 95 % interval (CONFIDENCE_LABEL).
+_Z_95 = 1.959964
+
+
 def _pct(value: float) -> str:
     return f"{100 * value:.1f}%"
 
@@ -159,8 +163,29 @@ def utility_verdict(metric: str, ratio: float | None, real_score: float | None =
 
 
 def privacy_verdict(
-    exact: float, holdout_exact: float | None, training_duplicates: float, dcr_share: float | None
+    exact: float,
+    holdout_exact: float | None,
+    training_duplicates: float,
+    dcr_share: float | None,
+    n_synthetic: int | None = None,
+    n_baseline: int | None = None,
 ) -> Verdict:
+    """Copies above their chance level, and the DCR share.
+
+    With the row counts (``n_synthetic``; ``n_baseline`` of the holdout, or of the training
+    table without one) the excess of copies is rated by the lower end of its confidence
+    interval, as the attacks' risks are: on diabetes_brfss (5 % of rows repeat), disjoint real
+    samples of 10,000 rows scored 4.7-5.1 % copies, so a fixed margin of 0.1 point rated a
+    model "fair" or "good" by the draw alone.
+
+    >>> privacy_verdict(0.0526, 0.0489, 0.047, None, 30_000, 10_000).rating
+    'good'
+    >>> privacy_verdict(0.0526, 0.0489, 0.047, None).rating
+    'fair'
+    >>> verdict = privacy_verdict(0.0526, 0.0489, 0.047, None, 10**6, 10**6)
+    >>> verdict.rating, verdict.explanation.split("), ")[1][:38]
+    ('fair', '+0.4 points (95% interval +0.3 to +0.4')
+    """
     # The chance level of copies: the holdout's share, or without a holdout the share of training
     # rows that have an identical twin among the other training rows.
     baseline = holdout_exact if holdout_exact is not None else training_duplicates
@@ -172,7 +197,18 @@ def privacy_verdict(
         copies += (
             f" (training rows duplicated within the training data: {_pct(training_duplicates)})"
         )
-    rating = POOR if excess > EXCESS_COPIES_POOR else FAIR if excess > EXCESS_COPIES_FAIR else GOOD
+    rated = excess
+    if n_synthetic and n_baseline:
+        spread = _Z_95 * math.sqrt(
+            exact * (1 - exact) / n_synthetic + baseline * (1 - baseline) / n_baseline
+        )
+        rated = excess - spread
+        if abs(excess) >= 0.0005 or spread >= 0.0005:
+            copies += (
+                f", {100 * excess:+.1f} points ({CONFIDENCE_LABEL} interval "
+                f"{100 * (excess - spread):+.1f} to {100 * (excess + spread):+.1f})"
+            )
+    rating = POOR if rated > EXCESS_COPIES_POOR else FAIR if rated > EXCESS_COPIES_FAIR else GOOD
     if dcr_share is None:
         return Verdict(
             rating,
