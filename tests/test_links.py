@@ -203,12 +203,17 @@ def test_rules_hold_and_the_links_they_leave_free_still_do(
     _kept_everywhere(ruled)
 
 
-def test_a_range_on_a_computed_time_keeps_its_link(flights_model: la.Synthesizer) -> None:
-    out = flights_model.sample(500, conditions={"dep_time": (1200, 1259)}, random_state=3)
+def test_a_range_on_a_computed_time_keeps_its_link(
+    flights: pd.DataFrame, flights_model: la.Synthesizer
+) -> None:
+    out = flights_model.sample(1000, conditions={"dep_time": (1200, 1259)}, random_state=3)
     assert out["dep_time"].between(1200, 1259).all()
     _kept_everywhere(out)
-    # The delay was moved to meet the times, not made up: mostly as small as the data's.
-    assert out["dep_delay"].abs().median() < 30
+    # The times are met by moving the scheduled time or the delay, whichever lands on the more
+    # common value: delays stay as small as the data's (moving the delay alone: 5.7 % over an
+    # hour, against 0.7 % in training).
+    long = (out["dep_delay"].abs() > 60).mean()
+    assert long <= (flights["dep_delay"].abs() > 60).mean() + 0.01
 
 
 def test_a_reports_moved_columns_leave_out_what_links_compute(
