@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 
 
 @contextlib.contextmanager
@@ -27,3 +34,15 @@ def progress_bar(enabled: bool) -> Iterator[Progress]:
     )
     with bar:
         yield bar
+
+
+def stage(bar: Progress, description: str, total: int, visible: bool = True) -> Callable[..., None]:
+    """A task shown from the start, whose clock starts at its first step: the callback that
+    advances it by one (it ignores its arguments, as per-column callbacks pass one)."""
+    task: TaskID = bar.add_task(description, total=total, visible=visible, start=False)
+
+    def step(*_: object) -> None:
+        bar.start_task(task)  # no-op once started
+        bar.advance(task)
+
+    return step

@@ -11,7 +11,7 @@ from typing import Any, Self
 import numpy as np
 import pandas as pd
 
-from lookalike._progress import progress_bar
+from lookalike._progress import progress_bar, stage
 from lookalike._randomness import RandomState, seed_sequence
 from lookalike.control import ControlReport
 from lookalike.control._conditions import (
@@ -55,6 +55,7 @@ from lookalike.models._dp import (
     validate_privacy_params,
 )
 from lookalike.models._trees import (
+    MAX_TREE_FEATURES,
     ColumnModel,
     TokenTree,
     calibrate_marginals,
@@ -397,7 +398,13 @@ class Synthesizer:
             )
             if self.keep_links:
                 self.links_ = find_links(frame, frame_schema, encoder.encoders, self.rare_threshold)
-            task = bar.add_task("Learning columns", total=tokens.shape[1])
+            n_columns = tokens.shape[1]
+            # Wide tables first rate how much each pair of columns shares (see fit_column_models).
+            relating = stage(
+                bar, "Relating columns", n_columns, visible=n_columns - 1 > MAX_TREE_FEATURES
+            )
+            learning = stage(bar, "Learning columns", n_columns)
+            calibrating = stage(bar, "Calibrating", n_columns, visible=bool(self.calibrate))
             order = _model_order(
                 encoder, self.column_order, [c for k in self.links_ for c in k.drawn_last]
             )
@@ -426,10 +433,11 @@ class Synthesizer:
                         for name, part in encoder.model_columns
                     ]
                 )[order],
-                on_column=lambda _: bar.advance(task),
+                on_column=learning,
+                on_dependence=relating,
             )
             if self.calibrate:
-                calibrate_marginals(trees, tokens[:, order], fit_rng)
+                calibrate_marginals(trees, tokens[:, order], fit_rng, on_column=calibrating)
         self.schema_ = frame_schema
         self.encoder_ = encoder
         self.trees_ = trees
