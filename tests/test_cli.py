@@ -305,19 +305,19 @@ def test_unsupported_output_type_is_reported_before_sampling(
 def test_existing_outputs_are_untouched_without_force(
     tmp_path: Path, adult_csv: Path, model_file: Path
 ) -> None:
-    existing = tmp_path / "existing"
+    existing, existing_json = tmp_path / "existing", tmp_path / "existing.json"
     existing.write_bytes(b"keep me")
     commands = [
         ["fit", adult_csv, "-o", existing],
         ["sample", model_file, "-n", "5", "-o", tmp_path / "existing.csv"],
         ["report", adult_csv, adult_csv, "-o", tmp_path / "existing.html"],
-        ["report", adult_csv, adult_csv, "-o", tmp_path / "new.html", "--json", existing],
+        ["report", adult_csv, adult_csv, "-o", tmp_path / "new.html", "--json", existing_json],
     ]
-    (tmp_path / "existing.csv").write_bytes(b"keep me")
-    (tmp_path / "existing.html").write_bytes(b"keep me")
+    for path in (existing_json, tmp_path / "existing.csv", tmp_path / "existing.html"):
+        path.write_bytes(b"keep me")
     for command in commands:
         _assert_one_line_error(_run(*command), "already exists", "--force")
-    for name in ("existing", "existing.csv", "existing.html"):
+    for name in ("existing", "existing.csv", "existing.html", "existing.json"):
         assert (tmp_path / name).read_bytes() == b"keep me"
     assert not (tmp_path / "new.html").exists()
 

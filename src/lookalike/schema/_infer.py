@@ -178,7 +178,12 @@ def _apply_override(inferred: ColumnSpec, override: Any, series: pd.Series) -> C
             f"Column {inferred.name!r} holds numbers, so it cannot be {result.pii.value!r} PII; "
             f"numbers can be {allowed} PII."
         )
-    if result.kind is ColumnKind.IDENTIFIER and inferred.kind is not ColumnKind.IDENTIFIER:
+    # (A PII column gets fakes, whatever its kind.)
+    if (
+        result.kind is ColumnKind.IDENTIFIER
+        and inferred.kind is not ColumnKind.IDENTIFIER
+        and result.pii is None
+    ):
         present = series.dropna()
         n_repeated = len(present) - int(present.nunique())
         if n_repeated:
