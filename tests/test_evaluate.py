@@ -52,6 +52,14 @@ def test_identical_tables_score_perfect_fidelity_and_all_copies(adult: pd.DataFr
     assert result.summary.rating == "poor"
 
 
+def test_a_named_index_is_a_column_as_fit_reads_it(adult: pd.DataFrame) -> None:
+    # A model of real.set_index("age") samples an age column; row numbers are only labels.
+    real, synthetic = adult.iloc[:400], adult.iloc[400:800].reset_index(drop=True)
+    result = evaluate(real.set_index("age"), synthetic.rename_axis("row"), random_state=0)
+    assert "age" in [column.name for column in result.fidelity.columns]
+    assert evaluate(real, synthetic, random_state=0).fidelity == result.fidelity
+
+
 def test_fresh_real_sample_is_rated_good(fresh_result: EvaluationResult) -> None:
     assert fresh_result.fidelity.verdict.rating == "good"
     assert fresh_result.detection.auc is not None

@@ -200,8 +200,11 @@ def test_a_named_index_is_data_and_an_unnamed_one_is_not(tmp_path: Path) -> None
     # One level named, one not: the named one is kept.
     mixed = frame.set_index([pd.Index([7, 8, 9]), pd.Index(stamps, name="t")])
     assert read_table(mixed).columns.tolist() == ["t", "origin", "temp"]
-    with pytest.raises(DataError, match=r"index level named like a column \('temp'\)"):
-        read_table(frame.set_index(pd.Index([1, 2, 3], name="temp")))
+    with pytest.raises(DataError, match=r"index level named like a column \('temp'\) with other"):
+        read_table(frame.set_index(pd.Index([7, 3, 5], name="temp")))
+    # Row numbers, named or not, and a level that repeats its column are row labels.
+    assert read_table(frame.rename_axis("row")).columns.tolist() == ["origin", "temp"]
+    assert read_table(frame.set_index("temp", drop=False)).columns.tolist() == ["origin", "temp"]
 
 
 def test_arrow_table_keeps_integers_with_nulls_as_integers() -> None:

@@ -172,6 +172,8 @@ def test_fixed_columns_keep_their_values_and_their_sources_drive_the_rest(
         {"dep_time": 1230},  # the delay moves to meet the drawn scheduled time
         {"dep_time": 1230, "dep_delay": 15},  # the scheduled time is what is left
         {"dep_time": 5},  # just past midnight: the delay goes around the clock
+        {"dep_time": 1230, "sched_dep_time": 1200},  # a fixed schedule stays: the delay moves
+        {"dep_time": 1230, "hour": 8},  # so does one built from a fixed hour
     ],
 )
 def test_fixed_values_flow_through_every_link(flights_model: la.Synthesizer, conditions) -> None:
@@ -200,6 +202,11 @@ def test_rules_hold_and_the_links_they_leave_free_still_do(
     # A rule on a time computed from others: it keeps its draw; the other links hold.
     ruled = flights_model.sample(600, rules=["dep_time >= 1200"], random_state=9)
     assert (ruled["dep_time"].dropna() >= 1200).all()
+    _kept_everywhere(ruled)
+    # Rules on both times: each holds, and so does the link between them.
+    both = ["sched_dep_time >= 1000", "dep_time <= 1100"]
+    ruled = flights_model.sample(600, rules=both, random_state=9)
+    assert la.check_rules(ruled, both).to_frame()["n_violations"].tolist() == [0, 0]
     _kept_everywhere(ruled)
 
 

@@ -977,32 +977,48 @@ def _solve_back(
         drawn = np.where(np.isfinite(minutes), minutes, 0.0)
         gap = np.mod(target - clock_minutes(start) - drawn + 720.0, 1440.0) - 720.0
         moved_start = clock_hhmm(np.mod(clock_minutes(start) + gap, 1440.0))
-        if link.sources[1] in determined:
-            move_start = np.ones(len(out), dtype=bool)
-        else:
-            names = link.sources
+        names = link.sources
+        start_fixed, minutes_fixed = names[0] in determined, names[1] in determined
+        if start_fixed and minutes_fixed:
+            return {}  # all three fixed: the link gives way
+        move_start = np.full(len(out), minutes_fixed)
+        start_encoder, minutes_encoder = encoders.get(names[0]), encoders.get(names[1])
+        if not (start_fixed or minutes_fixed):
             start_now, minutes_now, start_moved, minutes_moved = (
-                _density(encoders.get(name), values)
-                for name, values in (
-                    (names[0], start),
-                    (names[1], drawn),
-                    (names[0], moved_start),
-                    (names[1], drawn + gap),
+                _density(encoder, values)
+                for encoder, values in (
+                    (start_encoder, start),
+                    (minutes_encoder, drawn),
+                    (start_encoder, moved_start),
+                    (minutes_encoder, drawn + gap),
                 )
             )
-            if (
+            if not (
                 start_now is None
                 or minutes_now is None
                 or start_moved is None
                 or minutes_moved is None
             ):
-                move_start = np.zeros(len(out), dtype=bool)
-            else:
                 move_start = start_moved * minutes_now > minutes_moved * start_now
+                # Neither move lands anywhere the data goes (a 00:05 departure drawn with a
+                # 06:35 schedule): both move, to the likeliest pair that meets the time.
+                stuck = present & (start_moved == 0) & (minutes_moved == 0)
+                if stuck.any():
+                    paired = _likeliest_pairs(target[stuck], start_encoder, minutes_encoder)
+                    if paired is not None:
+                        found = np.isfinite(paired[1])
+                        rows = np.flatnonzero(stuck)[found]
+                        start[rows], drawn[rows] = paired[0][found], paired[1][found]
+                        gap[rows], moved_start[rows], move_start[rows] = 0.0, start[rows], True
         start[present & move_start] = moved_start[present & move_start]
         # A delay drawn missing is made, never kept (a departure has one): 0, or what is left.
         minutes[present] = np.where(move_start, drawn, drawn + gap)[present]
-        return {link.sources[0]: start, link.sources[1]: minutes}
+        solved = {}
+        if not start_fixed:
+            solved[names[0]] = start
+        if not minutes_fixed:
+            solved[names[1]] = minutes
+        return solved
     if link.kind == "hhmm":
         (time,) = _numbers(out, schema, [link.column]).T
         hour, minute = _numbers(out, schema, link.sources).T
@@ -1025,6 +1041,36 @@ def _solve_back(
             values[present] = parts[part]
             solved[name] = values
     return solved
+
+
+def _likeliest_pairs(
+    target: np.ndarray, start_encoder: ColumnEncoder | None, minutes_encoder: ColumnEncoder | None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """For each clock ``target`` (minutes since midnight), the HHMM start and the minutes that
+    meet it with the highest product of their training densities (NaN minutes where none
+    has any), trying the minutes' own values (kept values, or the middles of its tenths of bins).
+    """
+    if not isinstance(minutes_encoder, NumericEncoder):
+        return None
+    if minutes_encoder.mode == "discrete":
+        candidates = np.asarray(minutes_encoder.values, dtype=float)
+    else:
+        grid = minutes_encoder.grid
+        candidates = np.unique(minutes_encoder.from_grid((grid[:, :-1] + grid[:, 1:]).ravel() / 2))
+        if minutes_encoder.spec.decimals is not None:
+            candidates = np.unique(np.round(candidates, minutes_encoder.spec.decimals))
+    minutes_density = _density(minutes_encoder, candidates)
+    if minutes_density is None or not len(candidates):
+        return None
+    starts = clock_hhmm(np.mod(target[:, None] - candidates[None, :], 1440.0))
+    start_density = _density(start_encoder, starts.ravel())
+    if start_density is None:
+        return None
+    score = start_density.reshape(starts.shape) * minutes_density[None, :]
+    best = score.argmax(axis=1)
+    rows = np.arange(len(target))
+    chosen = np.where(score[rows, best] > 0, candidates[best], np.nan)
+    return starts[rows, best], chosen
 
 
 def _density(encoder: ColumnEncoder | None, values: np.ndarray) -> np.ndarray | None:

@@ -108,7 +108,10 @@ def category_codes(values: npt.NDArray[Any], categories: Sequence[str]) -> IntAr
 def load_table(data: Any, role: str) -> pd.DataFrame:
     """Return ``data`` as a DataFrame; paths are read with :func:`lookalike.io.read_table`."""
     if isinstance(data, pd.DataFrame):
-        frame = data
+        # A named index is data, as fit reads it (a model of df.set_index("time_hour") samples a
+        # time_hour column).
+        io_module = importlib.import_module("lookalike.io")
+        frame: pd.DataFrame = io_module.index_as_columns(data, f"The {role!r} table")
     elif isinstance(data, str | Path):
         try:
             io_module = importlib.import_module("lookalike.io")

@@ -7,6 +7,7 @@ from lookalike.io._table import (
     check_model_name,
     check_table_output,
     in_memory_frame,
+    index_as_columns,
     read_table,
     write_table,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "check_output_path",
     "check_table_output",
     "in_memory_frame",
+    "index_as_columns",
     "read_table",
     "write_table",
     "write_text",

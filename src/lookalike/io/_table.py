@@ -117,7 +117,7 @@ def read_table(source: Any) -> pd.DataFrame:
             raise DataError(f"{what} has multi-level column names; flatten them first.")
         frame = source.copy(deep=True)
         frame.columns = pd.Index([str(c) for c in frame.columns])
-        frame = _check_table(_index_as_columns(frame, what), what)
+        frame = _check_table(index_as_columns(frame, what), what)
         _check_flat_values(frame, what)  # and types Python decimals, dates and times
         return frame
     if isinstance(source, pa.Table):
@@ -497,30 +497,45 @@ def _arrow_to_pandas(table: pa.Table, what: str) -> pd.DataFrame:
             if dtype in _NUMPY_OF and not frame[name].isna().any():
                 frame[name] = frame[name].astype(_NUMPY_OF[dtype])
     frame.columns = pd.Index([str(c) for c in frame.columns])
-    return _index_as_columns(frame, what)
+    return index_as_columns(frame, what)
 
 
-def _index_as_columns(frame: pd.DataFrame, what: str) -> pd.DataFrame:
+def index_as_columns(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     """``frame`` with its named index levels as its first columns, and a fresh 0..n-1 index.
 
     A named index holds data (``df.set_index("time_hour")``, or a Parquet file written from such
-    a frame); unnamed levels are row labels and are dropped.
+    a frame). Unnamed levels and a range of row numbers (``rename_axis("row")``) are row labels
+    and are dropped, and so is a level that repeats a column of its name
+    (``set_index("age", drop=False)``); a level named like a column it differs from is an error.
 
     >>> frame = pd.DataFrame({"x": [1, 2]}, index=pd.Index([5, 6], name="id"))
-    >>> _index_as_columns(frame, "The input DataFrame").to_dict("list")
+    >>> index_as_columns(frame, "The input DataFrame").to_dict("list")
     {'id': [5, 6], 'x': [1, 2]}
     """
-    names = [name for name in frame.index.names if name is not None]
-    if not names:
+    index = frame.index
+    labels_only = [
+        i
+        for i, name in enumerate(index.names)
+        if name is None
+        or isinstance(index, pd.RangeIndex)
+        or (
+            name in frame.columns
+            and pd.Series(index.get_level_values(i), index=index).equals(frame[name])
+        )
+    ]
+    if len(labels_only) == index.nlevels:
         return frame.reset_index(drop=True)
-    clash = sorted({str(name) for name in names} & set(frame.columns))
+    clash = sorted(
+        str(name)
+        for i, name in enumerate(index.names)
+        if i not in labels_only and str(name) in frame.columns
+    )
     if clash:
         raise DataError(
-            f"{what} has an index level named like a column ({', '.join(map(repr, clash))}); "
-            "rename or drop one of them."
+            f"{what} has an index level named like a column ({', '.join(map(repr, clash))}) "
+            "with other values; rename or drop one of them."
         )
-    unnamed = [i for i, name in enumerate(frame.index.names) if name is None]
-    frame = frame.reset_index(level=unnamed, drop=True) if unnamed else frame
+    frame = frame.reset_index(level=labels_only, drop=True) if labels_only else frame
     frame = frame.reset_index()
     frame.columns = pd.Index([str(c) for c in frame.columns])
     return frame

@@ -137,6 +137,7 @@ def _normalise_overrides(
             name: close[0]
             for name in unknown
             if (close := difflib.get_close_matches(name, [*names, *_WRAPPER_KEYS], n=1, cutoff=0.8))
+            and close[0] != name
         }
         hint = "".join(f" Did you mean {guess!r} for {name!r}?" for name, guess in guesses.items())
         raise SchemaError(
@@ -258,7 +259,8 @@ def _check_format_is_used(spec: ColumnSpec, series: pd.Series) -> None:
     fmt = spec.datetime_format or ""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        unread = values[_to_datetime(values.astype(str), fmt).isna().to_numpy()]
+        # Padding is not a format (" 2013-01-01" reads, and is written, as 2013-01-01).
+        unread = values[_to_datetime(values.astype(str).str.strip(), fmt).isna().to_numpy()]
     if len(unread) == len(values):
         raise SchemaError(
             f"Column {spec.name!r}: no value is written as datetime_format {fmt!r}, "
