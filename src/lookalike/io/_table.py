@@ -34,6 +34,7 @@ import gzip
 import io
 import os
 import re
+import warnings
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -625,6 +626,10 @@ def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
             frame[name] = pd.Series(
                 pd.arrays.ArrowExtensionArray(pa.array(present)), index=frame.index
             )
+        elif kind in _OBJECT_TYPES:
+            typed = _typed_objects(column, kind)
+            if typed is not None:
+                frame[name] = typed
         elif kind == "bytes":
             bad.append(f"{name!r} (bytes)")
         elif kind == "mixed":
@@ -636,6 +641,33 @@ def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
 
 
 _NESTED = (list, tuple, dict, set, np.ndarray, bytes)
+#: What pandas infers for object columns of Python numbers, datetimes and durations, each read
+#: as the typed column it would have been (they were learned as text, and came back as text).
+_OBJECT_TYPES = ("integer", "floating", "mixed-integer-float", "datetime", "timedelta")
+
+
+def _typed_objects(column: pd.Series, kind: str) -> pd.Series | None:
+    """An object column of Python numbers, datetimes or durations as a typed column: integers
+    as ``Int64``, numbers as ``float64``, datetimes in their one zone (None for mixed offsets,
+    which stay text with their offsets), durations as ``timedelta64``; None when they do not
+    fit (integers past int64).
+
+    >>> _typed_objects(pd.Series([3, None, 5], dtype=object), "integer").tolist()
+    [3, <NA>, 5]
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if kind == "integer":
+                return column.astype("Int64")
+            if kind in ("floating", "mixed-integer-float"):
+                return column.astype("float64")
+            if kind == "timedelta":
+                return pd.to_timedelta(column)
+            typed = pd.to_datetime(column)
+    except (TypeError, ValueError, OverflowError):
+        return None
+    return typed if pd.api.types.is_datetime64_any_dtype(typed) else None
 
 
 def _not_flat(what: str, columns: list[str]) -> DataError:

@@ -51,6 +51,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lookalike.schema._schema import ColumnKind, PiiType
 
@@ -500,7 +501,7 @@ def detect_column_pii(name: str, series: pd.Series, kind: ColumnKind) -> PiiType
     """
     if kind in (ColumnKind.BOOLEAN, ColumnKind.DATETIME) or pd.api.types.is_bool_dtype(series):
         return None
-    if pd.api.types.is_datetime64_any_dtype(series):
+    if not _may_hold_text(series):
         return None
     if pd.api.types.is_numeric_dtype(series):
         if not pd.api.types.is_integer_dtype(series):
@@ -517,6 +518,56 @@ def detect_column_pii(name: str, series: pd.Series, kind: ColumnKind) -> PiiType
     if values and _share(values, mentions_identifier) >= PII_TEXT_SHARE:
         return PiiType.TEXT
     return None
+
+
+#: What pandas infers for object columns of values that are not text and never identifiers
+#: (a long duration's or a float's digits passed the card-number check, and a column of them
+#: came out withheld).
+_NOT_TEXT = {
+    "floating",
+    "mixed-integer-float",
+    "decimal",
+    "complex",
+    "boolean",
+    "datetime64",
+    "datetime",
+    "date",
+    "timedelta64",
+    "timedelta",
+    "time",
+    "period",
+    "interval",
+}
+
+
+def _may_hold_text(series: pd.Series) -> bool:
+    """Whether a column's values may be identifiers: not datetimes, durations, floats, dates or
+    times, whatever their storage (NumPy, Arrow, Python objects).
+
+    >>> _may_hold_text(pd.Series(pd.to_timedelta([8506, 93], unit="s")))
+    False
+    >>> _may_hold_text(pd.Series([4.5, 1234567812345678.0], dtype=object))
+    False
+    >>> _may_hold_text(pd.Series(["a", 1], dtype=object)), _may_hold_text(pd.Series([1, 2]))
+    (True, True)
+    """
+    dtype = series.dtype
+    if isinstance(dtype, pd.ArrowDtype):
+        arrow = dtype.pyarrow_dtype
+        return not any(
+            check(arrow)
+            for check in (
+                pa.types.is_temporal,
+                pa.types.is_floating,
+                pa.types.is_decimal,
+                pa.types.is_boolean,
+            )
+        )
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return False
+    if pd.api.types.is_object_dtype(dtype):
+        return pd.api.types.infer_dtype(series, skipna=True) not in _NOT_TEXT
+    return True
 
 
 def _sample(series: pd.Series) -> list[str]:
