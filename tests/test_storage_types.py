@@ -427,3 +427,32 @@ def test_long_durations_are_not_taken_for_identifiers(tmp_path: Path) -> None:
     assert la.infer_schema(frame)["wait"].pii is None
     out = _sample(frame, tmp_path)
     assert out["wait"].dtype == "timedelta64[ns]" and out["wait"].notna().all()
+
+
+def test_pandas_arrow_dtypes_come_back_in_their_own_dtype(tmp_path: Path) -> None:
+    """What ``read_parquet(dtype_backend="pyarrow")`` gives: booleans, text, numbers and
+    durations in Arrow dtypes came back as float64 columns with every value missing."""
+    rng = np.random.default_rng(15)
+    frame = pd.DataFrame(
+        {
+            "flag": pd.array(rng.random(N) < 0.3, dtype="bool[pyarrow]"),
+            "city": pd.array(
+                rng.choice(["Oslo", "Rome"], N), dtype=pd.ArrowDtype(pa.large_string())
+            ),
+            "n": pd.array(rng.integers(0, 100, N), dtype="int64[pyarrow]"),
+            "small": pd.array(rng.integers(0, 100, N), dtype="uint8[pyarrow]"),
+            "x": pd.array(rng.normal(size=N), dtype="double[pyarrow]"),
+            "wait": pd.array(
+                pd.to_timedelta(rng.integers(0, 10**5, N), unit="s"),
+                dtype=pd.ArrowDtype(pa.duration("s")),
+            ),
+        }
+    )
+    frame.loc[::5, ["flag", "city", "n", "x"]] = None
+    out = _sample(frame, tmp_path)
+    assert out.dtypes.to_dict() == frame.dtypes.to_dict()
+    for name in ("flag", "city", "n", "x"):
+        assert out[name].isna().mean() == pytest.approx(0.2, abs=0.08), name
+    assert set(out["city"].dropna()) == {"Oslo", "Rome"}
+    assert out["small"].notna().all() and out["wait"].notna().all()
+    assert out["wait"].between(pd.Timedelta(0), pd.Timedelta(seconds=10**5)).all()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from lookalike.encode._encoders import (
     ColumnEncoder,
@@ -153,6 +155,11 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         return _cast(
             written, dtype if dtype in _TEXT_DTYPES or dtype.startswith("string") else "object"
         )
+    arrow = _arrow_plain(dtype)
+    if arrow is not None:
+        # Through the NumPy or nullable dtype of the same values, then in Arrow again.
+        base, arrow_dtype = arrow
+        return restore_dtype(values, replace(spec, dtype=base)).astype(arrow_dtype)
     # Python bools in an object column (bools with gaps) come back as a nullable boolean column.
     bool_objects = spec.kind is ColumnKind.BOOLEAN and dtype == "object"
     if bool_objects and set(values.dropna()) <= {"True", "False"}:
@@ -190,6 +197,32 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     if dtype in _NUMPY_FLOATS or dtype in {"Float32", "Float64"}:
         return _cast(numbers, dtype)
     return _cast(numbers, "float64")
+
+
+def _arrow_plain(dtype: str) -> tuple[str, pd.ArrowDtype] | None:
+    """For a pandas Arrow dtype of booleans, numbers or text (``int64[pyarrow]``,
+    ``bool[pyarrow]``, ``large_string[pyarrow]``), the dtype its values are restored in and the
+    Arrow dtype; None for other dtypes (durations, times and decimals are storage types).
+
+    >>> _arrow_plain("uint8[pyarrow]")[0], _arrow_plain("bool[pyarrow]")[0], _arrow_plain("int64")
+    ('uint8', 'boolean', None)
+    """
+    if not dtype.endswith("[pyarrow]") or is_storage_dtype(dtype):
+        return None
+    try:
+        arrow_dtype = pd.api.types.pandas_dtype(dtype)
+    except (TypeError, ValueError):
+        return None
+    if not isinstance(arrow_dtype, pd.ArrowDtype):
+        return None
+    kind = arrow_dtype.pyarrow_dtype
+    if pa.types.is_boolean(kind):
+        return "boolean", arrow_dtype
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        return str(np.dtype(kind.to_pandas_dtype())), arrow_dtype
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return "object", arrow_dtype
+    return None
 
 
 def _offset_integers(values: pd.Series, offset: int, dtype: str) -> pd.Series:

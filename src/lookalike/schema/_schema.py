@@ -177,7 +177,7 @@ class ColumnSpec:
         clock_numbers = self.kind in (
             ColumnKind.CONTINUOUS,
             ColumnKind.DISCRETE,
-        ) and self.dtype.startswith(("timedelta64", "time32", "time64"))
+        ) and self.dtype.startswith(("timedelta64", "time32", "time64", "duration["))
         if self.datetime_step is not None and (
             self.datetime_step not in DATETIME_STEPS
             or (self.kind is not ColumnKind.DATETIME and not clock_numbers)

@@ -27,6 +27,7 @@ import pandas as pd
 import pyarrow as pa
 
 _DECIMAL = re.compile(r"decimal(128|256)\((\d+), (-?\d+)\)\[pyarrow\]")
+_DURATION = re.compile(r"duration\[(s|ms|us|ns)\]\[pyarrow\]")
 _TICKS_PER_DAY = {"s": 86_400, "ms": 86_400 * 10**3, "us": 86_400 * 10**6, "ns": 86_400 * 10**9}
 
 
@@ -45,12 +46,16 @@ def storage_numbers(series: pd.Series, dtype: str | None = None) -> np.ndarray |
         return numbers
     own = series.dtype
     if isinstance(own, pd.ArrowDtype) and (
-        pa.types.is_time(own.pyarrow_dtype) or pa.types.is_decimal(own.pyarrow_dtype)
+        pa.types.is_time(own.pyarrow_dtype)
+        or pa.types.is_decimal(own.pyarrow_dtype)
+        or pa.types.is_duration(own.pyarrow_dtype)
     ):
         values = pa.array(series)
         if pa.types.is_time(values.type):
             # Arrow casts a time to the integer of its own width only (time32: int32).
             values = values.cast(pa.int32() if pa.types.is_time32(values.type) else pa.int64())
+        elif pa.types.is_duration(values.type):
+            values = values.cast(pa.int64())
         return np.asarray(
             values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float
         ).copy()
@@ -75,6 +80,11 @@ def numbers_to_storage(numbers: np.ndarray, dtype: str) -> pd.Series:
     arrow_type = _arrow_type(dtype)
     if arrow_type is None:
         raise ValueError(f"{dtype!r} is not a duration, a time of day or a decimal.")
+    if pa.types.is_duration(arrow_type):
+        ticks = np.where(missing, 0, np.round(numbers)).astype(np.int64)
+        return pd.Series(
+            pd.arrays.ArrowExtensionArray(pa.array(ticks, mask=missing).cast(arrow_type))
+        )
     if pa.types.is_decimal(arrow_type):
         scale = arrow_type.scale
         # Through text, so the digits are exactly the rounded number's; the largest the
@@ -139,7 +149,8 @@ def _value_number(value: Any, dtype: str) -> float:
     per_second = ticks_per_second(dtype)
     if per_second is None:
         return math.nan
-    is_time = not dtype.startswith("timedelta64")
+    arrow_type = _arrow_type(dtype)
+    is_time = arrow_type is not None and pa.types.is_time(arrow_type)
     if is_time and isinstance(value, str):
         try:
             value = datetime.time.fromisoformat(value.strip())
@@ -162,10 +173,12 @@ def _value_number(value: Any, dtype: str) -> float:
 
 def describe_storage(dtype: str) -> str | None:
     """What a condition on a duration, time-of-day or decimal column takes, for error messages."""
-    if dtype.startswith("timedelta64"):
-        unit = np.datetime_data(np.dtype(dtype))[0]
-        return f"a duration (a Timedelta, text like '0 days 00:10:00', or a number of {unit})"
     arrow_type = _arrow_type(dtype)
+    if dtype.startswith("timedelta64") or (
+        arrow_type is not None and pa.types.is_duration(arrow_type)
+    ):
+        unit = np.datetime_data(np.dtype(dtype))[0] if arrow_type is None else arrow_type.unit
+        return f"a duration (a Timedelta, text like '0 days 00:10:00', or a number of {unit})"
     if arrow_type is None:
         return None
     if pa.types.is_time(arrow_type):
@@ -182,7 +195,9 @@ def ticks_per_second(dtype: str) -> int | None:
         unit = np.datetime_data(np.dtype(dtype))[0]
     else:
         arrow_type = _arrow_type(dtype)
-        if arrow_type is None or not pa.types.is_time(arrow_type):
+        if arrow_type is None or not (
+            pa.types.is_time(arrow_type) or pa.types.is_duration(arrow_type)
+        ):
             return None
         unit = arrow_type.unit
     return _TICKS_PER_DAY.get(str(unit), 0) // 86_400 or None
@@ -194,6 +209,9 @@ def _arrow_type(dtype: str) -> pa.DataType | None:
         width, precision, scale = match.groups()
         make = pa.decimal128 if width == "128" else pa.decimal256
         return make(int(precision), int(scale))
+    duration = _DURATION.fullmatch(dtype)
+    if duration is not None:
+        return pa.duration(duration.group(1))
     if dtype.startswith("time") and dtype.endswith("[pyarrow]") and "timestamp" not in dtype:
         arrow_type = pd.api.types.pandas_dtype(dtype)
         if isinstance(arrow_type, pd.ArrowDtype) and pa.types.is_time(arrow_type.pyarrow_dtype):
