@@ -606,3 +606,24 @@ def test_two_digit_years_are_dates(fmt: str) -> None:
     table = pd.DataFrame({"when": stamps.strftime(fmt), "x": np.arange(400)})
     spec = la.infer_schema(table)["when"]
     assert spec.kind is ColumnKind.DATETIME and spec.datetime_format == fmt
+
+
+def test_twelve_hour_clocks_and_times_of_day_are_read_as_datetimes() -> None:
+    """pandas guesses no format for "01/27/2021 03:15 PM" nor for "15:30": such columns were
+    learned as text (made-up sentences) or as categories of withheld values."""
+    frame = pd.DataFrame(
+        {
+            "at": ["01/27/2021 03:15 PM", "02/03/2021 11:05 AM", "12/31/2021 12:00 AM"] * 20,
+            "opens": ["15:30", "08:05", "23:59"] * 20,
+            "closes": ["15:30:10", "08:05:00", "23:59:59"] * 20,
+        }
+    )
+    schema = la.infer_schema(frame)
+    assert [(spec.kind.value, spec.datetime_format) for spec in schema] == [
+        ("datetime", "%m/%d/%Y %I:%M %p"),
+        ("datetime", "%H:%M"),
+        ("datetime", "%H:%M:%S"),
+    ]
+    out = la.Synthesizer(random_state=0).fit(frame).sample(200, random_state=1)
+    for name in frame:
+        assert out[name].isin(frame[name]).mean() > 0.9, name

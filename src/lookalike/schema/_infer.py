@@ -463,10 +463,20 @@ def _guess_format(text: pd.Series) -> str | None:
 
 #: Two-digit-year spellings tried when pandas guesses none (and each with day and month
 #: swapped).
-_SHORT_YEAR_FORMATS = tuple(
-    date + time
-    for date in ("%m/%d/%y", "%y-%m-%d", "%m-%d-%y", "%d.%m.%y")
-    for time in ("", " %H:%M", " %H:%M:%S")
+_SHORT_YEAR_FORMATS = (
+    *(
+        date + time
+        for date in ("%m/%d/%y", "%y-%m-%d", "%m-%d-%y", "%d.%m.%y")
+        for time in ("", " %H:%M", " %H:%M:%S")
+    ),
+    # Nor 12-hour clocks with a minute ("01/27/2021 03:15 PM"), nor times of day alone.
+    *(
+        date + time
+        for date in ("%m/%d/%Y", "%Y-%m-%d", "%m-%d-%Y", "%d.%m.%Y", "%m/%d/%y")
+        for time in (" %I:%M %p", " %I:%M:%S %p")
+    ),
+    "%H:%M",
+    "%H:%M:%S",
 )
 
 
