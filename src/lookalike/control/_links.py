@@ -547,18 +547,21 @@ def _lookups(
     targets = [spec.name for spec in schema if _looked_up_kind(spec) and spec.name in frame]
     if not targets or len(sources) * (len(sources) - 1) // 2 > _MAX_LOOKUP_PAIRS:
         return []
-    codes, labels = {}, {}
+    codes, labels, released = {}, {}, {}
     for name in dict.fromkeys([*sources, *targets]):
         column_codes, uniques = pd.factorize(frame[name], use_na_sentinel=True)
         codes[name] = column_codes.astype(np.int64)
         labels[name] = value_labels(pd.Series(uniques, dtype=object)).to_numpy(dtype=object)
+        categories = getattr(encoders.get(name), "categories", None)
+        known = set(labels[name]) if categories is None else set(categories)
+        released[name] = np.array([label in known for label in labels[name]], dtype=bool)
     matrix = np.column_stack([codes[name] for name in targets])
     found = []
     for i, first in enumerate(sources):
         for second in sources[i + 1 :]:
             found.extend(
                 _lookups_from(
-                    first, second, codes, labels, matrix, targets, encoders, rare_threshold
+                    first, second, codes, labels, released, matrix, targets, rare_threshold
                 )
             )
     return found
@@ -569,12 +572,13 @@ def _lookups_from(
     second: str,
     codes: Mapping[str, np.ndarray],
     labels: Mapping[str, np.ndarray],
+    released: Mapping[str, np.ndarray],
     matrix: np.ndarray,
     targets: Sequence[str],
-    encoders: Mapping[str, ColumnEncoder],
     rare_threshold: int,
 ) -> list[Link]:
-    """The ``lookup`` links read from the pair of columns ``first`` and ``second``."""
+    """The ``lookup`` links read from the pair of columns ``first`` and ``second``;
+    ``released`` says, per column, which of its ``labels`` the model releases."""
     present = (codes[first] >= 0) & (codes[second] >= 0)
     width = len(labels[second])
     pairs = codes[first][present] * width + codes[second][present]
@@ -583,11 +587,8 @@ def _lookups_from(
     # Either column alone already tells the pair: nothing a single column does not give.
     if len(keys) <= max(len(np.unique(keys // width)), len(np.unique(keys % width))):
         return []
-    listed = counts >= rare_threshold
-    for name, key_codes in ((first, keys // width), (second, keys % width)):
-        released = getattr(encoders.get(name), "categories", None)
-        if released is not None:
-            listed &= np.isin(labels[name][key_codes], list(released))
+    listed = (counts >= rare_threshold) & released[first][keys // width]
+    listed &= released[second][keys % width]
     if (
         len(pairs) < MIN_LINKED_ROWS
         or not 2 <= listed.sum() <= _MAX_MAPPED_VALUES
@@ -620,11 +621,13 @@ def _lookups_from(
             continue
         kept = held[sorted_keys[firsts]]
         key_codes = keys[sorted_keys[firsts][kept]]
-        released = getattr(encoders.get(column), "categories", None)
+        values = in_order[firsts][kept]
         table = tuple(
             ((str(labels[first][k // width]), str(labels[second][k % width])), str(value))
-            for k, value in zip(key_codes, labels[column][in_order[firsts][kept]], strict=True)
-            if released is None or value in released
+            for k, value, out in zip(
+                key_codes, labels[column][values], released[column][values], strict=True
+            )
+            if out
         )
         # Values that differ but read alike (1 and "1" in a column of objects) are not keys.
         keys_unique = len({key for key, _ in table}) == len(table)
