@@ -167,10 +167,11 @@ def test_schema_survives_json(columns: list[ColumnSpec], locale: str) -> None:
 def test_version_1_schemas_are_upgraded() -> None:
     old = {"version": 1, "columns": [{"name": "a", "kind": "categorical", "dtype": "str"}]}
     schema = Schema.from_dict(old)
-    assert schema.version == SCHEMA_VERSION == 4
+    assert schema.version == SCHEMA_VERSION == 5
     assert schema["a"].pii is None and schema.locale == "en_US"
     assert schema.to_dict()["columns"][0]["pii"] is None
     assert schema["a"].clock is None  # version 4 added clock times
+    assert schema["a"].category_dtype is None  # version 5, categories of numbers
 
 
 def test_pii_field_is_validated() -> None:

@@ -456,3 +456,34 @@ def test_pandas_arrow_dtypes_come_back_in_their_own_dtype(tmp_path: Path) -> Non
     assert set(out["city"].dropna()) == {"Oslo", "Rome"}
     assert out["small"].notna().all() and out["wait"].notna().all()
     assert out["wait"].between(pd.Timedelta(0), pd.Timedelta(seconds=10**5)).all()
+
+
+def test_categories_of_numbers_and_booleans_keep_their_dtype(tmp_path: Path) -> None:
+    """They came back as categories of text ('10', 'True'); a rare one must still stay out."""
+    rng = np.random.default_rng(16)
+    frame = pd.DataFrame(
+        {
+            "size": pd.Categorical(
+                rng.choice([10, 20, 30], N), categories=[10, 20, 30, 40, 50], ordered=True
+            ),
+            "flag": pd.Categorical(rng.choice([True, False], N)),
+            "rate": pd.Categorical(rng.choice([1.5, 2.25], N)),
+        }
+    )
+    frame.loc[::8, "size"] = None
+    frame.loc[:1, "size"] = 40  # two rows: a rare category
+    schema = la.infer_schema(frame)
+    assert schema["size"].category_order == ("10", "20", "30", "40", "50")
+    assert schema["size"].category_dtype == "int64"
+    out = _sample(frame, tmp_path)
+    size = out["size"].dtype
+    assert isinstance(size, pd.CategoricalDtype) and size.ordered
+    assert size.categories.tolist() == [10, 20, 30, 50]  # 50 was declared and never held
+    assert out["size"].isna().mean() == pytest.approx(0.125, abs=0.06)
+    assert out["flag"].dtype == frame["flag"].dtype
+    assert out["rate"].dtype == frame["rate"].dtype
+    assert set(out["rate"]) == {1.5, 2.25}
+    fixed = la.load(tmp_path / "model.lk").sample(50, conditions={"size": 20}, random_state=2)
+    assert (fixed["size"] == 20).all()
+    with pytest.raises(la.SchemaError, match="category_dtype"):
+        la.ColumnSpec("size", "categorical", "category", category_dtype="int64")

@@ -21,10 +21,9 @@ from lookalike.encode._encoders import (
     numeric_values,
     reduce_statistics,
     seconds_to_datetimes,
-    value_label,
-    value_labels,
 )
 from lookalike.encode._table import TableEncoder, restore_dtype
+from lookalike.schema._labels import value_label, value_labels
 
 __all__ = [
     "MISSING_TOKEN_NAME",

@@ -46,6 +46,7 @@ from lookalike.schema._datetimes import (
     seconds_to_stamps,
 )
 from lookalike.schema._infer import parse_datetimes
+from lookalike.schema._labels import value_label, value_labels
 from lookalike.schema._numbers import (
     CLOCK_HHMM,
     clock_hhmm,
@@ -134,35 +135,6 @@ def _minus_offset(value: Any, offset: int) -> float:
     except (TypeError, ValueError):
         return math.nan
     return float(int(number) - offset) if number.is_integer() else number - offset
-
-
-def value_labels(series: pd.Series) -> pd.Series:
-    """Each value's :func:`value_label`, with missing values as None."""
-    missing = series.isna()
-    out = series.astype(object).where(~missing, None)
-    return out.map(value_label)
-
-
-def value_label(value: Any) -> str | None:
-    """The exact string a category value is known by; None for a missing value.
-
-    A whole float is labelled like the integer (1.0 -> "1"): integer columns turn float when a
-    gap appears (in a seed table, say), and must still match their training labels. Booleans,
-    Python's or NumPy's, are "True" and "False" (never "1" and "0", though ``True == 1``).
-
-    >>> value_label(3.0), value_label(np.bool_(True)), value_label(False), value_label(float("nan"))
-    ('3', 'True', 'False', None)
-    """
-    if value is None or value is pd.NA or value is pd.NaT:
-        return None
-    if isinstance(value, bool | np.bool_):
-        return str(bool(value))
-    if isinstance(value, float | np.floating):
-        if math.isnan(value):
-            return None
-        if float(value).is_integer():
-            return str(int(value))
-    return str(value)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from lookalike.encode._encoders import (
 )
 from lookalike.errors import DataError
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
+from lookalike.schema._labels import value_labels
 from lookalike.schema._numbers import format_numbers, parse_formatted
 from lookalike.schema._storage import is_storage_dtype, numbers_to_storage, values_to_numbers
 
@@ -166,9 +167,21 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         dtype = "boolean"
     if dtype == "category" and spec.category_order is not None:
         # The declared categories, unused ones too; a withheld rare value is not one of them and
-        # comes out missing.
-        declared = pd.CategoricalDtype(list(spec.category_order), ordered=spec.ordered)
-        known = values.where(values.isin(declared.categories))
+        # comes out missing. Categories of numbers or booleans are compared by their labels.
+        categories = pd.Series(list(spec.category_order), dtype=object)
+        labels = values if spec.category_dtype is None else value_labels(values)
+        known = values.where(labels.isin(categories))
+        if spec.category_dtype is not None:
+            own = replace(
+                spec,
+                dtype=spec.category_dtype,
+                category_order=None,
+                category_dtype=None,
+                ordered=False,
+            )
+            categories = restore_dtype(categories, own)
+            known = restore_dtype(known.where(known.notna(), None).astype(object), own)
+        declared = pd.CategoricalDtype(categories.tolist(), ordered=spec.ordered)
         result: pd.Series = known.astype(declared)
         return result
     if dtype in _TEXT_DTYPES or dtype.startswith("string") or dtype == "category":

@@ -18,6 +18,7 @@ from pandas.tseries.api import guess_datetime_format
 
 from lookalike.errors import DataError, SchemaError, warn_data
 from lookalike.io import check_input_file
+from lookalike.schema._labels import value_labels
 from lookalike.schema._numbers import (
     CLOCK_HHMM,
     decimals_of,
@@ -28,6 +29,7 @@ from lookalike.schema._numbers import (
 )
 from lookalike.schema._pii import detect_column_pii
 from lookalike.schema._schema import (
+    CATEGORY_DTYPES,
     DATETIME_STEPS,
     DEFAULT_LOCALE,
     NUMERIC_PII_TYPES,
@@ -364,14 +366,24 @@ def _clock_step(ticks: np.ndarray, dtype: str) -> str | None:
 
 
 def _declared_categories(series: pd.Series) -> dict[str, Any] | None:
-    """A ``category`` column of text: its categories, in order, and whether they are ordered."""
+    """A ``category`` column of text, numbers or booleans: its categories' labels, in order,
+    whether they are ordered, and their dtype when they are not text.
+
+    >>> _declared_categories(pd.Series([3, 1], dtype="category"))
+    {'category_order': ['1', '3'], 'ordered': False, 'category_dtype': 'int64'}
+    """
     dtype = series.dtype
     if not isinstance(dtype, pd.CategoricalDtype) or str(dtype) != "category":
         return None
     categories = dtype.categories.tolist()
-    if not all(isinstance(c, str) for c in categories):
-        return None
-    return {"category_order": categories, "ordered": bool(dtype.ordered)}
+    declared = {"category_order": categories, "ordered": bool(dtype.ordered)}
+    if all(isinstance(c, str) for c in categories):
+        return declared
+    own = str(dtype.categories.dtype)
+    if own not in CATEGORY_DTYPES:
+        return None  # datetimes, mixed objects: written back as text
+    labels = value_labels(pd.Series(categories, dtype=object)).tolist()
+    return declared | {"category_order": labels, "category_dtype": own}
 
 
 def _integer_offset(values: pd.Series) -> int | None:

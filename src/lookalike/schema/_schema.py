@@ -14,8 +14,23 @@ from lookalike.errors import SchemaError
 #: Version 2 added ``ColumnSpec.pii`` and ``Schema.locale``; version 1 schemas are read as having
 #: no PII columns and the default locale. Version 3 added ``ColumnSpec.integer_offset``,
 #: ``category_order`` and ``ordered``; older schemas have none. Version 4 added
-#: ``ColumnSpec.clock``; older schemas read no column as clock times.
-SCHEMA_VERSION = 4
+#: ``ColumnSpec.clock``; older schemas read no column as clock times. Version 5 added
+#: ``ColumnSpec.category_dtype``; older schemas declare categories of text only.
+SCHEMA_VERSION = 5
+#: The dtypes a ``category`` column's declared categories may have besides text.
+CATEGORY_DTYPES = (
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float32",
+    "float64",
+    "bool",
+)
 #: Locale of the fake values that replace PII columns, unless the schema or the model names another.
 DEFAULT_LOCALE = "en_US"
 _LOCALE = re.compile(r"^[a-z]{2,3}(_[A-Z]{2})?$")
@@ -97,9 +112,11 @@ class ColumnSpec:
     ``integer_offset`` is set on a column of whole numbers beyond 2**53, which float64 cannot
     hold exactly: the encoders see each value minus the offset (exact while the column spans less
     than 2**52), and the offset is added back in integers when rows are written.
-    ``category_order`` holds the declared categories of a pandas ``category`` column of text, in
-    order and including unused ones, and ``ordered`` whether they are ordered, so the column is
-    written back with the same dtype.
+    ``category_order`` holds the declared categories of a pandas ``category`` column, in order
+    and including unused ones (their labels: ``"10"`` for 10), and ``ordered`` whether they are
+    ordered, so the column is written back with the same dtype; ``category_dtype`` the
+    categories' own dtype when they are not text (``"int64"``, ``"bool"``: one of
+    :data:`CATEGORY_DTYPES`).
     ``clock`` is ``"hhmm"`` on whole numbers that are clock times written as HHMM (``1342`` for
     13:42; read from the values, like ``decimals``): the models draw them in minutes since
     midnight, so a value never ends in 60-99.
@@ -118,6 +135,7 @@ class ColumnSpec:
     category_order: tuple[str, ...] | None = None
     ordered: bool = False
     clock: str | None = None
+    category_dtype: str | None = None
 
     def __post_init__(self) -> None:
         # Field types are checked too: a schema may come from a file someone edited.
@@ -157,6 +175,13 @@ class ColumnSpec:
                 )
             # Lists from JSON are stored as tuples, so specs stay comparable and hashable.
             object.__setattr__(self, "category_order", tuple(self.category_order))
+        if self.category_dtype is not None and (
+            self.category_dtype not in CATEGORY_DTYPES or self.category_order is None
+        ):
+            raise SchemaError(
+                f"Column {self.name!r}: field 'category_dtype' is one of {list(CATEGORY_DTYPES)}, "
+                f"with a category_order. Got {self.category_dtype!r}."
+            )
         if not isinstance(self.ordered, bool) or (self.ordered and self.category_order is None):
             raise SchemaError(
                 f"Column {self.name!r}: field 'ordered' is true or false, and true only with a "
@@ -346,8 +371,8 @@ class Schema:
         if not isinstance(columns, list):
             raise SchemaError("Schema 'columns' must be a list of column schemas.")
         # Version 1 had no 'pii' and no 'locale', version 2 no 'integer_offset'
-        # or 'category_order', version 3 no 'clock': the dataclass
-        # defaults upgrade them.
+        # or 'category_order', version 3 no 'clock', version 4 no 'category_dtype': the
+        # dataclass defaults upgrade them.
         locale = data.get("locale", DEFAULT_LOCALE)
         return cls(
             tuple(ColumnSpec.from_dict(c) for c in columns), version=SCHEMA_VERSION, locale=locale

@@ -1,0 +1,38 @@
+"""The exact strings values are known by: a category's label, a link's or a rule's value."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def value_labels(series: pd.Series) -> pd.Series:
+    """Each value's :func:`value_label`, with missing values as None."""
+    missing = series.isna()
+    out = series.astype(object).where(~missing, None)
+    return out.map(value_label)
+
+
+def value_label(value: Any) -> str | None:
+    """The exact string a category value is known by; None for a missing value.
+
+    A whole float is labelled like the integer (1.0 -> "1"): integer columns turn float when a
+    gap appears (in a seed table, say), and must still match their training labels. Booleans,
+    Python's or NumPy's, are "True" and "False" (never "1" and "0", though ``True == 1``).
+
+    >>> value_label(3.0), value_label(np.bool_(True)), value_label(False), value_label(float("nan"))
+    ('3', 'True', 'False', None)
+    """
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating):
+        if math.isnan(value):
+            return None
+        if float(value).is_integer():
+            return str(int(value))
+    return str(value)
