@@ -93,6 +93,20 @@ def test_large_integers_from_csv_round_trip(tmp_path: Path) -> None:
     assert set(out["big"]) == {10**17 + 7 * i for i in range(5)}
 
 
+def test_unsigned_integers_past_int64_from_csv_round_trip(tmp_path: Path) -> None:
+    """Read as text, they became an identifier: new 20-digit keys unrelated to the input."""
+    k = np.random.default_rng(4).integers(0, 5, N).tolist()
+    base = 2**63 + 10**15
+    source = tmp_path / "hash.csv"
+    source.write_text("hash,n\n" + "".join(f"{base + 7 * i},{i % 2}\n" for i in k) + ",1\n")
+    table = read_table(source)
+    assert table["hash"].dtype == "UInt64"
+    written = write_table(_sample(table, tmp_path), tmp_path / "out.csv")
+    out = read_table(written)
+    assert out["hash"].dtype in ("uint64", "UInt64")
+    assert set(out["hash"].dropna()) <= {base + 7 * i for i in range(5)}
+
+
 def test_integer_offset_is_inferred_only_beyond_float_precision() -> None:
     from lookalike.schema import infer_schema
 
@@ -487,3 +501,31 @@ def test_categories_of_numbers_and_booleans_keep_their_dtype(tmp_path: Path) -> 
     assert (fixed["size"] == 20).all()
     with pytest.raises(la.SchemaError, match="category_dtype"):
         la.ColumnSpec("size", "categorical", "category", category_dtype="int64")
+
+
+def test_durations_in_csv_as_pandas_writes_them_round_trip(tmp_path: Path) -> None:
+    """``0 days 01:14:05`` was learned as text and came back as made-up sentences."""
+    rng = np.random.default_rng(17)
+    frame = pd.DataFrame(
+        {"wait": pd.to_timedelta(rng.integers(0, 10**5, N), unit="s"), "n": rng.integers(0, 5, N)}
+    )
+    frame.loc[::10, "wait"] = pd.NaT
+    source = tmp_path / "waits.csv"
+    frame.to_csv(source, index=False)
+    table = read_table(source)
+    assert pd.api.types.is_timedelta64_dtype(table["wait"])
+    written = write_table(_sample(table, tmp_path), tmp_path / "out.csv")
+    text = pd.read_csv(written, dtype=str)["wait"].dropna()
+    assert text.str.fullmatch(r"0 days \d{2}:\d{2}:\d{2}|1 days 0\d:\d{2}:\d{2}").all()
+    assert read_table(written)["wait"].isna().mean() == pytest.approx(0.1, abs=0.05)
+
+
+def test_string_views_are_read_as_text() -> None:
+    """pandas has no kernels for Arrow string views: filtering one failed inside pyarrow, which
+    the command line reported as a bug in lookalike."""
+    rng = np.random.default_rng(18)
+    codes = pd.array(rng.choice(["a", "b"], N).tolist(), dtype=pd.ArrowDtype(pa.string_view()))
+    frame = pd.DataFrame({"code": codes, "x": rng.normal(size=N)})
+    out = la.Synthesizer(random_state=0).fit(frame).sample(100, random_state=1)
+    assert out["code"].dtype == pd.ArrowDtype(pa.large_string())
+    assert set(out["code"]) == {"a", "b"}

@@ -82,6 +82,8 @@ _FLOAT = re.compile(
     r"[+-]?(?:(?:0|[1-9][0-9]*)(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|[+-]?(?i:inf|infinity)"
 )
 _BOOLEAN = {"true", "false"}
+#: A duration as pandas writes one to CSV: ``0 days 01:14:05``, ``-1 days +23:59:59.500000``.
+_DURATION = re.compile(r"-?\d+ days? [+-]?\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?")
 #: The ``DataFrame.attrs`` key of how boolean columns were spelled in CSV (see the module docstring).
 BOOLEAN_SPELLINGS = "boolean_spellings"
 _HEAD = 200
@@ -432,6 +434,8 @@ def _typed_column(column: pd.Series, name: str, shown: str) -> pd.Series:
                 "missing values."
             )
             return pd.Series(float("nan"), index=column.index, dtype="float64")
+    if head.str.fullmatch(_DURATION).all() and present.str.strip().str.fullmatch(_DURATION).all():
+        return pd.to_timedelta(column.str.strip())
     head_is_float = head.str.fullmatch(_FLOAT)
     maybe_typed = (
         head_is_float.all()
@@ -444,13 +448,23 @@ def _typed_column(column: pd.Series, name: str, shown: str) -> pd.Series:
     missing = bool(column.isna().any())
 
     if stripped.str.fullmatch(_INTEGER).all():
-        try:
-            numbers = stripped.astype("int64")
-        except (OverflowError, ValueError, pa.ArrowException):
-            return column  # beyond int64: kept as exact text rather than rounded through float
+        numbers = None
+        # uint64 past int64's top (64-bit hashes and keys), as a Parquet file would hold them.
+        for dtype in ("int64", "uint64"):
+            try:
+                numbers = stripped.astype(dtype)
+                break
+            except (OverflowError, ValueError, TypeError, pa.ArrowException):
+                continue
+        if numbers is None:
+            return column  # beyond 64 bits: kept as exact text rather than rounded through float
         if not missing:
             return numbers.reindex(column.index)
-        return numbers.astype("Int64").reindex(column.index)
+        nullable = pd.api.types.pandas_dtype(
+            {"int64": "Int64", "uint64": "UInt64"}[str(numbers.dtype)]
+        )
+        result: pd.Series = numbers.astype(nullable).reindex(column.index)
+        return result
     is_float = stripped.str.fullmatch(_FLOAT)
     if is_float.all():
         return stripped.astype("float64").reindex(column.index)
@@ -618,6 +632,12 @@ def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
     bad = []
     for name in frame.columns:
         column = frame[name]
+        arrow = getattr(column.dtype, "pyarrow_dtype", None)
+        if arrow is not None and pa.types.is_string_view(arrow):
+            # pandas has no kernels for string views (filtering one failed inside pyarrow).
+            text = pa.chunked_array(column.array.__arrow_array__()).cast(pa.large_string())
+            frame[name] = pd.Series(pd.arrays.ArrowExtensionArray(text), index=frame.index)
+            continue
         if column.dtype != object:
             continue
         kind = pd.api.types.infer_dtype(column, skipna=True)
