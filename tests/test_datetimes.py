@@ -627,3 +627,8 @@ def test_twelve_hour_clocks_and_times_of_day_are_read_as_datetimes() -> None:
     out = la.Synthesizer(random_state=0).fit(frame).sample(200, random_state=1)
     for name in frame:
         assert out[name].isin(frame[name]).mean() > 0.9, name
+    # Not ratios, scores or verses, whose numbers have one digit or more than the clock's.
+    others = pd.DataFrame(
+        {"ratio": ["16:9", "4:3", "21:9"] * 20, "score": ["2:1", "0:4", "10:2"] * 20}
+    )
+    assert [spec.kind.value for spec in la.infer_schema(others)] == ["categorical"] * 2

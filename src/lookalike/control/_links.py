@@ -69,6 +69,7 @@ from lookalike.errors import warn_data
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import column_zone
 from lookalike.schema._numbers import CLOCK_HHMM, clock_hhmm, clock_minutes, on_clock
+from lookalike.schema._storage import is_storage_dtype, values_to_numbers
 
 __all__ = [
     "Link",
@@ -345,13 +346,21 @@ def _check_pairs(link: Link, schema: Schema, encoders: Mapping[str, ColumnEncode
         elif spec.kind is ColumnKind.BOOLEAN:
             wrong = [label for label in labels if label not in {"True", "False"}]
         else:
-            numbers = pd.to_numeric(pd.Series(labels, dtype=object), errors="coerce")
-            finite = np.isfinite(numbers.to_numpy(dtype=float))
+            finite = np.isfinite(_label_numbers(labels, spec))
             wrong = [label for label, ok in zip(labels, finite, strict=True) if not ok]
         if wrong:
             raise ValueError(
                 f"invalid link for {link.column!r}: {wrong[0]!r} is not a value of {name!r}"
             )
+
+
+def _label_numbers(labels: Sequence[str], spec: ColumnSpec) -> np.ndarray:
+    """The numbers a number column's labels stand for (NaN where one stands for none); a
+    duration's, time of day's or decimal's labels are its own text (``0 days 10:00:00``)."""
+    text = pd.Series(list(labels), dtype=object)
+    if is_storage_dtype(spec.dtype):
+        return values_to_numbers(text, spec.dtype)
+    return pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1088,7 +1097,7 @@ def _mapped(link: Link, out: pd.DataFrame, schema: Schema) -> pd.Series:
         return column
     spec = schema[link.column]
     values = pd.Series([value for _, value in known], dtype=object)
-    if spec.kind is ColumnKind.CONTINUOUS:
+    if spec.kind is ColumnKind.CONTINUOUS and not is_storage_dtype(spec.dtype):
         values = pd.to_numeric(values)
     values = restore_dtype(values, spec)
     column = column.copy()

@@ -455,6 +455,9 @@ def _guess_format(text: pd.Series) -> str | None:
         # pandas guesses no two-digit years (01/02/13): the common spellings that read
         # every one of the first rows, then the same choice on the whole column as below.
         tried = dict.fromkeys([*_SHORT_YEAR_FORMATS, *map(_swap_day_month, _SHORT_YEAR_FORMATS)])
+        if not text.str.fullmatch(_PADDED_TIME).all():
+            # Only times written with two digits each: "16:9" is a ratio, "2:1" a score.
+            tried = {f: None for f in tried if f not in _TIMES_OF_DAY}
         formats = [f for f in tried if _to_datetime(head, f).notna().all()]
         if not formats:
             return None
@@ -475,6 +478,8 @@ def _guess_format(text: pd.Series) -> str | None:
 
 #: Two-digit-year spellings tried when pandas guesses none (and each with day and month
 #: swapped).
+_TIMES_OF_DAY = ("%H:%M", "%H:%M:%S")
+_PADDED_TIME = re.compile(r"\d{2}:\d{2}(?::\d{2})?")
 _SHORT_YEAR_FORMATS = (
     *(
         date + time
@@ -487,8 +492,7 @@ _SHORT_YEAR_FORMATS = (
         for date in ("%m/%d/%Y", "%Y-%m-%d", "%m-%d-%Y", "%d.%m.%Y", "%m/%d/%y")
         for time in (" %I:%M %p", " %I:%M:%S %p")
     ),
-    "%H:%M",
-    "%H:%M:%S",
+    *_TIMES_OF_DAY,
 )
 
 
