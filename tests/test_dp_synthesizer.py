@@ -1146,3 +1146,22 @@ def test_values_past_declared_bounds_are_clipped_onto_them() -> None:
     out = model.sample(n, random_state=1)["age"]
     assert out.between(17, 60).all()
     assert (out == 60).mean() == pytest.approx((ages >= 60).mean(), abs=0.03)
+
+
+def test_categories_of_numbers_keep_their_dtype_without_their_values() -> None:
+    """The private model keeps no declared categories (they are the data's values), but the
+    categories' dtype is no one's value: 10, 20, 30 came back as the text '10', '20', '30'."""
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "size": pd.Categorical(rng.choice([10, 20, 30], 3000)),
+            "flag": pd.Categorical(rng.choice([True, False], 3000)),
+        }
+    )
+    with fixed_noise(4):
+        model = la.Synthesizer(epsilon=4.0, random_state=0).fit(frame)
+        out = model.sample(500, random_state=1)
+    assert model.schema_["size"].category_order is None
+    assert out["size"].dtype.categories.dtype == "int64"
+    assert set(out["size"].dropna()) <= {10, 20, 30}
+    assert out["flag"].dtype.categories.dtype == "bool"

@@ -500,7 +500,7 @@ def test_categories_of_numbers_and_booleans_keep_their_dtype(tmp_path: Path) -> 
     fixed = la.load(tmp_path / "model.lk").sample(50, conditions={"size": 20}, random_state=2)
     assert (fixed["size"] == 20).all()
     with pytest.raises(la.SchemaError, match="category_dtype"):
-        la.ColumnSpec("size", "categorical", "category", category_dtype="int64")
+        la.ColumnSpec("size", "categorical", "str", category_dtype="int64")
 
 
 def test_durations_in_csv_as_pandas_writes_them_round_trip(tmp_path: Path) -> None:

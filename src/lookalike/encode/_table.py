@@ -184,6 +184,13 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         declared = pd.CategoricalDtype(categories.tolist(), ordered=spec.ordered)
         result: pd.Series = known.astype(declared)
         return result
+    if dtype == "category" and spec.category_dtype is not None:
+        # No declared categories (a private model keeps none): those of the values drawn.
+        own = replace(spec, dtype=spec.category_dtype, category_dtype=None)
+        restored = restore_dtype(values, own)
+        drawn = pd.Index(restored.dropna().unique()).astype(spec.category_dtype).sort_values()
+        typed: pd.Series = restored.astype(pd.CategoricalDtype(drawn))
+        return typed
     if dtype in _TEXT_DTYPES or dtype.startswith("string") or dtype == "category":
         return _cast(values, dtype)
     if dtype in {"bool", "boolean"}:

@@ -1418,7 +1418,8 @@ def _without_rare_declarations(
         changes: dict[str, Any] = {}
         if spec.category_order is not None:
             if private:
-                changes = {"category_order": None, "ordered": False, "category_dtype": None}
+                # The categories' dtype stays: it says how values are written, not which.
+                changes = {"category_order": None, "ordered": False}
             else:
                 # By label: the declared categories of numbers are labels too.
                 counts = value_labels(frame[spec.name].astype(object)).value_counts()
@@ -1426,8 +1427,6 @@ def _without_rare_declarations(
                     c for c in spec.category_order if not 0 < int(counts.get(c, 0)) < rare_threshold
                 ]
                 changes = {"category_order": kept or None, "ordered": spec.ordered and bool(kept)}
-                if not kept:
-                    changes["category_dtype"] = None
         if private and spec.integer_offset is not None:
             changes["integer_offset"] = None
         columns.append(ColumnSpec.from_dict({**spec.to_dict(), **changes}) if changes else spec)

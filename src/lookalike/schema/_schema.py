@@ -116,7 +116,7 @@ class ColumnSpec:
     and including unused ones (their labels: ``"10"`` for 10), and ``ordered`` whether they are
     ordered, so the column is written back with the same dtype; ``category_dtype`` the
     categories' own dtype when they are not text (``"int64"``, ``"bool"``: one of
-    :data:`CATEGORY_DTYPES`).
+    :data:`CATEGORY_DTYPES`; a private model keeps it, without the categories).
     ``clock`` is ``"hhmm"`` on whole numbers that are clock times written as HHMM (``1342`` for
     13:42; read from the values, like ``decimals``): the models draw them in minutes since
     midnight, so a value never ends in 60-99.
@@ -176,11 +176,11 @@ class ColumnSpec:
             # Lists from JSON are stored as tuples, so specs stay comparable and hashable.
             object.__setattr__(self, "category_order", tuple(self.category_order))
         if self.category_dtype is not None and (
-            self.category_dtype not in CATEGORY_DTYPES or self.category_order is None
+            self.category_dtype not in CATEGORY_DTYPES or self.dtype != "category"
         ):
             raise SchemaError(
                 f"Column {self.name!r}: field 'category_dtype' is one of {list(CATEGORY_DTYPES)}, "
-                f"with a category_order. Got {self.category_dtype!r}."
+                f"on a column of dtype 'category'. Got {self.category_dtype!r} on {self.dtype}."
             )
         if not isinstance(self.ordered, bool) or (self.ordered and self.category_order is None):
             raise SchemaError(
