@@ -572,3 +572,37 @@ def test_bin_labels_write_four_digit_numbers_without_separators() -> None:
     labels = {c.name: " ".join(c.labels) for c in result.fidelity.columns}
     assert "1990" in labels["year"] and "2,0" not in labels["year"]
     assert "," in labels["amount"]
+
+
+def test_evaluation_shows_its_sections_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The command line showed a spinner for minutes on large tables; a bar names each section."""
+    import io
+
+    from rich.console import Console
+
+    import lookalike._progress
+
+    screen = io.StringIO()
+    monkeypatch.setattr(
+        lookalike._progress,
+        "Console",
+        lambda stderr: Console(file=screen, force_terminal=True, width=100),
+    )
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=300), "y": rng.choice(["a", "b"], 300)})
+    result = evaluate(
+        real.iloc[:200], real.iloc[100:300], holdout=real.iloc[200:], target="y", progress=True
+    )
+    assert "Evaluating" in screen.getvalue()
+    assert set(dict(result.settings)["seconds"]) == {
+        "fidelity",
+        "detection",
+        "utility",
+        "privacy",
+        "privacy_attacks",
+        "total",
+    }
+    quiet = io.StringIO()
+    monkeypatch.setattr(lookalike._progress, "Console", lambda stderr: Console(file=quiet))
+    evaluate(real.iloc[:200], real.iloc[100:300], progress=True)
+    assert quiet.getvalue() == ""  # not a terminal: nothing drawn

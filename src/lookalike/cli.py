@@ -422,17 +422,17 @@ def report(
         synthetic_frame = read_table(synthetic)
         holdout_frame = read_table(holdout) if holdout is not None else None
         started = time.perf_counter()
-        with _out.status("Evaluating fidelity, utility and privacy..."):
-            result = la.evaluate(
-                real_frame,
-                synthetic_frame,
-                holdout=holdout_frame,
-                target=target,
-                sensitive=None if sensitive is None else [c.strip() for c in sensitive.split(",")],
-                schema=overrides,
-                rules=rule_list,
-                model=generator,
-            )
+        result = la.evaluate(
+            real_frame,
+            synthetic_frame,
+            holdout=holdout_frame,
+            target=target,
+            sensitive=None if sensitive is None else [c.strip() for c in sensitive.split(",")],
+            schema=overrides,
+            rules=rule_list,
+            model=generator,
+            progress=True,
+        )
         # Checked again: the files may have appeared while we evaluated.
         for path in outputs:
             check_output_path(path, force=force)
@@ -584,8 +584,9 @@ def demo(
         fit_seconds = time.perf_counter() - started
         synthetic = model.sample(len(train), progress=True)
         sample_seconds = time.perf_counter() - started - fit_seconds
-        with _out.status("Evaluating fidelity, utility and privacy..."):
-            result = la.evaluate(train, synthetic, holdout=holdout, target="income", model=model)
+        result = la.evaluate(
+            train, synthetic, holdout=holdout, target="income", model=model, progress=True
+        )
 
         with _staged_folder(directory, force=force) as staged:
             synthetic_path, model_path, html_path, json_path = (staged / n for n in _DEMO_FILES)

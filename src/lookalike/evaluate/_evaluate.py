@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
 import lookalike
+from lookalike._progress import progress_bar
 from lookalike._randomness import seed_sequence
 from lookalike.control._report import ControlReport
 from lookalike.control._rules import parse_rules
@@ -94,6 +96,7 @@ def evaluate(
     rules: Sequence[Any] | str | None = None,
     controls: ControlReport | None = None,
     model: Any = None,
+    progress: bool = False,
 ) -> EvaluationResult:
     """Measure how faithful, useful and private ``synthetic`` is with respect to ``real``.
 
@@ -126,7 +129,8 @@ def evaluate(
     shows asked against achieved. ``model`` is the fitted :class:`~lookalike.Synthesizer` that
     made ``synthetic``: ``result.guarantee`` then says what it promises (a differentially
     private model's (epsilon, delta) and every step of its privacy ledger, or the default
-    model's protections), next to what the attacks measure.
+    model's protections), next to what the attacks measure. ``progress`` shows a bar of the
+    sections on stderr, when it is a terminal (on a few hundred thousand rows they take minutes).
 
     >>> import pandas as pd
     >>> real = pd.DataFrame({"a": [1.0, 2.0, 3.0, 4.0] * 5, "b": list("xyxy") * 5})
@@ -181,62 +185,81 @@ def evaluate(
     streams = [np.random.default_rng(child) for child in seed.spawn(5)]
     timings: dict[str, float] = {}
 
-    clock = time.perf_counter()
-    fidelity, associations = _measure_fidelity(tables, streams[0], max_rows)
-    timings["fidelity"] = time.perf_counter() - clock
+    names = [
+        "fidelity",
+        "detection",
+        *(["utility"] if target is not None else []),
+        "privacy",
+        *(["privacy_attacks"] if tables.holdout is not None else []),
+        *(["fairness"] if sensitive_columns else []),
+        *(["rules"] if parsed_rules is not None else []),
+    ]
+    with progress_bar(progress) as bar:
+        task = bar.add_task("Evaluating", total=len(names))
 
-    clock = time.perf_counter()
-    # Against rows the generator never saw when there are any: against its own training rows,
-    # a model that follows their frequencies scores below chance (see detection_verdict).
-    real_rows = "training" if tables.holdout is None else "holdout"
-    auc, n_detection, n_folds = detection_auc(
-        tables.real if tables.holdout is None else tables.holdout,
-        tables.synthetic,
-        tables.names,
-        tables.kinds,
-        streams[1],
-        max_rows,
-    )
-    detection = DetectionResult(
-        auc,
-        n_detection,
-        n_folds,
-        _verdicts.detection_verdict(auc, n_detection, real_rows),
-        real_rows,
-    )
-    timings["detection"] = time.perf_counter() - clock
+        @contextlib.contextmanager
+        def section(name: str) -> Iterator[None]:
+            bar.update(task, description=f"Evaluating {name.replace('_', ' ')}")
+            clock = time.perf_counter()
+            yield
+            timings[name] = time.perf_counter() - clock
+            bar.advance(task)
 
-    utility = None
-    if target is not None:
-        clock = time.perf_counter()
-        utility = _measure_utility(tables, target, streams[2], max_rows)
-        timings["utility"] = time.perf_counter() - clock
+        with section("fidelity"):
+            fidelity, associations = _measure_fidelity(tables, streams[0], max_rows)
 
-    clock = time.perf_counter()
-    privacy = _measure_privacy(tables, streams[3])
-    timings["privacy"] = time.perf_counter() - clock
-    if tables.holdout is not None:
-        clock = time.perf_counter()
-        privacy = _run_attacks(privacy, tables, tables.holdout, streams[4])
-        timings["privacy_attacks"] = time.perf_counter() - clock
+        with section("detection"):
+            # Against rows the generator never saw when there are any: against its own training
+            # rows, a model that follows their frequencies scores below chance (see
+            # detection_verdict).
+            real_rows = "training" if tables.holdout is None else "holdout"
+            auc, n_detection, n_folds = detection_auc(
+                tables.real if tables.holdout is None else tables.holdout,
+                tables.synthetic,
+                tables.names,
+                tables.kinds,
+                streams[1],
+                max_rows,
+            )
+            detection = DetectionResult(
+                auc,
+                n_detection,
+                n_folds,
+                _verdicts.detection_verdict(auc, n_detection, real_rows),
+                real_rows,
+            )
 
-    fairness = None
-    if sensitive_columns:
-        clock = time.perf_counter()
-        # A stream keyed apart from the spawned ones above, so sections added there never move it.
-        fairness_seed = np.random.SeedSequence(
-            seed.entropy, spawn_key=(*seed.spawn_key, _FAIRNESS_STREAM)
-        )
-        fairness = measure_fairness(
-            tables, sensitive_columns, target, np.random.default_rng(fairness_seed), max_rows
-        )
-        timings["fairness"] = time.perf_counter() - clock
+        utility = None
+        if target is not None:
+            with section("utility"):
+                utility = _measure_utility(tables, target, streams[2], max_rows)
 
-    rule_result = None
-    if parsed_rules is not None:
-        clock = time.perf_counter()
-        rule_result = measure_rules(real_frame, synthetic_frame, parsed_rules, real_schema)
-        timings["rules"] = time.perf_counter() - clock
+        with section("privacy"):
+            privacy = _measure_privacy(tables, streams[3])
+        if tables.holdout is not None:
+            with section("privacy_attacks"):
+                privacy = _run_attacks(privacy, tables, tables.holdout, streams[4])
+
+        fairness = None
+        if sensitive_columns:
+            with section("fairness"):
+                # A stream keyed apart from the spawned ones above, so sections added there
+                # never move it.
+                fairness_seed = np.random.SeedSequence(
+                    seed.entropy, spawn_key=(*seed.spawn_key, _FAIRNESS_STREAM)
+                )
+                fairness = measure_fairness(
+                    tables,
+                    sensitive_columns,
+                    target,
+                    np.random.default_rng(fairness_seed),
+                    max_rows,
+                )
+
+        rule_result = None
+        if parsed_rules is not None:
+            with section("rules"):
+                rule_result = measure_rules(real_frame, synthetic_frame, parsed_rules, real_schema)
 
     sizes = [real_frame.shape[0], synthetic_frame.shape[0]]
     if holdout_frame is not None:
