@@ -31,7 +31,13 @@ inputs are present:
     a number; the pair keeps the values of the pairs seen at least ``rare_threshold`` times,
     and other pairs (a route the model made up) keep the drawn value. Of columns that name
     each other (the distance and the destination, given the origin), the one with the most
-    values is computed.
+    values is computed. Rows of a pair that disagree, at most 1 % of them, are allowed (their
+    pair is not listed: nycflights13's two routes to EGE list 1725 and 1726 miles).
+    A lookup from one column is a ``mapping`` that does not hold in every row: a plane's
+    ``carrier`` for its ``tailnum`` (0.2 % of nycflights13's flights are of planes two
+    airlines flew). It is not recomputed: the sampler weighs the later of the two columns by
+    the training shares of each pair (see ``Synthesizer``), under conditions, rules and
+    targets too.
 
 The model draws the computed columns (:attr:`Link.drawn_last`) last, and :func:`apply_links`
 recomputes them in the sampled rows (a ``mapping``'s too, which the model draws in its own
@@ -188,6 +194,9 @@ class Link:
         if self.kind == "mapping":
             listed = f"{len(self.pairs)} value{'s' if len(self.pairs) != 1 else ''} listed"
             return f"{self.column} = the one value each {self.sources[0]} has ({listed})"
+        if self.kind == "lookup" and len(self.sources) == 1:
+            listed = f"{len(self.table)} value{'s' if len(self.table) != 1 else ''} listed"
+            return f"{self.column} = the one value each {self.sources[0]} has, but in a few rows ({listed})"
         if self.kind == "lookup":
             listed = f"{len(self.table)} pair{'s' if len(self.table) != 1 else ''} listed"
             sources = ", ".join(self.sources)
@@ -228,13 +237,17 @@ class Link:
             pairs=_read_pairs(data.get("pairs", ())),
             table=_read_table(data.get("table", ())),
         )
-        sizes = {"hhmm": 2, "clock_add": 2, "mapping": 1, "lookup": 2}
+        sizes = {"hhmm": 2, "clock_add": 2, "mapping": 1}
         # A datetime's parts are year, month, day and then finer ones, in that order.
         spelled = tuple(DATETIME_PARTS)[: len(link.parts)]
         valid = (
             link.kind in LINK_KINDS
-            and len(link.sources) == sizes.get(link.kind, len(link.parts))
-            and (link.parts == () if link.kind in sizes else len(link.parts) >= 3)
+            and (
+                len(link.sources) in (1, 2)
+                if link.kind == "lookup"
+                else len(link.sources) == sizes.get(link.kind, len(link.parts))
+            )
+            and (link.parts == () if link.kind in (*sizes, "lookup") else len(link.parts) >= 3)
             and link.parts == spelled
             and link.midnight in (0, 2400)
             and len({link.column, *link.sources}) == 1 + len(link.sources)
@@ -568,18 +581,15 @@ def _lookups(
     matrix = np.column_stack([codes[name] for name in targets])
     found = []
     for i, first in enumerate(sources):
-        for second in sources[i + 1 :]:
+        for key in [(first,), *((first, second) for second in sources[i + 1 :])]:
             found.extend(
-                _lookups_from(
-                    first, second, codes, labels, released, matrix, targets, rare_threshold
-                )
+                _lookups_from(key, codes, labels, released, matrix, targets, rare_threshold)
             )
     return found
 
 
 def _lookups_from(
-    first: str,
-    second: str,
+    sources: tuple[str, ...],
     codes: Mapping[str, np.ndarray],
     labels: Mapping[str, np.ndarray],
     released: Mapping[str, np.ndarray],
@@ -587,18 +597,22 @@ def _lookups_from(
     targets: Sequence[str],
     rare_threshold: int,
 ) -> list[Link]:
-    """The ``lookup`` links read from the pair of columns ``first`` and ``second``;
-    ``released`` says, per column, which of its ``labels`` the model releases."""
-    present = (codes[first] >= 0) & (codes[second] >= 0)
-    width = len(labels[second])
-    pairs = codes[first][present] * width + codes[second][present]
+    """The ``lookup`` links read from one column or a pair (``sources``); ``released`` says,
+    per column, which of its ``labels`` the model releases."""
+    present = np.logical_and.reduce([codes[name] >= 0 for name in sources])
+    width = len(labels[sources[-1]])
+    pairs = codes[sources[0]][present]
+    if len(sources) == 2:
+        pairs = pairs * width + codes[sources[1]][present]
     keys, key_of_row, counts = np.unique(pairs, return_inverse=True, return_counts=True)
     key_of_row = key_of_row.reshape(-1)
+    parts = [keys // width, keys % width] if len(sources) == 2 else [keys]
     # Either column alone already tells the pair: nothing a single column does not give.
-    if len(keys) <= max(len(np.unique(keys // width)), len(np.unique(keys % width))):
+    if len(sources) == 2 and len(keys) <= max(len(np.unique(part)) for part in parts):
         return []
-    listed = (counts >= rare_threshold) & released[first][keys // width]
-    listed &= released[second][keys % width]
+    listed = counts >= rare_threshold
+    for name, part in zip(sources, parts, strict=True):
+        listed &= released[name][part]
     if (
         len(pairs) < MIN_LINKED_ROWS
         or not 2 <= listed.sum() <= _MAX_MAPPED_VALUES
@@ -616,7 +630,7 @@ def _lookups_from(
     for t in np.flatnonzero(differ <= 2 * _LOOKUP_EXCEPTIONS):
         column = targets[int(t)]
         in_order = codes[column][rows]
-        if column in (first, second) or (in_order < 0).any():
+        if column in sources or (in_order < 0).any():
             continue
         # The pairs whose rows do not all share one value are not listed.
         varied = np.zeros(len(keys), dtype=bool)
@@ -625,24 +639,30 @@ def _lookups_from(
         if (
             counts[varied].sum() > _LOOKUP_EXCEPTIONS * len(pairs)
             or counts[held].sum() < _MAPPED_SHARE * len(pairs)
-            or _determines(codes[first], codes[column])
-            or _determines(codes[second], codes[column])
+            or (
+                len(sources) == 2
+                and any(_determines(codes[name], codes[column]) for name in sources)
+            )
         ):
             continue
-        kept = held[sorted_keys[firsts]]
-        key_codes = keys[sorted_keys[firsts][kept]]
+        kept = np.flatnonzero(held[sorted_keys[firsts]])
+        key_parts = [part[sorted_keys[firsts][kept]] for part in parts]
         values = in_order[firsts][kept]
         table = tuple(
-            ((str(labels[first][k // width]), str(labels[second][k % width])), str(value))
-            for k, value, out in zip(
-                key_codes, labels[column][values], released[column][values], strict=True
+            (
+                tuple(
+                    str(labels[name][part[i]])
+                    for name, part in zip(sources, key_parts, strict=True)
+                ),
+                str(labels[column][value]),
             )
-            if out
+            for i, value in enumerate(values)
+            if released[column][value]
         )
         # Values that differ but read alike (1 and "1" in a column of objects) are not keys.
         keys_unique = len({key for key, _ in table}) == len(table)
         if keys_unique and len({value for _, value in table}) >= 2:
-            found.append(Link("lookup", column, (first, second), table=table))
+            found.append(Link("lookup", column, sources, table=table))
     return found
 
 

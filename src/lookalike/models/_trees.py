@@ -1248,11 +1248,15 @@ def _draw_ensemble(
         if not len(part):
             continue
         leaf = tree.leaves(features[part])
-        restriction = (
-            None
-            if allowed is None
-            else dense_restriction(allowed(j, features[part], part + offset))
-        )
+        found = None if allowed is None else allowed(j, features[part], part + offset)
+        if isinstance(found, Patterns) and len(part) * found.allowed.shape[1] > _DENSE_CELLS:
+            # Many rows of a column of many tokens (a plane's 4,000 tail numbers): drawn by
+            # pattern, as free rows are, rather than from a (rows, tokens) array of gigabytes.
+            rows_part = take_rows(features, part)
+            draw_allowed(rows_part, j, (tree,), [sampler], None, rng, found)
+            features[part, j] = rows_part[:, j]
+            continue
+        restriction = dense_restriction(found)
         if restriction is None:
             features[part, j] = sampler.draw(leaf, rng)
             continue
@@ -1321,6 +1325,9 @@ def draw_free(
     features[:, j] = tokens
 
 
+#: Restricted rows times tokens past which a conditioned draw goes by pattern (see
+#: :func:`_draw_ensemble`) instead of through a dense array of weights.
+_DENSE_CELLS = 4_000_000
 #: Columns past which :func:`draw_free` walks all rows down each tree instead of copying rows.
 _WIDE_COLUMNS = 200
 

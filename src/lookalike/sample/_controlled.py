@@ -269,16 +269,17 @@ def condition_tokens(
     rng: np.random.Generator,
     conditions: Mapping[str, Any],
     fallbacks: set[str],
+    allowed: TokenFilter | None = None,
 ) -> np.ndarray:
     """Token rows (the encoder's column order) of ``n`` rows drawn under ``conditions``
-    alone, as :func:`sample_controlled` draws them, for a caller that decodes many such draws
-    at once (decoding is most of a small draw's time). The conditions the model gives no
-    probability are added to ``fallbacks``."""
+    alone (and ``allowed``), as :func:`sample_controlled` draws them, for a caller that decodes
+    many such draws at once (decoding is most of a small draw's time). The conditions the model
+    gives no probability are added to ``fallbacks``."""
     specs = {spec.name: spec for spec in model.schema_}
     parsed = parse_conditions(model.schema_.names, specs, conditions)
     factors, names = _condition_factors(model, _Layout(model), parsed)
     drawn, diagnostics = sample_tilted_tokens(
-        model.trees_, n, rng, TiltPlan(factors=_combined(factors), names=names)
+        model.trees_, n, rng, TiltPlan(factors=_combined(factors), names=names), allowed=allowed
     )
     fallbacks |= diagnostics.fallbacks
     tokens = np.empty_like(drawn)

@@ -21,6 +21,7 @@ from lookalike.control._conditions import (
     warn_off_step,
     warn_outside_range,
 )
+from lookalike.control._filters import combine_filters
 from lookalike.control._links import (
     Link,
     apply_links,
@@ -63,6 +64,8 @@ from lookalike.models._dp import (
 from lookalike.models._trees import (
     MAX_TREE_FEATURES,
     ColumnModel,
+    Patterns,
+    TokenFilter,
     TokenTree,
     calibrate_marginals,
     fit_column_models,
@@ -320,6 +323,7 @@ class Synthesizer:
             self.__dict__.pop(stale, None)
         # Links are read from the rows themselves: a private model has none.
         self.links_: tuple[Link, ...] = ()
+        self.pair_weights_: list[np.ndarray] = []
         domain: dict[str, Any] = {}
         if self.epsilon is not None and isinstance(schema, Mapping):
             # Public bounds and categories for the private model, given beside the overrides.
@@ -442,6 +446,7 @@ class Synthesizer:
                 on_dependence=relating,
             )
             _look_up(trees, order, encoder, tokens, frame, self.links_)
+            self.pair_weights_ = _pair_weights(encoder, tokens, self.links_)
             if self.calibrate:
                 calibrate_marginals(trees, tokens[:, order], fit_rng, on_column=calibrating)
         self.schema_ = frame_schema
@@ -596,6 +601,7 @@ class Synthesizer:
         parts = []
         unreached: set[str] = set()
         n_unreached = 0
+        pairs = _pair_filter(self)
         with progress_bar(progress) as bar, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # each said once below, not once a group
             task = bar.add_task("Sampling rows", total=len(table))
@@ -621,7 +627,7 @@ class Synthesizer:
                     parts.append(part)
                 else:
                     tokens[rows] = condition_tokens(
-                        self, len(rows), streams[g], fixed, group_fallbacks
+                        self, len(rows), streams[g], fixed, group_fallbacks, pairs
                     )
                 unreached |= group_fallbacks
                 n_unreached += len(rows) if group_fallbacks else 0
@@ -660,6 +666,9 @@ class Synthesizer:
 
         # Its own stream: without rules, the rows are those drawn before rules existed.
         enforcer = rule_sampler(self, rules, n, rng.spawn(1)[0], fixed_values)
+        allowed = combine_filters(
+            _pair_filter(self), None if enforcer is None else enforcer.token_filter
+        )
         with progress_bar(progress) as bar:
             task = bar.add_task("Sampling rows", total=n)
             drawn = sample_tokens(
@@ -668,7 +677,7 @@ class Synthesizer:
                 token_rng,
                 fixed=None if fixed_tokens is None else fixed_tokens[:, self.order_],
                 fixed_mask=None if fixed_mask is None else fixed_mask[:, self.order_],
-                allowed=None if enforcer is None else enforcer.token_filter,
+                allowed=allowed,
                 on_batch=lambda k: bar.advance(task, k),
             )
         tokens = np.empty_like(drawn)
@@ -900,7 +909,8 @@ class Synthesizer:
         rebalance, shift or parity column) stay; a row where recomputing a link would break a
         rule keeps its drawn values in the link's columns.
         """
-        links = getattr(self, "links_", ())
+        # A one-column lookup is held while drawing (see _pair_filter), not recomputed.
+        links = [k for k in getattr(self, "links_", ()) if not _held_while_drawn(k)]
         if links:
             n = len(out)
             fixed: dict[str, np.ndarray] = {}
@@ -1012,6 +1022,7 @@ class Synthesizer:
                 rebalance=rebalance,
                 shift=shift,
                 parity=parity,
+                allowed=_pair_filter(self),
                 rules=rules,
                 rule_rng=rule_rng,
                 report=report,
@@ -1152,6 +1163,8 @@ class Synthesizer:
             for t, tree in enumerate(column_model.ordered):
                 arrays.update(tree.to_arrays(f"ordered{j}.{t}"))
             arrays.update(column_model.any_order.to_arrays(f"any_order{j}"))
+        for k, weights in enumerate(getattr(self, "pair_weights_", [])):
+            arrays[f"pair_weights{k}"] = weights
         manifest = {
             "class": type(self).__name__,
             "library_version": __version__,
@@ -1232,6 +1245,7 @@ class Synthesizer:
             model.n_rows_ = int(manifest["n_rows"])
             model.links_ = links_from_manifest(manifest.get("links"), schema, encoder.encoders)
             model.order_ = _model_order(encoder, model.column_order, model.links_)
+            model.pair_weights_ = _read_pair_weights(arrays, encoder, model.links_)
             model.min_samples_leaf_ = int(manifest["min_samples_leaf"])
             model.min_samples_leaf_any_order_ = int(manifest["min_samples_leaf_any_order"])
             # Files written before continuous bins had their own leaf used the common one.
@@ -1477,7 +1491,12 @@ def _look_up(
     where = {int(column): j for j, column in enumerate(order)}
     for link in links:
         sources = [encoder.positions(c) for c in link.sources]
-        if link.kind != "lookup" or any(len(p) != 1 for p in sources) or link.column not in frame:
+        if (
+            link.kind != "lookup"
+            or _held_while_drawn(link)
+            or any(len(p) != 1 for p in sources)
+            or link.column not in frame
+        ):
             continue
         table = {key for key, _ in link.table}
         labels = []
@@ -1499,6 +1518,99 @@ def _look_up(
             fallback = np.bincount(column_tokens, minlength=n_tokens).astype(np.float64)
             tree = lookup_tree(by_column, counts, fallback)
             trees[where[position]] = ColumnModel(ordered=(tree,), any_order=tree)
+
+
+def _held_while_drawn(link: Link) -> bool:
+    """Whether ``link`` is a one-column ``lookup``, held as weights while drawing."""
+    return link.kind == "lookup" and len(link.sources) == 1
+
+
+def _pair_weights(
+    encoder: TableEncoder, tokens: np.ndarray, links: Sequence[Link]
+) -> list[np.ndarray]:
+    """For each one-column ``lookup`` of ``links``, in order, the shares P(column token | source
+    token) over the training rows: a (column tokens, source tokens) array (empty where either
+    column has more than one model column).
+
+    A plane's tail number has 4,000 values; with at least three rows per value its tree's leaves
+    hold about 12,000 rows, so it was drawn nearly regardless of the airline drawn before it,
+    and 76 % of nycflights13's synthetic flights paired a plane with another airline. Weighted
+    by these shares, the tail number drawn is one the airline flies (or a withheld one, as often
+    as the airline's flights have one). The shares aggregate the rows of each released value
+    (at least ``rare_threshold``) and of the withheld ones together, as the trees' leaves do.
+    """
+    out = []
+    for link in links:
+        if not _held_while_drawn(link):
+            continue
+        columns, sources = encoder.positions(link.column), encoder.positions(link.sources[0])
+        if len(columns) != 1 or len(sources) != 1:
+            out.append(np.zeros((0, 0)))
+            continue
+        shape = (int(encoder.n_tokens[columns[0]]), int(encoder.n_tokens[sources[0]]))
+        counts = np.zeros(shape)
+        np.add.at(counts, (tokens[:, columns[0]], tokens[:, sources[0]]), 1.0)
+        out.append(counts / np.maximum(counts.sum(axis=0, keepdims=True), 1.0))
+    return out
+
+
+def _read_pair_weights(
+    arrays: Mapping[str, np.ndarray], encoder: TableEncoder, links: Sequence[Link]
+) -> list[np.ndarray]:
+    """The pair weights a model file holds (none in files written before they existed)."""
+    out = []
+    for k, link in enumerate(k for k in links if _held_while_drawn(k)):
+        weights = arrays.get(f"pair_weights{k}")
+        if weights is None:
+            return []
+        column, source = encoder.positions(link.column), encoder.positions(link.sources[0])
+        expected = (int(encoder.n_tokens[column[0]]), int(encoder.n_tokens[source[0]]))
+        if weights.size and (
+            weights.shape != expected
+            or not np.all(np.isfinite(weights))
+            or weights.min() < 0
+            or weights.max() > 1
+        ):
+            raise ValueError(f"pair weights {k} have the wrong shape or values")
+        out.append(np.asarray(weights, dtype=np.float64))
+    return out
+
+
+def _pair_filter(model: Synthesizer) -> TokenFilter | None:
+    """The token filter that holds the model's one-column lookups while drawing: the later of
+    the two columns is weighed by the shares P(column | source) given the earlier one (see
+    :func:`_pair_weights`). None when there are none."""
+    links = [k for k in getattr(model, "links_", ()) if _held_while_drawn(k)]
+    weights = getattr(model, "pair_weights_", [])
+    if not links or len(weights) != len(links):
+        return None
+    where = {int(c): k for k, c in enumerate(model.order_)}
+    encoder = model.encoder_
+    restrict: dict[int, tuple[int, np.ndarray]] = {}
+    for link, shares in zip(links, weights, strict=True):
+        if not shares.size:
+            continue
+        column = where[encoder.positions(link.column)[0]]
+        source = where[encoder.positions(link.sources[0])[0]]
+        # Rows: the token of the column drawn first; columns: the tokens of the one drawn now.
+        later, earlier, table = (
+            (column, source, shares.T) if column > source else (source, column, shares)
+        )
+        scaled = table / np.maximum(table.max(axis=1, keepdims=True), 1e-300)
+        # A token seen with no token of the other restricts nothing, nor does one not drawn
+        # yet (the last row).
+        scaled[~(scaled > 0).any(axis=1)] = 1.0
+        restrict[later] = (earlier, np.vstack([scaled, np.ones(scaled.shape[1])]))
+
+    def allowed(j: int, features: np.ndarray, rows: np.ndarray) -> Patterns | None:
+        if j not in restrict:
+            return None
+        earlier, table = restrict[j]
+        known = features[:, earlier].astype(np.int64)
+        index = np.where((known >= 0) & (known < len(table) - 1), known, len(table) - 1)
+        return Patterns(table > 0, index.astype(np.intp), np.where(table > 0, table, 1.0))
+
+    return allowed if restrict else None
 
 
 def _model_order(
@@ -1533,7 +1645,9 @@ def _model_order(
     # rather than those drawn given a value the link then replaces.
     columns = [name for name in columns if name not in last] + [n for n in last if n in columns]
     for link in links:
-        if link.kind == "lookup" and {link.column, *link.sources} <= set(columns):
+        if link.kind != "lookup" or len(link.sources) != 2:
+            continue  # a one-column lookup is held while drawing, in the model's own order
+        if {link.column, *link.sources} <= set(columns):
             columns.remove(link.column)
             columns.insert(1 + max(columns.index(c) for c in link.sources), link.column)
     return np.asarray([j for name in columns for j in encoder.positions(name)], dtype=np.intp)
