@@ -748,6 +748,17 @@ def test_a_plane_flies_for_its_own_airline(tmp_path: Path) -> None:
     # The airline is drawn as before, and the flight numbers still follow it.
     expected = out["carrier"].map({"AA": 100, "B6": 200, "DL": 300, "UA": 400, "WN": 500})
     assert (out["flight"] // 100 * 100 == expected).mean() > 0.95
+    # Under a condition, seed rows, a rule and a target too.
+    for kwargs in (
+        {"conditions": {"carrier": "AA"}},
+        {"conditions": frame[["carrier"]].head(300)},
+        {"rules": ["flight >= 150"]},
+        {"rebalance": {"carrier": {"WN": 0.5}}},
+    ):
+        seeded = isinstance(kwargs.get("conditions"), pd.DataFrame)
+        held = model.sample(None if seeded else 2000, random_state=2, **kwargs)
+        known = held["tailnum"].isin(table)
+        assert (held["carrier"][known] == held["tailnum"][known].map(table)).mean() > 0.99
     loaded = la.load(model.save(tmp_path / "planes.lookalike"))
     pd.testing.assert_frame_equal(
         loaded.sample(500, random_state=3), model.sample(500, random_state=3)
