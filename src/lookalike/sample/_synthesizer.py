@@ -408,7 +408,14 @@ class Synthesizer:
                 rules, frame, frame_schema, encoder, self.rare_threshold
             )
             if self.keep_links:
-                self.links_ = find_links(frame, frame_schema, encoder.encoders, self.rare_threshold)
+                found = find_links(frame, frame_schema, encoder.encoders, self.rare_threshold)
+                # A one-column lookup is held by token weights: of columns of one token each.
+                self.links_ = tuple(
+                    link
+                    for link in found
+                    if not _held_while_drawn(link)
+                    or all(len(encoder.positions(c)) == 1 for c in (link.column, *link.sources))
+                )
             n_columns = tokens.shape[1]
             # Wide tables first rate how much each pair of columns shares (see fit_column_models).
             relating = stage(
@@ -1529,8 +1536,7 @@ def _pair_weights(
     encoder: TableEncoder, tokens: np.ndarray, links: Sequence[Link]
 ) -> list[np.ndarray]:
     """For each one-column ``lookup`` of ``links``, in order, the shares P(column token | source
-    token) over the training rows: a (column tokens, source tokens) array (empty where either
-    column has more than one model column).
+    token) over the training rows: a (column tokens, source tokens) array.
 
     A plane's tail number has 4,000 values; with at least three rows per value its tree's leaves
     hold about 12,000 rows, so it was drawn nearly regardless of the airline drawn before it,
@@ -1543,13 +1549,9 @@ def _pair_weights(
     for link in links:
         if not _held_while_drawn(link):
             continue
-        columns, sources = encoder.positions(link.column), encoder.positions(link.sources[0])
-        if len(columns) != 1 or len(sources) != 1:
-            out.append(np.zeros((0, 0)))
-            continue
-        shape = (int(encoder.n_tokens[columns[0]]), int(encoder.n_tokens[sources[0]]))
-        counts = np.zeros(shape)
-        np.add.at(counts, (tokens[:, columns[0]], tokens[:, sources[0]]), 1.0)
+        (column,), (source,) = encoder.positions(link.column), encoder.positions(link.sources[0])
+        counts = np.zeros((int(encoder.n_tokens[column]), int(encoder.n_tokens[source])))
+        np.add.at(counts, (tokens[:, column], tokens[:, source]), 1.0)
         out.append(counts / np.maximum(counts.sum(axis=0, keepdims=True), 1.0))
     return out
 
