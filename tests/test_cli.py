@@ -850,3 +850,19 @@ def test_missing_scenario_rules_and_result_files_are_named(
     result = _run("report", adult_csv, adult_csv, "-o", tmp_path / "r.html", "--audit", "no.json")
     _assert_one_line_error(result, "Result file", "no.json", "does not exist")
     assert not out.exists() and not (tmp_path / "r.html").exists()
+
+
+def test_inspect_shows_dtypes_with_brackets_and_the_categories_dtype(tmp_path: Path) -> None:
+    """Rich read ``[pyarrow]`` and ``[us]`` as markup and dropped them."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "n": pd.array(rng.integers(0, 100, 300), dtype="int64[pyarrow]"),
+            "size": pd.Categorical(rng.choice([10, 20], 300)),
+        }
+    )
+    model = la.Synthesizer(random_state=0).fit(frame).save(tmp_path / "m.lookalike")
+    shown = runner.invoke(app, ["inspect", str(model)])
+    assert shown.exit_code == 0, shown.output
+    assert "int64[pyarrow]" in shown.output
+    assert "category_dtype" in shown.output and "int64" in shown.output

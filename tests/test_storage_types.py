@@ -529,3 +529,20 @@ def test_string_views_are_read_as_text() -> None:
     out = la.Synthesizer(random_state=0).fit(frame).sample(100, random_state=1)
     assert out["code"].dtype == pd.ArrowDtype(pa.large_string())
     assert set(out["code"]) == {"a", "b"}
+
+
+@pytest.mark.parametrize("top", [2**63 - 1, 2**64 - 1])
+def test_categories_of_the_largest_integers_come_back_exactly(top: int) -> None:
+    """Read back through float, INT64_MAX (a common sentinel) came back as
+    9223372036854774784, under a condition too."""
+    rng = np.random.default_rng(19)
+    dtype = np.int64 if top < 2**63 else np.uint64
+    frame = pd.DataFrame(
+        {
+            "c": pd.Categorical(rng.choice(np.array([0, top], dtype=dtype), N)),
+            "g": rng.choice(["a", "b"], N),
+        }
+    )
+    model = la.Synthesizer(random_state=1).fit(frame)
+    assert model.sample(200, random_state=2)["c"].cat.categories.tolist() == [0, top]
+    assert model.sample(20, conditions={"c": top}, random_state=3)["c"].tolist() == [top] * 20

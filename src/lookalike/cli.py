@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 from typer.core import TyperGroup
@@ -1076,12 +1077,21 @@ def _print_wide(table: Table) -> None:
 def _schema_fields(columns: list[Mapping[str, Any]]) -> list[str]:
     """The schema fields worth a table column: name, kind, dtype, and the formats, date steps,
     clock times and PII types that some column has."""
-    optional = ("datetime_format", "datetime_step", "number_format", "clock", "pii")
+    optional = (
+        "datetime_format",
+        "datetime_step",
+        "number_format",
+        "clock",
+        "pii",
+        "category_dtype",
+    )
     return ["name", "kind", "dtype", *(f for f in optional if any(c.get(f) for c in columns))]
 
 
 def _cell(value: Any) -> str:
-    return "" if value is None else str(value)
+    """A value as a table cell: brackets are text (``int64[pyarrow]`` lost its ``[pyarrow]`` to
+    Rich's markup)."""
+    return "" if value is None else escape(str(value))
 
 
 def _read_rules(path: Path) -> list[Any]:

@@ -165,32 +165,15 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     bool_objects = spec.kind is ColumnKind.BOOLEAN and dtype == "object"
     if bool_objects and set(values.dropna()) <= {"True", "False"}:
         dtype = "boolean"
+    if dtype == "category" and spec.category_dtype is not None:
+        return _typed_categories(values, spec, spec.category_dtype)
     if dtype == "category" and spec.category_order is not None:
         # The declared categories, unused ones too; a withheld rare value is not one of them and
-        # comes out missing. Categories of numbers or booleans are compared by their labels.
-        categories = pd.Series(list(spec.category_order), dtype=object)
-        labels = values if spec.category_dtype is None else value_labels(values)
-        known = values.where(labels.isin(categories))
-        if spec.category_dtype is not None:
-            own = replace(
-                spec,
-                dtype=spec.category_dtype,
-                category_order=None,
-                category_dtype=None,
-                ordered=False,
-            )
-            categories = restore_dtype(categories, own)
-            known = restore_dtype(known.where(known.notna(), None).astype(object), own)
-        declared = pd.CategoricalDtype(categories.tolist(), ordered=spec.ordered)
+        # comes out missing.
+        declared = pd.CategoricalDtype(list(spec.category_order), ordered=spec.ordered)
+        known = values.where(values.isin(declared.categories))
         result: pd.Series = known.astype(declared)
         return result
-    if dtype == "category" and spec.category_dtype is not None:
-        # No declared categories (a private model keeps none): those of the values drawn.
-        own = replace(spec, dtype=spec.category_dtype, category_dtype=None)
-        restored = restore_dtype(values, own)
-        drawn = pd.Index(restored.dropna().unique()).astype(spec.category_dtype).sort_values()
-        typed: pd.Series = restored.astype(pd.CategoricalDtype(drawn))
-        return typed
     if dtype in _TEXT_DTYPES or dtype.startswith("string") or dtype == "category":
         return _cast(values, dtype)
     if dtype in {"bool", "boolean"}:
@@ -217,6 +200,40 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     if dtype in _NUMPY_FLOATS or dtype in {"Float32", "Float64"}:
         return _cast(numbers, dtype)
     return _cast(numbers, "float64")
+
+
+def _typed_categories(values: pd.Series, spec: ColumnSpec, dtype: str) -> pd.Series:
+    """A category column of numbers or booleans: the values (or their labels) as categories of
+    ``dtype``, read from the labels exactly (an int64 near its top went through float and came
+    back another number), the declared ones if any (a value not among them comes out missing),
+    else those drawn (a private model keeps none).
+
+    >>> spec = ColumnSpec("c", "categorical", "category", category_order=("1", "9223372036854775807"),
+    ...                   category_dtype="int64")
+    >>> _typed_categories(pd.Series(["9223372036854775807", "5", None]), spec, "int64").tolist()
+    [9223372036854775807, nan, nan]
+    """
+
+    def parse(label: str | None) -> Any:
+        if label is None:
+            return None
+        try:
+            if dtype == "bool":
+                return {"True": True, "False": False}.get(label)
+            return int(label) if dtype.startswith(("int", "uint")) else float(label)
+        except ValueError:
+            return None
+
+    # A list, not a Series: pandas would hold whole numbers with gaps as floats.
+    typed = [parse(label) for label in value_labels(values)]
+    if spec.category_order is not None:
+        categories = [parse(label) for label in spec.category_order]
+    else:
+        categories = sorted({value for value in typed if value is not None})
+    declared = pd.CategoricalDtype(pd.Index(categories, dtype=dtype), ordered=spec.ordered)
+    kept = set(categories)
+    typed = [value if value in kept else None for value in typed]
+    return pd.Series(pd.Categorical(typed, dtype=declared), index=values.index, name=values.name)
 
 
 def _arrow_plain(dtype: str) -> tuple[str, pd.ArrowDtype] | None:
