@@ -616,6 +616,7 @@ def test_twelve_hour_clocks_and_times_of_day_are_read_as_datetimes() -> None:
             "at": ["01/27/2021 03:15 PM", "02/03/2021 11:05 AM", "12/31/2021 12:00 AM"] * 20,
             "opens": ["15:30", "08:05", "23:59"] * 20,
             "closes": ["15:30:10", "08:05:00", "23:59:59"] * 20,
+            "lunch": ["12:30 PM", "01:05 PM", "11:45 AM"] * 20,
         }
     )
     schema = la.infer_schema(frame)
@@ -623,6 +624,7 @@ def test_twelve_hour_clocks_and_times_of_day_are_read_as_datetimes() -> None:
         ("datetime", "%m/%d/%Y %I:%M %p"),
         ("datetime", "%H:%M"),
         ("datetime", "%H:%M:%S"),
+        ("datetime", "%I:%M %p"),
     ]
     out = la.Synthesizer(random_state=0).fit(frame).sample(200, random_state=1)
     for name in frame:
