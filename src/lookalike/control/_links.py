@@ -172,7 +172,8 @@ class Link:
         own order it nearly always holds already, and moved last it changed adult's model
         (education_num last: 3-way fidelity -0.0012 over 4 seeds; education last: qa's DCR
         share +0.0023 over 5 seeds), where recomputing it changes only the rows it fixes.
-        Nor a ``lookup``'s, drawn right after its sources (see ``Synthesizer``)."""
+        Nor a ``lookup``'s: drawn right after its two sources, or weighed by its one source
+        (see ``Synthesizer``)."""
         return () if self.kind in ("mapping", "lookup") else self.computed
 
     @property
@@ -391,7 +392,8 @@ def find_links(
     rare_threshold: int = 5,
 ) -> tuple[Link, ...]:
     """The links of :data:`LINK_KINDS` that hold in every row of ``frame`` where their sources
-    are present (and in at least :data:`MIN_LINKED_ROWS` rows), at most one for each column,
+    are present (``lookup`` links in all but 1 %) and in at least :data:`MIN_LINKED_ROWS` rows,
+    at most one for each column,
     in the order of :func:`order_links`. ``mapping`` links list only values seen at least
     ``rare_threshold`` times and, for categories, that ``encoders`` release."""
     numbers = {
@@ -566,8 +568,9 @@ def _lookups(
     encoders: Mapping[str, ColumnEncoder],
     rare_threshold: int,
 ) -> list[Link]:
-    """``lookup`` links: a column present, with one value, for each pair of values of two
-    others in every row where both are, and given by neither alone."""
+    """``lookup`` links: a column present, with one value, for each value of another or each
+    pair of values of two others (given by neither alone), but in at most
+    :data:`_LOOKUP_EXCEPTIONS` of the rows where the sources are present."""
     sources = [spec.name for spec in schema if _mappable(spec) and spec.name in frame]
     targets = [spec.name for spec in schema if _looked_up_kind(spec) and spec.name in frame]
     if not targets or len(sources) * (len(sources) - 1) // 2 > _MAX_LOOKUP_PAIRS:
