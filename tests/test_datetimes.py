@@ -634,3 +634,41 @@ def test_twelve_hour_clocks_and_times_of_day_are_read_as_datetimes() -> None:
         {"ratio": ["16:9", "4:3", "21:9"] * 20, "score": ["2:1", "0:4", "10:2"] * 20}
     )
     assert [spec.kind.value for spec in la.infer_schema(others)] == ["categorical"] * 2
+
+
+def test_dates_and_times_written_without_leading_zeros_keep_their_spelling(
+    tmp_path: Path,
+) -> None:
+    """``10/9/2021 6:32 pm`` came back as ``10/09/2021 06:32 PM`` (a user audit): months, days
+    and hours below 10 are written as the column writes most of them, and so is ``pm``."""
+    rng = np.random.default_rng(5)
+    stamps = pd.Timestamp("2021-01-01") + pd.to_timedelta(
+        rng.integers(0, 365 * 24 * 60, 1500), unit="min"
+    )
+    frame = pd.DataFrame(
+        {
+            "at": [
+                f"{t.month}/{t.day}/{t.year} {(t.hour % 12) or 12}:{t.minute:02d} "
+                + ("pm" if t.hour >= 12 else "am")
+                for t in stamps
+            ],
+            "day": [f"{t.month}/{t.day}/{t.year}" for t in stamps],
+            "padded": [t.strftime("%d.%m.%Y %H:%M") for t in stamps],
+            "lunch": [
+                f"{(t.hour % 12) or 12}:{t.minute:02d} " + ("PM" if t.hour >= 12 else "AM")
+                for t in stamps
+            ],
+        }
+    )
+    schema = la.infer_schema(frame)
+    assert [spec.datetime_format for spec in schema] == [
+        "%m/%d/%Y %I:%M %p",
+        "%m/%d/%Y",
+        "%d.%m.%Y %H:%M",
+        "%I:%M %p",
+    ]
+    out = la.Synthesizer(random_state=0).fit(frame).sample(400, random_state=1)
+    assert out["at"].str.fullmatch(r"[1-9]\d?/[1-9]\d?/2021 [1-9]\d?:\d\d [ap]m").all()
+    assert out["day"].str.fullmatch(r"[1-9]\d?/[1-9]\d?/2021").all()
+    assert out["padded"].str.fullmatch(r"\d\d\.\d\d\.2021 \d\d:\d\d").all()
+    assert out["lunch"].str.fullmatch(r"[1-9]\d?:\d\d [AP]M").all()

@@ -36,6 +36,7 @@ from lookalike.io import BOOLEAN_SPELLINGS
 from lookalike.pii._fakes import FakeMaker, faker_seed
 from lookalike.schema import DEFAULT_LOCALE, ColumnKind, ColumnSpec, PiiType
 from lookalike.schema._datetimes import (
+    UNPADDED_DIRECTIVES,
     column_zone,
     condition_seconds,
     datetime_unit,
@@ -235,7 +236,37 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
             # strftime writes 6 digits; the column's own width is written back instead.
             fractions = directive_texts(series.dropna(), fmt, "%f").dropna()
             partial["fraction_digits"] = int(fractions.str.len().max()) if len(fractions) else 0
+        if fmt:
+            partial.update(_number_spelling(series.dropna(), fmt))
     return partial
+
+
+def _number_spelling(text: pd.Series, fmt: str) -> Statistics:
+    """How text writes a datetime's months, days and hours below 10 (``9/7/2021 6:05 pm``:
+    without the zero strftime writes) and its ``%p`` (``pm``): the directives most of its
+    values below 10 write without the zero, and whether AM/PM is in lower case.
+
+    >>> _number_spelling(pd.Series(["9/7/2021 6:05 pm", "10/17/2021 11:15 am"]),
+    ...                  "%m/%d/%Y %I:%M %p")
+    {'unpadded': ['%m', '%d', '%I'], 'ampm_lower': True}
+    """
+    out: Statistics = {}
+    unpadded = []
+    for directive in UNPADDED_DIRECTIVES:
+        if directive not in fmt:
+            continue
+        texts = directive_texts(text, fmt, directive).dropna()
+        small = texts[texts.str.len() == 1]
+        padded = texts[texts.str.fullmatch(r"0\d")]
+        if len(small) > len(padded):
+            unpadded.append(directive)
+    if unpadded:
+        out["unpadded"] = unpadded
+    if "%p" in fmt:
+        marks = directive_texts(text, fmt, "%p").dropna()
+        if len(marks) and marks.str.islower().all():
+            out["ampm_lower"] = True
+    return out
 
 
 def reduce_statistics(
@@ -334,6 +365,11 @@ def reduce_statistics(
         digits = [int(p["fraction_digits"]) for p in partials if p.get("fraction_digits")]
         if digits:
             stats["fraction_digits"] = min(max(digits), 9)
+        unpadded = sorted({d for p in partials for d in p.get("unpadded", ())})
+        if unpadded:
+            stats["unpadded"] = unpadded
+        if partials and all(p.get("ampm_lower") for p in partials):
+            stats["ampm_lower"] = True
     discrete = spec.kind is ColumnKind.DISCRETE or (
         spec.kind is ColumnKind.DATETIME and len(values) <= 100
     )
@@ -1295,13 +1331,15 @@ def _offset_spelling(offsets: pd.Series) -> Statistics:
 
 
 def _strftime(stamps: pd.Series, fmt: str, statistics: Mapping[str, Any]) -> pd.Series:
-    """``stamps.dt.strftime(fmt)``, with ``%f`` at the column's ``fraction_digits`` (up to 9)
-    and ``%z`` in its ``utc_offset_spelling`` (``Z`` for UTC if ``utc_as_z``)."""
+    """``stamps.dt.strftime(fmt)``, with ``%f`` at the column's ``fraction_digits`` (up to 9),
+    ``%z`` in its ``utc_offset_spelling`` (``Z`` for UTC if ``utc_as_z``), the directives in
+    ``unpadded`` without a leading zero and ``%p`` in lower case if ``ampm_lower``."""
     digits = statistics.get("fraction_digits")
     spelling = statistics.get("utc_offset_spelling", "+hhmm")
     as_z = bool(statistics.get("utc_as_z"))
+    unpadded = set(statistics.get("unpadded", ()))
     written = pd.Series("", index=stamps.index, dtype=object)
-    for piece in re.split(r"(%[fz])", fmt):
+    for piece in re.split(r"(%[fzmdHIp])", fmt):
         if piece == "%f" and digits is not None:
             fraction = stamps.dt.strftime("%f")
             if digits > 6:
@@ -1317,6 +1355,10 @@ def _strftime(stamps: pd.Series, fmt: str, statistics: Mapping[str, Any]) -> pd.
             if as_z:
                 offset = offset.where(stamps.dt.strftime("%z") != "+0000", "Z")
             written = written + offset
+        elif piece in unpadded:
+            written = written + stamps.dt.strftime(piece).str.replace(r"^0(?=\d)", "", regex=True)
+        elif piece == "%p" and statistics.get("ampm_lower"):
+            written = written + stamps.dt.strftime(piece).str.lower()
         elif piece:
             written = written + stamps.dt.strftime(piece)
     return written

@@ -37,7 +37,15 @@ _NANOSECOND_RANGE = (-9.2e9, 9.2e9)
 _TEXT_UNIT = "us"
 _DIRECTIVE = re.compile(r"%[-#]?[a-zA-Z%]")
 #: What a directive's text looks like, where a pattern for it is needed; others match lazily.
-_DIRECTIVE_TEXT = {"%f": r"\d+", "%z": r"Z|[+-]\d\d(?::?\d\d)?", "%%": "%"}
+_DIRECTIVE_TEXT = {
+    "%f": r"\d+",
+    "%z": r"Z|[+-]\d\d(?::?\d\d)?",
+    "%%": "%",
+    **dict.fromkeys(("%m", "%d", "%H", "%I"), r"\d{1,2}"),
+    "%p": "[AaPp][Mm]",
+}
+#: Directives strptime reads with or without a leading zero; text may write them without.
+UNPADDED_DIRECTIVES = ("%m", "%d", "%H", "%I")
 #: Time zones are checked against at most this many instants (the changes of offset among them).
 _MAX_ZONE_INSTANTS = 2_000
 

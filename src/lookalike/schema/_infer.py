@@ -479,7 +479,7 @@ def _guess_format(text: pd.Series) -> str | None:
 #: Two-digit-year spellings tried when pandas guesses none (and each with day and month
 #: swapped).
 _TIMES_OF_DAY = ("%H:%M", "%H:%M:%S", "%I:%M %p", "%I:%M:%S %p")
-_PADDED_TIME = re.compile(r"\d{2}:\d{2}(?::\d{2})?(?: [AaPp][Mm])?")
+_PADDED_TIME = re.compile(r"\d{2}:\d{2}(?::\d{2})?|\d{1,2}:\d{2}(?::\d{2})? [AaPp][Mm]")
 _SHORT_YEAR_FORMATS = (
     *(
         date + time
