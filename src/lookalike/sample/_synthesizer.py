@@ -25,6 +25,7 @@ from lookalike.control._filters import combine_filters
 from lookalike.control._links import (
     Link,
     apply_links,
+    combined_codes,
     find_links,
     links_from_manifest,
     warn_broken_mappings,
@@ -1506,13 +1507,8 @@ def _look_up(
         ):
             continue
         table = {key for key, _ in link.table}
-        labels = []
-        for name in link.sources:  # each distinct value labelled once
-            codes, uniques = pd.factorize(frame[name], use_na_sentinel=False)
-            labels.append(value_labels(pd.Series(uniques, dtype=object)).to_numpy()[codes])
-        listed = np.fromiter(
-            (key in table for key in zip(*labels, strict=True)), dtype=bool, count=len(frame)
-        )
+        row_codes, combinations = combined_codes(frame, link.sources)
+        listed = np.r_[[key in table for key in combinations], False][row_codes]
         source_tokens = np.column_stack([tokens[:, p[0]] for p in sources])[listed]
         keys, key_of_row = np.unique(source_tokens, axis=0, return_inverse=True)
         key_of_row = key_of_row.reshape(-1)
