@@ -986,6 +986,7 @@ def draw_allowed(
     table: PrefixTable | None,
     rng: np.random.Generator,
     restriction: np.ndarray | Patterns | None = None,
+    pick: np.ndarray | None = None,
 ) -> None:
     """Fill column ``j`` of every row, each restricted to its allowed tokens (``None``: all).
 
@@ -995,16 +996,17 @@ def draw_allowed(
     tokens (:func:`_draw_restricted`'s distribution). Rows share few patterns of allowed tokens
     (see :class:`Patterns`): a pattern that enough rows share gets an alias table over all the
     tree's leaves, built once per tree and pattern, and its rows draw in constant time instead of
-    by a per-row search.
+    by a per-row search. ``pick`` gives each restricted row its tree (see :func:`allowed_mass`;
+    None: one at random).
     """
     if restriction is None:
         _draw_open(features, j, trees, samplers, table, rng)
         return
     patterns = restriction if isinstance(restriction, Patterns) else Patterns.of(restriction)
     if patterns.cut is None or patterns.cut_shares is None or not patterns.cut.any():
-        _draw_patterns(features, j, trees, samplers, table, rng, patterns)
+        _draw_patterns(features, j, trees, samplers, table, rng, patterns, pick)
         return
-    _draw_cut(features, j, trees, samplers, table, rng, patterns)
+    _draw_cut(features, j, trees, samplers, table, rng, patterns, pick)
 
 
 def _draw_cut(
@@ -1015,6 +1017,7 @@ def _draw_cut(
     table: PrefixTable | None,
     rng: np.random.Generator,
     patterns: Patterns,
+    pick: np.ndarray | None = None,
 ) -> None:
     """:func:`draw_allowed` with tokens weighed lazily (:attr:`Patterns.cut`).
 
@@ -1035,7 +1038,9 @@ def _draw_cut(
     if len(whole_rows):
         part = take_rows(features, whole_rows)
         kept = Patterns(patterns.allowed, patterns.index[whole_rows], patterns.share)
-        _draw_patterns(part, j, trees, samplers, table, rng, kept)
+        _draw_patterns(
+            part, j, trees, samplers, table, rng, kept, None if pick is None else pick[whole_rows]
+        )
         features[whole_rows, j] = part[:, j]
         drawn = part[:, j].astype(np.int64)
         alone = np.flatnonzero(cut[patterns.index[whole_rows], drawn])
@@ -1044,7 +1049,7 @@ def _draw_cut(
     closed = np.flatnonzero(row_kind == 2)
     if not len(closed):
         return
-    pick = _pick_trees(len(trees), len(closed), rng)
+    pick = pick_trees(len(trees), len(closed), rng) if pick is None else pick[closed]
     leaf = np.empty(len(closed), dtype=np.int64)
     part = take_rows(features, closed)
     for t, tree in enumerate(trees):
@@ -1086,6 +1091,7 @@ def _draw_patterns(
     table: PrefixTable | None,
     rng: np.random.Generator,
     patterns: Patterns,
+    pick: np.ndarray | None = None,
 ) -> None:
     """:func:`draw_allowed` for patterns whose shares are all known."""
     n_allowed = patterns.allowed.sum(axis=1)
@@ -1106,7 +1112,7 @@ def _draw_patterns(
     if not len(closed):
         return
     part = take_rows(features, closed)
-    pick = _pick_trees(len(trees), len(closed), rng)
+    pick = pick_trees(len(trees), len(closed), rng) if pick is None else pick[closed]
     tokens = np.empty(len(closed), dtype=np.float32)
     weights = patterns.weights()
     for t, tree in enumerate(trees):
@@ -1118,7 +1124,56 @@ def _draw_patterns(
     features[closed, j] = tokens
 
 
-def _pick_trees(n_trees: int, n_rows: int, rng: np.random.Generator) -> np.ndarray:
+def allowed_mass(
+    trees: tuple[TokenTree, ...], features: np.ndarray, patterns: Patterns, pick: np.ndarray
+) -> np.ndarray:
+    """Per row, the share of its leaf's mass that its allowed tokens keep (cut tokens at the
+    row's share), in the tree ``pick`` gives it.
+
+    A row that draws from tree ``pick[i]`` restricted to its tokens, weighed by this mass, is a
+    draw from the ensemble's distribution restricted to them: over a uniform pick the weighed
+    mixture of restricted leaves is the restricted mixture. So is any population of such rows,
+    which is how rules condition a sample (:func:`lookalike.control._smc.sample_tilted_tokens`).
+    """
+    mass = np.ones(len(patterns.index))
+    rows = np.flatnonzero(~patterns.whole()[patterns.index])
+    if not len(rows):
+        return mass
+    weights = patterns.weights()
+    cut = patterns.cut if patterns.cut_shares is not None else None
+    if cut is not None:
+        weights = np.where(cut, 0.0, weights)  # added at each row's own share below
+    leaf = np.empty(len(rows), dtype=np.int64)
+    for t, tree in enumerate(trees):
+        mine = np.flatnonzero(pick[rows] == t)
+        if len(mine):
+            leaf[mine] = tree.leaves(take_rows(features, rows[mine]))
+    tree_of = pick[rows]
+    index = patterns.index[rows]
+    kept = np.empty(len(rows))
+    for t, tree in enumerate(trees):
+        mine = np.flatnonzero(tree_of == t)
+        if not len(mine):
+            continue
+        counts = tree.leaf_counts
+        totals = np.maximum(counts.sum(axis=1, dtype=np.float64), 1e-300)
+        # Rows in one leaf with one pattern keep the same mass: worked out once.
+        first, back = group_rows([leaf[mine], index[mine]], len(mine))
+        some = mine[first]
+        share = (counts[leaf[some]] * weights[index[some]]).sum(axis=1) / totals[leaf[some]]
+        kept[mine] = share[back]
+        if cut is not None:
+            at, token = np.nonzero(cut[index[mine]])
+            if len(at):
+                assert patterns.cut_shares is not None
+                cut_share = patterns.cut_shares(rows[mine[at]], token, tree_of[mine[at]])
+                leaf_at = leaf[mine[at]]
+                np.add.at(kept, mine[at], counts[leaf_at, token] * cut_share / totals[leaf_at])
+    mass[rows] = kept
+    return mass
+
+
+def pick_trees(n_trees: int, n_rows: int, rng: np.random.Generator) -> np.ndarray:
     """The tree of an ensemble each row draws from, uniformly (no draw for a single tree)."""
     if n_trees == 1:
         return np.zeros(n_rows, dtype=np.intp)
@@ -1242,7 +1297,7 @@ def _draw_ensemble(
     """Fill column ``j`` of ``rows``: each row draws from the leaf of one tree picked at random."""
     if len(rows) == 0:
         return
-    pick = _pick_trees(len(trees), len(rows), rng)
+    pick = pick_trees(len(trees), len(rows), rng)
     for t, (tree, sampler) in enumerate(zip(trees, samplers, strict=True)):
         part = rows if len(trees) == 1 else rows[pick == t]
         if not len(part):
