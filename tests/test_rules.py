@@ -520,9 +520,53 @@ def test_a_bound_leaves_the_share_of_missing_values_as_it_was() -> None:
     free = model.sample(20_000, random_state=1)
     expected = free.groupby("g")["x"].apply(lambda v: v.isna().mean())
     for rule in ("x >= 40", "10 <= x <= 12", 'if g == "b" then x <= 5'):
-        out = model.sample(20_000, rules=[rule], random_state=2)
+        # Rows are the model's given the rule: under the last, 1 row in 12 is a "b" (the rule
+        # keeps a tenth of its values), so 60,000 rows give about 5,000 of them.
+        out = model.sample(60_000, rules=[rule], random_state=2)
         missing = out.groupby("g")["x"].apply(lambda v: v.isna().mean())
         assert missing.to_numpy() == pytest.approx(expected.to_numpy(), abs=0.012), rule
+
+
+def test_a_rule_reweighs_the_columns_drawn_before_it() -> None:
+    """Rows are the model's given the rules, as a condition's are: under ``y > 1.5`` nine rows
+    in ten are from the group whose y is high. Restricted column by column, the group drawn
+    before ``y`` kept its share of a half, and its low values were squeezed above the bound."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    group = rng.choice(["a", "b"], n)
+    y = np.where(group == "a", rng.normal(0, 1, n), rng.normal(2, 1, n))
+    frame = pd.DataFrame({"g": group, "y": y})
+    model = la.Synthesizer(random_state=0, column_order="table").fit(frame)
+    real = frame[frame["y"] > 1.5]
+    ruled = model.sample(20_000, rules=["y > 1.5"], random_state=1)
+    conditioned = model.sample(20_000, conditions={"y": (1.5, None)}, random_state=1)
+    assert (ruled["y"] > 1.5).all()
+    share = (real["g"] == "b").mean()  # 0.91
+    assert (ruled["g"] == "b").mean() == pytest.approx(share, abs=0.02)
+    assert (ruled["g"] == "b").mean() == pytest.approx((conditioned["g"] == "b").mean(), abs=0.02)
+    for name in ("a", "b"):
+        mean = real.loc[real["g"] == name, "y"].mean()
+        assert ruled.loc[ruled["g"] == name, "y"].mean() == pytest.approx(mean, abs=0.1)
+
+
+def test_a_rule_keeps_the_missing_share_of_a_column_missing_with_another() -> None:
+    """A time missing where its delay is (a cancelled flight): the row's leaf holds only the
+    missing value and tells nothing of the times it would have had. Weighed whole, those rows
+    outweighed every row the rule cut (38 % of flights came out cancelled under
+    ``dep_time <= 600``, 2.5 % in the data); they now keep the share of the values overall."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    scheduled = rng.uniform(0, 100, n).round(1)
+    delay = rng.normal(0, 5, n).round(1)
+    delay[rng.random(n) < 0.05] = np.nan
+    frame = pd.DataFrame({"s": scheduled, "d": delay, "t": scheduled + delay})
+    model = la.Synthesizer(random_state=0, column_order="table").fit(frame)
+    free = model.sample(20_000, random_state=1)
+    out = model.sample(20_000, rules=["t <= 20"], random_state=2)
+    assert out["t"].isna().mean() == pytest.approx(free["t"].isna().mean(), abs=0.01)
+    # And the schedule drawn before the time is the early one the rule asks for.
+    real = frame.loc[frame["t"] <= 20, "s"].mean()  # 10.6
+    assert out.loc[out["t"].notna(), "s"].mean() == pytest.approx(real, abs=1.0)
 
 
 def test_a_rule_naming_a_category_the_model_never_gives_is_warned_about() -> None:

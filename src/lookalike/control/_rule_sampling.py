@@ -12,6 +12,11 @@ are already known (drawn earlier or fixed) restricts it, through the token filte
 * a conditional restricts its ``then`` column on rows where its ``if`` part holds, and its ``if``
   column (by the negation) on rows where its ``then`` part already failed.
 
+Each row is also weighed by the share of its model mass the rules keep at each column they
+restrict (:class:`lookalike.control._smc.RuleWeights`; the token filter's shares are that mass),
+and the rows are selected from a pool of particles by those weights: the sample is the model's
+given the rules, as a condition's is, and the columns drawn before a rule's are reweighed too.
+
 A continuous column's exact value is then drawn from its bin's learned within-bin distribution
 restricted to that interval (the inverse of the decoder's share -> value map), before any later
 column looks at it, so later comparisons see exact values. Formulas are computed last, and every
@@ -775,6 +780,16 @@ class RuleSampler:
         self.draw_order = sorted(
             (c for c in self.columns.values() if c.continuous), key=lambda c: c.coarse
         )
+        # The model columns at which rows are weighed by the mass the rules keep (see
+        # lookalike.control._smc.RuleWeights): a column's first part, whose weight already
+        # holds the share of its bin the rules leave to the tenths; not a derived column, whose
+        # value the formula sets.
+        named = {name for rule in self.rules if rule.formula is None for name in rule.columns}
+        self.weighed = frozenset(
+            column.coarse
+            for name, column in self.columns.items()
+            if name in named and name not in self.formulas
+        )
 
     # -- compiling --------------------------------------------------------------------------
 
@@ -1491,10 +1506,18 @@ class RuleSampler:
     def _missing_shares(
         self, cuts: _EndCuts, at: np.ndarray, trees: np.ndarray | None = None
     ) -> np.ndarray:
-        """Per row, the share of the missing token's mass it keeps: that of the values, the
-        model's mass of the allowed ones (cut bins at their share) over all of theirs, so the
-        rules leave the model's share of missing values as it was. The mass is the row's own
-        tree's (``trees``: its index among the column's), or the trees' mixture."""
+        """Per row, the share of the missing token's mass it keeps: what the rules leave of its
+        values, so they leave the model's share of missing values as it was.
+
+        That is the row's mass of the allowed values (cut bins at their share), and for the
+        part of the row that is missing, the share of the column's values overall the rules
+        allow: a row mostly missing (a cancelled flight's arrival delay, missing because its
+        departure delay is) tells little of the values it would have had. Where the few values
+        of such a leaf decided its share, those rows outweighed every row the rules cut: 19 %
+        of 40,000 flights came out with no arrival delay under ``arr_delay >= 100`` (2.8 % in
+        the model). The mass is the row's own tree's (``trees``: its index among the
+        column's), or the trees' mixture.
+        """
         if self.models is None:
             return np.ones(len(at))
         column = cuts.column
@@ -1508,7 +1531,10 @@ class RuleSampler:
                 if len(mine):
                     probs[mine] = leaf_mixture((tree,), [tree.leaves(cuts.features[at[mine]])])
         present = ~column.missing
-        weights = probs * (cuts.allowed[cuts.index[at]] & present[None, :])
+        overall = sum(t.leaf_counts.sum(axis=0, dtype=np.float64) for t in ensemble) * present
+        overall = np.broadcast_to(overall / max(float(overall.sum()), 1e-300), probs.shape)
+        allowed = cuts.allowed[cuts.index[at]] & present[None, :]
+        weights, overall = probs * allowed, overall * allowed
         for side, bins in enumerate((cuts.bin_low, cuts.bin_high)):
             b = bins[at]
             if side == 1:
@@ -1517,11 +1543,14 @@ class RuleSampler:
             if not len(row):
                 continue
             tokens = column.token_of_bin[b[row]]
-            weights[row, tokens] *= self._cut_shares(cuts, at[row], tokens)
-        values = (probs * present[None, :]).sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            share = np.where(values > 0, weights.sum(axis=1) / values, 1.0)
-        return np.clip(share, _LEAST_SHARE, 1.0)
+            cut = self._cut_shares(cuts, at[row], tokens)
+            weights[row, tokens] *= cut
+            overall[row, tokens] *= cut
+        total = np.maximum(probs.sum(axis=1), 1e-300)
+        missing = (probs * column.missing[None, :]).sum(axis=1) / total
+        share = weights.sum(axis=1) / total + missing * overall.sum(axis=1)
+        kept: np.ndarray = np.clip(share, _LEAST_SHARE, 1.0)
+        return kept
 
     def _add_cuts(
         self, name: str, bins: np.ndarray, weights: np.ndarray, through: np.ndarray

@@ -65,6 +65,7 @@ from typing import Protocol
 
 import numpy as np
 
+from lookalike.control._filters import combine_filters
 from lookalike.errors import ConditionError
 from lookalike.models._trees import (
     MASKED,
@@ -75,9 +76,11 @@ from lookalike.models._trees import (
     TokenFilter,
     TokenTree,
     alias_sampler,
+    allowed_mass,
     as_patterns,
     draw_allowed,
     leaf_probabilities,
+    pick_trees,
     prefix_table,
     take_rows,
 )
@@ -158,6 +161,24 @@ class TiltPlan:
         return max(self.factors, default=-1)
 
 
+@dataclass(frozen=True)
+class RuleWeights:
+    """Business rules that condition the draw: ``P'(x) ∝ P(x) * [x obeys the rules]``.
+
+    ``allowed`` restricts the columns as any filter does. At the model columns in ``columns``
+    each particle is also weighed by the share of its leaf's mass the rules keep there
+    (:func:`~lookalike.models._trees.allowed_mass`), so the rows are draws from the model given
+    the rules, as a condition's are. Restricted without that weight, the columns drawn before
+    a rule's were left as if there were no rule: ``air_time > 100`` kept the short routes and
+    stretched their flights (air time against distance: correlation 0.26, real 0.92).
+    ``rows`` is the rules' per-row state (:class:`ParticleRows`).
+    """
+
+    allowed: TokenFilter
+    columns: frozenset[int]
+    rows: ParticleRows | None = None
+
+
 @dataclass
 class Diagnostics:
     """How the particles fared: mass of the constraints, effective sizes, fallbacks."""
@@ -206,28 +227,42 @@ def sample_tilted_tokens(
     *,
     allowed: TokenFilter | None = None,
     particle_rows: ParticleRows | None = None,
+    rules: RuleWeights | None = None,
+    pilot_rules: RuleWeights | None = None,
     min_particles: int = MIN_PARTICLES,
     on_batch: Callable[[int], None] | None = None,
 ) -> tuple[np.ndarray, Diagnostics]:
     """Draw ``n_rows`` token rows (model order) from ``P(x) * prod factors``, renormalised.
 
-    ``allowed`` (business rules) restricts draws exactly as in :func:`sample_tokens`: the allowed
-    tokens' distribution is renormalised before any factor applies; a particle the filter leaves
+    ``allowed`` restricts draws exactly as in :func:`sample_tokens`: the allowed tokens'
+    distribution is renormalised before any factor applies; a particle the filter leaves
     no token that a factor keeps weighs 0. ``particle_rows`` is the filter's per-row state,
     which follows the particles (see :class:`ParticleRows`); it ends with one row per output row.
+    ``rules`` also weigh the particles (:class:`RuleWeights`): ``P(x) * prod factors`` given
+    the rules; ``pilot_rules`` are the same rules with their own state, for the pilot that sizes
+    the pool.
     """
-    engine = _Engine(models, plan, rng)
+    engine = _Engine(models, plan, rng, rules)
     diagnostics = Diagnostics()
     out = np.empty((n_rows, len(models)), dtype=np.int32)
-    pool = engine.pool_factor(n_rows, min_particles) if plan.factors else 1.0
+    weighed = bool(plan.factors) or rules is not None
+    pool = engine.pool_factor(n_rows, min_particles, pilot_rules) if weighed else 1.0
     diagnostics.pool_factor = pool
     batch_rows = max(1, min(BATCH_ROWS, int(MAX_BATCH_PARTICLES / pool)))
+    if rules is not None:
+        particle_rows = rules.rows
     for start in range(0, n_rows, batch_rows):
         stop = min(start + batch_rows, n_rows)
         n_out = stop - start
-        m = max(int(np.ceil(pool * n_out)), min_particles) if plan.factors else n_out
+        m = max(int(np.ceil(pool * n_out)), min_particles) if weighed else n_out
         out[start:stop] = engine.draw_batch(
-            n_out, m, start, allowed=allowed, particle_rows=particle_rows, diagnostics=diagnostics
+            n_out,
+            m,
+            start,
+            allowed=allowed,
+            rules=rules,
+            particle_rows=particle_rows,
+            diagnostics=diagnostics,
         )
         diagnostics.n_rows += n_out
         if on_batch is not None:
@@ -238,10 +273,18 @@ def sample_tilted_tokens(
 class _Engine:
     """The particle system of one call: the columns' samplers and the plan's factors."""
 
-    def __init__(self, models: list[ColumnModel], plan: TiltPlan, rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        models: list[ColumnModel],
+        plan: TiltPlan,
+        rng: np.random.Generator,
+        rules: RuleWeights | None = None,
+    ) -> None:
         self.models = models
         self.plan = plan
         self.rng = rng
+        # The column at which the output rows are selected from the particles.
+        self.last = max(plan.last_column, max(rules.columns, default=-1) if rules else -1)
         n_tokens = [m.ordered[0].leaf_counts.shape[1] for m in models]
         self.prefix = [prefix_table(m.ordered, j, n_tokens) for j, m in enumerate(models)]
         self.samplers = [
@@ -258,11 +301,14 @@ class _Engine:
             if isinstance(factor, TokenMask)
         }
 
-    def pool_factor(self, n_rows: int, min_particles: int) -> float:
+    def pool_factor(
+        self, n_rows: int, min_particles: int, rules: RuleWeights | None = None
+    ) -> float:
         """Particles per output row such that few rows repeat another's constrained prefix.
 
-        A pilot (without rules: what it decides is a tuning choice, never a change of
-        distribution) gives the weights ``w`` at the last controlled column, scaled to mean 1.
+        A pilot (what it decides is a tuning choice, never a change of distribution; under
+        ``rules``, their own state's) gives the weights ``w`` at the last controlled column,
+        scaled to mean 1.
         Selecting ``n`` rows from ``k * n``
         particles gives particle ``i`` about ``w_i / k`` copies (systematic resampling: the
         floor or the ceiling), so the share of rows that copy another is about ``E[(w - k)+]``;
@@ -275,13 +321,24 @@ class _Engine:
         if min_particles >= MAX_POOL * n_rows:
             return 1.0
         size = int(np.clip(n_rows // 16, PILOT_PARTICLES, 4 * PILOT_PARTICLES))
-        weights = self.pilot_weights(size)
+        weights = self.pilot_weights(size, rules)
         return _pool_for(weights / weights.mean()) if weights.any() else 1.0
 
-    def pilot_weights(self, size: int = PILOT_PARTICLES) -> np.ndarray:
+    def pilot_weights(
+        self, size: int = PILOT_PARTICLES, rules: RuleWeights | None = None
+    ) -> np.ndarray:
         """The weights of ``size`` particles at the last controlled column."""
         diagnostics = Diagnostics()
-        self.draw_batch(size, size, 0, diagnostics=diagnostics, pilot=True)
+        particle_rows = None if rules is None else rules.rows
+        self.draw_batch(
+            size,
+            size,
+            0,
+            diagnostics=diagnostics,
+            rules=rules,
+            particle_rows=particle_rows,
+            pilot=True,
+        )
         return diagnostics.pilot_weights
 
     def draw_batch(
@@ -292,6 +349,7 @@ class _Engine:
         *,
         diagnostics: Diagnostics,
         allowed: TokenFilter | None = None,
+        rules: RuleWeights | None = None,
         particle_rows: ParticleRows | None = None,
         pilot: bool = False,
     ) -> np.ndarray:
@@ -302,123 +360,158 @@ class _Engine:
         """
         models, plan, rng = self.models, self.plan, self.rng
         d = len(models)
-        last = plan.last_column
+        last = self.last
         # Without cells to stratify or correct by, the rows are selected before the last
         # controlled column is drawn (its weight depends only on the columns before it), so
         # copies of one particle still differ there.
         select_early = plan.cell_of is None
         diagnostics.n_particles += m
-        features = np.full((m, d), MASKED, dtype=np.float32)
-        weights = np.ones(m)
-        ancestors = np.arange(m)
-        log_mass = 0.0
-        earlier = np.arange(start)
+        state = _Particles(
+            features=np.full((m, d), MASKED, dtype=np.float32),
+            weights=np.ones(m),
+            ancestors=np.arange(m),
+            start=start,
+            rows=particle_rows,
+        )
         if particle_rows is not None:
             particle_rows.add_rows(m)
+        restricting = combine_filters(allowed, None if rules is None else rules.allowed)
         for j, model in enumerate(models):
             factor = plan.factors.get(j)
-            # Particles of weight 0 are never selected; the filter sees only the others, as
-            # rules need not (and may not be able to) extend a row the controls already ruled out.
-            live = weights > 0
-            if factor is None:
+            weighed = rules is not None and j in rules.columns
+            if factor is None and not weighed:
                 restriction = _live_restriction(
-                    allowed, j, features, np.arange(len(features)) + start, live
+                    restricting, j, state.features, state.row_ids(), state.weights > 0
                 )
                 draw_allowed(
-                    features, j, model.ordered, self.samplers[j], self.prefix[j], rng, restriction
+                    state.features,
+                    j,
+                    model.ordered,
+                    self.samplers[j],
+                    self.prefix[j],
+                    rng,
+                    restriction,
                 )
+                continue
+            if factor is None:
+                assert rules is not None
+                if self._draw_ruled(j, state, allowed, rules, n_out, diagnostics, pilot):
+                    return state.features
                 continue
             tilted: _Tilted
             masked = self.masked.get(j)
-            fast = masked.tilt(features) if masked is not None and allowed is None else None
-            if fast is not None and np.any(weights * fast.kept > 0):
-                tilted, weights = fast, weights * fast.kept
+            fast = (
+                masked.tilt(state.features) if masked is not None and restricting is None else None
+            )
+            if fast is not None and np.any(state.weights * fast.kept > 0):
+                tilted, state.weights = fast, state.weights * fast.kept
             else:
-                tilted, weights = self._dense_tilt(
-                    j, factor, features, weights, live, allowed, start, diagnostics
+                tilted, state.weights = self._dense_tilt(
+                    j, factor, state, allowed, rules if weighed else None, restricting, diagnostics
                 )
-            top = float(weights.max())
-            log_mass += float(np.log(top))
-            weights /= top
+            state.normalise()
             if pilot and j == last:
-                diagnostics.pilot_weights = weights
-                return features
-            if j < last and _ess_share(weights) < _RESAMPLE_SHARE:
-                pick = _systematic(weights, m, rng)
-                log_mass += float(np.log(weights.mean()))
-                features, tilted, ancestors = (
-                    take_rows(features, pick),
-                    tilted.take(pick),
-                    ancestors[pick],
-                )
-                if particle_rows is not None:
-                    particle_rows.select(np.concatenate([earlier, start + pick]))
-                weights = np.ones(m)
-                diagnostics.n_resamples += 1
+                diagnostics.pilot_weights = state.weights
+                return state.features
+            if j < last and _ess_share(state.weights) < _RESAMPLE_SHARE:
+                tilted = tilted.take(state.resample(m, rng, diagnostics))
             if j == last and select_early:
-                diagnostics.ess_shares.append(_ess_share(weights))
-                diagnostics.log_mass.append(log_mass + float(np.log(max(weights.mean(), 1e-300))))
-                pick = _systematic(weights, n_out, rng)
-                pick = pick[rng.permutation(n_out)]
-                features, tilted, ancestors = (
-                    take_rows(features, pick),
-                    tilted.take(pick),
-                    ancestors[pick],
-                )
-                weights = np.ones(n_out)
-                if particle_rows is not None:
-                    particle_rows.select(np.concatenate([earlier, start + pick]))
-                _record_distinct(diagnostics, pick, ancestors, n_out)
-            features[:, j] = tilted.draw(rng)
+                tilted = tilted.take(state.select(n_out, rng, diagnostics))
+            state.features[:, j] = tilted.draw(rng)
             if j == last and not select_early:
-                if plan.correct is not None and plan.cell_of is not None:
-                    cells = plan.cell_of(features)
-                    correction = plan.correct(cells, weights)
-                    if correction is None:
-                        diagnostics.corrections_failed += 1
-                    else:
-                        weights = weights * correction
-                diagnostics.ess_shares.append(_ess_share(weights))
-                diagnostics.log_mass.append(log_mass + float(np.log(max(weights.mean(), 1e-300))))
-                order = (
-                    np.argsort(plan.cell_of(features), kind="stable")
-                    if plan.cell_of is not None
-                    else np.arange(m)
-                )
-                pick = order[_systematic(weights[order], n_out, rng)]
-                pick = pick[rng.permutation(n_out)]
-                features, ancestors = take_rows(features, pick), ancestors[pick]
-                weights = np.ones(n_out)
-                if particle_rows is not None:
-                    particle_rows.select(np.concatenate([earlier, start + pick]))
-                _record_distinct(diagnostics, pick, ancestors, n_out)
-        return features.astype(np.int32)
+                state.select_by_cells(plan, n_out, rng, diagnostics)
+        return state.features.astype(np.int32)
+
+    def _draw_ruled(
+        self,
+        j: int,
+        state: _Particles,
+        allowed: TokenFilter | None,
+        rules: RuleWeights,
+        n_out: int,
+        diagnostics: Diagnostics,
+        pilot: bool,
+    ) -> bool:
+        """Draw column ``j`` under the rules, weighing each particle by the mass they keep
+        (see :class:`RuleWeights`); True when a ``pilot`` stops here."""
+        trees = self.models[j].ordered
+        rng = self.rng
+
+        def restrictions() -> tuple[Patterns | None, Patterns | None]:
+            live, ids = state.weights > 0, state.row_ids()
+            base = _live_restriction(allowed, j, state.features, ids, live)
+            ruled = _live_restriction(rules.allowed, j, state.features, ids, live)
+            return base, ruled
+
+        base, ruled = restrictions()
+        pick = pick_trees(len(trees), len(state.features), rng)
+        if ruled is not None:
+            both = ruled if base is None else ruled & base
+            kept = allowed_mass(trees, state.features, both, pick)
+            if base is not None:
+                # The share of what the other filters leave (they restrict, never weigh).
+                open_mass = allowed_mass(trees, state.features, base, pick)
+                kept = np.where(open_mass > 0, kept / np.maximum(open_mass, 1e-300), 0.0)
+            weighed = state.weights * kept
+            if weighed.any():
+                state.weights = weighed
+                state.normalise()
+            # Else the rules leave every row no mass under the model (they contradict it, or a
+            # link): the rows are drawn from the column's overall distribution within the rules
+            # (see draw_allowed), unweighed, as they were before rules weighed rows.
+        if pilot and j == self.last:
+            diagnostics.pilot_weights = state.weights
+            return True
+        chosen = None
+        if j < self.last and _ess_share(state.weights) < _RESAMPLE_SHARE:
+            chosen = state.resample(len(state.weights), rng, diagnostics)
+        elif j == self.last and self.plan.cell_of is None:
+            chosen = state.select(n_out, rng, diagnostics)
+        if chosen is not None:
+            pick = pick[chosen]
+            base, ruled = restrictions()
+        restriction = ruled if base is None else base if ruled is None else ruled & base
+        draw_allowed(
+            state.features, j, trees, self.samplers[j], self.prefix[j], rng, restriction, pick
+        )
+        if j == self.last and self.plan.cell_of is not None:
+            state.select_by_cells(self.plan, n_out, rng, diagnostics)
+        return False
 
     def _dense_tilt(
         self,
         j: int,
         factor: ColumnFactor,
-        features: np.ndarray,
-        weights: np.ndarray,
-        live: np.ndarray,
+        state: _Particles,
         allowed: TokenFilter | None,
-        start: int,
+        rules: RuleWeights | None,
+        restricting: TokenFilter | None,
         diagnostics: Diagnostics,
     ) -> tuple[_Tilted, np.ndarray]:
-        """Column ``j``'s tilted distributions of every particle, and the updated weights."""
+        """Column ``j``'s tilted distributions of every particle, and the updated weights.
+
+        The restriction of ``restricting`` is renormalised over; where ``rules`` weigh this
+        column, only that of ``allowed`` is, and the rules' share of the mass stays in the weight.
+        """
         plan = self.plan
-        rows = np.arange(len(features))
+        features, weights = state.features, state.weights
+        live, rows = weights > 0, state.row_ids()
         table = self.prefix[j]
         probs = (
             table.mixture[table.key(features)]
             if table is not None
             else leaf_probabilities(self.models[j].ordered, features)
         )
-        patterns = _live_restriction(allowed, j, features, rows + start, live)
+        renormalised = restricting if rules is None else allowed
+        patterns = _live_restriction(renormalised, j, features, rows, live)
         restriction = None if patterns is None else patterns.dense_weights()
         if restriction is not None:
             probs = _restrict(probs, restriction, self.overall[j])
+        ruled = None if rules is None else _live_restriction(rules.allowed, j, features, rows, live)
+        rule_weights = None if ruled is None else ruled.dense_weights()
         tilted = probs * factor(features)
+        if rule_weights is not None:
+            tilted = tilted * rule_weights
         kept = tilted.sum(axis=1)
         if np.any(weights * kept > 0):
             return _DenseTilted(tilted), weights * kept
@@ -427,15 +520,17 @@ class _Engine:
         # distribution instead, so sampling never stalls, and say so.
         diagnostics.fallbacks.add(plan.names.get(j, f"model column {j}"))
         base = self.overall[j] if restriction is None else self.overall[j] * restriction
+        if rule_weights is not None:
+            base = base * rule_weights
         tilted = np.broadcast_to(base, probs.shape) * factor(features)
         kept = tilted.sum(axis=1)
-        if allowed is not None:
+        if restricting is not None:
             # Dead particles were drawn without the filter: they stay dead.
             kept = np.where(live, kept, 0.0)
         if not np.any(kept > 0):
-            rules = "" if allowed is None else " together with the rules"
+            with_rules = "" if restricting is None else " together with the rules"
             raise ConditionError(
-                f"The controls{rules} leave no possible value for "
+                f"The controls{with_rules} leave no possible value for "
                 f"{plan.names.get(j, f'model column {j}')}."
             )
         return _DenseTilted(tilted), np.where(kept > 0, 1.0, 0.0)
@@ -647,3 +742,73 @@ def _draw_rows(weights: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     rank = rng.random(len(weights)) * cumulative[:, -1]
     tokens: np.ndarray = np.minimum((cumulative <= rank[:, None]).sum(axis=1), weights.shape[1] - 1)
     return tokens
+
+
+@dataclass
+class _Particles:
+    """One batch's particles: their tokens so far, weights, first ancestors, and the rows of
+    the filters' per-row state (``start`` rows of earlier batches come first)."""
+
+    features: np.ndarray
+    weights: np.ndarray
+    ancestors: np.ndarray
+    start: int
+    rows: ParticleRows | None
+    log_mass: float = 0.0
+
+    def row_ids(self) -> np.ndarray:
+        return np.arange(len(self.features)) + self.start
+
+    def normalise(self) -> float:
+        """Scale the weights to a largest of 1; the log of the scale (the constraints' mass)."""
+        top = float(self.weights.max())
+        self.weights = self.weights / top
+        self.log_mass += float(np.log(top))
+        return top
+
+    def take(self, pick: np.ndarray) -> np.ndarray:
+        self.features = take_rows(self.features, pick)
+        self.ancestors = self.ancestors[pick]
+        self.weights = np.ones(len(pick))
+        if self.rows is not None:
+            self.rows.select(np.concatenate([np.arange(self.start), self.start + pick]))
+        return pick
+
+    def resample(self, m: int, rng: np.random.Generator, diagnostics: Diagnostics) -> np.ndarray:
+        """Systematic resampling of ``m`` particles (their weights grew uneven)."""
+        pick = _systematic(self.weights, m, rng)
+        self.log_mass += float(np.log(self.weights.mean()))
+        diagnostics.n_resamples += 1
+        return self.take(pick)
+
+    def select(self, n_out: int, rng: np.random.Generator, diagnostics: Diagnostics) -> np.ndarray:
+        """The output rows, selected by weight in random order."""
+        self._record_mass(diagnostics)
+        pick = _systematic(self.weights, n_out, rng)
+        pick = pick[rng.permutation(n_out)]
+        self.take(pick)
+        _record_distinct(diagnostics, pick, self.ancestors, n_out)
+        return pick
+
+    def select_by_cells(
+        self, plan: TiltPlan, n_out: int, rng: np.random.Generator, diagnostics: Diagnostics
+    ) -> None:
+        """The output rows, selected by weight within the targets' cells (each its share)."""
+        assert plan.cell_of is not None
+        if plan.correct is not None:
+            correction = plan.correct(plan.cell_of(self.features), self.weights)
+            if correction is None:
+                diagnostics.corrections_failed += 1
+            else:
+                self.weights = self.weights * correction
+        self._record_mass(diagnostics)
+        order = np.argsort(plan.cell_of(self.features), kind="stable")
+        pick = order[_systematic(self.weights[order], n_out, rng)]
+        pick = pick[rng.permutation(n_out)]
+        self.take(pick)
+        _record_distinct(diagnostics, pick, self.ancestors, n_out)
+
+    def _record_mass(self, diagnostics: Diagnostics) -> None:
+        diagnostics.ess_shares.append(_ess_share(self.weights))
+        mean = max(float(self.weights.mean()), 1e-300)
+        diagnostics.log_mass.append(self.log_mass + float(np.log(mean)))

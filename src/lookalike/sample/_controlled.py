@@ -40,6 +40,7 @@ from lookalike.control._smc import (
     CellCorrection,
     ColumnFactor,
     Diagnostics,
+    RuleWeights,
     TiltPlan,
     TokenMask,
     sample_tilted_tokens,
@@ -166,7 +167,7 @@ def sample_controlled(
 
     pilot_rng, main_rng = token_rng.spawn(2)
     targets = _Targets.read(model, layout, rebalance, shift, parity)
-    pilot_rules, main_rules = _rule_samplers(
+    pilot_rules, pool_rules, main_rules = _rule_samplers(
         model,
         rules,
         rule_rng if rule_rng is not None else token_rng.spawn(1)[0],
@@ -185,8 +186,7 @@ def sample_controlled(
             min(max(2 * n, PILOT_ROWS[0]), PILOT_ROWS[1]),
             pilot_rng,
             plan,
-            allowed=_with_rules(allowed, pilot_rules),
-            particle_rows=pilot_rules,
+            **_rule_arguments(allowed, pilot_rules),
         )
         joint = targets.joint(pilot_tokens)
         constraints = targets.constraints(model, joint)
@@ -211,8 +211,7 @@ def sample_controlled(
         n,
         main_rng,
         plan,
-        allowed=_with_rules(allowed, main_rules),
-        particle_rows=main_rules,
+        **_rule_arguments(allowed, main_rules, pool_rules),
         on_batch=on_batch,
     )
     tokens = np.empty_like(drawn)
@@ -340,25 +339,42 @@ def _rule_samplers(
     rng: np.random.Generator,
     conditions: list[Condition],
     targeted: Sequence[str],
-) -> tuple[RuleSampler | None, RuleSampler | None]:
-    """The rules' samplers of the pilot and of the main draw (None, None without rules or
-    links that hold as rules, see :func:`rule_sampler`)."""
-    pilot_rng, main_rng = rng.spawn(2)
+) -> tuple[RuleSampler | None, RuleSampler | None, RuleSampler | None]:
+    """The rules' samplers of the targets' pilot, of the pilot that sizes the pool, and of the
+    main draw (all None without rules or links that hold as rules, see :func:`rule_sampler`)."""
     samplers = []
-    for stream in (pilot_rng, main_rng):
+    for stream in rng.spawn(3):
         # A fixed value holds in every row, where a link could leave a row no value; sets and
         # ranges restrict a column as rules do.
         fixed = [c.column for c in conditions if c.kind == "value"]
         sampler = rule_sampler(model, rules, 0, stream, None, fixed, targeted)
         if sampler is None:
-            return None, None
+            return None, None, None
         sampler.take_conditions(conditions)
         samplers.append(sampler)
-    return samplers[0], samplers[1]
+    return samplers[0], samplers[1], samplers[2]
 
 
-def _with_rules(allowed: TokenFilter | None, rules: RuleSampler | None) -> TokenFilter | None:
-    return combine_filters(allowed, None if rules is None else rules.token_filter)
+def _rule_arguments(
+    allowed: TokenFilter | None, rules: RuleSampler | None, pool: RuleSampler | None = None
+) -> dict[str, Any]:
+    """How :func:`sample_tilted_tokens` takes the rules: weighing the rows, so they are the
+    model's given the rules; links alone (no rule) only restrict, as they hold whatever the
+    model draws (adult's plain sample is as it was)."""
+    if rules is None or not rules.weighed:
+        return {
+            "allowed": combine_filters(allowed, None if rules is None else rules.token_filter),
+            "particle_rows": rules,
+        }
+    return {
+        "allowed": allowed,
+        "rules": _weights(rules),
+        "pilot_rules": None if pool is None else _weights(pool),
+    }
+
+
+def _weights(rules: RuleSampler) -> RuleWeights:
+    return RuleWeights(rules.token_filter, rules.weighed, rules)
 
 
 # ---------------------------------------------------------------------------------------------

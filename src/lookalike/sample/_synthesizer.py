@@ -535,7 +535,10 @@ class Synthesizer:
             return sample_private(
                 self, n, rng, conditions, rebalance, shift, parity, rules, progress
             )[0]
-        if _needs_controls(self, conditions, rebalance, shift, parity):
+        # Rules weigh the rows (the model's rows given the rules, see RuleWeights): the
+        # controlled sampler's particles do that; without conditions it draws the plain rows.
+        ruled = conditions is None and bool(rules or getattr(self, "rules_", []))
+        if ruled or _needs_controls(self, conditions, rebalance, shift, parity):
             controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
             controlled = self._sample_controlled(
                 n,
