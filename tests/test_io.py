@@ -356,6 +356,53 @@ def test_parquet_round_trip_is_exact_including_tz_aware_datetimes(tmp_path: Path
         pd.testing.assert_frame_equal(back, frame)
 
 
+def _category_frame() -> pd.DataFrame:
+    """Category columns of every kind of value, ordered or not, with unused categories."""
+    stamps = pd.DatetimeIndex(["2024-10-27 02:30:05", "1999-12-31 23:59:59"]).as_unit("s")
+    oslo = stamps.tz_localize("Europe/Oslo", ambiguous=[True, False])
+    return pd.DataFrame(
+        {
+            "size": pd.Categorical([30, 10, None, 30], categories=[30, 10, 20], ordered=True),
+            "rate": pd.Categorical([1.5, 2.25, 1.5, None]),
+            "flag": pd.Categorical([True, False, True, True]),
+            "when": pd.Categorical(oslo[[0, 1, 0, 1]], categories=oslo, ordered=True),
+            "wait": pd.Categorical(pd.to_timedelta(["1s", "2 days", "1s", "1ns"])),
+            "city": pd.Categorical(["Oslo", "Rome", None, "Oslo"], ["Rome", "Oslo", "Pisa"], True),
+        }
+    )
+
+
+def test_parquet_keeps_categories_of_every_dtype(tmp_path: Path) -> None:
+    """Parquet reads only text dictionaries back: categories of numbers, booleans, datetimes and
+    durations came back as their values' dtype, without unused categories or order."""
+    frame = _category_frame()
+    back = read_table(write_table(frame, tmp_path / "t.parquet"))
+    pd.testing.assert_frame_equal(back, frame)
+    assert back["size"].cat.categories.tolist() == [30, 10, 20] and back["size"].cat.ordered
+    assert str(back["when"].cat.categories.dtype) == "datetime64[s, Europe/Oslo]"
+
+
+def test_parquet_written_by_pandas_reads_categories(tmp_path: Path) -> None:
+    """pandas keeps no categories but text ones: those of other values are the values held."""
+    frame = _category_frame().drop(columns="wait")  # Arrow reads its durations as int64
+    frame.to_parquet(tmp_path / "p.parquet")
+    back = read_table(tmp_path / "p.parquet")
+    for name in frame.columns:
+        assert isinstance(back[name].dtype, pd.CategoricalDtype), name
+        assert back[name].cat.ordered == frame[name].cat.ordered, name
+        assert back[name].astype(object).equals(frame[name].astype(object)), name
+    assert back["size"].cat.categories.tolist() == [10, 30]  # sorted; 20 was never held
+
+
+def test_unreadable_kept_categories_are_a_data_error(tmp_path: Path) -> None:
+    path = write_table(_category_frame(), tmp_path / "t.parquet")
+    table = pq.read_table(path)
+    metadata = {**table.schema.metadata, b"lookalike.categories": b'{"size": {"dtype": "int64"}}'}
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+    with pytest.raises(DataError, match="categories lookalike kept for column 'size'"):
+        read_table(path)
+
+
 def test_adult_round_trips_through_csv_gz(tmp_path: Path) -> None:
     adult = load_adult("test")
     back = read_table(write_table(adult, tmp_path / "adult.csv.gz"))

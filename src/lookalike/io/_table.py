@@ -26,12 +26,17 @@ How CSV text becomes typed columns (every rule here is a decision, tested in ``t
   written back in their own types; so do pandas columns of Python decimals, dates and times of
   day. Nested columns (lists, structs, maps) and binary data are refused, every such column
   named in one error; so are Python lists, dicts and bytes in a pandas DataFrame.
+- A pandas ``category`` column comes back from Parquet as a category, ordered or not. Parquet
+  keeps only categories of text; those of numbers, booleans, datetimes and durations that
+  :func:`write_table` wrote are kept in the file's metadata, exactly and in order. In a file
+  written by pandas (``df.to_parquet``) they are the values held, sorted: unused ones are lost.
 """
 
 from __future__ import annotations
 
 import gzip
 import io
+import json
 import os
 import re
 import warnings
@@ -44,6 +49,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from lookalike.errors import DataError, ModelFileError, warn_data
@@ -181,7 +187,7 @@ def write_table(
     def write(tmp: Path) -> None:
         if fmt.kind == "parquet":
             try:
-                frame.to_parquet(tmp, index=False, engine="pyarrow")
+                pq.write_table(_arrow_with_categories(frame), tmp)
             except (pa.ArrowException, TypeError, ValueError) as exc:
                 raise DataError(
                     f"Cannot write {str(path)!r} as Parquet: {_one_line(str(exc))}"
@@ -202,6 +208,127 @@ def write_table(
             on_rows(len(frame))
 
     return write_atomically(path, write, force=force)
+
+
+#: Parquet schema metadata holding the categories Parquet itself does not keep.
+_CATEGORIES_KEY = b"lookalike.categories"
+
+
+def _arrow_with_categories(frame: pd.DataFrame) -> pa.Table:
+    """``frame`` as pandas writes it to Parquet, plus the categories of its ``category`` columns
+    of numbers, booleans, datetimes and durations: Parquet reads only dictionaries of text back,
+    so those came back as their values' dtype, without their unused categories or their order."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = dict(table.schema.metadata or {})
+    if frame.attrs:
+        metadata[b"PANDAS_ATTRS"] = json.dumps(frame.attrs).encode()  # as pandas writes them
+    declared = {}
+    for name in frame.columns:
+        dtype = frame[name].dtype
+        if not isinstance(dtype, pd.CategoricalDtype):
+            continue
+        categories = dtype.categories
+        if isinstance(categories, pd.DatetimeIndex | pd.TimedeltaIndex):
+            # Whole ticks of the unit (UTC for time zones): exact at any resolution.
+            values = categories.asi8.tolist()
+        elif categories.dtype.kind in "iufb":
+            values = categories.tolist()
+        else:
+            continue  # text: the Parquet dictionary keeps it
+        declared[name] = {
+            "dtype": str(categories.dtype),
+            "categories": values,
+            "ordered": bool(dtype.ordered),
+        }
+    if declared:
+        metadata[_CATEGORIES_KEY] = json.dumps(declared).encode()
+    return table.replace_schema_metadata(metadata)
+
+
+def _with_declared_categories(
+    table: pa.Table, what: str
+) -> tuple[pa.Table, dict[str, pd.CategoricalDtype]]:
+    """``table`` with the categories :func:`write_table` kept as dictionaries again (a value
+    outside them, in an edited file, comes back missing), and their pandas dtypes."""
+    raw = (table.schema.metadata or {}).get(_CATEGORIES_KEY)
+    declared: dict[str, pd.CategoricalDtype] = {}
+    if raw is None:
+        return table, declared
+    for name, entry in _read_declared(raw, what).items():
+        if name not in table.column_names:
+            continue
+        dtype = declared[name] = _declared_dtype(entry, name, what)
+        try:
+            dictionary = pa.array(dtype.categories)
+            values = table.column(name).cast(dictionary.type)
+            chunks = [
+                pa.DictionaryArray.from_arrays(
+                    pc.index_in(chunk, value_set=dictionary), dictionary, ordered=dtype.ordered
+                )
+                for chunk in values.chunks
+            ]
+        except (pa.ArrowException, TypeError, ValueError) as exc:
+            raise DataError(
+                f"{what}: column {name!r} does not hold the categories lookalike kept for it "
+                f"({_one_line(str(exc))})."
+            ) from None
+        field = pa.field(name, pa.dictionary(pa.int32(), dictionary.type, dtype.ordered))
+        table = table.set_column(
+            table.column_names.index(name), field, pa.chunked_array(chunks, field.type)
+        )
+    return table, declared
+
+
+def _restore_categories(frame: pd.DataFrame, metadata: dict[str, Any]) -> None:
+    """``category`` columns of a file pandas wrote, which Parquet read back as their values (all
+    but text): the categories are the values held, sorted, ordered as pandas noted."""
+    for column in metadata.get("columns", []):
+        name = column.get("name")
+        if column.get("pandas_type") != "categorical" or name not in frame.columns:
+            continue
+        series = frame[name]
+        if isinstance(series.dtype, pd.CategoricalDtype):
+            continue
+        ordered = bool((column.get("metadata") or {}).get("ordered", False))
+        categories = pd.Index(series.dropna().unique()).sort_values()
+        frame[name] = series.astype(pd.CategoricalDtype(categories, ordered))
+
+
+def _read_declared(raw: bytes, what: str) -> dict[str, Any]:
+    try:
+        declared = json.loads(raw)
+    except ValueError as exc:
+        raise DataError(f"{what} has unreadable lookalike categories: {exc}") from None
+    if not isinstance(declared, dict):
+        raise DataError(f"{what} has unreadable lookalike categories: not a JSON object.")
+    return declared
+
+
+def _declared_dtype(entry: Any, name: str, what: str) -> pd.CategoricalDtype:
+    """The categories :func:`_arrow_with_categories` wrote for column ``name``."""
+    try:
+        own = pd.api.types.pandas_dtype(entry["dtype"])
+        values = entry["categories"]
+        if own.kind in "Mm":
+            unit = (
+                own.unit if isinstance(own, pd.DatetimeTZDtype) else np.datetime_data(str(own))[0]
+            )
+            ticks = np.asarray(values, dtype=np.int64)
+            if own.kind == "m":
+                categories = pd.Index(ticks.view(f"m8[{unit}]"))
+            else:
+                categories = pd.Index(ticks.view(f"M8[{unit}]"))
+                tz = getattr(own, "tz", None)
+                if tz is not None:
+                    categories = categories.tz_localize("UTC").tz_convert(tz)
+        else:
+            categories = pd.Index(values, dtype=own)
+        return pd.CategoricalDtype(categories, ordered=bool(entry["ordered"]))
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
+        raise DataError(
+            f"{what}: the categories lookalike kept for column {name!r} cannot be read "
+            f"({_one_line(str(exc))})."
+        ) from None
 
 
 #: Rows of a CSV written at a time, so that a progress bar moves.
@@ -502,8 +629,15 @@ def _arrow_to_pandas(table: pa.Table, what: str) -> pd.DataFrame:
     _check_flat_types(table.schema, what)
     if table.schema.pandas_metadata is not None:
         # Written from pandas: the metadata restores the exact dtypes (Int64, category, tz...).
+        table, declared = _with_declared_categories(table, what)
         frame: pd.DataFrame = table.to_pandas(types_mapper=_arrow_dtype)
         _restore_datetime_units(frame, table.schema.pandas_metadata)
+        for name, declared_dtype in declared.items():
+            # Arrow's dictionary of datetimes loses their time zone: the codes are exact.
+            codes = frame[name].cat.codes
+            restored = pd.Categorical.from_codes(codes, dtype=declared_dtype)
+            frame[name] = pd.Series(restored, frame.index)
+        _restore_categories(frame, table.schema.pandas_metadata)
     else:
         # Otherwise arrow's default turns integers with nulls into floats; keep them integers.
         frame = table.to_pandas(types_mapper=_nullable_dtype)
