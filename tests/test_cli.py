@@ -859,6 +859,7 @@ def test_inspect_shows_dtypes_with_brackets_and_the_categories_dtype(tmp_path: P
         {
             "n": pd.array(rng.integers(0, 100, 300), dtype="int64[pyarrow]"),
             "size": pd.Categorical(rng.choice([10, 20], 300)),
+            "day": pd.Categorical(rng.choice(pd.DatetimeIndex(["2020-01-01", "2021-01-01"]), 300)),
         }
     )
     model = la.Synthesizer(random_state=0).fit(frame).save(tmp_path / "m.lookalike")
@@ -866,3 +867,4 @@ def test_inspect_shows_dtypes_with_brackets_and_the_categories_dtype(tmp_path: P
     assert shown.exit_code == 0, shown.output
     assert "int64[pyarrow]" in shown.output
     assert "category_dtype" in shown.output and "int64" in shown.output
+    assert "datetime64[us]" in shown.output.replace("\n", "")

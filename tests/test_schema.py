@@ -167,11 +167,20 @@ def test_schema_survives_json(columns: list[ColumnSpec], locale: str) -> None:
 def test_version_1_schemas_are_upgraded() -> None:
     old = {"version": 1, "columns": [{"name": "a", "kind": "categorical", "dtype": "str"}]}
     schema = Schema.from_dict(old)
-    assert schema.version == SCHEMA_VERSION == 5
+    assert schema.version == SCHEMA_VERSION == 6
     assert schema["a"].pii is None and schema.locale == "en_US"
     assert schema.to_dict()["columns"][0]["pii"] is None
     assert schema["a"].clock is None  # version 4 added clock times
     assert schema["a"].category_dtype is None  # version 5, categories of numbers
+
+
+def test_version_5_schemas_with_categories_of_numbers_are_read() -> None:
+    """Version 6 lets category_dtype name datetimes and durations; version 5 files still load."""
+    column = {"name": "a", "kind": "categorical", "dtype": "category", "category_dtype": "int64"}
+    schema = Schema.from_dict({"version": 5, "columns": [{**column, "category_order": ["1"]}]})
+    assert schema.version == 6 and schema["a"].category_dtype == "int64"
+    day = ColumnSpec.from_dict({**column, "category_dtype": "datetime64[s, Europe/Oslo]"})
+    assert Schema.from_json(Schema((day,)).to_json())["a"] == day
 
 
 def test_pii_field_is_validated() -> None:

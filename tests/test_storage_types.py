@@ -503,6 +503,40 @@ def test_categories_of_numbers_and_booleans_keep_their_dtype(tmp_path: Path) -> 
         la.ColumnSpec("size", "categorical", "str", category_dtype="int64")
 
 
+def test_categories_of_datetimes_and_durations_keep_their_dtype(tmp_path: Path) -> None:
+    """They came back as categories of text ('2020-01-01 00:00:00'), without a warning."""
+    rng = np.random.default_rng(19)
+    stamps = pd.DatetimeIndex(["2020-01-01", "2020-02-01 12:30:00.000001", "2020-03-01"])
+    oslo = pd.DatetimeIndex(["2024-10-27 02:30", "2024-10-27 02:30", "2024-03-01"]).as_unit("s")
+    oslo = oslo.tz_localize("Europe/Oslo", ambiguous=[True, False, False])  # a DST fold
+    waits = pd.to_timedelta(["1ns", "2 days", "90s"])
+    frame = pd.DataFrame(
+        {
+            "day": pd.Categorical(rng.choice(stamps, N), categories=stamps[::-1], ordered=True),
+            "local": pd.Categorical(rng.choice(oslo, N), categories=oslo),
+            "wait": pd.Categorical(rng.choice(waits, N)),
+            "x": rng.normal(size=N),
+        }
+    )
+    frame.loc[::10, "wait"] = None
+    schema = la.infer_schema(frame)
+    assert schema["day"].kind.value == "categorical"
+    assert schema["local"].category_dtype == "datetime64[s, Europe/Oslo]"
+    out = _sample(frame, tmp_path)  # through save and load
+    for name in ("day", "local", "wait"):
+        assert out[name].dtype == frame[name].dtype, name
+        assert set(out[name].dropna()) <= set(frame[name].dropna()), name
+    assert out["local"].nunique() == 3  # both sides of the fold, told apart
+    assert out["wait"].isna().mean() == pytest.approx(0.1, abs=0.05)
+    fixed = la.load(tmp_path / "model.lk").sample(20, conditions={"day": stamps[1]})
+    assert (fixed["day"] == stamps[1]).all()
+    assert la.load(tmp_path / "model.lk").schema_["wait"].category_dtype == "timedelta64[ns]"
+    with pytest.raises(la.SchemaError, match="learned as categories"):
+        la.infer_schema(frame, {"day": "datetime"})
+    with pytest.raises(la.SchemaError, match="category_dtype"):
+        la.ColumnSpec("day", "categorical", "category", category_dtype="datetime64[us, Mars/Base]")
+
+
 def test_durations_in_csv_as_pandas_writes_them_round_trip(tmp_path: Path) -> None:
     """``0 days 01:14:05`` was learned as text and came back as made-up sentences."""
     rng = np.random.default_rng(17)

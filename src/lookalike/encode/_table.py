@@ -20,6 +20,7 @@ from lookalike.errors import DataError
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._labels import value_labels
 from lookalike.schema._numbers import format_numbers, parse_formatted
+from lookalike.schema._schema import TIME_CATEGORY_DTYPE
 from lookalike.schema._storage import is_storage_dtype, numbers_to_storage, values_to_numbers
 
 
@@ -214,6 +215,9 @@ def _typed_categories(values: pd.Series, spec: ColumnSpec, dtype: str) -> pd.Ser
     [9223372036854775807, nan, nan]
     """
 
+    if TIME_CATEGORY_DTYPE.match(dtype):
+        return _time_categories(values, spec, dtype)
+
     def parse(label: str | None) -> Any:
         if label is None:
             return None
@@ -234,6 +238,38 @@ def _typed_categories(values: pd.Series, spec: ColumnSpec, dtype: str) -> pd.Ser
     kept = set(categories)
     typed = [value if value in kept else None for value in typed]
     return pd.Series(pd.Categorical(typed, dtype=declared), index=values.index, name=values.name)
+
+
+def _time_categories(values: pd.Series, spec: ColumnSpec, dtype: str) -> pd.Series:
+    """A category column of datetimes or durations: the values read from their labels (a
+    Timestamp's or Timedelta's text, exact to the nanosecond, with its UTC offset) in ``dtype``,
+    among the declared categories if any, else those drawn.
+
+    >>> spec = ColumnSpec("c", "categorical", "category", category_order=("0 days 00:00:01",),
+    ...                   category_dtype="timedelta64[s]")
+    >>> _time_categories(pd.Series(["0 days 00:00:01", "_RARE_"]), spec, "timedelta64[s]").tolist()
+    [Timedelta('0 days 00:00:01'), NaT]
+    """
+    own = pd.api.types.pandas_dtype(dtype)
+    tz = getattr(own, "tz", None)
+
+    def parse(labels: pd.Series) -> pd.Series:
+        text = labels.astype(object)
+        if dtype.startswith("timedelta64"):
+            return pd.to_timedelta(text, errors="coerce").astype(own)
+        stamps = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=tz is not None)
+        if tz is not None:
+            stamps = stamps.dt.tz_convert(tz)  # from UTC: the offset in the label tells a fold
+        return stamps.astype(own)
+
+    typed = parse(value_labels(values))
+    if spec.category_order is not None:
+        categories = pd.Index(parse(pd.Series(list(spec.category_order), dtype=object)))
+    else:
+        categories = pd.Index(typed.dropna().unique()).sort_values()
+    declared = pd.CategoricalDtype(categories, ordered=spec.ordered)
+    kept = typed.where(typed.isin(categories))
+    return pd.Series(pd.Categorical(kept, dtype=declared), index=values.index, name=values.name)
 
 
 def _arrow_plain(dtype: str) -> tuple[str, pd.ArrowDtype] | None:

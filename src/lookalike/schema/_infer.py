@@ -33,6 +33,7 @@ from lookalike.schema._schema import (
     DATETIME_STEPS,
     DEFAULT_LOCALE,
     NUMERIC_PII_TYPES,
+    TIME_CATEGORY_DTYPE,
     ColumnKind,
     ColumnSpec,
     Schema,
@@ -81,6 +82,9 @@ def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None)
         inferred = _infer_column(str(name), data[name])
         declared = _declared_categories(data[name])
         if declared is not None:
+            if inferred.kind is ColumnKind.DATETIME and "category_dtype" in declared:
+                # Categories of datetimes read as dates from their text; they are categories.
+                declared |= {"kind": "categorical", "datetime_format": None, "datetime_step": None}
             inferred = ColumnSpec.from_dict({**inferred.to_dict(), **declared})
         pii = detect_column_pii(str(name), data[name], inferred.kind)
         if pii is not None:
@@ -366,11 +370,14 @@ def _clock_step(ticks: np.ndarray, dtype: str) -> str | None:
 
 
 def _declared_categories(series: pd.Series) -> dict[str, Any] | None:
-    """A ``category`` column of text, numbers or booleans: its categories' labels, in order,
-    whether they are ordered, and their dtype when they are not text.
+    """A ``category`` column of text, numbers, booleans, datetimes or durations: its
+    categories' labels, in order, whether they are ordered, and their dtype when they are not
+    text.
 
     >>> _declared_categories(pd.Series([3, 1], dtype="category"))
     {'category_order': ['1', '3'], 'ordered': False, 'category_dtype': 'int64'}
+    >>> _declared_categories(pd.Series(pd.to_timedelta(["1s"]), dtype="category"))
+    {'category_order': ['0 days 00:00:01'], 'ordered': False, 'category_dtype': 'timedelta64[us]'}
     """
     dtype = series.dtype
     if not isinstance(dtype, pd.CategoricalDtype) or str(dtype) != "category":
@@ -380,8 +387,8 @@ def _declared_categories(series: pd.Series) -> dict[str, Any] | None:
     if all(isinstance(c, str) for c in categories):
         return declared
     own = str(dtype.categories.dtype)
-    if own not in CATEGORY_DTYPES:
-        return None  # datetimes, mixed objects: written back as text
+    if own not in CATEGORY_DTYPES and not TIME_CATEGORY_DTYPE.match(own):
+        return None  # mixed objects, periods, intervals: written back as text
     labels = value_labels(pd.Series(categories, dtype=object)).tolist()
     return declared | {"category_order": labels, "category_dtype": own}
 

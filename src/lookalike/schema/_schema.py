@@ -15,9 +15,12 @@ from lookalike.errors import SchemaError
 #: no PII columns and the default locale. Version 3 added ``ColumnSpec.integer_offset``,
 #: ``category_order`` and ``ordered``; older schemas have none. Version 4 added
 #: ``ColumnSpec.clock``; older schemas read no column as clock times. Version 5 added
-#: ``ColumnSpec.category_dtype``; older schemas declare categories of text only.
-SCHEMA_VERSION = 5
-#: The dtypes a ``category`` column's declared categories may have besides text.
+#: ``ColumnSpec.category_dtype``; older schemas declare categories of text only. Version 6 lets
+#: ``category_dtype`` name datetimes and durations too (:data:`TIME_CATEGORY_DTYPE`); older
+#: schemas declare none.
+SCHEMA_VERSION = 6
+#: The dtypes a ``category`` column's declared categories may have besides text, with those of
+#: :data:`TIME_CATEGORY_DTYPE`.
 CATEGORY_DTYPES = (
     "int8",
     "int16",
@@ -30,6 +33,12 @@ CATEGORY_DTYPES = (
     "float32",
     "float64",
     "bool",
+)
+#: Datetimes at a resolution, with or without a time zone, and durations: the other dtypes a
+#: category's categories may have (``"datetime64[us]"``, ``"datetime64[s, Europe/Oslo]"``,
+#: ``"timedelta64[ns]"``).
+TIME_CATEGORY_DTYPE = re.compile(
+    r"^(datetime64\[(s|ms|us|ns)(, [^\]\s][^\]]*)?\]|timedelta64\[(s|ms|us|ns)\])$"
 )
 #: Locale of the fake values that replace PII columns, unless the schema or the model names another.
 DEFAULT_LOCALE = "en_US"
@@ -116,7 +125,10 @@ class ColumnSpec:
     and including unused ones (their labels: ``"10"`` for 10), and ``ordered`` whether they are
     ordered, so the column is written back with the same dtype; ``category_dtype`` the
     categories' own dtype when they are not text (``"int64"``, ``"bool"``: one of
-    :data:`CATEGORY_DTYPES`; a private model keeps it, without the categories).
+    :data:`CATEGORY_DTYPES`, or ``"datetime64[us, UTC]"``, ``"timedelta64[s]"``: see
+    :data:`TIME_CATEGORY_DTYPE`; a private model keeps it, without the categories). A column
+    of categories of datetimes or durations is learned as categories (kind ``categorical``), so
+    it comes back holding exactly those values.
     ``clock`` is ``"hhmm"`` on whole numbers that are clock times written as HHMM (``1342`` for
     13:42; read from the values, like ``decimals``): the models draw them in minutes since
     midnight, so a value never ends in 60-99.
@@ -175,13 +187,8 @@ class ColumnSpec:
                 )
             # Lists from JSON are stored as tuples, so specs stay comparable and hashable.
             object.__setattr__(self, "category_order", tuple(self.category_order))
-        if self.category_dtype is not None and (
-            self.category_dtype not in CATEGORY_DTYPES or self.dtype != "category"
-        ):
-            raise SchemaError(
-                f"Column {self.name!r}: field 'category_dtype' is one of {list(CATEGORY_DTYPES)}, "
-                f"on a column of dtype 'category'. Got {self.category_dtype!r} on {self.dtype}."
-            )
+        if self.category_dtype is not None:
+            self._check_category_dtype()
         if not isinstance(self.ordered, bool) or (self.ordered and self.category_order is None):
             raise SchemaError(
                 f"Column {self.name!r}: field 'ordered' is true or false, and true only with a "
@@ -237,6 +244,35 @@ class ColumnSpec:
                 f"Column {self.name!r}: integer_offset is a whole number on a continuous or "
                 f"discrete column of integers (or null). Got {self.integer_offset!r} on a "
                 f"{self.kind.value} column of {self.dtype}."
+            )
+
+    def _check_category_dtype(self) -> None:
+        own = self.category_dtype
+        time = isinstance(own, str) and TIME_CATEGORY_DTYPE.match(own) is not None
+        if (own not in CATEGORY_DTYPES and not time) or self.dtype != "category":
+            raise SchemaError(
+                f"Column {self.name!r}: field 'category_dtype' is one of {list(CATEGORY_DTYPES)} "
+                "or a datetime64 or timedelta64 dtype with its unit ('datetime64[us]', "
+                "'datetime64[ns, UTC]'), on a column of dtype 'category'. Got "
+                f"{own!r} on {self.dtype}."
+            )
+        if not time:
+            return
+        import pandas as pd  # imported late, like the number formats' check
+
+        try:
+            pd.api.types.pandas_dtype(own)
+        except (TypeError, ValueError) as exc:
+            raise SchemaError(
+                f"Column {self.name!r}: field 'category_dtype' {own!r} is not a pandas dtype "
+                f"({exc})."
+            ) from None
+        if self.kind == ColumnKind.DATETIME:  # a string until checked below
+            # Drawn on a time line, most values would be none of the categories, and missing.
+            raise SchemaError(
+                f"Column {self.name!r} holds categories of {own}: they are learned as "
+                "categories (kind 'categorical'), not as a datetime; to learn a time line, "
+                "cast the column to its categories' dtype first."
             )
 
     def _check_clock(self) -> None:
@@ -372,7 +408,8 @@ class Schema:
             raise SchemaError("Schema 'columns' must be a list of column schemas.")
         # Version 1 had no 'pii' and no 'locale', version 2 no 'integer_offset'
         # or 'category_order', version 3 no 'clock', version 4 no 'category_dtype': the
-        # dataclass defaults upgrade them.
+        # dataclass defaults upgrade them. Version 5 is version 6 without categories of
+        # datetimes or durations.
         locale = data.get("locale", DEFAULT_LOCALE)
         return cls(
             tuple(ColumnSpec.from_dict(c) for c in columns), version=SCHEMA_VERSION, locale=locale
