@@ -1046,8 +1046,11 @@ def _holds(condition: Condition, spec: ColumnSpec, series: pd.Series) -> np.ndar
     return np.asarray(per_value[codes], dtype=bool)
 
 
-def report_plain_sample(model: Synthesizer, out: pd.DataFrame, conditions: Any) -> ControlReport:
-    """The report of a draw without controls, or with fixed values only (or seed rows)."""
+def report_plain_sample(
+    model: Synthesizer, out: pd.DataFrame, conditions: Any, ruled: bool = False
+) -> ControlReport:
+    """The report of a draw without controls, or with fixed values only (or seed rows);
+    ``ruled``: a draw under rules alone, whose rows the rules weighed."""
     results: list[TargetResult] = []
     if isinstance(conditions, Mapping) and conditions:
         specs = {spec.name: spec for spec in model.schema_}
@@ -1059,4 +1062,6 @@ def report_plain_sample(model: Synthesizer, out: pd.DataFrame, conditions: Any) 
                 )
             )
     method = "seed rows" if isinstance(conditions, pd.DataFrame) else "any-order draw"
+    if ruled and conditions is None:
+        method = "sequential importance resampling under the rules"
     return ControlReport(n_rows=len(out), targets=tuple(results), diagnostics={"method": method})

@@ -759,7 +759,8 @@ class Synthesizer:
             )
             return self._labelled(self._finish(out, conditions, controls, rules)), report
         out = self._sample_rows(n, conditions, None, None, None, rules, random_state, progress)
-        return self._labelled(out), report_plain_sample(self, out, conditions)
+        ruled = bool(rules or getattr(self, "rules_", []))
+        return self._labelled(out), report_plain_sample(self, out, conditions, ruled)
 
     def _by_name(self, request: Any) -> Any:
         """``request`` (conditions, seed rows, targets) with whole-number keys read as the
