@@ -445,12 +445,13 @@ class _Engine:
 
         base, ruled = restrictions()
         pick = pick_trees(len(trees), len(state.features), rng)
+        leaves = np.full(len(state.features), -1, dtype=np.int64)  # walked once, drawn from
         if ruled is not None:
             both = ruled if base is None else ruled & base
-            kept = allowed_mass(trees, state.features, both, pick)
+            kept = allowed_mass(trees, state.features, both, pick, leaves)
             if base is not None:
                 # The share of what the other filters leave (they restrict, never weigh).
-                open_mass = allowed_mass(trees, state.features, base, pick)
+                open_mass = allowed_mass(trees, state.features, base, pick, leaves)
                 kept = np.where(open_mass > 0, kept / np.maximum(open_mass, 1e-300), 0.0)
             weighed = state.weights * kept
             if weighed.any():
@@ -468,11 +469,19 @@ class _Engine:
         elif j == self.last and self.plan.cell_of is None:
             chosen = state.select(n_out, rng, diagnostics)
         if chosen is not None:
-            pick = pick[chosen]
+            pick, leaves = pick[chosen], leaves[chosen]
             base, ruled = restrictions()
         restriction = ruled if base is None else base if ruled is None else ruled & base
         draw_allowed(
-            state.features, j, trees, self.samplers[j], self.prefix[j], rng, restriction, pick
+            state.features,
+            j,
+            trees,
+            self.samplers[j],
+            self.prefix[j],
+            rng,
+            restriction,
+            pick,
+            leaves,
         )
         if j == self.last and self.plan.cell_of is not None:
             state.select_by_cells(self.plan, n_out, rng, diagnostics)

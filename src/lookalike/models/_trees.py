@@ -987,6 +987,7 @@ def draw_allowed(
     rng: np.random.Generator,
     restriction: np.ndarray | Patterns | None = None,
     pick: np.ndarray | None = None,
+    leaves: np.ndarray | None = None,
 ) -> None:
     """Fill column ``j`` of every row, each restricted to its allowed tokens (``None``: all).
 
@@ -997,16 +998,16 @@ def draw_allowed(
     (see :class:`Patterns`): a pattern that enough rows share gets an alias table over all the
     tree's leaves, built once per tree and pattern, and its rows draw in constant time instead of
     by a per-row search. ``pick`` gives each restricted row its tree (see :func:`allowed_mass`;
-    None: one at random).
+    None: one at random), and ``leaves`` its leaf there where already known (-1: not).
     """
     if restriction is None:
         _draw_open(features, j, trees, samplers, table, rng)
         return
     patterns = restriction if isinstance(restriction, Patterns) else Patterns.of(restriction)
     if patterns.cut is None or patterns.cut_shares is None or not patterns.cut.any():
-        _draw_patterns(features, j, trees, samplers, table, rng, patterns, pick)
+        _draw_patterns(features, j, trees, samplers, table, rng, patterns, pick, leaves)
         return
-    _draw_cut(features, j, trees, samplers, table, rng, patterns, pick)
+    _draw_cut(features, j, trees, samplers, table, rng, patterns, pick, leaves)
 
 
 def _draw_cut(
@@ -1018,6 +1019,7 @@ def _draw_cut(
     rng: np.random.Generator,
     patterns: Patterns,
     pick: np.ndarray | None = None,
+    leaves: np.ndarray | None = None,
 ) -> None:
     """:func:`draw_allowed` with tokens weighed lazily (:attr:`Patterns.cut`).
 
@@ -1050,12 +1052,7 @@ def _draw_cut(
     if not len(closed):
         return
     pick = pick_trees(len(trees), len(closed), rng) if pick is None else pick[closed]
-    leaf = np.empty(len(closed), dtype=np.int64)
-    part = take_rows(features, closed)
-    for t, tree in enumerate(trees):
-        mine = np.flatnonzero(pick == t)
-        if len(mine):
-            leaf[mine] = tree.leaves(take_rows(part, mine))
+    leaf = _known_leaves(trees, features, closed, pick, leaves)
     whole = patterns.weights()
     tokens = np.empty(len(closed), dtype=np.int64)
     pending = np.arange(len(closed))
@@ -1092,6 +1089,7 @@ def _draw_patterns(
     rng: np.random.Generator,
     patterns: Patterns,
     pick: np.ndarray | None = None,
+    leaves: np.ndarray | None = None,
 ) -> None:
     """:func:`draw_allowed` for patterns whose shares are all known."""
     n_allowed = patterns.allowed.sum(axis=1)
@@ -1111,21 +1109,44 @@ def _draw_patterns(
     closed = np.flatnonzero(row_kind == 2)
     if not len(closed):
         return
-    part = take_rows(features, closed)
     pick = pick_trees(len(trees), len(closed), rng) if pick is None else pick[closed]
+    leaf = _known_leaves(trees, features, closed, pick, leaves)
     tokens = np.empty(len(closed), dtype=np.float32)
     weights = patterns.weights()
     for t, tree in enumerate(trees):
         mine = np.flatnonzero(pick == t)
         if len(mine):
-            leaf = tree.leaves(take_rows(part, mine))
             index = patterns.index[closed[mine]]
-            tokens[mine] = _draw_by_pattern(tree, leaf, weights, index, rng)
+            tokens[mine] = _draw_by_pattern(tree, leaf[mine], weights, index, rng)
     features[closed, j] = tokens
 
 
+def _known_leaves(
+    trees: tuple[TokenTree, ...],
+    features: np.ndarray,
+    rows: np.ndarray,
+    pick: np.ndarray,
+    leaves: np.ndarray | None = None,
+) -> np.ndarray:
+    """Each of ``rows``' leaf in its tree (``pick``, one per row of ``rows``): read from
+    ``leaves`` (one per row of ``features``, -1 where not known), else walked and written there."""
+    leaf = np.full(len(rows), -1, dtype=np.int64) if leaves is None else leaves[rows]
+    todo = np.flatnonzero(leaf < 0)
+    for t, tree in enumerate(trees):
+        mine = todo[pick[todo] == t]
+        if len(mine):
+            leaf[mine] = tree.leaves(take_rows(features, rows[mine]))
+    if leaves is not None:
+        leaves[rows] = leaf
+    return leaf
+
+
 def allowed_mass(
-    trees: tuple[TokenTree, ...], features: np.ndarray, patterns: Patterns, pick: np.ndarray
+    trees: tuple[TokenTree, ...],
+    features: np.ndarray,
+    patterns: Patterns,
+    pick: np.ndarray,
+    leaves: np.ndarray | None = None,
 ) -> np.ndarray:
     """Per row, the share of its leaf's mass that its allowed tokens keep (cut tokens at the
     row's share), in the tree ``pick`` gives it.
@@ -1134,6 +1155,7 @@ def allowed_mass(
     draw from the ensemble's distribution restricted to them: over a uniform pick the weighed
     mixture of restricted leaves is the restricted mixture. So is any population of such rows,
     which is how rules condition a sample (:func:`lookalike.control._smc.sample_tilted_tokens`).
+    ``leaves`` (one per row, -1 where not known) keeps the leaves walked, for the draw.
     """
     mass = np.ones(len(patterns.index))
     rows = np.flatnonzero(~patterns.whole()[patterns.index])
@@ -1143,12 +1165,8 @@ def allowed_mass(
     cut = patterns.cut if patterns.cut_shares is not None else None
     if cut is not None:
         weights = np.where(cut, 0.0, weights)  # added at each row's own share below
-    leaf = np.empty(len(rows), dtype=np.int64)
-    for t, tree in enumerate(trees):
-        mine = np.flatnonzero(pick[rows] == t)
-        if len(mine):
-            leaf[mine] = tree.leaves(take_rows(features, rows[mine]))
     tree_of = pick[rows]
+    leaf = _known_leaves(trees, features, rows, tree_of, leaves)
     index = patterns.index[rows]
     kept = np.empty(len(rows))
     for t, tree in enumerate(trees):
