@@ -392,6 +392,9 @@ class _Engine:
                     rng,
                     restriction,
                 )
+                if pilot and j == last:  # a pilot without the rules that end the selection
+                    diagnostics.pilot_weights = state.weights
+                    return state.features
                 continue
             if factor is None:
                 assert rules is not None
@@ -446,8 +449,9 @@ class _Engine:
         base, ruled = restrictions()
         pick = pick_trees(len(trees), len(state.features), rng)
         leaves = np.full(len(state.features), -1, dtype=np.int64)  # walked once, drawn from
+        both = ruled if base is None or ruled is None else ruled & base
         if ruled is not None:
-            both = ruled if base is None else ruled & base
+            assert both is not None
             kept = allowed_mass(trees, state.features, both, pick, leaves)
             if base is not None:
                 # The share of what the other filters leave (they restrict, never weigh).
@@ -471,7 +475,8 @@ class _Engine:
         if chosen is not None:
             pick, leaves = pick[chosen], leaves[chosen]
             base, ruled = restrictions()
-        restriction = ruled if base is None else base if ruled is None else ruled & base
+            both = ruled if base is None or ruled is None else ruled & base
+        restriction = base if ruled is None else both
         draw_allowed(
             state.features,
             j,
