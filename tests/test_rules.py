@@ -571,6 +571,26 @@ def test_a_rule_keeps_the_missing_share_of_a_column_missing_with_another() -> No
     assert out.loc[out["t"].notna(), "s"].mean() == pytest.approx(real, abs=1.0)
 
 
+def test_a_rule_cutting_a_bin_keeps_the_missing_share_of_a_column_missing_with_another() -> None:
+    """Where ``x`` is missing so is ``y``; those rows' trees never saw a ``y`` value, so their
+    guess at the share of a cut bin the rule keeps is no measure of the values overall. Used
+    for it, the missing values went: 1.9 % under ``y > 33`` and none under ``y <= 8`` (15 %
+    in the model)."""
+    rng = np.random.default_rng(0)
+    n = 20_000
+    x = rng.normal(20, 5, n).round(1)
+    y = (x + rng.normal(0, 2, n)).round(1)
+    gone = rng.random(n) < 0.15
+    x[gone] = y[gone] = np.nan
+    model = la.Synthesizer(random_state=0, column_order="table").fit(
+        pd.DataFrame({"x": x, "y": y})
+    )
+    free = model.sample(20_000, random_state=1)["y"].isna().mean()
+    for rule in ("y > 33", "y <= 8"):
+        out = model.sample(20_000, rules=[rule], random_state=2)
+        assert out["y"].isna().mean() == pytest.approx(free, abs=0.03), rule
+
+
 def test_a_rule_naming_a_category_the_model_never_gives_is_warned_about() -> None:
     """A misspelt category made ``c != "B"`` hold everywhere and ``c == "Z"`` nowhere, silently
     (conditions refuse such values). A rule may name a real category too rare to release, so it

@@ -1543,9 +1543,13 @@ class RuleSampler:
             if not len(row):
                 continue
             tokens = column.token_of_bin[b[row]]
-            cut = self._cut_shares(cuts, at[row], tokens)
-            weights[row, tokens] *= cut
-            overall[row, tokens] *= cut
+            weights[row, tokens] *= self._cut_shares(cuts, at[row], tokens)
+            # The values overall keep the bin's own spread inside the interval: the row's
+            # share, its tree's guess at values it never has (a delay whose earlier column is
+            # missing), was near 0 under ``y > 33`` and the missing values went (1.9 %, 15 %
+            # in the model).
+            ends = at[row]
+            overall[row, tokens] *= column.kept_share(b[row], cuts.low[ends], cuts.high[ends])
         total = np.maximum(probs.sum(axis=1), 1e-300)
         missing = (probs * column.missing[None, :]).sum(axis=1) / total
         share = weights.sum(axis=1) / total + missing * overall.sum(axis=1)
