@@ -547,8 +547,14 @@ def test_a_rule_reweighs_the_columns_drawn_before_it() -> None:
     for name in ("a", "b"):
         mean = real.loc[real["g"] == name, "y"].mean()
         assert ruled.loc[ruled["g"] == name, "y"].mean() == pytest.approx(mean, abs=0.1)
-    _, report = model.sample_with_report(100, rules=["y > 1.5"], random_state=1)
-    assert report.diagnostics["method"] == "sequential importance resampling under the rules"
+    # An empty dict of conditions fixes nothing: the same rows (it took the unweighed draw).
+    empty = model.sample(20_000, conditions={}, rules=["y > 1.5"], random_state=1)
+    pd.testing.assert_frame_equal(empty, ruled)
+    for conditions in (None, {}):
+        _, report = model.sample_with_report(
+            100, conditions=conditions, rules=["y > 1.5"], random_state=1
+        )
+        assert report.diagnostics["method"] == "sequential importance resampling under the rules"
 
 
 def test_a_rule_keeps_the_missing_share_of_a_column_missing_with_another() -> None:

@@ -506,7 +506,7 @@ class Synthesizer:
         self._check_fitted()
         rows = self._sample_rows(
             n,
-            self._by_name(in_memory_frame(conditions)),
+            self._conditions_by_name(conditions),
             self._by_name(rebalance),
             self._by_name(shift),
             self._parity_by_name(parity),
@@ -722,7 +722,7 @@ class Synthesizer:
         (0.5, True)
         """
         self._check_fitted()
-        conditions = self._by_name(in_memory_frame(conditions))
+        conditions = self._conditions_by_name(conditions)
         rebalance, shift = self._by_name(rebalance), self._by_name(shift)
         parity = self._parity_by_name(parity)
         if hasattr(self, "dp_model_"):
@@ -761,6 +761,13 @@ class Synthesizer:
         out = self._sample_rows(n, conditions, None, None, None, rules, random_state, progress)
         ruled = bool(rules or getattr(self, "rules_", []))
         return self._labelled(out), report_plain_sample(self, out, conditions, ruled)
+
+    def _conditions_by_name(self, conditions: Any) -> Any:
+        """Conditions as :meth:`_by_name` reads them; an empty dict fixes nothing, as None
+        (under rules it took the unweighed draw, not the rows the rules weigh)."""
+        if isinstance(conditions, Mapping) and not conditions:
+            return None
+        return self._by_name(in_memory_frame(conditions))
 
     def _by_name(self, request: Any) -> Any:
         """``request`` (conditions, seed rows, targets) with whole-number keys read as the
