@@ -550,8 +550,18 @@ def _may_hold_text(series: pd.Series) -> bool:
     False
     >>> _may_hold_text(pd.Series(["a", 1], dtype=object)), _may_hold_text(pd.Series([1, 2]))
     (True, True)
+
+    A categorical column is what its categories are (times with a fraction of a second and a
+    negative offset passed for text, and a column of them came out withheld):
+
+    >>> stamps = pd.to_datetime(["2024-01-01 10:00:00.25"]).tz_localize("America/New_York")
+    >>> _may_hold_text(pd.Series(pd.Categorical(stamps)))
+    False
     """
     dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        categories = pd.Series(dtype.categories)
+        return _may_hold_text(categories) and not pd.api.types.is_float_dtype(categories)
     if isinstance(dtype, pd.ArrowDtype):
         arrow = dtype.pyarrow_dtype
         return not any(
