@@ -598,11 +598,18 @@ class Synthesizer:
         _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
         limit = _MAX_RULED_SEED_GROUPS if ruled else _MAX_SEED_GROUPS
         if len(first) > limit:
+            weighed = (
+                "; the rules restrict each column as it is drawn but do not reweigh the "
+                "columns drawn before them"
+                if ruled
+                else ""
+            )
             warn_data(
                 f"The seed rows fix {len(first):,} different combinations of values (more than "
                 f"{limit:,}{' under rules' if ruled else ''}), so they are drawn in one pass, "
                 "the columns before a fixed one from trees learned in random orders: faster, "
-                "and approximate. For exact draws fix fewer columns (or coarser values)."
+                f"and approximate{weighed}. For exact draws fix fewer columns (or coarser "
+                "values)."
             )
             return None
         group = group.reshape(-1)
