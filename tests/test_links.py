@@ -573,6 +573,30 @@ def test_a_rule_tying_a_mapped_column_to_another_leaves_the_link_to_give_way() -
         assert (out["city"].map(country_of) == out["country"]).all()
 
 
+def test_a_rule_on_the_source_of_a_mapping_weighs_the_column_it_maps_to() -> None:
+    """The country, drawn before its city, may only be Germany under ``city == 'Bonn'``: the
+    link restricts it, and unweighed the group drawn before it kept its half of the rows
+    (0.53 of them from the mostly German group, 0.91 given the same value as a condition)."""
+    rng = np.random.default_rng(0)
+    n = 6000
+    group = rng.choice(["x", "y"], n)
+    german = rng.random(n) < np.where(group == "x", 0.9, 0.1)
+    city = np.where(german, rng.choice(["Bonn", "Köln"], n), rng.choice(["Lyon", "Nice"], n))
+    frame = pd.DataFrame({"g": group, "country": np.where(german, "DE", "FR"), "city": city})
+    model = la.Synthesizer(random_state=0, column_order="table").fit(frame)
+    assert [(k.kind, k.column, k.sources) for k in model.links_] == [
+        ("mapping", "country", ("city",))
+    ]
+    for rule, condition in (
+        ("city == 'Bonn'", {"city": "Bonn"}),
+        ("city in ('Bonn', 'Köln')", {"city": ["Bonn", "Köln"]}),
+    ):
+        ruled = model.sample(8000, rules=[rule], random_state=1)
+        given = model.sample(8000, conditions=condition, random_state=1)
+        assert (ruled["country"] == "DE").all()
+        assert (ruled["g"] == "x").mean() == pytest.approx((given["g"] == "x").mean(), abs=0.02)
+
+
 def test_targets_on_a_mapped_column_keep_its_pairs() -> None:
     """A rebalanced (shifted, parity) column keeps the values its targets drew, so the link
     cannot recompute it: drawn after a source whose leaf did not tell the values apart, half

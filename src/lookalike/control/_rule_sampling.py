@@ -724,10 +724,12 @@ class RuleSampler:
                     pairs.append(self._conditional_pair(condition, consequence, rule.text))
                     continue
             self.conditionals.append(_Conditional(condition, consequence, negated, rule.text))
+        linked: list[_Pair] = []
         for link in links:
             pair = self._link_pair(link, encoder, position_in_order)
             if pair is not None:
-                pairs.append(pair)
+                linked.append(pair)
+        pairs += linked
         targets = set(self.formulas)
         for rule in self.rules:
             clash = targets & set(rule.columns) - (
@@ -785,6 +787,12 @@ class RuleSampler:
         # holds the share of its bin the rules leave to the tenths; not a derived column, whose
         # value the formula sets.
         named = {name for rule in self.rules if rule.formula is None for name in rule.columns}
+        # A column a link ties to one the rules name is restricted through it: under
+        # ``city == 'Bonn'`` a country drawn before the city may only be Germany, and unweighed
+        # the columns before it kept their shares (half the rows from the group of French
+        # rows, nine in ten given the condition).
+        while grown := {c for p in linked if {p.a, p.b} & named for c in (p.a, p.b)} - named:
+            named |= grown
         self.weighed = frozenset(
             column.coarse
             for name, column in self.columns.items()
