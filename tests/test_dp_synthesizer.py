@@ -1156,6 +1156,8 @@ def test_categories_of_numbers_keep_their_dtype_without_their_values() -> None:
         {
             "size": pd.Categorical(rng.choice([10, 20, 30], 3000)),
             "flag": pd.Categorical(rng.choice([True, False], 3000)),
+            # Missing values' label is "nan", read back as a category: the sample raised.
+            "ratio": pd.Categorical(np.where(rng.random(3000) < 0.2, np.nan, 1.5)),
         }
     )
     with fixed_noise(4):
@@ -1165,3 +1167,5 @@ def test_categories_of_numbers_keep_their_dtype_without_their_values() -> None:
     assert out["size"].dtype.categories.dtype == "int64"
     assert set(out["size"].dropna()) <= {10, 20, 30}
     assert out["flag"].dtype.categories.dtype == "bool"
+    assert list(out["ratio"].dtype.categories) == [1.5]
+    assert out["ratio"].isna().mean() == pytest.approx(0.2, abs=0.08)

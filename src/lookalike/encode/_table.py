@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import replace
 from typing import Any
@@ -224,9 +225,13 @@ def _typed_categories(values: pd.Series, spec: ColumnSpec, dtype: str) -> pd.Ser
         try:
             if dtype == "bool":
                 return {"True": True, "False": False}.get(label)
-            return int(label) if dtype.startswith(("int", "uint")) else float(label)
+            if dtype.startswith(("int", "uint")):
+                return int(label)
+            number = float(label)
         except ValueError:
             return None
+        # A missing value's label ("nan", as a private model keeps it) is no category.
+        return None if math.isnan(number) else number
 
     # A list, not a Series: pandas would hold whole numbers with gaps as floats.
     typed = [parse(label) for label in value_labels(values)]
