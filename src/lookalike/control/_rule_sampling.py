@@ -2198,6 +2198,12 @@ def ruled_columns(model: Any, rules: Any) -> set[str]:
     return {c for rule in _all_rules(model, rules) for c in rule.columns}
 
 
+def rules_weigh_rows(model: Any, rules: Any) -> bool:
+    """Whether the model's fit-time rules or ``rules`` weigh the rows drawn: all but formulas,
+    which set their column's value last and restrict nothing."""
+    return any(rule.formula is None for rule in _all_rules(model, rules))
+
+
 def check_seed_rows(model: Any, rules: Any, seed: pd.DataFrame) -> None:
     """Raise :class:`ConditionError` before sampling when seed rows' given values already break
     one of the model's rules or ``rules``, naming the rule, the count and the first row."""

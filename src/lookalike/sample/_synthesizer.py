@@ -37,6 +37,7 @@ from lookalike.control._rule_sampling import (
     ruled_columns,
     rules_from_manifest,
     rules_to_manifest,
+    rules_weigh_rows,
 )
 from lookalike.control._rules import TableValues, evaluate_rule, parse_rules
 from lookalike.encode import (
@@ -537,7 +538,8 @@ class Synthesizer:
             )[0]
         # Rules weigh the rows (the model's rows given the rules, see RuleWeights): the
         # controlled sampler's particles do that; without conditions it draws the plain rows.
-        ruled = conditions is None and bool(rules or getattr(self, "rules_", []))
+        # Formulas alone weigh nothing and keep the plain draw (1.3 s -> 1.0 s a million rows).
+        ruled = conditions is None and rules_weigh_rows(self, rules)
         if ruled or _needs_controls(self, conditions, rebalance, shift, parity):
             controls: dict[str, Any] = {"rebalance": rebalance, "shift": shift, "parity": parity}
             controlled = self._sample_controlled(
@@ -766,7 +768,7 @@ class Synthesizer:
             )
             return self._labelled(self._finish(out, conditions, controls, rules)), report
         out = self._sample_rows(n, conditions, None, None, None, rules, random_state, progress)
-        ruled = bool(rules or getattr(self, "rules_", []))
+        ruled = rules_weigh_rows(self, rules)
         return self._labelled(out), report_plain_sample(self, out, conditions, ruled)
 
     def _conditions_by_name(self, conditions: Any) -> Any:
