@@ -557,11 +557,17 @@ def _may_hold_text(series: pd.Series) -> bool:
     >>> stamps = pd.to_datetime(["2024-01-01 10:00:00.25"]).tz_localize("America/New_York")
     >>> _may_hold_text(pd.Series(pd.Categorical(stamps)))
     False
+    >>> _may_hold_text(pd.Series(pd.Categorical([0.5, 2.5]))), _may_hold_text(
+    ...     pd.Series(pd.Categorical([5551234567.0])))
+    (False, True)
     """
     dtype = series.dtype
     if isinstance(dtype, pd.CategoricalDtype):
         categories = pd.Series(dtype.categories)
-        return _may_hold_text(categories) and not pd.api.types.is_float_dtype(categories)
+        if pd.api.types.is_float_dtype(categories):
+            # Whole numbers are phone or card numbers read next to blank cells, as before.
+            return bool((categories.dropna() % 1 == 0).all())
+        return _may_hold_text(categories)
     if isinstance(dtype, pd.ArrowDtype):
         arrow = dtype.pyarrow_dtype
         return not any(
