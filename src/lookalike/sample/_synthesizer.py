@@ -492,7 +492,8 @@ class Synthesizer:
         its non-missing cells fixed. The other columns are drawn from the model's conditional
         distribution given the constrained ones (seed rows in groups that fix the same values;
         past 1,024 groups, 256 under rules, in one pass that draws the columns before a fixed
-        one from the any-order trees, which is faster and approximate).
+        one from the any-order trees and where rules restrict without reweighing, which is
+        faster and approximate).
         ``rebalance`` sets target shares of categories (``{"income": {">50K": 0.5}}``);
         ``shift`` moves several columns at once (category shares, ``{"mean": "+10"}``,
         ``{"quantiles": {0.5: 60}}`` or ``{"distribution": {...}}``) while every other column keeps
