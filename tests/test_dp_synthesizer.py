@@ -1158,6 +1158,7 @@ def test_categories_of_numbers_keep_their_dtype_without_their_values() -> None:
             "flag": pd.Categorical(rng.choice([True, False], 3000)),
             # Missing values' label is "nan", read back as a category: the sample raised.
             "ratio": pd.Categorical(np.where(rng.random(3000) < 0.2, np.nan, 1.5)),
+            "count": pd.Categorical(pd.array(rng.choice([7, 8], 3000), dtype="UInt8")),
         }
     )
     with fixed_noise(4):
@@ -1168,4 +1169,6 @@ def test_categories_of_numbers_keep_their_dtype_without_their_values() -> None:
     assert set(out["size"].dropna()) <= {10, 20, 30}
     assert out["flag"].dtype.categories.dtype == "bool"
     assert list(out["ratio"].dtype.categories) == [1.5]
+    assert out["count"].dtype.categories.dtype == "UInt8"
+    assert set(out["count"].dropna()) <= {7, 8}
     assert out["ratio"].isna().mean() == pytest.approx(0.2, abs=0.08)

@@ -167,7 +167,7 @@ def test_schema_survives_json(columns: list[ColumnSpec], locale: str) -> None:
 def test_version_1_schemas_are_upgraded() -> None:
     old = {"version": 1, "columns": [{"name": "a", "kind": "categorical", "dtype": "str"}]}
     schema = Schema.from_dict(old)
-    assert schema.version == SCHEMA_VERSION == 6
+    assert schema.version == SCHEMA_VERSION == 7
     assert schema["a"].pii is None and schema.locale == "en_US"
     assert schema.to_dict()["columns"][0]["pii"] is None
     assert schema["a"].clock is None  # version 4 added clock times

@@ -482,9 +482,13 @@ def test_categories_of_numbers_and_booleans_keep_their_dtype(tmp_path: Path) -> 
             ),
             "flag": pd.Categorical(rng.choice([True, False], N)),
             "rate": pd.Categorical(rng.choice([1.5, 2.25], N)),
+            # Categories of pandas' nullable dtypes came back as text: '7', not 7.
+            "count": pd.Categorical(pd.array(rng.choice([7, 8], N), dtype="Int64")),
+            "held": pd.Categorical(pd.array(rng.choice([True, False], N), dtype="boolean")),
         }
     )
     frame.loc[::8, "size"] = None
+    frame.loc[::5, "count"] = None
     frame.loc[:1, "size"] = 40  # two rows: a rare category
     schema = la.infer_schema(frame)
     assert schema["size"].category_order == ("10", "20", "30", "40", "50")
@@ -497,6 +501,10 @@ def test_categories_of_numbers_and_booleans_keep_their_dtype(tmp_path: Path) -> 
     assert out["flag"].dtype == frame["flag"].dtype
     assert out["rate"].dtype == frame["rate"].dtype
     assert set(out["rate"]) == {1.5, 2.25}
+    for name in ("count", "held"):
+        assert out[name].dtype == frame[name].dtype, name
+    assert set(out["count"].dropna()) == {7, 8}
+    assert out["count"].isna().mean() == pytest.approx(0.2, abs=0.06)
     fixed = la.load(tmp_path / "model.lk").sample(50, conditions={"size": 20}, random_state=2)
     assert (fixed["size"] == 20).all()
     with pytest.raises(la.SchemaError, match="category_dtype"):

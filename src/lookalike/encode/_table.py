@@ -223,9 +223,9 @@ def _typed_categories(values: pd.Series, spec: ColumnSpec, dtype: str) -> pd.Ser
         if label is None:
             return None
         try:
-            if dtype == "bool":
+            if dtype in {"bool", "boolean"}:
                 return {"True": True, "False": False}.get(label)
-            if dtype.startswith(("int", "uint")):
+            if dtype.lower().startswith(("int", "uint")):
                 return int(label)
             number = float(label)
         except ValueError:

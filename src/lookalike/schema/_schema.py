@@ -17,8 +17,9 @@ from lookalike.errors import SchemaError
 #: ``ColumnSpec.clock``; older schemas read no column as clock times. Version 5 added
 #: ``ColumnSpec.category_dtype``; older schemas declare categories of text only. Version 6 lets
 #: ``category_dtype`` name datetimes and durations too (:data:`TIME_CATEGORY_DTYPE`); older
-#: schemas declare none.
-SCHEMA_VERSION = 6
+#: schemas declare none. Version 7 lets it name pandas' nullable dtypes (``"Int64"``,
+#: ``"boolean"``, ``"Float64"``); older schemas declare none.
+SCHEMA_VERSION = 7
 #: The dtypes a ``category`` column's declared categories may have besides text, with those of
 #: :data:`TIME_CATEGORY_DTYPE`.
 CATEGORY_DTYPES = (
@@ -33,6 +34,17 @@ CATEGORY_DTYPES = (
     "float32",
     "float64",
     "bool",
+    "Int8",
+    "Int16",
+    "Int32",
+    "Int64",
+    "UInt8",
+    "UInt16",
+    "UInt32",
+    "UInt64",
+    "Float32",
+    "Float64",
+    "boolean",
 )
 #: Datetimes at a resolution, with or without a time zone, and durations: the other dtypes a
 #: category's categories may have (``"datetime64[us]"``, ``"datetime64[s, Europe/Oslo]"``,
@@ -409,7 +421,7 @@ class Schema:
         # Version 1 had no 'pii' and no 'locale', version 2 no 'integer_offset'
         # or 'category_order', version 3 no 'clock', version 4 no 'category_dtype': the
         # dataclass defaults upgrade them. Version 5 is version 6 without categories of
-        # datetimes or durations.
+        # datetimes or durations, and version 6 is version 7 without nullable ones.
         locale = data.get("locale", DEFAULT_LOCALE)
         return cls(
             tuple(ColumnSpec.from_dict(c) for c in columns), version=SCHEMA_VERSION, locale=locale
