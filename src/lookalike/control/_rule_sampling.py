@@ -132,17 +132,7 @@ class _Column:
 
         A formula's HHMM result stays what the formula says, a time or not.
         """
-        if self.step is None:
-            return values
-        with np.errstate(invalid="ignore"):
-            decimals = -math.log10(self.step)
-            if self.step < 1 and abs(decimals - round(decimals)) < 1e-9:
-                # As the decoder rounds decimals: 4800 * 0.0001 is 0.48000000000000004, past a
-                # bound of 0.48, where round(0.48, 4) is 0.48 (every row broke 0.47 <= x <= 0.48
-                # that ended at its bound).
-                return np.asarray(np.round(values, round(decimals)) + 0.0)
-            # + 0.0 turns -0.0 into 0.0.
-            return np.asarray(np.round(values / self.step) * self.step + 0.0)
+        return values if self.step is None else _on_grid(values, self.step)
 
     def snap_up(self, low: np.ndarray, strict: np.ndarray) -> np.ndarray:
         """The smallest representable value >= low (> low where strict)."""
@@ -159,10 +149,13 @@ class _Column:
             out = low.copy()
             out[finite] = self.snap_up(low[finite], strict[finite])
             return out
+        # An end a sum left off the grid is on it (x <= y - 0.1 at y = 1.9 is 1.7999999999999998:
+        # 1.8 is not past it, and a row whose only values were 1.7 and 1.8 had none).
+        near = _TOLERANCE * self.step
         with np.errstate(invalid="ignore"):
             g = self.round(np.ceil(low / self.step - _TOLERANCE) * self.step)
-            g = np.where(g < low, self.round(g + self.step), g)
-            return np.where(strict & (g <= low), self.round(g + self.step), g)
+            g = np.where(g < low - near, self.round(g + self.step), g)
+            return np.where(strict & (g <= low + near), self.round(g + self.step), g)
 
     def snap_down(self, high: np.ndarray, strict: np.ndarray) -> np.ndarray:
         """The largest representable value <= high (< high where strict)."""
@@ -179,10 +172,11 @@ class _Column:
             out = high.copy()
             out[finite] = self.snap_down(high[finite], strict[finite])
             return out
+        near = _TOLERANCE * self.step
         with np.errstate(invalid="ignore"):
             g = self.round(np.floor(high / self.step + _TOLERANCE) * self.step)
-            g = np.where(g > high, self.round(g - self.step), g)
-            return np.where(strict & (g >= high), self.round(g - self.step), g)
+            g = np.where(g > high + near, self.round(g - self.step), g)
+            return np.where(strict & (g >= high - near), self.round(g - self.step), g)
 
     def share_to_value(self, bins: np.ndarray, share: np.ndarray) -> np.ndarray:
         """The decoder's map from a share of a bin to a value (:meth:`NumericEncoder.spread`)."""
@@ -468,9 +462,9 @@ def _describe_column(
         elif spec.decimals is not None and spec.decimals < 6:
             step = 10.0 ** (-spec.decimals)
         if step is not None:
-            with np.errstate(invalid="ignore"):
-                low = np.round(low / step) * step
-                high = np.round(high / step) * step
+            # As the decoder rounds them: 17 * 0.1 is 1.7000000000000002, and a row whose
+            # interval was [1.7, 1.7] had no token (its lowest started past 1.7).
+            low, high = _on_grid(low, step), _on_grid(high, step)
     else:  # pragma: no cover - every modelled kind is one of the two
         raise ConditionError(f"Rule {rule!r}: column {name!r} cannot carry rules.")
     return _Column(
@@ -508,6 +502,23 @@ def _number_label(value: float) -> str | None:
     if np.isinf(value):
         return str(value)
     return constant_label(float(value))
+
+
+def _on_grid(values: np.ndarray, step: float) -> np.ndarray:
+    """Values rounded to a column's step as the decoder rounds them.
+
+    >>> _on_grid(np.array([17 * 0.1, -0.01]), 0.1).tolist()
+    [1.7, 0.0]
+    """
+    with np.errstate(invalid="ignore"):
+        decimals = -math.log10(step)
+        if step < 1 and abs(decimals - round(decimals)) < 1e-9:
+            # As the decoder rounds decimals: 4800 * 0.0001 is 0.48000000000000004, past a
+            # bound of 0.48, where round(0.48, 4) is 0.48 (every row broke 0.47 <= x <= 0.48
+            # that ended at its bound).
+            return np.asarray(np.round(values, round(decimals)) + 0.0)
+        # + 0.0 turns -0.0 into 0.0.
+        return np.asarray(np.round(values / step) * step + 0.0)
 
 
 def _numeric_token_ranges(
@@ -788,11 +799,31 @@ class RuleSampler:
         # value the formula sets.
         named = {name for rule in self.rules if rule.formula is None for name in rule.columns}
         named |= self._restricted_through_links(named, linked)
+        # The other columns of each column's rules (those of formulas aside: they set values).
+        self.partners: dict[str, set[str]] = {name: set() for name in self.columns}
+        for rule in self.rules:
+            if rule.formula is None:
+                for name in rule.columns:
+                    self.partners[name] |= set(rule.columns) - {name}
         self.weighed = frozenset(
             column.coarse
             for name, column in self.columns.items()
             if name in named and name not in self.formulas
         )
+
+    def waived(self, j: int, features: np.ndarray) -> np.ndarray | None:
+        """Per row, whether a rule on the column drawn at model column ``j`` does not bind
+        because another of its columns, drawn or fixed before, is missing (None: no row)."""
+        target = self.by_position.get(j)
+        if target is None or target[1] != 0:
+            return None
+        out = np.zeros(len(features), dtype=bool)
+        for other in self.partners[target[0]]:
+            column = self.columns[other]
+            tokens = features[:, column.coarse]
+            known = tokens != MASKED
+            out[known] |= column.missing[tokens[known].astype(np.int64)]
+        return out if out.any() else None
 
     def _restricted_through_links(self, named: set[str], linked: Sequence[_Pair]) -> set[str]:
         """The columns a link ties (in a chain too) to one the rules name, which the rows are

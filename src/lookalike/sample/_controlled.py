@@ -374,7 +374,7 @@ def _rule_arguments(
 
 
 def _weights(rules: RuleSampler) -> RuleWeights:
-    return RuleWeights(rules.token_filter, rules.weighed, rules)
+    return RuleWeights(rules.token_filter, rules.weighed, rules, rules.waived)
 
 
 # ---------------------------------------------------------------------------------------------
