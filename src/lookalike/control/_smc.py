@@ -174,13 +174,16 @@ class RuleWeights:
     ``rows`` is the rules' per-row state (:class:`ParticleRows`). ``waived(j, features)``
     marks the particles on which a rule on column ``j`` does not bind because another of its
     columns is missing (a missing value satisfies every rule): they lose, on average, the share
-    the particles it binds lose (see :func:`_waived_like_the_rest`).
+    the particles it binds lose (see :func:`_waived_like_the_rest`). ``given`` restricts a
+    column as ``allowed`` does, but its mass is not weighed: what a link leaves a column it
+    recomputes anyway (the particles keep the share of it the rules keep).
     """
 
     allowed: TokenFilter
     columns: frozenset[int]
     rows: ParticleRows | None = None
     waived: Callable[[int, np.ndarray], np.ndarray | None] | None = None
+    given: TokenFilter | None = None
 
 
 @dataclass
@@ -457,9 +460,12 @@ class _Engine:
         if ruled is not None:
             assert both is not None
             kept = allowed_mass(trees, state.features, both, pick, leaves)
-            if base is not None:
+            live, ids = state.weights > 0, state.row_ids()
+            given = _live_restriction(rules.given, j, state.features, ids, live)
+            open_filter = given if base is None or given is None else base & given
+            if open_filter is not None:
                 # The share of what the other filters leave (they restrict, never weigh).
-                open_mass = allowed_mass(trees, state.features, base, pick, leaves)
+                open_mass = allowed_mass(trees, state.features, open_filter, pick, leaves)
                 kept = np.where(open_mass > 0, kept / np.maximum(open_mass, 1e-300), 0.0)
             if rules.waived is not None:
                 kept = _waived_like_the_rest(kept, rules.waived(j, state.features), state.weights)

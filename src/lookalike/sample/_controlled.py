@@ -346,7 +346,7 @@ def _rule_samplers(
     for stream in rng.spawn(3):
         # A fixed value holds in every row, where a link could leave a row no value; sets and
         # ranges restrict a column as rules do.
-        fixed = [c.column for c in conditions if c.kind == "value"]
+        fixed = {c.column: c.values[0] for c in conditions if c.kind == "value"}
         sampler = rule_sampler(model, rules, 0, stream, None, fixed, targeted)
         if sampler is None:
             return None, None, None
@@ -374,7 +374,7 @@ def _rule_arguments(
 
 
 def _weights(rules: RuleSampler) -> RuleWeights:
-    return RuleWeights(rules.token_filter, rules.weighed, rules, rules.waived)
+    return RuleWeights(rules.token_filter, rules.weighed, rules, rules.waived, rules.linked_only)
 
 
 # ---------------------------------------------------------------------------------------------
