@@ -374,6 +374,40 @@ def test_replace_pii_replaces_only_pii_columns(
     pd.testing.assert_frame_equal(out, la.replace_pii(shuffled, random_state=1))
 
 
+def test_pii_in_a_category_column_comes_out_as_fakes_and_its_categories_stay_out(
+    tmp_path: Path,
+) -> None:
+    """Phone numbers held as categories of int64 (or nullable Int64): the schema declared the
+    numbers themselves as the column's categories, the model file kept them, and no fake was
+    one of them, so every synthetic row came out missing; ``replace_pii`` gave all missing
+    too."""
+    rng = np.random.default_rng(0)
+    numbers = [2125550100 + k for k in range(8)]
+    phones = rng.choice(numbers, 3000)
+    frame = pd.DataFrame(
+        {
+            "phone": pd.Categorical(phones),
+            "mobile": pd.Categorical(pd.array(phones[::-1], dtype="Int64")),
+            "x": rng.normal(size=3000).round(2),
+        }
+    )
+    schema = la.infer_schema(frame)
+    for name in ("phone", "mobile"):
+        assert schema[name].pii is PiiType.PHONE
+        assert schema[name].category_order is None and schema[name].category_dtype is None
+    la.Synthesizer(random_state=0).fit(frame).save(tmp_path / "model.lk")
+    with zipfile.ZipFile(tmp_path / "model.lk") as archive:
+        manifest = archive.read("manifest.json").decode()
+    assert not any(str(number) in manifest for number in numbers)
+    out = la.load(tmp_path / "model.lk").sample(500, random_state=1)
+    replaced = la.replace_pii(frame, random_state=1)
+    for table in (out, replaced):
+        for name in ("phone", "mobile"):
+            assert isinstance(table[name].dtype, pd.CategoricalDtype)
+            assert table[name].notna().all(), name
+            assert not table[name].astype(str).isin([str(n) for n in numbers]).any()
+
+
 def test_consistent_mode_maps_equal_values_to_equal_fakes(planted: pd.DataFrame) -> None:
     out = la.replace_pii(planted, consistent=True, random_state=3)
     for column in ("full_name", "email", "card", "iban", "ssn", "home"):

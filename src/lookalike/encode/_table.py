@@ -167,6 +167,9 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     bool_objects = spec.kind is ColumnKind.BOOLEAN and dtype == "object"
     if bool_objects and set(values.dropna()) <= {"True", "False"}:
         dtype = "boolean"
+    if spec.pii is not None and dtype == "category":
+        # Fakes are none of the declared categories (a schema of an earlier version kept them).
+        return _cast(values, dtype)
     if dtype == "category" and spec.category_dtype is not None:
         return _typed_categories(values, spec, spec.category_dtype)
     if dtype == "category" and spec.category_order is not None:

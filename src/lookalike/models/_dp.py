@@ -1562,7 +1562,8 @@ def _fuse_discovery(
 
 
 def _label_tokens(column: PrivateColumn, spec: ColumnSpec, series: pd.Series) -> np.ndarray:
-    labels = series.map(value_label)
+    # As objects: a category column with no value maps to its own (nullable) dtype.
+    labels = series.map(value_label).astype(object)
     missing = labels.isna().to_numpy()
     if spec.kind is ColumnKind.BOOLEAN:
         text = labels.fillna("").str.lower()

@@ -101,6 +101,9 @@ def _replaced(values: pd.Series, pii: PiiType, maker: FakeMaker) -> pd.Series:
     result = pd.Series(fakes, index=values.index, name=values.name, dtype=object)
     if numeric:
         return pd.to_numeric(result).astype(values.dtype)
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        # Categories of the fakes: the real ones are the identifiers (the fakes are none of them).
+        return result.astype("category")
     return result.astype(values.dtype)
 
 

@@ -7,6 +7,7 @@ import json
 import re
 import warnings
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -92,6 +93,9 @@ def infer_schema(data: pd.DataFrame, overrides: Mapping[str, Any] | None = None)
         override = overrides.get(str(name))
         if override is not None:
             inferred = _apply_override(inferred, override, data[name])
+        if inferred.pii is not None and inferred.category_order is not None:
+            # Its categories are the identifiers themselves, and the fakes are none of them.
+            inferred = replace(inferred, category_order=None, ordered=False, category_dtype=None)
         if inferred.number_format is not None and not (
             isinstance(override, Mapping) and "number_format" in override
         ):
