@@ -705,6 +705,9 @@ class RuleSampler:
         self.rules = list(rules)
         # The pseudo-rows each leaf was smoothed by toward its parent: labels', then bins'.
         self.pseudo_rows = pseudo_rows
+        # Whether the rows drawn weigh by the mass the rules leave them (controlled sampling's
+        # particles; set by its caller).
+        self.weighs_rows = False
         self.encoder = encoder
         self.models = models  # the model's column trees, in its order
         self.schema: Schema = encoder.schema
@@ -1513,7 +1516,7 @@ class RuleSampler:
         bin_low = bin_high = np.full(len(rows), -1, dtype=np.int64)
         if column.domain != "label":
             low, high, exclusions = self._interval(column, features, rows, extra)
-            self._raise_if_empty(low > high, column, rows)
+            self._raise_if_empty(low > high, column, rows, missing_left=True)
             if name in self.kept:
                 self.kept_low[name][rows] = low
                 self.kept_high[name][rows] = high
@@ -1554,7 +1557,7 @@ class RuleSampler:
             allowed &= fits | column.missing[None, :]
         if (~column.missing).any():
             dead = ~(allowed & ~column.missing[None, :]).any(axis=1)
-            self._raise_if_empty(dead[index], column, rows)
+            self._raise_if_empty(dead[index], column, rows, missing_left=True)
         # An unrestricted column keeps the sampler's fast path.
         if allowed.all():
             return None
@@ -1902,7 +1905,16 @@ class RuleSampler:
         allowed = np.vstack([np.eye(width, dtype=bool), np.ones((1, width), dtype=bool)])
         return Patterns(allowed, np.where(use, tokens, width))
 
-    def _raise_if_empty(self, dead: np.ndarray, column: _Column, rows: np.ndarray) -> None:
+    def _raise_if_empty(
+        self, dead: np.ndarray, column: _Column, rows: np.ndarray, missing_left: bool = False
+    ) -> None:
+        """ConditionError when rows have no value the rules allow. Where the rows weigh by the
+        mass the rules leave them (:attr:`weighs_rows`) and the missing value is left
+        (``missing_left``, which satisfies every rule), some rows may have only that: they
+        keep the least of weights and are practically never drawn. ``if g == 'a' then y > x``
+        left no ``y`` past an ``x`` beyond ``y``'s largest value, and the sample raised."""
+        if missing_left and self.weighs_rows and column.missing.any() and not dead.all():
+            return
         if dead.any():
             involved = [r.text for r in self.rules if column.name in r.columns]
             # A share, not a count: under conditions the rows here are a pool of candidates,

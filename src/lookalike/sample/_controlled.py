@@ -374,6 +374,7 @@ def _rule_arguments(
 
 
 def _weights(rules: RuleSampler) -> RuleWeights:
+    rules.weighs_rows = True
     return RuleWeights(rules.token_filter, rules.weighed, rules, rules.waived, rules.linked_only)
 
 
