@@ -2264,8 +2264,9 @@ def rule_sampler(
     values contradict them: fixed values and rules win over a link, as in
     :func:`~lookalike.control._links.apply_links`.
 
-    Links on a ``targeted`` or fixed column (rebalanced, shifted, in a parity, or given one
-    value) hold as rules with no rule at all: the call keeps that column's value, so the link
+    Links on a ``targeted`` or fixed column (rebalanced, shifted, in a parity, given one
+    value, or kept to a set or range by a condition), and links that share a column with a
+    link that holds, hold as rules with no rule at all: the call keeps that column's value, so the link
     cannot recompute it after the draw, and a source drawn first from a leaf that does not
     tell its value apart would keep another (a 200-row table rebalanced to half its rarest
     value broke 501 pairs of 1,000; a country fixed by a condition, 37 % of 6,000).
@@ -2278,14 +2279,29 @@ def rule_sampler(
     if fixed_values is not None:
         held |= {str(c) for c in fixed_values.columns if fixed_values[c].notna().any()}
     held |= {r.formula.target for r in everything if r.formula is not None}
-    links = [
-        link
-        for link in getattr(model, "links_", ())
-        if link.kind == "mapping"
+    mappings = [link for link in getattr(model, "links_", ()) if link.kind == "mapping"]
+    # A link that shares a column with one that holds holds too: in a chain zip -> city ->
+    # country, a country kept as given needs the zip's city to be one of its own (else the
+    # city computed from the zip drawn after it broke the pair in 90 % of the rows).
+    joined: set[int] = set()
+    while grown := {
+        k
+        for k, link in enumerate(mappings)
+        if k not in joined
         and not held & {link.column, *link.sources}
         and not {link.column, *link.sources} <= set(fixed)
-        and _rules_allow_link(everything, {link.column, *link.sources}, {*targeted, *fixed})
-    ]
+        and _rules_allow_link(
+            everything,
+            {link.column, *link.sources},
+            {
+                *targeted,
+                *fixed,
+                *(c for j in joined for c in (mappings[j].column, *mappings[j].sources)),
+            },
+        )
+    }:
+        joined |= grown
+    links = [link for k, link in enumerate(mappings) if k in joined]
     if not everything and not links:
         return None
 

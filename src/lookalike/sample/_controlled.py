@@ -347,7 +347,9 @@ def _rule_samplers(
         # A fixed value holds in every row, where a link could leave a row no value; sets and
         # ranges restrict a column as rules do.
         fixed = {c.column: c.values[0] for c in conditions if c.kind == "value"}
-        sampler = rule_sampler(model, rules, 0, stream, None, fixed, targeted)
+        # A set or range keeps its column's values as a rule would: its links hold.
+        kept = [c.column for c in conditions if c.kind != "value"]
+        sampler = rule_sampler(model, rules, 0, stream, None, fixed, [*targeted, *kept])
         if sampler is None:
             return None, None, None
         sampler.take_conditions(conditions)
