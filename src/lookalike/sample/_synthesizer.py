@@ -607,7 +607,11 @@ class Synthesizer:
             if link.kind == "mapping"
             for c in (link.column, *link.sources)
         }
-        given = {str(c) for c, some in zip(table.columns, present.any(axis=0), strict=True) if some}
+        given = {
+            str(c)
+            for c, some in zip(table.columns, np.asarray(present.any(axis=0)).tolist(), strict=True)
+            if some
+        }
         whole = ruled or bool(linked & given)
         limit = _MAX_RULED_SEED_GROUPS if whole else _MAX_SEED_GROUPS
         if len(first) > limit:
