@@ -854,17 +854,19 @@ class RuleSampler:
         return restriction
 
     def waived(self, j: int, features: np.ndarray) -> np.ndarray | None:
-        """Per row, whether a rule on the column drawn at model column ``j`` does not bind
-        because another of its columns, drawn or fixed before, is missing (None: no row)."""
+        """Per row, which of the columns the rules tie to the one drawn at model column ``j``
+        are missing, drawn or fixed before it (their rules do not bind there): bit ``k`` for
+        the ``k``-th; None where none is on any row."""
         target = self.by_position.get(j)
         if target is None or target[1] != 0:
             return None
-        out = np.zeros(len(features), dtype=bool)
-        for other in self.partners[target[0]]:
+        out = np.zeros(len(features), dtype=np.int64)
+        for k, other in enumerate(sorted(self.partners[target[0]])):
             column = self.columns[other]
             tokens = features[:, column.coarse]
-            known = tokens != MASKED
-            out[known] |= column.missing[tokens[known].astype(np.int64)]
+            known = np.flatnonzero(tokens != MASKED)
+            gone = column.missing[tokens[known].astype(np.int64)]
+            out[known[gone]] |= 1 << min(k, 62)
         return out if out.any() else None
 
     def _restricted_through_links(self, named: set[str], linked: Sequence[_Pair]) -> set[str]:

@@ -728,30 +728,34 @@ def _live_restriction(
 def _waived_like_the_rest(
     kept: np.ndarray, waived: np.ndarray | None, weights: np.ndarray
 ) -> np.ndarray:
-    """``kept`` with the waived particles' shares scaled so that, weighed, they keep on average
-    what the others keep.
+    """``kept`` with the waived particles' shares scaled so that, weighed, each group of them
+    (``waived``: which rules each waives, 0 for none) keeps on average what the particles
+    the rules all bind keep.
 
     A missing value satisfies every rule, and the rules leave the model's share of missing
     values as it was: unweighed by ``y > x``, the rows whose ``x`` was missing kept all their
     mass while the others kept half, and 27 % of the rows came out without ``x`` (15 % in the
-    model). Their own restrictions still tell them apart: only the scale is shared.
+    model). Under ``y > x`` and ``y > z`` a row missing ``x`` keeps what ``y > z`` leaves it;
+    scaled with the rows missing both, by one factor, those came out 14.5 % (8.3 %). Within a
+    group the rows' own restrictions still tell them apart: only the scale is shared.
 
     >>> _waived_like_the_rest(np.array([0.5, 0.3, 1.0, 0.5]),
-    ...                       np.array([False, False, True, True]), np.ones(4)).tolist()
+    ...                       np.array([0, 0, 1, 1]), np.ones(4)).tolist()
     [0.5, 0.3, 0.5333333333333333, 0.26666666666666666]
     """
     if waived is None:
         return kept
     live = weights > 0
-    bound, free = live & ~waived, live & waived
-    if not bound.any() or not free.any():
-        return kept
-    own = float(np.dot(kept[free], weights[free]) / weights[free].sum())
-    if own <= 0:
+    bound = live & (waived == 0)
+    if not bound.any():
         return kept
     rest = float(np.dot(kept[bound], weights[bound]) / weights[bound].sum())
     scaled = kept.copy()
-    scaled[free] *= rest / own
+    for code in np.unique(waived[live & (waived != 0)]):
+        free = live & (waived == code)
+        own = float(np.dot(kept[free], weights[free]) / weights[free].sum())
+        if own > 0:
+            scaled[free] *= rest / own
     return scaled
 
 
