@@ -639,6 +639,23 @@ def test_rules_tying_a_column_to_two_others_keep_the_rows_missing_one_or_both() 
     assert out["both"].mean() == pytest.approx(free["both"].mean(), abs=0.015)
 
 
+def test_a_rule_on_two_columns_keeps_the_missing_share_under_a_target_too() -> None:
+    """``y > x`` with ``x``'s mean shifted (``y`` drawn first): the target's column is drawn
+    by its own path, where the rows missing ``y`` were not scaled, and 19 % of the rows came
+    out without ``y`` (10 % in the model)."""
+    rng = np.random.default_rng(0)
+    n = 8000
+    x = rng.normal(20, 5, n).round(1)
+    y = (x + rng.normal(0, 2, n)).round(1)
+    x[rng.random(n) < 0.15] = np.nan
+    y[rng.random(n) < 0.10] = np.nan
+    model = la.Synthesizer(random_state=0, column_order="table").fit(pd.DataFrame({"y": y, "x": x}))
+    shifted = model.sample(12_000, shift={"x": {"mean": "+2"}}, random_state=2)
+    out = model.sample(12_000, rules=["y > x"], shift={"x": {"mean": "+2"}}, random_state=2)
+    assert la.check_rules(out, ["y > x"]).all_hold
+    assert out["y"].isna().mean() == pytest.approx(shifted["y"].isna().mean(), abs=0.02)
+
+
 def test_a_missing_value_under_a_rule_comes_from_rows_like_the_rules_rows() -> None:
     """A category missing at random in one row in five: a row whose earlier column says it is
     'a' kept its missing value at a blend of its own share of the allowed values and theirs

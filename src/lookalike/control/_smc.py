@@ -530,6 +530,11 @@ class _Engine:
         )
         renormalised = restricting if rules is None else allowed
         patterns = _live_restriction(renormalised, j, features, rows, live)
+        if rules is not None and rules.given is not None:
+            # What the links alone leave is renormalised over too (see RuleWeights).
+            given = _live_restriction(rules.given, j, features, rows, live)
+            if given is not None:
+                patterns = given if patterns is None else patterns & given
         restriction = None if patterns is None else patterns.dense_weights()
         if restriction is not None:
             probs = _restrict(probs, restriction, self.overall[j])
@@ -537,7 +542,16 @@ class _Engine:
         rule_weights = None if ruled is None else ruled.dense_weights()
         tilted = probs * factor(features)
         if rule_weights is not None:
+            assert rules is not None
+            free = tilted.sum(axis=1)
             tilted = tilted * rule_weights
+            waived = None if rules.waived is None else rules.waived(j, features)
+            if waived is not None:
+                # The rules' share of each particle's mass, scaled as in _draw_ruled.
+                share = np.divide(tilted.sum(axis=1), free, out=np.zeros(len(free)), where=free > 0)
+                scaled = _waived_like_the_rest(share, waived, weights * free)
+                ratio = np.divide(scaled, share, out=np.ones(len(share)), where=share > 0)
+                tilted = tilted * ratio[:, None]
         kept = tilted.sum(axis=1)
         if np.any(weights * kept > 0):
             return _DenseTilted(tilted), weights * kept
