@@ -189,7 +189,9 @@ def group_rows(keys: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, np.ndarr
 
 def _compact(code: np.ndarray, size: int) -> tuple[np.ndarray, int]:
     """Codes renumbered 0..k-1 (the k that occur), and k."""
-    if size <= 1 << 22:
+    # Slots for every possible code where they are few against the rows; else a sort of the
+    # rows (4 million slots for 2,000 rows took 12 ms against 0.2 ms).
+    if size <= 1 << 22 and size <= 32 * len(code):
         present = np.zeros(size, dtype=bool)
         present[code] = True
         # Numbers written only where a code occurs: a cumulative sum over all ``size`` slots
