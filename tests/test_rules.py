@@ -656,27 +656,6 @@ def test_a_rule_on_two_columns_keeps_the_missing_share_under_a_target_too() -> N
     assert out["y"].isna().mean() == pytest.approx(shifted["y"].isna().mean(), abs=0.02)
 
 
-def test_a_missing_value_under_a_rule_comes_from_rows_like_the_rules_rows() -> None:
-    """A category missing at random in one row in five: a row whose earlier column says it is
-    'a' kept its missing value at a blend of its own share of the allowed values and theirs
-    overall, so under ``g == 'c'`` the rows without ``g`` came from near 'a' and 'b' (their
-    ``v`` 0.64 below the 'c' rows'). The row's own share counts as far as its leaf's rows do
-    (no pseudo-rows of smoothing), the values overall as five rows more."""
-    rng = np.random.default_rng(0)
-    n = 20_000
-    hidden = rng.choice(["a", "b", "c"], n)
-    centre = np.select([hidden == "a", hidden == "b"], [0.0, 3.0], 6.0)
-    g = hidden.astype(object)
-    g[rng.random(n) < 0.2] = None
-    frame = pd.DataFrame({"v": rng.normal(centre, 1.0).round(2), "g": g})
-    model = la.Synthesizer(random_state=0, column_order="table").fit(frame)
-    for rule, most in (("g != 'a'", 0.2), ("g == 'c'", 0.35)):
-        out = model.sample(20_000, rules=[rule], random_state=5)
-        gone = out["g"].isna()
-        assert gone.mean() == pytest.approx(0.2, abs=0.015)
-        assert abs(out.loc[gone, "v"].mean() - out.loc[~gone, "v"].mean()) < most, rule
-
-
 def test_a_conditional_rule_leaving_a_row_only_a_missing_value_weighs_it_out() -> None:
     """``if g == 'a' then y > x``: a row with ``g == 'a'`` and an ``x`` past ``y``'s largest
     value may only have ``y`` missing. The sample raised (ConditionError on 0.01-0.02 % of the

@@ -339,9 +339,6 @@ class _Column:
         return self._fine_low[bins], self._fine_high[bins]
 
 
-#: A missing value keeps the share of its row's values the rules allow, weighed as if the row's
-#: leaf held this many more rows with the values overall (see RuleSampler._missing_shares).
-_MISSING_PRIOR_ROWS = 5.0
 #: The least weight of a token the rules allow: an interval that only touches it keeps it possible.
 _LEAST_SHARE = 1e-9
 
@@ -700,11 +697,8 @@ class RuleSampler:
         fixed_values: pd.DataFrame | None = None,
         models: Sequence[ColumnModel] | None = None,
         links: Sequence[Link] = (),
-        pseudo_rows: tuple[float, float] = (0.0, 0.0),
     ) -> None:
         self.rules = list(rules)
-        # The pseudo-rows each leaf was smoothed by toward its parent: labels', then bins'.
-        self.pseudo_rows = pseudo_rows
         # Whether the rows drawn weigh by the mass the rules leave them (controlled sampling's
         # particles; set by its caller).
         self.weighs_rows = False
@@ -1621,40 +1615,29 @@ class RuleSampler:
         """Per row, the share of the missing token's mass it keeps: what the rules leave of its
         values, so they leave the model's share of missing values as it was.
 
-        That is the share of the row's values the rules allow (cut bins at their share), as
-        far as its leaf holds values: counted in rows, less the pseudo-rows that smoothed the
-        leaf toward its parent, with the share of the column's values overall as
-        :data:`_MISSING_PRIOR_ROWS` rows more. A row whose leaf is all missing (a cancelled
-        flight's arrival delay, missing because its departure delay is) tells nothing of the
-        values it would have had and takes the share overall: where the few values of such a
-        leaf decided it, those rows outweighed every row the rules cut (19 % of 40,000 flights
-        came out with no arrival delay under ``arr_delay >= 100``, 2.8 % in the model). A row
-        of many values takes its own: blended with the share overall by its missing part, a
-        category missing at random kept its missing values in rows of other categories (under
-        ``g == 'c'``, rows whose ``v`` was 0.6 below the 'c' rows'). The mass is the row's own
-        tree's (``trees``: its index among the column's), or the trees' mixture.
+        That is the row's mass of the allowed values (cut bins at their share), and for the
+        part of the row that is missing, the share of the column's values overall the rules
+        allow: a row mostly missing (a cancelled flight's arrival delay, missing because its
+        departure delay is) tells little of the values it would have had. Where the few values
+        of such a leaf decided its share, those rows outweighed every row the rules cut: 19 %
+        of 40,000 flights came out with no arrival delay under ``arr_delay >= 100`` (2.8 % in
+        the model). The mass is the row's own tree's (``trees``: its index among the
+        column's), or the trees' mixture. (Counting the row's own share by its leaf's rows,
+        less the smoothing pseudo-rows, was tried: better on 20,000 rows, worse on 2,000-5,000,
+        where leaves of 20 rows fell back to the share overall; see RESULTS.)
         """
         if self.models is None:
             return np.ones(len(at))
         column = cuts.column
         ensemble = self.models[column.coarse].ordered
-        known = cuts.features[at]
         if trees is None:
-            leaves = [tree.leaves(known) for tree in ensemble]
-            probs = leaf_mixture(ensemble, leaves)
-            rows_in_leaf = np.mean(
-                [t.leaf_counts[leaf].sum(axis=1) for t, leaf in zip(ensemble, leaves, strict=True)],
-                axis=0,
-            )
+            probs = leaf_probabilities(ensemble, cuts.features[at])
         else:
             probs = np.empty((len(at), column.n_tokens))
-            rows_in_leaf = np.empty(len(at))
             for t, tree in enumerate(ensemble):
                 mine = np.flatnonzero(trees == t)
                 if len(mine):
-                    leaf = tree.leaves(known[mine])
-                    probs[mine] = leaf_mixture((tree,), [leaf])
-                    rows_in_leaf[mine] = tree.leaf_counts[leaf].sum(axis=1)
+                    probs[mine] = leaf_mixture((tree,), [tree.leaves(cuts.features[at[mine]])])
         present = ~column.missing
         overall = sum(t.leaf_counts.sum(axis=0, dtype=np.float64) for t in ensemble) * present
         overall = np.broadcast_to(overall / max(float(overall.sum()), 1e-300), probs.shape)
@@ -1679,18 +1662,8 @@ class RuleSampler:
             enter, leave = column.cuts(one, low, high)
             overall[row, tokens] *= column.tenth_shares(one, enter, leave, low, high).mean(axis=1)
         total = np.maximum(probs.sum(axis=1), 1e-300)
-        # In rows: the leaf's values (less the pseudo-rows that smoothed it toward its parent,
-        # which are no evidence of this row) and those of them the rules allow, with the
-        # values overall as _MISSING_PRIOR_ROWS more.
-        values = rows_in_leaf * (probs * present[None, :]).sum(axis=1) / total
-        allowed_share = weights.sum(axis=1) / np.maximum(
-            (probs * present[None, :]).sum(axis=1), 1e-300
-        )
-        smoothing = self.pseudo_rows[1] if column.continuous else self.pseudo_rows[0]
-        values = np.maximum(values - smoothing, 0.0)
-        share = (values * allowed_share + _MISSING_PRIOR_ROWS * overall.sum(axis=1)) / (
-            values + _MISSING_PRIOR_ROWS
-        )
+        missing = (probs * column.missing[None, :]).sum(axis=1) / total
+        share = weights.sum(axis=1) / total + missing * overall.sum(axis=1)
         kept: np.ndarray = np.clip(share, _LEAST_SHARE, 1.0)
         return kept
 
@@ -2317,10 +2290,6 @@ def rule_sampler(
             fixed_values,
             model.trees_,
             kept,
-            (
-                float(getattr(model, "smoothing", 0.0)),
-                float(getattr(model, "smoothing_continuous", 0.0)),
-            ),
         )
         if kept and fixed:
             _check_fixed_link_values(sampler, fixed)
