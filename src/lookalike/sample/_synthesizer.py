@@ -599,21 +599,32 @@ class Synthesizer:
             + [pd.factorize(table[c])[0][:, None] for c in table.columns if str(c) in named]
         )
         _, first, group = np.unique(keys, axis=0, return_index=True, return_inverse=True)
-        # Seed rows that fix a column of a mapping link draw as rules do, so the link holds
-        # (a country fixed after its cities: 713 of 3,000 rows kept a city of another country).
-        linked = {
-            c
+        # Seed rows that fix the column a mapping link computes, drawn after its source, draw
+        # as rules do, so the link holds (a country fixed after its cities: 713 of 3,000 rows
+        # kept a city of another country). A fixed source needs no such draw (the link computes
+        # its column from it), nor a column drawn before its source (the source is drawn given
+        # it: adult's education; the whole draw took 29 s for 723 groups, against 7.9 s).
+        place = np.argsort(self.order_)
+        first_part = {
+            name: int(place[self.encoder_.positions(name)[0]])
+            for name in self.schema_.names
+            if name in self.encoder_.modelled
+        }
+        mapped = {
+            link.column
             for link in self.links_
             if link.kind == "mapping"
-            for c in (link.column, *link.sources)
+            and link.column in first_part
+            and link.sources[0] in first_part
+            and first_part[link.column] > first_part[link.sources[0]]
         }
         given = {
             str(c)
             for c, some in zip(table.columns, np.asarray(present.any(axis=0)).tolist(), strict=True)
             if some
         }
-        whole = ruled or bool(linked & given)
-        limit = _MAX_RULED_SEED_GROUPS if whole else _MAX_SEED_GROUPS
+        whole = ruled or bool(mapped & given)
+        limit = _MAX_RULED_SEED_GROUPS if ruled else _MAX_SEED_GROUPS
         if len(first) > limit:
             weighed = (
                 "; the rules restrict each column as it is drawn but do not reweigh the "
