@@ -597,18 +597,24 @@ def test_a_rule_on_the_source_of_a_mapping_weighs_the_column_it_maps_to() -> Non
         assert (ruled["g"] == "x").mean() == pytest.approx((given["g"] == "x").mean(), abs=0.02)
 
 
+def _cities_of_groups(rng: np.random.Generator, n: int = 4000) -> pd.DataFrame:
+    """120 cities in 10 countries (``c005`` is in ``Kf``); each of three groups ``g`` lives
+    mostly in its own third of the cities, so the trees learn the cities loosely."""
+    cities = np.array([f"c{k:03d}" for k in range(120)])
+    group = rng.choice(3, n)
+    near = np.exp(-((np.arange(120)[None, :] / 120 - group[:, None] / 2) ** 2) / 0.05)
+    city = np.array([rng.choice(cities, p=p / p.sum()) for p in near])
+    country = np.array(["K" + "abcdefghij"[int(c[1:]) % 10] for c in city])
+    return pd.DataFrame({"g": group.astype(str), "city": city, "country": country})
+
+
 def test_a_rule_on_the_source_of_a_mapping_leaves_the_column_drawn_after_it_unweighed() -> None:
     """The link sets the country of a city drawn before it, so the rules keep all the mass
     it leaves; weighed by the trees' share of the city's country (0.49 for one of the three
     cities, whose 120 cities the trees learn loosely), that city's rows fell from 0.27 to
     0.15 of the sample and the groups' shares moved off the condition's."""
     rng = np.random.default_rng(1)
-    cities = np.array([f"c{k:03d}" for k in range(120)])
-    group = rng.choice(3, 4000)
-    near = np.exp(-((np.arange(120)[None, :] / 120 - group[:, None] / 2) ** 2) / 0.05)
-    city = np.array([rng.choice(cities, p=p / p.sum()) for p in near])
-    country = np.array(["K" + "abcdefghij"[int(c[1:]) % 10] for c in city])
-    frame = pd.DataFrame({"g": group.astype(str), "city": city, "country": country})
+    frame = _cities_of_groups(rng)
     model = la.Synthesizer(random_state=0, column_order="table").fit(frame)
     assert [(k.column, k.sources) for k in model.links_] == [("country", ("city",))]
     three = ["c005", "c050", "c019"]
@@ -628,12 +634,7 @@ def test_a_condition_on_a_mapped_column_keeps_its_pairs_and_weighs_its_source() 
     country drawn after its city by the trees' share of the city's country, which the link
     sets anyway: one group's share went from the model's 0.31 to 0.25, now 0.33.)"""
     rng = np.random.default_rng(1)
-    cities = np.array([f"c{k:03d}" for k in range(120)])
-    group = rng.choice(3, 4000)
-    near = np.exp(-((np.arange(120)[None, :] / 120 - group[:, None] / 2) ** 2) / 0.05)
-    city = np.array([rng.choice(cities, p=p / p.sum()) for p in near])
-    country = np.array(["K" + "abcdefghij"[int(c[1:]) % 10] for c in city])
-    frame = pd.DataFrame({"g": group.astype(str), "city": city, "country": country})
+    frame = _cities_of_groups(rng)
     model = la.Synthesizer(random_state=0, column_order="table").fit(frame)
     country_of = dict(zip(frame["city"], frame["country"], strict=True))
     given = model.sample(6000, conditions={"country": "Kd"}, random_state=1)

@@ -639,16 +639,25 @@ def test_rules_tying_a_column_to_two_others_keep_the_rows_missing_one_or_both() 
     assert out["both"].mean() == pytest.approx(free["both"].mean(), abs=0.015)
 
 
+def _close_pair_with_gaps(
+    rng: np.random.Generator, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``y`` near ``x`` (about 20, 15 % and 10 % missing) and a label ``g`` (a or b, 20 %
+    missing), each missing at random."""
+    x = rng.normal(20, 5, n).round(1)
+    y = (x + rng.normal(0, 2, n)).round(1)
+    x[rng.random(n) < 0.15] = np.nan
+    y[rng.random(n) < 0.1] = np.nan
+    g = rng.choice(["a", "b"], n).astype(object)
+    g[rng.random(n) < 0.2] = None
+    return x, y, g
+
+
 def test_a_rule_on_two_columns_keeps_the_missing_share_under_a_target_too() -> None:
     """``y > x`` with ``x``'s mean shifted (``y`` drawn first): the target's column is drawn
     by its own path, where the rows missing ``y`` were not scaled, and 19 % of the rows came
     out without ``y`` (10 % in the model)."""
-    rng = np.random.default_rng(0)
-    n = 8000
-    x = rng.normal(20, 5, n).round(1)
-    y = (x + rng.normal(0, 2, n)).round(1)
-    x[rng.random(n) < 0.15] = np.nan
-    y[rng.random(n) < 0.10] = np.nan
+    x, y, _ = _close_pair_with_gaps(np.random.default_rng(0), 8000)
     model = la.Synthesizer(random_state=0, column_order="table").fit(pd.DataFrame({"y": y, "x": x}))
     shifted = model.sample(12_000, shift={"x": {"mean": "+2"}}, random_state=2)
     out = model.sample(12_000, rules=["y > x"], shift={"x": {"mean": "+2"}}, random_state=2)
@@ -661,14 +670,7 @@ def test_a_conditional_rule_leaving_a_row_only_a_missing_value_weighs_it_out() -
     value may only have ``y`` missing. The sample raised (ConditionError on 0.01-0.02 % of the
     rows drawn); such a row now keeps the least of weights, and the rows are the model's
     where the rule holds."""
-    rng = np.random.default_rng(0)
-    n = 8000
-    x = rng.normal(20, 5, n).round(1)
-    y = (x + rng.normal(0, 2, n)).round(1)
-    x[rng.random(n) < 0.15] = np.nan
-    y[rng.random(n) < 0.10] = np.nan
-    g = rng.choice(["a", "b"], n).astype(object)
-    g[rng.random(n) < 0.2] = None
+    x, y, g = _close_pair_with_gaps(np.random.default_rng(0), 8000)
     model = la.Synthesizer(random_state=0).fit(pd.DataFrame({"x": x, "y": y, "g": g}))
     free = model.sample(80_000, random_state=9)
     holds = free[~((free["g"] == "a") & (free["y"] <= free["x"]))]
@@ -688,12 +690,7 @@ def test_a_rule_on_two_columns_keeps_the_missing_share_of_either() -> None:
     the token of 1.7 began at 1.7000000000000002 (ConditionError on 0.007 % of rows)."""
     rng = np.random.default_rng(0)
     n = 20_000
-    x = rng.normal(20, 5, n).round(1)
-    y = (x + rng.normal(0, 2, n)).round(1)
-    x[rng.random(n) < 0.15] = np.nan
-    y[rng.random(n) < 0.1] = np.nan
-    g = rng.choice(["a", "b"], n).astype(object)
-    g[rng.random(n) < 0.2] = None
+    x, y, g = _close_pair_with_gaps(rng, n)
     v = np.where(g == "a", rng.normal(0, 1, n), rng.normal(2, 1, n)).round(2)
     frame = pd.DataFrame({"x": x, "y": y, "g": g, "v": v})
     for columns in (["x", "y", "g", "v"], ["y", "x", "v"]):
