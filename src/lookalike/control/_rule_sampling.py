@@ -31,7 +31,7 @@ and label tables are pruned to values that have a partner (arc consistency).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -802,7 +802,7 @@ class RuleSampler:
         # value the formula sets.
         named = {name for rule in self.rules if rule.formula is None for name in rule.columns}
         self._linked = linked
-        self._named = named
+        self._named = frozenset(named)  # the rules' own columns (named grows below)
         named |= self._restricted_through_links(named, linked)
         # The other columns of each column's rules (those of formulas aside: they set values).
         self.partners: dict[str, set[str]] = {name: set() for name in self.columns}
@@ -863,7 +863,7 @@ class RuleSampler:
             out[known[gone]] |= 1 << min(k, 62)
         return out if out.any() else None
 
-    def _restricted_through_links(self, named: set[str], linked: Sequence[_Pair]) -> set[str]:
+    def _restricted_through_links(self, named: Set[str], linked: Sequence[_Pair]) -> set[str]:
         """The columns a link ties (in a chain too) to one the rules name, which the rows are
         weighed at: those drawn before every column they are linked with.
 

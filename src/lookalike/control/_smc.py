@@ -460,9 +460,7 @@ class _Engine:
         if ruled is not None:
             assert both is not None
             kept = allowed_mass(trees, state.features, both, pick, leaves)
-            live, ids = state.weights > 0, state.row_ids()
-            given = _live_restriction(rules.given, j, state.features, ids, live)
-            open_filter = given if base is None or given is None else base & given
+            open_filter = _with_given(base, rules, j, state)
             if open_filter is not None:
                 # The share of what the other filters leave (they restrict, never weigh).
                 open_mass = allowed_mass(trees, state.features, open_filter, pick, leaves)
@@ -528,13 +526,12 @@ class _Engine:
             if table is not None
             else leaf_probabilities(self.models[j].ordered, features)
         )
-        renormalised = restricting if rules is None else allowed
-        patterns = _live_restriction(renormalised, j, features, rows, live)
-        if rules is not None and rules.given is not None:
-            # What the links alone leave is renormalised over too (see RuleWeights).
-            given = _live_restriction(rules.given, j, features, rows, live)
-            if given is not None:
-                patterns = given if patterns is None else patterns & given
+        if rules is None:
+            patterns = _live_restriction(restricting, j, features, rows, live)
+        else:
+            patterns = _with_given(
+                _live_restriction(allowed, j, features, rows, live), rules, j, state
+            )
         restriction = None if patterns is None else patterns.dense_weights()
         if restriction is not None:
             probs = _restrict(probs, restriction, self.overall[j])
@@ -737,6 +734,18 @@ def _live_restriction(
     index[live] = part.index
     share = None if part.share is None else np.vstack([part.share, np.ones((1, width))])
     return Patterns(np.vstack([part.allowed, np.ones((1, width), dtype=bool)]), index, share)
+
+
+def _with_given(
+    base: Patterns | None, rules: RuleWeights, j: int, state: _Particles
+) -> Patterns | None:
+    """``base`` and what the links alone leave column ``j`` (``rules.given``): the restriction
+    the particles are renormalised over, not weighed by."""
+    if rules.given is None:
+        return base
+    live = state.weights > 0
+    given = _live_restriction(rules.given, j, state.features, state.row_ids(), live)
+    return given if base is None else base if given is None else base & given
 
 
 def _waived_like_the_rest(
