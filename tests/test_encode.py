@@ -371,6 +371,26 @@ def test_value_label_is_the_one_label_encoders_rules_and_dp_compare(
     assert value_label(value) == label
 
 
+@pytest.mark.parametrize(
+    "series",
+    [
+        pd.Series([True, 1, 1.0, "1", None, 2.5], dtype=object),  # equal as numbers, not as labels
+        pd.Series(["b", "a", None, "b"], dtype=object),
+        pd.Series(["b", "a", None, "b"], dtype="str"),
+        pd.Series([3.0, -0.0, np.nan, 2.5, 3.0]),
+        pd.Series([1, None, 1], dtype="Int64"),
+        pd.Series(["x", "y", None, "x"], dtype="category"),
+        pd.Series(pd.to_datetime(["2024-01-02 00:00", None, "2024-01-02 10:00"])),
+    ],
+)
+def test_value_labels_label_each_value_as_value_label_does(series: pd.Series) -> None:
+    # Distinct values are labelled once; the labels are those of each value on its own.
+    expected = [value_label(v) for v in series.astype(object)]
+    labels = value_labels(series.rename("c"))
+    assert [None if pd.isna(label) else label for label in labels] == expected
+    assert labels.name == "c" and labels.index.equals(series.index)
+
+
 def test_booleans_are_labelled_true_and_false_in_every_storage_and_stage() -> None:
     import lookalike as la
     from lookalike.control._rules import constant_label

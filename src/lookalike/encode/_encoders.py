@@ -791,6 +791,7 @@ class CategoricalEncoder(ColumnEncoder):
         self.locale = locale
         self.categories: list[str] = list(statistics["categories"])
         self._index = {c: i for i, c in enumerate(self.categories)}
+        self._labels = pd.Index(self.categories, dtype=object)
         self.rare_token = len(self.categories) if statistics["has_rare"] else None
 
     @property
@@ -805,7 +806,8 @@ class CategoricalEncoder(ColumnEncoder):
         labels = value_labels(series)
         missing = labels.isna().to_numpy()
         fallback = self.rare_token if self.rare_token is not None else -1
-        tokens = np.array([self._index.get(v, fallback) for v in labels], dtype=np.int64)
+        tokens = self._labels.get_indexer(pd.Index(labels, dtype=object))
+        tokens = np.where(tokens < 0, fallback, tokens).astype(np.int64)
         if self.missing_token is not None:
             tokens[missing] = self.missing_token
         # Values unseen in training, or missing where training had none: the most common token.

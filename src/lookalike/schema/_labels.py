@@ -10,10 +10,17 @@ import pandas as pd
 
 
 def value_labels(series: pd.Series) -> pd.Series:
-    """Each value's :func:`value_label`, with missing values as None."""
-    missing = series.isna()
-    out = series.astype(object).where(~missing, None)
-    return out.map(value_label)
+    """Each value's :func:`value_label`, with missing values as NaN.
+
+    Each distinct value is labelled once, except in a column of mixed Python objects, where
+    values equal as numbers (``True == 1 == 1.0``) can still need different labels.
+    """
+    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) != "string":
+        return series.astype(object).where(series.notna(), None).map(value_label)
+    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    # Code -1 (missing) picks the last entry.
+    labels = np.array([*(value_label(v) for v in uniques), np.nan], dtype=object)
+    return pd.Series(labels[codes], index=series.index, name=series.name, dtype=object)
 
 
 def value_label(value: Any) -> str | None:

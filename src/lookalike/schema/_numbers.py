@@ -79,8 +79,9 @@ def guess_number_format(text: pd.Series) -> str | None:
     already), no value may start with a zero it would lose (``007`` is a code), and there must
     be two different values at least.
     """
-    values = text.dropna().astype(str)
-    if values.nunique() < 2:
+    # Every test below holds for all values when it holds for each distinct one.
+    values = pd.Series(text.dropna().astype(str).unique(), dtype=object)
+    if len(values) < 2:
         return None  # one text is a label: adult's "<=50K" alone read as the number 50
     found = _guess_with(values, _NUMBER, ",")
     if found is not None or values.str.fullmatch(_PLAIN).all():
