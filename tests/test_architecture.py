@@ -18,7 +18,7 @@ PACKAGE = Path(lookalike.__file__).parent
 
 #: Stages in the order data flows through them; a stage may import from itself and earlier ones.
 FLOW = (
-    ("errors", "_randomness", "_progress"),
+    ("errors", "_randomness", "_progress", "_threads"),
     ("io",),
     ("schema", "datasets"),
     ("pii",),

@@ -778,7 +778,7 @@ def test_report_adds_stress_tests_and_experiments_from_their_json(tmp_path: Path
     [
         (["fit"], "missing argument 'DATA'. See 'lookalike fit --help'."),
         (["sample", "m.lookalike", "-n", "5"], "missing option '-o'"),
-        (["fit", "x.csv", "-o", "m.lookalike", "--bogus"], "no such option: --bogus."),
+        (["fit", "x.csv", "-o", "m.lookalike", "--xyzzy"], "no such option: --xyzzy."),
         (["fitt"], "no such command 'fitt'. Did you mean 'fit'?"),
         (["report"], "missing argument 'REAL'."),
     ],

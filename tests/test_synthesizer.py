@@ -36,6 +36,45 @@ def test_same_seed_same_model_same_rows(adult_small: pd.DataFrame) -> None:
     assert not a.sample(500).equals(c.sample(500))
 
 
+def test_threads_grow_the_same_model(
+    adult_small: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lookalike.models import _trees
+
+    # Every random draw is made before a tree goes to a thread, so the model file is the same;
+    # also when the memory bound lets one column in flight at a time.
+    files = []
+    for n_jobs, bound in ((1, None), (3, None), (-1, None), (2, 1)):
+        if bound is not None:
+            monkeypatch.setattr(_trees, "_IN_FLIGHT_BYTES", bound)
+        path = tmp_path / f"jobs{n_jobs}.lookalike"
+        la.Synthesizer(random_state=5).fit(adult_small, n_jobs=n_jobs).save(path)
+        files.append(path.read_bytes())
+    assert all(file == files[0] for file in files)
+    for bad in (0, -2, 1.5, True):
+        with pytest.raises(ValueError, match="n_jobs must be None, -1 or a whole number"):
+            la.Synthesizer(random_state=5).fit(adult_small, n_jobs=bad)
+
+
+def test_a_failing_tree_in_a_thread_is_raised(
+    adult_small: pd.DataFrame, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lookalike.models import _trees
+
+    grown = _trees._from_sklearn
+
+    def fail_on_the_fifth(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        if len(calls) == 5:
+            raise MemoryError("no room for this tree")
+        return grown(*args, **kwargs)
+
+    calls: list[int] = []
+    monkeypatch.setattr(_trees, "_from_sklearn", fail_on_the_fifth)
+    with pytest.raises(MemoryError, match="no room"):
+        la.Synthesizer(random_state=5).fit(adult_small, n_jobs=2)
+
+
 def test_marginals_and_pairs_are_close(fitted: la.Synthesizer, adult_small: pd.DataFrame) -> None:
     out = fitted.sample(len(adult_small))
     for column in ["sex", "income", "race", "relationship"]:

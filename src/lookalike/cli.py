@@ -165,10 +165,21 @@ def fit(
             "combinations here.",
         ),
     ] = None,
+    jobs: Annotated[
+        str | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            metavar="N",
+            help="Threads that grow the trees (default: the CPUs this process may use, at most "
+            "$OMP_NUM_THREADS when set; -1: all). The model is the same whatever N is.",
+        ),
+    ] = None,
 ) -> None:
     """Learn a table and save the model."""
     with _reported_errors():
         random_state = _parse_seed(seed)
+        n_jobs = _parse_jobs(jobs)
         eps, dlt = _parse_budget(epsilon, "--epsilon"), _parse_budget(delta, "--delta")
         from lookalike.io import check_output_path, read_table
 
@@ -182,7 +193,7 @@ def fit(
         frame = read_table(data)
         started = time.perf_counter()
         model = la.Synthesizer(random_state=random_state, epsilon=eps, delta=dlt).fit(
-            frame, schema=overrides, rules=declared, progress=True
+            frame, schema=overrides, rules=declared, progress=True, n_jobs=n_jobs
         )
         model.save(output, force=force)
         _out.print(
@@ -773,6 +784,20 @@ def _parse_seed(text: str | None) -> int | None:
         raise _UsageProblem(f"--seed must be a whole number >= 0; got {text!r}.") from None
     if value < 0:
         raise _UsageProblem(f"--seed must be a whole number >= 0; got {value}.")
+    return value
+
+
+def _parse_jobs(text: str | None) -> int | None:
+    if text is None:
+        return None
+    try:
+        value = int(text.strip())
+    except ValueError:
+        value = 0
+    if value < 1 and value != -1:
+        raise _UsageProblem(
+            f"--jobs must be a whole number >= 1, or -1 for every CPU; got {text!r}."
+        )
     return value
 
 

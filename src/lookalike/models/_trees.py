@@ -17,7 +17,9 @@ from __future__ import annotations
 import functools
 import math
 import weakref
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -554,6 +556,7 @@ def fit_column_models(
     max_features: int = MAX_TREE_FEATURES,
     on_column: Callable[[int], None] | None = None,
     on_dependence: Callable[[int], None] | None = None,
+    n_jobs: int = 1,
 ) -> list[ColumnModel]:
     """Fit the trees of every column of ``tokens`` (rows, columns).
 
@@ -578,8 +581,13 @@ def fit_column_models(
     A tree offered more than ``max_features`` columns sees only the ``max_features`` that
     :func:`column_dependence` rates highest for its column (a fine token always keeps its own
     bin): on wide tables sklearn's splitter otherwise scans every earlier column at every node.
-    ``on_column`` is called after each column's trees, ``on_dependence`` after each column's
-    row of :func:`column_dependence` (measured only then).
+    ``on_column`` is called after each column's trees, in column order, ``on_dependence`` after
+    each column's row of :func:`column_dependence` (measured only then).
+
+    ``n_jobs`` threads grow the trees (scikit-learn's tree builder releases the GIL). Every
+    random draw is still made here, in column order, before a tree is handed to a thread, so
+    the trees are the same whatever ``n_jobs`` is. At most ``n_jobs + 1`` columns are in flight, and
+    only as many as ``_IN_FLIGHT_BYTES`` of training views hold (one always may).
     """
     n, d = tokens.shape
     if d == 0:
@@ -599,75 +607,165 @@ def fit_column_models(
         np.arange(n) if n_part == n else np.sort(rng.choice(n, n_part, replace=False))
         for _ in range(n_trees)
     ]
-    rows = parts[0]
     # Sampling always knows every earlier column (drawn or fixed) plus any fixed later ones, so the
     # second tree learns exactly those patterns.
-    visible_later = [_later_mask(len(rows), d, rng) for _ in range(n_random_orders)]
+    visible_later = [_later_mask(len(parts[0]), d, rng) for _ in range(n_random_orders)]
     per_token = np.where(
         is_continuous | is_fine, 0, np.ceil(min_samples_per_token * np.asarray(n_tokens))
     ).astype(np.int64)
-    models = []
-    for j in range(d):
-        seen: np.ndarray | None = None
-        if dependence is not None and j > max_features:
-            seen = _earlier_columns_seen(dependence[j], j, bool(is_fine[j]), max_features)
-            ordered_view = tokens[:, seen]  # only earlier columns: nothing to mask
-        else:
-            ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
-        ordered = tuple(
-            _fit_tree(
-                ordered_view[part],
-                tokens[part, j],
-                int(n_tokens[j]),
-                (min_samples_leaf_continuous or min_samples_leaf)
-                if is_continuous[j]
-                else max(min_samples_leaf, int(per_token[j])),
-                smoothing
-                if smoothing_continuous is None or not is_continuous[j]
-                else smoothing_continuous,
-                min_impurity_decrease,
-                rng,
-                missing=bool(has_missing[j]),
-                columns=seen,
+    with _TreePool(n_jobs, on_column) as pool:
+        for j in range(d):
+            pool.add(
+                _column_tasks(
+                    j,
+                    tokens,
+                    n_tokens,
+                    rng,
+                    parts=parts,
+                    visible_later=visible_later,
+                    dependence=dependence,
+                    max_features=max_features,
+                    is_fine=bool(is_fine[j]),
+                    is_continuous=bool(is_continuous[j]),
+                    has_missing=bool(has_missing[j]),
+                    leaf=(min_samples_leaf_continuous or min_samples_leaf)
+                    if is_continuous[j]
+                    else max(min_samples_leaf, int(per_token[j])),
+                    leaf_any_order=max(min_samples_leaf_any_order, int(per_token[j])),
+                    smoothing=smoothing
+                    if smoothing_continuous is None or not is_continuous[j]
+                    else smoothing_continuous,
+                    smoothing_any_order=smoothing,
+                    min_impurity_decrease=min_impurity_decrease,
+                )
             )
-            for part in (parts[:1] if is_fine[j] else parts)
-        )
-        if is_fine[j]:
-            # Once the bin is drawn given the fixed later columns, the position inside it hardly
-            # depends on them; this tree never split on them, so it ignores them.
-            models.append(ColumnModel(ordered=ordered, any_order=ordered[0]))
-            if on_column is not None:
-                on_column(j)
-            continue
-        others = np.flatnonzero(np.arange(d) != j)
-        seen = (
-            None
-            if dependence is None or len(others) <= max_features
-            else _most_dependent(dependence[j], others, max_features)
-        )
-        # Only the columns the tree sees: masking all of them cost rows x columns per column,
-        # quadratic in the width (most of a 2,000-column table's fit).
-        at = np.arange(d) if seen is None else seen
-        kept_rows = tokens[np.ix_(rows, at)]
-        views = [
-            np.where((at < j) | ((at > j) & later[:, at]), kept_rows, MASKED)
-            for later in visible_later
-        ]
-        any_order = _fit_tree(
-            np.vstack(views),
-            np.tile(tokens[rows, j], n_random_orders),
+    return pool.models
+
+
+def _column_tasks(
+    j: int,
+    tokens: np.ndarray,
+    n_tokens: np.ndarray,
+    rng: np.random.Generator,
+    *,
+    parts: list[np.ndarray],
+    visible_later: list[np.ndarray],
+    dependence: np.ndarray | None,
+    max_features: int,
+    is_fine: bool,
+    is_continuous: bool,
+    has_missing: bool,
+    leaf: int,
+    leaf_any_order: int,
+    smoothing: float,
+    smoothing_any_order: float,
+    min_impurity_decrease: float,
+) -> list[_TreeTask]:
+    """Column ``j``'s trees, still to grow: its default-order trees, then (unless it is a fine
+    token, whose one tree also serves conditioned rows) its any-order tree."""
+    d = tokens.shape[1]
+    rows = parts[0]
+    seen: np.ndarray | None = None
+    if dependence is not None and j > max_features:
+        seen = _earlier_columns_seen(dependence[j], j, is_fine, max_features)
+        ordered_view = tokens[:, seen]  # only earlier columns: nothing to mask
+    else:
+        ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
+    tasks = [
+        _tree_task(
+            ordered_view[part],
+            tokens[part, j],
             int(n_tokens[j]),
-            max(min_samples_leaf_any_order, int(per_token[j])),
+            leaf,
             smoothing,
             min_impurity_decrease,
             rng,
-            missing=bool(has_missing[j]),
+            missing=has_missing,
             columns=seen,
         )
-        models.append(ColumnModel(ordered=ordered, any_order=any_order))
-        if on_column is not None:
-            on_column(j)
-    return models
+        for part in (parts[:1] if is_fine else parts)
+    ]
+    if is_fine:
+        return tasks
+    others = np.flatnonzero(np.arange(d) != j)
+    seen = (
+        None
+        if dependence is None or len(others) <= max_features
+        else _most_dependent(dependence[j], others, max_features)
+    )
+    # Only the columns the tree sees: masking all of them cost rows x columns per column,
+    # quadratic in the width (most of a 2,000-column table's fit).
+    at = np.arange(d) if seen is None else seen
+    kept_rows = tokens[np.ix_(rows, at)]
+    views = [
+        np.where((at < j) | ((at > j) & later[:, at]), kept_rows, MASKED) for later in visible_later
+    ]
+    tasks.append(
+        _tree_task(
+            np.vstack(views),
+            np.tile(tokens[rows, j], len(visible_later)),
+            int(n_tokens[j]),
+            leaf_any_order,
+            smoothing_any_order,
+            min_impurity_decrease,
+            rng,
+            missing=has_missing,
+            columns=seen,
+        )
+    )
+    return tasks
+
+
+class _TreePool:
+    """Grows each column's trees on ``n_jobs`` threads (inline for one) and assembles the
+    columns' models in order. Columns wait their turn while ``n_jobs + 1`` are in flight, or while
+    their training views hold more than ``_IN_FLIGHT_BYTES`` (one column always may)."""
+
+    def __init__(self, n_jobs: int, on_column: Callable[[int], None] | None) -> None:
+        self.models: list[ColumnModel] = []
+        self._on_column = on_column
+        self._executor = ThreadPoolExecutor(n_jobs) if n_jobs > 1 else None
+        self._pending: deque[tuple[list[Future[TokenTree]], int]] = deque()
+        self._limit = n_jobs + 1  # one more than the threads, so none waits for the next column
+        self._bytes = 0
+
+    def __enter__(self) -> _TreePool:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._executor is None:
+            return
+        try:
+            while error is None and self._pending:
+                self._finish()
+        finally:
+            # On an error (a tree's, or Ctrl-C) the trees not started are dropped.
+            self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def add(self, tasks: list[_TreeTask]) -> None:
+        if self._executor is None:
+            self._assemble([task.grow() for task in tasks])
+            return
+        size = sum(task.nbytes for task in tasks)
+        while self._pending and (
+            len(self._pending) >= self._limit or self._bytes + size > _IN_FLIGHT_BYTES
+        ):
+            self._finish()
+        self._pending.append(([self._executor.submit(task.grow) for task in tasks], size))
+        self._bytes += size
+
+    def _finish(self) -> None:
+        futures, size = self._pending.popleft()
+        self._assemble([future.result() for future in futures])
+        self._bytes -= size
+
+    def _assemble(self, trees: list[TokenTree]) -> None:
+        """A column's model from its trees: several default-order trees and an any-order
+        one, or a fine token's single tree serving both."""
+        ordered = tuple(trees[:-1]) if len(trees) > 1 else tuple(trees)
+        self.models.append(ColumnModel(ordered=ordered, any_order=trees[-1]))
+        if self._on_column is not None:
+            self._on_column(len(self.models) - 1)
 
 
 def column_dependence(
@@ -846,7 +944,7 @@ def _later_mask(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
     return mask
 
 
-def _fit_tree(
+def _tree_task(
     view: np.ndarray,
     target: np.ndarray,
     n_tokens: int,
@@ -856,30 +954,73 @@ def _fit_tree(
     rng: np.random.Generator,
     missing: bool = False,
     columns: np.ndarray | None = None,
-) -> TokenTree:
-    """``columns``: the table columns the ``view``'s columns are (None: all, in order)."""
+) -> _TreeTask:
+    """A tree to grow, with its random seed drawn now.
+
+    ``columns``: the table columns the ``view``'s columns are (None: all, in order).
+    """
     features = view.astype(np.float32)
     if (features == MASKED).all() or len(target) < 2 * min_samples_leaf:
-        return _constant_tree(target, n_tokens)
-    tree = DecisionTreeClassifier(
-        min_samples_leaf=min_samples_leaf,
-        min_impurity_decrease=min_impurity_decrease,
-        criterion="entropy",
-        random_state=int(rng.integers(2**31 - 1)),
+        return _TreeTask(constant=_constant_tree(target, n_tokens))
+    seed = int(rng.integers(2**31 - 1))
+    return _TreeTask(
+        features,
+        target,
+        n_tokens,
+        min_samples_leaf,
+        smoothing,
+        min_impurity_decrease,
+        seed,
+        missing,
+        columns,
     )
-    weights = _missing_weights(target, n_tokens) if missing else None
-    if weights is None:
-        tree.fit(features, target)
-        return _from_sklearn(tree, n_tokens, smoothing, columns=columns)
-    tree.fit(features, target, sample_weight=weights)
-    # The leaves hold the rows' true counts: the weights only steer which splits are chosen.
-    t = tree.tree_
-    counts = np.zeros((t.node_count, len(tree.classes_)))
-    np.add.at(counts, (tree.apply(features), np.searchsorted(tree.classes_, target)), 1.0)
-    # sklearn numbers children after their parent, so one backward pass sums every subtree.
-    for node in np.flatnonzero(t.children_left >= 0)[::-1]:
-        counts[node] = counts[t.children_left[node]] + counts[t.children_right[node]]
-    return _from_sklearn(tree, n_tokens, smoothing, node_counts=counts, columns=columns)
+
+
+@dataclass
+class _TreeTask:
+    """What one tree learns from and how; :meth:`grow` fits it (on any thread)."""
+
+    features: np.ndarray | None = None
+    target: np.ndarray | None = None
+    n_tokens: int = 0
+    min_samples_leaf: int = 1
+    smoothing: float = 0.0
+    min_impurity_decrease: float = 0.0
+    seed: int = 0
+    missing: bool = False
+    columns: np.ndarray | None = None
+    constant: TokenTree | None = None
+
+    @property
+    def nbytes(self) -> int:
+        return 0 if self.features is None else int(self.features.nbytes)
+
+    def grow(self) -> TokenTree:
+        if self.constant is not None:
+            return self.constant
+        features, target = self.features, self.target
+        assert features is not None and target is not None
+        tree = DecisionTreeClassifier(
+            min_samples_leaf=self.min_samples_leaf,
+            min_impurity_decrease=self.min_impurity_decrease,
+            criterion="entropy",
+            random_state=self.seed,
+        )
+        weights = _missing_weights(target, self.n_tokens) if self.missing else None
+        if weights is None:
+            tree.fit(features, target)
+            return _from_sklearn(tree, self.n_tokens, self.smoothing, columns=self.columns)
+        tree.fit(features, target, sample_weight=weights)
+        # The leaves hold the rows' true counts: the weights only steer which splits are chosen.
+        t = tree.tree_
+        counts = np.zeros((t.node_count, len(tree.classes_)))
+        np.add.at(counts, (tree.apply(features), np.searchsorted(tree.classes_, target)), 1.0)
+        # sklearn numbers children after their parent, so one backward pass sums every subtree.
+        for node in np.flatnonzero(t.children_left >= 0)[::-1]:
+            counts[node] = counts[t.children_left[node]] + counts[t.children_right[node]]
+        return _from_sklearn(
+            tree, self.n_tokens, self.smoothing, node_counts=counts, columns=self.columns
+        )
 
 
 def _missing_weights(target: np.ndarray, n_tokens: int) -> np.ndarray | None:
@@ -1279,6 +1420,9 @@ def _with_fallback(weights: np.ndarray, allowed: np.ndarray, leaf_counts: np.nda
         weights[empty] = np.where(overall.sum(axis=1, keepdims=True) > 0, overall, uniform)
     return weights
 
+
+#: Training views of the columns whose trees grow at once, at most (in bytes; see _TreePool).
+_IN_FLIGHT_BYTES = 512 * 2**20
 
 #: Rows sharing a pattern of allowed tokens before it gets its own alias table (and at least as
 #: many as the tree has leaves), and the most such tables kept per tree.

@@ -13,6 +13,7 @@ import pandas as pd
 
 from lookalike._progress import progress_bar, stage
 from lookalike._randomness import RandomState, seed_sequence
+from lookalike._threads import resolve_n_jobs
 from lookalike.control import ControlReport
 from lookalike.control._conditions import (
     check_fits_dtype,
@@ -304,6 +305,7 @@ class Synthesizer:
         *,
         rules: Sequence[str | Mapping[str, Any]] | None = None,
         progress: bool = False,
+        n_jobs: int | None = None,
     ) -> Self:
         """Learn ``data`` (DataFrame, pyarrow/polars table, or a CSV/Parquet path).
 
@@ -313,8 +315,12 @@ class Synthesizer:
         they are stored in the model file as text, with the combinations a ``within`` rule
         allows (those seen at least ``rare_threshold`` times). ``rules_report_`` says how often
         each held in ``data``; a DataWarning names those the data breaks.
+        ``n_jobs`` threads grow the trees: None uses the CPUs this process may run on, at most
+        ``$OMP_NUM_THREADS`` when that is set; -1 all of them. The model is the same whatever
+        ``n_jobs`` is: only the time changes (adult: see benchmarks/RESULTS.md).
         """
         self._validate_params()
+        threads = resolve_n_jobs(n_jobs)
         # pandas' default labels (pd.DataFrame(array)) are whole numbers; the schema names
         # columns by text, and samples give the numbers back (set once the fit succeeds).
         integer_labels = _integer_labels(data)
@@ -453,6 +459,7 @@ class Synthesizer:
                 )[order],
                 on_column=learning,
                 on_dependence=relating,
+                n_jobs=threads,
             )
             _look_up(trees, order, encoder, tokens, frame, self.links_)
             self.pair_weights_ = _pair_weights(encoder, tokens, self.links_)
