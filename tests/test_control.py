@@ -57,6 +57,21 @@ def test_sets_and_ranges_hold_exactly(fitted: la.Synthesizer) -> None:
     assert 0 < report.diagnostics["model_probability"] < 0.05
 
 
+@pytest.mark.parametrize("dtype", ["category", "str", object])
+def test_the_report_counts_missing_values_a_condition_asks_for(dtype: object) -> None:
+    # A set holding None is met by the missing rows too, whatever the column's dtype.
+    rng = np.random.default_rng(0)
+    values = pd.Series(rng.choice(np.array(["a", "b", None], dtype=object), 1500), dtype=dtype)
+    model = la.Synthesizer(random_state=1).fit(
+        pd.DataFrame({"x": rng.normal(size=1500), "k": values})
+    )
+    for condition in (None, {"a", None}):
+        out, report = model.sample_with_report(300, conditions={"k": condition}, random_state=2)
+        assert (out["k"].isna() | (out["k"] == "a")).all()
+        assert out["k"].isna().any()
+        assert [t.achieved for t in report.targets] == [1.0]
+
+
 def test_a_set_gives_the_models_conditional_distribution(
     fitted: la.Synthesizer, unconditional: pd.DataFrame
 ) -> None:

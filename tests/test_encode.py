@@ -381,14 +381,18 @@ def test_value_label_is_the_one_label_encoders_rules_and_dp_compare(
         pd.Series([1, None, 1], dtype="Int64"),
         pd.Series(["x", "y", None, "x"], dtype="category"),
         pd.Series(pd.to_datetime(["2024-01-02 00:00", None, "2024-01-02 10:00"])),
+        pd.Series([0.1, None, 0.7], dtype="Float32"),  # 0.10000000149011612, as a Python float
+        pd.Series([0.1, 0.7, 0.1], dtype="float32"),
+        pd.Series([None, None], dtype="category"),  # every value missing: None, not NaN
+        pd.Series([], dtype="str"),
     ],
 )
 def test_value_labels_label_each_value_as_value_label_does(series: pd.Series) -> None:
-    # Distinct values are labelled once; the labels are those of each value on its own.
-    expected = [value_label(v) for v in series.astype(object)]
-    labels = value_labels(series.rename("c"))
-    assert [None if pd.isna(label) else label for label in labels] == expected
-    assert labels.name == "c" and labels.index.equals(series.index)
+    # Distinct values are labelled once; the labels, their dtype and the missing values' form
+    # are those of labelling each row on its own.
+    series = series.rename("c")
+    expected = series.astype(object).where(series.notna(), None).map(value_label)
+    pd.testing.assert_series_equal(value_labels(series), expected)
 
 
 def test_booleans_are_labelled_true_and_false_in_every_storage_and_stage() -> None:

@@ -328,6 +328,31 @@ def test_params_refit_and_an_unfitted_synthesizer_is_fitted_on_a_copy(
     assert all(v.score is not None for v in result.variants)
 
 
+@pytest.mark.parametrize(("n_jobs", "refit_jobs"), [(1, None), (2, 1)])
+def test_variants_refitted_side_by_side_grow_their_trees_on_one_thread(
+    toy_model: tuple[pd.DataFrame, la.Synthesizer],
+    toy_holdout: pd.DataFrame,
+    monkeypatch: pytest.MonkeyPatch,
+    n_jobs: int,
+    refit_jobs: int | None,
+) -> None:
+    # k variants on k threads, each refit on every CPU, would run k x CPUs threads.
+    data, model = toy_model
+    fit = la.Synthesizer.fit
+    asked: list[int | None] = []
+
+    def recording_fit(
+        self: la.Synthesizer, data: Any, *args: Any, n_jobs: int | None = None, **kwargs: Any
+    ) -> la.Synthesizer:
+        asked.append(n_jobs)
+        return fit(self, data, *args, n_jobs=n_jobs, **kwargs)
+
+    monkeypatch.setattr(la.Synthesizer, "fit", recording_fit)
+    variants = la.variant_grid(n=[200], params=[{"n_trees": 1}, {"n_trees": 2}])
+    la.experiment(data, model, variants, "y", toy_holdout, n_jobs=n_jobs, progress=False)
+    assert asked == [refit_jobs, refit_jobs]
+
+
 def test_variants_can_refit_with_differential_privacy(
     toy_model: tuple[pd.DataFrame, la.Synthesizer], toy_holdout: pd.DataFrame
 ) -> None:

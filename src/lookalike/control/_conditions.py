@@ -76,8 +76,11 @@ class Condition:
                 hit |= np.isnan(numbers)
             return np.asarray(hit)
         labels = value_labels(series)
-        wanted_labels = {value_label(v) if not _is_missing(v) else None for v in self.values}
-        return np.asarray(labels.map(lambda v: v in wanted_labels).to_numpy(dtype=bool))
+        present = {value_label(v) for v in self.values if not _is_missing(v)}
+        hit = labels.isin(present).to_numpy(dtype=bool, copy=True)
+        if any(_is_missing(v) for v in self.values):
+            hit |= labels.isna().to_numpy()  # missing labels are NaN or None
+        return np.asarray(hit)
 
 
 def parse_conditions(

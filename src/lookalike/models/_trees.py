@@ -18,7 +18,7 @@ import functools
 import math
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -660,9 +660,10 @@ def _column_tasks(
     smoothing: float,
     smoothing_any_order: float,
     min_impurity_decrease: float,
-) -> list[_TreeTask]:
+) -> Iterator[_TreeTask]:
     """Column ``j``'s trees, still to grow: its default-order trees, then (unless it is a fine
-    token, whose one tree also serves conditioned rows) its any-order tree."""
+    token, whose one tree also serves conditioned rows) its any-order tree. Each is prepared
+    (its view built, its seed drawn) only when asked for, so one thread holds one view."""
     d = tokens.shape[1]
     rows = parts[0]
     seen: np.ndarray | None = None
@@ -671,8 +672,8 @@ def _column_tasks(
         ordered_view = tokens[:, seen]  # only earlier columns: nothing to mask
     else:
         ordered_view = np.where(np.arange(d)[None, :] < j, tokens, MASKED)
-    tasks = [
-        _tree_task(
+    for part in parts[:1] if is_fine else parts:
+        yield _tree_task(
             ordered_view[part],
             tokens[part, j],
             int(n_tokens[j]),
@@ -683,10 +684,8 @@ def _column_tasks(
             missing=has_missing,
             columns=seen,
         )
-        for part in (parts[:1] if is_fine else parts)
-    ]
     if is_fine:
-        return tasks
+        return
     others = np.flatnonzero(np.arange(d) != j)
     seen = (
         None
@@ -700,20 +699,17 @@ def _column_tasks(
     views = [
         np.where((at < j) | ((at > j) & later[:, at]), kept_rows, MASKED) for later in visible_later
     ]
-    tasks.append(
-        _tree_task(
-            np.vstack(views),
-            np.tile(tokens[rows, j], len(visible_later)),
-            int(n_tokens[j]),
-            leaf_any_order,
-            smoothing_any_order,
-            min_impurity_decrease,
-            rng,
-            missing=has_missing,
-            columns=seen,
-        )
+    yield _tree_task(
+        np.vstack(views),
+        np.tile(tokens[rows, j], len(visible_later)),
+        int(n_tokens[j]),
+        leaf_any_order,
+        smoothing_any_order,
+        min_impurity_decrease,
+        rng,
+        missing=has_missing,
+        columns=seen,
     )
-    return tasks
 
 
 class _TreePool:
@@ -742,10 +738,11 @@ class _TreePool:
             # On an error (a tree's, or Ctrl-C) the trees not started are dropped.
             self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def add(self, tasks: list[_TreeTask]) -> None:
+    def add(self, column_tasks: Iterator[_TreeTask]) -> None:
         if self._executor is None:
-            self._assemble([task.grow() for task in tasks])
+            self._assemble([task.grow() for task in column_tasks])  # one view at a time
             return
+        tasks = list(column_tasks)
         size = sum(task.nbytes for task in tasks)
         while self._pending and (
             len(self._pending) >= self._limit or self._bytes + size > _IN_FLIGHT_BYTES
@@ -1000,6 +997,7 @@ class _TreeTask:
             return self.constant
         features, target = self.features, self.target
         assert features is not None and target is not None
+        self.features = self.target = None  # a grown task holds no view
         tree = DecisionTreeClassifier(
             min_samples_leaf=self.min_samples_leaf,
             min_impurity_decrease=self.min_impurity_decrease,
@@ -1422,7 +1420,7 @@ def _with_fallback(weights: np.ndarray, allowed: np.ndarray, leaf_counts: np.nda
 
 
 #: Training views of the columns whose trees grow at once, at most (in bytes; see _TreePool).
-_IN_FLIGHT_BYTES = 512 * 2**20
+_IN_FLIGHT_BYTES = 256 * 2**20
 
 #: Rows sharing a pattern of allowed tokens before it gets its own alias table (and at least as
 #: many as the tree has leaves), and the most such tables kept per tree.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import time
 from collections.abc import Mapping, Sequence
@@ -303,6 +304,7 @@ def experiment(
         task,
         metric if callable(metric) else metric_name,
         model,
+        refit_jobs=None if n_jobs == 1 else 1,
     )
 
     def run(i: int) -> tuple[int, _Outcome]:
@@ -454,9 +456,14 @@ def _is_fitted(estimator: Any) -> bool:
 
 
 def _refit(
-    synthesizer: Any, params: Mapping[str, Any], data: pd.DataFrame, seed: np.random.SeedSequence
+    synthesizer: Any,
+    params: Mapping[str, Any],
+    data: pd.DataFrame,
+    seed: np.random.SeedSequence,
+    n_jobs: int | None = None,
 ) -> Any:
-    """A new synthesizer of the same class with ``params`` changed, fitted on ``data``."""
+    """A new synthesizer of the same class with ``params`` changed, fitted on ``data``
+    (on ``n_jobs`` threads when given and its ``fit`` takes them)."""
     if not callable(getattr(synthesizer, "get_params", None)):
         raise DataError(
             f"{type(synthesizer).__name__} has no get_params(), so it cannot be refitted with "
@@ -469,6 +476,8 @@ def _refit(
         fresh = type(synthesizer)(**merged)
     except TypeError as exc:
         raise DataError(f"Cannot build {type(synthesizer).__name__} with {params}: {exc}") from None
+    if n_jobs is not None and "n_jobs" in inspect.signature(fresh.fit).parameters:
+        return fresh.fit(data, n_jobs=n_jobs)
     return fresh.fit(data)
 
 
@@ -501,6 +510,9 @@ class _Plan:
     task: Task
     metric: Metric
     model: Any
+    #: Threads of a variant's refit: one while variants run side by side on ``n_jobs`` threads
+    #: (else k variants x every CPU), None (the synthesizer's default) when they run one by one.
+    refit_jobs: int | None = None
 
     def run(self, synthesizer: Any, variant: _Variant, seed: np.random.SeedSequence) -> _Outcome:
         started = time.perf_counter()
@@ -538,7 +550,11 @@ class _Plan:
             source = synthesizer
             if variant.params:
                 source = _refit(
-                    synthesizer, variant.params, self.data, np.random.SeedSequence(sample_seed)
+                    synthesizer,
+                    variant.params,
+                    self.data,
+                    np.random.SeedSequence(sample_seed),
+                    n_jobs=self.refit_jobs,
                 )
             synthetic = source.sample(
                 n_synthetic, random_state=sample_seed, **variant.sample_settings

@@ -10,17 +10,35 @@ import pandas as pd
 
 
 def value_labels(series: pd.Series) -> pd.Series:
-    """Each value's :func:`value_label`, with missing values as NaN.
+    """Each value's :func:`value_label`, with missing values as NaN (None where every value is
+    missing), as ``series.map(value_label)`` gives them.
 
-    Each distinct value is labelled once, except in a column of mixed Python objects, where
-    values equal as numbers (``True == 1 == 1.0``) can still need different labels.
+    Each distinct value is labelled once, as the Python object a row would be (a float32 0.1
+    is 0.10000000149011612, as everywhere else a value is labelled). Rows are labelled one by
+    one in a column of mixed Python objects, where values equal as numbers (``True == 1 ==
+    1.0``) can still need different labels, and in one of values pandas cannot hash.
     """
-    if series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) != "string":
+    factorized = None if _mixed_objects(series) else _factorized(series)
+    if factorized is None:
         return series.astype(object).where(series.notna(), None).map(value_label)
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    codes, uniques = factorized
     # Code -1 (missing) picks the last entry.
-    labels = np.array([*(value_label(v) for v in uniques), np.nan], dtype=object)
-    return pd.Series(labels[codes], index=series.index, name=series.name, dtype=object)
+    labels = np.array(
+        [*(value_label(v) for v in pd.Series(uniques).astype(object)), None], dtype=object
+    )
+    # Built from objects, the Series infers its dtype as map does (text, or object if all None).
+    return pd.Series(labels[codes], index=series.index, name=series.name)
+
+
+def _mixed_objects(series: pd.Series) -> bool:
+    return series.dtype == object and pd.api.types.infer_dtype(series, skipna=True) != "string"
+
+
+def _factorized(series: pd.Series) -> tuple[np.ndarray, Any] | None:
+    try:
+        return pd.factorize(series, use_na_sentinel=True)
+    except (TypeError, NotImplementedError):
+        return None
 
 
 def value_label(value: Any) -> str | None:
