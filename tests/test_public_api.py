@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from importlib.resources import files
 
 import lookalike as la
@@ -64,3 +66,14 @@ def test_package_ships_type_information_and_data() -> None:
     assert files("lookalike").joinpath("py.typed").is_file()
     assert files("lookalike").joinpath("data", "adult.csv.gz").is_file()
     assert callable(la.evaluate)
+
+
+def test_importing_the_package_and_its_cli_loads_no_heavy_library() -> None:
+    # scikit-learn, SciPy, Faker and matplotlib load where they are used: importing them all
+    # made `import lookalike` take 2.7 s and `lookalike --help` 3.5 s.
+    code = (
+        "import sys, lookalike, lookalike.cli; "
+        "print(sorted(m for m in ('sklearn', 'scipy', 'faker', 'matplotlib') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

@@ -58,9 +58,6 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy.stats import norm
-from sklearn.metrics import roc_auc_score, roc_curve
-from sklearn.neighbors import NearestNeighbors
 
 from lookalike.errors import DataError
 from lookalike.evaluate import _verdicts
@@ -116,6 +113,8 @@ def wilson_rate(
     >>> round(rate, 4), round(error, 4)
     (0.5, 0.0962)
     """
+    from scipy.stats import norm
+
     if n_total <= 0:
         raise DataError(f"A success rate needs at least one trial. Got n_total={n_total}.")
     z = float(norm.ppf(0.5 * (1.0 + confidence)))
@@ -221,6 +220,8 @@ def membership_inference(
     rng: np.random.Generator,
 ) -> MembershipInferenceResult | None:
     """Distance and calibrated-distance attacks; None when the holdout has fewer than 20 rows."""
+    from sklearn.metrics import roc_auc_score, roc_curve
+
     n_candidates = min(MAX_MIA_CANDIDATES, train.shape[0], holdout.shape[0] // 2)
     if n_candidates < 10:
         return None
@@ -277,6 +278,8 @@ def membership_inference(
 
 
 def _closest_distance(index_rows: FloatArray, query_rows: FloatArray) -> FloatArray:
+    from sklearn.neighbors import NearestNeighbors
+
     index = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(index_rows)
     distances = index.kneighbors(query_rows, return_distance=True)[0][:, 0]
     return np.asarray(distances, dtype=np.float64)

@@ -20,7 +20,6 @@ from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
-from scipy.stats import beta
 
 from lookalike._randomness import seed_sequence
 from lookalike.errors import DataError
@@ -126,6 +125,8 @@ def clopper_pearson_upper(k: int, n: int, alpha: float) -> float:
         raise DataError(f"Clopper-Pearson needs 0 <= k <= n and n > 0. Got k={k}, n={n}.")
     if k == n:
         return 1.0
+    from scipy.stats import beta
+
     return float(beta.ppf(1.0 - alpha, k + 1, n - k))
 
 

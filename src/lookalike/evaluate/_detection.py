@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold
 
 from lookalike.evaluate._models import (
     fit_tree_encoding,
@@ -35,6 +33,9 @@ def detection_auc(
     max_rows: int,
 ) -> tuple[float | None, int, int]:
     """Return ``(ROC AUC or None if too few rows, rows per table, folds)``."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import StratifiedKFold
+
     n = min(real.shape[0], synthetic.shape[0], max_rows, MAX_DETECTION_ROWS)
     n_folds = min(N_FOLDS, n)
     if n_folds < 2:

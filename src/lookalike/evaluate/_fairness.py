@@ -46,7 +46,6 @@ from dataclasses import dataclass, replace
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
 from lookalike.errors import DataError
 from lookalike.evaluate._fidelity import BinnedTables, subset_accuracy
@@ -314,6 +313,8 @@ def _closer_to_training(tables: PreparedTables, rng: np.random.Generator) -> _Cl
 
 
 def _nearest(reference: FloatArray, queries: FloatArray) -> FloatArray:
+    from sklearn.neighbors import NearestNeighbors
+
     index = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(reference)
     return np.asarray(index.kneighbors(queries, return_distance=True)[0][:, 0], dtype=np.float64)
 

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from lookalike.evaluate._prepare import ColumnKind, FloatArray, category_codes
+
+if TYPE_CHECKING:
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
 
 #: Categorical columns keep this many most frequent categories as classifier features.
 MAX_TREE_CATEGORIES = 60
@@ -26,6 +28,8 @@ MAX_ITER = 100
 @contextmanager
 def limited_threads() -> Iterator[None]:
     """Cap OpenMP and BLAS threads while the models train."""
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
     with threadpool_limits(limits=N_THREADS):
         yield
 
@@ -81,6 +85,8 @@ def informative_columns(features: FloatArray) -> np.ndarray:
 
 
 def make_classifier(categorical_mask: np.ndarray, seed: int) -> HistGradientBoostingClassifier:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
     return HistGradientBoostingClassifier(
         max_iter=MAX_ITER,
         early_stopping=False,
@@ -90,6 +96,8 @@ def make_classifier(categorical_mask: np.ndarray, seed: int) -> HistGradientBoos
 
 
 def make_regressor(categorical_mask: np.ndarray, seed: int) -> HistGradientBoostingRegressor:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
     return HistGradientBoostingRegressor(
         max_iter=MAX_ITER,
         early_stopping=False,

@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import NearestNeighbors
 
 from lookalike.evaluate._models import limited_threads
 from lookalike.evaluate._prepare import ColumnKind, FloatArray, category_codes
@@ -72,6 +71,8 @@ def measure_privacy(
     kinds: tuple[ColumnKind, ...],
     rng: np.random.Generator,
 ) -> PrivacyNumbers:
+    from sklearn.neighbors import NearestNeighbors
+
     real_hashes = row_hashes(real)
     training_duplicates = repeated_share(real_hashes)
     exact = float(np.isin(row_hashes(synthetic), real_hashes).mean())

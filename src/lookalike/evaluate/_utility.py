@@ -17,7 +17,6 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from sklearn.metrics import r2_score, roc_auc_score
 
 from lookalike.evaluate._models import (
     TreeEncoding,
@@ -134,6 +133,8 @@ def _cap(table: pd.DataFrame, max_rows: int, rng: np.random.Generator) -> pd.Dat
 def _regression_score(
     train: pd.DataFrame, test: pd.DataFrame, target: str, features: _Features, seed: int
 ) -> float:
+    from sklearn.metrics import r2_score
+
     model = make_regressor(features.categorical_mask, seed)
     model.fit(features.transform(train), train[target].to_numpy(dtype=np.float64))
     predicted = model.predict(features.transform(test))
@@ -147,6 +148,8 @@ def _labels(table: pd.DataFrame, target: str) -> np.ndarray:
 def _classification_score(
     train: pd.DataFrame, test: pd.DataFrame, target: str, features: _Features, seed: int
 ) -> float | None:
+    from sklearn.metrics import roc_auc_score
+
     y_train, y_test = _labels(train, target), _labels(test, target)
     labels = sorted(set(y_test))
     if len(labels) < 2:

@@ -21,10 +21,12 @@ from collections import deque
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
-from sklearn.tree import DecisionTreeClassifier
+
+if TYPE_CHECKING:
+    from sklearn.tree import DecisionTreeClassifier
 
 MASKED = -1
 _BATCH_ROWS = 65_536
@@ -365,6 +367,8 @@ def _compile_for_sklearn(tree: TokenTree) -> Any:
 def _sklearn_node_dtype() -> np.dtype:
     """The node record of this scikit-learn's trees, read once from a tiny fitted tree (once
     per compiled tree, the probe fit took a tenth of a 2,000-column table's fit)."""
+    from sklearn.tree import DecisionTreeClassifier
+
     probe = DecisionTreeClassifier().fit(np.array([[0.0], [1.0]]), [0, 1])
     dtype: np.dtype = probe.tree_.__getstate__()["nodes"].dtype
     return dtype
@@ -993,6 +997,8 @@ class _TreeTask:
         return 0 if self.features is None else int(self.features.nbytes)
 
     def grow(self) -> TokenTree:
+        from sklearn.tree import DecisionTreeClassifier
+
         if self.constant is not None:
             return self.constant
         features, target = self.features, self.target

@@ -6,7 +6,6 @@ import re
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from faker import Faker
 
 from lookalike.schema import PiiType
 from lookalike.schema._pii import find_identifiers
@@ -43,6 +42,8 @@ class FakeMaker:
     """
 
     def __init__(self, locale: str, seed: int, *, consistent: bool = False) -> None:
+        from faker import Faker
+
         self.locale = check_locale(locale)
         self.consistent = consistent
         self._replacements: dict[tuple[PiiType, str], str] = {}

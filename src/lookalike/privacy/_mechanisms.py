@@ -29,7 +29,6 @@ import math
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from scipy.special import ndtri
 
 from lookalike.privacy._accountant import PrivacyLedger
 from lookalike.privacy._noise import noise_generator, noise_is_fixed
@@ -71,6 +70,8 @@ def threshold_for_delta(sigma: float, delta: float) -> float:
     """
     if not 0 < delta < 1:
         raise ValueError(f"delta must be in (0, 1). Got {delta!r} instead.")
+    from scipy.special import ndtri
+
     return 1.0 + sigma * float(ndtri(1.0 - delta))
 
 

@@ -12,8 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
 from lookalike._progress import progress_bar
 from lookalike.errors import DataError, LookalikeError, warn_data
@@ -310,6 +308,8 @@ def experiment(
     def run(i: int) -> tuple[int, _Outcome]:
         return i, plan.run(fitted, specs[i], children[i])
 
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
     outcomes: dict[int, _Outcome] = {}
     with progress_bar(progress) as bar, threadpool_limits(limits=1):
         task_id = bar.add_task("Training on variants", total=len(specs))
@@ -568,6 +568,8 @@ class _Plan:
         features = [c for c in self.data.columns if c != self.target]
         classes = sorted({c for c in as_labels(test[self.target]) if c is not None})
         if self.model is not None:
+            from sklearn.base import clone
+
             estimator = clone(self.model)
             y = train[self.target].to_numpy()
             estimator.fit(train[features], y)

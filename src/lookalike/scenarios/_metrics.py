@@ -9,14 +9,6 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from sklearn.metrics import (
-    accuracy_score,
-    balanced_accuracy_score,
-    f1_score,
-    mean_absolute_error,
-    r2_score,
-    roc_auc_score,
-)
 
 from lookalike.errors import DataError
 
@@ -157,6 +149,15 @@ def score(
     metric: Metric, y_true: Any, predictions: Predictions, positive: str | None
 ) -> float | None:
     """The metric on these rows; None when it is undefined there (e.g. AUC of one class)."""
+    from sklearn.metrics import (
+        accuracy_score,
+        balanced_accuracy_score,
+        f1_score,
+        mean_absolute_error,
+        r2_score,
+        roc_auc_score,
+    )
+
     if predictions.task == "regression":
         truth = np.asarray(y_true, dtype=np.float64)
         keep = np.isfinite(truth)
