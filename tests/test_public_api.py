@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from importlib.resources import files
+from pathlib import Path
 
 import lookalike as la
 
@@ -77,3 +79,25 @@ def test_importing_the_package_and_its_cli_loads_no_heavy_library() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_warning_filters_that_libraries_set_at_import_survive_a_seed_row_draw(
+    tmp_path: Path,
+) -> None:
+    # Seed rows are drawn inside warnings.catch_warnings; a library first imported there (as
+    # scikit-learn and SciPy now are, lazily) would lose the filters it sets at import.
+    df = la.datasets.load_adult().head(600)
+    la.Synthesizer(random_state=0).fit(df).save(tmp_path / "m.lookalike")
+    show = "import warnings; print(sorted(repr(f) for f in warnings.filters))"
+    draw = (
+        "import pandas as pd, lookalike as la; "
+        f"m = la.load({str(tmp_path / 'm.lookalike')!r}); "
+        "m.sample(conditions=pd.DataFrame({'sex': ['Male', 'Female']}), random_state=0); "
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", code + show], capture_output=True, text=True)
+        for code in ("import sklearn.tree; ", draw + "import sklearn.tree; ")
+    ]
+    assert all(run.returncode == 0 for run in runs), [run.stderr[-500:] for run in runs]
+    expected, after_draw = (set(ast.literal_eval(run.stdout.splitlines()[-1])) for run in runs)
+    assert expected <= after_draw

@@ -655,6 +655,10 @@ class Synthesizer:
         unreached: set[str] = set()
         n_unreached = 0
         pairs = _pair_filter(self)
+        # The draws below load scikit-learn's trees (and SciPy) in a fresh process: loaded
+        # inside catch_warnings, the warning filters they set at import would be undone at its end.
+        import sklearn.tree  # noqa: F401
+
         with progress_bar(progress) as bar, warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")  # each said once below, not once a group
             task = bar.add_task("Sampling rows", total=len(table))
