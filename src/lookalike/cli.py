@@ -19,7 +19,7 @@ import threading
 import time
 import warnings
 import zipfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn, TypeVar
 
@@ -776,28 +776,26 @@ def _parse_budget(text: str | None, option: str) -> float | None:
 
 
 def _parse_seed(text: str | None) -> int | None:
-    if text is None:
-        return None
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise _UsageProblem(f"--seed must be a whole number >= 0; got {text!r}.") from None
-    if value < 0:
-        raise _UsageProblem(f"--seed must be a whole number >= 0; got {value}.")
-    return value
+    return _parse_whole(text, "--seed", "a whole number >= 0", lambda value: value >= 0)
 
 
 def _parse_jobs(text: str | None) -> int | None:
+    return _parse_whole(
+        text, "--jobs", "a whole number >= 1, or -1 for every CPU", lambda v: v >= 1 or v == -1
+    )
+
+
+def _parse_whole(
+    text: str | None, option: str, expected: str, valid: Callable[[int], bool]
+) -> int | None:
     if text is None:
         return None
     try:
         value = int(text.strip())
     except ValueError:
-        value = 0
-    if value < 1 and value != -1:
-        raise _UsageProblem(
-            f"--jobs must be a whole number >= 1, or -1 for every CPU; got {text!r}."
-        )
+        raise _UsageProblem(f"{option} must be {expected}; got {text!r}.") from None
+    if not valid(value):
+        raise _UsageProblem(f"{option} must be {expected}; got {value}.")
     return value
 
 
