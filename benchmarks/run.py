@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import fcntl
+import importlib
 import json
 import os
 import shlex
@@ -129,6 +130,10 @@ def worker_fit(options: argparse.Namespace) -> None:
         argn_max_epochs=options.argn_max_epochs,
     )
     started = time.perf_counter()
+    for module in adapter.modules:
+        importlib.import_module(module)
+    import_s = time.perf_counter() - started
+    started = time.perf_counter()
     model = adapter.fit(train, config)
     fit_s = time.perf_counter() - started
     started = time.perf_counter()
@@ -138,6 +143,7 @@ def worker_fit(options: argparse.Namespace) -> None:
     synthetic = synthetic.reset_index(drop=True)
     synthetic.to_parquet(options.parquet, index=False)
     info = {
+        "import_s": round(import_s, 3),
         "fit_s": round(fit_s, 3),
         "sample_s": round(sample_s, 3),
         "n_train": len(train),
@@ -311,7 +317,8 @@ def _fit_and_score(
                 record.update(json.loads(Path(f"{stem}.fit.json").read_text()))
                 record["status"] = "ok"
             print(
-                f"    -> {record['status']} fit {record.get('fit_s')} s, sample "
+                f"    -> {record['status']} import {record.get('import_s')} s, fit "
+                f"{record.get('fit_s')} s, sample "
                 f"{record.get('sample_s')} s, peak {record.get('peak_mb')} MB "
                 f"{record.get('error', '')}",
                 flush=True,
