@@ -359,6 +359,33 @@ def test_identifiers_are_regenerated_not_learned() -> None:
     assert str(out["user_id"].dtype) == "int64"
 
 
+def test_keys_with_gaps_are_fresh_keys_with_the_gaps() -> None:
+    """A key missing on some rows (an order without a customer) was not read as a key: text
+    keys all came out as the rare bucket, and whole-number keys were learned as a number, so
+    most synthetic values were real keys."""
+    n = 1000
+    gap = np.arange(n) % 20 == 0
+    df = pd.DataFrame(
+        {
+            "order_ref": [None if g else f"ORD-{i:06d}" for i, g in enumerate(gap)],
+            "customer_id": pd.array(
+                [None if g else 10_000 + i for i, g in enumerate(gap)], dtype="Int64"
+            ),
+            "x": np.arange(n) % 3,
+        }
+    )
+    model = la.Synthesizer(random_state=0).fit(df)
+    assert model.schema_["order_ref"].kind is la.ColumnKind.IDENTIFIER
+    assert model.schema_["customer_id"].kind is la.ColumnKind.IDENTIFIER
+    out = model.sample(4000, random_state=1)
+    for column in ("order_ref", "customer_id"):
+        present = out[column].dropna()
+        assert present.is_unique
+        assert not present.isin(df[column].dropna()).any()
+        assert abs(out[column].isna().mean() - 0.05) < 0.015
+    assert str(out["customer_id"].dtype) == "Int64"
+
+
 @pytest.mark.parametrize(
     "keys",
     [

@@ -293,7 +293,8 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
     nullable = bool(series.isna().any())
     values = series.dropna()
     n_unique = int(values.nunique())
-    all_unique = len(values) > 1 and n_unique == len(values) and not nullable
+    # Keys may have gaps (an order without a customer): unique among the rows that have one.
+    all_unique = len(values) > 1 and n_unique == len(values)
 
     if pd.api.types.is_bool_dtype(series):
         return ColumnSpec(name, ColumnKind.BOOLEAN, dtype, nullable)
