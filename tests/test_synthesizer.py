@@ -359,6 +359,18 @@ def test_identifiers_are_regenerated_not_learned() -> None:
     assert str(out["user_id"].dtype) == "int64"
 
 
+@pytest.mark.parametrize("dtype", ["bool", "boolean", "category"])
+def test_a_rare_boolean_value_comes_out_as_the_other_value(dtype: str) -> None:
+    """Three True in 1,000 rows are withheld; they came out missing, so a complete bool column
+    came back nullable with gaps it never had."""
+    df = pd.DataFrame({"flag": (np.arange(1000) < 3), "x": np.arange(1000) % 3})
+    df["flag"] = df["flag"].astype(dtype)
+    out = la.Synthesizer(random_state=0).fit(df).sample(2000)
+    assert out["flag"].notna().all()
+    assert not out["flag"].astype(bool).any()
+    assert str(out["flag"].dtype) == ("category" if dtype == "category" else dtype)
+
+
 def test_keys_with_gaps_are_fresh_keys_with_the_gaps() -> None:
     """A key missing on some rows (an order without a customer) was not read as a key: text
     keys all came out as the rare bucket, and whole-number keys were learned as a number, so

@@ -818,7 +818,7 @@ class CategoricalEncoder(ColumnEncoder):
         lookup = np.empty(self.n_tokens, dtype=object)
         lookup[: len(self.categories)] = self.categories
         if self.rare_token is not None:
-            lookup[self.rare_token] = RARE_VALUE if _is_textual(self.spec) else None
+            lookup[self.rare_token] = self._withheld()
         if self.missing_token is not None:
             lookup[self.missing_token] = None
         values = lookup[tokens]
@@ -833,6 +833,16 @@ class CategoricalEncoder(ColumnEncoder):
             maker = FakeMaker(self.locale, faker_seed(rng))
             values[rare] = maker.make_many(PiiType.TEXT, len(rare), lengths=np.maximum(lengths, 5))
         return pd.Series(values, name=self.name, dtype=object)
+
+    def _withheld(self) -> str | None:
+        """What a value too rare to release comes out as."""
+        if _is_textual(self.spec):
+            return RARE_VALUE
+        if self.spec.kind is ColumnKind.BOOLEAN and self.categories:
+            # The other value, as a rare number snaps to a frequent one: a complete column of
+            # bools stays complete (it came out nullable, with gaps the data never had).
+            return self.categories[0]
+        return None
 
     def token_for(self, value: Any) -> int:
         if _is_missing(value):
