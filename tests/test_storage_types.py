@@ -155,6 +155,23 @@ def test_nested_and_binary_values_in_a_pandas_frame_are_refused_all_at_once() ->
         read_table(frame)
 
 
+def test_complex_numbers_are_refused_not_cut_to_their_real_part() -> None:
+    frame = pd.DataFrame(
+        {"z": [1 + 2j, 3j] * 10, "w": pd.Series([1j, 2.0 + 0j] * 10, dtype=object), "n": 1}
+    )
+    with pytest.raises(la.DataError, match=r"'z' \(complex128\), 'w' \(complex\)"):
+        read_table(frame)
+
+
+def test_sparse_columns_are_learned_dense() -> None:
+    """Sparse storage came back as float64; it is read as its dense dtype."""
+    values = pd.arrays.SparseArray(np.r_[np.zeros(180, dtype=np.int64), np.arange(20)])
+    frame = pd.DataFrame({"s": values, "n": np.arange(200) % 3})
+    assert str(read_table(frame)["s"].dtype) == "int64"
+    out = la.Synthesizer(random_state=0).fit(frame).sample(50)
+    assert str(out["s"].dtype) == "int64"
+
+
 def test_decimals_are_learned_as_numbers_and_written_back_as_decimals(tmp_path: Path) -> None:
     amounts = np.random.default_rng(5).uniform(0, 100, N)
     text = [None if i % 20 == 0 else decimal.Decimal(f"{a:.2f}") for i, a in enumerate(amounts)]

@@ -766,6 +766,12 @@ def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
     bad = []
     for name in frame.columns:
         column = frame[name]
+        if isinstance(column.dtype, pd.SparseDtype):
+            # Sparse is a storage layout, not a type: learned, and written back, dense.
+            frame[name] = column = column.sparse.to_dense()
+        if pd.api.types.is_complex_dtype(column.dtype):
+            bad.append(f"{name!r} ({column.dtype})")  # was cut to its real part
+            continue
         arrow = getattr(column.dtype, "pyarrow_dtype", None)
         if arrow is not None and pa.types.is_string_view(arrow):
             # pandas has no kernels for string views (filtering one failed inside pyarrow).
@@ -784,8 +790,8 @@ def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
             typed = _typed_objects(column, kind)
             if typed is not None:
                 frame[name] = typed
-        elif kind == "bytes":
-            bad.append(f"{name!r} (bytes)")
+        elif kind in ("bytes", "complex"):
+            bad.append(f"{name!r} ({kind})")
         elif kind == "mixed":
             shape = next((type(v).__name__ for v in column if isinstance(v, _NESTED)), None)
             if shape is not None:
@@ -826,8 +832,9 @@ def _typed_objects(column: pd.Series, kind: str) -> pd.Series | None:
 
 def _not_flat(what: str, columns: list[str]) -> DataError:
     return DataError(
-        f"{what} has column(s) of nested values or binary data, which lookalike does not learn: "
-        f"{', '.join(columns)}. Flatten them into plain columns, decode them to text or drop them."
+        f"{what} has column(s) of nested values, binary data or complex numbers, which lookalike "
+        f"does not learn: {', '.join(columns)}. Flatten them into plain columns (a complex "
+        "number into its real and imaginary parts), decode them to text or drop them."
     )
 
 
