@@ -768,7 +768,8 @@ def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
         column = frame[name]
         if isinstance(column.dtype, pd.SparseDtype):
             # Sparse is a storage layout, not a type: learned, and written back, dense.
-            frame[name] = column = column.sparse.to_dense()
+            column = pd.Series(np.asarray(column), index=column.index, name=name)
+            frame[name] = column
         if pd.api.types.is_complex_dtype(column.dtype):
             bad.append(f"{name!r} ({column.dtype})")  # was cut to its real part
             continue
