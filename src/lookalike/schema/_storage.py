@@ -56,8 +56,10 @@ def storage_numbers(series: pd.Series, dtype: str | None = None) -> np.ndarray |
             values = values.cast(pa.int32() if pa.types.is_time32(values.type) else pa.int64())
         elif pa.types.is_duration(values.type):
             values = values.cast(pa.int64())
+        # Unsafe: Arrow refuses integers past 2**53 (nanosecond durations past 104 days), and
+        # float64 is how every number is learned anyway.
         return np.asarray(
-            values.cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float
+            values.cast(pa.float64(), safe=False).to_numpy(zero_copy_only=False), dtype=float
         ).copy()
     return None
 
