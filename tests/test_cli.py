@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 import typer
 from typer.testing import CliRunner, Result
@@ -480,6 +482,24 @@ def test_conditions_on_durations_and_times_of_day_read_the_columns_values(
     written = read_table(out)
     assert (written["wait"] == pd.Timedelta(minutes=10)).all()
     assert written["at"].astype(str).tolist() == ["10:30:00"] * 5
+
+
+def test_parquet_text_keeps_its_arrow_string_types(tmp_path: Path) -> None:
+    """Text that pandas wrote from string[pyarrow] came back as large_string, and dates from
+    large_string[pyarrow] as string."""
+    days = pd.Series(pd.date_range("2020-01-01", periods=200).strftime("%Y-%m-%d"))
+    frame = pd.DataFrame(
+        {
+            "day": days.astype(pd.ArrowDtype(pa.large_string())),
+            "code": days.str[-1].astype(pd.ArrowDtype(pa.string())),
+        }
+    )
+    source, model, out = tmp_path / "in.parquet", tmp_path / "m.lookalike", tmp_path / "o.parquet"
+    frame.to_parquet(source)
+    assert _run("fit", source, "-o", model).exit_code == 0
+    result = _run("sample", model, "-n", "20", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert pq.read_schema(out).types == [pa.large_string(), pa.string()]
 
 
 def test_output_names_with_brackets_are_printed_whole(tmp_path: Path, model_file: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -672,3 +673,128 @@ def test_dates_and_times_written_without_leading_zeros_keep_their_spelling(
     assert out["day"].str.fullmatch(r"[1-9]\d?/[1-9]\d?/2021").all()
     assert out["padded"].str.fullmatch(r"\d\d\.\d\d\.2021 \d\d:\d\d").all()
     assert out["lunch"].str.fullmatch(r"[1-9]\d?:\d\d [AP]M").all()
+
+
+# -- steps below a second ------------------------------------------------------------------------
+
+
+def _own_ticks(values: pd.Series) -> np.ndarray:
+    """Present values as int64 counts of their own unit (UTC for tz-aware datetimes)."""
+    if isinstance(values.dtype, pd.ArrowDtype):
+        return np.asarray(pa.array(values).drop_null().cast(pa.int64()).to_numpy())
+    if getattr(values.dt, "tz", None) is not None:
+        values = values.dt.tz_convert("UTC").dt.tz_localize(None)
+    raw = values.dropna().to_numpy()
+    return np.asarray(raw.view(np.int64))
+
+
+def _whole_milliseconds(dtype: str, ms: np.ndarray) -> pd.Series:
+    if dtype.startswith("datetime64"):
+        stamps = pd.Timestamp("2020-01-01", tz="UTC" if "UTC" in dtype else None)
+        return pd.Series(stamps + pd.to_timedelta(ms, unit="ms")).astype(dtype)
+    if dtype.startswith("time64"):
+        day = ms % (86_400 * 10**3)
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.array(day * 10**6).cast(pa.time64("ns"))))
+    return pd.Series(pd.to_timedelta(ms, unit="ms")).astype(dtype)
+
+
+@pytest.mark.parametrize(
+    ("dtype", "per_ms"),
+    [
+        ("datetime64[us]", 10**3),
+        ("datetime64[ns]", 10**6),
+        ("datetime64[ns, UTC]", 10**6),
+        ("timedelta64[us]", 10**3),
+        ("timedelta64[ns]", 10**6),
+        ("duration[ns][pyarrow]", 10**6),
+        ("time64[ns][pyarrow]", 10**6),
+    ],
+)
+def test_whole_milliseconds_stay_whole_in_finer_units(
+    dtype: str, per_ms: int, tmp_path: Path
+) -> None:
+    """Whole milliseconds came back with stray micro- or nanoseconds in every row (a user audit):
+    the step was read from float seconds, ~100 ns coarse at 2020's dates, so it was always a
+    nanosecond; durations and times of day had no step below a second."""
+    rng = np.random.default_rng(21)
+    values = _whole_milliseconds(dtype, rng.integers(0, 10**10, N))
+    frame = pd.DataFrame({"t": values, "x": rng.integers(0, 3, N)})
+    model = _fit(frame)
+    model.save(tmp_path / "model.lk")
+    out = la.load(tmp_path / "model.lk").sample(N, random_state=1)
+    back = la.read_table(la.write_table(out, tmp_path / "out.parquet"))
+    for sampled in (out["t"], back["t"]):
+        assert str(sampled.dtype) == str(values.dtype)
+        ticks = _own_ticks(sampled)
+        assert len(ticks) == N and not np.any(ticks % per_ms)
+        assert np.any(ticks % (1000 * per_ms))  # fractions of a second: the step is a ms
+
+
+def test_step_is_read_in_exact_ticks_across_partitions() -> None:
+    """A partition with no values does not pull the step down to a nanosecond."""
+    spec = ColumnSpec("t", ColumnKind.DATETIME, "datetime64[ns]")
+    stamps = pd.Series(pd.to_datetime(["2020-01-01 10:00:00.123", "2020-06-01 00:00:00.5"]))
+    partials = [
+        analyze_column(spec, stamps.astype("datetime64[ns]")),
+        analyze_column(spec, pd.Series([pd.NaT], dtype="datetime64[ns]")),
+    ]
+    assert partials[0]["step_ns"] == 10**6
+    statistics = reduce_statistics(spec, partials, rare_threshold=1, n_bins=4)
+    assert statistics["step_ns"] == 10**6 and "constant_ns" not in statistics
+
+
+@pytest.mark.parametrize("dtype", ["datetime64[ns]", "datetime64[ns, Europe/Oslo]", "str"])
+def test_one_instant_to_the_nanosecond_is_kept_exactly(dtype: str, tmp_path: Path) -> None:
+    """.456789123 came back as .456789017: through float seconds, which hold ~100 ns today."""
+    text = "2020-03-04 05:06:07.456789123"
+    values = pd.Series([text] * N, dtype="str")
+    if dtype != "str":
+        values = pd.Series(pd.to_datetime(values)).astype("datetime64[ns]")
+        values = values.dt.tz_localize(dtype[15:-1]) if "," in dtype else values
+    frame = pd.DataFrame({"t": values, "x": np.arange(N) % 3})
+    model = _fit(frame)
+    model.save(tmp_path / "model.lk")
+    out = la.load(tmp_path / "model.lk").sample(50, random_state=1)
+    assert out["t"].tolist() == values.iloc[:50].tolist()
+    assert str(out["t"].dtype) == str(values.dtype)
+
+
+def test_models_saved_before_sub_second_steps_still_load(tmp_path: Path) -> None:
+    """Their statistics hold no step for durations and no single instant: durations come out in
+    whole ticks, as they did."""
+    import json
+    import zipfile
+
+    rng = np.random.default_rng(22)
+    waits = pd.Series(pd.to_timedelta(rng.integers(0, 10**8, N), unit="ms"), dtype="m8[ns]")
+    frame = pd.DataFrame({"wait": waits, "at": pd.Timestamp("2020-01-01") + waits})
+    path = _fit(frame).save(tmp_path / "model.lk")
+    with zipfile.ZipFile(path) as archive:
+        manifest = json.loads(archive.read("manifest.json"))
+        arrays = archive.read("arrays.npz")
+    assert manifest["statistics"]["wait"].pop("step_ns") == 10**6
+    manifest["statistics"]["at"]["step_ns"] = 1  # what the float seconds gave
+    manifest.pop("manifest_sha256", None)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("arrays.npz", arrays)
+    out = la.load(path).sample(100, random_state=1)
+    assert out.dtypes.to_dict() == frame.dtypes.to_dict() and out.notna().all().all()
+
+
+def test_a_fixed_duration_below_a_second_has_the_same_probability_in_any_unit() -> None:
+    """Read on the column's step (a millisecond), not on its storage unit: as a nanosecond, a
+    fixed 1.5 seconds was a million times less likely in nanoseconds than in milliseconds."""
+    rng = np.random.default_rng(23)
+    ms = rng.integers(0, 5_000, 3000)
+    shares = []
+    for unit in ("ms", "ns"):
+        waits = pd.to_timedelta(ms, unit="ms").astype(f"timedelta64[{unit}]")
+        frame = pd.DataFrame({"wait": waits, "g": np.where(ms > 2500, "a", "b")})
+        model = la.Synthesizer(random_state=0).fit(frame)
+        _, report = model.sample_with_report(
+            50, conditions={"wait": pd.Timedelta("1.5s")}, random_state=1
+        )
+        shares.append(report.diagnostics["model_probability"])
+    assert shares[0] == pytest.approx(shares[1], rel=1e-6)
+    assert 1e-5 < shares[0] < 1e-2  # about one millisecond's worth of five seconds

@@ -538,3 +538,23 @@ def test_a_table_written_in_parts_is_the_same_file(
     parts = write_table(frame, tmp_path / name, on_rows=told.append).read_bytes()
     assert parts == whole
     assert sum(told) == 50 and (len(told) == 8 if name.endswith(("csv", "gz")) else told == [50])
+
+
+def test_parquet_keeps_pandas_arrow_string_dtypes(tmp_path: Path) -> None:
+    """Arrow reads every string column as pandas' str: string[pyarrow] text that pandas wrote
+    came back as str, and was written back as large_string."""
+    frame = pd.DataFrame(
+        {
+            "code": pd.Series(["a", None, "b"], dtype=pd.ArrowDtype(pa.string())),
+            "long": pd.Series(["x", "y", None], dtype=pd.ArrowDtype(pa.large_string())),
+            "plain": pd.Series(["p", "q", None], dtype="str"),
+        }
+    )
+    path = write_table(frame, tmp_path / "t.parquet")
+    back = read_table(path)
+    pd.testing.assert_frame_equal(back, frame)
+    assert pq.read_schema(write_table(back, tmp_path / "again.parquet")).types == [
+        pa.string(),
+        pa.large_string(),
+        pa.large_string(),
+    ]

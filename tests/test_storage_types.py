@@ -632,3 +632,41 @@ def test_a_fixed_durations_probability_does_not_depend_on_its_unit() -> None:
         shares.append(report.diagnostics["model_probability"])
     assert shares[0] == pytest.approx(shares[1], rel=1e-6)
     assert 1e-5 < shares[0] < 1e-2  # about one second's worth of an hour
+
+
+def _arrow_text_frame(n: int = N) -> pd.DataFrame:
+    """Text in pandas' Arrow string dtypes, as ``read_csv(..., dtype_backend="pyarrow")`` gives
+    it: dates, formatted numbers and labels."""
+    rng = np.random.default_rng(24)
+    days = pd.Series(pd.date_range("2020-01-01", periods=n).strftime("%Y-%m-%d"))
+    prices = pd.Series([f"${v:,.2f}" for v in rng.uniform(1_000, 9_000, n)])
+    return pd.DataFrame(
+        {
+            "day": days.astype(pd.ArrowDtype(pa.large_string())),
+            "hour": (days + " 05:00:00").astype(pd.ArrowDtype(pa.string())),
+            "code": days.str[-1].astype(pd.ArrowDtype(pa.string())),
+            "city": pd.Series(rng.choice(["Oslo", "Rome"], n)).astype(
+                pd.ArrowDtype(pa.large_string())
+            ),
+            "price": prices.astype(pd.ArrowDtype(pa.string())),
+        }
+    )
+
+
+def test_arrow_string_dtypes_come_back_in_their_own_dtype(tmp_path: Path) -> None:
+    """Dates in large_string[pyarrow] came back as object, and string[pyarrow] text as pandas'
+    own StringDtype: its name, 'string[pyarrow]', is what pandas reads as that (nycflights13
+    read with dtype_backend="pyarrow", a user audit)."""
+    frame = _arrow_text_frame()
+    schema = la.infer_schema(frame)
+    assert [schema[c].kind.value for c in ("day", "hour", "city")] == [
+        "datetime",
+        "datetime",
+        "categorical",
+    ]
+    assert schema["price"].number_format is not None
+    out = _sample(frame, tmp_path)
+    assert out.dtypes.to_dict() == frame.dtypes.to_dict()
+    assert out["day"].str.fullmatch(r"\d{4}-\d\d-\d\d").all()
+    assert out["hour"].str.fullmatch(r"\d{4}-\d\d-\d\d \d\d:00:00").all()
+    assert out["price"].str.fullmatch(r"\$\d,\d{3}\.\d\d").all()

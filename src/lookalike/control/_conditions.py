@@ -31,8 +31,7 @@ from lookalike.errors import ConditionError, warn_data
 from lookalike.schema import ColumnKind, ColumnSpec
 from lookalike.schema._datetimes import condition_seconds
 from lookalike.schema._numbers import on_clock
-from lookalike.schema._schema import DATETIME_STEPS
-from lookalike.schema._storage import is_storage_dtype, numbers_to_storage, ticks_per_second
+from lookalike.schema._storage import is_storage_dtype, numbers_to_storage
 
 _NUMERIC_KINDS = (ColumnKind.CONTINUOUS, ColumnKind.DISCRETE, ColumnKind.DATETIME)
 _RANGE_TEXT = re.compile(r"^\s*(.*?)\s*\.\.\s*(.*?)\s*$")
@@ -310,11 +309,12 @@ def _half_step(encoder: NumericEncoder) -> float:
         return 0.5  # whole minutes
     if spec.kind is ColumnKind.DATETIME:
         return int(encoder.statistics.get("step_ns", 1)) / 1e9 / 2
-    per_second = ticks_per_second(spec.dtype)
-    if spec.datetime_step is not None and per_second is not None:
-        # A duration or time of day on its step (whole seconds), whatever its unit: a fixed
-        # 10 minutes had a probability a thousand times smaller in microseconds than in ms.
-        return DATETIME_STEPS[spec.datetime_step] * per_second / 2
+    clock_step = encoder.clock_step()
+    if clock_step is not None:
+        # A duration or time of day on its step (whole seconds, milliseconds), whatever its
+        # unit: a fixed 10 minutes had a probability a thousand times smaller in microseconds
+        # than in ms.
+        return clock_step / 2
     if spec.decimals is not None and spec.decimals < 6:
         return 0.5 * 10.0 ** (-spec.decimals)
     return 0.0

@@ -39,6 +39,7 @@ from lookalike.schema._datetimes import (
     UNPADDED_DIRECTIVES,
     column_zone,
     condition_seconds,
+    datetime_ticks,
     datetime_unit,
     datetimes_to_seconds,
     directive_texts,
@@ -58,6 +59,7 @@ from lookalike.schema._schema import DATETIME_STEPS
 from lookalike.schema._storage import (
     describe_storage,
     is_storage_dtype,
+    storage_ticks,
     ticks_per_second,
     values_to_numbers,
 )
@@ -77,7 +79,17 @@ _MIN_DISCRETE_COVERAGE = 0.9
 _SPIKE_SHARE = 0.01
 #: Fake free text is as long as real text to within this many characters.
 TEXT_LENGTH_STEP = 20
-_DATETIME_STEPS_NS = (86_400 * 10**9, 3_600 * 10**9, 60 * 10**9, 10**9, 10**6, 10**3, 1)
+#: Steps of a datetime, duration or time of day in nanoseconds, coarsest first: a day, an hour, a
+#: minute, then every power of ten from a second down (whole milliseconds stay whole in a column
+#: held in nanoseconds). Each is a whole number of the next, so the smallest of each partition's
+#: step is the step of them all.
+_TIME_STEPS_NS: tuple[int, ...] = (
+    86_400 * 10**9,
+    3_600 * 10**9,
+    60 * 10**9,
+    *(10**k for k in range(9, -1, -1)),
+)
+_NS_PER_TICK = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 Statistics = dict[str, Any]
 
@@ -204,6 +216,7 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
     is_datetime = spec.kind is ColumnKind.DATETIME
     parsed = parse_datetimes(series, spec.datetime_format) if is_datetime else None
     values = numeric_values(spec, series) if parsed is None else datetimes_to_seconds(parsed)
+    clock_ticks = None if parsed is not None else ticks_per_second(spec.dtype)
     finite = values[np.isfinite(values)]
     distinct, distinct_counts = np.unique(finite, return_counts=True)
     uniques, counts = _compress_histogram(distinct, np.asarray(distinct_counts, dtype=np.int64))
@@ -217,21 +230,34 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
         "values": uniques.tolist(),
         "counts": counts.tolist(),
     }
+    if clock_ticks is not None:
+        # A duration or time of day: the step of its clock, below a second too.
+        ticks = _clock_ticks(series, spec.dtype, values)
+        partial["step_ns"] = _time_step_ns(ticks, 10**9 // clock_ticks)
     if parsed is not None:
-        # The step of the wall clock: local dates are whole days there, not in UTC.
-        wall = parsed if parsed.dt.tz is None else parsed.dt.tz_localize(None)
-        wall_seconds = datetimes_to_seconds(wall)
+        # The step of the wall clock: local dates are whole days there, not in UTC. In exact
+        # ticks: float seconds would blur whole milliseconds into nanoseconds.
+        wall, ns_per_tick = datetime_ticks(
+            parsed if parsed.dt.tz is None else parsed.dt.tz_localize(None)
+        )
+        instants, _ = datetime_ticks(parsed)
         fmt = spec.datetime_format
         if fmt and column_zone(spec) == "offset":
             offsets = directive_texts(series, fmt, "%z")
             minutes = offset_minutes(offsets)
             # Several offsets are read as UTC; each text's own offset gives its wall clock.
-            wall_seconds = np.where(np.isfinite(minutes), values + 60 * minutes, wall_seconds)
+            own = minutes[parsed.notna().to_numpy()]
+            shift = np.round(np.nan_to_num(own) * 60 * 10**9 / ns_per_tick).astype(np.int64)
+            wall = np.where(np.isfinite(own), instants + shift, wall)
             partial["utc_offset_minutes"] = _utc_offset_minutes(parsed)
             # strftime writes +0100; the column's own spelling (+01:00, Z) is written back.
             partial.update(_offset_spelling(offsets))
             partial.update(_offset_zones(values, minutes))
-        partial["step_ns"] = _datetime_step_ns(wall_seconds[np.isfinite(wall_seconds)])
+        partial["step_ns"] = _time_step_ns(wall, ns_per_tick)
+        if len(instants) and (instants == instants[0]).all():
+            # One instant throughout, kept exactly: as float seconds it would come back some
+            # hundred nanoseconds off. A Python int: far dates overflow int64 in nanoseconds.
+            partial["constant_ns"] = int(instants[0]) * ns_per_tick
         if fmt and "%f" in fmt:
             # strftime writes 6 digits; the column's own width is written back instead.
             fractions = directive_texts(series.dropna(), fmt, "%f").dropna()
@@ -343,8 +369,14 @@ def reduce_statistics(
         "has_posinf": sum(int(p["n_posinf"]) for p in partials) >= rare_threshold,
         "has_neginf": sum(int(p["n_neginf"]) for p in partials) >= rare_threshold,
     }
+    holding = [p for p in partials if int(p["n"]) > int(p["n_missing"])] or list(partials)
+    if any("step_ns" in p for p in partials):
+        # A partition with no values has no step to hold the others to.
+        stats["step_ns"] = min(int(p.get("step_ns", 1)) for p in holding)
     if spec.kind is ColumnKind.DATETIME:
-        stats["step_ns"] = min(int(p["step_ns"]) for p in partials)
+        constants = {p.get("constant_ns") for p in holding}
+        if len(constants) == 1 and None not in constants:
+            stats["constant_ns"] = constants.pop()
         offsets = {
             p.get("utc_offset_minutes") for p in partials if int(p["n"]) > int(p["n_missing"])
         }
@@ -1073,15 +1105,27 @@ class NumericEncoder(ColumnEncoder):
             finite = np.isfinite(values)
             values[finite] = np.round(values[finite] / step) * step
             return values
-        per_second = ticks_per_second(self.spec.dtype) if self.spec.datetime_step else None
-        if per_second is not None and self.spec.datetime_step is not None:
+        clock_step = self.clock_step()
+        if clock_step is not None:
             # Durations and times of day on their clock step (whole seconds stay whole).
-            step = DATETIME_STEPS[self.spec.datetime_step] * per_second
-            return np.round(values / step) * step
+            return np.round(values / clock_step) * clock_step
         decimals = self.spec.decimals
         if decimals is not None and decimals < 6:
             values = np.round(values, decimals)
         return values
+
+    def clock_step(self) -> float | None:
+        """The step, in ticks of its unit, a duration or time of day is decoded on: the schema's
+        ``datetime_step`` (a second or coarser, which an override may set), else the one read
+        from its values (a millisecond, in nanoseconds); None for other columns and for models
+        saved before the latter was read."""
+        per_second = ticks_per_second(self.spec.dtype)
+        if per_second is None:
+            return None
+        if self.spec.datetime_step is not None:
+            return float(DATETIME_STEPS[self.spec.datetime_step] * per_second)
+        step_ns = self.statistics.get("step_ns")
+        return None if step_ns is None else int(step_ns) * per_second / 10**9
 
     def _wall_zone(self) -> Any:
         """The zone whose wall clock the column's step is in; None for naive times and UTC."""
@@ -1449,21 +1493,59 @@ def _weighted_quantiles(
     return np.asarray(values[np.clip(idx, 0, len(values) - 1)], dtype=float)
 
 
-def _datetime_step_ns(seconds: np.ndarray) -> int:
-    if len(seconds) == 0:
-        return 1
-    # Whole seconds and nanoseconds apart: nanoseconds since 1970 overflow int64 beyond 2262.
-    whole = np.floor(seconds)
-    nanos = np.round((seconds - whole) * 1e9).astype(np.int64)
-    whole_seconds = whole.astype(np.int64) + (nanos == 10**9)
-    nanos %= 10**9
-    for step in _DATETIME_STEPS_NS:
-        if step < 10**9:
-            if np.all(nanos % step == 0):
-                return step
-        elif not nanos.any() and np.all(whole_seconds % (step // 10**9) == 0):
+def _time_step_ns(ticks: np.ndarray, ns_per_tick: int) -> int:
+    """The coarsest of :data:`_TIME_STEPS_NS` that every tick (``ns_per_tick`` nanoseconds each,
+    exact int64) is a whole number of; a tick's length when there are no ticks.
+
+    In the column's own ticks: nanoseconds since 1970 overflow int64 beyond 2262.
+
+    >>> _time_step_ns(np.array([1_500, 86_400_000]), 10**6), _time_step_ns(np.array([7]), 10**9)
+    (100000000, 1000000000)
+    """
+    if not len(ticks):
+        return ns_per_tick
+    for step in _TIME_STEPS_NS:
+        if step % ns_per_tick == 0 and not np.any(ticks % (step // ns_per_tick)):
             return step
-    return 1
+    return ns_per_tick
+
+
+def _clock_ticks(series: pd.Series, dtype: str, numbers: np.ndarray) -> np.ndarray:
+    """A duration or time-of-day column's present values as exact int64 ticks of ``dtype``'s unit:
+    its own ticks when it is held in that dtype (float64 ``numbers`` lose nanoseconds past 104
+    days), else the whole ones of ``numbers`` (a fraction of a tick is no tick: it counts 1)."""
+    exact = storage_ticks(series, dtype)
+    if exact is not None:
+        return exact
+    finite = numbers[np.isfinite(numbers)]
+    whole = np.round(finite)
+    if np.any(whole != finite) or np.any(np.abs(whole) >= 2**63):
+        return np.ones(1, dtype=np.int64)
+    return np.asarray(whole, dtype=np.int64)
+
+
+def _on_tick_step(stamps: pd.Series, statistics: Mapping[str, Any]) -> pd.Series:
+    """Naive datetimes on the column's step below a second, or at its one instant, in exact ticks.
+
+    Float seconds are ~100 ns coarse today: whole milliseconds came back with stray micro- and
+    nanoseconds. Steps of a second or more are whole float seconds already, and rounded on the
+    wall clock of the column's zone (:meth:`NumericEncoder._round`), not here in UTC.
+    """
+    constant = statistics.get("constant_ns")
+    step_ns = int(statistics.get("step_ns", 1))
+    raw = stamps.to_numpy()
+    ns_per_tick = _NS_PER_TICK[str(stamps.dt.unit)]
+    step = step_ns // ns_per_tick
+    if constant is None and not (step > 1 and step_ns < 10**9):
+        return stamps
+    present = ~np.isnat(raw)
+    ticks = raw.view(np.int64).copy()
+    if constant is not None:
+        ticks[present] = int(constant) // ns_per_tick
+    else:
+        quotient, rest = np.divmod(ticks[present], step)
+        ticks[present] = (quotient + (2 * rest >= step)) * step
+    return pd.Series(ticks.view(raw.dtype), index=stamps.index, name=stamps.name)
 
 
 def seconds_to_datetimes(
@@ -1485,7 +1567,7 @@ def seconds_to_datetimes(
     # In the column's own unit (text: microseconds, nanoseconds for 7-9 fraction digits), so
     # dates of any year from 1 to 9999 fit (1677-2262 in nanoseconds).
     unit = "ns" if digits is not None and digits > 6 else datetime_unit(spec)
-    stamps = seconds_to_stamps(seconds, unit, name)
+    stamps = _on_tick_step(seconds_to_stamps(seconds, unit, name), statistics)
     if spec.datetime_format:
         if digits is not None:
             # Rounded in UTC: on a local clock a rounded time might happen twice or never.

@@ -148,16 +148,14 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     has_missing = bool(values.isna().any())
     if spec.kind is ColumnKind.DATETIME:
         if spec.datetime_format:
-            return _cast(values, dtype if dtype in _TEXT_DTYPES else "object")
+            return _restore_text(values, dtype)
         return _cast(values, dtype)
     if spec.number_format is not None:
         parsed = parse_formatted(values, spec.number_format)
         if spec.decimals is not None:
             parsed = np.round(parsed, spec.decimals)
         written = format_numbers(parsed, spec.number_format)
-        return _cast(
-            written, dtype if dtype in _TEXT_DTYPES or dtype.startswith("string") else "object"
-        )
+        return _restore_text(written, dtype)
     arrow = _arrow_plain(dtype)
     if arrow is not None:
         # Through the NumPy or nullable dtype of the same values, then in Arrow again.
@@ -205,6 +203,17 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     if dtype in _NUMPY_FLOATS or dtype in {"Float32", "Float64"}:
         return _cast(numbers, dtype)
     return _cast(numbers, "float64")
+
+
+def _restore_text(values: pd.Series, dtype: str) -> pd.Series:
+    """Text written back from dates or numbers, in the column's own text dtype: pandas' ``str``
+    or ``string``, an Arrow string (``large_string[pyarrow]``, what ``dtype_backend="pyarrow"``
+    reads), else object (a ``category`` column of dates).
+    """
+    arrow = _arrow_plain(dtype)
+    if arrow is not None and arrow[0] == "object":
+        return _cast(values, "object").astype(arrow[1])
+    return _cast(values, dtype if dtype in _TEXT_DTYPES or dtype.startswith("string") else "object")
 
 
 def _typed_categories(values: pd.Series, spec: ColumnSpec, dtype: str) -> pd.Series:
@@ -287,9 +296,15 @@ def _arrow_plain(dtype: str) -> tuple[str, pd.ArrowDtype] | None:
 
     >>> _arrow_plain("uint8[pyarrow]")[0], _arrow_plain("bool[pyarrow]")[0], _arrow_plain("int64")
     ('uint8', 'boolean', None)
+    >>> _arrow_plain("string[pyarrow]")[1]
+    string[pyarrow]
     """
     if not dtype.endswith("[pyarrow]") or is_storage_dtype(dtype):
         return None
+    if dtype == "string[pyarrow]":
+        # What pd.ArrowDtype(pa.string()) is written as, and pandas reads back as its own
+        # StringDtype (which is written "string"): that dtype is restored as a plain string.
+        return "object", pd.ArrowDtype(pa.string())
     try:
         arrow_dtype = pd.api.types.pandas_dtype(dtype)
     except (TypeError, ValueError):

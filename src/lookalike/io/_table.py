@@ -632,6 +632,7 @@ def _arrow_to_pandas(table: pa.Table, what: str) -> pd.DataFrame:
         table, declared = _with_declared_categories(table, what)
         frame: pd.DataFrame = table.to_pandas(types_mapper=_arrow_dtype)
         _restore_datetime_units(frame, table.schema.pandas_metadata)
+        _restore_arrow_strings(frame, table)
         for name, declared_dtype in declared.items():
             # Arrow's dictionary of datetimes loses their time zone: the codes are exact.
             codes = frame[name].cat.codes
@@ -700,6 +701,25 @@ def _restore_datetime_units(frame: pd.DataFrame, metadata: dict[str, Any]) -> No
         series = frame[name]
         if pd.api.types.is_datetime64_any_dtype(series) and series.dt.unit != unit:
             frame[name] = series.dt.as_unit(unit)
+
+
+#: What pandas' metadata calls a column of pd.ArrowDtype text (``dtype_backend="pyarrow"``).
+_ARROW_STRINGS = ("string[pyarrow]", "large_string[pyarrow]")
+
+
+def _restore_arrow_strings(frame: pd.DataFrame, table: pa.Table) -> None:
+    """Text that pandas wrote from Arrow string dtypes back in them: Arrow reads every string
+    column as pandas' ``str``, so the command line wrote a ``string`` column back as
+    ``large_string``."""
+    for column in table.schema.pandas_metadata.get("columns", []):
+        name, field = column.get("name"), column.get("field_name")
+        if column.get("numpy_type") not in _ARROW_STRINGS or name not in frame.columns:
+            continue
+        if field not in table.column_names:
+            continue
+        text = table.column(field)
+        if pa.types.is_string(text.type) or pa.types.is_large_string(text.type):
+            frame[name] = pd.Series(pd.arrays.ArrowExtensionArray(text), index=frame.index)
 
 
 _NULLABLE_OF: dict[pa.DataType, Any] = {
