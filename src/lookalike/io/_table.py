@@ -790,7 +790,7 @@ def _check_flat_values(frame: pd.DataFrame, what: str) -> None:
             # Sparse is a storage layout, not a type: learned, and written back, dense.
             column = pd.Series(np.asarray(column), index=column.index, name=name)
             frame[name] = column
-        if pd.api.types.is_complex_dtype(column.dtype):
+        if isinstance(column.dtype, np.dtype) and column.dtype.kind == "c":
             bad.append(f"{name!r} ({column.dtype})")  # was cut to its real part
             continue
         arrow = getattr(column.dtype, "pyarrow_dtype", None)
