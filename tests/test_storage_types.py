@@ -172,6 +172,20 @@ def test_sparse_columns_are_learned_dense() -> None:
     assert str(out["s"].dtype) == "int64"
 
 
+@pytest.mark.parametrize("freq", ["M", "D", "Q"])
+def test_periods_come_back_as_periods(freq: str, tmp_path: Path) -> None:
+    """Period[M] came back as object text ('2013-02')."""
+    periods = pd.Series(pd.period_range("2013-01", periods=20, freq=freq))
+    column = periods.sample(400, replace=True, random_state=0).reset_index(drop=True)
+    column[::10] = pd.NaT
+    frame = pd.DataFrame({"p": column, "n": np.arange(400) % 3})
+    la.Synthesizer(random_state=0).fit(frame).save(tmp_path / "m.lookalike")
+    out = la.load(tmp_path / "m.lookalike").sample(1000, random_state=1)
+    assert out["p"].dtype == column.dtype
+    assert out["p"].dropna().isin(periods).all()
+    assert 0.05 < out["p"].isna().mean() < 0.16
+
+
 def test_decimals_are_learned_as_numbers_and_written_back_as_decimals(tmp_path: Path) -> None:
     amounts = np.random.default_rng(5).uniform(0, 100, N)
     text = [None if i % 20 == 0 else decimal.Decimal(f"{a:.2f}") for i, a in enumerate(amounts)]

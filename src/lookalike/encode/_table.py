@@ -146,6 +146,9 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
     """Cast decoded values back to the column's storage dtype (nullable where values are missing)."""
     dtype = spec.dtype
     has_missing = bool(values.isna().any())
+    if dtype.startswith("period["):
+        # Periods are learned as the text pandas writes them in ("2013-02"), and read back.
+        return _periods(restore_dtype(values, replace(spec, dtype="object")), dtype)
     if spec.kind is ColumnKind.DATETIME:
         if spec.datetime_format:
             return _restore_text(values, dtype)
@@ -214,6 +217,25 @@ def _restore_text(values: pd.Series, dtype: str) -> pd.Series:
     if arrow is not None and arrow[0] == "object":
         return _cast(values, "object").astype(arrow[1])
     return _cast(values, dtype if dtype in _TEXT_DTYPES or dtype.startswith("string") else "object")
+
+
+def _periods(text: pd.Series, dtype: str) -> pd.Series:
+    """``text`` read as periods of ``dtype`` (``period[M]``); a value that is none (a withheld
+    rare one) comes out missing.
+
+    >>> _periods(pd.Series(["2013-02", None, "_RARE_"]), "period[M]").tolist()
+    [Period('2013-02', 'M'), NaT, NaT]
+    """
+    freq = dtype[len("period[") : -1]
+    codes, labels = pd.factorize(text)
+    read: list[Any] = []
+    for label in labels:
+        try:
+            read.append(pd.Period(str(label), freq=freq))
+        except ValueError:
+            read.append(None)
+    read.append(None)  # code -1: missing
+    return pd.Series([read[k] for k in codes], index=text.index, name=text.name, dtype=dtype)
 
 
 def _typed_categories(values: pd.Series, spec: ColumnSpec, dtype: str) -> pd.Series:

@@ -323,7 +323,7 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
             datetime_step=None if stored is None else _clock_step(stored, dtype),
             clock=CLOCK_HHMM if hhmm and is_hhmm_clock(np.unique(finite)) else None,
         )
-    # Text (str / object / category dtypes).
+    # Text (str / object / category dtypes), and periods as the text pandas writes them in.
     text = values.astype(str)
     if len(text) and set(text.str.lower().unique()) <= {"true", "false"}:
         return ColumnSpec(name, ColumnKind.BOOLEAN, dtype, nullable)
@@ -333,6 +333,8 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
         return ColumnSpec(
             name, ColumnKind.DATETIME, dtype, nullable, datetime_format=fmt, datetime_step=step
         )
+    if isinstance(series.dtype, pd.PeriodDtype):
+        return ColumnSpec(name, ColumnKind.CATEGORICAL, dtype, nullable)  # "2013Q1": not a key
     number_format = guess_number_format(text)
     if number_format is not None:
         numbers = parse_formatted(values, number_format)
