@@ -292,7 +292,14 @@ def _number_spelling(text: pd.Series, fmt: str) -> Statistics:
         marks = directive_texts(text, fmt, "%p").dropna()
         if len(marks) and marks.str.islower().all():
             out["ampm_lower"] = True
+    names = [directive_texts(text, fmt, d).dropna() for d in _NAME_DIRECTIVES if d in fmt]
+    if names and all(len(n) and n.str.isupper().all() for n in names):
+        out["names_upper"] = True  # 31-OCT-2013, as Oracle writes dates
     return out
+
+
+#: Directives that write names of months and days, in title case ("Oct", "Monday").
+_NAME_DIRECTIVES = ("%b", "%B", "%a", "%A")
 
 
 def reduce_statistics(
@@ -402,6 +409,8 @@ def reduce_statistics(
             stats["unpadded"] = unpadded
         if partials and all(p.get("ampm_lower") for p in partials):
             stats["ampm_lower"] = True
+        if partials and all(p.get("names_upper") for p in partials):
+            stats["names_upper"] = True
     discrete = spec.kind is ColumnKind.DISCRETE or (
         spec.kind is ColumnKind.DATETIME and len(values) <= 100
     )
@@ -1389,13 +1398,14 @@ def _offset_spelling(offsets: pd.Series) -> Statistics:
 def _strftime(stamps: pd.Series, fmt: str, statistics: Mapping[str, Any]) -> pd.Series:
     """``stamps.dt.strftime(fmt)``, with ``%f`` at the column's ``fraction_digits`` (up to 9),
     ``%z`` in its ``utc_offset_spelling`` (``Z`` for UTC if ``utc_as_z``), the directives in
-    ``unpadded`` without a leading zero and ``%p`` in lower case if ``ampm_lower``."""
+    ``unpadded`` without a leading zero, ``%p`` in lower case if ``ampm_lower`` and names of
+    months and days in upper case if ``names_upper``."""
     digits = statistics.get("fraction_digits")
     spelling = statistics.get("utc_offset_spelling", "+hhmm")
     as_z = bool(statistics.get("utc_as_z"))
     unpadded = set(statistics.get("unpadded", ()))
     written = pd.Series("", index=stamps.index, dtype=object)
-    for piece in re.split(r"(%[fzmdHIp])", fmt):
+    for piece in re.split(r"(%[fzmdHIpbBaA])", fmt):
         if piece == "%f" and digits is not None:
             fraction = stamps.dt.strftime("%f")
             if digits > 6:
@@ -1415,6 +1425,8 @@ def _strftime(stamps: pd.Series, fmt: str, statistics: Mapping[str, Any]) -> pd.
             written = written + stamps.dt.strftime(piece).str.replace(r"^0(?=\d)", "", regex=True)
         elif piece == "%p" and statistics.get("ampm_lower"):
             written = written + stamps.dt.strftime(piece).str.lower()
+        elif piece in _NAME_DIRECTIVES and statistics.get("names_upper"):
+            written = written + stamps.dt.strftime(piece).str.upper()
         elif piece:
             written = written + stamps.dt.strftime(piece)
     return written

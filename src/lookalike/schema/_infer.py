@@ -507,6 +507,12 @@ _SHORT_YEAR_FORMATS = (
         for time in (" %I:%M %p", " %I:%M:%S %p")
     ),
     *_TIMES_OF_DAY,
+    # pandas guesses month names in title case only (31-Oct-2013, not Oracle's 31-OCT-2013).
+    *(
+        date + time
+        for date in ("%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%b %d, %Y", "%Y-%b-%d")
+        for time in ("", " %H:%M", " %H:%M:%S")
+    ),
 )
 
 
