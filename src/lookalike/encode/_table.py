@@ -216,6 +216,12 @@ def _restore_text(values: pd.Series, dtype: str) -> pd.Series:
     arrow = _arrow_plain(dtype)
     if arrow is not None and arrow[0] == "object":
         return _cast(values, "object").astype(arrow[1])
+    if dtype in _NUMPY_INTEGERS | _NULLABLE_INTEGERS | _NUMPY_FLOATS:
+        # Dates written as numbers (20130101).
+        numbers = pd.to_numeric(values)
+        if dtype in _NUMPY_INTEGERS and numbers.isna().any():
+            dtype = dtype.capitalize().replace("Uint", "UInt")
+        return _cast(numbers, dtype)
     return _cast(values, dtype if dtype in _TEXT_DTYPES or dtype.startswith("string") else "object")
 
 
