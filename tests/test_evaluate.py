@@ -150,6 +150,18 @@ def test_utility_tasks_follow_the_target(thirds: tuple[pd.DataFrame, ...]) -> No
     assert multiclass.utility.n_test_rows == 100
 
 
+def test_a_synthetic_feature_missing_everywhere_teaches_its_model_nothing() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    real = pd.DataFrame({"x": x, "y": np.where(x > 0, "a", "b")})
+    result = evaluate(real, real.assign(x=np.nan), target="y", random_state=0)
+    assert result.utility is not None
+    assert result.utility.real_score is not None and result.utility.real_score > 0.9
+    # Without x the synthetic model can only predict the class shares: chance.
+    assert result.utility.synthetic_score == pytest.approx(0.5)
+    assert result.utility.verdict.rating == "poor"
+
+
 def test_a_target_nothing_predicts_is_not_rated(thirds: tuple[pd.DataFrame, ...]) -> None:
     train, other, holdout = thirds
     rng = np.random.default_rng(0)

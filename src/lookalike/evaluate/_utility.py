@@ -85,10 +85,14 @@ def utility_scores(
         encoding = fit_tree_encoding([train], feature_names, feature_kinds)
         usable = informative_columns(encoding.transform(train))
     if usable.any():
-        features = _Features(encoding, usable)
         with limited_threads():
             for table in (train, synthetic):
                 seed = int(rng.integers(2**31))
+                # Each model learns from the columns its own rows hold: a column the synthetic
+                # table leaves all missing teaches its model nothing (and the trees cannot bin it).
+                features = _Features(
+                    encoding, usable & informative_columns(encoding.transform(table))
+                )
                 if table.shape[0] < 2:
                     scores.append(None)
                 elif task == "regression":
@@ -111,7 +115,10 @@ def utility_scores(
 
 @dataclass(frozen=True)
 class _Features:
-    """The tree encoding restricted to the columns that are not missing everywhere."""
+    """The tree encoding restricted to the columns that are not missing everywhere.
+
+    With no column left, the model knows only the target's distribution in its training rows.
+    """
 
     encoding: TreeEncoding
     usable: np.ndarray
@@ -135,9 +142,13 @@ def _regression_score(
 ) -> float:
     from sklearn.metrics import r2_score
 
-    model = make_regressor(features.categorical_mask, seed)
-    model.fit(features.transform(train), train[target].to_numpy(dtype=np.float64))
-    predicted = model.predict(features.transform(test))
+    y_train = train[target].to_numpy(dtype=np.float64)
+    if features.usable.any():
+        model = make_regressor(features.categorical_mask, seed)
+        model.fit(features.transform(train), y_train)
+        predicted = model.predict(features.transform(test))
+    else:
+        predicted = np.full(test.shape[0], y_train.mean())
     return float(r2_score(test[target].to_numpy(dtype=np.float64), predicted))
 
 
@@ -156,10 +167,12 @@ def _classification_score(
         return None
     probabilities = np.zeros((test.shape[0], len(labels)), dtype=np.float64)
     classes = sorted(set(y_train))
-    if len(classes) == 1:
-        # A model that has seen one class can only predict it; it ranks nothing.
-        if classes[0] in labels:
-            probabilities[:, labels.index(classes[0])] = 1.0
+    if len(classes) == 1 or not features.usable.any():
+        # A model that has seen one class, or no feature, can only predict the shares of the
+        # classes it has seen; it ranks nothing.
+        for label, count in zip(*np.unique(y_train, return_counts=True), strict=True):
+            if label in labels:
+                probabilities[:, labels.index(str(label))] = count / y_train.shape[0]
     else:
         model = make_classifier(features.categorical_mask, seed)
         model.fit(features.transform(train), y_train)
