@@ -162,6 +162,20 @@ def test_a_synthetic_feature_missing_everywhere_teaches_its_model_nothing() -> N
     assert result.utility.verdict.rating == "poor"
 
 
+def test_an_infinite_target_is_left_out_like_a_missing_one() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    real = pd.DataFrame({"x": x, "y": np.r_[np.inf, 2 * x[1:] + rng.normal(size=299) / 10]})
+    synthetic = real.assign(y=np.r_[2 * x[:-1], -np.inf])
+    holdout = pd.DataFrame({"x": x[:100], "y": np.r_[np.nan, np.inf, 2 * x[2:100]]})
+    result = evaluate(real, synthetic, holdout, target="y", random_state=0)
+    assert result.utility is not None
+    assert (result.utility.n_train_rows, result.utility.n_synthetic_rows) == (299, 299)
+    assert result.utility.n_test_rows == 98
+    assert result.utility.real_score is not None and result.utility.real_score > 0.9
+    assert result.utility.synthetic_score is not None and result.utility.synthetic_score > 0.9
+
+
 def test_a_target_nothing_predicts_is_not_rated(thirds: tuple[pd.DataFrame, ...]) -> None:
     train, other, holdout = thirds
     rng = np.random.default_rng(0)

@@ -105,7 +105,8 @@ def evaluate(
     reference ("what does a fresh real sample score?") and is needed for the distance-based
     privacy test and the attacks (membership inference, singling out, linkability, attribute
     inference: see :mod:`lookalike.evaluate._attacks` for what they do and how many rows they use;
-    on adult they take about 10 s). ``target`` names a column to predict for the utility test. ``sensitive`` names
+    on adult they take about 10 s). ``target`` names a column to predict for the utility test
+    (rows where it is missing, or for a number infinite, are left out). ``sensitive`` names
     columns (e.g. ``["sex", "race"]``) whose groups get their own representation, fidelity and
     privacy numbers and, with a yes/no ``target``, the parity of a model trained on the synthetic
     data (see :mod:`lookalike.evaluate._fairness`). Tables are pandas DataFrames or paths to files

@@ -6,6 +6,9 @@ or, without one, a random 20 % of the real rows set aside (then the real model t
 80 %; the synthetic table was usually generated from all real rows, so in that case the test rows
 are not truly unseen by the generator and the synthetic score is optimistic).
 
+Rows whose target is missing, or (for numbers and datetimes) infinite, are left out of every
+table: such a value can neither be learned nor scored.
+
 Numeric targets with more than :data:`MAX_CLASSES` distinct values are regression (R²); other
 targets are classification, scored by ROC AUC (macro one-vs-rest for more than two classes).
 """
@@ -60,15 +63,15 @@ def utility_scores(
 ) -> UtilityScores:
     """Train on real and on synthetic, test both on the holdout (or a split of real)."""
     kind = kinds[names.index(target)]
-    real = real[real[target].notna()]
-    synthetic = synthetic[synthetic[target].notna()]
+    real = real[_has_target(real, target, kind)]
+    synthetic = synthetic[_has_target(synthetic, target, kind)]
     if holdout is None:
         order = rng.permutation(real.shape[0])
         n_test = max(1, round(TEST_SHARE * real.shape[0]))
         test, train = real.iloc[order[:n_test]], real.iloc[order[n_test:]]
         test_set = f"random {TEST_SHARE:.0%} of the real rows (no holdout given)"
     else:
-        test, train = holdout[holdout[target].notna()], real
+        test, train = holdout[_has_target(holdout, target, kind)], real
         test_set = "holdout"
     train, synthetic, test = (_cap(t, max_rows, rng) for t in (train, synthetic, test))
     task: Task
@@ -129,6 +132,15 @@ class _Features:
     @property
     def categorical_mask(self) -> np.ndarray:
         return np.asarray(self.encoding.categorical_mask[self.usable], dtype=bool)
+
+
+def _has_target(table: pd.DataFrame, target: str, kind: ColumnKind) -> np.ndarray:
+    """Rows whose target is present and, for numbers and datetimes, finite."""
+    if kind == "categorical":
+        return np.asarray(table[target].notna().to_numpy(), dtype=bool)
+    # An infinite target is no value a model can learn or be scored on (R² of inf is NaN, and
+    # the trees refuse it): it is left out like a missing one.
+    return np.asarray(np.isfinite(table[target].to_numpy(dtype=np.float64)), dtype=bool)
 
 
 def _cap(table: pd.DataFrame, max_rows: int, rng: np.random.Generator) -> pd.DataFrame:
