@@ -176,6 +176,20 @@ def test_an_infinite_target_is_left_out_like_a_missing_one() -> None:
     assert result.utility.synthetic_score is not None and result.utility.synthetic_score > 0.9
 
 
+def test_the_task_names_the_classes_that_are_scored() -> None:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=300), "y": rng.choice(["a", "b"], 300)})
+    holdout = real.assign(x=rng.normal(size=300), y=rng.choice(["a", "b", "c"], 300))
+    synthetic = real.assign(x=rng.normal(size=300))
+    result = evaluate(real, synthetic, holdout, target="y", random_state=0)
+    assert result.utility is not None
+    # The holdout's third class makes the score a macro one-vs-rest AUC over three classes.
+    assert (result.utility.task, result.utility.metric) == ("multiclass", "roc_auc_ovr_macro")
+    binary = evaluate(real, synthetic, holdout.assign(y=real["y"]), target="y", random_state=0)
+    assert binary.utility is not None
+    assert (binary.utility.task, binary.utility.metric) == ("binary", "roc_auc")
+
+
 def test_a_target_nothing_predicts_is_not_rated(thirds: tuple[pd.DataFrame, ...]) -> None:
     train, other, holdout = thirds
     rng = np.random.default_rng(0)

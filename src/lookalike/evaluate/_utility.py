@@ -10,7 +10,8 @@ Rows whose target is missing, or (for numbers and datetimes) infinite, are left 
 table: such a value can neither be learned nor scored.
 
 Numeric targets with more than :data:`MAX_CLASSES` distinct values are regression (R²); other
-targets are classification, scored by ROC AUC (macro one-vs-rest for more than two classes).
+targets are classification, scored by ROC AUC (macro one-vs-rest when the test rows hold more than
+two classes).
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ def utility_scores(
     if kind != "categorical" and real[target].nunique() > MAX_CLASSES:
         task = "regression"
     else:
-        task = "binary" if real[target].nunique() <= 2 else "multiclass"
+        # The classes scored are those of the test rows (see _classification_score), so they
+        # name the task: a holdout with a class the training rows lack makes it multiclass.
+        task = "binary" if len(set(_labels(test, target))) <= 2 else "multiclass"
     metric = {"binary": "roc_auc", "multiclass": "roc_auc_ovr_macro", "regression": "r2"}[task]
     feature_names = tuple(n for n in names if n != target)
     feature_kinds = tuple(k for n, k in zip(names, kinds, strict=True) if n != target)
