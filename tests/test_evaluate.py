@@ -190,6 +190,18 @@ def test_the_task_names_the_classes_that_are_scored() -> None:
     assert (binary.utility.task, binary.utility.metric) == ("binary", "roc_auc")
 
 
+@pytest.mark.parametrize("values", [None, np.inf], ids=["missing", "infinite"])
+def test_synthetic_data_without_a_target_is_of_no_use(values: float | None) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    real = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=300) / 10})
+    synthetic = real.assign(x=rng.normal(size=300), y=values)
+    result = evaluate(real, synthetic, target="y", random_state=0)
+    assert result.utility is not None and result.utility.synthetic_score is None
+    assert result.utility.verdict.rating == "poor"
+    assert "0 row(s) with a value of the target" in result.utility.verdict.explanation
+
+
 def test_a_target_nothing_predicts_is_not_rated(thirds: tuple[pd.DataFrame, ...]) -> None:
     train, other, holdout = thirds
     rng = np.random.default_rng(0)

@@ -571,7 +571,9 @@ def _measure_utility(
         n_train_rows=scores.n_train_rows,
         n_synthetic_rows=scores.n_synthetic_rows,
         n_test_rows=scores.n_test_rows,
-        verdict=_verdicts.utility_verdict(scores.metric, ratio, scores.real_score),
+        verdict=_verdicts.utility_verdict(
+            scores.metric, ratio, scores.real_score, scores.n_synthetic_rows
+        ),
     )
 
 

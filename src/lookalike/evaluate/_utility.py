@@ -34,6 +34,8 @@ from lookalike.evaluate._prepare import ColumnKind, FloatArray
 
 #: Numeric targets with at most this many distinct values are treated as classes.
 MAX_CLASSES = 10
+#: A model needs at least this many rows with a target value to train on.
+MIN_TRAINING_ROWS = 2
 #: Share of the real rows set aside as test rows when no holdout is given.
 TEST_SHARE = 0.2
 
@@ -99,7 +101,7 @@ def utility_scores(
                 features = _Features(
                     encoding, usable & informative_columns(encoding.transform(table))
                 )
-                if table.shape[0] < 2:
+                if table.shape[0] < MIN_TRAINING_ROWS:
                     scores.append(None)
                 elif task == "regression":
                     scores.append(_regression_score(table, test, target, features, seed))
