@@ -329,6 +329,20 @@ def test_all_missing_and_constant_columns() -> None:
     assert constant.accuracy == pytest.approx(0.5)
 
 
+def test_infinite_features_are_ranked_beyond_every_number() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    x[:20], x[20:40] = np.inf, -np.inf
+    real = pd.DataFrame({"x": x, "y": np.where(x > 0, "a", "b")})
+    synthetic = real.assign(x=-x)  # the infinities change sides, and the classes with them
+    # Warnings are errors here: the tree binning averaged inf with -inf into NaN.
+    result = evaluate(real, synthetic, target="y", random_state=0)
+    assert result.detection.auc is not None and result.detection.auc > 0.9
+    assert result.utility is not None
+    assert result.utility.real_score is not None and result.utility.real_score > 0.9
+    assert result.utility.synthetic_score is not None and result.utility.synthetic_score < 0.1
+
+
 def test_datetime_columns_are_binned_as_numbers() -> None:
     rng = np.random.default_rng(1)
     n = 500
