@@ -343,6 +343,74 @@ def test_infinite_features_are_ranked_beyond_every_number() -> None:
     assert result.utility.synthetic_score is not None and result.utility.synthetic_score < 0.1
 
 
+def _column_accuracy(real: pd.DataFrame, synthetic: pd.DataFrame, name: str) -> float:
+    result = evaluate(real, synthetic, random_state=0)
+    return next(c.accuracy for c in result.fidelity.columns if c.name == name)
+
+
+def _outside_support_cases() -> dict[str, tuple[pd.DataFrame, pd.DataFrame, float]]:
+    rng = np.random.default_rng(0)
+    n = 400
+    noise = {"z": rng.normal(size=n)}  # a second column, so no table is all one value
+    x = rng.uniform(size=n)
+    k = rng.choice([1, 2, 3], n)
+    categories = np.array([f"c{i:02d}" for i in range(20)])
+    drawn = categories[np.arange(2000) % 20]  # 20 equally common categories
+    rare = np.isin(drawn, categories[10:])
+    shifted = pd.DataFrame({"x": x, **noise}), pd.DataFrame({"x": x + 5, **noise})
+    return {
+        "shifted": (*shifted, 0.0),
+        "new value": (pd.DataFrame({"k": k, **noise}), pd.DataFrame({"k": 100, **noise}), 0.0),
+        "other constant": (
+            pd.DataFrame({"k": 5.0, **noise}),
+            pd.DataFrame({"k": 7.0, **noise}),
+            0.0,
+        ),
+        "values where real has none": (
+            pd.DataFrame({"e": np.nan, **noise}),
+            pd.DataFrame({"e": 1.0, **noise}),
+            0.0,
+        ),
+        "unseen categories": (
+            pd.DataFrame({"c": drawn}),
+            pd.DataFrame({"c": np.where(rare, "never-seen", drawn)}),
+            0.5,
+        ),
+        "opposite infinities": (
+            pd.DataFrame({"i": np.inf, **noise}),
+            pd.DataFrame({"i": -np.inf, **noise}),
+            0.0,
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(_outside_support_cases()))
+def test_values_the_real_table_lacks_count_as_mismatches(case: str) -> None:
+    real, synthetic, expected = _outside_support_cases()[case]
+    name = str(real.columns[0])
+    assert _column_accuracy(real, synthetic, name) == pytest.approx(expected)
+
+
+def test_values_beyond_the_real_range_are_shown_and_lower_the_ceiling() -> None:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.uniform(size=400)})
+    synthetic = pd.DataFrame({"x": rng.uniform(size=400) + 0.5})
+    inside = rng.uniform(real["x"].min(), real["x"].max(), size=390)
+    holdout = pd.DataFrame({"x": np.r_[inside, np.full(10, 2.0)]})
+    column = evaluate(real, synthetic, holdout, random_state=0).fidelity.columns[0]
+    high = real["x"].max()
+    assert column.labels[-2:] == (f"(above {high:.4g})", "(missing)")
+    above = column.labels.index(f"(above {high:.4g})")
+    assert column.real_shares[above] == 0.0
+    assert column.synthetic_shares[above] == pytest.approx((synthetic["x"] > high).mean())
+    assert column.holdout_shares is not None and column.holdout_shares[above] == 0.025
+    # The holdout's values beyond the training range count against the ceiling too.
+    assert column.holdout_accuracy is not None and column.holdout_accuracy < 0.975 + 0.001
+    # Bins no table uses are left out of the result.
+    assert not any(label.startswith("(below") for label in column.labels)
+    assert "(+inf)" not in column.labels and "(not in real data)" not in column.labels
+
+
 def test_datetime_columns_are_binned_as_numbers() -> None:
     rng = np.random.default_rng(1)
     n = 500

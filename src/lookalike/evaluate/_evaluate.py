@@ -425,16 +425,19 @@ def _measure_fidelity(
                 real[column_bins.name].to_numpy(np.float64),
                 synthetic[column_bins.name].to_numpy(np.float64),
             )
+        # The bins for values the real table lacks are listed only when a table has such values.
+        used = p_real + p_synth + (0.0 if p_hold is None else p_hold) > 0
+        shown = [k for k in range(column_bins.n_bins) if k not in column_bins.outside or used[k]]
         columns.append(
             ColumnFidelity(
                 name=column_bins.name,
                 kind=column_bins.kind,
                 accuracy=accuracy,
                 holdout_accuracy=holdout_accuracy,
-                labels=column_bins.labels,
-                real_shares=_rounded(p_real),
-                synthetic_shares=_rounded(p_synth),
-                holdout_shares=None if p_hold is None else _rounded(p_hold),
+                labels=tuple(column_bins.labels[k] for k in shown),
+                real_shares=_rounded(p_real[shown]),
+                synthetic_shares=_rounded(p_synth[shown]),
+                holdout_shares=None if p_hold is None else _rounded(p_hold[shown]),
                 histogram=histogram,
             )
         )
