@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -409,6 +410,28 @@ def test_values_beyond_the_real_range_are_shown_and_lower_the_ceiling() -> None:
     # Bins no table uses are left out of the result.
     assert not any(label.startswith("(below") for label in column.labels)
     assert "(+inf)" not in column.labels and "(not in real data)" not in column.labels
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [np.linspace(-1.0, 1.0, 400), np.arange(400), pd.array(np.arange(400), dtype="Int64")],
+    ids=["floats", "ints", "nullable ints"],
+)
+def test_numbers_are_not_taken_for_dates_either_way(numbers: Any) -> None:
+    times = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=400, freq="h")})
+    as_numbers = times.assign(t=numbers)
+    with pytest.raises(DataError, match=r"Column 't' is datetime in the real table, but the synth"):
+        evaluate(times, as_numbers, random_state=0)
+    with pytest.raises(DataError, match=r"Column 't' is numeric in the real table, but the synth"):
+        evaluate(as_numbers, times, random_state=0)
+    # One number among datetime objects is named too; dates as text or objects are read.
+    mixed = pd.Series([*times["t"].iloc[:-1], 5], dtype=object)
+    with pytest.raises(DataError, match=r"holds 1 value\(s\) that are not, such as 5\."):
+        evaluate(times, times.assign(t=mixed), random_state=0)
+    as_text = times.assign(t=times["t"].dt.strftime("%Y-%m-%d %H:%M"))
+    as_objects = times.assign(t=pd.Series(list(times["t"].dt.to_pydatetime()), dtype=object))
+    assert evaluate(times, as_text, random_state=0).fidelity.univariate == pytest.approx(1.0)
+    assert evaluate(times, as_objects, random_state=0).fidelity.univariate == pytest.approx(1.0)
 
 
 def test_datetime_columns_are_binned_as_numbers() -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import importlib
 import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -372,8 +373,13 @@ def _as_seconds(series: pd.Series, name: str, role: str, fmt: str | None = None)
     if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
         series = series.astype("datetime64[s]")  # Arrow dates
     if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+        # Numbers are not dates: to_datetime would read them as nanoseconds since 1970, so a
+        # synthetic column of numbers would pass for dates near 1970. They are refused, as dates
+        # are in a numeric column; dates as text or as datetime objects are read.
+        values = series.astype("object")
+        is_number = np.array([isinstance(v, numbers.Number) for v in values], dtype=bool)
         converted = pd.to_datetime(
-            series.astype("object"), errors="coerce", format=fmt or "mixed", utc=True
+            values.mask(is_number), errors="coerce", format=fmt or "mixed", utc=True
         )
         _check_conversion(series, converted, name, role, "datetime")
         series = converted
