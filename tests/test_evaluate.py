@@ -434,6 +434,28 @@ def test_numbers_are_not_taken_for_dates_either_way(numbers: Any) -> None:
     assert evaluate(times, as_objects, random_state=0).fidelity.univariate == pytest.approx(1.0)
 
 
+@pytest.mark.parametrize(
+    "categories",
+    [[1.0, 2.0], [1, 2], ["1", "2"], [True, False]],
+    ids=["floats", "ints", "text", "booleans"],
+)
+def test_a_categorical_is_compared_by_its_categories_own_values(categories: list[Any]) -> None:
+    rng = np.random.default_rng(0)
+    values = categories * 200
+    real = pd.DataFrame({"k": pd.Categorical(values), "x": rng.normal(size=400)})
+    plain = pd.Series(values, dtype="boolean" if isinstance(values[0], bool) else None)
+    # The plain column has the same values, so the tables are the same rows.
+    for real_side, synthetic_side in ((real, real.assign(k=plain)), (real.assign(k=plain), real)):
+        result = evaluate(real_side, synthetic_side, random_state=0)
+        k = next(c for c in result.fidelity.columns if c.name == "k")
+        assert k.accuracy == pytest.approx(1.0)
+        assert result.privacy.exact_copy_share == pytest.approx(1.0)
+    missing = real.assign(k=pd.Categorical([None, *values[1:]], categories=categories))
+    assert evaluate(
+        missing, missing.assign(k=plain.where(plain.index > 0)), random_state=0
+    ).fidelity.univariate == pytest.approx(1.0)
+
+
 def test_datetime_columns_are_binned_as_numbers() -> None:
     rng = np.random.default_rng(1)
     n = 500

@@ -404,6 +404,13 @@ def _check_conversion(
 def _as_strings(series: pd.Series) -> ObjectArray:
     """Categories as strings, so that 1, 1.0 and "1" in different tables are the same category."""
     out = np.full(series.shape[0], None, dtype=object)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # Written as its categories' own dtype is: a categorical of 1.0 and 2.0 (not a numeric
+        # dtype) became "1.0" and "2.0", while a float column of the same values gives "1", "2".
+        names = _as_strings(pd.Series(series.cat.categories))
+        codes = np.asarray(series.cat.codes.to_numpy(), dtype=np.int64)
+        out[codes >= 0] = names[codes[codes >= 0]]
+        return out
     present = ~series.isna().to_numpy()
     values = series[present]
     if pd.api.types.is_bool_dtype(values.dtype):
