@@ -456,6 +456,27 @@ def test_a_categorical_is_compared_by_its_categories_own_values(categories: list
     ).fidelity.univariate == pytest.approx(1.0)
 
 
+def test_a_missing_number_is_one_from_every_number_in_the_distance() -> None:
+    from lookalike.evaluate._privacy import _DistanceEncoding
+
+    train = pd.DataFrame({"x": np.linspace(0.0, 100.0, 101), "c": ["a", "b"] * 50 + [None]})
+    encoding = _DistanceEncoding.fit(train, ("numeric", "categorical"))
+    rows = pd.DataFrame({"x": [np.nan, 1.0, 50.0, 99.0, -1e9, np.inf], "c": "a"})
+    points = encoding.transform(rows)
+
+    def distance(i: int, j: int) -> float:
+        # Before dividing by encoding.scale: the root of the summed squared column differences.
+        return float(np.linalg.norm(points[i] - points[j]))
+
+    # Missing against any number counts 1, whether the number is low, high or clipped.
+    assert [distance(0, j) ** 2 for j in range(1, 6)] == pytest.approx([1.0] * 5)
+    # Numbers 1 and 50, half the robust range (1 to 99) apart, differ by the chord of 0.5.
+    assert distance(1, 2) == pytest.approx(2 * np.sin(0.25))
+    # A missing category against a present one counts 1 too.
+    missing_category = encoding.transform(rows.assign(c=[None] * 6))
+    assert float(np.linalg.norm(points[1] - missing_category[1])) ** 2 == pytest.approx(1.0)
+
+
 def test_datetime_columns_are_binned_as_numbers() -> None:
     rng = np.random.default_rng(1)
     n = 500
