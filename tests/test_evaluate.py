@@ -53,6 +53,19 @@ def test_identical_tables_score_perfect_fidelity_and_all_copies(adult: pd.DataFr
     assert result.summary.rating == "poor"
 
 
+def test_arrow_and_polars_tables_are_read_as_fit_reads_them(adult: pd.DataFrame) -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    real, synthetic = adult.iloc[:400], adult.iloc[400:800].reset_index(drop=True)
+    expected = evaluate(real, synthetic, random_state=0)
+    as_arrow = evaluate(pa.Table.from_pandas(real), pl.from_pandas(synthetic), random_state=0)
+    assert as_arrow.fidelity == expected.fidelity
+    assert as_arrow.detection == expected.detection
+    with pytest.raises(DataError, match="'synthetic' table must be a pandas or polars DataFrame"):
+        evaluate(real, synthetic.to_numpy(), random_state=0)
+
+
 def test_a_named_index_is_a_column_as_fit_reads_it(adult: pd.DataFrame) -> None:
     # A model of real.set_index("age") samples an age column; row numbers are only labels.
     real, synthetic = adult.iloc[:400], adult.iloc[400:800].reset_index(drop=True)
@@ -271,7 +284,7 @@ def test_bad_arguments_are_rejected(thirds: tuple[pd.DataFrame, ...]) -> None:
         evaluate(train, other, max_rows=0)
     with pytest.raises(DataError, match="'synthetic' table must have at least one row"):
         evaluate(train, other.iloc[:0])
-    with pytest.raises(DataError, match="'real' table must be a pandas DataFrame"):
+    with pytest.raises(DataError, match="'real' table must be a pandas or polars DataFrame"):
         evaluate([1, 2, 3], other)
     with pytest.raises(ValueError, match="random_state"):
         evaluate(train, other, random_state="seven")  # type: ignore[arg-type]

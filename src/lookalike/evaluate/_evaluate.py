@@ -109,8 +109,8 @@ def evaluate(
     (rows where it is missing, or for a number infinite, are left out). ``sensitive`` names
     columns (e.g. ``["sex", "race"]``) whose groups get their own representation, fidelity and
     privacy numbers and, with a yes/no ``target``, the parity of a model trained on the synthetic
-    data (see :mod:`lookalike.evaluate._fairness`). Tables are pandas DataFrames or paths to files
-    :func:`lookalike.read_table` can read.
+    data (see :mod:`lookalike.evaluate._fairness`). Tables are pandas or polars DataFrames,
+    pyarrow Tables or paths to files :func:`lookalike.read_table` can read.
 
     Columns that lookalike regenerates by design are not compared by any metric: identifier
     columns (unique keys, replaced with new keys) and PII columns (replaced with fakes), as the

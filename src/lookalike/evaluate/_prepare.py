@@ -163,7 +163,11 @@ def category_codes(values: npt.NDArray[Any], categories: Sequence[str]) -> IntAr
 
 
 def load_table(data: Any, role: str) -> pd.DataFrame:
-    """Return ``data`` as a DataFrame; paths are read with :func:`lookalike.io.read_table`."""
+    """Return ``data`` as a DataFrame; paths are read with :func:`lookalike.io.read_table`, and
+    pyarrow Tables and polars DataFrames converted with its types, as ``fit`` reads them."""
+    if not isinstance(data, pd.DataFrame | str | Path):
+        io_module = importlib.import_module("lookalike.io")
+        data = io_module.in_memory_frame(data, f"The {role!r} table")
     if isinstance(data, pd.DataFrame):
         # A named index is data, as fit reads it (a model of df.set_index("time_hour") samples a
         # time_hour column).
@@ -179,8 +183,8 @@ def load_table(data: Any, role: str) -> pd.DataFrame:
         frame = io_module.read_table(data)
     else:
         raise DataError(
-            f"The {role!r} table must be a pandas DataFrame or a path. "
-            f"Got {type(data).__name__} instead."
+            f"The {role!r} table must be a pandas or polars DataFrame, a pyarrow Table or a "
+            f"path. Got {type(data).__name__} instead."
         )
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise DataError(
