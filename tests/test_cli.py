@@ -561,6 +561,27 @@ def test_report_writes_html_and_json(tmp_path: Path, adult_csv: Path, model_file
     assert isinstance(json.load(io.StringIO(numbers.read_text(encoding="utf-8"))), dict)
 
 
+def test_report_writes_neither_file_when_one_cannot_be_written(
+    tmp_path: Path, adult_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_text = Path.write_text
+
+    def full_disk_for_json(path: Path, *args: Any, **kwargs: Any) -> int:
+        if path.name.startswith(".r.json."):  # the JSON's temporary file
+            raise OSError(28, "No space left on device", str(path))
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", full_disk_for_json)
+    folder = tmp_path / "out"
+    folder.mkdir()
+    result = _run(
+        "report", adult_csv, adult_csv, "-o", folder / "r.html", "--json", folder / "r.json"
+    )
+    _assert_one_line_error(result, "No space left on device")
+    # The HTML was written first and stayed, looking like a finished report.
+    assert list(folder.iterdir()) == []
+
+
 def test_report_leaves_out_keys_and_pii_unless_the_schema_says(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     paths = []

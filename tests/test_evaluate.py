@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,6 +51,19 @@ def test_identical_tables_score_perfect_fidelity_and_all_copies(adult: pd.DataFr
     assert result.privacy.synthetic_dcr_median == pytest.approx(0.0)
     assert result.privacy.verdict.rating == "poor"
     assert result.summary.rating == "poor"
+
+
+def test_arrow_and_polars_tables_are_read_as_fit_reads_them(adult: pd.DataFrame) -> None:
+    import polars as pl
+    import pyarrow as pa
+
+    real, synthetic = adult.iloc[:400], adult.iloc[400:800].reset_index(drop=True)
+    expected = evaluate(real, synthetic, random_state=0)
+    as_arrow = evaluate(pa.Table.from_pandas(real), pl.from_pandas(synthetic), random_state=0)
+    assert as_arrow.fidelity == expected.fidelity
+    assert as_arrow.detection == expected.detection
+    with pytest.raises(DataError, match="'synthetic' table must be a pandas or polars DataFrame"):
+        evaluate(real, synthetic.to_numpy(), random_state=0)
 
 
 def test_a_named_index_is_a_column_as_fit_reads_it(adult: pd.DataFrame) -> None:
@@ -150,6 +164,58 @@ def test_utility_tasks_follow_the_target(thirds: tuple[pd.DataFrame, ...]) -> No
     assert multiclass.utility.n_test_rows == 100
 
 
+def test_a_synthetic_feature_missing_everywhere_teaches_its_model_nothing() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    real = pd.DataFrame({"x": x, "y": np.where(x > 0, "a", "b")})
+    result = evaluate(real, real.assign(x=np.nan), target="y", random_state=0)
+    assert result.utility is not None
+    assert result.utility.real_score is not None and result.utility.real_score > 0.9
+    # Without x the synthetic model can only predict the class shares: chance.
+    assert result.utility.synthetic_score == pytest.approx(0.5)
+    assert result.utility.verdict.rating == "poor"
+
+
+def test_an_infinite_target_is_left_out_like_a_missing_one() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    real = pd.DataFrame({"x": x, "y": np.r_[np.inf, 2 * x[1:] + rng.normal(size=299) / 10]})
+    synthetic = real.assign(y=np.r_[2 * x[:-1], -np.inf])
+    holdout = pd.DataFrame({"x": x[:100], "y": np.r_[np.nan, np.inf, 2 * x[2:100]]})
+    result = evaluate(real, synthetic, holdout, target="y", random_state=0)
+    assert result.utility is not None
+    assert (result.utility.n_train_rows, result.utility.n_synthetic_rows) == (299, 299)
+    assert result.utility.n_test_rows == 98
+    assert result.utility.real_score is not None and result.utility.real_score > 0.9
+    assert result.utility.synthetic_score is not None and result.utility.synthetic_score > 0.9
+
+
+def test_the_task_names_the_classes_that_are_scored() -> None:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.normal(size=300), "y": rng.choice(["a", "b"], 300)})
+    holdout = real.assign(x=rng.normal(size=300), y=rng.choice(["a", "b", "c"], 300))
+    synthetic = real.assign(x=rng.normal(size=300))
+    result = evaluate(real, synthetic, holdout, target="y", random_state=0)
+    assert result.utility is not None
+    # The holdout's third class makes the score a macro one-vs-rest AUC over three classes.
+    assert (result.utility.task, result.utility.metric) == ("multiclass", "roc_auc_ovr_macro")
+    binary = evaluate(real, synthetic, holdout.assign(y=real["y"]), target="y", random_state=0)
+    assert binary.utility is not None
+    assert (binary.utility.task, binary.utility.metric) == ("binary", "roc_auc")
+
+
+@pytest.mark.parametrize("values", [None, np.inf], ids=["missing", "infinite"])
+def test_synthetic_data_without_a_target_is_of_no_use(values: float | None) -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=300)
+    real = pd.DataFrame({"x": x, "y": 2 * x + rng.normal(size=300) / 10})
+    synthetic = real.assign(x=rng.normal(size=300), y=values)
+    result = evaluate(real, synthetic, target="y", random_state=0)
+    assert result.utility is not None and result.utility.synthetic_score is None
+    assert result.utility.verdict.rating == "poor"
+    assert "0 row(s) with a value of the target" in result.utility.verdict.explanation
+
+
 def test_a_target_nothing_predicts_is_not_rated(thirds: tuple[pd.DataFrame, ...]) -> None:
     train, other, holdout = thirds
     rng = np.random.default_rng(0)
@@ -218,7 +284,7 @@ def test_bad_arguments_are_rejected(thirds: tuple[pd.DataFrame, ...]) -> None:
         evaluate(train, other, max_rows=0)
     with pytest.raises(DataError, match="'synthetic' table must have at least one row"):
         evaluate(train, other.iloc[:0])
-    with pytest.raises(DataError, match="'real' table must be a pandas DataFrame"):
+    with pytest.raises(DataError, match="'real' table must be a pandas or polars DataFrame"):
         evaluate([1, 2, 3], other)
     with pytest.raises(ValueError, match="random_state"):
         evaluate(train, other, random_state="seven")  # type: ignore[arg-type]
@@ -275,6 +341,153 @@ def test_all_missing_and_constant_columns() -> None:
     worse = evaluate(real, half_missing, random_state=0)
     constant = next(c for c in worse.fidelity.columns if c.name == "constant")
     assert constant.accuracy == pytest.approx(0.5)
+
+
+def test_infinite_features_are_ranked_beyond_every_number() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=400)
+    x[:20], x[20:40] = np.inf, -np.inf
+    real = pd.DataFrame({"x": x, "y": np.where(x > 0, "a", "b")})
+    synthetic = real.assign(x=-x)  # the infinities change sides, and the classes with them
+    # Warnings are errors here: the tree binning averaged inf with -inf into NaN.
+    result = evaluate(real, synthetic, target="y", random_state=0)
+    assert result.detection.auc is not None and result.detection.auc > 0.9
+    assert result.utility is not None
+    assert result.utility.real_score is not None and result.utility.real_score > 0.9
+    assert result.utility.synthetic_score is not None and result.utility.synthetic_score < 0.1
+
+
+def _column_accuracy(real: pd.DataFrame, synthetic: pd.DataFrame, name: str) -> float:
+    result = evaluate(real, synthetic, random_state=0)
+    return next(c.accuracy for c in result.fidelity.columns if c.name == name)
+
+
+def _outside_support_cases() -> dict[str, tuple[pd.DataFrame, pd.DataFrame, float]]:
+    rng = np.random.default_rng(0)
+    n = 400
+    noise = {"z": rng.normal(size=n)}  # a second column, so no table is all one value
+    x = rng.uniform(size=n)
+    k = rng.choice([1, 2, 3], n)
+    categories = np.array([f"c{i:02d}" for i in range(20)])
+    drawn = categories[np.arange(2000) % 20]  # 20 equally common categories
+    rare = np.isin(drawn, categories[10:])
+    shifted = pd.DataFrame({"x": x, **noise}), pd.DataFrame({"x": x + 5, **noise})
+    return {
+        "shifted": (*shifted, 0.0),
+        "new value": (pd.DataFrame({"k": k, **noise}), pd.DataFrame({"k": 100, **noise}), 0.0),
+        "other constant": (
+            pd.DataFrame({"k": 5.0, **noise}),
+            pd.DataFrame({"k": 7.0, **noise}),
+            0.0,
+        ),
+        "values where real has none": (
+            pd.DataFrame({"e": np.nan, **noise}),
+            pd.DataFrame({"e": 1.0, **noise}),
+            0.0,
+        ),
+        "unseen categories": (
+            pd.DataFrame({"c": drawn}),
+            pd.DataFrame({"c": np.where(rare, "never-seen", drawn)}),
+            0.5,
+        ),
+        "opposite infinities": (
+            pd.DataFrame({"i": np.inf, **noise}),
+            pd.DataFrame({"i": -np.inf, **noise}),
+            0.0,
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(_outside_support_cases()))
+def test_values_the_real_table_lacks_count_as_mismatches(case: str) -> None:
+    real, synthetic, expected = _outside_support_cases()[case]
+    name = str(real.columns[0])
+    assert _column_accuracy(real, synthetic, name) == pytest.approx(expected)
+
+
+def test_values_beyond_the_real_range_are_shown_and_lower_the_ceiling() -> None:
+    rng = np.random.default_rng(0)
+    real = pd.DataFrame({"x": rng.uniform(size=400)})
+    synthetic = pd.DataFrame({"x": rng.uniform(size=400) + 0.5})
+    inside = rng.uniform(real["x"].min(), real["x"].max(), size=390)
+    holdout = pd.DataFrame({"x": np.r_[inside, np.full(10, 2.0)]})
+    column = evaluate(real, synthetic, holdout, random_state=0).fidelity.columns[0]
+    high = real["x"].max()
+    assert column.labels[-2:] == (f"(above {high:.4g})", "(missing)")
+    above = column.labels.index(f"(above {high:.4g})")
+    assert column.real_shares[above] == 0.0
+    assert column.synthetic_shares[above] == pytest.approx((synthetic["x"] > high).mean())
+    assert column.holdout_shares is not None and column.holdout_shares[above] == 0.025
+    # The holdout's values beyond the training range count against the ceiling too.
+    assert column.holdout_accuracy is not None and column.holdout_accuracy < 0.975 + 0.001
+    # Bins no table uses are left out of the result.
+    assert not any(label.startswith("(below") for label in column.labels)
+    assert "(+inf)" not in column.labels and "(not in real data)" not in column.labels
+
+
+@pytest.mark.parametrize(
+    "numbers",
+    [np.linspace(-1.0, 1.0, 400), np.arange(400), pd.array(np.arange(400), dtype="Int64")],
+    ids=["floats", "ints", "nullable ints"],
+)
+def test_numbers_are_not_taken_for_dates_either_way(numbers: Any) -> None:
+    times = pd.DataFrame({"t": pd.date_range("2024-01-01", periods=400, freq="h")})
+    as_numbers = times.assign(t=numbers)
+    with pytest.raises(DataError, match=r"Column 't' is datetime in the real table, but the synth"):
+        evaluate(times, as_numbers, random_state=0)
+    with pytest.raises(DataError, match=r"Column 't' is numeric in the real table, but the synth"):
+        evaluate(as_numbers, times, random_state=0)
+    # One number among datetime objects is named too; dates as text or objects are read.
+    mixed = pd.Series([*times["t"].iloc[:-1], 5], dtype=object)
+    with pytest.raises(DataError, match=r"holds 1 value\(s\) that are not, such as 5\."):
+        evaluate(times, times.assign(t=mixed), random_state=0)
+    as_text = times.assign(t=times["t"].dt.strftime("%Y-%m-%d %H:%M"))
+    as_objects = times.assign(t=pd.Series(list(times["t"].dt.to_pydatetime()), dtype=object))
+    assert evaluate(times, as_text, random_state=0).fidelity.univariate == pytest.approx(1.0)
+    assert evaluate(times, as_objects, random_state=0).fidelity.univariate == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "categories",
+    [[1.0, 2.0], [1, 2], ["1", "2"], [True, False]],
+    ids=["floats", "ints", "text", "booleans"],
+)
+def test_a_categorical_is_compared_by_its_categories_own_values(categories: list[Any]) -> None:
+    rng = np.random.default_rng(0)
+    values = categories * 200
+    real = pd.DataFrame({"k": pd.Categorical(values), "x": rng.normal(size=400)})
+    plain = pd.Series(values, dtype="boolean" if isinstance(values[0], bool) else None)
+    # The plain column has the same values, so the tables are the same rows.
+    for real_side, synthetic_side in ((real, real.assign(k=plain)), (real.assign(k=plain), real)):
+        result = evaluate(real_side, synthetic_side, random_state=0)
+        k = next(c for c in result.fidelity.columns if c.name == "k")
+        assert k.accuracy == pytest.approx(1.0)
+        assert result.privacy.exact_copy_share == pytest.approx(1.0)
+    missing = real.assign(k=pd.Categorical([None, *values[1:]], categories=categories))
+    assert evaluate(
+        missing, missing.assign(k=plain.where(plain.index > 0)), random_state=0
+    ).fidelity.univariate == pytest.approx(1.0)
+
+
+def test_a_missing_number_is_one_from_every_number_in_the_distance() -> None:
+    from lookalike.evaluate._privacy import _DistanceEncoding
+
+    train = pd.DataFrame({"x": np.linspace(0.0, 100.0, 101), "c": ["a", "b"] * 50 + [None]})
+    encoding = _DistanceEncoding.fit(train, ("numeric", "categorical"))
+    rows = pd.DataFrame({"x": [np.nan, 1.0, 50.0, 99.0, -1e9, np.inf], "c": "a"})
+    points = encoding.transform(rows)
+
+    def distance(i: int, j: int) -> float:
+        # Before dividing by encoding.scale: the root of the summed squared column differences.
+        return float(np.linalg.norm(points[i] - points[j]))
+
+    # Missing against any number counts 1, whether the number is low, high or clipped.
+    assert [distance(0, j) ** 2 for j in range(1, 6)] == pytest.approx([1.0] * 5)
+    # Numbers 1 and 50, half the robust range (1 to 99) apart, differ by the chord of 0.5.
+    assert distance(1, 2) == pytest.approx(2 * np.sin(0.25))
+    # A missing category against a present one counts 1 too.
+    missing_category = encoding.transform(rows.assign(c=[None] * 6))
+    assert float(np.linalg.norm(points[1] - missing_category[1])) ** 2 == pytest.approx(1.0)
 
 
 def test_datetime_columns_are_binned_as_numbers() -> None:

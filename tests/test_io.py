@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -14,7 +15,14 @@ import pytest
 
 from lookalike.datasets import load_adult
 from lookalike.errors import DataError, DataWarning, OutputExistsError
-from lookalike.io import check_output_path, check_table_output, read_table, write_table, write_text
+from lookalike.io import (
+    check_output_path,
+    check_table_output,
+    read_table,
+    write_table,
+    write_text,
+    write_texts,
+)
 
 
 def _write(path: Path, text: str) -> Path:
@@ -558,3 +566,28 @@ def test_parquet_keeps_pandas_arrow_string_dtypes(tmp_path: Path) -> None:
         pa.large_string(),
         pa.large_string(),
     ]
+
+
+def test_write_texts_moves_none_into_place_unless_all_can_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = tmp_path / "a.html", tmp_path / "b.json"
+    write_text = Path.write_text
+
+    def meanwhile_create_second(path: Path, *args: Any, **kwargs: Any) -> int:
+        if path.name.startswith(".b.json."):
+            second.write_text("someone else's", encoding="utf-8")
+        return write_text(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "write_text", meanwhile_create_second)
+    with pytest.raises(OutputExistsError, match=r"b\.json"):
+        write_texts([("<html>", first), ("{}", second)])
+    # The first file was moved into place before the second failed, and is removed again.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["b.json"]
+    assert second.read_text(encoding="utf-8") == "someone else's"
+    monkeypatch.undo()
+    assert write_texts([("<html>", first), ("{}", tmp_path / "c.json")]) == [
+        first,
+        tmp_path / "c.json",
+    ]
+    assert first.read_text(encoding="utf-8") == "<html>"

@@ -399,7 +399,7 @@ def report(
 ) -> None:
     """Measure fidelity, utility and privacy of a synthetic table against the real one."""
     with _reported_errors():
-        from lookalike.io import TABLE_SUFFIXES, check_output_path, read_table, write_text
+        from lookalike.io import TABLE_SUFFIXES, check_output_path, read_table, write_texts
 
         outputs = [output] if json_path is None else [output, json_path]
         inputs = [real, synthetic, holdout, schema, rules, model]
@@ -448,9 +448,11 @@ def report(
         # Checked again: the files may have appeared while we evaluated.
         for path in outputs:
             check_output_path(path, force=force)
-        write_text(result.to_html(extra=extra), output, force=force)
+        # Both files or neither: an HTML report left behind by a failed command looks finished.
+        texts = [(result.to_html(extra=extra), output)]
         if json_path is not None:
-            write_text(result.to_json(), json_path, force=force)
+            texts.append((result.to_json(), json_path))
+        write_texts(texts, force=force)
         _out.print(
             f"Evaluated in {time.perf_counter() - started:.1f} s; report written to "
             + " and ".join(map(str, outputs)),

@@ -105,11 +105,12 @@ def evaluate(
     reference ("what does a fresh real sample score?") and is needed for the distance-based
     privacy test and the attacks (membership inference, singling out, linkability, attribute
     inference: see :mod:`lookalike.evaluate._attacks` for what they do and how many rows they use;
-    on adult they take about 10 s). ``target`` names a column to predict for the utility test. ``sensitive`` names
+    on adult they take about 10 s). ``target`` names a column to predict for the utility test
+    (rows where it is missing, or for a number infinite, are left out). ``sensitive`` names
     columns (e.g. ``["sex", "race"]``) whose groups get their own representation, fidelity and
     privacy numbers and, with a yes/no ``target``, the parity of a model trained on the synthetic
-    data (see :mod:`lookalike.evaluate._fairness`). Tables are pandas DataFrames or paths to files
-    :func:`lookalike.read_table` can read.
+    data (see :mod:`lookalike.evaluate._fairness`). Tables are pandas or polars DataFrames,
+    pyarrow Tables or paths to files :func:`lookalike.read_table` can read.
 
     Columns that lookalike regenerates by design are not compared by any metric: identifier
     columns (unique keys, replaced with new keys) and PII columns (replaced with fakes), as the
@@ -424,16 +425,19 @@ def _measure_fidelity(
                 real[column_bins.name].to_numpy(np.float64),
                 synthetic[column_bins.name].to_numpy(np.float64),
             )
+        # The bins for values the real table lacks are listed only when a table has such values.
+        used = p_real + p_synth + (0.0 if p_hold is None else p_hold) > 0
+        shown = [k for k in range(column_bins.n_bins) if k not in column_bins.outside or used[k]]
         columns.append(
             ColumnFidelity(
                 name=column_bins.name,
                 kind=column_bins.kind,
                 accuracy=accuracy,
                 holdout_accuracy=holdout_accuracy,
-                labels=column_bins.labels,
-                real_shares=_rounded(p_real),
-                synthetic_shares=_rounded(p_synth),
-                holdout_shares=None if p_hold is None else _rounded(p_hold),
+                labels=tuple(column_bins.labels[k] for k in shown),
+                real_shares=_rounded(p_real[shown]),
+                synthetic_shares=_rounded(p_synth[shown]),
+                holdout_shares=None if p_hold is None else _rounded(p_hold[shown]),
                 histogram=histogram,
             )
         )
@@ -570,7 +574,9 @@ def _measure_utility(
         n_train_rows=scores.n_train_rows,
         n_synthetic_rows=scores.n_synthetic_rows,
         n_test_rows=scores.n_test_rows,
-        verdict=_verdicts.utility_verdict(scores.metric, ratio, scores.real_score),
+        verdict=_verdicts.utility_verdict(
+            scores.metric, ratio, scores.real_score, scores.n_synthetic_rows
+        ),
     )
 
 

@@ -21,6 +21,8 @@ MAX_TREE_CATEGORIES = 60
 #: with 2 threads ran a boosting fit 60x slower (0.2 s -> 13.7 s) when another process held a core,
 #: because its threads spin at barriers; the metrics here are cheap enough single-threaded.
 N_THREADS = 1
+#: Numbers beyond this size (infinities among them) are clipped to it in the tree encoding.
+_TREE_LIMIT = float(np.finfo(np.float64).max / 2)
 #: Boosting rounds; fixed (no early stopping) so runs are reproducible and of predictable cost.
 MAX_ITER = 100
 
@@ -52,7 +54,10 @@ class TreeEncoding:
         for j, (name, kind) in enumerate(zip(self.names, self.kinds, strict=True)):
             values = table[name].to_numpy()
             if kind != "categorical":
-                out[:, j] = values.astype(np.float64)
+                # The trees split on order only; an infinity becomes the largest float whose sum
+                # with any other stays finite, as the binning averages neighbouring values
+                # (inf and -inf averaged to NaN, with a warning).
+                out[:, j] = np.clip(values.astype(np.float64), -_TREE_LIMIT, _TREE_LIMIT)
                 continue
             codes = category_codes(values, self.categories[j])
             column = codes.astype(np.float64)

@@ -7,7 +7,9 @@ Every metric in this package works on one of two views of the tables:
   classifiers and distances use;
 * a *binned* view: every column cut into at most a dozen bins defined on the **real** table
   (10 quantile bins for numbers and datetimes, the 10 most frequent categories plus "other", and
-  missing as a bin of its own); this is what the fidelity and association metrics use.
+  missing as a bin of its own), plus bins for values the real table does not hold (beyond its
+  range, infinities, unseen values and categories), which hold no real row; this is what the
+  fidelity and association metrics use.
 
 Columns that a generator regenerates by design are left out of both views, so that no metric
 compares them: identifier columns (unique keys, which lookalike replaces with new keys) and PII
@@ -19,6 +21,8 @@ fresh keys never match the training keys, so keeping them would only make the nu
 from __future__ import annotations
 
 import importlib
+import math
+import numbers
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,6 +47,16 @@ N_NUMERIC_BINS = 10
 N_TOP_CATEGORIES = 10
 MISSING_LABEL = "(missing)"
 OTHER_LABEL = "(other)"
+UNSEEN_LABEL = "(not in real data)"
+POS_INF_LABEL = "(+inf)"
+NEG_INF_LABEL = "(-inf)"
+#: Numbers within this share of the largest real magnitude of a real value still count as it:
+#: a table that passed through float32 (7 digits) keeps its values.
+RELATIVE_TOLERANCE = 1e-6
+#: Datetimes (in seconds) within this of a real value still count as it.
+DATETIME_TOLERANCE = 1e-3
+# Fixed positions of the number bins before the bins of the real values (see ColumnBins).
+_NEG_INF_BIN, _BELOW_BIN, _FIRST_NUMBER_BIN = 0, 1, 2
 #: Why a column is not compared: the reasons :func:`excluded_columns` gives.
 IDENTIFIER_REASON = "key, regenerated"
 PII_REASON = "PII, replaced with fakes"
@@ -54,16 +68,42 @@ ObjectArray = npt.NDArray[np.object_]
 
 @dataclass(frozen=True)
 class ColumnBins:
-    """How one column is cut into bins, learned on the real data."""
+    """How one column is cut into bins, learned on the real data.
+
+    Values the real table does not hold get bins of their own, in which the real table's share is
+    0 by construction, so that they count as mismatches: numbers below or above the real range,
+    numbers between the values of a column of few distinct values, infinities the real table
+    lacks, and categories it never holds. (Put into the nearest real bin, a synthetic column
+    shifted clear of the real one still scored as overlapping.)
+
+    Numbers and datetimes are laid out as ``-inf``, below the range, the bins of the real values,
+    above the range, ``+inf``, not in the real data, missing; categories as the kept categories,
+    "other" (the real table's rarer categories), not in the real data, missing.
+    """
 
     name: str
     kind: ColumnKind
     labels: tuple[str, ...]
     """One label per bin; the last bin is always the missing bin."""
     cuts: tuple[float, ...] = ()
-    """Numbers: a value ``x`` falls in bin ``searchsorted(cuts, x, side='right')``."""
+    """Numbers: a value ``x`` in the real range falls in the bin of the real values
+    ``searchsorted(cuts, x, side='right')``."""
     categories: tuple[str, ...] = ()
     """Categories: the kept categories, in bin order; bin ``len(categories)`` is "other"."""
+    known: frozenset[str] = frozenset()
+    """Categories: every category of the real table; the others are not in the real data."""
+    low: float = math.nan
+    high: float = math.nan
+    """Numbers: the smallest and largest finite real value (NaN when there is none)."""
+    points: tuple[float, ...] = ()
+    """Numbers of few distinct values: those values, one per bin; a value matching none of them
+    (within ``tolerance``) is not in the real data."""
+    tolerance: float = 0.0
+    """Numbers: how far a value may stray from the real range or a real value and still count
+    as in it."""
+    outside: tuple[int, ...] = ()
+    """Bins that hold no real row by construction: worth showing only when another table uses
+    them."""
 
     @property
     def n_bins(self) -> int:
@@ -72,15 +112,32 @@ class ColumnBins:
     def transform(self, values: npt.NDArray[Any]) -> IntArray:
         """Bin canonical values (floats for numbers, strings or None for categories)."""
         missing_code = self.n_bins - 1
+        unseen_code = self.n_bins - 2
         if self.kind == "categorical":
             codes = category_codes(values, self.categories)
             is_missing = pd.isna(values)
-            codes[(codes < 0) & ~is_missing] = len(self.categories)
+            rest = (codes < 0) & ~is_missing
+            codes[rest] = len(self.categories)
+            is_known = pd.Index(values[rest], dtype=object).isin(list(self.known))
+            codes[np.flatnonzero(rest)[~is_known]] = unseen_code
             codes[is_missing] = missing_code
             return codes
         floats = values.astype(np.float64)
-        codes = np.searchsorted(np.asarray(self.cuts, dtype=np.float64), floats, side="right")
-        codes = codes.astype(np.int64)
+        above_code = self.n_bins - 4
+        codes = np.full(floats.shape[0], unseen_code, dtype=np.int64)
+        finite = np.isfinite(floats)
+        if not math.isnan(self.low):
+            present = floats[finite]
+            inner = np.searchsorted(np.asarray(self.cuts, dtype=np.float64), present, "right")
+            binned = _FIRST_NUMBER_BIN + inner.astype(np.int64)
+            if self.points:
+                nearest = np.asarray(self.points, dtype=np.float64)[inner]
+                binned[np.abs(present - nearest) > self.tolerance] = unseen_code
+            binned[present < self.low - self.tolerance] = _BELOW_BIN
+            binned[present > self.high + self.tolerance] = above_code
+            codes[finite] = binned
+        codes[floats == -np.inf] = _NEG_INF_BIN
+        codes[floats == np.inf] = above_code + 1
         codes[np.isnan(floats)] = missing_code
         return codes
 
@@ -106,7 +163,11 @@ def category_codes(values: npt.NDArray[Any], categories: Sequence[str]) -> IntAr
 
 
 def load_table(data: Any, role: str) -> pd.DataFrame:
-    """Return ``data`` as a DataFrame; paths are read with :func:`lookalike.io.read_table`."""
+    """Return ``data`` as a DataFrame; paths are read with :func:`lookalike.io.read_table`, and
+    pyarrow Tables and polars DataFrames converted with its types, as ``fit`` reads them."""
+    if not isinstance(data, pd.DataFrame | str | Path):
+        io_module = importlib.import_module("lookalike.io")
+        data = io_module.in_memory_frame(data, f"The {role!r} table")
     if isinstance(data, pd.DataFrame):
         # A named index is data, as fit reads it (a model of df.set_index("time_hour") samples a
         # time_hour column).
@@ -122,8 +183,8 @@ def load_table(data: Any, role: str) -> pd.DataFrame:
         frame = io_module.read_table(data)
     else:
         raise DataError(
-            f"The {role!r} table must be a pandas DataFrame or a path. "
-            f"Got {type(data).__name__} instead."
+            f"The {role!r} table must be a pandas or polars DataFrame, a pyarrow Table or a "
+            f"path. Got {type(data).__name__} instead."
         )
     if frame.shape[0] == 0 or frame.shape[1] == 0:
         raise DataError(
@@ -316,8 +377,13 @@ def _as_seconds(series: pd.Series, name: str, role: str, fmt: str | None = None)
     if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
         series = series.astype("datetime64[s]")  # Arrow dates
     if not pd.api.types.is_datetime64_any_dtype(series.dtype):
+        # Numbers are not dates: to_datetime would read them as nanoseconds since 1970, so a
+        # synthetic column of numbers would pass for dates near 1970. They are refused, as dates
+        # are in a numeric column; dates as text or as datetime objects are read.
+        values = series.astype("object")
+        is_number = np.array([isinstance(v, numbers.Number) for v in values], dtype=bool)
         converted = pd.to_datetime(
-            series.astype("object"), errors="coerce", format=fmt or "mixed", utc=True
+            values.mask(is_number), errors="coerce", format=fmt or "mixed", utc=True
         )
         _check_conversion(series, converted, name, role, "datetime")
         series = converted
@@ -342,6 +408,13 @@ def _check_conversion(
 def _as_strings(series: pd.Series) -> ObjectArray:
     """Categories as strings, so that 1, 1.0 and "1" in different tables are the same category."""
     out = np.full(series.shape[0], None, dtype=object)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        # Written as its categories' own dtype is: a categorical of 1.0 and 2.0 (not a numeric
+        # dtype) became "1.0" and "2.0", while a float column of the same values gives "1", "2".
+        names = _as_strings(pd.Series(series.cat.categories))
+        codes = np.asarray(series.cat.codes.to_numpy(), dtype=np.int64)
+        out[codes >= 0] = names[codes[codes >= 0]]
+        return out
     present = ~series.isna().to_numpy()
     values = series[present]
     if pd.api.types.is_bool_dtype(values.dtype):
@@ -365,17 +438,24 @@ def _fit_bins(name: str, kind: ColumnKind, values: npt.NDArray[Any]) -> ColumnBi
         # Most frequent first; ties by name so the bins do not depend on row order.
         ordered = sorted(counts.items(), key=lambda item: (-int(item[1]), str(item[0])))
         top = tuple(str(value) for value, _ in ordered[:N_TOP_CATEGORIES])
-        return ColumnBins(name, kind, (*top, OTHER_LABEL, MISSING_LABEL), categories=top)
+        return ColumnBins(
+            name,
+            kind,
+            (*top, OTHER_LABEL, UNSEEN_LABEL, MISSING_LABEL),
+            categories=top,
+            known=frozenset(str(value) for value, _ in ordered),
+            outside=(len(top) + 1,),
+        )
     floats = values.astype(np.float64)
     finite = np.sort(floats[np.isfinite(floats)])
     if finite.size == 0:
-        return ColumnBins(name, kind, (MISSING_LABEL,))
+        return _number_bins(name, kind, floats, finite, (), ())
     distinct, value_counts = np.unique(finite, return_counts=True)
     if distinct.size <= N_NUMERIC_BINS:
         # Few distinct values: each is a bin, with cuts half way between neighbours.
         cuts = (distinct[:-1] + distinct[1:]) / 2
         labels = tuple(_format_value(v, kind) for v in distinct)
-        return ColumnBins(name, kind, (*labels, MISSING_LABEL), cuts=tuple(map(float, cuts)))
+        return _number_bins(name, kind, floats, finite, labels, cuts, points=distinct)
     # A value held by at least one row in N_NUMERIC_BINS (e.g. the zeros of a zero-inflated
     # column) gets a bin of its own; the other values share quantile bins, so that a point mass
     # does not swallow the rest of the column into one bin.
@@ -404,7 +484,51 @@ def _fit_bins(name: str, kind: ColumnKind, values: npt.NDArray[Any]) -> ColumnBi
         else f"{_format_value(finite[a], kind)} – {_format_value(finite[b], kind)}"
         for a, b in zip(starts, ends, strict=True)
     )
-    return ColumnBins(name, kind, (*labels, MISSING_LABEL), cuts=tuple(map(float, cuts)))
+    return _number_bins(name, kind, floats, finite, labels, cuts)
+
+
+def _number_bins(
+    name: str,
+    kind: ColumnKind,
+    floats: FloatArray,
+    finite: FloatArray,
+    labels: tuple[str, ...],
+    cuts: Sequence[float] | FloatArray,
+    points: Sequence[float] | FloatArray = (),
+) -> ColumnBins:
+    """The bins of the real values (``labels``, ``cuts``) framed by the bins for the rest."""
+    if finite.size:
+        low, high = float(finite[0]), float(finite[-1])
+        before, after = ("before", "after") if kind == "datetime" else ("below", "above")
+        below = f"({before} {_format_value(low, kind)})"
+        above = f"({after} {_format_value(high, kind)})"
+    else:
+        low = high = math.nan
+        below, above = "(below real range)", "(above real range)"
+    tolerance = (
+        DATETIME_TOLERANCE
+        if kind == "datetime"
+        else RELATIVE_TOLERANCE * max(abs(low), abs(high))
+        if finite.size
+        else 0.0
+    )
+    above_code = _FIRST_NUMBER_BIN + len(labels)
+    outside = [_BELOW_BIN, above_code, above_code + 2]
+    if not np.any(floats == -np.inf):
+        outside.append(_NEG_INF_BIN)
+    if not np.any(floats == np.inf):
+        outside.append(above_code + 1)
+    return ColumnBins(
+        name,
+        kind,
+        (NEG_INF_LABEL, below, *labels, above, POS_INF_LABEL, UNSEEN_LABEL, MISSING_LABEL),
+        cuts=tuple(map(float, cuts)),
+        low=low,
+        high=high,
+        points=tuple(map(float, points)),
+        tolerance=tolerance,
+        outside=tuple(sorted(outside)),
+    )
 
 
 def _format_value(value: float, kind: ColumnKind) -> str:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from lookalike.control._rules import RuleResult
 from lookalike.evaluate._result import UtilityResult, Verdict
+from lookalike.evaluate._utility import MIN_TRAINING_ROWS
 
 GOOD, FAIR, POOR, NOT_MEASURED = "good", "fair", "poor", "not measured"
 _ORDER = {GOOD: 0, FAIR: 1, POOR: 2}
@@ -142,7 +143,25 @@ def detection_verdict(auc: float | None, n_rows: int = 0, real_rows: str = "trai
     return Verdict(rating, text)
 
 
-def utility_verdict(metric: str, ratio: float | None, real_score: float | None = None) -> Verdict:
+def utility_verdict(
+    metric: str,
+    ratio: float | None,
+    real_score: float | None = None,
+    n_synthetic_rows: int | None = None,
+) -> Verdict:
+    """The synthetic model's share of the real model's score; ``n_synthetic_rows`` counts the
+    synthetic rows with a target value.
+
+    >>> utility_verdict("roc_auc", None, 0.9, n_synthetic_rows=0).rating
+    'poor'
+    """
+    if n_synthetic_rows is not None and n_synthetic_rows < MIN_TRAINING_ROWS:
+        # No score to compare, but the reason is the synthetic data's own: it is of no use here.
+        return Verdict(
+            POOR,
+            f"The synthetic table has {n_synthetic_rows} row(s) with a value of the target, too "
+            "few to train a model on.",
+        )
     if ratio is None:
         return Verdict(NOT_MEASURED, "The prediction scores could not be compared.")
     name = "R²" if metric == "r2" else "ROC AUC"

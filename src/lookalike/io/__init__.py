@@ -1,6 +1,6 @@
 """Read tables from files and in-memory frames; write them to CSV or Parquet, atomically."""
 
-from lookalike.io._files import check_input_file, check_output_path, write_text
+from lookalike.io._files import check_input_file, check_output_path, write_text, write_texts
 from lookalike.io._table import (
     BOOLEAN_SPELLINGS,
     TABLE_SUFFIXES,
@@ -24,4 +24,5 @@ __all__ = [
     "read_table",
     "write_table",
     "write_text",
+    "write_texts",
 ]

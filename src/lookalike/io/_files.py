@@ -6,12 +6,18 @@ from __future__ import annotations
 import os
 import secrets
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from lookalike.errors import OutputExistsError
 
-__all__ = ["check_input_file", "check_output_path", "write_atomically", "write_text"]
+__all__ = [
+    "check_input_file",
+    "check_output_path",
+    "write_atomically",
+    "write_text",
+    "write_texts",
+]
 
 
 def check_input_file(path: Path, role: str, error: type[Exception]) -> None:
@@ -80,6 +86,36 @@ def write_text(text: str, path: str | os.PathLike[str], *, force: bool = False) 
         tmp.write_text(text, encoding="utf-8")
 
     return write_atomically(path, write, force=force)
+
+
+def write_texts(
+    texts: Sequence[tuple[str, str | os.PathLike[str]]], *, force: bool = False
+) -> list[Path]:
+    """Write each ``(text, path)`` as UTF-8, all or none: like :func:`write_text`, but every file
+    is written to its temporary file first, and they are moved into place only once all are.
+
+    A report's HTML and JSON written one after the other left the HTML behind when the JSON
+    could not be written. If moving one into place fails (a file appeared meanwhile), the files
+    already moved are removed again, unless ``force`` replaced an existing file with them.
+    """
+    paths = [check_output_path(path, force=force) for _, path in texts]
+    temporaries: list[Path] = []
+    published: list[Path] = []
+    try:
+        for (text, _), path in zip(texts, paths, strict=True):
+            temporaries.append(_reserve_temporary(path))
+            temporaries[-1].write_text(text, encoding="utf-8")
+        for tmp, path in zip(temporaries, paths, strict=True):
+            _publish(tmp, path, force=force)
+            published.append(path)
+    except BaseException:
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
+        if not force:  # without force each published file is new, so it is ours to remove
+            for path in published:
+                path.unlink(missing_ok=True)
+        raise
+    return paths
 
 
 def _reserve_temporary(path: Path) -> Path:

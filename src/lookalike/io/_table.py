@@ -143,15 +143,16 @@ def read_table(source: Any) -> pd.DataFrame:
     )
 
 
-def in_memory_frame(source: Any) -> Any:
+def in_memory_frame(source: Any, what: str = "The seed rows") -> Any:
     """A pyarrow Table or polars DataFrame as a pandas DataFrame (with :func:`read_table`'s
-    types); anything else as it is. Seed rows may leave whole columns empty, so no check that
-    a table to learn from needs is made.
+    types); anything else as it is. Seed rows, or a synthetic table being evaluated, may leave
+    whole columns empty, so no check that a table to learn from needs is made. ``what`` names
+    the table in errors.
     """
     if isinstance(source, pa.Table):
-        return _arrow_to_pandas(source, "The seed rows")
+        return _arrow_to_pandas(source, what)
     if _is_polars(source, "DataFrame"):
-        return _arrow_to_pandas(source.to_arrow(), "The seed rows")
+        return _arrow_to_pandas(source.to_arrow(), what)
     return source
 
 
