@@ -800,20 +800,23 @@ def test_a_fixed_duration_below_a_second_has_the_same_probability_in_any_unit() 
     assert 1e-5 < shares[0] < 1e-2  # about one millisecond's worth of five seconds
 
 
-@pytest.mark.parametrize("fmt", ["%d-%b-%Y", "%d-%b-%y", "%d %b %Y %H:%M:%S"])
+@pytest.mark.parametrize("fmt", ["%d-%b-%Y", "%d-%b-%y", "%d %b %Y %H:%M:%S", "lower %d-%b-%Y"])
 def test_month_names_in_upper_case_are_dates_written_in_upper_case(fmt: str) -> None:
     """Oracle writes 31-OCT-2013; pandas guesses no format for it, so each date was a key or a
     rare category (66 % of cells came out as _RARE_)."""
+    lower = fmt.startswith("lower ")
+    fmt = fmt.removeprefix("lower ")
     days = pd.Series(pd.date_range("2013-01-01", periods=365)).sample(
         600, replace=True, random_state=0
     )
+    text = days.dt.strftime(fmt)
     frame = pd.DataFrame(
-        {"d": days.dt.strftime(fmt).str.upper().to_numpy(), "x": np.arange(600) % 3}
+        {"d": (text.str.lower() if lower else text.str.upper()).to_numpy(), "x": np.arange(600) % 3}
     )
     model = la.Synthesizer(random_state=0).fit(frame)
     assert model.schema_["d"].datetime_format == fmt
     out = model.sample(500, random_state=1)
-    assert out["d"].str.isupper().all()
+    assert (out["d"].str.islower() if lower else out["d"].str.isupper()).all()
     assert pd.to_datetime(out["d"], format=fmt, errors="coerce").notna().all()
     fixed = model.sample(5, conditions={"d": frame["d"].iloc[0]}, random_state=2)
     assert (fixed["d"] == frame["d"].iloc[0]).all()
@@ -838,3 +841,38 @@ def test_dates_written_as_whole_numbers_come_back_as_such_dates(tmp_path: Path) 
     assert 0.06 < out["d"].isna().mean() < 0.14
     present = out["d"].dropna().astype(np.int64).astype(str)
     assert pd.to_datetime(present, format="%Y%m%d", errors="coerce").notna().all()
+
+
+def _whole_number_dates(n: int = 2000) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    days = pd.Timestamp("2013-01-01") + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    return pd.DataFrame({"d": days.strftime("%Y%m%d").astype(int), "x": rng.normal(size=n)})
+
+
+def test_rules_read_a_number_as_a_date_written_so() -> None:
+    """pd.Timestamp(20130601) is 20 ms after 1970: `d > 20130601` held for every row, so the
+    report counted no violation and 39 % of sampled rows broke the rule (review)."""
+    frame = _whole_number_dates()
+    with pytest.warns(la.DataWarning, match="794 of 2000 rows"):
+        model = la.Synthesizer(random_state=0).fit(frame, rules=["d > 20130601"])
+    report = model.rules_report_.to_frame()
+    assert report["n_violations"].iloc[0] == (frame["d"] <= 20130601).sum()
+    assert (model.sample(1000, random_state=1)["d"] > 20130601).all()
+    both = model.sample(200, rules=["d <= 20130701"], random_state=2)["d"]
+    assert both.between(20130602, 20130701).all()
+
+
+def test_whole_number_dates_in_evaluate_arrow_and_with_infinities() -> None:
+    """evaluate refused the real table's own numbers; Arrow numbers came back as text; an
+    infinity among the numbers crashed schema inference (review)."""
+    frame = _whole_number_dates()
+    synthetic = la.Synthesizer(random_state=0).fit(frame).sample(2000, random_state=1)
+    accuracy = {c.name: c.accuracy for c in la.evaluate(frame, synthetic).fidelity.columns}
+    assert accuracy["d"] > 0.9
+    for dtype in ("int64[pyarrow]", "double[pyarrow]"):
+        arrow = frame.assign(d=pd.array(frame["d"], dtype=dtype))
+        out = la.Synthesizer(random_state=0).fit(arrow).sample(50, random_state=1)
+        assert str(out["d"].dtype) == dtype
+    infinite = frame.astype({"d": float})
+    infinite.loc[0, "d"] = np.inf
+    assert la.infer_schema(infinite)["d"].kind is la.ColumnKind.CONTINUOUS

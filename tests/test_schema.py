@@ -340,3 +340,15 @@ def test_decimals_are_the_datas_own_not_a_relative_approximation() -> None:
     assert schema["large"].decimals == 2
     assert schema["tiny"].decimals == 6  # not 0: that would make every value 0
     assert schema["single"].decimals == 2  # float32's own noise is larger than float64's
+
+
+def test_names_ending_in_id_as_a_word_part_are_no_keys() -> None:
+    """ "amount_paid", sparse and unique where present, was taken for a key (review)."""
+    rng = np.random.default_rng(0)
+    present = rng.random(2000) < 0.01
+    paid = pd.array(np.where(present, rng.permutation(2000) * 7, 0), dtype="Int64")
+    paid[~present] = pd.NA
+    frame = pd.DataFrame({"amount_paid": paid, "customerId": np.arange(2000), "x": 1})
+    schema = la.infer_schema(frame)
+    assert schema["amount_paid"].kind is not ColumnKind.IDENTIFIER
+    assert schema["customerId"].kind is ColumnKind.IDENTIFIER

@@ -39,6 +39,7 @@ from lookalike.encode import value_label
 from lookalike.errors import ConditionError, warn_data
 from lookalike.schema import ColumnKind, ColumnSpec, Schema
 from lookalike.schema._datetimes import datetimes_to_seconds
+from lookalike.schema._infer import compact_date
 
 __all__ = [
     "Comparison",
@@ -661,7 +662,12 @@ def constant_number(value: Constant, domain: Domain, rule: str) -> float:
     """A constant as a number (seconds since the epoch, UTC, for times)."""
     if domain == "time":
         try:
-            parsed = pd.Timestamp(value)
+            # A number is a date written as one (20130601), never nanoseconds since 1970.
+            parsed = (
+                compact_date(value)
+                if isinstance(value, int | float) and not isinstance(value, bool)
+                else pd.Timestamp(value)
+            )
         except (TypeError, ValueError):
             parsed = None
         if not isinstance(parsed, pd.Timestamp) or isinstance(value, bool):

@@ -293,8 +293,9 @@ def _number_spelling(text: pd.Series, fmt: str) -> Statistics:
         if len(marks) and marks.str.islower().all():
             out["ampm_lower"] = True
     names = [directive_texts(text, fmt, d).dropna() for d in _NAME_DIRECTIVES if d in fmt]
-    if names and all(len(n) and n.str.isupper().all() for n in names):
-        out["names_upper"] = True  # 31-OCT-2013, as Oracle writes dates
+    for case in ("upper", "lower"):  # 31-OCT-2013, as Oracle writes dates, or 31-oct-2013
+        if names and all(len(n) and getattr(n.str, f"is{case}")().all() for n in names):
+            out["names_case"] = case
     return out
 
 
@@ -409,8 +410,9 @@ def reduce_statistics(
             stats["unpadded"] = unpadded
         if partials and all(p.get("ampm_lower") for p in partials):
             stats["ampm_lower"] = True
-        if partials and all(p.get("names_upper") for p in partials):
-            stats["names_upper"] = True
+        cases = {p.get("names_case") for p in partials}
+        if len(cases) == 1 and None not in cases:
+            stats["names_case"] = cases.pop()
     discrete = spec.kind is ColumnKind.DISCRETE or (
         spec.kind is ColumnKind.DATETIME and len(values) <= 100
     )
@@ -1399,7 +1401,7 @@ def _strftime(stamps: pd.Series, fmt: str, statistics: Mapping[str, Any]) -> pd.
     """``stamps.dt.strftime(fmt)``, with ``%f`` at the column's ``fraction_digits`` (up to 9),
     ``%z`` in its ``utc_offset_spelling`` (``Z`` for UTC if ``utc_as_z``), the directives in
     ``unpadded`` without a leading zero, ``%p`` in lower case if ``ampm_lower`` and names of
-    months and days in upper case if ``names_upper``."""
+    months and days in their ``names_case`` (``upper``, ``lower``)."""
     digits = statistics.get("fraction_digits")
     spelling = statistics.get("utc_offset_spelling", "+hhmm")
     as_z = bool(statistics.get("utc_as_z"))
@@ -1425,8 +1427,11 @@ def _strftime(stamps: pd.Series, fmt: str, statistics: Mapping[str, Any]) -> pd.
             written = written + stamps.dt.strftime(piece).str.replace(r"^0(?=\d)", "", regex=True)
         elif piece == "%p" and statistics.get("ampm_lower"):
             written = written + stamps.dt.strftime(piece).str.lower()
-        elif piece in _NAME_DIRECTIVES and statistics.get("names_upper"):
-            written = written + stamps.dt.strftime(piece).str.upper()
+        elif piece in _NAME_DIRECTIVES and statistics.get("names_case") in ("upper", "lower"):
+            names = stamps.dt.strftime(piece).str
+            written = written + (
+                names.upper() if statistics["names_case"] == "upper" else names.lower()
+            )
         elif piece:
             written = written + stamps.dt.strftime(piece)
     return written

@@ -214,8 +214,9 @@ def _restore_text(values: pd.Series, dtype: str) -> pd.Series:
     reads), else object (a ``category`` column of dates).
     """
     arrow = _arrow_plain(dtype)
-    if arrow is not None and arrow[0] == "object":
-        return _cast(values, "object").astype(arrow[1])
+    if arrow is not None:
+        # In Arrow again, through the text or the numbers of the same values.
+        return _restore_text(values, arrow[0]).astype(arrow[1])
     if dtype in _NUMPY_INTEGERS | _NULLABLE_INTEGERS | _NUMPY_FLOATS:
         # Dates written as numbers (20130101).
         numbers = pd.to_numeric(values)

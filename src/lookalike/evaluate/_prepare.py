@@ -36,6 +36,7 @@ import pyarrow as pa
 from lookalike.errors import DataError, SchemaError
 from lookalike.schema import ColumnKind as SchemaKind
 from lookalike.schema import Schema, infer_schema
+from lookalike.schema._infer import COMPACT_DATE_FORMATS
 from lookalike.schema._numbers import guess_number_format, parse_formatted
 from lookalike.schema._storage import is_storage_dtype, storage_numbers
 
@@ -372,6 +373,12 @@ def _as_numbers(series: pd.Series, name: str, role: str, fmt: str | None) -> Flo
     return np.asarray(series.astype("float64").to_numpy(na_value=np.nan), dtype=np.float64)
 
 
+def _whole_number_text(value: object) -> object:
+    """A whole number as its digits (20130101.0 as ``"20130101"``); anything else unchanged."""
+    is_whole = isinstance(value, numbers.Number) and float(value).is_integer()  # type: ignore[arg-type]
+    return str(int(value)) if is_whole else value  # type: ignore[call-overload]
+
+
 def _as_seconds(series: pd.Series, name: str, role: str, fmt: str | None = None) -> FloatArray:
     """Seconds since the epoch; text is read with the real table's ``fmt`` when it has one."""
     if isinstance(series.dtype, pd.ArrowDtype) and pa.types.is_date(series.dtype.pyarrow_dtype):
@@ -382,6 +389,10 @@ def _as_seconds(series: pd.Series, name: str, role: str, fmt: str | None = None)
         # are in a numeric column; dates as text or as datetime objects are read.
         values = series.astype("object")
         is_number = np.array([isinstance(v, numbers.Number) for v in values], dtype=bool)
+        if fmt in COMPACT_DATE_FORMATS:
+            # Dates written as whole numbers (20130101): read as such text.
+            values = values.map(_whole_number_text)
+            is_number[:] = False
         converted = pd.to_datetime(
             values.mask(is_number), errors="coerce", format=fmt or "mixed", utc=True
         )

@@ -47,7 +47,8 @@ MAX_DISCRETE_VALUES = 100
 #: Text columns whose values average more characters than this and are mostly distinct are free
 #: text; so are columns of several words per value that are nearly all distinct (names of things).
 MIN_TEXT_LENGTH = 40
-_ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid|guid)$|^id[_\W]|Id$|ID$", re.IGNORECASE)
+# "Id" and "ID" at the end only in that case (customerId): "amount_paid" and "lipid" are no keys.
+_ID_NAME = re.compile(r"(?i:(^|[_\W])(id|key|uuid|guid)$|^id[_\W])|Id$|ID$")
 _MAX_DECIMALS = 6
 #: Whole numbers from this magnitude on are not all exact in float64.
 _FLOAT_EXACT = 2.0**53
@@ -457,6 +458,28 @@ def _warn_if_ambiguous(name: str, text: pd.Series, number_format: str) -> None:
     )
 
 
+#: How dates are written as whole numbers (20130101, 20130101143000), with their ranges.
+COMPACT_DATE_FORMATS = {
+    "%Y%m%d": (1800_01_01, 2199_12_31),
+    "%Y%m%d%H%M%S": (1800_01_01_000000, 2199_12_31_235959),
+}
+
+
+def compact_date(number: float) -> pd.Timestamp | None:
+    """The date a whole number writes in one of :data:`COMPACT_DATE_FORMATS`, else None.
+
+    >>> compact_date(20130601), compact_date(20130601143000), compact_date(20131301)
+    (Timestamp('2013-06-01 00:00:00'), Timestamp('2013-06-01 14:30:00'), None)
+    """
+    if not np.isfinite(number) or number != int(number):
+        return None
+    for fmt, (low, high) in COMPACT_DATE_FORMATS.items():
+        if low <= number <= high:
+            parsed = pd.to_datetime(str(int(number)), format=fmt, errors="coerce")
+            return None if pd.isna(parsed) else pd.Timestamp(parsed)
+    return None
+
+
 def _compact_date_format(numbers: np.ndarray) -> str | None:
     """``%Y%m%d`` or ``%Y%m%d%H%M%S`` if every one of at least 10 whole ``numbers`` is a date
     so written (20130101), from 1800 to 2199: learned as numbers, a tenth came out as no date
@@ -467,10 +490,10 @@ def _compact_date_format(numbers: np.ndarray) -> str | None:
     >>> _compact_date_format(np.arange(20130125, 20130135, dtype=float)) is None
     True
     """
-    present = numbers[np.isfinite(numbers)]
-    if len(present) < 10:
+    present = numbers[~np.isnan(numbers)]
+    if len(present) < 10 or np.isinf(present).any():
         return None
-    for fmt, low, high in (("%Y%m%d", 1800_01_01, 2199_12_31), ("%Y%m%d%H%M%S", 1e13, 2.2e13)):
+    for fmt, (low, high) in COMPACT_DATE_FORMATS.items():
         if present.min() >= low and present.max() <= high:
             text = pd.Series(np.unique(present).astype(np.int64).astype(str))
             if _to_datetime(text, fmt).notna().all():
