@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+import re
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+import lookalike as la
 from lookalike.datasets import load_adult
 from lookalike.errors import DataError, DataWarning, OutputExistsError
 from lookalike.io import (
@@ -529,6 +531,27 @@ def test_csv_boolean_spellings_are_kept_for_writing(tmp_path: Path) -> None:
     }
     out = write_table(df, tmp_path / "out.csv")
     assert out.read_text(encoding="utf-8") == text
+
+
+def test_csv_decimal_places_are_kept_for_writing(tmp_path: Path) -> None:
+    """4.50 was written back as 4.5 (user audit); a column changed since it was read is
+    written in full, not rounded to the places it was read with."""
+    text = "price,rate,mixed\n4.50,0.125,1.5\n12.00,0.300,2.25\n,0.010,3.75\n"
+    df = read_table(_write(tmp_path / "t.csv", text))
+    assert df.attrs["decimal_places"] == {"price": 2, "rate": 3}
+    assert write_table(df, tmp_path / "out.csv").read_text(encoding="utf-8") == text
+    taxed = df.assign(price=df["price"] * 1.0725)
+    written = write_table(taxed, tmp_path / "taxed.csv").read_text(encoding="utf-8")
+    assert written.splitlines()[1].startswith("4.82625,")
+
+
+def test_synthetic_csv_keeps_the_decimal_places(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    lines = [f"{p:.2f},{i % 3}" for i, p in enumerate(np.round(rng.gamma(2, 5, 600) * 2) / 2)]
+    source = _write(tmp_path / "in.csv", "price,k\n" + "\n".join(lines) + "\n")
+    out = la.Synthesizer(random_state=0).fit(source).sample(300, random_state=1)
+    written = write_table(out, tmp_path / "out.csv").read_text(encoding="utf-8").splitlines()
+    assert all(re.fullmatch(r"\d+\.\d\d,\d", line) for line in written[1:])
 
 
 @pytest.mark.parametrize("name", ["t.csv", "t.csv.gz", "t.parquet"])

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from lookalike.errors import ConditionError, SchemaError
-from lookalike.io import BOOLEAN_SPELLINGS
+from lookalike.io import BOOLEAN_SPELLINGS, DECIMAL_PLACES
 from lookalike.pii._fakes import FakeMaker, faker_seed
 from lookalike.schema import DEFAULT_LOCALE, ColumnKind, ColumnSpec, PiiType
 from lookalike.schema._datetimes import (
@@ -230,6 +230,10 @@ def analyze_column(spec: ColumnSpec, series: pd.Series) -> Statistics:
         "values": uniques.tolist(),
         "counts": counts.tolist(),
     }
+    places = (series.attrs.get(DECIMAL_PLACES) or {}).get(spec.name)
+    if places is not None and parsed is None:
+        # How CSV text wrote the numbers (4.50), to write them back so.
+        partial["decimal_places"] = int(places)
     if clock_ticks is not None:
         # A duration or time of day: the step of its clock, below a second too.
         ticks = _clock_ticks(series, spec.dtype, values)
@@ -378,6 +382,9 @@ def reduce_statistics(
         "has_neginf": sum(int(p["n_neginf"]) for p in partials) >= rare_threshold,
     }
     holding = [p for p in partials if int(p["n"]) > int(p["n_missing"])] or list(partials)
+    places = {p.get("decimal_places") for p in holding}
+    if len(places) == 1 and None not in places:
+        stats["decimal_places"] = places.pop()
     if any("step_ns" in p for p in partials):
         # A partition with no values has no step to hold the others to.
         stats["step_ns"] = min(int(p.get("step_ns", 1)) for p in holding)

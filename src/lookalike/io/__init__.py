@@ -3,6 +3,7 @@
 from lookalike.io._files import check_input_file, check_output_path, write_text, write_texts
 from lookalike.io._table import (
     BOOLEAN_SPELLINGS,
+    DECIMAL_PLACES,
     TABLE_SUFFIXES,
     check_model_name,
     check_table_output,
@@ -14,6 +15,7 @@ from lookalike.io._table import (
 
 __all__ = [
     "BOOLEAN_SPELLINGS",
+    "DECIMAL_PLACES",
     "TABLE_SUFFIXES",
     "check_input_file",
     "check_model_name",

@@ -12,6 +12,9 @@ How CSV text becomes typed columns (every rule here is a decision, tested in ``t
   is kept in ``frame.attrs["boolean_spellings"]`` (``{"paid": {"True": "true", "False": "false"}}``)
   unless it is Python's ``True``/``False``; :func:`write_table` writes CSV with it, and a model
   learns it, so synthetic rows are written back as the input was.
+- Likewise a decimal column whose every value is written with the same number of decimal places,
+  trailing zeros included (``4.50``, ``12.00``): ``frame.attrs["decimal_places"]``
+  (``{"price": 2}``); :func:`write_table` writes CSV with as many, where ``4.5`` was written.
 - Numbers written with a leading zero (``007``, zip codes) and whole numbers beyond the int64 range
   stay **text**, so no digit is lost. Text is never stripped or otherwise changed.
 - Dates stay text; the schema layer recognises their format.
@@ -57,6 +60,7 @@ from lookalike.io._files import check_input_file, check_output_path, write_atomi
 
 __all__ = [
     "BOOLEAN_SPELLINGS",
+    "DECIMAL_PLACES",
     "TABLE_SUFFIXES",
     "check_model_name",
     "check_table_output",
@@ -92,6 +96,7 @@ _BOOLEAN = {"true", "false"}
 _DURATION = re.compile(r"-?\d+ days? [+-]?\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?")
 #: The ``DataFrame.attrs`` key of how boolean columns were spelled in CSV (see the module docstring).
 BOOLEAN_SPELLINGS = "boolean_spellings"
+DECIMAL_PLACES = "decimal_places"
 _HEAD = 200
 # Tokens other tools write for "missing". We keep them as text but tell the user when they are the
 # only thing standing between a column and a numeric type.
@@ -172,7 +177,8 @@ def write_table(
 
     Parquet keeps every dtype. CSV keeps whole numbers, booleans, decimal numbers and text as read
     back by :func:`read_table`, except that empty strings come back missing and datetimes as text.
-    Booleans named in ``df.attrs["boolean_spellings"]`` are written in CSV with that spelling.
+    Booleans named in ``df.attrs["boolean_spellings"]`` are written in CSV with that spelling,
+    and decimal numbers named in ``df.attrs["decimal_places"]`` with that many places.
     ``on_rows`` is told how many rows each written part held (for a progress bar: 5,000,000 rows
     took 40 s to write as CSV after the sampling bar had ended); Parquet is written in one part.
     """
@@ -183,7 +189,7 @@ def write_table(
     _check_unique_names(names, "The table to write")
     frame = df.set_axis(pd.Index(names), axis=1)
     if fmt.kind == "csv":
-        frame = _spell_booleans(frame)
+        frame = _with_places(_spell_booleans(frame))
 
     def write(tmp: Path) -> None:
         if fmt.kind == "parquet":
@@ -347,6 +353,24 @@ def _write_csv(
             on_rows(len(part))
 
 
+def _with_places(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with its float columns named in ``attrs`` as text with that many decimal places
+    (a copy if any), where that loses no digit: a column computed since it was read (prices
+    with tax) is written in full."""
+    places = frame.attrs.get(DECIMAL_PLACES) or {}
+    written = {}
+    for name, k in places.items():
+        if name not in frame.columns or not pd.api.types.is_float_dtype(frame[name]):
+            continue
+        values = frame[name].to_numpy(dtype=float, na_value=np.nan)
+        finite = values[np.isfinite(values)]
+        if np.array_equal(np.round(finite, int(k)), finite):
+            written[name] = frame[name].map(
+                lambda v, k=int(k): None if pd.isna(v) else f"{v:.{k}f}"
+            )
+    return frame.assign(**written) if written else frame
+
+
 def _spell_booleans(frame: pd.DataFrame) -> pd.DataFrame:
     """``frame`` with its boolean columns as text in their ``attrs`` spelling (a copy if any)."""
     spellings = frame.attrs.get(BOOLEAN_SPELLINGS) or {}
@@ -451,7 +475,7 @@ def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
     _check_unique_names(names, f"Input file {shown}")
     frame = raw.iloc[1:].reset_index(drop=True)
     frame.columns = pd.Index(names)
-    spellings = {}
+    spellings, places = {}, {}
     for name in names:
         text = frame[name]
         frame[name] = _typed_column(text, name, shown)
@@ -459,9 +483,33 @@ def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
             spelling = _boolean_spelling(text, frame[name])
             if spelling != {"True": "True", "False": "False"}:
                 spellings[name] = spelling
+        elif pd.api.types.is_float_dtype(frame[name]):
+            fixed = _fixed_places(text)
+            if fixed is not None:
+                places[name] = fixed
     if spellings:
         frame.attrs[BOOLEAN_SPELLINGS] = spellings
+    if places:
+        frame.attrs[DECIMAL_PLACES] = places
     return frame
+
+
+def _fixed_places(text: pd.Series) -> int | None:
+    """The number of decimal places every value of ``text`` is written with, if some value
+    ends in a zero (``4.50``: Python writes ``4.5``); else None.
+
+    >>> _fixed_places(pd.Series(["4.50", " 12.25", None, "-0.10"])), _fixed_places(pd.Series(["4.5"]))
+    (2, None)
+    """
+    present = text.dropna().astype(str).str.strip()
+    present = present[present != ""]
+    parts = present.str.extract(r"^[+-]?\d*\.(\d+)$", expand=False)
+    if not len(present) or parts.isna().any():
+        return None
+    lengths = parts.str.len()
+    if lengths.nunique() != 1 or not parts.str.endswith("0").any():
+        return None
+    return int(lengths.iloc[0])
 
 
 def _boolean_spelling(text: pd.Series, flags: pd.Series) -> dict[str, str]:

@@ -57,7 +57,13 @@ from lookalike.errors import (
     SchemaError,
     warn_data,
 )
-from lookalike.io import BOOLEAN_SPELLINGS, check_model_name, in_memory_frame, read_table
+from lookalike.io import (
+    BOOLEAN_SPELLINGS,
+    DECIMAL_PLACES,
+    check_model_name,
+    in_memory_frame,
+    read_table,
+)
 from lookalike.models._dp import (
     PrivateModel,
     fit_private_model,
@@ -1043,14 +1049,17 @@ class Synthesizer:
         return out
 
     def _with_spellings(self, out: pd.DataFrame) -> pd.DataFrame:
-        """``out``, its ``attrs`` naming how CSV spelled its booleans (write_table writes so)."""
-        spellings = {
-            name: stats["spelling"]
-            for name, stats in self.encoder_.statistics.items()
-            if stats.get("spelling")
-        }
+        """``out``, its ``attrs`` naming how CSV spelled its booleans and to how many decimal
+        places it wrote its numbers (write_table writes so)."""
+        statistics = self.encoder_.statistics
+        spellings = {name: s["spelling"] for name, s in statistics.items() if s.get("spelling")}
         if spellings:
             out.attrs[BOOLEAN_SPELLINGS] = spellings
+        places = {
+            name: s["decimal_places"] for name, s in statistics.items() if "decimal_places" in s
+        }
+        if places:
+            out.attrs[DECIMAL_PLACES] = places
         return out
 
     def _sample_seed(self, random_state: RandomState) -> np.random.SeedSequence:
