@@ -876,3 +876,11 @@ def test_whole_number_dates_in_evaluate_arrow_and_with_infinities() -> None:
     infinite = frame.astype({"d": float})
     infinite.loc[0, "d"] = np.inf
     assert la.infer_schema(infinite)["d"].kind is la.ColumnKind.CONTINUOUS
+
+
+def test_far_dates_below_a_second_are_learned() -> None:
+    """Link detection read times past 2262 as nanoseconds and raised OutOfBoundsDatetime."""
+    stamps = pd.to_datetime(["2300-01-01 00:00:00.001", "2300-02-01 00:00:00.002"] * 20)
+    frame = pd.DataFrame({"t": pd.Series(stamps).astype("datetime64[us]"), "x": np.arange(40) % 2})
+    out = la.Synthesizer(random_state=0).fit(frame).sample(20, random_state=1)
+    assert out["t"].isin(frame["t"]).all()

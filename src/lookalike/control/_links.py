@@ -833,8 +833,17 @@ def _parts_needed(wall: np.ndarray) -> tuple[str, ...]:
 
 
 def _part_values(wall: np.ndarray, parts: Sequence[str]) -> dict[str, np.ndarray]:
-    stamps = pd.to_datetime(wall, unit="s")
-    return {part: np.asarray(getattr(stamps, part), dtype=float) for part in parts}
+    """The ``parts`` of each time of ``wall`` (seconds); NaN where it is missing.
+
+    In whole seconds: nanoseconds (what ``pd.to_datetime(unit="s")`` gives) end in 2262.
+
+    >>> _part_values(np.array([10_413_792_000.5, np.nan]), ["year", "second"])
+    {'year': array([2300.,   nan]), 'second': array([ 0., nan])}
+    """
+    finite = np.isfinite(wall)
+    seconds = np.where(finite, np.floor(np.where(finite, wall, 0.0)), 0.0).astype(np.int64)
+    stamps = pd.DatetimeIndex(seconds.astype("datetime64[s]"))
+    return {part: np.where(finite, getattr(stamps, part), np.nan) for part in parts}
 
 
 def _matching_columns(
