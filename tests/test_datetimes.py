@@ -884,3 +884,13 @@ def test_far_dates_below_a_second_are_learned() -> None:
     frame = pd.DataFrame({"t": pd.Series(stamps).astype("datetime64[us]"), "x": np.arange(40) % 2})
     out = la.Synthesizer(random_state=0).fit(frame).sample(20, random_state=1)
     assert out["t"].isin(frame["t"]).all()
+
+
+def test_far_dates_keep_their_part_columns() -> None:
+    """Composing year ... second went through nanoseconds, which end in 2262 (review)."""
+    t = pd.Series((np.datetime64("2300-01-01", "s") + np.arange(600) * 3607).astype("M8[s]"))
+    parts = {p: getattr(t.dt, p) for p in ("year", "month", "day", "hour", "minute", "second")}
+    model = la.Synthesizer(random_state=0).fit(pd.DataFrame({"t": t, **parts}))
+    assert [link.kind for link in model.links_] == ["datetime_parts"]
+    out = model.sample(300, random_state=1)
+    assert (out["t"].dt.year == out["year"]).all() and (out["t"].dt.hour == out["hour"]).all()

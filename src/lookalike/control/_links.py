@@ -871,20 +871,48 @@ def _matching_columns(
 def _compose(
     sources: np.ndarray, parts: Sequence[str], zone: str | None, ambiguous: bool = True
 ) -> np.ndarray:
-    """Seconds since the epoch of the datetimes the part values spell (UTC when zoned)."""
+    """Seconds since the epoch of the datetimes the part values spell (UTC when zoned); NaN
+    where they spell none (February 30)."""
     fields = {part: sources[:, k].astype(np.int64) for k, part in enumerate(parts)}
+    if zone is None:
+        return _naive_seconds(fields)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        stamps = pd.to_datetime(pd.DataFrame(fields), errors="coerce")
-    if zone is not None:
-        stamps = stamps.dt.tz_localize(
-            zone, ambiguous=np.full(len(stamps), ambiguous), nonexistent="shift_forward"
-        )
-    return np.asarray(
-        (stamps - (pd.Timestamp(0, tz="UTC") if zone is not None else pd.Timestamp(0)))
-        / pd.Timedelta(seconds=1),
-        dtype=float,
+        try:
+            stamps = pd.to_datetime(pd.DataFrame(fields), errors="coerce")
+        except pd.errors.OutOfBoundsDatetime:  # zoned times past 2262: no link
+            return np.full(len(sources), np.nan)
+    stamps = stamps.dt.tz_localize(
+        zone, ambiguous=np.full(len(stamps), ambiguous), nonexistent="shift_forward"
     )
+    return np.asarray((stamps - pd.Timestamp(0, tz="UTC")) / pd.Timedelta(seconds=1), dtype=float)
+
+
+def _naive_seconds(fields: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Seconds since 1970 of the times that year, month, day (and hour, minute, second) spell, in
+    whole seconds: pandas' nanoseconds end in 2262. NaN where they spell none.
+
+    >>> _naive_seconds({"year": np.array([2300, 2013]), "month": np.array([1, 2]),
+    ...                 "day": np.array([1, 30])}).tolist()
+    [10413792000.0, nan]
+    """
+    year, month, day = fields["year"], fields["month"], fields["day"]
+    clock = {part: fields.get(part, np.zeros_like(year)) for part in ("hour", "minute", "second")}
+    valid = (
+        (month >= 1) & (month <= 12) & (day >= 1) & (day <= 31)
+        & (year >= 1) & (year <= 9999)
+        & (clock["hour"] >= 0) & (clock["hour"] < 24)
+        & (clock["minute"] >= 0) & (clock["minute"] < 60)
+        & (clock["second"] >= 0) & (clock["second"] < 60)
+    )  # fmt: skip
+    months = (np.where(valid, year, 1970) - 1970) * 12 + np.where(valid, month, 1) - 1
+    first = months.astype("datetime64[M]")
+    days = first.astype("datetime64[D]") + (np.where(valid, day, 1) - 1)
+    valid &= days.astype("datetime64[M]") == first  # not February 30
+    seconds = days.astype(np.int64) * 86_400 + (
+        clock["hour"] * 3_600 + clock["minute"] * 60 + clock["second"]
+    )
+    return np.where(valid, seconds.astype(float), np.nan)
 
 
 def _equal_but_ambiguous(
