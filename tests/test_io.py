@@ -540,6 +540,13 @@ def test_csv_decimal_places_are_kept_for_writing(tmp_path: Path) -> None:
     df = read_table(_write(tmp_path / "t.csv", text))
     assert df.attrs["decimal_places"] == {"price": 2, "rate": 3}
     assert write_table(df, tmp_path / "out.csv").read_text(encoding="utf-8") == text
+    # Python's own spelling, padded: not the float's binary expansion (0.299999999999999989).
+    long = "rate,c\n0.300000000000000000,NaN\n0.100000000000000000,1.10\n"
+    with pytest.warns(DataWarning):
+        read = read_table(_write(tmp_path / "long.csv", long))
+    assert read.attrs["decimal_places"] == {"rate": 18, "c": 2}
+    written = write_table(read, tmp_path / "long_out.csv").read_text(encoding="utf-8")
+    assert written == "rate,c\n0.300000000000000000,\n0.100000000000000000,1.10\n"
     taxed = df.assign(price=df["price"] * 1.0725)
     written = write_table(taxed, tmp_path / "taxed.csv").read_text(encoding="utf-8")
     assert written.splitlines()[1].startswith("4.82625,")

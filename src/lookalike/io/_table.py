@@ -365,10 +365,24 @@ def _with_places(frame: pd.DataFrame) -> pd.DataFrame:
         values = frame[name].to_numpy(dtype=float, na_value=np.nan)
         finite = values[np.isfinite(values)]
         if np.array_equal(np.round(finite, int(k)), finite):
-            written[name] = frame[name].map(
-                lambda v, k=int(k): None if pd.isna(v) else f"{v:.{k}f}"
-            )
+            written[name] = frame[name].map(lambda v, k=int(k): _padded(v, k))
     return frame.assign(**written) if written else frame
+
+
+def _padded(value: float, places: int) -> str | None:
+    """``value`` as Python writes it, with zeros to ``places`` decimal places: not as
+    ``f"{value:.{places}f}"``, which writes 0.3 at 18 places as 0.299999999999999989.
+
+    >>> _padded(4.5, 2), _padded(0.3, 18), _padded(-12.0, 1), _padded(1e22, 2), _padded(np.nan, 2)
+    ('4.50', '0.300000000000000000', '-12.0', '1e+22', None)
+    """
+    if pd.isna(value):
+        return None
+    text = repr(float(value))
+    if "e" in text or "n" in text:  # exponents, inf: as Python writes them
+        return text
+    whole, _, fraction = text.partition(".")
+    return f"{whole}.{fraction.ljust(places, '0')}"
 
 
 def _spell_booleans(frame: pd.DataFrame) -> pd.DataFrame:
@@ -484,7 +498,7 @@ def _read_csv(path: Path, fmt: _Format) -> pd.DataFrame:
             if spelling != {"True": "True", "False": "False"}:
                 spellings[name] = spelling
         elif pd.api.types.is_float_dtype(frame[name]):
-            fixed = _fixed_places(text)
+            fixed = _fixed_places(text[frame[name].notna()])  # not the "NaN" tokens
             if fixed is not None:
                 places[name] = fixed
     if spellings:
