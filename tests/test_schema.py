@@ -348,7 +348,12 @@ def test_names_ending_in_id_as_a_word_part_are_no_keys() -> None:
     present = rng.random(2000) < 0.01
     paid = pd.array(np.where(present, rng.permutation(2000) * 7, 0), dtype="Int64")
     paid[~present] = pd.NA
-    frame = pd.DataFrame({"amount_paid": paid, "customerId": np.arange(2000), "x": 1})
+    keys = np.arange(2000)
+    frame = pd.DataFrame(
+        {"amount_paid": paid, "AMOUNT_PAID": paid, "customerId": keys, "userid": keys, "x": 1}
+    )
     schema = la.infer_schema(frame)
     assert schema["amount_paid"].kind is not ColumnKind.IDENTIFIER
+    assert schema["AMOUNT_PAID"].kind is not ColumnKind.IDENTIFIER
     assert schema["customerId"].kind is ColumnKind.IDENTIFIER
+    assert schema["userid"].kind is ColumnKind.IDENTIFIER

@@ -47,8 +47,13 @@ MAX_DISCRETE_VALUES = 100
 #: Text columns whose values average more characters than this and are mostly distinct are free
 #: text; so are columns of several words per value that are nearly all distinct (names of things).
 MIN_TEXT_LENGTH = 40
-# "Id" and "ID" at the end only in that case (customerId): "amount_paid" and "lipid" are no keys.
-_ID_NAME = re.compile(r"(?i:(^|[_\W])(id|key|uuid|guid)$|^id[_\W])|Id$|ID$")
+_ID_NAME = re.compile(r"(^|[_\W])(id|key|uuid|guid)$|^id[_\W]|id$", re.IGNORECASE)
+#: Words that end in "id" and name no key (a sparse "amount_paid" is unique where present).
+_ID_WORDS = frozenset((
+    "paid", "unpaid", "prepaid", "postpaid", "overpaid", "valid", "invalid", "lipid", "fluid",
+    "liquid", "solid", "rapid", "acid", "humid", "rigid", "hybrid", "grid", "bid", "void",
+    "avoid", "covid", "aid", "raid", "said", "laid", "kid", "squid", "android",
+))  # fmt: skip
 _MAX_DECIMALS = 6
 #: Whole numbers from this magnitude on are not all exact in float64.
 _FLOAT_EXACT = 2.0**53
@@ -285,6 +290,19 @@ def _check_format_is_used(spec: ColumnSpec, series: pd.Series) -> None:
         )
 
 
+def _is_key_name(name: str) -> bool:
+    """Whether a column's name says it holds keys: ``id``, ``user_id``, ``customerId``,
+    ``userid``, ``uuid``; not ``amount_paid`` or ``LIPID``.
+
+    >>> [_is_key_name(n) for n in ["user_id", "customerID", "userid", "AMOUNT_PAID", "amountPaid"]]
+    [True, True, True, False, False]
+    """
+    if not _ID_NAME.search(name):
+        return False
+    last = re.split(r"[_\W]+|(?<=[a-z])(?=[A-Z])", name.strip("_ "))[-1]
+    return last.lower() not in _ID_WORDS
+
+
 def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
@@ -312,7 +330,7 @@ def _infer_column(name: str, series: pd.Series) -> ColumnSpec:
             return ColumnSpec(
                 name, ColumnKind.DATETIME, dtype, nullable, datetime_format=fmt, datetime_step=step
             )
-        if integral and all_unique and len(values) >= 10 and _ID_NAME.search(name):
+        if integral and all_unique and len(values) >= 10 and _is_key_name(name):
             return ColumnSpec(name, ColumnKind.IDENTIFIER, dtype, nullable)
         kind = ColumnKind.DISCRETE if n_unique <= MAX_DISCRETE_VALUES else ColumnKind.CONTINUOUS
         offset = None
