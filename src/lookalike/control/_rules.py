@@ -671,7 +671,10 @@ def constant_number(value: Constant, domain: Domain, rule: str) -> float:
         except (TypeError, ValueError):
             parsed = None
         if not isinstance(parsed, pd.Timestamp) or isinstance(value, bool):
-            raise ConditionError(f"Rule {rule!r}: {value!r} is not a date or time.")
+            raise ConditionError(
+                f"Rule {rule!r}: {value!r} is not a date or time; write one as text "
+                "('2013-06-01') or as a whole number of its digits (20130601, 20130601143000)."
+            )
         return float(datetimes_to_seconds(pd.Series([parsed]))[0])
     if isinstance(value, bool) or not isinstance(value, float | int):
         raise ConditionError(f"Rule {rule!r}: {value!r} is not a number.")
