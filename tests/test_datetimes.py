@@ -800,7 +800,13 @@ def test_a_fixed_duration_below_a_second_has_the_same_probability_in_any_unit() 
     assert 1e-5 < shares[0] < 1e-2  # about one millisecond's worth of five seconds
 
 
-@pytest.mark.parametrize("fmt", ["%d-%b-%Y", "%d-%b-%y", "%d %b %Y %H:%M:%S", "lower %d-%b-%Y"])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        *("%d-%b-%Y", "%d-%b-%y", "%d %b %Y %H:%M:%S", "lower %d-%b-%Y"),
+        *("%d %B %Y", "lower %B %d, %Y", "%a, %d %b %Y", "lower %A, %d %B %Y"),
+    ],
+)
 def test_month_names_in_upper_case_are_dates_written_in_upper_case(fmt: str) -> None:
     """Oracle writes 31-OCT-2013; pandas guesses no format for it, so each date was a key or a
     rare category (66 % of cells came out as _RARE_)."""

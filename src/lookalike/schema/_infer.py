@@ -578,7 +578,10 @@ _SHORT_YEAR_FORMATS = (
     # pandas guesses month names in title case only (31-Oct-2013, not Oracle's 31-OCT-2013).
     *(
         date + time
-        for date in ("%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%b %d, %Y", "%Y-%b-%d")
+        for date in (
+            *("%d-%b-%Y", "%d-%b-%y", "%d %b %Y", "%b %d, %Y", "%Y-%b-%d"),
+            *("%d %B %Y", "%B %d, %Y", "%d-%B-%Y", "%a, %d %b %Y", "%A, %d %B %Y"),
+        )
         for time in ("", " %H:%M", " %H:%M:%S")
     ),
 )
