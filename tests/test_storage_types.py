@@ -630,22 +630,26 @@ def test_categories_of_the_largest_integers_come_back_exactly(top: int) -> None:
     assert model.sample(20, conditions={"c": top}, random_state=3)["c"].tolist() == [top] * 20
 
 
-def test_a_fixed_durations_probability_does_not_depend_on_its_unit() -> None:
-    """Read on the column's step (whole seconds), not its storage unit: 10 minutes had a
-    probability of 4.65e-4 in seconds and 4.65e-13 in nanoseconds (a user audit)."""
+@pytest.mark.parametrize(("step", "span", "fixed"), [("s", 3600, "10min"), ("ms", 5000, "1.5s")])
+def test_a_fixed_durations_probability_does_not_depend_on_its_unit(
+    step: str, span: int, fixed: str
+) -> None:
+    """Read on the column's step, not its storage unit: 10 minutes had a probability of 4.65e-4
+    in seconds and 4.65e-13 in nanoseconds (a user audit); below a second, 1.5 seconds was a
+    million times less likely in nanoseconds than in milliseconds."""
     rng = np.random.default_rng(20)
-    seconds = rng.integers(0, 3600, 3000)
+    ticks = rng.integers(0, span, 3000)
     shares = []
-    for unit in ("s", "ns"):
-        waits = pd.to_timedelta(seconds, unit="s").astype(f"timedelta64[{unit}]")
-        frame = pd.DataFrame({"wait": waits, "g": np.where(seconds > 1800, "a", "b")})
+    for unit in (step, "ns"):
+        waits = pd.to_timedelta(ticks, unit=step).astype(f"timedelta64[{unit}]")
+        frame = pd.DataFrame({"wait": waits, "g": np.where(ticks > span / 2, "a", "b")})
         model = la.Synthesizer(random_state=0).fit(frame)
         _, report = model.sample_with_report(
-            100, conditions={"wait": pd.Timedelta("10min")}, random_state=1
+            100, conditions={"wait": pd.Timedelta(fixed)}, random_state=1
         )
         shares.append(report.diagnostics["model_probability"])
     assert shares[0] == pytest.approx(shares[1], rel=1e-6)
-    assert 1e-5 < shares[0] < 1e-2  # about one second's worth of an hour
+    assert 1e-5 < shares[0] < 1e-2  # about one step's worth of the span
 
 
 def _arrow_text_frame(n: int = N) -> pd.DataFrame:
