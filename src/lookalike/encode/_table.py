@@ -193,9 +193,7 @@ def restore_dtype(values: pd.Series, spec: ColumnSpec) -> pd.Series:
         return restored
     numbers = pd.to_numeric(values, errors="coerce")
     if dtype in _NUMPY_INTEGERS or dtype in _NULLABLE_INTEGERS:
-        nullable = (
-            dtype if dtype in _NULLABLE_INTEGERS else dtype.capitalize().replace("Uint", "UInt")
-        )
+        nullable = _nullable_integer(dtype)
         # Within the dtype: past it the cast wraps (a private model's noisy range reached 1e19,
         # and 5e18-9.2e18 came out as -9.2e18 in 1 % of rows).
         info = np.iinfo(dtype.lower())
@@ -220,10 +218,21 @@ def _restore_text(values: pd.Series, dtype: str) -> pd.Series:
     if dtype in _NUMPY_INTEGERS | _NULLABLE_INTEGERS | _NUMPY_FLOATS:
         # Dates written as numbers (20130101).
         numbers = pd.to_numeric(values)
-        if dtype in _NUMPY_INTEGERS and numbers.isna().any():
-            dtype = dtype.capitalize().replace("Uint", "UInt")
+        if numbers.isna().any():
+            dtype = _nullable_integer(dtype)
         return _cast(numbers, dtype)
     return _cast(values, dtype if dtype in _TEXT_DTYPES or dtype.startswith("string") else "object")
+
+
+def _nullable_integer(dtype: str) -> str:
+    """The nullable pandas dtype of an integer dtype (``uint8`` -> ``UInt8``); others as they are.
+
+    >>> _nullable_integer("uint8"), _nullable_integer("Int64"), _nullable_integer("float64")
+    ('UInt8', 'Int64', 'float64')
+    """
+    if dtype not in _NUMPY_INTEGERS:
+        return dtype
+    return dtype.capitalize().replace("Uint", "UInt")
 
 
 def _periods(text: pd.Series, dtype: str) -> pd.Series:
